@@ -1,0 +1,44 @@
+# The two commands a newcomer runs are `make demo` and `make test`; each sets
+# up what it needs first. Everything else is a convenience around CMake presets.
+JOBS ?= 2
+BUILD := build/release
+FUZZ_SECONDS ?= 30
+
+.PHONY: setup build demo test unit fuzz asan bench format clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@[ -f $(BUILD)/build.ninja ] || cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+demo: build
+	$(BUILD)/switchboard demo
+
+# Every test: unit, storage on SQLite and PostgreSQL, integration, then a short fuzz run.
+test: build
+	ctest --preset release -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz
+
+unit: build
+	ctest --preset release -j $(JOBS) -L unit
+
+fuzz: setup
+	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+asan: setup
+	@[ -f build/asan/build.ninja ] || cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS)
+
+bench: build
+	@scripts/run-bench.sh $(BUILD)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

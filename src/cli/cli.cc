@@ -1,0 +1,409 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/csv.h"
+#include "core/log.h"
+#include "members/generate.h"
+#include "members/import.h"
+#include "members/register.h"
+#include "server/app.h"
+#include "server/http_server.h"
+#include "server/routes.h"
+
+namespace switchboard::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+int ExitFor(const Status& st) {
+  if (st.ok()) return kExitOk;
+  std::fprintf(stderr, "switchboard: %s\n", st.message().c_str());
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kAlreadyExists:
+      return kExitUsage;
+    default:
+      return kExitRuntime;
+  }
+}
+
+struct Common {
+  std::string data_dir = server::DefaultDataDir();
+  std::string store;
+};
+
+void AddCommon(CLI::App* cmd, Common* c) {
+  cmd->add_option("--data-dir", c->data_dir,
+                  "Data directory: database, keys and configuration (default "
+                  "$SWITCHBOARD_DATA_DIR, else ./switchboard-data)");
+  cmd->add_option("--store", c->store,
+                  "Store to use instead of the configured one: a SQLite file path or a "
+                  "postgresql:// URL");
+}
+
+// A progress bar on a terminal, nothing otherwise.
+class Progress {
+ public:
+  explicit Progress(const char* what) : what_(what), tty_(::isatty(STDERR_FILENO)) {}
+  void Update(std::uint64_t done, std::uint64_t total, std::uint64_t rows) {
+    if (!tty_ || total == 0) return;
+    const int pct = static_cast<int>(done * 100 / total);
+    if (pct == last_) return;
+    last_ = pct;
+    std::string bar(pct / 4, '#');
+    bar.resize(25, ' ');
+    std::fprintf(stderr, "\r%s [%s] %3d%%  %llu rows", what_, bar.c_str(), pct,
+                 static_cast<unsigned long long>(rows));
+    std::fflush(stderr);
+  }
+  ~Progress() {
+    if (tty_ && last_ >= 0) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  const char* what_;
+  bool tty_;
+  int last_ = -1;
+};
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int RunServe(server::App& app, int port_override, bool print_banner) {
+  ServerConfig cfg = app.config().server;
+  if (port_override >= 0) cfg.port = port_override;
+  server::HttpServer http(cfg);
+  server::AddHealthRoutes(http, app);
+  Status st = http.Start();
+  if (!st.ok()) return ExitFor(st);
+  log::Info("server", "listening", {{"address", cfg.listen}, {"port", http.port()}});
+  if (print_banner) {
+    std::printf("switchboard is serving on http://%s:%d  (Ctrl-C stops it)\n", cfg.listen.c_str(),
+                http.port());
+    std::printf("  health:    http://%s:%d/healthz\n", cfg.listen.c_str(), http.port());
+    std::printf("  readiness: http://%s:%d/readyz\n", cfg.listen.c_str(), http.port());
+    std::fflush(stdout);
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  http.Stop();
+  log::Info("server", "stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Switchboard: contact members without taking custody of their data.", "switchboard"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "switchboard 0.1.0");
+
+  // init
+  Common init_c;
+  std::string tree_csv;
+  auto* init = app.add_subcommand("init",
+                                  "Create a data directory: keys, configuration, "
+                                  "database and the organisation tree");
+  AddCommon(init, &init_c);
+  init->add_option("--tree", tree_csv,
+                   "Load the organisation's own tree from this CSV (ons_code,name,region,parent"
+                   "[,kind]) instead of the 650 UK constituencies");
+
+  // import
+  auto* import = app.add_subcommand("import", "Import members, postcodes or units from CSV");
+  import->require_subcommand(1);
+  Common imp_c;
+  std::string imp_file, imp_profile = "native", imp_unit_col, imp_rejects;
+  bool imp_json = false;
+  int imp_batch = 0;
+  auto* imp_members = import->add_subcommand("members", "Import members from a CSV file");
+  AddCommon(imp_members, &imp_c);
+  imp_members->add_option("FILE", imp_file, "CSV file (UTF-8)")->required();
+  imp_members
+      ->add_option("--profile", imp_profile, "Column mapping: native, nationbuilder, civicrm")
+      ->check(CLI::IsMember({"native", "nationbuilder", "civicrm"}));
+  imp_members->add_option("--unit-column", imp_unit_col,
+                          "Column holding each member's unit (ONS code or exact name); without "
+                          "it, members are placed by postcode");
+  imp_members->add_option("--rejects", imp_rejects, "Rejects file (default FILE.rejects.csv)");
+  imp_members->add_option("--batch-size", imp_batch, "Rows per transaction");
+  imp_members->add_flag("--json", imp_json, "Print the summary as one JSON object");
+  Common pc_c;
+  std::string pc_file, pc_rejects;
+  bool pc_json = false;
+  auto* imp_pc = import->add_subcommand(
+      "postcodes",
+      "Load a postcode-to-constituency table (ONS Postcode Directory or mySociety shape)");
+  AddCommon(imp_pc, &pc_c);
+  imp_pc->add_option("FILE", pc_file, "CSV file")->required();
+  imp_pc->add_option("--rejects", pc_rejects, "Rejects file (default FILE.rejects.csv)");
+  imp_pc->add_flag("--json", pc_json, "Print the summary as one JSON object");
+  Common units_c;
+  std::string units_file;
+  auto* imp_units = import->add_subcommand(
+      "units", "Add or update units (e.g. branches) from a CSV: ons_code,name,parent[,kind]");
+  AddCommon(imp_units, &units_c);
+  imp_units->add_option("FILE", units_file, "CSV file")->required();
+
+  // generate
+  auto* generate = app.add_subcommand("generate", "Generate synthetic data");
+  generate->require_subcommand(1);
+  Common gen_c;
+  members::GenerateOptions gen_opt;
+  bool gen_json = false;
+  auto* gen_members = generate->add_subcommand(
+      "members", "Deterministic synthetic members (drama-range phones, example.org emails)");
+  AddCommon(gen_members, &gen_c);
+  gen_members->add_option("--count", gen_opt.count, "How many members")->required();
+  gen_members->add_option("--seed", gen_opt.seed, "Seed; the same seed gives the same members");
+  gen_members
+      ->add_option("--branches", gen_opt.branches_per_unit,
+                   "Synthetic branches per constituency that has none (0-6)")
+      ->check(CLI::Range(0, 6));
+  gen_members->add_flag("--json", gen_json, "Print the summary as one JSON object");
+
+  // serve
+  Common serve_c;
+  int serve_port = -1;
+  auto* serve = app.add_subcommand("serve", "Run the HTTP API and web interface");
+  AddCommon(serve, &serve_c);
+  serve->add_option("--port", serve_port, "Port (overrides the configuration; 0 picks one)");
+
+  // demo
+  std::string demo_dir = "./demo-data";
+  std::uint64_t demo_count = 500000;
+  int demo_port = 8080;
+  bool demo_no_serve = false;
+  auto* demo = app.add_subcommand(
+      "demo", "Create a fresh demo data directory with synthetic members and serve it");
+  demo->add_option("--data-dir", demo_dir, "Demo data directory (recreated; default ./demo-data)");
+  demo->add_option("--count", demo_count, "Synthetic members (default 500000)");
+  demo->add_option("--port", demo_port, "Port to serve on (default 8080)");
+  demo->add_flag("--no-serve", demo_no_serve, "Set up and exit without serving");
+
+  // status
+  Common status_c;
+  auto* status = app.add_subcommand("status", "Show what a data directory holds");
+  AddCommon(status, &status_c);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  SystemClock clock;
+  if (init->parsed()) {
+    server::InitOptions o{init_c.data_dir, init_c.store, tree_csv};
+    auto sum = server::InitDataDir(o, clock);
+    if (!sum) return ExitFor(sum.error());
+    std::printf(
+        "Data directory %s ready.\n  store: %s\n  keyring: %s\n  units added: %d\n",
+        init_c.data_dir.c_str(), sum->store.c_str(),
+        sum->created_keyring ? "created (keys/keyring, mode 0600) - back it up separately" : "kept",
+        sum->units_added);
+    return kExitOk;
+  }
+  if (imp_members->parsed()) {
+    auto a = server::App::Open(imp_c.data_dir, imp_c.store);
+    if (!a) return ExitFor(a.error());
+    members::ImportOptions o;
+    o.profile = imp_profile;
+    if (!imp_unit_col.empty()) o.unit_column = imp_unit_col;
+    o.rejects_path = imp_rejects;
+    o.batch_size = imp_batch > 0 ? imp_batch : (*a)->config().import.batch_size;
+    o.max_record_bytes = static_cast<std::size_t>((*a)->config().import.max_record_bytes);
+    o.default_phone_region = (*a)->config().import.default_phone_region;
+    if (const char* k = std::getenv("SWITCHBOARD_TEST_KILL_AFTER_BATCHES"))
+      o.kill_after_batches = std::atoi(k);
+    Progress bar("importing");
+    if (!imp_json) {
+      o.progress = [&](std::uint64_t d, std::uint64_t t, std::uint64_t r) { bar.Update(d, t, r); };
+    }
+    auto sum =
+        members::ImportMembers((*a)->store(), (*a)->tree(), (*a)->sealer(), imp_file, o, clock);
+    if (!sum) return ExitFor(sum.error());
+    if (imp_json) {
+      nlohmann::json j = {
+          {"rows", sum->rows},
+          {"imported", sum->imported},
+          {"updated", sum->updated},
+          {"unchanged", sum->unchanged},
+          {"rejected", sum->rejected},
+          {"rejects_file",
+           sum->rejects_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(sum->rejects_file)},
+          {"seconds", sum->seconds}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf(
+          "%llu rows: %llu imported, %llu updated, %llu unchanged, %llu rejected (%.1f s)\n",
+          static_cast<unsigned long long>(sum->rows),
+          static_cast<unsigned long long>(sum->imported),
+          static_cast<unsigned long long>(sum->updated),
+          static_cast<unsigned long long>(sum->unchanged),
+          static_cast<unsigned long long>(sum->rejected), sum->seconds);
+      if (!sum->rejects_file.empty()) {
+        std::printf("Rejected rows, each with its line and reason: %s\n",
+                    sum->rejects_file.c_str());
+      }
+    }
+    return kExitOk;
+  }
+  if (imp_pc->parsed()) {
+    auto a = server::App::Open(pc_c.data_dir, pc_c.store);
+    if (!a) return ExitFor(a.error());
+    auto sum = members::ImportPostcodes((*a)->store(), (*a)->tree(), pc_file, pc_rejects);
+    if (!sum) return ExitFor(sum.error());
+    if (pc_json) {
+      std::printf("%s\n", nlohmann::json{{"rows", sum->rows},
+                                         {"loaded", sum->loaded},
+                                         {"rejected", sum->rejected},
+                                         {"rejects_file", sum->rejects_file.empty()
+                                                              ? nlohmann::json(nullptr)
+                                                              : nlohmann::json(sum->rejects_file)}}
+                              .dump()
+                              .c_str());
+    } else {
+      std::printf("%llu rows: %llu postcodes loaded, %llu rejected\n",
+                  static_cast<unsigned long long>(sum->rows),
+                  static_cast<unsigned long long>(sum->loaded),
+                  static_cast<unsigned long long>(sum->rejected));
+      if (!sum->rejects_file.empty()) std::printf("Rejected rows: %s\n", sum->rejects_file.c_str());
+    }
+    return kExitOk;
+  }
+  if (imp_units->parsed()) {
+    auto a = server::App::Open(units_c.data_dir, units_c.store);
+    if (!a) return ExitFor(a.error());
+    auto file = csv::MappedFile::Open(units_file);
+    if (!file) return ExitFor(file.error());
+    auto specs = members::ParseTreeCsv((*file)->data());
+    if (!specs) return ExitFor(specs.error().WithContext(units_file));
+    int added = 0;
+    Status st = (*a)->store().WriteNow([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(added, members::SaveUnits(tx, *specs));
+      return Status::Ok();
+    });
+    if (!st.ok()) return ExitFor(st.WithContext(units_file));
+    std::printf("%zu units read: %d added, %zu updated\n", specs->size(), added,
+                specs->size() - static_cast<size_t>(added));
+    return kExitOk;
+  }
+  if (gen_members->parsed()) {
+    auto a = server::App::Open(gen_c.data_dir, gen_c.store);
+    if (!a) return ExitFor(a.error());
+    Progress bar("generating");
+    if (!gen_json)
+      gen_opt.progress = [&](std::uint64_t d, std::uint64_t t) { bar.Update(d, t, d); };
+    auto sum =
+        members::GenerateMembers((*a)->store(), (*a)->tree(), (*a)->sealer(), gen_opt, clock);
+    if (!sum) return ExitFor(sum.error());
+    if (gen_json) {
+      std::printf("%s\n", nlohmann::json{{"members", sum->members},
+                                         {"canaries", sum->canaries},
+                                         {"branches_created", sum->branches_created},
+                                         {"seconds", sum->seconds}}
+                              .dump()
+                              .c_str());
+    } else {
+      std::printf("%llu synthetic members (%llu canaries), %llu branches created, %.1f s\n",
+                  static_cast<unsigned long long>(sum->members),
+                  static_cast<unsigned long long>(sum->canaries),
+                  static_cast<unsigned long long>(sum->branches_created), sum->seconds);
+    }
+    return kExitOk;
+  }
+  if (serve->parsed()) {
+    auto a = server::App::Open(serve_c.data_dir, serve_c.store);
+    if (!a) return ExitFor(a.error());
+    return RunServe(**a, serve_port, true);
+  }
+  if (status->parsed()) {
+    auto a = server::App::Open(status_c.data_dir, status_c.store);
+    if (!a) return ExitFor(a.error());
+    members::RegisterCounts counts;
+    Status st = (*a)->store().Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(counts, members::CountRegister(tx));
+      return Status::Ok();
+    });
+    if (!st.ok()) return ExitFor(st);
+    auto v = (*a)->store().SchemaVersion();
+    std::printf("store: %s (schema %d)\nunits: %lld\nmembers: %lld\ncontact points: %lld\n",
+                (*a)->store().Describe().c_str(), v.value_or(0),
+                static_cast<long long>(counts.units), static_cast<long long>(counts.members),
+                static_cast<long long>(counts.contact_points));
+    return kExitOk;
+  }
+  if (demo->parsed()) {
+    namespace fs = std::filesystem;
+    const std::string marker = demo_dir + "/.switchboard-demo";
+    if (fs::exists(demo_dir)) {
+      if (!fs::exists(marker)) {
+        std::fprintf(stderr,
+                     "switchboard: %s exists and is not a demo directory; refusing to replace "
+                     "it. Pass --data-dir with another path.\n",
+                     demo_dir.c_str());
+        return kExitUsage;
+      }
+      std::error_code ec;
+      fs::remove_all(demo_dir, ec);
+      if (ec)
+        return ExitFor(Status::Unavailable("cannot remove " + demo_dir + ": " + ec.message()));
+    }
+    const Micros t0 = clock.Now();
+    auto init_sum = server::InitDataDir({demo_dir, "", ""}, clock);
+    if (!init_sum) return ExitFor(init_sum.error());
+    {
+      std::FILE* f = std::fopen(marker.c_str(), "w");
+      if (f) std::fclose(f);
+    }
+    auto a = server::App::Open(demo_dir, "");
+    if (!a) return ExitFor(a.error());
+    members::GenerateOptions g;
+    g.count = demo_count;
+    g.seed = 42;
+    Progress bar("generating");
+    g.progress = [&](std::uint64_t d, std::uint64_t t) { bar.Update(d, t, d); };
+    auto gen = members::GenerateMembers((*a)->store(), (*a)->tree(), (*a)->sealer(), g, clock);
+    if (!gen) return ExitFor(gen.error());
+    if (Status st = (*a)->ReloadTree(); !st.ok()) return ExitFor(st);
+    members::RegisterCounts counts;
+    (void)(*a)->store().Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(counts, members::CountRegister(tx));
+      return Status::Ok();
+    });
+    std::printf(
+        "\nDemo data directory: %s (set up in %.1f s)\n"
+        "  organisation tree: %lld units (1 nation, 12 regions and nations, 650 constituencies, "
+        "%llu synthetic branches)\n"
+        "  members: %lld synthetic (seed 42), %lld encrypted contact points, %lld canaries\n"
+        "  phones only from Ofcom's drama ranges; emails only @example.org / @example.com\n\n",
+        demo_dir.c_str(), static_cast<double>(clock.Now() - t0) / kMicrosPerSecond,
+        static_cast<long long>(counts.units),
+        static_cast<unsigned long long>(gen->branches_created),
+        static_cast<long long>(counts.members), static_cast<long long>(counts.contact_points),
+        static_cast<long long>(counts.canaries));
+    std::fflush(stdout);
+    if (demo_no_serve) return kExitOk;
+    return RunServe(**a, demo_port, true);
+  }
+  return kExitUsage;
+}
+
+}  // namespace switchboard::cli

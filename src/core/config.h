@@ -1,0 +1,71 @@
+// Config: the one configuration file (<data-dir>/switchboard.toml). Read and
+// validated once at start-up, then passed down by const&. Every field has a
+// default here and an entry in docs/config.example.toml; unknown keys are
+// errors (a typo must not silently fall back to a default).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+
+namespace switchboard {
+
+struct StoreConfig {
+  // Where the data lives: a SQLite file path or a postgresql:// URL. Empty
+  // means the SQLite file switchboard.db inside the data directory.
+  std::string url;
+  // Maximum writes committed together by the group-commit writer.
+  int max_group = 1024;
+  // Concurrent reader connections kept open.
+  int readers = 4;
+};
+
+struct ServerConfig {
+  // Address to listen on. Loopback by default; put a TLS proxy in front.
+  std::string listen = "127.0.0.1";
+  // TCP port; 0 picks a free one (printed at start).
+  int port = 8080;
+  // Worker threads for HTTP.
+  int threads = 2;
+  // Largest request body accepted, in bytes.
+  std::int64_t max_body_bytes = 1 << 20;
+  // Seconds a client may take to send a request before being disconnected.
+  int request_timeout_seconds = 15;
+};
+
+struct ImportConfig {
+  // Rows committed per transaction during import.
+  int batch_size = 5000;
+  // Longest CSV record accepted, in bytes; longer records are rejected.
+  std::int64_t max_record_bytes = 1 << 20;
+  // Region used to read phone numbers written without a country code.
+  std::string default_phone_region = "GB";
+};
+
+struct LogConfig {
+  // debug, info, warn or error.
+  std::string level = "info";
+};
+
+struct OrganisationConfig {
+  // Shown in the interface and in generated documents.
+  std::string name = "Example Party";
+};
+
+struct Config {
+  OrganisationConfig organisation;
+  StoreConfig store;
+  ServerConfig server;
+  ImportConfig import;
+  LogConfig log;
+};
+
+// Parses and validates TOML text. Errors name the line and the problem.
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view source_name);
+// Reads a file; a missing file yields the defaults.
+Result<Config> LoadConfig(const std::string& path);
+// The default configuration file written by `switchboard init`.
+std::string DefaultConfigToml();
+
+}  // namespace switchboard

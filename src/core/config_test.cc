@@ -1,0 +1,61 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace switchboard {
+namespace {
+
+TEST(ConfigTest, DefaultFileParsesToDefaults) {
+  auto c = ParseConfig(DefaultConfigToml(), "switchboard.toml");
+  ASSERT_TRUE(c) << c.error().ToString();
+  Config d;
+  EXPECT_EQ(c->server.port, d.server.port);
+  EXPECT_EQ(c->server.listen, "127.0.0.1");
+  EXPECT_EQ(c->import.batch_size, d.import.batch_size);
+  EXPECT_EQ(c->store.url, "");
+}
+
+TEST(ConfigTest, OverridesApply) {
+  auto c = ParseConfig("[server]\nport = 9090\n[store]\nurl = \"postgresql://x@127.0.0.1/db\"\n",
+                       "t.toml");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->server.port, 9090);
+  EXPECT_EQ(c->store.url, "postgresql://x@127.0.0.1/db");
+}
+
+TEST(ConfigTest, UnknownKeyNamesLine) {
+  auto c = ParseConfig("[server]\nport = 9090\nprot = 1\n", "t.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("t.toml:3"), std::string::npos) << c.error().message();
+  EXPECT_NE(c.error().message().find("prot"), std::string::npos);
+}
+
+TEST(ConfigTest, UnknownSectionRejected) {
+  auto c = ParseConfig("[sevrer]\nport = 1\n", "t.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("sevrer"), std::string::npos);
+}
+
+TEST(ConfigTest, TypeAndRangeErrors) {
+  EXPECT_FALSE(ParseConfig("[server]\nport = \"80\"\n", "t"));
+  auto c = ParseConfig("[server]\nport = 70000\n", "t");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("between 0 and 65535"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("[log]\nlevel = \"loud\"\n", "t"));
+  EXPECT_FALSE(ParseConfig("[import]\ndefault_phone_region = \"GBR\"\n", "t"));
+}
+
+TEST(ConfigTest, SyntaxErrorNamesLine) {
+  auto c = ParseConfig("[server]\nport = = 1\n", "bad.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("bad.toml:2"), std::string::npos) << c.error().message();
+}
+
+TEST(ConfigTest, MissingFileIsDefaults) {
+  auto c = LoadConfig("/nonexistent/switchboard.toml");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->server.port, 8080);
+}
+
+}  // namespace
+}  // namespace switchboard

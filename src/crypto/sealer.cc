@@ -1,0 +1,64 @@
+#include "crypto/sealer.h"
+
+#include <sodium.h>
+
+namespace switchboard::crypto {
+
+namespace {
+constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+}  // namespace
+
+Sealed Sealer::Seal(std::string_view plaintext, std::string_view ad) const {
+  Sealed out;
+  out.key_id = keyring_.active_key_id();
+  const Key* key = keyring_.encryption_key(out.key_id);
+  SB_CHECK(key != nullptr);
+  out.bytes.resize(kNonce + plaintext.size() + kTag);
+  auto* p = reinterpret_cast<unsigned char*>(out.bytes.data());
+  randombytes_buf(p, kNonce);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      p + kNonce, &clen, reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, p, key->data());
+  SB_CHECK(clen == plaintext.size() + kTag);
+  return out;
+}
+
+Result<std::string> Sealer::Open(const Sealed& sealed, std::string_view ad) const {
+  const Key* key = keyring_.encryption_key(sealed.key_id);
+  if (!key) {
+    return Status::DataLoss("sealed value uses key " + std::to_string(sealed.key_id) +
+                            ", which is not in the keyring");
+  }
+  if (sealed.bytes.size() < kNonce + kTag) return Status::DataLoss("sealed value is truncated");
+  const auto* p = reinterpret_cast<const unsigned char*>(sealed.bytes.data());
+  std::string out(sealed.bytes.size() - kNonce - kTag, '\0');
+  unsigned long long mlen = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(out.data()), &mlen, nullptr, p + kNonce,
+          sealed.bytes.size() - kNonce, reinterpret_cast<const unsigned char*>(ad.data()),
+          ad.size(), p, key->data()) != 0) {
+    return Status::DataLoss(
+        "sealed value failed authentication (altered, or sealed for "
+        "another purpose)");
+  }
+  out.resize(mlen);
+  return out;
+}
+
+std::string Sealer::BlindIndex(std::string_view domain, std::string_view value) const {
+  crypto_generichash_state st;
+  const Key& key = keyring_.blind_index_key();
+  crypto_generichash_init(&st, key.data(), key.size(), kBlindIndexBytes);
+  const unsigned char len = static_cast<unsigned char>(domain.size() > 255 ? 255 : domain.size());
+  crypto_generichash_update(&st, &len, 1);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(domain.data()), len);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(value.data()),
+                            value.size());
+  std::string out(kBlindIndexBytes, '\0');
+  crypto_generichash_final(&st, reinterpret_cast<unsigned char*>(out.data()), out.size());
+  return out;
+}
+
+}  // namespace switchboard::crypto

@@ -1,0 +1,42 @@
+// Sealer: encrypts contact data at rest (XChaCha20-Poly1305 with a random
+// 192-bit nonce per value, key id stored beside the value so keys can rotate)
+// and computes keyed blind indexes (BLAKE2b) for exact-match look-up and
+// de-duplication without decrypting. The associated data binds a ciphertext
+// to its purpose (e.g. "email"), so a phone ciphertext cannot be passed off as
+// an email. Borrows the Keyring; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "crypto/keyring.h"
+
+namespace switchboard::crypto {
+
+struct Sealed {
+  std::uint32_t key_id = 0;
+  std::string bytes;  // nonce || ciphertext || tag
+};
+
+constexpr size_t kBlindIndexBytes = 16;
+
+class Sealer {
+ public:
+  explicit Sealer(const Keyring& keyring) : keyring_(keyring) { EnsureSodium(); }
+
+  Sealed Seal(std::string_view plaintext, std::string_view associated_data) const;
+  // kDataLoss if the value was altered, the key id is unknown, or the
+  // associated data differs from sealing time.
+  Result<std::string> Open(const Sealed& sealed, std::string_view associated_data) const;
+
+  // A 16-byte keyed hash of `domain` and `value` (e.g. "email", the
+  // address's match key). Equal inputs give equal indexes.
+  std::string BlindIndex(std::string_view domain, std::string_view value) const;
+
+ private:
+  const Keyring& keyring_;
+};
+
+}  // namespace switchboard::crypto

@@ -1,0 +1,42 @@
+// Synthetic members for demos, tests and benchmarks. Deterministic: the same
+// seed and count give the same people on any machine. Phone numbers come only
+// from Ofcom's ranges reserved for drama and email addresses only from the
+// reserved example.org/example.com domains, so no message can reach a real
+// person. Plants one canary per constituency, recorded only in `canaries`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "core/clock.h"
+#include "crypto/sealer.h"
+#include "members/org_tree.h"
+#include "store/store.h"
+
+namespace switchboard::members {
+
+struct GenerateOptions {
+  std::uint64_t count = 1000;
+  std::uint64_t seed = 1;
+  // Synthetic branches created under each constituency that has none.
+  int branches_per_unit = 3;
+  // Plant one canary in every constituency.
+  bool canaries = true;
+  int batch_size = 5000;
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
+};
+
+struct GenerateSummary {
+  std::uint64_t members = 0;
+  std::uint64_t canaries = 0;
+  std::uint64_t branches_created = 0;
+  double seconds = 0;
+};
+
+// Needs a tree with constituencies. Re-running with the same seed updates
+// nothing (the same ids and contents).
+Result<GenerateSummary> GenerateMembers(store::Store& store, const OrgTree& tree,
+                                        const crypto::Sealer& sealer,
+                                        const GenerateOptions& options, const Clock& clock);
+
+}  // namespace switchboard::members

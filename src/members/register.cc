@@ -1,0 +1,106 @@
+#include "members/register.h"
+
+namespace switchboard::members {
+
+namespace {
+
+store::Value OptInt(const std::optional<std::int64_t>& v) {
+  return v ? store::Value(*v) : store::Value();
+}
+
+Status InsertChildren(store::Tx& tx, std::int64_t id, const MemberRecord& r, Micros now,
+                      std::string_view change_source, std::optional<std::uint32_t> old_consents,
+                      std::optional<std::uint32_t> old_suppressions) {
+  for (const SealedContact& c : r.contacts) {
+    SB_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO contact_points (member_id, kind, label, key_id, sealed, blind_index, "
+                "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                {id, c.kind, c.label, static_cast<std::int64_t>(c.sealed.key_id),
+                 store::Value::Bytes(c.sealed.bytes), store::Value::Bytes(c.blind_index), now}));
+  }
+  if (!old_consents || *old_consents != r.consents) {
+    SB_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO consent_events (member_id, at, consents, source) VALUES ($1, $2, $3, $4)",
+        {id, now, static_cast<std::int64_t>(r.consents), change_source}));
+  }
+  if ((!old_suppressions && r.suppressions != 0) ||
+      (old_suppressions && *old_suppressions != r.suppressions)) {
+    SB_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO suppression_events (member_id, at, suppressions, source) VALUES ($1, $2, "
+        "$3, $4)",
+        {id, now, static_cast<std::int64_t>(r.suppressions), change_source}));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<UpsertResult> UpsertMember(store::Tx& tx, const MemberRecord& r, Micros now,
+                                  std::string_view change_source) {
+  std::int64_t id = 0;
+  std::string old_hash;
+  std::uint32_t old_consents = 0, old_suppressions = 0;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT id, content_hash, consents, suppressions FROM members WHERE source = $1 AND "
+               "external_id = $2",
+               {r.source, r.external_id}, [&](const store::Row& row) {
+                 id = row.Int(0);
+                 old_hash = std::string(row.Bytes(1));
+                 old_consents = static_cast<std::uint32_t>(row.Int(2));
+                 old_suppressions = static_cast<std::uint32_t>(row.Int(3));
+                 return false;
+               }));
+  const store::Value branch = r.branch.valid() ? store::Value(r.branch.value()) : store::Value();
+  const store::Value birth =
+      r.birth_year ? store::Value(static_cast<std::int64_t>(*r.birth_year)) : store::Value();
+  if (id == 0) {
+    SB_RETURN_IF_ERROR(tx.Query(
+        "INSERT INTO members (source, external_id, unit_id, branch_id, first_name, last_name, "
+        "birth_year, postcode_district, status, membership_type, joined_on, lapsed_on, consents, "
+        "suppressions, content_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "$8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
+        {r.source, r.external_id, r.unit.value(), branch, r.first_name, r.last_name, birth,
+         r.postcode_district, r.status, r.membership_type, OptInt(r.joined_on), OptInt(r.lapsed_on),
+         static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(r.suppressions),
+         store::Value::Bytes(r.content_hash), now},
+        [&](const store::Row& row) {
+          id = row.Int(0);
+          return false;
+        }));
+    SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, std::nullopt, std::nullopt));
+    return UpsertResult{MemberId(id), UpsertOutcome::kInserted};
+  }
+  if (old_hash == r.content_hash) return UpsertResult{MemberId(id), UpsertOutcome::kUnchanged};
+  SB_RETURN_IF_ERROR(tx.Exec(
+      "UPDATE members SET unit_id = $2, branch_id = $3, first_name = $4, last_name = $5, "
+      "birth_year = $6, postcode_district = $7, status = $8, membership_type = $9, joined_on = "
+      "$10, lapsed_on = $11, consents = $12, suppressions = $13, content_hash = $14, updated_at = "
+      "$15 WHERE id = $1",
+      {id, r.unit.value(), branch, r.first_name, r.last_name, birth, r.postcode_district, r.status,
+       r.membership_type, OptInt(r.joined_on), OptInt(r.lapsed_on),
+       static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(r.suppressions),
+       store::Value::Bytes(r.content_hash), now}));
+  SB_RETURN_IF_ERROR(tx.Exec("DELETE FROM contact_points WHERE member_id = $1", {id}));
+  SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, old_consents, old_suppressions));
+  return UpsertResult{MemberId(id), UpsertOutcome::kUpdated};
+}
+
+Status PlantCanary(store::Tx& tx, MemberId id, Micros now, std::string_view purpose) {
+  return tx
+      .Exec(
+          "INSERT INTO canaries (member_id, planted_at, purpose) VALUES ($1, $2, $3) ON "
+          "CONFLICT (member_id) DO NOTHING",
+          {id.value(), now, purpose})
+      .status();
+}
+
+Result<RegisterCounts> CountRegister(store::Tx& tx) {
+  RegisterCounts c;
+  SB_ASSIGN_OR_RETURN(c.members, tx.QueryInt("SELECT COUNT(*) FROM members"));
+  SB_ASSIGN_OR_RETURN(c.contact_points, tx.QueryInt("SELECT COUNT(*) FROM contact_points"));
+  SB_ASSIGN_OR_RETURN(c.canaries, tx.QueryInt("SELECT COUNT(*) FROM canaries"));
+  SB_ASSIGN_OR_RETURN(c.units, tx.QueryInt("SELECT COUNT(*) FROM units"));
+  return c;
+}
+
+}  // namespace switchboard::members

@@ -1,0 +1,156 @@
+#include "server/app.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/csv.h"
+#include "core/log.h"
+#include "store/postgres/pg_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace switchboard::server {
+
+namespace {
+std::string KeyringPath(const std::string& dir) { return dir + "/keys/keyring"; }
+std::string ConfigPath(const std::string& dir) { return dir + "/switchboard.toml"; }
+
+std::string ResolveStoreUrl(const std::string& dir, const std::string& override_url,
+                            const Config& config) {
+  if (!override_url.empty()) return override_url;
+  if (!config.store.url.empty()) return config.store.url;
+  return dir + "/switchboard.db";
+}
+
+store::StoreOptions OptionsFrom(const Config& c) {
+  store::StoreOptions o;
+  o.max_group = c.store.max_group;
+  o.readers = c.store.readers;
+  return o;
+}
+
+bool IsPostgresUrl(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+Status MakeDir(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::Unavailable("cannot create " + path + ": " + ec.message());
+  ::chmod(path.c_str(), mode);
+  return Status::Ok();
+}
+
+// Records the keyring's fingerprint in a new database, or checks it.
+Status BindKeyring(store::Store& store, const crypto::Keyring& keyring) {
+  const std::string fp = keyring.Fingerprint();
+  std::string stored;
+  SB_RETURN_IF_ERROR(store.Read([&](store::Tx& tx) {
+    return tx.Query("SELECT value FROM settings WHERE name = 'keyring_fingerprint'", {},
+                    [&](const store::Row& r) {
+                      stored = std::string(r.Text(0));
+                      return false;
+                    });
+  }));
+  if (stored.empty()) {
+    return store.Write([&](store::Tx& tx) {
+      return tx
+          .Exec(
+              "INSERT INTO settings (name, value) VALUES ('keyring_fingerprint', $1) ON "
+              "CONFLICT (name) DO NOTHING",
+              {fp})
+          .status();
+    });
+  }
+  if (stored != fp) {
+    return Status::FailedPrecondition(
+        "the keyring (fingerprint " + fp + ") does not belong to this database (which expects " +
+        stored + "); contact data could not be read. Use the data directory's own keyring.");
+  }
+  return Status::Ok();
+}
+}  // namespace
+
+std::string DefaultDataDir() {
+  const char* env = std::getenv("SWITCHBOARD_DATA_DIR");
+  return env && *env ? env : "./switchboard-data";
+}
+
+Result<std::unique_ptr<store::Store>> OpenStore(const std::string& url,
+                                                const store::StoreOptions& options) {
+  if (IsPostgresUrl(url)) return store::OpenPostgresStore(url, options);
+  return store::OpenSqliteStore(url, options);
+}
+
+Result<InitSummary> InitDataDir(const InitOptions& opt, const Clock& clock) {
+  (void)clock;
+  InitSummary sum;
+  SB_RETURN_IF_ERROR(MakeDir(opt.data_dir, 0700));
+  SB_RETURN_IF_ERROR(MakeDir(opt.data_dir + "/keys", 0700));
+  const std::string cfg_path = ConfigPath(opt.data_dir);
+  if (!std::filesystem::exists(cfg_path)) {
+    std::ofstream out(cfg_path);
+    out << DefaultConfigToml();
+    if (!out) return Status::Unavailable("cannot write " + cfg_path);
+    sum.created_config = true;
+  }
+  SB_ASSIGN_OR_RETURN(Config config, LoadConfig(cfg_path));
+  std::unique_ptr<crypto::Keyring> keyring;
+  if (!std::filesystem::exists(KeyringPath(opt.data_dir))) {
+    keyring = crypto::Keyring::Generate();
+    SB_RETURN_IF_ERROR(keyring->Save(KeyringPath(opt.data_dir)));
+    sum.created_keyring = true;
+  } else {
+    SB_ASSIGN_OR_RETURN(keyring, crypto::Keyring::Load(KeyringPath(opt.data_dir)));
+  }
+  sum.store = ResolveStoreUrl(opt.data_dir, opt.store_url, config);
+  SB_ASSIGN_OR_RETURN(auto store, OpenStore(sum.store, OptionsFrom(config)));
+  SB_RETURN_IF_ERROR(BindKeyring(*store, *keyring));
+  std::vector<members::UnitSpec> specs;
+  if (opt.tree_csv.empty()) {
+    SB_ASSIGN_OR_RETURN(specs, members::ParseConstituencyCsv(BuiltinConstituenciesCsv()));
+  } else {
+    SB_ASSIGN_OR_RETURN(auto file, csv::MappedFile::Open(opt.tree_csv));
+    auto parsed = members::ParseTreeCsv(file->data());
+    if (!parsed) return parsed.error().WithContext(opt.tree_csv);
+    specs = std::move(*parsed);
+  }
+  SB_RETURN_IF_ERROR(store->WriteNow([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(sum.units_added, members::SaveUnits(tx, specs));
+    return Status::Ok();
+  }));
+  sum.store = store->Describe();
+  return sum;
+}
+
+Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
+                                       const std::string& store_override) {
+  std::unique_ptr<App> app(new App());
+  app->data_dir_ = data_dir;
+  if (!std::filesystem::exists(data_dir)) {
+    return Status::FailedPrecondition("no data directory at " + data_dir +
+                                      "; run `switchboard init --data-dir " + data_dir + "`");
+  }
+  SB_ASSIGN_OR_RETURN(app->config_, LoadConfig(ConfigPath(data_dir)));
+  if (auto level = log::ParseLevel(app->config_.log.level)) log::SetLevel(*level);
+  SB_ASSIGN_OR_RETURN(app->keyring_, crypto::Keyring::Load(KeyringPath(data_dir)));
+  app->sealer_ = std::make_unique<crypto::Sealer>(*app->keyring_);
+  const std::string url = ResolveStoreUrl(data_dir, store_override, app->config_);
+  SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, OptionsFrom(app->config_)));
+  SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
+  SB_RETURN_IF_ERROR(app->ReloadTree());
+  return app;
+}
+
+Status App::ReloadTree() {
+  return store_->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(tree_, members::OrgTree::Load(tx));
+    return Status::Ok();
+  });
+}
+
+}  // namespace switchboard::server

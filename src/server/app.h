@@ -1,0 +1,76 @@
+// App: one opened data directory, the only place that wires concrete
+// backends together. It reads the configuration, loads the keyring (refusing
+// one that others can read), opens the store named by the configuration or
+// by --store (SQLite path or postgresql:// URL), checks that the keyring and
+// the database belong together, and loads the organisation tree.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "crypto/keyring.h"
+#include "crypto/sealer.h"
+#include "members/org_tree.h"
+#include "store/store.h"
+
+namespace switchboard::server {
+
+// The default data directory: $SWITCHBOARD_DATA_DIR, else ./switchboard-data.
+std::string DefaultDataDir();
+
+// Opens a store from a URL: "postgresql://..." or "postgres://..." for
+// PostgreSQL, anything else is a SQLite file path.
+Result<std::unique_ptr<store::Store>> OpenStore(const std::string& url,
+                                                const store::StoreOptions& options);
+
+struct InitOptions {
+  std::string data_dir;
+  std::string store_url;  // empty: configuration, then <data_dir>/switchboard.db
+  std::string tree_csv;   // empty: the built-in UK constituencies
+};
+
+struct InitSummary {
+  bool created_keyring = false;
+  bool created_config = false;
+  int units_added = 0;
+  std::string store;
+};
+
+// Creates the data directory (0700), keyring (0600), configuration file and
+// database, and loads the organisation tree. Safe to run again: existing
+// files are kept and the tree is updated in place.
+Result<InitSummary> InitDataDir(const InitOptions& options, const Clock& clock);
+
+class App {
+ public:
+  static Result<std::unique_ptr<App>> Open(const std::string& data_dir,
+                                           const std::string& store_override);
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  const Config& config() const { return config_; }
+  store::Store& store() { return *store_; }
+  const crypto::Sealer& sealer() const { return *sealer_; }
+  const members::OrgTree& tree() const { return tree_; }
+  Status ReloadTree();
+  const Clock& clock() const { return clock_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+ private:
+  App() = default;
+  std::string data_dir_;
+  Config config_;
+  std::unique_ptr<crypto::Keyring> keyring_;
+  std::unique_ptr<crypto::Sealer> sealer_;
+  std::unique_ptr<store::Store> store_;
+  members::OrgTree tree_;
+  SystemClock clock_;
+};
+
+// The UK constituencies CSV compiled into the binary (data/constituencies.csv).
+std::string_view BuiltinConstituenciesCsv();
+
+}  // namespace switchboard::server

@@ -1,0 +1,84 @@
+#include "server/app.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "store/testing/pg_cluster.h"
+#include "store/testing/temp_dir.h"
+
+namespace switchboard::server {
+namespace {
+
+TEST(AppTest, InitCreatesPrivateFilesAndLoadsTree) {
+  auto dir = store::testing::ScopedTempDir::Create("sb-app");
+  ASSERT_TRUE(dir);
+  SystemClock clock;
+  const std::string data = dir->Join("data");
+  auto sum = InitDataDir({data, "", ""}, clock);
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_TRUE(sum->created_keyring);
+  EXPECT_EQ(sum->units_added, 663);
+  struct stat st;
+  ASSERT_EQ(stat((data + "/keys/keyring").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat(data.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // Running init again keeps the keyring and adds no units.
+  auto again = InitDataDir({data, "", ""}, clock);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->created_keyring);
+  EXPECT_EQ(again->units_added, 0);
+  auto app = App::Open(data, "");
+  ASSERT_TRUE(app) << app.error().ToString();
+  EXPECT_EQ((*app)->tree().OfKind("constituency").size(), 650u);
+}
+
+TEST(AppTest, RefusesWorldReadableKeyring) {
+  auto dir = store::testing::ScopedTempDir::Create("sb-app");
+  SystemClock clock;
+  const std::string data = dir->Join("data");
+  ASSERT_TRUE(InitDataDir({data, "", ""}, clock));
+  ASSERT_EQ(chmod((data + "/keys/keyring").c_str(), 0644), 0);
+  auto app = App::Open(data, "");
+  ASSERT_FALSE(app);
+  EXPECT_EQ(app.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(app.error().message().find("chmod 600"), std::string::npos);
+}
+
+TEST(AppTest, RefusesAForeignKeyring) {
+  auto dir = store::testing::ScopedTempDir::Create("sb-app");
+  SystemClock clock;
+  const std::string a = dir->Join("a"), b = dir->Join("b");
+  ASSERT_TRUE(InitDataDir({a, "", ""}, clock));
+  ASSERT_TRUE(InitDataDir({b, "", ""}, clock));
+  // b's configuration, b's keyring, but a's database.
+  auto app = App::Open(b, a + "/switchboard.db");
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message().find("does not belong"), std::string::npos);
+}
+
+TEST(AppTest, MissingDataDirSaysToRunInit) {
+  auto app = App::Open("/nonexistent/sb-data", "");
+  ASSERT_FALSE(app);
+  EXPECT_NE(app.error().message().find("switchboard init"), std::string::npos);
+}
+
+TEST(AppTest, PostgresStoreByUrl) {
+  auto cluster = store::testing::PgCluster::Shared();
+  ASSERT_TRUE(cluster) << cluster.error().ToString();
+  auto url = (*cluster)->CreateUniqueDatabase("app");
+  ASSERT_TRUE(url);
+  auto dir = store::testing::ScopedTempDir::Create("sb-app");
+  SystemClock clock;
+  const std::string data = dir->Join("data");
+  auto sum = InitDataDir({data, *url, ""}, clock);
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->store.rfind("postgresql://", 0), 0u) << sum->store;
+  auto app = App::Open(data, *url);
+  ASSERT_TRUE(app) << app.error().ToString();
+  EXPECT_EQ((*app)->store().dialect(), store::Dialect::kPostgres);
+  EXPECT_EQ((*app)->tree().size(), 663u);
+}
+
+}  // namespace
+}  // namespace switchboard::server

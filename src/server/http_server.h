@@ -1,0 +1,69 @@
+// HttpServer: the HTTP/1.1 front door (Boost.Beast over Asio). Keep-alive,
+// a bounded header and body size, and a deadline for every request so a slow
+// client cannot hold a connection (slow-loris). Each response is JSON with a
+// request id; errors carry a stable code and a message a person can act on.
+//
+// Threading: `threads` Asio worker threads; handlers run on them and must be
+// thread-safe. Start() returns once listening; Stop() closes the listener and
+// open connections and joins the threads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+
+namespace switchboard::server {
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // path and query
+  std::string path;
+  std::string body;
+  std::string request_id;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Builds the JSON error body {"error": {"code", "message", "request_id"}}.
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
+                           std::string_view request_id);
+
+using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+class HttpServer {
+ public:
+  explicit HttpServer(const ServerConfig& config);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Registers an exact-path route for one method.
+  void Route(std::string method, std::string path, Handler handler);
+
+  Status Start();
+  void Stop();
+  // The bound port (useful with port 0).
+  int port() const { return port_; }
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+}  // namespace switchboard::server

@@ -1,0 +1,312 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "store/internal/connection.h"
+#include "store/internal/group_commit.h"
+#include "store/migrations.h"
+
+namespace switchboard::store {
+namespace {
+
+// Rewrites PostgreSQL placeholders ($1) to SQLite's numbered form (?1),
+// leaving string literals alone.
+std::string RewritePlaceholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size());
+  bool in_quote = false;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (c == '\'') in_quote = !in_quote;
+    if (!in_quote && c == '$' && i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+      out += '?';
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+Status FromSqlite(sqlite3* db, int rc, std::string_view what) {
+  const int primary = rc & 0xff;
+  std::string msg(what);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return Status::AlreadyExists(msg);
+    default:
+      break;
+  }
+  switch (primary) {
+    case SQLITE_CONSTRAINT:
+      return Status::FailedPrecondition(msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Status::DataLoss(msg);
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return Status::Unavailable(msg);
+    default:
+      return Status::Internal(msg);
+  }
+}
+
+class SqliteRow final : public Row {
+ public:
+  explicit SqliteRow(sqlite3_stmt* s) : s_(s) {}
+  int size() const override { return sqlite3_column_count(s_); }
+  bool IsNull(int c) const override { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+  std::int64_t Int(int c) const override {
+    SB_CHECK(sqlite3_column_type(s_, c) == SQLITE_INTEGER);
+    return sqlite3_column_int64(s_, c);
+  }
+  double Real(int c) const override {
+    const int t = sqlite3_column_type(s_, c);
+    SB_CHECK(t == SQLITE_FLOAT || t == SQLITE_INTEGER);
+    return sqlite3_column_double(s_, c);
+  }
+  std::string_view Text(int c) const override {
+    SB_CHECK(sqlite3_column_type(s_, c) != SQLITE_NULL);
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
+    return {p, static_cast<size_t>(sqlite3_column_bytes(s_, c))};
+  }
+  std::string_view Bytes(int c) const override {
+    SB_CHECK(sqlite3_column_type(s_, c) != SQLITE_NULL);
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
+    return {p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s_, c))};
+  }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class SqliteConnection final : public internal::Connection {
+ public:
+  SqliteConnection(sqlite3* db, bool read_only) : db_(db), read_only_(read_only) {}
+  ~SqliteConnection() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  using Connection::Exec;
+  using Connection::Query;
+
+  Result<std::int64_t> Exec(std::string_view sql, Params params) override {
+    SB_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) {
+      Status st = FromSqlite(db_, sqlite3_extended_errcode(db_), "statement failed");
+      sqlite3_reset(stmt);
+      return st;
+    }
+    sqlite3_reset(stmt);
+    return static_cast<std::int64_t>(sqlite3_changes64(db_));
+  }
+
+  Status Query(std::string_view sql, Params params, const RowFn& fn) override {
+    SB_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
+    SqliteRow row(stmt);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      if (!fn(row)) {
+        rc = SQLITE_DONE;
+        break;
+      }
+    }
+    Status st;
+    if (rc != SQLITE_DONE) st = FromSqlite(db_, sqlite3_extended_errcode(db_), "query failed");
+    sqlite3_reset(stmt);
+    return st;
+  }
+
+  Status Begin() override { return Exec(read_only_ ? "BEGIN" : "BEGIN IMMEDIATE").status(); }
+  Status Commit() override { return Exec("COMMIT").status(); }
+  Status Rollback() override {
+    if (sqlite3_get_autocommit(db_)) return Status::Ok();
+    return Exec("ROLLBACK").status();
+  }
+
+ private:
+  Result<sqlite3_stmt*> Prepare(std::string_view sql, Params params) {
+    sqlite3_stmt* stmt = nullptr;
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) {
+      stmt = it->second;
+    } else {
+      const std::string rewritten = RewritePlaceholders(sql);
+      int rc = sqlite3_prepare_v3(db_, rewritten.c_str(), static_cast<int>(rewritten.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) return FromSqlite(db_, rc, "cannot prepare statement");
+      cache_.emplace(std::string(sql), stmt);
+    }
+    sqlite3_clear_bindings(stmt);
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
+      return Status::Internal("statement expects " +
+                              std::to_string(sqlite3_bind_parameter_count(stmt)) +
+                              " parameters, got " + std::to_string(params.size()));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int idx = static_cast<int>(i) + 1;
+      const Value& v = params[i];
+      int rc = SQLITE_OK;
+      switch (v.type()) {
+        case Value::Type::kNull:
+          rc = sqlite3_bind_null(stmt, idx);
+          break;
+        case Value::Type::kInt:
+          rc = sqlite3_bind_int64(stmt, idx, v.AsInt());
+          break;
+        case Value::Type::kReal:
+          rc = sqlite3_bind_double(stmt, idx, v.AsReal());
+          break;
+        case Value::Type::kText:
+          rc = sqlite3_bind_text64(stmt, idx, v.AsText().data(), v.AsText().size(), SQLITE_STATIC,
+                                   SQLITE_UTF8);
+          break;
+        case Value::Type::kBytes:
+          rc =
+              sqlite3_bind_blob64(stmt, idx, v.AsBytes().data(), v.AsBytes().size(), SQLITE_STATIC);
+          break;
+      }
+      if (rc != SQLITE_OK) return FromSqlite(db_, rc, "cannot bind parameter");
+    }
+    return stmt;
+  }
+
+  sqlite3* db_;
+  bool read_only_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path, bool read_only,
+                                                         bool durable) {
+  sqlite3* db = nullptr;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = FromSqlite(db, rc, "cannot open the SQLite database");
+    sqlite3_close_v2(db);
+    return st;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 10000);
+  auto conn = std::make_unique<SqliteConnection>(db, read_only);
+  std::vector<std::string> pragmas = {"PRAGMA foreign_keys = ON", "PRAGMA cache_size = -524288",
+                                      "PRAGMA temp_store = MEMORY"};
+  if (!read_only) {
+    pragmas.insert(pragmas.begin(), "PRAGMA journal_mode = WAL");
+    pragmas.push_back(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
+  }
+  for (const auto& p : pragmas) {
+    Status st = conn->Query(p, {}, [](const Row&) { return true; });
+    if (!st.ok()) return st.WithContext(p);
+  }
+  return conn;
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, StoreOptions options, std::unique_ptr<SqliteConnection> writer,
+              std::unique_ptr<SqliteConnection> direct)
+      : path_(std::move(path)),
+        options_(options),
+        writer_(std::move(writer), options.max_group),
+        direct_(std::move(direct)) {}
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  std::string Describe() const override { return "sqlite:" + path_; }
+
+  Status Read(const TxFn& fn) override {
+    std::unique_ptr<SqliteConnection> conn;
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!pool_.empty()) {
+        conn = std::move(pool_.back());
+        pool_.pop_back();
+      }
+    }
+    if (!conn) {
+      SB_ASSIGN_OR_RETURN(conn, OpenConnection(path_, /*read_only=*/true, options_.durable));
+    }
+    Status st = conn->Begin();
+    if (st.ok()) {
+      st = fn(*conn);
+      Status end = conn->Rollback();  // read-only: nothing to keep
+      if (st.ok()) st = end;
+    }
+    {
+      std::lock_guard lock(pool_mu_);
+      if (static_cast<int>(pool_.size()) < options_.readers) pool_.push_back(std::move(conn));
+    }
+    return st;
+  }
+
+  Status Write(TxFn fn) override { return writer_.Submit(std::move(fn)).get(); }
+  std::future<Status> WriteAsync(TxFn fn) override { return writer_.Submit(std::move(fn)); }
+
+  Status WriteNow(const TxFn& fn) override {
+    std::lock_guard lock(direct_mu_);
+    SB_RETURN_IF_ERROR(direct_->Begin());
+    Status st = fn(*direct_);
+    if (!st.ok()) {
+      direct_->Rollback().IgnoreError();
+      return st;
+    }
+    st = direct_->Commit();
+    if (!st.ok()) direct_->Rollback().IgnoreError();
+    return st;
+  }
+
+  Result<int> SchemaVersion() override {
+    int v = 0;
+    SB_RETURN_IF_ERROR(Read([&](Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(v, ReadSchemaVersion(tx));
+      return Status::Ok();
+    }));
+    return v;
+  }
+
+  StoreStats stats() const override { return writer_.stats(); }
+
+ private:
+  const std::string path_;
+  const StoreOptions options_;
+  internal::GroupCommitWriter writer_;
+  std::mutex direct_mu_;
+  std::unique_ptr<SqliteConnection> direct_;  // GUARDED_BY(direct_mu_)
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<SqliteConnection>> pool_;  // GUARDED_BY(pool_mu_)
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                               const StoreOptions& options) {
+  SB_ASSIGN_OR_RETURN(auto direct, OpenConnection(path, false, options.durable));
+  if (options.migrate) {
+    auto v = Migrate(*direct);
+    if (!v) return v.error().WithContext("migrating " + path);
+  }
+  SB_ASSIGN_OR_RETURN(auto writer, OpenConnection(path, false, options.durable));
+  return std::unique_ptr<Store>(
+      new SqliteStore(path, options, std::move(writer), std::move(direct)));
+}
+
+}  // namespace switchboard::store

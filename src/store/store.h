@@ -1,0 +1,112 @@
+// Store: the one storage interface. Two real backends implement it, SQLite
+// (store/sqlite, WAL, the embedded default) and PostgreSQL (store/postgres,
+// libpq); one conformance suite (store/store_test.cc) runs against both.
+//
+// The store knows tables and transactions, not business rules: modules above
+// it own their SQL, written in the common subset of the two dialects with
+// PostgreSQL-style placeholders ($1, $2, ...). Use Tx::dialect() for the rare
+// difference.
+//
+// Threading: a Store is shared by all threads. Read() runs concurrently on a
+// pool of reader connections, each call seeing one consistent snapshot.
+// Write() hands the work to a single writer thread that commits many callers'
+// work in one transaction (group commit: one fsync for the group), isolating
+// each caller's work with a savepoint so one failure does not affect the
+// others. A Tx is only valid inside the callback that receives it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "store/value.h"
+
+namespace switchboard::store {
+
+enum class Dialect { kSqlite, kPostgres };
+
+using Params = std::span<const Value>;
+using RowFn = std::function<bool(const Row&)>;  // return false to stop early
+
+class Tx {
+ public:
+  virtual ~Tx() = default;
+  virtual Dialect dialect() const = 0;
+
+  // A failed statement ends the transaction on PostgreSQL (not on SQLite):
+  // return the error instead of carrying on, and write upserts as
+  // INSERT ... ON CONFLICT rather than "try INSERT, then UPDATE".
+  //
+  // Runs one statement; returns the number of rows it changed. A unique or
+  // foreign-key violation is kAlreadyExists / kFailedPrecondition; other SQL
+  // failures are kInternal with the database's message (which never holds
+  // parameter values).
+  virtual Result<std::int64_t> Exec(std::string_view sql, Params params) = 0;
+  // Runs a query and calls `fn` for each row until it returns false.
+  virtual Status Query(std::string_view sql, Params params, const RowFn& fn) = 0;
+
+  Result<std::int64_t> Exec(std::string_view sql, std::initializer_list<Value> params = {}) {
+    return Exec(sql, Params(params.begin(), params.size()));
+  }
+  Status Query(std::string_view sql, std::initializer_list<Value> params, const RowFn& fn) {
+    return Query(sql, Params(params.begin(), params.size()), fn);
+  }
+  // Returns the first column of the first row as an integer (kNotFound if no row).
+  Result<std::int64_t> QueryInt(std::string_view sql, std::initializer_list<Value> params = {});
+};
+
+using TxFn = std::function<Status(Tx&)>;
+
+struct StoreStats {
+  std::uint64_t write_groups = 0;    // transactions committed by the group writer
+  std::uint64_t write_ops = 0;       // Write() calls committed through it
+  std::uint64_t write_failures = 0;  // Write() calls that returned an error
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Dialect dialect() const = 0;
+  // "sqlite:/path/to/db" or "postgresql://host:port/db" (never a password).
+  virtual std::string Describe() const = 0;
+
+  // Runs `fn` in a read-only transaction on a reader connection.
+  virtual Status Read(const TxFn& fn) = 0;
+
+  // Queues `fn` for the group-commit writer and waits until its group has
+  // committed durably. Returns fn's error (its effects rolled back) or the
+  // commit's error. `fn` runs on the writer thread.
+  virtual Status Write(TxFn fn) = 0;
+  // As Write(), without waiting.
+  virtual std::future<Status> WriteAsync(TxFn fn) = 0;
+
+  // Runs `fn` at once in a transaction of its own on a dedicated connection,
+  // committed before returning (one commit per call). For large batches that
+  // are a group already (imports) and for the one-transaction-per-write
+  // baseline. Serialised against the group writer by the database.
+  virtual Status WriteNow(const TxFn& fn) = 0;
+
+  // Highest applied migration.
+  virtual Result<int> SchemaVersion() = 0;
+  virtual StoreStats stats() const = 0;
+};
+
+struct StoreOptions {
+  // Maximum Write() calls committed in one transaction.
+  int max_group = 1024;
+  // Reader connections kept open (SQLite) / in the pool (PostgreSQL).
+  int readers = 4;
+  // Run pending migrations when opening (the default; `false` only for tests
+  // of the migration path itself).
+  bool migrate = true;
+  // SQLite only: fsync every commit (synchronous=FULL). Off only in tests.
+  bool durable = true;
+};
+
+}  // namespace switchboard::store

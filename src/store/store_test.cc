@@ -1,0 +1,1109 @@
+// The storage conformance suite: every test runs against SQLite and against
+// PostgreSQL (a fresh database in a throwaway cluster), each with a fresh store.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <future>
+#include <iostream>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/migrations.h"
+#include "store/postgres/pg_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/testing/faulty_store.h"
+#include "store/testing/pg_cluster.h"
+#include "store/testing/temp_dir.h"
+
+namespace switchboard::store {
+namespace {
+
+using ::switchboard::store::testing::FaultMode;
+using ::switchboard::store::testing::FaultyStore;
+using ::switchboard::store::testing::PgCluster;
+using ::switchboard::store::testing::ScopedTempDir;
+
+template <typename T>
+::testing::AssertionResult IsOk(const T& status_or_result) {
+  const Status st = ::switchboard::internal::AsStatus(status_or_result);
+  if (st.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << st.ToString();
+}
+#define EXPECT_OK(expr) EXPECT_TRUE(IsOk(expr))
+#define ASSERT_OK(expr) ASSERT_TRUE(IsOk(expr))
+
+constexpr const char* kCreateKv = "CREATE TABLE kv (k {{int}} PRIMARY KEY, v TEXT)";
+constexpr const char* kInsertKv = "INSERT INTO kv (k, v) VALUES ($1, $2)";
+
+Status InsertKv(Tx& tx, std::int64_t k, std::string_view v = "v") {
+  return tx.Exec(kInsertKv, {k, v}).status();
+}
+
+// Adds one unit; its code is the unique key of the units table.
+Status InsertUnit(Tx& tx, std::string_view code, Value parent = nullptr) {
+  return tx
+      .Exec("INSERT INTO units (code, name, kind, parent_id) VALUES ($1, $2, $3, $4)",
+            {code, "Unit", "branch", parent})
+      .status();
+}
+
+// A one-shot gate: Wait() blocks until Open(), or fails after a minute so a
+// broken store fails the test instead of hanging it.
+class Gate {
+ public:
+  void Open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool Wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::minutes(1), [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Keeps the group-commit writer busy inside one operation until Release(),
+// so that everything submitted meanwhile queues up behind it.
+class WriterBlocker {
+ public:
+  explicit WriterBlocker(Store& store) {
+    done_ = store.WriteAsync([this](Tx&) {
+      started_.Open();
+      release_.Wait();
+      return Status::Ok();
+    });
+    started_.Wait();
+  }
+  ~WriterBlocker() { Release().IgnoreError(); }
+  Status Release() {
+    release_.Open();
+    if (done_.valid()) return done_.get();
+    return Status::Ok();
+  }
+
+ private:
+  Gate started_, release_;
+  std::future<Status> done_;
+};
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto target = NewTarget();
+    ASSERT_OK(target);
+    target_ = *target;
+    auto store = Open(target_);
+    ASSERT_OK(store);
+    store_ = std::move(store).value();
+  }
+
+  void TearDown() override {
+    store_.reset();
+    for (const std::string& db : databases_) EXPECT_OK((*PgCluster::Shared())->DropDatabase(db));
+  }
+
+  bool postgres() const { return GetParam() == "postgres"; }
+  Dialect dialect() const { return postgres() ? Dialect::kPostgres : Dialect::kSqlite; }
+
+  static StoreOptions TestOptions() {
+    StoreOptions options;
+    options.durable = false;
+    return options;
+  }
+
+  // A place for a new, empty store: a file name in this test's temporary
+  // directory, or a new database in the shared cluster.
+  Result<std::string> NewTarget() {
+    if (postgres()) {
+      SB_ASSIGN_OR_RETURN(PgCluster * cluster, PgCluster::Shared());
+      SB_ASSIGN_OR_RETURN(auto url, cluster->CreateUniqueDatabase("store_test"));
+      databases_.push_back(url.substr(url.rfind('/') + 1));
+      return url;
+    }
+    if (!dir_) {
+      SB_ASSIGN_OR_RETURN(auto dir, ScopedTempDir::Create("sb-store-test"));
+      dir_.emplace(std::move(dir));
+    }
+    return dir_->Join("store" + std::to_string(++targets_) + ".db");
+  }
+
+  Result<std::unique_ptr<Store>> Open(const std::string& target,
+                                      const StoreOptions& options = TestOptions()) {
+    return postgres() ? OpenPostgresStore(target, options) : OpenSqliteStore(target, options);
+  }
+
+  // Closes the store and opens the same target again.
+  Status Reopen(const StoreOptions& options = TestOptions()) {
+    store_.reset();
+    SB_ASSIGN_OR_RETURN(store_, Open(target_, options));
+    return Status::Ok();
+  }
+
+  Status CreateTable(const char* sql) {
+    return store_->WriteNow(
+        [&](Tx& tx) { return tx.Exec(ExpandDialect(sql, dialect())).status(); });
+  }
+
+  Result<std::int64_t> ReadInt(std::string_view sql, std::initializer_list<Value> params = {}) {
+    std::optional<std::int64_t> out;
+    std::vector<Value> copy(params);
+    SB_RETURN_IF_ERROR(store_->Read([&](Tx& tx) {
+      return tx.Query(sql, Params(copy.data(), copy.size()), [&](const Row& row) {
+        out = row.Int(0);
+        return false;
+      });
+    }));
+    if (!out) return Status::NotFound("no row");
+    return *out;
+  }
+
+  // ReadInt's value, or -1 and a test failure.
+  std::int64_t IntOf(std::string_view sql, std::initializer_list<Value> params = {}) {
+    auto v = ReadInt(sql, params);
+    EXPECT_OK(v) << sql;
+    return v.value_or(-1);
+  }
+
+  // The keys in kv, in order.
+  std::vector<std::int64_t> Keys() {
+    std::vector<std::int64_t> keys;
+    EXPECT_OK(store_->Read([&](Tx& tx) {
+      return tx.Query("SELECT k FROM kv ORDER BY k", {}, [&](const Row& row) {
+        keys.push_back(row.Int(0));
+        return true;
+      });
+    }));
+    return keys;
+  }
+
+  std::optional<ScopedTempDir> dir_;
+  std::vector<std::string> databases_;
+  int targets_ = 0;
+  std::string target_;
+  std::unique_ptr<Store> store_;
+};
+
+// ---- Opening and migrations ----
+
+TEST_P(StoreTest, OpenAppliesAllMigrations) {
+  auto version = store_->SchemaVersion();
+  ASSERT_OK(version);
+  EXPECT_EQ(*version, static_cast<int>(AllMigrations().size()));
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM schema_migrations"),
+            static_cast<std::int64_t>(AllMigrations().size()));
+  for (const char* table : {"units", "members", "contact_points", "consent_events",
+                            "suppression_events", "canaries", "postcodes", "settings"}) {
+    auto rows = ReadInt(std::string("SELECT COUNT(*) FROM ") + table);
+    ASSERT_OK(rows) << table;
+    EXPECT_EQ(*rows, 0) << table;
+  }
+  EXPECT_EQ(store_->dialect(), dialect());
+}
+
+TEST_P(StoreTest, ReopenIsIdempotent) {
+  ASSERT_OK(store_->Write([](Tx& tx) {
+    return tx.Exec("INSERT INTO settings (name, value) VALUES ($1, $2)", {"k", "v"}).status();
+  }));
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(Reopen());
+    EXPECT_EQ(store_->SchemaVersion().value_or(-1), static_cast<int>(AllMigrations().size()));
+    EXPECT_EQ(IntOf("SELECT COUNT(*) FROM schema_migrations"),
+              static_cast<std::int64_t>(AllMigrations().size()));
+    EXPECT_EQ(IntOf("SELECT COUNT(*) FROM settings"), 1);
+  }
+}
+
+TEST_P(StoreTest, MigrateOptionOffLeavesTheDatabaseAlone) {
+  auto target = NewTarget();
+  ASSERT_OK(target);
+  StoreOptions options = TestOptions();
+  options.migrate = false;
+  {
+    auto bare = Open(*target, options);
+    ASSERT_OK(bare);
+    Status st =
+        (*bare)->Read([](Tx& tx) { return tx.QueryInt("SELECT COUNT(*) FROM units").status(); });
+    EXPECT_FALSE(st.ok()) << "units exists without migrations";
+  }
+  auto migrated = Open(*target);
+  ASSERT_OK(migrated);
+  EXPECT_EQ((*migrated)->SchemaVersion().value_or(-1), static_cast<int>(AllMigrations().size()));
+}
+
+TEST_P(StoreTest, RefusesADatabaseNewerThanTheBinary) {
+  const int newer = static_cast<int>(AllMigrations().size()) + 1;
+  ASSERT_OK(store_->WriteNow([&](Tx& tx) {
+    return tx
+        .Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+              {newer, "from the future", 0})
+        .status();
+  }));
+  store_.reset();
+  auto reopened = Open(target_);
+  ASSERT_FALSE(reopened.has_value());
+  EXPECT_EQ(reopened.error().code(), StatusCode::kFailedPrecondition)
+      << reopened.error().ToString();
+  EXPECT_NE(reopened.error().message().find("upgrade"), std::string::npos);
+}
+
+TEST_P(StoreTest, OpenFailsForAnUnreachableTarget) {
+  auto store = postgres() ? OpenPostgresStore("postgresql://switchboard@127.0.0.1:1/none")
+                          : OpenSqliteStore("/nonexistent-dir/sub/store.db");
+  ASSERT_FALSE(store.has_value());
+  EXPECT_EQ(store.error().code(), StatusCode::kUnavailable) << store.error().ToString();
+}
+
+TEST_P(StoreTest, DescribeNamesTheDatabase) {
+  const std::string description = store_->Describe();
+  if (postgres()) {
+    EXPECT_EQ(description.rfind("postgresql://", 0), 0u) << description;
+    EXPECT_EQ(description, target_);
+  } else {
+    EXPECT_EQ(description, "sqlite:" + target_);
+  }
+}
+
+// ---- Values ----
+
+// A table with one column of each type.
+constexpr const char* kCreateVals =
+    "CREATE TABLE vals (id {{int}} PRIMARY KEY, i {{int}}, r DOUBLE PRECISION, t TEXT, "
+    "b {{blob}})";
+
+TEST_P(StoreTest, IntegersRoundTrip) {
+  ASSERT_OK(CreateTable(kCreateVals));
+  const std::vector<std::int64_t> ints = {0,
+                                          1,
+                                          -1,
+                                          std::numeric_limits<std::int64_t>::min(),
+                                          std::numeric_limits<std::int64_t>::max(),
+                                          std::int64_t{1} << 40,
+                                          -(std::int64_t{1} << 53) - 1};
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    for (size_t i = 0; i < ints.size(); ++i) {
+      SB_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO vals (id, i) VALUES ($1, $2)", {static_cast<int>(i), ints[i]}));
+    }
+    return Status::Ok();
+  }));
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    for (size_t i = 0; i < ints.size(); ++i) {
+      SB_ASSIGN_OR_RETURN(auto stored,
+                          tx.QueryInt("SELECT i FROM vals WHERE id = $1", {static_cast<int>(i)}));
+      EXPECT_EQ(stored, ints[i]);
+      SB_ASSIGN_OR_RETURN(auto echoed, tx.QueryInt("SELECT $1", {ints[i]}));
+      EXPECT_EQ(echoed, ints[i]);
+      SB_ASSIGN_OR_RETURN(auto found,
+                          tx.QueryInt("SELECT COUNT(*) FROM vals WHERE i = $1", {ints[i]}));
+      EXPECT_EQ(found, 1) << ints[i];
+    }
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreTest, RealsRoundTrip) {
+  ASSERT_OK(CreateTable(kCreateVals));
+  const std::vector<double> reals = {0.0,
+                                     -1.5,
+                                     0.1,
+                                     1.0 / 3.0,
+                                     3.141592653589793,
+                                     1e308,
+                                     -2.5e-308,
+                                     std::numeric_limits<double>::denorm_min(),
+                                     std::numeric_limits<double>::max(),
+                                     std::numeric_limits<double>::lowest(),
+                                     std::numeric_limits<double>::infinity(),
+                                     -std::numeric_limits<double>::infinity()};
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    for (size_t i = 0; i < reals.size(); ++i) {
+      SB_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO vals (id, r) VALUES ($1, $2)", {static_cast<int>(i), reals[i]}));
+    }
+    return Status::Ok();
+  }));
+  std::vector<double> stored, echoed;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(tx.Query("SELECT r FROM vals ORDER BY id", {}, [&](const Row& row) {
+      stored.push_back(row.Real(0));
+      return true;
+    }));
+    for (double r : reals) {
+      SB_RETURN_IF_ERROR(tx.Query("SELECT $1", {r}, [&](const Row& row) {
+        echoed.push_back(row.Real(0));
+        return true;
+      }));
+    }
+    return Status::Ok();
+  }));
+  ASSERT_EQ(stored.size(), reals.size());
+  ASSERT_EQ(echoed.size(), reals.size());
+  for (size_t i = 0; i < reals.size(); ++i) {
+    EXPECT_EQ(stored[i], reals[i]) << i;  // exact: no decimal rounding on the way
+    EXPECT_EQ(echoed[i], reals[i]) << i;
+    EXPECT_EQ(std::signbit(stored[i]), std::signbit(reals[i])) << i;
+  }
+}
+
+TEST_P(StoreTest, TextRoundTrips) {
+  ASSERT_OK(CreateTable(kCreateVals));
+  const std::vector<std::string> texts = {"",
+                                          "plain",
+                                          "h\xC3\xA9llo w\xC3\xB6rld",             // héllo wörld
+                                          "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",  // 日本語
+                                          "emoji \xF0\x9F\x8E\x89",  // 🎉 (outside the BMP)
+                                          "quotes ' and \" and \\ backslash",
+                                          "$1 and ?1 are not placeholders here",
+                                          "line\nbreak\ttab",
+                                          std::string(100000, 'x')};
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      SB_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO vals (id, t) VALUES ($1, $2)", {static_cast<int>(i), texts[i]}));
+    }
+    return Status::Ok();
+  }));
+  std::vector<std::string> stored;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(tx.Query("SELECT t FROM vals ORDER BY id", {}, [&](const Row& row) {
+      EXPECT_FALSE(row.IsNull(0));
+      stored.emplace_back(row.Text(0));
+      return true;
+    }));
+    for (const std::string& t : texts) {
+      SB_RETURN_IF_ERROR(tx.Query("SELECT $1", {t}, [&](const Row& row) {
+        EXPECT_EQ(row.Text(0), t);
+        return true;
+      }));
+      SB_ASSIGN_OR_RETURN(auto found, tx.QueryInt("SELECT COUNT(*) FROM vals WHERE t = $1", {t}));
+      EXPECT_EQ(found, 1);
+    }
+    return Status::Ok();
+  }));
+  EXPECT_EQ(stored, texts);
+}
+
+TEST_P(StoreTest, BytesRoundTrip) {
+  ASSERT_OK(CreateTable(kCreateVals));
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes += static_cast<char>(b);
+  std::string big(1 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 % 251);
+  const std::vector<std::string> blobs = {std::string("\0", 1),
+                                          std::string("a\0b\0\0c\xff\xfe\x80", 9),
+                                          all_bytes,
+                                          "\\x41",  // looks like bytea's hex escape
+                                          "\xC3\x28 invalid UTF-8",
+                                          big};
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    for (size_t i = 0; i < blobs.size(); ++i) {
+      SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO vals (id, b) VALUES ($1, $2)",
+                                 {static_cast<int>(i), Value::Bytes(blobs[i])}));
+    }
+    return Status::Ok();
+  }));
+  std::vector<std::string> stored;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(tx.Query("SELECT b FROM vals ORDER BY id", {}, [&](const Row& row) {
+      stored.emplace_back(row.Bytes(0));
+      return true;
+    }));
+    for (const std::string& b : blobs) {
+      SB_ASSIGN_OR_RETURN(auto found,
+                          tx.QueryInt("SELECT COUNT(*) FROM vals WHERE b = $1", {Value::Bytes(b)}));
+      EXPECT_EQ(found, 1);
+      SB_RETURN_IF_ERROR(tx.Query("SELECT $1", {Value::Bytes(b)}, [&](const Row& row) {
+        EXPECT_EQ(row.Bytes(0), b);
+        return true;
+      }));
+    }
+    return Status::Ok();
+  }));
+  ASSERT_EQ(stored.size(), blobs.size());
+  for (size_t i = 0; i < blobs.size(); ++i) EXPECT_EQ(stored[i], blobs[i]) << i;
+}
+
+TEST_P(StoreTest, NullEmptyTextAndEmptyBytesAreDistinct) {
+  ASSERT_OK(CreateTable(kCreateVals));
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    const char* insert = "INSERT INTO vals (id, i, r, t, b) VALUES ($1, $2, $3, $4, $5)";
+    SB_RETURN_IF_ERROR(tx.Exec(insert, {1, nullptr, nullptr, nullptr, nullptr}));
+    SB_RETURN_IF_ERROR(tx.Exec(insert, {2, 0, 0.0, "", Value::Bytes("")}));
+    // The same statement with other parameter types again.
+    SB_RETURN_IF_ERROR(tx.Exec(insert, {3, nullptr, 1.0, nullptr, Value::Bytes("x")}));
+    return Status::Ok();
+  }));
+  int rows = 0;
+  ASSERT_OK(store_->Read([&](Tx& tx) {
+    return tx.Query("SELECT id, i, r, t, b FROM vals ORDER BY id", {}, [&](const Row& row) {
+      ++rows;
+      EXPECT_EQ(row.size(), 5);
+      switch (row.Int(0)) {
+        case 1:
+          for (int c = 1; c < 5; ++c) EXPECT_TRUE(row.IsNull(c)) << c;
+          EXPECT_EQ(row.IntOr(1, 42), 42);
+          EXPECT_EQ(row.TextOr(3, "fallback"), "fallback");
+          break;
+        case 2:
+          for (int c = 1; c < 5; ++c) EXPECT_FALSE(row.IsNull(c)) << c;
+          EXPECT_EQ(row.Int(1), 0);
+          EXPECT_EQ(row.Real(2), 0.0);
+          EXPECT_EQ(row.Text(3), "");
+          EXPECT_EQ(row.Bytes(4).size(), 0u);
+          EXPECT_EQ(row.TextOr(3, "fallback"), "");
+          break;
+        case 3:
+          EXPECT_TRUE(row.IsNull(1));
+          EXPECT_EQ(row.Real(2), 1.0);
+          EXPECT_TRUE(row.IsNull(3));
+          EXPECT_EQ(row.Bytes(4), "x");
+          break;
+        default:
+          ADD_FAILURE() << "unexpected row";
+      }
+      return true;
+    });
+  }));
+  EXPECT_EQ(rows, 3);
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM vals WHERE t IS NULL"), 2);
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM vals WHERE t = ''"), 1);
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM vals WHERE b IS NULL"), 1);
+}
+
+// ---- Statements ----
+
+TEST_P(StoreTest, ExecReturnsRowsChanged) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->Write([](Tx& tx) -> Status {
+    for (int k = 1; k <= 3; ++k) {
+      SB_ASSIGN_OR_RETURN(auto n, tx.Exec(kInsertKv, {k, "a"}));
+      EXPECT_EQ(n, 1);
+    }
+    SB_ASSIGN_OR_RETURN(auto updated, tx.Exec("UPDATE kv SET v = $1", {"b"}));
+    EXPECT_EQ(updated, 3);
+    SB_ASSIGN_OR_RETURN(auto some, tx.Exec("UPDATE kv SET v = $1 WHERE k >= $2", {"c", 2}));
+    EXPECT_EQ(some, 2);
+    SB_ASSIGN_OR_RETURN(auto none, tx.Exec("DELETE FROM kv WHERE k > $1", {100}));
+    EXPECT_EQ(none, 0);
+    SB_ASSIGN_OR_RETURN(auto deleted, tx.Exec("DELETE FROM kv WHERE v = $1", {"c"}));
+    EXPECT_EQ(deleted, 2);
+    return Status::Ok();
+  }));
+  EXPECT_EQ(Keys(), std::vector<std::int64_t>{1});
+}
+
+TEST_P(StoreTest, QueryStopsEarlyAndTheTransactionGoesOn) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->WriteNow([](Tx& tx) -> Status {
+    for (int k = 0; k < 5000; ++k) SB_RETURN_IF_ERROR(InsertKv(tx, k));
+    return Status::Ok();
+  }));
+  ASSERT_OK(store_->Read([](Tx& tx) -> Status {
+    int calls = 0;
+    SB_RETURN_IF_ERROR(tx.Query("SELECT k FROM kv ORDER BY k", {}, [&](const Row& row) {
+      EXPECT_EQ(row.Int(0), calls);
+      return ++calls < 3;
+    }));
+    EXPECT_EQ(calls, 3);
+    SB_ASSIGN_OR_RETURN(auto count, tx.QueryInt("SELECT COUNT(*) FROM kv"));
+    EXPECT_EQ(count, 5000);
+    return Status::Ok();
+  }));
+  // Also on the writer, with RETURNING.
+  ASSERT_OK(store_->Write([](Tx& tx) -> Status {
+    int calls = 0;
+    SB_RETURN_IF_ERROR(tx.Query("UPDATE kv SET v = $1 RETURNING k", {"w"}, [&](const Row&) {
+      ++calls;
+      return false;
+    }));
+    EXPECT_EQ(calls, 1);
+    SB_ASSIGN_OR_RETURN(auto updated, tx.QueryInt("SELECT COUNT(*) FROM kv WHERE v = $1", {"w"}));
+    EXPECT_EQ(updated, 5000);  // stopping early does not stop the statement
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreTest, CallbacksCanRunStatementsOfTheirOwn) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(CreateTable("CREATE TABLE log (k {{int}}, running {{int}})"));
+  ASSERT_OK(store_->Write([](Tx& tx) -> Status {
+    for (int k = 1; k <= 50; ++k) SB_RETURN_IF_ERROR(InsertKv(tx, k, "v" + std::to_string(k)));
+    // For each row: a nested query (itself with a nested query) and an insert.
+    Status inner;
+    SB_RETURN_IF_ERROR(tx.Query("SELECT k, v FROM kv ORDER BY k", {}, [&](const Row& row) {
+      const std::int64_t k = row.Int(0);
+      auto running = tx.QueryInt("SELECT SUM(k) FROM kv WHERE k <= $1", {k});
+      if (!running.has_value()) {
+        inner = running.error();
+        return false;
+      }
+      inner = tx.Query("SELECT k FROM kv WHERE k = $1", {k}, [&](const Row& same) {
+        EXPECT_EQ(same.Int(0), k);
+        EXPECT_OK(tx.Exec("INSERT INTO log (k, running) VALUES ($1, $2)", {k, *running}));
+        return true;
+      });
+      EXPECT_EQ(row.Text(1), "v" + std::to_string(k));  // the outer row is intact
+      return inner.ok();
+    }));
+    return inner;
+  }));
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM log"), 50);
+  EXPECT_EQ(IntOf("SELECT running FROM log WHERE k = $1", {50}), 50 * 51 / 2);
+}
+
+TEST_P(StoreTest, QueryIntNeedsARow) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->Read([](Tx& tx) -> Status {
+    auto missing = tx.QueryInt("SELECT k FROM kv WHERE k = $1", {7});
+    EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+    SB_ASSIGN_OR_RETURN(auto zero, tx.QueryInt("SELECT COUNT(*) FROM kv"));
+    EXPECT_EQ(zero, 0);
+    SB_ASSIGN_OR_RETURN(auto sum, tx.QueryInt("SELECT COALESCE(SUM(k), 0) FROM kv"));
+    EXPECT_EQ(sum, 0);
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreTest, PlaceholdersBindInOrderAndCanRepeat) {
+  ASSERT_OK(store_->Read([](Tx& tx) -> Status {
+    int rows = 0;
+    SB_RETURN_IF_ERROR(tx.Query("SELECT $2, $1", {1, "second"}, [&](const Row& row) {
+      ++rows;
+      EXPECT_EQ(row.Text(0), "second");
+      EXPECT_EQ(row.Int(1), 1);
+      return true;
+    }));
+    SB_ASSIGN_OR_RETURN(auto doubled, tx.QueryInt("SELECT $1 + $1", {21}));
+    EXPECT_EQ(doubled, 42);
+    SB_ASSIGN_OR_RETURN(auto ten,
+                        tx.QueryInt("SELECT $1 + $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 + $10",
+                                    {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+    EXPECT_EQ(ten, 55);
+    SB_RETURN_IF_ERROR(tx.Query("SELECT '$1', 'it''s $2', $1", {"bound"}, [&](const Row& row) {
+      ++rows;
+      EXPECT_EQ(row.Text(0), "$1");
+      EXPECT_EQ(row.Text(1), "it's $2");
+      EXPECT_EQ(row.Text(2), "bound");
+      return true;
+    }));
+    EXPECT_EQ(rows, 2);
+    return Status::Ok();
+  }));
+}
+
+TEST_P(StoreTest, LargeResultsStream) {
+  constexpr std::int64_t kRows = 300000;
+  std::int64_t rows = 0, sum = 0;
+  ASSERT_OK(store_->Read([&](Tx& tx) {
+    return tx.Query(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $1) "
+        "SELECT x, 'row' FROM n",
+        {kRows}, [&](const Row& row) {
+          ++rows;
+          sum += row.Int(0);
+          return true;
+        });
+  }));
+  EXPECT_EQ(rows, kRows);
+  EXPECT_EQ(sum, kRows * (kRows + 1) / 2);
+}
+
+// ---- Errors ----
+
+TEST_P(StoreTest, UniqueViolationIsAlreadyExists) {
+  ASSERT_OK(store_->Write([](Tx& tx) { return InsertUnit(tx, "root"); }));
+  const std::string secret = "Secret-Code-7Q4";
+  ASSERT_OK(store_->Write([&](Tx& tx) { return InsertUnit(tx, secret); }));
+  for (int path = 0; path < 2; ++path) {
+    auto insert = [&](Tx& tx) { return InsertUnit(tx, secret); };
+    Status st = path == 0 ? store_->Write(insert) : store_->WriteNow(insert);
+    EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.ToString();
+    EXPECT_EQ(st.message().find(secret), std::string::npos) << "a value leaked: " << st.ToString();
+    // The connection still works.
+    EXPECT_OK(path == 0 ? store_->Write(
+                              [&](Tx& tx) { return InsertUnit(tx, "w" + std::to_string(path)); })
+                        : store_->WriteNow([&](Tx& tx) { return InsertUnit(tx, "n"); }));
+  }
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM units"), 4);
+}
+
+TEST_P(StoreTest, ConstraintViolationsAreFailedPrecondition) {
+  // A foreign key to a unit that does not exist.
+  Status fk = store_->Write([](Tx& tx) { return InsertUnit(tx, "orphan", 999999); });
+  EXPECT_EQ(fk.code(), StatusCode::kFailedPrecondition) << fk.ToString();
+  // A NOT NULL column left NULL.
+  Status not_null = store_->WriteNow([](Tx& tx) {
+    return tx
+        .Exec("INSERT INTO units (code, name, kind) VALUES ($1, $2, $3)", {"c", nullptr, "branch"})
+        .status();
+  });
+  EXPECT_EQ(not_null.code(), StatusCode::kFailedPrecondition) << not_null.ToString();
+  // Both connections still work.
+  EXPECT_OK(store_->Write([](Tx& tx) { return InsertUnit(tx, "root"); }));
+  auto root = ReadInt("SELECT id FROM units WHERE code = $1", {"root"});
+  ASSERT_OK(root);
+  EXPECT_OK(store_->WriteNow([&](Tx& tx) { return InsertUnit(tx, "child", *root); }));
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM units"), 2);
+}
+
+TEST_P(StoreTest, BadSqlIsInternalAndTheConnectionRecovers) {
+  auto bad = [](Tx& tx) { return tx.Exec("SELEC 1").status(); };
+  auto missing = [](Tx& tx) { return tx.QueryInt("SELECT COUNT(*) FROM no_such_table").status(); };
+  auto too_few = [](Tx& tx) { return tx.Exec("SELECT $1, $2", {1}).status(); };
+  auto good = [](Tx& tx) { return tx.QueryInt("SELECT COUNT(*) FROM units").status(); };
+  for (const TxFn& fn : {TxFn(bad), TxFn(missing), TxFn(too_few)}) {
+    Status read = store_->Read(fn);
+    EXPECT_EQ(read.code(), StatusCode::kInternal) << read.ToString();
+    EXPECT_OK(store_->Read(good));
+    Status write = store_->Write(fn);
+    EXPECT_EQ(write.code(), StatusCode::kInternal) << write.ToString();
+    EXPECT_OK(store_->Write(good));
+    Status now = store_->WriteNow(fn);
+    EXPECT_EQ(now.code(), StatusCode::kInternal) << now.ToString();
+    EXPECT_OK(store_->WriteNow(good));
+  }
+}
+
+TEST_P(StoreTest, ReadTransactionsAreReadOnly) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  Status st = store_->Read([](Tx& tx) { return InsertKv(tx, 1); });
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(Keys().empty());
+}
+
+TEST_P(StoreTest, CallbackErrorsComeBackUnchanged) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  const Status mine = Status::InvalidArgument("mine");
+  auto fn = [&](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 1));
+    return mine;
+  };
+  EXPECT_EQ(store_->Write(fn), mine);
+  EXPECT_EQ(store_->WriteAsync(fn).get(), mine);
+  EXPECT_EQ(store_->WriteNow(fn), mine);
+  EXPECT_EQ(store_->Read([&](Tx&) { return mine; }), mine);
+  EXPECT_TRUE(Keys().empty());
+}
+
+// ---- Writes ----
+
+TEST_P(StoreTest, GroupCommitBatchesConcurrentWrites) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 250;
+  auto blocker = std::make_unique<WriterBlocker>(*store_);
+  const StoreStats before = store_->stats();
+  std::vector<std::vector<std::future<Status>>> futures(kThreads);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          const int k = t * kPerThread + i;
+          futures[t].push_back(store_->WriteAsync([k](Tx& tx) { return InsertKv(tx, k); }));
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+  }
+  // All 2,000 are queued behind the blocker; let them go.
+  EXPECT_OK(blocker->Release());
+  blocker.reset();
+  for (auto& per_thread : futures) {
+    for (auto& f : per_thread) EXPECT_OK(f.get());
+  }
+  const StoreStats after = store_->stats();
+  const std::uint64_t ops = after.write_ops - before.write_ops;
+  const std::uint64_t groups = after.write_groups - before.write_groups;
+  EXPECT_EQ(ops, kThreads * kPerThread + 1u);  // and the blocker
+  EXPECT_LT(groups, ops);
+  // The blocker's group, then the queue in groups of at most max_group (1024).
+  EXPECT_LE(groups, 3u);
+  EXPECT_EQ(after.write_failures, before.write_failures);
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM kv"), kThreads * kPerThread);
+}
+
+TEST_P(StoreTest, AFailingOperationRollsBackOnlyItself) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  WriterBlocker blocker(*store_);
+  const StoreStats before = store_->stats();
+  auto a = store_->WriteAsync([](Tx& tx) { return InsertKv(tx, 1); });
+  auto b = store_->WriteAsync([](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 20));
+    SB_RETURN_IF_ERROR(InsertKv(tx, 21));
+    return Status::InvalidArgument("b changed its mind");
+  });
+  auto c = store_->WriteAsync([](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 30));
+    return InsertKv(tx, 1);  // a real SQL error: a's key
+  });
+  auto d = store_->WriteAsync([](Tx& tx) { return InsertKv(tx, 4); });
+  EXPECT_OK(blocker.Release());
+  EXPECT_OK(a.get());
+  EXPECT_EQ(b.get(), Status::InvalidArgument("b changed its mind"));
+  EXPECT_EQ(c.get().code(), StatusCode::kAlreadyExists);
+  EXPECT_OK(d.get());
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 4}));
+  const StoreStats after = store_->stats();
+  EXPECT_EQ(after.write_groups - before.write_groups, 2u);  // the blocker's, then a..d
+  EXPECT_EQ(after.write_ops - before.write_ops, 3u);        // the blocker, a, d
+  EXPECT_EQ(after.write_failures - before.write_failures, 2u);
+}
+
+TEST_P(StoreTest, WriteNowCommitsOrRollsBack) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->WriteNow([](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 1));
+    return InsertKv(tx, 2);
+  }));
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 2}));
+  Status failed = store_->WriteNow([](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 3));
+    return Status::Aborted("changed my mind");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kAborted);
+  Status sql_error = store_->WriteNow([](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 4));
+    return InsertKv(tx, 1);
+  });
+  EXPECT_EQ(sql_error.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_OK(store_->WriteNow([](Tx& tx) { return InsertKv(tx, 5); }));
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 2, 5}));
+  // WriteNow does not go through the group writer.
+  EXPECT_EQ(store_->stats().write_ops, 0u);
+}
+
+TEST_P(StoreTest, DataSurvivesReopening) {
+  StoreOptions durable = TestOptions();
+  durable.durable = true;
+  ASSERT_OK(Reopen(durable));
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->Write([](Tx& tx) { return InsertKv(tx, 1, "group"); }));
+  ASSERT_OK(store_->WriteNow([](Tx& tx) { return InsertKv(tx, 2, "now"); }));
+  ASSERT_OK(store_->WriteAsync([](Tx& tx) { return InsertKv(tx, 3, "async"); }).get());
+  ASSERT_OK(Reopen(durable));
+  std::vector<std::string> values;
+  ASSERT_OK(store_->Read([&](Tx& tx) {
+    return tx.Query("SELECT v FROM kv ORDER BY k", {}, [&](const Row& row) {
+      values.emplace_back(row.Text(0));
+      return true;
+    });
+  }));
+  EXPECT_EQ(values, (std::vector<std::string>{"group", "now", "async"}));
+}
+
+// ---- Reads ----
+
+TEST_P(StoreTest, AReadSeesOneSnapshot) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(auto before, tx.QueryInt("SELECT COUNT(*) FROM kv"));
+    EXPECT_EQ(before, 0);
+    // Another transaction commits while this one is open...
+    EXPECT_OK(store_->Write([](Tx& w) { return InsertKv(w, 1); }));
+    EXPECT_OK(store_->WriteNow([](Tx& w) { return InsertKv(w, 2); }));
+    // ...and this one goes on seeing its snapshot.
+    SB_ASSIGN_OR_RETURN(auto after, tx.QueryInt("SELECT COUNT(*) FROM kv"));
+    EXPECT_EQ(after, 0);
+    return Status::Ok();
+  }));
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM kv"), 2);
+}
+
+TEST_P(StoreTest, ReadsDoNotSeeUncommittedWrites) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 1));
+    auto seen = ReadInt("SELECT COUNT(*) FROM kv");  // on a reader, mid-transaction
+    EXPECT_OK(seen);
+    EXPECT_EQ(seen.value_or(-1), 0);
+    return Status::Ok();
+  }));
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM kv"), 1);
+}
+
+TEST_P(StoreTest, ReadsRunConcurrently) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->Write([](Tx& tx) -> Status {
+    for (int k = 0; k < 100; ++k) SB_RETURN_IF_ERROR(InsertKv(tx, k));
+    return Status::Ok();
+  }));
+  // Four readers inside Read() at the same time: each waits for all four.
+  constexpr int kReaders = 4;
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside = 0;
+  std::vector<std::future<Status>> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.push_back(std::async(std::launch::async, [&] {
+      return store_->Read([&](Tx& tx) -> Status {
+        SB_ASSIGN_OR_RETURN(auto n, tx.QueryInt("SELECT COUNT(*) FROM kv"));
+        EXPECT_EQ(n, 100);
+        std::unique_lock lock(mu);
+        ++inside;
+        cv.notify_all();
+        if (!cv.wait_for(lock, std::chrono::minutes(1), [&] { return inside == kReaders; })) {
+          return Status::Internal("the readers never overlapped");
+        }
+        return Status::Ok();
+      });
+    }));
+  }
+  for (auto& r : readers) EXPECT_OK(r.get());
+  // And many short reads from many threads, while writes go on.
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto n = ReadInt("SELECT COUNT(*) FROM kv WHERE k < $1", {100});
+        if (!n || *n != 100) ++failures;
+      }
+    });
+  }
+  for (int k = 100; k < 150; ++k) {
+    EXPECT_OK(store_->Write([k](Tx& tx) { return InsertKv(tx, k); }));
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+// ---- Fault injection ----
+
+TEST_P(StoreTest, FaultyStoreFailsTheChosenWriteBeforeItRuns) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  FaultyStore faulty(*store_);
+  faulty.FailNthWrite(2);
+  std::atomic<int> ran{0};
+  auto insert = [&](int k) {
+    return [&ran, k](Tx& tx) {
+      ++ran;
+      return InsertKv(tx, k);
+    };
+  };
+  EXPECT_OK(faulty.Write(insert(1)));
+  Status st = faulty.Write(insert(2));
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(st.message().rfind(FaultyStore::kInjectedFault, 0), 0u) << st.ToString();
+  EXPECT_OK(faulty.WriteNow(insert(3)));
+  EXPECT_EQ(ran.load(), 2);
+  EXPECT_EQ(faulty.writes(), 3u);
+  EXPECT_EQ(faulty.faults(), 1u);
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 3}));
+}
+
+TEST_P(StoreTest, FaultyStoreAfterTheCallbackLeavesNoPartialRows) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  FaultyStore faulty(*store_);
+  auto three_rows = [](int base) {
+    return [base](Tx& tx) -> Status {
+      for (int k = base; k < base + 3; ++k) SB_RETURN_IF_ERROR(InsertKv(tx, k));
+      return Status::Ok();
+    };
+  };
+  faulty.FailAllWrites(FaultMode::kAfterCallback);
+  EXPECT_EQ(faulty.Write(three_rows(10)).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(faulty.WriteAsync(three_rows(20)).get().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(faulty.WriteNow(three_rows(30)).code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Keys().empty());
+  EXPECT_EQ(faulty.faults(), 3u);
+  faulty.Clear();
+  EXPECT_OK(faulty.Write(three_rows(40)));
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{40, 41, 42}));
+}
+
+TEST_P(StoreTest, FaultyStoreAfterTheCommitKeepsTheWrite) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  FaultyStore faulty(*store_);
+  faulty.FailAllWrites(FaultMode::kAfterCommit);
+  EXPECT_EQ(faulty.Write([](Tx& tx) { return InsertKv(tx, 1); }).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(faulty.WriteAsync([](Tx& tx) { return InsertKv(tx, 2); }).get().code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(faulty.WriteNow([](Tx& tx) { return InsertKv(tx, 3); }).code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 2, 3}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+// ---- PostgreSQL only ----
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = PgCluster::Shared();
+    ASSERT_OK(cluster);
+    cluster_ = *cluster;
+  }
+  void TearDown() override {
+    for (const std::string& db : databases_) EXPECT_OK(cluster_->DropDatabase(db));
+  }
+
+  // A new database, dropped after the test.
+  Result<std::string> NewDatabase(std::string_view prefix) {
+    SB_ASSIGN_OR_RETURN(auto url, cluster_->CreateUniqueDatabase(prefix));
+    databases_.push_back(url.substr(url.rfind('/') + 1));
+    return url;
+  }
+
+  PgCluster* cluster_ = nullptr;
+  std::vector<std::string> databases_;
+};
+
+TEST_F(PostgresStoreTest, ClusterStartsQuickly) {
+  // Reported, not asserted: timing thresholds make flaky tests.
+  RecordProperty("startup_ms", static_cast<int>(cluster_->startup_time().count()));
+  std::cout << "PostgreSQL test cluster on port " << cluster_->port() << " started in "
+            << cluster_->startup_time().count() << " ms\n";
+  auto url = NewDatabase("quick");
+  ASSERT_OK(url);
+  EXPECT_OK(OpenPostgresStore(*url));
+}
+
+TEST_F(PostgresStoreTest, DescribeNeverShowsThePassword) {
+  auto url = NewDatabase("describe");
+  ASSERT_OK(url);
+  // Trust authentication ignores the password; it must still not be shown.
+  std::string with_password = *url;
+  with_password.replace(with_password.find("switchboard@"), 12, "switchboard:hunter2@");
+  auto store = OpenPostgresStore(with_password + "?application_name=described");
+  ASSERT_OK(store);
+  EXPECT_EQ((*store)->Describe().find("hunter2"), std::string::npos) << (*store)->Describe();
+  EXPECT_EQ((*store)->Describe(), *url);
+  auto bad = OpenPostgresStore("postgresql://switchboard:hunter2@127.0.0.1:1/x?bogus=1");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message().find("hunter2"), std::string::npos) << bad.error().ToString();
+}
+
+TEST_F(PostgresStoreTest, ReportsTheApplicationName) {
+  auto url = NewDatabase("appname");
+  ASSERT_OK(url);
+  auto store = OpenPostgresStore(*url);
+  ASSERT_OK(store);
+  std::string name;
+  ASSERT_OK((*store)->Read([&](Tx& tx) {
+    return tx.Query("SELECT current_setting('application_name')", {}, [&](const Row& row) {
+      name = row.Text(0);
+      return false;
+    });
+  }));
+  EXPECT_EQ(name, "switchboard");
+}
+
+TEST_F(PostgresStoreTest, AnIgnoredErrorFailsTheCommit) {
+  // PostgreSQL aborts a transaction at its first error; a callback that
+  // swallows the error must not see the rest silently rolled back.
+  auto url = NewDatabase("ignored");
+  ASSERT_OK(url);
+  auto store = OpenPostgresStore(*url);
+  ASSERT_OK(store);
+  Status st = (*store)->WriteNow([](Tx& tx) -> Status {
+    EXPECT_OK(InsertUnit(tx, "root"));
+    EXPECT_FALSE(InsertUnit(tx, "root").ok());
+    return Status::Ok();
+  });
+  EXPECT_EQ(st.code(), StatusCode::kAborted) << st.ToString();
+  std::int64_t units = -1;
+  ASSERT_OK((*store)->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(units, tx.QueryInt("SELECT COUNT(*) FROM units"));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(units, 0);
+}
+
+TEST_F(PostgresStoreTest, ReconnectsAfterTheServerDropsItsConnections) {
+  auto url = NewDatabase("reconnect");
+  ASSERT_OK(url);
+  auto opened = OpenPostgresStore(*url);
+  ASSERT_OK(opened);
+  Store& store = **opened;
+  ASSERT_OK(store.Write([](Tx& tx) { return InsertUnit(tx, "before"); }));
+  ASSERT_OK(store.Read([](Tx& tx) { return tx.QueryInt("SELECT COUNT(*) FROM units").status(); }));
+  // Ends every other session on this database (the writer's and the reader's)
+  // and waits until they are gone.
+  ASSERT_OK(store.WriteNow([](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(auto ended,
+                        tx.QueryInt("WITH others AS MATERIALIZED (SELECT pid FROM "
+                                    "pg_stat_activity WHERE datname = current_database() AND "
+                                    "pid <> pg_backend_pid()) SELECT COUNT(*) FROM others "
+                                    "WHERE pg_terminate_backend(pid, 60000)"));
+    EXPECT_EQ(ended, 2);
+    return Status::Ok();
+  }));
+  // Transactions start on a fresh connection, transparently.
+  EXPECT_OK(store.Write([](Tx& tx) { return InsertUnit(tx, "after"); }));
+  EXPECT_OK(store.Read([](Tx& tx) { return tx.QueryInt("SELECT COUNT(*) FROM units").status(); }));
+  // A connection lost inside a transaction fails that transaction only.
+  Status lost = store.WriteNow(
+      [](Tx& tx) { return tx.Exec("SELECT pg_terminate_backend(pg_backend_pid())").status(); });
+  EXPECT_EQ(lost.code(), StatusCode::kUnavailable) << lost.ToString();
+  EXPECT_OK(store.WriteNow([](Tx& tx) { return InsertUnit(tx, "later"); }));
+  std::int64_t units = 0;
+  ASSERT_OK(store.Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(units, tx.QueryInt("SELECT COUNT(*) FROM units"));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(units, 3);
+}
+
+TEST_F(PostgresStoreTest, ErrorsDoNotEchoParameterValues) {
+  auto url = NewDatabase("echo");
+  ASSERT_OK(url);
+  auto store = OpenPostgresStore(*url);
+  ASSERT_OK(store);
+  Status not_a_number = (*store)->Read(
+      [](Tx& tx) { return tx.Exec("SELECT CAST($1 AS BIGINT)", {"Secret42"}).status(); });
+  EXPECT_EQ(not_a_number.code(), StatusCode::kInternal);
+  EXPECT_EQ(not_a_number.message().find("Secret42"), std::string::npos) << not_a_number.ToString();
+  Status bad_utf8 = (*store)->Read(
+      [](Tx& tx) { return tx.Exec("SELECT $1", {std::string("ok \xC3\x28")}).status(); });
+  EXPECT_EQ(bad_utf8.code(), StatusCode::kInternal);
+  EXPECT_EQ(bad_utf8.message().find("0xc3"), std::string::npos) << bad_utf8.ToString();
+  Status nul = (*store)->Read(
+      [](Tx& tx) { return tx.Exec("SELECT $1", {std::string("a\0b", 3)}).status(); });
+  EXPECT_EQ(nul.code(), StatusCode::kInvalidArgument) << nul.ToString();
+}
+
+TEST_F(PostgresStoreTest, NumericAndBooleanResultsReadAsIntegers) {
+  auto url = NewDatabase("types");
+  ASSERT_OK(url);
+  auto store = OpenPostgresStore(*url);
+  ASSERT_OK(store);
+  ASSERT_OK((*store)->Read([](Tx& tx) {
+    return tx.Query(
+        "SELECT SUM(x), 1 = 1, 1 = 2, CAST(7 AS SMALLINT), CAST(2.5 AS REAL) "
+        "FROM (VALUES (CAST(9000000000 AS BIGINT)), (1)) AS t(x)",
+        {}, [](const Row& row) {
+          EXPECT_EQ(row.Int(0), 9000000001);
+          EXPECT_EQ(row.Int(1), 1);
+          EXPECT_EQ(row.Int(2), 0);
+          EXPECT_EQ(row.Int(3), 7);
+          EXPECT_EQ(row.Real(4), 2.5);
+          EXPECT_EQ(row.Real(0), 9000000001.0);
+          return true;
+        });
+  }));
+}
+
+}  // namespace
+}  // namespace switchboard::store

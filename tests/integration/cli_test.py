@@ -1,0 +1,118 @@
+"""The command line: help, exit codes, the JSON summary, and refusals."""
+import json
+import os
+import stat
+import unittest
+
+from harness import DataDirTest, run, synthetic_members_csv
+
+
+class HelpTest(unittest.TestCase):
+    def test_every_subcommand_has_help(self):
+        for cmd in [[], ["init"], ["import"], ["import", "members"], ["import", "postcodes"],
+                    ["import", "units"], ["generate"], ["generate", "members"], ["serve"],
+                    ["demo"], ["status"]]:
+            p = run(*cmd, "--help")
+            self.assertEqual(p.returncode, 0, cmd)
+            self.assertIn("--help", p.stdout, cmd)
+            if cmd and cmd != ["demo"] and cmd[-1] not in ("import", "generate"):
+                self.assertIn("--data-dir", p.stdout, cmd)
+
+    def test_bad_usage_exits_2(self):
+        self.assertEqual(run().returncode, 2)
+        self.assertEqual(run("frobnicate").returncode, 2)
+        self.assertEqual(run("import", "members").returncode, 2)  # FILE missing
+        self.assertEqual(run("import", "members", "x.csv", "--profile", "salesforce").returncode, 2)
+
+
+class CliTest(DataDirTest):
+    def test_init_import_json_and_idempotence(self):
+        self.init()
+        mode = os.stat(os.path.join(self.data, "keys", "keyring")).st_mode
+        self.assertEqual(stat.S_IMODE(mode), 0o600)
+        csv = os.path.join(self.tmp, "m.csv")
+        synthetic_members_csv(csv, 500)
+        with open(csv, "a", encoding="utf-8") as f:
+            f.write("BAD1,No,Unit,,,,Atlantis,current,,,\n")
+            f.write("BAD2,Bad,Phone,,12,,E14000530,current,,,\n")
+        s = self.import_json(csv, "--unit-column", "constituency")
+        self.assertEqual(set(s), {"rows", "imported", "updated", "unchanged", "rejected",
+                                  "rejects_file", "seconds"})
+        self.assertEqual(s["rows"], 502)
+        self.assertEqual(s["imported"], 500)
+        self.assertEqual(s["rejected"], 2)
+        self.assertEqual(s["imported"] + s["updated"] + s["unchanged"] + s["rejected"], s["rows"])
+        with open(s["rejects_file"], encoding="utf-8") as f:
+            rejects = f.read()
+        self.assertIn("Atlantis", rejects)
+        self.assertIn("too short", rejects)
+        again = self.import_json(csv, "--unit-column", "constituency")
+        self.assertEqual((again["imported"], again["unchanged"], again["rejected"]), (0, 500, 2))
+        self.assertEqual(self.status()["members"], "500")
+
+    def test_missing_file_is_bad_input(self):
+        self.init()
+        p = run("import", "members", os.path.join(self.tmp, "nope.csv"), "--data-dir", self.data,
+                "--unit-column", "x")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("nope.csv", p.stderr)
+
+    def test_world_readable_keyring_is_refused(self):
+        self.init()
+        os.chmod(os.path.join(self.data, "keys", "keyring"), 0o644)
+        p = run("status", "--data-dir", self.data)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("chmod 600", p.stderr)
+
+    def test_uninitialised_data_dir(self):
+        p = run("status", "--data-dir", self.data)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("switchboard init", p.stderr)
+
+    def test_generate_is_deterministic_and_safe(self):
+        self.init()
+        out = json.loads(run("generate", "members", "--count", "2000", "--seed", "5", "--json",
+                             "--data-dir", self.data, check=0).stdout)
+        self.assertEqual(out["members"], 2000)
+        self.assertGreater(out["canaries"], 500)
+        again = json.loads(run("generate", "members", "--count", "2000", "--seed", "5", "--json",
+                               "--data-dir", self.data, check=0).stdout)
+        self.assertEqual(again["branches_created"], 0)
+        self.assertEqual(self.status()["members"], "2000")
+
+    def test_custom_tree_and_units(self):
+        tree = os.path.join(self.tmp, "tree.csv")
+        with open(tree, "w", encoding="utf-8") as f:
+            f.write("ons_code,name,region,parent,kind\nNAT,Transport Union,,,national\n"
+                    "L1,Port local,,NAT,constituency\nL2,Rail local,,NAT,constituency\n")
+        p = run("init", "--data-dir", self.data, "--tree", tree, check=0)
+        self.assertIn("units added: 3", p.stdout)
+        units = os.path.join(self.tmp, "units.csv")
+        with open(units, "w", encoding="utf-8") as f:
+            f.write("ons_code,name,parent,kind\nL1-B1,Docks branch,L1,branch\n")
+        run("import", "units", units, "--data-dir", self.data, check=0)
+        self.assertEqual(self.status()["units"], "4")
+        bad = os.path.join(self.tmp, "bad.csv")
+        with open(bad, "w", encoding="utf-8") as f:
+            f.write("ons_code,name,parent\nX,Orphan,NOWHERE\n")
+        p = run("import", "units", bad, "--data-dir", self.data)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("NOWHERE", p.stderr)
+        self.assertEqual(self.status()["units"], "4")
+
+    def test_logs_hold_no_personal_data(self):
+        self.init()
+        csv = os.path.join(self.tmp, "m.csv")
+        synthetic_members_csv(csv, 50)
+        with open(csv, "a", encoding="utf-8") as f:
+            f.write("BAD,Bad,Email,not-an-address@,,,E14000530,current,,,\n")
+        p = run("import", "members", csv, "--data-dir", self.data, "--unit-column",
+                "constituency", check=0)
+        self.assertNotIn("@example.org", p.stderr)
+        self.assertNotIn("not-an-address", p.stderr)
+        self.assertNotIn("07700", p.stderr)
+        self.assertNotIn("Test1", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
