@@ -159,7 +159,7 @@ max_body_bytes = 1048576
 request_timeout_seconds = 15
 
 [import]
-batch_size = 5000
+batch_size = 20000
 max_record_bytes = 1048576
 default_phone_region = "GB"
 

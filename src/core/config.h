@@ -36,7 +36,7 @@ struct ServerConfig {
 
 struct ImportConfig {
   // Rows committed per transaction during import.
-  int batch_size = 5000;
+  int batch_size = 20000;
   // Longest CSV record accepted, in bytes; longer records are rejected.
   std::int64_t max_record_bytes = 1 << 20;
   // Region used to read phone numbers written without a country code.

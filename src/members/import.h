@@ -31,7 +31,7 @@ struct ImportOptions {
   // Where rejected rows go; empty means FILE.rejects.csv beside the input.
   std::string rejects_path;
   // Rows per transaction.
-  int batch_size = 5000;
+  int batch_size = 20000;
   // Longest record accepted, in bytes.
   std::size_t max_record_bytes = 1 << 20;
   // Region for phone numbers written without a country code.
