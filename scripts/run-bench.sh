@@ -27,6 +27,22 @@ SB_BENCH_DIR="$work" "$build/bench/store_bench" --benchmark_repetitions="$runs" 
   | grep -E 'Benchmark|median|---'
 echo '```'
 echo
+echo "## P1: access decisions in process, warm (target: median <= 0.5 us, >= 2 M/s per core)"
+echo
+echo '```'
+"$build/bench/access_bench" --benchmark_repetitions="$runs" --benchmark_report_aggregates_only=true \
+  2>/dev/null | grep -E 'Benchmark|median|---'
+echo '```'
+echo
+if [ -x "$build/bench/audit_bench" ]; then
+  echo "## P2: audit log (target: >= 200 k durable appends/s, verification >= 1 M events/s)"
+  echo
+  echo '```'
+  SB_BENCH_DIR="$work" "$build/bench/audit_bench" --benchmark_repetitions="$runs" \
+    --benchmark_report_aggregates_only=true 2>/dev/null | grep -E 'Benchmark|median|---'
+  echo '```'
+  echo
+fi
 echo "## Import of $members members (native CSV; validation, E.164 parsing, encryption, blind indexes)"
 echo
 python3 "$root/bench/make_members_csv.py" "$work/members.csv" "$members" 1 "$root/data/constituencies.csv"

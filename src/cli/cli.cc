@@ -191,10 +191,25 @@ int Main(int argc, char** argv) {
   bool demo_no_serve = false;
   auto* demo = app.add_subcommand(
       "demo", "Create a fresh demo data directory with synthetic members and serve it");
+  std::string demo_store;
   demo->add_option("--data-dir", demo_dir, "Demo data directory (recreated; default ./demo-data)");
+  demo->add_option("--store", demo_store,
+                   "Store to use instead of the data directory's SQLite file: a SQLite file "
+                   "path or a postgresql:// URL (an empty database)");
   demo->add_option("--count", demo_count, "Synthetic members (default 500000)");
   demo->add_option("--port", demo_port, "Port to serve on (default 8080)");
   demo->add_flag("--no-serve", demo_no_serve, "Set up and exit without serving");
+
+  // policy
+  auto* policy_cmd = app.add_subcommand("policy", "Check the access policy file");
+  policy_cmd->require_subcommand(1);
+  Common pol_c;
+  std::string pol_file;
+  auto* pol_check = policy_cmd->add_subcommand(
+      "check",
+      "Validate a policy file (default: the data directory's policy.toml) and list its roles");
+  AddCommon(pol_check, &pol_c);
+  pol_check->add_option("FILE", pol_file, "Policy file to check");
 
   // status
   Common status_c;
@@ -334,6 +349,25 @@ int Main(int argc, char** argv) {
     if (!a) return ExitFor(a.error());
     return RunServe(**a, serve_port, true);
   }
+  if (pol_check->parsed()) {
+    const std::string path = pol_file.empty() ? pol_c.data_dir + "/policy.toml" : pol_file;
+    auto policy = server::LoadPolicyFile(path);
+    if (!policy) {
+      std::fprintf(stderr, "switchboard: %s\n", policy.error().message().c_str());
+      return kExitUsage;
+    }
+    std::printf("%s is valid (sha256 %s)\n", path.c_str(), policy->source_hash.c_str());
+    for (const auto& [name, role] : policy->roles) {
+      std::string caps, fields;
+      for (const auto& c : role.capabilities) caps += (caps.empty() ? "" : ", ") + c;
+      for (const auto& f : role.fields) fields += (fields.empty() ? "" : ", ") + f;
+      std::printf("  %-20s %s, up to %d days\n    capabilities: %s\n    sees: %s\n", name.c_str(),
+                  role.privileged ? "privileged (second approver, TOTP)" : "ordinary",
+                  role.max_grant_days, caps.c_str(),
+                  fields.empty() ? "no member fields" : fields.c_str());
+    }
+    return kExitOk;
+  }
   if (status->parsed()) {
     auto a = server::App::Open(status_c.data_dir, status_c.store);
     if (!a) return ExitFor(a.error());
@@ -367,13 +401,13 @@ int Main(int argc, char** argv) {
         return ExitFor(Status::Unavailable("cannot remove " + demo_dir + ": " + ec.message()));
     }
     const Micros t0 = clock.Now();
-    auto init_sum = server::InitDataDir({demo_dir, "", ""}, clock);
+    auto init_sum = server::InitDataDir({demo_dir, demo_store, ""}, clock);
     if (!init_sum) return ExitFor(init_sum.error());
     {
       std::FILE* f = std::fopen(marker.c_str(), "w");
       if (f) std::fclose(f);
     }
-    auto a = server::App::Open(demo_dir, "");
+    auto a = server::App::Open(demo_dir, demo_store);
     if (!a) return ExitFor(a.error());
     members::GenerateOptions g;
     g.count = demo_count;

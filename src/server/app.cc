@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/csv.h"
 #include "core/log.h"
@@ -18,6 +19,7 @@ namespace switchboard::server {
 namespace {
 std::string KeyringPath(const std::string& dir) { return dir + "/keys/keyring"; }
 std::string ConfigPath(const std::string& dir) { return dir + "/switchboard.toml"; }
+std::string PolicyPath(const std::string& dir) { return dir + "/policy.toml"; }
 
 std::string ResolveStoreUrl(const std::string& dir, const std::string& override_url,
                             const Config& config) {
@@ -75,6 +77,17 @@ Status BindKeyring(store::Store& store, const crypto::Keyring& keyring) {
 }
 }  // namespace
 
+Result<access::Policy> LoadPolicyFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::FailedPrecondition("no access policy at " + path +
+                                      " (run `switchboard init` to write the default one)");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return access::ParsePolicy(ss.str(), path);
+}
+
 std::string DefaultDataDir() {
   const char* env = std::getenv("SWITCHBOARD_DATA_DIR");
   return env && *env ? env : "./switchboard-data";
@@ -99,6 +112,14 @@ Result<InitSummary> InitDataDir(const InitOptions& opt, const Clock& clock) {
     sum.created_config = true;
   }
   SB_ASSIGN_OR_RETURN(Config config, LoadConfig(cfg_path));
+  const std::string policy_path = PolicyPath(opt.data_dir);
+  if (!std::filesystem::exists(policy_path)) {
+    std::ofstream out(policy_path);
+    out << access::DefaultPolicyToml();
+    if (!out) return Status::Unavailable("cannot write " + policy_path);
+    sum.created_policy = true;
+  }
+  SB_RETURN_IF_ERROR(LoadPolicyFile(policy_path).status());
   std::unique_ptr<crypto::Keyring> keyring;
   if (!std::filesystem::exists(KeyringPath(opt.data_dir))) {
     keyring = crypto::Keyring::Generate();
@@ -137,6 +158,7 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   }
   SB_ASSIGN_OR_RETURN(app->config_, LoadConfig(ConfigPath(data_dir)));
   if (auto level = log::ParseLevel(app->config_.log.level)) log::SetLevel(*level);
+  SB_ASSIGN_OR_RETURN(app->policy_, LoadPolicyFile(PolicyPath(data_dir)));
   SB_ASSIGN_OR_RETURN(app->keyring_, crypto::Keyring::Load(KeyringPath(data_dir)));
   app->sealer_ = std::make_unique<crypto::Sealer>(*app->keyring_);
   const std::string url = ResolveStoreUrl(data_dir, store_override, app->config_);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "access/policy/policy.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "crypto/keyring.h"
@@ -20,6 +21,9 @@ namespace switchboard::server {
 
 // The default data directory: $SWITCHBOARD_DATA_DIR, else ./switchboard-data.
 std::string DefaultDataDir();
+
+// Reads and validates <data_dir>/policy.toml.
+Result<access::Policy> LoadPolicyFile(const std::string& path);
 
 // Opens a store from a URL: "postgresql://..." or "postgres://..." for
 // PostgreSQL, anything else is a SQLite file path.
@@ -35,6 +39,7 @@ struct InitOptions {
 struct InitSummary {
   bool created_keyring = false;
   bool created_config = false;
+  bool created_policy = false;
   int units_added = 0;
   std::string store;
 };
@@ -52,6 +57,7 @@ class App {
   App& operator=(const App&) = delete;
 
   const Config& config() const { return config_; }
+  const access::Policy& policy() const { return policy_; }
   store::Store& store() { return *store_; }
   const crypto::Sealer& sealer() const { return *sealer_; }
   const members::OrgTree& tree() const { return tree_; }
@@ -63,6 +69,7 @@ class App {
   App() = default;
   std::string data_dir_;
   Config config_;
+  access::Policy policy_;
   std::unique_ptr<crypto::Keyring> keyring_;
   std::unique_ptr<crypto::Sealer> sealer_;
   std::unique_ptr<store::Store> store_;

@@ -7,9 +7,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <tuple>
 
 #include "core/log.h"
 
@@ -53,6 +55,29 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
   std::map<std::pair<std::string, std::string>, Handler> routes;
   std::atomic<bool> running{false};
+
+  // Requests served, by (method, route or "unmatched", status).
+  std::mutex metrics_mu;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
+
+  void CountRequest(const std::string& method, const std::string& path, int status) {
+    const bool known = routes.count({method, path}) > 0;
+    std::lock_guard lock(metrics_mu);
+    ++requests[{known ? method : "other", known ? path : "unmatched", status}];
+  }
+
+  std::string RequestMetrics() {
+    std::string out =
+        "# HELP switchboard_http_requests_total HTTP requests served, by route and status.\n"
+        "# TYPE switchboard_http_requests_total counter\n";
+    std::lock_guard lock(metrics_mu);
+    for (const auto& [key, n] : requests) {
+      const auto& [method, path, status] = key;
+      out += "switchboard_http_requests_total{method=\"" + method + "\",route=\"" + path +
+             "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
+    }
+    return out;
+  }
 
   HttpResponse Dispatch(const HttpRequest& req) {
     auto it = routes.find({req.method, req.path});
@@ -122,6 +147,7 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers[name] = std::string(f.value());
     }
     HttpResponse resp = impl_.Dispatch(req);
+    impl_.CountRequest(req.method, req.path, resp.status);
     log::Debug(
         "http", "request",
         {{"method", req.method}, {"path", req.path}, {"status", resp.status}, {"request_id", rid}});
@@ -136,6 +162,10 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set("X-Request-Id", rid);
     res->set("X-Content-Type-Options", "nosniff");
     res->set("Cache-Control", "no-store");
+    res->set("Content-Security-Policy",
+             "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res->set("X-Frame-Options", "DENY");
+    res->set("Referrer-Policy", "no-referrer");
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->keep_alive(keep_alive);
     res->body() = std::move(r.body);
@@ -180,6 +210,8 @@ HttpServer::HttpServer(const ServerConfig& config) : impl_(std::make_unique<Impl
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+std::string HttpServer::RequestMetrics() const { return impl_->RequestMetrics(); }
 
 void HttpServer::Route(std::string method, std::string path, Handler handler) {
   impl_->routes[{std::move(method), std::move(path)}] = std::move(handler);

@@ -56,6 +56,9 @@ class HttpServer {
 
   Status Start();
   void Stop();
+  // Prometheus text for the requests served so far (by route and status).
+  std::string RequestMetrics() const;
+
   // The bound port (useful with port 0).
   int port() const { return port_; }
 

@@ -5,6 +5,30 @@
 namespace switchboard::server {
 
 void AddHealthRoutes(HttpServer& http, App& app) {
+  http.Route("GET", "/metrics", [&http, &app](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    const store::StoreStats st = app.store().stats();
+    r.body = http.RequestMetrics();
+    r.body +=
+        "# HELP switchboard_store_write_groups_total Transactions committed by the group writer.\n"
+        "# TYPE switchboard_store_write_groups_total counter\n"
+        "switchboard_store_write_groups_total " +
+        std::to_string(st.write_groups) + "\n" +
+        "# HELP switchboard_store_write_ops_total Writes committed through group commit.\n"
+        "# TYPE switchboard_store_write_ops_total counter\n"
+        "switchboard_store_write_ops_total " +
+        std::to_string(st.write_ops) + "\n" +
+        "# HELP switchboard_store_write_failures_total Writes that returned an error.\n"
+        "# TYPE switchboard_store_write_failures_total counter\n"
+        "switchboard_store_write_failures_total " +
+        std::to_string(st.write_failures) + "\n" +
+        "# HELP switchboard_units Units in the organisation tree.\n"
+        "# TYPE switchboard_units gauge\n"
+        "switchboard_units " +
+        std::to_string(app.tree().size()) + "\n";
+    return r;
+  });
   http.Route("GET", "/healthz", [](const HttpRequest&) {
     HttpResponse r;
     r.body = R"({"status":"ok"})";

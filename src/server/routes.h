@@ -1,5 +1,5 @@
-// The HTTP routes of `switchboard serve`. This set: liveness and
-// readiness. Later modules add theirs here, mapping Status to HTTP.
+// The HTTP routes of `switchboard serve`: liveness, readiness and metrics
+// (Prometheus text). Later modules add theirs here, mapping Status to HTTP.
 #pragma once
 
 #include "server/app.h"
@@ -7,6 +7,7 @@
 
 namespace switchboard::server {
 
+// `http` and `app` must outlive the server's handlers.
 void AddHealthRoutes(HttpServer& http, App& app);
 
 }  // namespace switchboard::server

@@ -11,12 +11,13 @@ class HelpTest(unittest.TestCase):
     def test_every_subcommand_has_help(self):
         for cmd in [[], ["init"], ["import"], ["import", "members"], ["import", "postcodes"],
                     ["import", "units"], ["generate"], ["generate", "members"], ["serve"],
-                    ["demo"], ["status"]]:
+                    ["demo"], ["status"], ["policy"], ["policy", "check"]]:
             p = run(*cmd, "--help")
             self.assertEqual(p.returncode, 0, cmd)
             self.assertIn("--help", p.stdout, cmd)
-            if cmd and cmd != ["demo"] and cmd[-1] not in ("import", "generate"):
+            if cmd and cmd[-1] not in ("import", "generate", "policy"):
                 self.assertIn("--data-dir", p.stdout, cmd)
+                self.assertIn("--store", p.stdout, cmd)
 
     def test_bad_usage_exits_2(self):
         self.assertEqual(run().returncode, 2)
@@ -49,6 +50,25 @@ class CliTest(DataDirTest):
         again = self.import_json(csv, "--unit-column", "constituency")
         self.assertEqual((again["imported"], again["unchanged"], again["rejected"]), (0, 500, 2))
         self.assertEqual(self.status()["members"], "500")
+
+    def test_policy_check(self):
+        self.init()
+        p = run("policy", "check", "--data-dir", self.data, check=0)
+        self.assertIn("is valid", p.stdout)
+        self.assertIn("caller", p.stdout)
+        bad = os.path.join(self.tmp, "bad-policy.toml")
+        with open(bad, "w", encoding="utf-8") as f:
+            f.write('[roles.x]\ncapabilities = ["member.view",\n  "member.fly"]\n')
+        p = run("policy", "check", bad)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("bad-policy.toml:3", p.stderr)
+        self.assertIn("member.fly", p.stderr)
+        # A broken policy in the data directory stops every command.
+        with open(os.path.join(self.data, "policy.toml"), "a", encoding="utf-8") as f:
+            f.write("[roles.y]\nfields = []\n")
+        p = run("status", "--data-dir", self.data)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("policy.toml", p.stderr)
 
     def test_missing_file_is_bad_input(self):
         self.init()

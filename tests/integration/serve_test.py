@@ -42,6 +42,14 @@ class ServeTest(DataDirTest):
             self.assertEqual(status, 200)
             self.assertEqual(body["status"], "ready")
             self.assertEqual(body["members"], 300)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                self.assertEqual(r.status, 200)
+                self.assertIn("frame-ancestors 'none'", r.headers["Content-Security-Policy"])
+                self.assertEqual(r.headers["X-Frame-Options"], "DENY")
+                metrics = r.read().decode()
+            self.assertIn('switchboard_http_requests_total{method="GET",route="/readyz",'
+                          'status="200"} 1', metrics)
+            self.assertIn("switchboard_units 2613", metrics)
             status, body = get(port, "/no-such-route")
             self.assertEqual(status, 404)
             self.assertEqual(body["error"]["code"], "not_found")

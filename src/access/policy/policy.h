@@ -1,0 +1,61 @@
+// Policy: the deployment's access rules, from one TOML file (policy.toml in
+// the data directory): roles (capabilities and the field classes each may
+// see), the longest grant each role may receive, per-role quotas, session
+// timeouts and calling hours. Parsed and validated once; errors name the line.
+// Immutable after loading and safe to share between threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace switchboard::access {
+
+// Every capability the platform knows: one verb on one kind of object.
+using NameSet = std::set<std::string, std::less<>>;  // looks up by string_view
+const NameSet& KnownCapabilities();
+// The field classes a role may be allowed to see.
+const std::set<std::string>& KnownFieldClasses();
+
+struct Quota {
+  std::int64_t per_day = 0;   // 0 = unlimited by day
+  std::int64_t per_hour = 0;  // 0 = unlimited by hour
+};
+
+struct Role {
+  std::string name;
+  NameSet capabilities;
+  std::set<std::string> fields;
+  // Longest grant of this role, in days.
+  int max_grant_days = 365;
+  // Needs a second approver to grant and a second factor to use. True when
+  // the file says so or when the role can export or view contact data.
+  bool privileged = false;
+  std::map<std::string, Quota> quotas;  // by capability
+};
+
+struct Policy {
+  std::map<std::string, Role> roles;
+  int session_idle_minutes_privileged = 30;
+  int session_idle_minutes_other = 480;
+  int session_absolute_hours = 12;
+  int calling_start_minute = 9 * 60;  // local time, minutes after midnight
+  int calling_end_minute = 21 * 60;
+  int retention_lapsed_years = 6;
+  std::string source_hash;  // SHA-256 (hex) of the file text, for the audit log
+
+  const Role* FindRole(std::string_view name) const;
+};
+
+// Parses and validates policy text; `source_name` is used in messages.
+Result<Policy> ParsePolicy(std::string_view toml_text, std::string_view source_name);
+// The policy written by `switchboard init`: the rulebook's defaults.
+std::string DefaultPolicyToml();
+
+}  // namespace switchboard::access

@@ -1,0 +1,68 @@
+#include "access/policy/policy.h"
+
+#include <gtest/gtest.h>
+
+namespace switchboard::access {
+namespace {
+
+TEST(PolicyTest, DefaultPolicyIsValid) {
+  auto p = ParsePolicy(DefaultPolicyToml(), "policy.toml");
+  ASSERT_TRUE(p) << p.error().ToString();
+  ASSERT_NE(p->FindRole("caller"), nullptr);
+  EXPECT_FALSE(p->FindRole("caller")->fields.count("contact"));
+  EXPECT_FALSE(p->FindRole("candidate_campaign")->fields.count("contact"));
+  EXPECT_TRUE(p->FindRole("membership_admin")->privileged);
+  EXPECT_FALSE(p->FindRole("officer")->privileged);
+  EXPECT_EQ(p->FindRole("officer")->quotas.at("member.view").per_day, 300);
+  EXPECT_EQ(p->calling_start_minute, 9 * 60);
+  EXPECT_EQ(p->source_hash.size(), 64u);
+}
+
+TEST(PolicyTest, ExportMakesARolePrivileged) {
+  auto p = ParsePolicy(
+      "[roles.x]\ncapabilities = [\"member.view\", \"member.export\"]\nprivileged = false\n", "p");
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_TRUE(p->FindRole("x")->privileged);
+}
+
+TEST(PolicyTest, ErrorsNameTheLine) {
+  auto unknown_cap = ParsePolicy("[roles.x]\ncapabilities = [\"member.view\",\n  \"member.fly\"]\n",
+                                 "policy.toml");
+  ASSERT_FALSE(unknown_cap);
+  EXPECT_NE(unknown_cap.error().message().find("policy.toml:3"), std::string::npos)
+      << unknown_cap.error().message();
+  EXPECT_NE(unknown_cap.error().message().find("member.fly"), std::string::npos);
+
+  auto contact_without_cap =
+      ParsePolicy("[roles.x]\ncapabilities = [\"member.view\"]\nfields = [\"contact\"]\n", "p");
+  ASSERT_FALSE(contact_without_cap);
+  EXPECT_NE(contact_without_cap.error().message().find("member.contact.view"), std::string::npos);
+
+  auto typo = ParsePolicy("[roles.x]\ncapabilities = [\"member.view\"]\nmax_grant_dayz = 3\n", "p");
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message().find("max_grant_dayz"), std::string::npos);
+
+  auto quota_without_cap = ParsePolicy(
+      "[roles.x]\ncapabilities = [\"member.view\"]\nquotas = { \"member.export\" = { per_day = 1 } "
+      "}\n",
+      "p");
+  ASSERT_FALSE(quota_without_cap);
+
+  auto hours = ParsePolicy(
+      "[roles.x]\ncapabilities = [\"member.view\"]\n[calling_hours]\nstart = \"21:00\"\nend = "
+      "\"09:00\"\n",
+      "p");
+  ASSERT_FALSE(hours);
+  EXPECT_FALSE(ParsePolicy("", "p"));
+  EXPECT_FALSE(ParsePolicy("[roles.x]\ncapabilities = [\"member.view\"]\n[rolez]\n", "p"));
+}
+
+TEST(PolicyTest, HashChangesWithTheFile) {
+  auto a = ParsePolicy("[roles.x]\ncapabilities = [\"member.view\"]\n", "p");
+  auto b = ParsePolicy("[roles.x]\ncapabilities = [\"member.view\"]\n# changed\n", "p");
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->source_hash, b->source_hash);
+}
+
+}  // namespace
+}  // namespace switchboard::access

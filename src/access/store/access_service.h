@@ -1,0 +1,42 @@
+// AccessService: grants as transactions. Each call loads the acting account
+// and its grants, checks the rulebook's rules (grant_rules.h) and writes, all
+// in one store transaction, so a decision cannot be made on stale grants.
+// Thread-safe (the store serialises writes). Borrows everything it is given.
+//
+// Authentication is the caller's job: `second_factor` says whether the acting
+// session has passed TOTP, which privileged roles need.
+#pragma once
+
+#include "access/policy/decision.h"
+#include "access/policy/grant_rules.h"
+#include "access/store/access_store.h"
+#include "core/clock.h"
+#include "members/org_tree.h"
+#include "store/store.h"
+
+namespace switchboard::access {
+
+class AccessService {
+ public:
+  AccessService(store::Store& store, const Policy& policy, const members::OrgTree& tree,
+                const Clock& clock)
+      : store_(store), policy_(policy), tree_(tree), clock_(clock) {}
+
+  // Creates a grant from `granter`. Privileged roles start pending.
+  Result<GrantId> AddGrant(AccountId granter, bool second_factor, const GrantRequest& request);
+  // The deployment's first grant: role `owner` over the root, for at most the
+  // role's maximum. Refused (kFailedPrecondition) once any grant exists.
+  Result<GrantId> Bootstrap(AccountId owner, Micros not_after, std::string_view reason);
+  Status Approve(AccountId approver, bool second_factor, GrantId grant);
+  Status Revoke(AccountId revoker, bool second_factor, GrantId grant, std::string_view reason);
+  // "Why could X do Y at time T?": the decision as it was (or would be) at `at`.
+  Result<Decision> Explain(AccountId account, std::string_view capability, UnitId unit, Micros at);
+
+ private:
+  store::Store& store_;
+  const Policy& policy_;
+  const members::OrgTree& tree_;
+  const Clock& clock_;
+};
+
+}  // namespace switchboard::access

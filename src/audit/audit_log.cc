@@ -1,0 +1,680 @@
+#include "audit/audit_log.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+namespace switchboard::audit {
+
+namespace {
+
+using store::Row;
+using store::Tx;
+using store::Value;
+
+constexpr int kMaxNameChars = 128;
+constexpr int kMaxClientChars = 48;
+
+// The columns of audit_events in the order EventFromRow reads them.
+constexpr const char* kSelectEvents =
+    "SELECT seq, at, actor, on_behalf_of, action, decision, rule, grant_id, members, "
+    "field_classes, campaign, contest, request_id, client, body FROM audit_events";
+constexpr int kBodyColumn = 14;
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '/' || c == '-';
+}
+
+bool IsClientChar(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' ||
+         c == ':' || c == '/';
+}
+
+Status CheckName(std::string_view what, std::string_view v, bool required) {
+  if (v.empty()) {
+    if (required) return Status::InvalidArgument("an audit event needs " + std::string(what));
+    return Status::Ok();
+  }
+  if (v.size() > kMaxNameChars) {
+    return Status::InvalidArgument("the audit event's " + std::string(what) + " is longer than " +
+                                   std::to_string(kMaxNameChars) + " characters");
+  }
+  for (char c : v) {
+    if (!IsNameChar(c)) {
+      return Status::InvalidArgument("the audit event's " + std::string(what) +
+                                     " may hold only letters, digits and . _ : / -");
+    }
+  }
+  return Status::Ok();
+}
+
+void AppendInt(std::string& s, std::int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  s.append(buf, end);
+}
+
+std::string JoinInts(const std::vector<std::int64_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    AppendInt(s, v[i]);
+  }
+  return s;
+}
+
+std::string JoinStrings(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += v[i];
+  }
+  return s;
+}
+
+bool ParseInts(std::string_view text, std::vector<std::int64_t>& out) {
+  out.clear();
+  if (text.empty()) return true;
+  size_t pos = 0;
+  while (true) {
+    const size_t comma = text.find(',', pos);
+    const std::string_view part =
+        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (part.empty() || ec != std::errc() || p != part.data() + part.size()) return false;
+    out.push_back(v);
+    if (comma == std::string_view::npos) return true;
+    pos = comma + 1;
+  }
+}
+
+// Splits at commas, reusing the strings already in `out`.
+void SplitStrings(std::string_view text, std::vector<std::string>& out) {
+  size_t n = 0;
+  auto add = [&](std::string_view part) {
+    if (n < out.size()) {
+      out[n].assign(part);
+    } else {
+      out.emplace_back(part);
+    }
+    ++n;
+  };
+  if (!text.empty()) {
+    size_t pos = 0;
+    while (true) {
+      const size_t comma = text.find(',', pos);
+      if (comma == std::string_view::npos) {
+        add(text.substr(pos));
+        break;
+      }
+      add(text.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+  }
+  out.resize(n);
+}
+
+void AssignText(const Row& row, int col, std::string& out) {
+  if (row.IsNull(col)) {
+    out.clear();
+  } else {
+    out.assign(row.Text(col));
+  }
+}
+
+std::optional<std::int64_t> OptInt(const Row& row, int col) {
+  if (row.IsNull(col)) return std::nullopt;
+  return row.Int(col);
+}
+
+// Rebuilds an event from its columns; false when a list column is malformed.
+bool EventFromRow(const Row& row, Event& e) {
+  e.seq = row.Int(0);
+  e.at = row.Int(1);
+  e.actor = OptInt(row, 2);
+  e.on_behalf_of = OptInt(row, 3);
+  AssignText(row, 4, e.action);
+  AssignText(row, 5, e.decision);
+  AssignText(row, 6, e.rule);
+  e.grant_id = OptInt(row, 7);
+  const bool members_ok = ParseInts(row.IsNull(8) ? std::string_view() : row.Text(8), e.members);
+  SplitStrings(row.IsNull(9) ? std::string_view() : row.Text(9), e.field_classes);
+  e.campaign = OptInt(row, 10);
+  e.contest = OptInt(row, 11);
+  AssignText(row, 12, e.request_id);
+  AssignText(row, 13, e.client);
+  return members_ok;
+}
+
+Value OrNull(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(); }
+Value OrNull(const std::string& v) { return v.empty() ? Value() : Value(v); }
+
+// The seq written inside a body, if the body is JSON with an integer "seq".
+std::optional<std::int64_t> SeqInBody(std::string_view body) {
+  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find("seq");
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<std::int64_t>();
+}
+
+// Leaf hashes of events 0 .. size-1, checking that they are all there.
+Result<std::vector<Hash>> LoadLeaves(Tx& tx, std::int64_t size) {
+  std::vector<Hash> leaves;
+  leaves.reserve(static_cast<size_t>(std::max<std::int64_t>(size, 0)));
+  bool gap = false;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT seq, body FROM audit_events WHERE seq < $1 ORDER BY seq",
+                              {size}, [&](const Row& row) {
+                                if (row.Int(0) != static_cast<std::int64_t>(leaves.size())) {
+                                  gap = true;
+                                  return false;
+                                }
+                                leaves.push_back(LeafHash(row.Bytes(1)));
+                                return true;
+                              }));
+  if (gap) {
+    return Status::DataLoss("audit event " + std::to_string(leaves.size()) +
+                            " is missing; run audit verify");
+  }
+  if (static_cast<std::int64_t>(leaves.size()) < size) {
+    return Status::NotFound("the audit log has only " + std::to_string(leaves.size()) +
+                            " events, not " + std::to_string(size));
+  }
+  return leaves;
+}
+
+// A stored checkpoint; previous_size comes from the row before it.
+struct StoredCheckpoint {
+  SignedCheckpoint signed_cp;
+  bool root_ok = true;  // the stored root is 32 bytes
+};
+
+Result<std::vector<StoredCheckpoint>> LoadCheckpoints(Tx& tx) {
+  std::vector<StoredCheckpoint> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT tree_size, root, at, key_id, signature FROM audit_checkpoints ORDER BY tree_size", {},
+      [&](const Row& row) {
+        StoredCheckpoint s;
+        Checkpoint& cp = s.signed_cp.checkpoint;
+        cp.tree_size = static_cast<std::uint64_t>(row.Int(0));
+        auto root = HashFromBytes(row.Bytes(1));
+        s.root_ok = root.has_value();
+        if (root) cp.root = *root;
+        cp.time = row.Int(2);
+        cp.previous_size = out.empty() ? 0 : out.back().signed_cp.checkpoint.tree_size;
+        cp.key_id = std::string(row.Text(3));
+        s.signed_cp.signature = std::string(row.Bytes(4));
+        out.push_back(std::move(s));
+        return true;
+      }));
+  return out;
+}
+
+}  // namespace
+
+bool operator==(const Event& a, const Event& b) {
+  return a.seq == b.seq && a.at == b.at && a.actor == b.actor && a.on_behalf_of == b.on_behalf_of &&
+         a.action == b.action && a.decision == b.decision && a.rule == b.rule &&
+         a.grant_id == b.grant_id && a.members == b.members && a.field_classes == b.field_classes &&
+         a.campaign == b.campaign && a.contest == b.contest && a.request_id == b.request_id &&
+         a.client == b.client;
+}
+
+Status ValidateEvent(const Event& e) {
+  SB_RETURN_IF_ERROR(CheckName("action", e.action, true));
+  SB_RETURN_IF_ERROR(CheckName("decision", e.decision, false));
+  SB_RETURN_IF_ERROR(CheckName("rule", e.rule, false));
+  SB_RETURN_IF_ERROR(CheckName("request id", e.request_id, false));
+  for (const std::string& fc : e.field_classes) {
+    SB_RETURN_IF_ERROR(CheckName("field class", fc, true));
+  }
+  if (e.client.size() > kMaxClientChars) {
+    return Status::InvalidArgument("the audit event's client address is too long");
+  }
+  for (char c : e.client) {
+    if (!IsClientChar(c)) {
+      return Status::InvalidArgument("the audit event's client must be a truncated address");
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Encode(const Event& e) {
+  std::string s;
+  s.reserve(256);
+  EncodeTo(e, s);
+  return s;
+}
+
+namespace {
+
+// Writes JSON into a buffer sized in advance (no per-character growth checks).
+class JsonWriter {
+ public:
+  explicit JsonWriter(char* p) : p_(p) {}
+  char* end() const { return p_; }
+
+  void Raw(char c) { *p_++ = c; }
+  void Raw(std::string_view v) {
+    std::memcpy(p_, v.data(), v.size());
+    p_ += v.size();
+  }
+  // `"key":`, preceded by a comma unless it is the first key.
+  void Key(std::string_view k) {
+    if (!first_) Raw(',');
+    first_ = false;
+    Raw('"');
+    Raw(k);
+    Raw("\":");
+  }
+  void Int(std::int64_t v) { p_ = std::to_chars(p_, p_ + 24, v).ptr; }
+  void String(std::string_view v) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    Raw('"');
+    for (char c : v) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        Raw('\\');
+        Raw(c);
+      } else if (u < 0x20) {
+        Raw("\\u00");
+        Raw(kHex[u >> 4]);
+        Raw(kHex[u & 0xf]);
+      } else {
+        Raw(c);
+      }
+    }
+    Raw('"');
+  }
+
+ private:
+  char* p_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void EncodeTo(const Event& e, std::string& s) {
+  // An upper bound: keys and integers take under 400 bytes; a string at
+  // most 6 bytes per byte (\u00XX) plus quotes and a comma.
+  size_t bound = 400 + 21 * e.members.size();
+  for (const std::string* v : {&e.action, &e.client, &e.decision, &e.request_id, &e.rule}) {
+    bound += 6 * v->size() + 3;
+  }
+  for (const std::string& v : e.field_classes) bound += 6 * v.size() + 3;
+  s.resize(bound);
+  JsonWriter w(s.data());
+  w.Raw('{');
+  auto opt_int = [&](std::string_view k, const std::optional<std::int64_t>& v) {
+    if (!v) return;
+    w.Key(k);
+    w.Int(*v);
+  };
+  auto str = [&](std::string_view k, const std::string& v) {
+    if (v.empty()) return;
+    w.Key(k);
+    w.String(v);
+  };
+  // Keys in ascending byte order.
+  str("action", e.action);
+  opt_int("actor", e.actor);
+  opt_int("at", e.at);
+  opt_int("campaign", e.campaign);
+  str("client", e.client);
+  opt_int("contest", e.contest);
+  str("decision", e.decision);
+  if (!e.field_classes.empty()) {
+    w.Key("field_classes");
+    w.Raw('[');
+    for (size_t i = 0; i < e.field_classes.size(); ++i) {
+      if (i) w.Raw(',');
+      w.String(e.field_classes[i]);
+    }
+    w.Raw(']');
+  }
+  opt_int("grant_id", e.grant_id);
+  if (!e.members.empty()) {
+    w.Key("members");
+    w.Raw('[');
+    for (size_t i = 0; i < e.members.size(); ++i) {
+      if (i) w.Raw(',');
+      w.Int(e.members[i]);
+    }
+    w.Raw(']');
+  }
+  opt_int("on_behalf_of", e.on_behalf_of);
+  str("request_id", e.request_id);
+  str("rule", e.rule);
+  opt_int("seq", e.seq);
+  opt_int("v", 1);
+  w.Raw('}');
+  s.resize(static_cast<size_t>(w.end() - s.data()));
+}
+
+Result<Appended> AuditLog::Append(Tx& tx, Event event) {
+  SB_RETURN_IF_ERROR(ValidateEvent(event));
+  if (tx.dialect() == store::Dialect::kPostgres) {
+    // Serialises appenders across connections and processes until commit, so
+    // two transactions never pick the same seq (re-entrant: cheap after the
+    // first append of a group).
+    SB_RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock(7317)").status());
+  }
+  SB_ASSIGN_OR_RETURN(event.seq,
+                      tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events"));
+  std::string body = Encode(event);
+  Appended out{event.seq, LeafHash(body)};
+  const Value params[] = {
+      event.seq,
+      event.at,
+      OrNull(event.actor),
+      OrNull(event.on_behalf_of),
+      event.action,
+      OrNull(event.decision),
+      OrNull(event.rule),
+      OrNull(event.grant_id),
+      event.members.empty() ? Value() : Value(JoinInts(event.members)),
+      event.field_classes.empty() ? Value() : Value(JoinStrings(event.field_classes)),
+      OrNull(event.campaign),
+      OrNull(event.contest),
+      OrNull(event.request_id),
+      OrNull(event.client),
+      Value::Bytes(std::move(body))};
+  SB_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO audit_events (seq, at, actor, on_behalf_of, action, "
+              "decision, rule, grant_id, members, field_classes, campaign, "
+              "contest, request_id, client, body) VALUES ($1, $2, $3, $4, $5, $6, "
+              "$7, $8, $9, $10, $11, $12, $13, $14, $15)",
+              store::Params(params, std::size(params))));
+  return out;
+}
+
+namespace {
+
+// Folds committed events at and after tree.size() into `tree`.
+Status SyncTree(store::Store& store, CompactTree& tree) {
+  return store.Read([&](Tx& tx) {
+    bool gap = false;
+    SB_RETURN_IF_ERROR(tx.Query("SELECT seq, body FROM audit_events WHERE seq >= $1 ORDER BY seq",
+                                {static_cast<std::int64_t>(tree.size())}, [&](const Row& row) {
+                                  if (row.Int(0) != static_cast<std::int64_t>(tree.size())) {
+                                    gap = true;
+                                    return false;
+                                  }
+                                  tree.Append(LeafHash(row.Bytes(1)));
+                                  return true;
+                                }));
+    if (gap) {
+      return Status::DataLoss("audit event " + std::to_string(tree.size()) +
+                              " is missing from the store; run audit verify");
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+Status AuditLog::Sync(store::Store& store) {
+  std::lock_guard lock(mu_);
+  return SyncTree(store, tree_);
+}
+
+std::uint64_t AuditLog::size() const {
+  std::lock_guard lock(mu_);
+  return tree_.size();
+}
+
+Hash AuditLog::root() const {
+  std::lock_guard lock(mu_);
+  return tree_.Root();
+}
+
+Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const SigningKey& key,
+                                              Clock& clock) {
+  std::lock_guard lock(mu_);
+  SB_RETURN_IF_ERROR(SyncTree(store, tree_));
+  const std::uint64_t size = tree_.size();
+  const Hash root = tree_.Root();
+  SignedCheckpoint out;
+  SB_RETURN_IF_ERROR(store.Write([&](Tx& tx) -> Status {
+    std::optional<SignedCheckpoint> last;
+    SB_RETURN_IF_ERROR(
+        tx.Query("SELECT tree_size, root, at, key_id, signature FROM audit_checkpoints "
+                 "ORDER BY tree_size DESC LIMIT 2",
+                 {}, [&](const Row& row) {
+                   if (!last) {
+                     SignedCheckpoint s;
+                     s.checkpoint.tree_size = static_cast<std::uint64_t>(row.Int(0));
+                     s.checkpoint.root = HashFromBytes(row.Bytes(1)).value_or(Hash{});
+                     s.checkpoint.time = row.Int(2);
+                     s.checkpoint.key_id = std::string(row.Text(3));
+                     s.signature = std::string(row.Bytes(4));
+                     last = std::move(s);
+                     return true;
+                   }
+                   last->checkpoint.previous_size = static_cast<std::uint64_t>(row.Int(0));
+                   return false;
+                 }));
+    const std::uint64_t last_size = last ? last->checkpoint.tree_size : 0;
+    if (last_size > size) {
+      return Status::FailedPrecondition("the stored audit checkpoints (size " +
+                                        std::to_string(last_size) +
+                                        ") are ahead of this log (size " + std::to_string(size) +
+                                        "): is another sequencer running?");
+    }
+    if (last && last_size == size) {
+      out = *last;
+      return Status::Ok();
+    }
+    if (size == 0) return Status::FailedPrecondition("the audit log is empty");
+    audit::Checkpoint cp;
+    cp.tree_size = size;
+    cp.root = root;
+    cp.time = clock.Now();
+    cp.previous_size = last_size;
+    out = key.Sign(std::move(cp));
+    return tx
+        .Exec(
+            "INSERT INTO audit_checkpoints (tree_size, root, at, key_id, signature) VALUES ($1, "
+            "$2, $3, $4, $5)",
+            {static_cast<std::int64_t>(size), Value::Bytes(AsBytes(root)), out.checkpoint.time,
+             out.checkpoint.key_id, Value::Bytes(out.signature)})
+        .status();
+  }));
+  return out;
+}
+
+Result<VerifyReport> AuditLog::Verify(Tx& tx, const VerifyKey& key, const VerifyOptions& options) {
+  VerifyReport report;
+  SB_ASSIGN_OR_RETURN(std::vector<StoredCheckpoint> stored, LoadCheckpoints(tx));
+  report.checkpoints = stored.size();
+
+  // Problems are collected as (index, reason); the smallest index is reported.
+  std::int64_t bad_index = -1;
+  std::string bad_reason;
+  auto problem = [&](std::int64_t index, std::string reason) {
+    if (bad_index < 0 || index < bad_index) {
+      bad_index = index;
+      bad_reason = std::move(reason);
+    }
+  };
+
+  // Roots to compare against, by tree size: stored checkpoints with a good
+  // signature, and witnessed ones (which must also be stored).
+  struct Expect {
+    std::uint64_t size;
+    Hash root;
+    std::string source;
+    std::uint64_t previous_size;
+  };
+  std::vector<Expect> expects;
+  for (const StoredCheckpoint& s : stored) {
+    const audit::Checkpoint& cp = s.signed_cp.checkpoint;
+    const auto size = static_cast<std::int64_t>(cp.tree_size);
+    Status sig = s.root_ok ? key.Verify(s.signed_cp)
+                           : Status::DataLoss("checkpoint at size " + std::to_string(size) +
+                                              ": the root is malformed");
+    if (!sig.ok()) {
+      problem(size, sig.message() + " (forged, altered, or a checkpoint before it was deleted)");
+      continue;
+    }
+    expects.push_back({cp.tree_size, cp.root, "checkpoint", cp.previous_size});
+  }
+  for (const SignedCheckpoint& w : options.witnessed) {
+    const auto size = static_cast<std::int64_t>(w.checkpoint.tree_size);
+    Status sig = key.Verify(w);
+    if (!sig.ok()) {
+      problem(size, "witnessed " + sig.message());
+      continue;
+    }
+    bool found = false;
+    for (const StoredCheckpoint& s : stored) {
+      if (s.signed_cp.checkpoint.tree_size == w.checkpoint.tree_size) found = true;
+    }
+    if (!found) {
+      problem(size, "witnessed checkpoint at size " + std::to_string(size) +
+                        " is missing from the database");
+    }
+    expects.push_back({w.checkpoint.tree_size, w.checkpoint.root, "witnessed checkpoint",
+                       w.checkpoint.previous_size});
+  }
+  std::sort(expects.begin(), expects.end(),
+            [](const Expect& a, const Expect& b) { return a.size < b.size; });
+
+  CompactTree tree;
+  size_t next = 0;
+  std::uint64_t last_good = 0;  // the largest checked size whose root matched
+  bool stop = false;
+  Event e;
+  std::string encoded;
+  SB_RETURN_IF_ERROR(
+      tx.Query(std::string(kSelectEvents) + " ORDER BY seq", {}, [&](const Row& row) {
+        const std::int64_t seq = row.Int(0);
+        const auto expected = static_cast<std::int64_t>(tree.size());
+        ++report.events;
+        if (seq != expected) {
+          problem(expected, "event " + std::to_string(expected) +
+                                " is missing (the next stored event is " + std::to_string(seq) +
+                                ")");
+          stop = true;
+          return false;
+        }
+        const std::string_view body = row.Bytes(kBodyColumn);
+        const bool lists_ok = EventFromRow(row, e);
+        if (lists_ok) EncodeTo(e, encoded);
+        if (!lists_ok || encoded != body) {
+          const auto body_seq = SeqInBody(body);
+          if (body_seq && *body_seq != seq) {
+            problem(seq, "event order changed at " + std::to_string(seq) +
+                             " (the event stored there says it is event " +
+                             std::to_string(*body_seq) + ")");
+          } else {
+            problem(seq, "event " + std::to_string(seq) + " was altered");
+          }
+          stop = true;
+          return false;
+        }
+        tree.Append(LeafHash(body));
+        for (; next < expects.size() && expects[next].size <= tree.size(); ++next) {
+          if (expects[next].size < tree.size()) continue;  // size 0: nothing to check
+          if (tree.Root() != expects[next].root) {
+            problem(static_cast<std::int64_t>(last_good),
+                    "an event from " + std::to_string(last_good) + " to " +
+                        std::to_string(tree.size() - 1) + " was altered: the " +
+                        expects[next].source + " at size " + std::to_string(expects[next].size) +
+                        " does not match");
+            stop = true;
+            return false;
+          }
+          last_good = expects[next].size;
+        }
+        return true;
+      }));
+  if (!stop) {
+    for (; next < expects.size(); ++next) {
+      if (expects[next].size > tree.size()) {
+        const auto n = static_cast<std::int64_t>(tree.size());
+        problem(n, "events missing after " + std::to_string(n - 1) + ": the " +
+                       expects[next].source + " at size " + std::to_string(expects[next].size) +
+                       " does not match");
+        break;
+      }
+    }
+  }
+  report.ok = bad_index < 0;
+  report.first_bad = bad_index;
+  report.reason = std::move(bad_reason);
+  if (report.ok) report.root = tree.Root();
+  return report;
+}
+
+Result<std::vector<Hash>> AuditLog::Prove(Tx& tx, std::int64_t seq, std::int64_t size) {
+  if (seq < 0 || seq >= size) {
+    return Status::InvalidArgument("event " + std::to_string(seq) + " is not in a tree of size " +
+                                   std::to_string(size));
+  }
+  SB_ASSIGN_OR_RETURN(auto leaves, LoadLeaves(tx, size));
+  return InclusionProof(leaves, static_cast<std::uint64_t>(seq), static_cast<std::uint64_t>(size));
+}
+
+Result<std::vector<Hash>> AuditLog::Consistency(Tx& tx, std::int64_t m, std::int64_t n) {
+  if (m < 0 || m > n) {
+    return Status::InvalidArgument("no consistency proof from size " + std::to_string(m) +
+                                   " to size " + std::to_string(n));
+  }
+  SB_ASSIGN_OR_RETURN(auto leaves, LoadLeaves(tx, n));
+  return ConsistencyProof(leaves, static_cast<std::uint64_t>(m), static_cast<std::uint64_t>(n));
+}
+
+Result<Hash> AuditLog::RootAt(Tx& tx, std::int64_t size) {
+  SB_ASSIGN_OR_RETURN(auto leaves, LoadLeaves(tx, size));
+  return RootOf(leaves);
+}
+
+Result<std::vector<SignedCheckpoint>> AuditLog::Checkpoints(Tx& tx) {
+  SB_ASSIGN_OR_RETURN(auto stored, LoadCheckpoints(tx));
+  std::vector<SignedCheckpoint> out;
+  out.reserve(stored.size());
+  for (auto& s : stored) out.push_back(std::move(s.signed_cp));
+  return out;
+}
+
+Result<std::vector<Event>> AuditLog::Query(Tx& tx, const QueryFilter& filter) {
+  std::string sql = kSelectEvents;
+  std::vector<Value> params;
+  auto where = [&](const std::string& cond, Value v) {
+    sql += params.empty() ? " WHERE " : " AND ";
+    params.push_back(std::move(v));
+    std::string c = cond;
+    const size_t at = c.find('?');
+    c.replace(at, 1, "$" + std::to_string(params.size()));
+    sql += c;
+  };
+  if (filter.member) {
+    where("(',' || members || ',') LIKE ?", "%," + std::to_string(*filter.member) + ",%");
+  }
+  if (filter.actor) where("actor = ?", *filter.actor);
+  if (filter.from) where("at >= ?", *filter.from);
+  if (filter.to) where("at < ?", *filter.to);
+  sql += " ORDER BY seq LIMIT " + std::to_string(std::max(filter.limit, 0));
+  std::vector<Event> out;
+  Status bad;
+  SB_RETURN_IF_ERROR(
+      tx.Query(sql, store::Params(params.data(), params.size()), [&](const Row& row) {
+        Event e;
+        if (!EventFromRow(row, e)) {
+          bad = Status::DataLoss("audit event " + std::to_string(e.seq) +
+                                 " has a malformed members column; run audit verify");
+          return false;
+        }
+        out.push_back(std::move(e));
+        return true;
+      }));
+  SB_RETURN_IF_ERROR(bad);
+  return out;
+}
+
+}  // namespace switchboard::audit

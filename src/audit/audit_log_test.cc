@@ -1,0 +1,451 @@
+// The audit log on both storage backends, including tamper tests that edit
+// the database directly with SQL.
+#include "audit/audit_log.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/migrations.h"
+#include "store/postgres/pg_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/testing/pg_cluster.h"
+#include "store/testing/temp_dir.h"
+
+namespace switchboard::audit {
+namespace {
+
+using ::switchboard::store::Dialect;
+using ::switchboard::store::Row;
+using ::switchboard::store::Store;
+using ::switchboard::store::StoreOptions;
+using ::switchboard::store::Tx;
+using ::switchboard::store::testing::PgCluster;
+using ::switchboard::store::testing::ScopedTempDir;
+
+template <typename T>
+::testing::AssertionResult IsOk(const T& status_or_result) {
+  const Status st = ::switchboard::internal::AsStatus(status_or_result);
+  if (st.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << st.ToString();
+}
+#define EXPECT_OK(expr) EXPECT_TRUE(IsOk(expr))
+#define ASSERT_OK(expr) ASSERT_TRUE(IsOk(expr))
+
+constexpr Micros kStart = 1'764'000'000'000'000;
+
+Event MakeEvent(int i) {
+  Event e;
+  e.at = kStart + i;
+  e.actor = 100 + i % 3;
+  e.action = i % 2 ? "member.read" : "member.update";
+  e.decision = "allow";
+  e.rule = "caller.assigned_contacts";
+  e.grant_id = 7;
+  e.members = {1000 + i, 2000 + i};
+  e.field_classes = {"name", "contact"};
+  e.campaign = 3;
+  e.request_id = "req-" + std::to_string(i);
+  e.client = "203.0.113.0/24";
+  if (i % 5 == 0) e.on_behalf_of = 9;
+  return e;
+}
+
+class AuditLogTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto target = NewTarget();
+    ASSERT_OK(target);
+    StoreOptions options;
+    options.durable = false;
+    auto store = postgres() ? store::OpenPostgresStore(*target, options)
+                            : store::OpenSqliteStore(*target, options);
+    ASSERT_OK(store);
+    store_ = std::move(store).value();
+    key_ = SigningKey::Generate();
+  }
+
+  void TearDown() override {
+    store_.reset();
+    for (const std::string& db : databases_) EXPECT_OK((*PgCluster::Shared())->DropDatabase(db));
+  }
+
+  bool postgres() const { return GetParam() == "postgres"; }
+
+  Result<std::string> NewTarget() {
+    if (postgres()) {
+      SB_ASSIGN_OR_RETURN(PgCluster * cluster, PgCluster::Shared());
+      SB_ASSIGN_OR_RETURN(auto url, cluster->CreateUniqueDatabase("audit_test"));
+      databases_.push_back(url.substr(url.rfind('/') + 1));
+      return url;
+    }
+    SB_ASSIGN_OR_RETURN(auto dir, ScopedTempDir::Create("sb-audit-test"));
+    dir_.emplace(std::move(dir));
+    return dir_->Join("audit.db");
+  }
+
+  // Appends events first .. first+n-1, each in its own Write.
+  void AppendEvents(int first, int n) {
+    for (int i = first; i < first + n; ++i) {
+      ASSERT_OK(store_->Write([&](Tx& tx) { return AuditLog::Append(tx, MakeEvent(i)).status(); }));
+    }
+  }
+
+  // Appends n events and checkpoints after every `every`.
+  void Build(int n, int every) {
+    for (int i = 0; i < n; i += every) {
+      AppendEvents(i, std::min(every, n - i));
+      ASSERT_OK(log_.Checkpoint(*store_, *key_, clock_));
+      clock_.Advance(kMicrosPerSecond);
+    }
+  }
+
+  VerifyReport Verify(const VerifyOptions& options = {}) {
+    VerifyReport report;
+    EXPECT_OK(store_->Read([&](Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(report, AuditLog::Verify(tx, key_->verify_key(), options));
+      return Status::Ok();
+    }));
+    return report;
+  }
+
+  // Runs SQL directly against the database, as an attacker with write access would.
+  void Sql(const std::string& sql, std::initializer_list<store::Value> params = {}) {
+    std::vector<store::Value> copy(params);
+    ASSERT_OK(store_->WriteNow(
+        [&](Tx& tx) { return tx.Exec(sql, store::Params(copy.data(), copy.size())).status(); }));
+  }
+
+  std::int64_t Count(const std::string& table) {
+    std::int64_t n = -1;
+    EXPECT_OK(store_->Read([&](Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT COUNT(*) FROM " + table));
+      return Status::Ok();
+    }));
+    return n;
+  }
+
+  std::optional<ScopedTempDir> dir_;
+  std::vector<std::string> databases_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<SigningKey> key_;
+  ManualClock clock_{kStart};
+  AuditLog log_;
+};
+
+TEST(EncodeTest, CanonicalSortedJson) {
+  Event e;
+  e.seq = 0;
+  e.at = 1700000000000000;
+  e.actor = 7;
+  e.action = "member.read";
+  e.members = {12, 40};
+  EXPECT_EQ(Encode(e),
+            R"({"action":"member.read","actor":7,"at":1700000000000000,"members":[12,40],)"
+            R"("seq":0,"v":1})");
+  Event full = MakeEvent(5);
+  full.seq = 5;
+  const std::string text = Encode(full);
+  auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j.dump(), text);  // nlohmann sorts keys too: the same bytes
+  EXPECT_EQ(j["on_behalf_of"], 9);
+  EXPECT_EQ(j["field_classes"][1], "contact");
+}
+
+TEST(EncodeTest, ValidationKeepsPersonalDataOut) {
+  Event e = MakeEvent(1);
+  EXPECT_TRUE(ValidateEvent(e).ok());
+  e.rule = "jane@example.org";
+  EXPECT_FALSE(ValidateEvent(e).ok());
+  e = MakeEvent(1);
+  e.request_id = "+44 7700 900123";
+  EXPECT_FALSE(ValidateEvent(e).ok());
+  e = MakeEvent(1);
+  e.client = "host.example.org";
+  EXPECT_FALSE(ValidateEvent(e).ok());
+  e = MakeEvent(1);
+  e.action = "";
+  EXPECT_FALSE(ValidateEvent(e).ok());
+  e = MakeEvent(1);
+  e.field_classes = {"a,b"};
+  EXPECT_FALSE(ValidateEvent(e).ok());
+}
+
+TEST_P(AuditLogTest, AppendCheckpointVerify) {
+  Build(25, 10);
+  EXPECT_EQ(log_.size(), 25u);
+  EXPECT_EQ(Count("audit_events"), 25);
+  EXPECT_EQ(Count("audit_checkpoints"), 3);
+  const VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.events, 25u);
+  EXPECT_EQ(r.checkpoints, 3u);
+  EXPECT_EQ(r.root, log_.root());
+  // A second checkpoint without new events is the same one.
+  auto again = log_.Checkpoint(*store_, *key_, clock_);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->checkpoint.tree_size, 25u);
+  EXPECT_EQ(again->checkpoint.previous_size, 20u);
+  EXPECT_EQ(Count("audit_checkpoints"), 3);
+}
+
+TEST_P(AuditLogTest, RolledBackAppendLeavesNoTrace) {
+  AppendEvents(0, 3);
+  ASSERT_OK(log_.Sync(*store_));
+  const Hash before = log_.root();
+  Status st = store_->Write([&](Tx& tx) -> Status {
+    auto a = AuditLog::Append(tx, MakeEvent(99));
+    if (!a) return a.error();
+    EXPECT_EQ(a->seq, 3);
+    return Status::Aborted("the action failed");
+  });
+  EXPECT_EQ(st.code(), StatusCode::kAborted);
+  ASSERT_OK(log_.Sync(*store_));
+  EXPECT_EQ(log_.size(), 3u);
+  EXPECT_EQ(log_.root(), before);
+  EXPECT_EQ(Count("audit_events"), 3);
+  // The next append takes the number the rolled-back one had.
+  std::int64_t seq = -1;
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(auto a, AuditLog::Append(tx, MakeEvent(3)));
+    seq = a.seq;
+    return Status::Ok();
+  }));
+  EXPECT_EQ(seq, 3);
+  ASSERT_OK(log_.Checkpoint(*store_, *key_, clock_));
+  const VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.events, 4u);
+}
+
+TEST_P(AuditLogTest, ConcurrentWritersGetContiguousSeqs) {
+  constexpr int kThreads = 8, kEach = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        EXPECT_OK(store_->Write(
+            [&](Tx& tx) { return AuditLog::Append(tx, MakeEvent(t * kEach + i)).status(); }));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto cp = log_.Checkpoint(*store_, *key_, clock_);
+  ASSERT_OK(cp);
+  EXPECT_EQ(cp->checkpoint.tree_size, static_cast<std::uint64_t>(kThreads * kEach));
+  const VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.reason;
+}
+
+TEST_P(AuditLogTest, ProofsVerifyAgainstCheckpoints) {
+  Build(13, 6);  // checkpoints at 6, 12, 13
+  std::vector<SignedCheckpoint> cps;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(cps, AuditLog::Checkpoints(tx));
+    return Status::Ok();
+  }));
+  ASSERT_EQ(cps.size(), 3u);
+  for (const auto& cp : cps) EXPECT_OK(key_->verify_key().Verify(cp));
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    for (const auto& cp : cps) {
+      const auto size = static_cast<std::int64_t>(cp.checkpoint.tree_size);
+      for (std::int64_t seq = 0; seq < size; ++seq) {
+        SB_ASSIGN_OR_RETURN(auto proof, AuditLog::Prove(tx, seq, size));
+        Event e = MakeEvent(static_cast<int>(seq));
+        e.seq = seq;
+        EXPECT_OK(VerifyInclusion(LeafHash(Encode(e)), static_cast<std::uint64_t>(seq),
+                                  cp.checkpoint.tree_size, proof, cp.checkpoint.root));
+      }
+    }
+    for (size_t a = 0; a < cps.size(); ++a) {
+      for (size_t b = a; b < cps.size(); ++b) {
+        const auto& m = cps[a].checkpoint;
+        const auto& n = cps[b].checkpoint;
+        SB_ASSIGN_OR_RETURN(auto proof,
+                            AuditLog::Consistency(tx, static_cast<std::int64_t>(m.tree_size),
+                                                  static_cast<std::int64_t>(n.tree_size)));
+        EXPECT_OK(VerifyConsistency(m.tree_size, n.tree_size, m.root, n.root, proof));
+      }
+    }
+    EXPECT_FALSE(AuditLog::Prove(tx, 13, 13).has_value());
+    EXPECT_FALSE(AuditLog::Prove(tx, 0, 14).has_value());
+    return Status::Ok();
+  }));
+}
+
+TEST_P(AuditLogTest, QueryByMemberActorAndTime) {
+  AppendEvents(0, 12);
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    QueryFilter f;
+    f.member = 1003;
+    SB_ASSIGN_OR_RETURN(auto by_member, AuditLog::Query(tx, f));
+    EXPECT_EQ(by_member.size(), 1u);
+    if (!by_member.empty()) {
+      Event want = MakeEvent(3);
+      want.seq = 3;
+      EXPECT_TRUE(by_member[0] == want);
+    }
+    f = {};
+    f.actor = 101;
+    SB_ASSIGN_OR_RETURN(auto by_actor, AuditLog::Query(tx, f));
+    EXPECT_EQ(by_actor.size(), 4u);  // i = 1, 4, 7, 10
+    f = {};
+    f.from = kStart + 2;
+    f.to = kStart + 5;
+    SB_ASSIGN_OR_RETURN(auto by_time, AuditLog::Query(tx, f));
+    EXPECT_EQ(by_time.size(), 3u);
+    if (!by_time.empty()) {
+      EXPECT_EQ(by_time[0].seq, 2);
+    }
+    f.member = 2004;
+    SB_ASSIGN_OR_RETURN(auto both, AuditLog::Query(tx, f));
+    EXPECT_EQ(both.size(), 1u);
+    if (!both.empty()) {
+      EXPECT_EQ(both[0].seq, 4);
+    }
+    return Status::Ok();
+  }));
+}
+
+// ---- tampering, done with SQL as someone with database access would ----
+
+TEST_P(AuditLogTest, TamperDeleteRow) {
+  Build(20, 10);
+  Sql("DELETE FROM audit_events WHERE seq = 7");
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 7);
+  EXPECT_EQ(r.reason, "event 7 is missing (the next stored event is 8)");
+}
+
+TEST_P(AuditLogTest, TamperAlterColumn) {
+  Build(20, 10);
+  Sql("UPDATE audit_events SET decision = 'deny' WHERE seq = 12");
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 12);
+  EXPECT_EQ(r.reason, "event 12 was altered");
+}
+
+TEST_P(AuditLogTest, TamperAlterMembersColumn) {
+  Build(20, 10);
+  Sql("UPDATE audit_events SET members = '1004' WHERE seq = 4");
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 4);
+  EXPECT_EQ(r.reason, "event 4 was altered");
+}
+
+TEST_P(AuditLogTest, TamperAlterBody) {
+  Build(20, 10);
+  Event e = MakeEvent(3);
+  e.seq = 3;
+  e.decision = "deny";
+  Sql("UPDATE audit_events SET body = $1 WHERE seq = 3", {store::Value::Bytes(Encode(e))});
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 3);
+  EXPECT_EQ(r.reason, "event 3 was altered");
+}
+
+TEST_P(AuditLogTest, TamperAlterBodyAndColumnsTogether) {
+  Build(20, 10);
+  Event e = MakeEvent(13);
+  e.seq = 13;
+  e.decision = "deny";
+  Sql("UPDATE audit_events SET decision = 'deny', body = $1 WHERE seq = 13",
+      {store::Value::Bytes(Encode(e))});
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 10);  // the checkpoint at 10 still matched
+  EXPECT_EQ(r.reason,
+            "an event from 10 to 19 was altered: the checkpoint at size 20 does not match");
+}
+
+TEST_P(AuditLogTest, TamperReorder) {
+  Build(20, 10);
+  Sql("UPDATE audit_events SET seq = -1 WHERE seq = 17");
+  Sql("UPDATE audit_events SET seq = 17 WHERE seq = 18");
+  Sql("UPDATE audit_events SET seq = 18 WHERE seq = -1");
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 17);
+  EXPECT_EQ(r.reason, "event order changed at 17 (the event stored there says it is event 18)");
+}
+
+TEST_P(AuditLogTest, TamperTruncateTail) {
+  Build(20, 10);
+  Sql("DELETE FROM audit_events WHERE seq >= 18");
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 18);
+  EXPECT_EQ(r.reason, "events missing after 17: the checkpoint at size 20 does not match");
+}
+
+TEST_P(AuditLogTest, TamperDeleteMiddleCheckpoint) {
+  Build(30, 10);
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size = 20");
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 30);
+  EXPECT_NE(r.reason.find("checkpoint at size 30"), std::string::npos) << r.reason;
+}
+
+TEST_P(AuditLogTest, TamperDeleteLatestCheckpointAndTailCaughtByWitness) {
+  Build(30, 10);
+  VerifyOptions witness;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(witness.witnessed, AuditLog::Checkpoints(tx));
+    return Status::Ok();
+  }));
+  EXPECT_TRUE(Verify(witness).ok);
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size = 30");
+  Sql("DELETE FROM audit_events WHERE seq >= 25");
+  EXPECT_TRUE(Verify().ok);  // without a witness this cut is invisible
+  const VerifyReport r = Verify(witness);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 25);
+  EXPECT_EQ(r.reason,
+            "events missing after 24: the witnessed checkpoint at size 30 does not match");
+}
+
+TEST_P(AuditLogTest, TamperForgeCheckpointSignature) {
+  Build(20, 10);
+  Sql("UPDATE audit_checkpoints SET signature = $1 WHERE tree_size = 10",
+      {store::Value::Bytes(std::string(kSignatureBytes, 'x'))});
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 10);
+  EXPECT_NE(r.reason.find("checkpoint at size 10: the signature does not verify"),
+            std::string::npos)
+      << r.reason;
+}
+
+TEST_P(AuditLogTest, TamperCheckpointRootResignedWithOtherKey) {
+  Build(20, 10);
+  auto attacker = SigningKey::Generate();
+  Checkpoint cp;
+  cp.tree_size = 20;
+  cp.root = EmptyRoot();
+  cp.time = kStart;
+  cp.previous_size = 10;
+  SignedCheckpoint forged = attacker->Sign(cp);
+  Sql("UPDATE audit_checkpoints SET root = $1, signature = $2 WHERE tree_size = 20",
+      {store::Value::Bytes(AsBytes(cp.root)), store::Value::Bytes(forged.signature)});
+  const VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditLogTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+}  // namespace
+}  // namespace switchboard::audit
