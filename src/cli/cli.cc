@@ -12,8 +12,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "audit/audit_log.h"
+#include "audit/checkpoint.h"
+#include "cli/access_commands.h"
 #include "core/csv.h"
 #include "core/log.h"
+#include "crypto/keyring.h"
 #include "members/generate.h"
 #include "members/import.h"
 #include "members/register.h"
@@ -211,10 +215,45 @@ int Main(int argc, char** argv) {
   AddCommon(pol_check, &pol_c);
   pol_check->add_option("FILE", pol_file, "Policy file to check");
 
+  // audit
+  auto* audit_cmd = app.add_subcommand("audit", "Verify, prove and query the audit log");
+  audit_cmd->require_subcommand(1);
+  Common aud_c;
+  std::string aud_witness, aud_from, aud_to;
+  std::int64_t aud_seq = -1, aud_size = 0, aud_m = 0, aud_n = 0, aud_member = 0, aud_actor = 0;
+  bool aud_json = false;
+  auto* aud_verify = audit_cmd->add_subcommand(
+      "verify", "Check every event against the Merkle tree and every signed checkpoint");
+  AddCommon(aud_verify, &aud_c);
+  aud_verify->add_option("--witness", aud_witness,
+                         "Also check the checkpoints kept in this witness file");
+  aud_verify->add_flag("--json", aud_json, "Print the report as JSON");
+  auto* aud_prove = audit_cmd->add_subcommand("prove", "Inclusion proof of one event");
+  AddCommon(aud_prove, &aud_c);
+  aud_prove->add_option("SEQ", aud_seq, "Event sequence number")->required();
+  aud_prove->add_option("--size", aud_size, "Tree size (default: the latest checkpoint's)");
+  auto* aud_cons = audit_cmd->add_subcommand(
+      "consistency", "Consistency proof between two tree sizes (e.g. two checkpoints)");
+  AddCommon(aud_cons, &aud_c);
+  aud_cons->add_option("A", aud_m, "Older tree size")->required();
+  aud_cons->add_option("B", aud_n, "Newer tree size")->required();
+  auto* aud_query = audit_cmd->add_subcommand("query", "Events by member, actor or time");
+  AddCommon(aud_query, &aud_c);
+  aud_query->add_option("--member", aud_member, "Member id");
+  aud_query->add_option("--actor", aud_actor, "Account id");
+  aud_query->add_option("--from", aud_from, "From (ISO 8601, inclusive)");
+  aud_query->add_option("--to", aud_to, "To (ISO 8601, exclusive)");
+  auto* aud_checkpoint = audit_cmd->add_subcommand(
+      "checkpoint", "Sign a checkpoint now; with --witness, append it to a file kept elsewhere");
+  AddCommon(aud_checkpoint, &aud_c);
+  aud_checkpoint->add_option("--witness", aud_witness, "Witness file to append to");
+
   // status
   Common status_c;
   auto* status = app.add_subcommand("status", "Show what a data directory holds");
   AddCommon(status, &status_c);
+
+  AccessCommands access_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -223,6 +262,7 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (auto code = access_commands.Run()) return *code;
   SystemClock clock;
   if (init->parsed()) {
     server::InitOptions o{init_c.data_dir, init_c.store, tree_csv};
@@ -348,6 +388,105 @@ int Main(int argc, char** argv) {
     auto a = server::App::Open(serve_c.data_dir, serve_c.store);
     if (!a) return ExitFor(a.error());
     return RunServe(**a, serve_port, true);
+  }
+  if (aud_verify->parsed() || aud_prove->parsed() || aud_cons->parsed() || aud_query->parsed() ||
+      aud_checkpoint->parsed()) {
+    auto a = server::App::Open(aud_c.data_dir, aud_c.store);
+    if (!a) return ExitFor(a.error());
+    server::App& ap = **a;
+    if (aud_checkpoint->parsed()) {
+      SystemClock sc;
+      auto cp = ap.audit().Checkpoint(ap.store(), ap.audit_key(), sc);
+      if (!cp) return ExitFor(cp.error());
+      if (!aud_witness.empty()) {
+        Status st = audit::AppendToWitnessFile(aud_witness, {*cp});
+        if (!st.ok()) return ExitFor(st);
+      }
+      std::printf(
+          "checkpoint: size %llu, root %s\n",
+          static_cast<unsigned long long>(cp->checkpoint.tree_size),
+          crypto::ToHex(std::string_view(reinterpret_cast<const char*>(cp->checkpoint.root.data()),
+                                         cp->checkpoint.root.size()))
+              .c_str());
+      return kExitOk;
+    }
+    int code = kExitOk;
+    Status st = ap.store().Read([&](store::Tx& tx) -> Status {
+      auto hex = [](const audit::Hash& h) {
+        return crypto::ToHex(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+      };
+      if (aud_verify->parsed()) {
+        audit::VerifyOptions vo;
+        if (!aud_witness.empty()) {
+          SB_ASSIGN_OR_RETURN(vo.witnessed, audit::ReadWitnessFile(aud_witness));
+        }
+        SB_ASSIGN_OR_RETURN(auto report,
+                            audit::AuditLog::Verify(tx, ap.audit_key().verify_key(), vo));
+        if (aud_json) {
+          std::printf("%s\n", nlohmann::json{{"ok", report.ok},
+                                             {"events", report.events},
+                                             {"checkpoints", report.checkpoints},
+                                             {"first_bad", report.first_bad},
+                                             {"reason", report.reason}}
+                                  .dump()
+                                  .c_str());
+        } else if (report.ok) {
+          std::printf("audit log verified: %llu events, %llu signed checkpoints, root %s\n",
+                      static_cast<unsigned long long>(report.events),
+                      static_cast<unsigned long long>(report.checkpoints),
+                      hex(report.root).c_str());
+        } else {
+          std::printf("AUDIT LOG FAILED VERIFICATION at index %lld: %s\n",
+                      static_cast<long long>(report.first_bad), report.reason.c_str());
+        }
+        if (!report.ok) code = kExitRuntime;
+        return Status::Ok();
+      }
+      if (aud_prove->parsed()) {
+        std::int64_t size = aud_size;
+        if (size == 0) {
+          SB_ASSIGN_OR_RETURN(auto cps, audit::AuditLog::Checkpoints(tx));
+          if (cps.empty()) {
+            return Status::FailedPrecondition(
+                "no checkpoint yet; run `switchboard audit checkpoint` or pass --size");
+          }
+          size = static_cast<std::int64_t>(cps.back().checkpoint.tree_size);
+        }
+        SB_ASSIGN_OR_RETURN(auto proof, audit::AuditLog::Prove(tx, aud_seq, size));
+        SB_ASSIGN_OR_RETURN(auto root, audit::AuditLog::RootAt(tx, size));
+        nlohmann::json j = {{"seq", aud_seq}, {"tree_size", size}, {"root", hex(root)}};
+        for (const auto& h : proof) j["proof"].push_back(hex(h));
+        std::printf("%s\n", j.dump(2).c_str());
+        return Status::Ok();
+      }
+      if (aud_cons->parsed()) {
+        SB_ASSIGN_OR_RETURN(auto proof, audit::AuditLog::Consistency(tx, aud_m, aud_n));
+        SB_ASSIGN_OR_RETURN(auto rm, audit::AuditLog::RootAt(tx, aud_m));
+        SB_ASSIGN_OR_RETURN(auto rn, audit::AuditLog::RootAt(tx, aud_n));
+        nlohmann::json j = {{"old_size", aud_m},
+                            {"new_size", aud_n},
+                            {"old_root", hex(rm)},
+                            {"new_root", hex(rn)},
+                            {"proof", nlohmann::json::array()}};
+        for (const auto& h : proof) j["proof"].push_back(hex(h));
+        std::printf("%s\n", j.dump(2).c_str());
+        return Status::Ok();
+      }
+      audit::QueryFilter f;
+      if (aud_member > 0) f.member = aud_member;
+      if (aud_actor > 0) f.actor = aud_actor;
+      if (!aud_from.empty()) {
+        SB_ASSIGN_OR_RETURN(f.from, ParseTimestamp(aud_from));
+      }
+      if (!aud_to.empty()) {
+        SB_ASSIGN_OR_RETURN(f.to, ParseTimestamp(aud_to));
+      }
+      SB_ASSIGN_OR_RETURN(auto events, audit::AuditLog::Query(tx, f));
+      for (const auto& e : events) std::printf("%s\n", audit::Encode(e).c_str());
+      return Status::Ok();
+    });
+    if (!st.ok()) return ExitFor(st);
+    return code;
   }
   if (pol_check->parsed()) {
     const std::string path = pol_file.empty() ? pol_c.data_dir + "/policy.toml" : pol_file;

@@ -20,6 +20,12 @@ namespace {
 std::string KeyringPath(const std::string& dir) { return dir + "/keys/keyring"; }
 std::string ConfigPath(const std::string& dir) { return dir + "/switchboard.toml"; }
 std::string PolicyPath(const std::string& dir) { return dir + "/policy.toml"; }
+}  // namespace
+
+std::string AuditKeyPath(const std::string& dir) { return dir + "/keys/audit-signing.key"; }
+std::string AuditVerifyKeyPath(const std::string& dir) { return dir + "/audit-verify.pub"; }
+
+namespace {
 
 std::string ResolveStoreUrl(const std::string& dir, const std::string& override_url,
                             const Config& config) {
@@ -128,6 +134,14 @@ Result<InitSummary> InitDataDir(const InitOptions& opt, const Clock& clock) {
   } else {
     SB_ASSIGN_OR_RETURN(keyring, crypto::Keyring::Load(KeyringPath(opt.data_dir)));
   }
+  if (!std::filesystem::exists(AuditKeyPath(opt.data_dir))) {
+    auto key = audit::SigningKey::Generate();
+    SB_RETURN_IF_ERROR(key->Save(AuditKeyPath(opt.data_dir)));
+    std::ofstream pub(AuditVerifyKeyPath(opt.data_dir));
+    pub << key->verify_key().ToString() << "\n";
+    if (!pub) return Status::Unavailable("cannot write " + AuditVerifyKeyPath(opt.data_dir));
+    sum.created_audit_key = true;
+  }
   sum.store = ResolveStoreUrl(opt.data_dir, opt.store_url, config);
   SB_ASSIGN_OR_RETURN(auto store, OpenStore(sum.store, OptionsFrom(config)));
   SB_RETURN_IF_ERROR(BindKeyring(*store, *keyring));
@@ -160,11 +174,13 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   if (auto level = log::ParseLevel(app->config_.log.level)) log::SetLevel(*level);
   SB_ASSIGN_OR_RETURN(app->policy_, LoadPolicyFile(PolicyPath(data_dir)));
   SB_ASSIGN_OR_RETURN(app->keyring_, crypto::Keyring::Load(KeyringPath(data_dir)));
+  SB_ASSIGN_OR_RETURN(app->audit_key_, audit::SigningKey::Load(AuditKeyPath(data_dir)));
   app->sealer_ = std::make_unique<crypto::Sealer>(*app->keyring_);
   const std::string url = ResolveStoreUrl(data_dir, store_override, app->config_);
   SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, OptionsFrom(app->config_)));
   SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
   SB_RETURN_IF_ERROR(app->ReloadTree());
+  SB_RETURN_IF_ERROR(app->audit_.Sync(*app->store_));
   return app;
 }
 

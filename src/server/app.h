@@ -10,6 +10,8 @@
 #include <string>
 
 #include "access/policy/policy.h"
+#include "audit/audit_log.h"
+#include "audit/checkpoint.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "crypto/keyring.h"
@@ -21,6 +23,10 @@ namespace switchboard::server {
 
 // The default data directory: $SWITCHBOARD_DATA_DIR, else ./switchboard-data.
 std::string DefaultDataDir();
+
+// Paths inside a data directory.
+std::string AuditKeyPath(const std::string& data_dir);     // Ed25519 signing key, 0600
+std::string AuditVerifyKeyPath(const std::string& data_dir);  // its public half, for witnesses
 
 // Reads and validates <data_dir>/policy.toml.
 Result<access::Policy> LoadPolicyFile(const std::string& path);
@@ -40,6 +46,7 @@ struct InitSummary {
   bool created_keyring = false;
   bool created_config = false;
   bool created_policy = false;
+  bool created_audit_key = false;
   int units_added = 0;
   std::string store;
 };
@@ -63,6 +70,8 @@ class App {
   const members::OrgTree& tree() const { return tree_; }
   Status ReloadTree();
   const Clock& clock() const { return clock_; }
+  audit::AuditLog& audit() { return audit_; }
+  const audit::SigningKey& audit_key() const { return *audit_key_; }
   const std::string& data_dir() const { return data_dir_; }
 
  private:
@@ -75,6 +84,8 @@ class App {
   std::unique_ptr<store::Store> store_;
   members::OrgTree tree_;
   SystemClock clock_;
+  std::unique_ptr<audit::SigningKey> audit_key_;
+  audit::AuditLog audit_;
 };
 
 // The UK constituencies CSV compiled into the binary (data/constituencies.csv).

@@ -136,6 +136,7 @@ CREATE TABLE accounts (
   state_reason TEXT,
   state_changed_at {{int}},
   password_hash TEXT,
+  totp_key_id {{int}},
   totp_secret {{blob}},
   totp_last_step {{int}},
   created_at {{int}} NOT NULL

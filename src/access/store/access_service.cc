@@ -2,10 +2,56 @@
 
 namespace switchboard::access {
 
+namespace {
+
+audit::Event MakeEvent(std::string action, AccountId actor, std::string_view decision,
+                       std::string_view rule, GrantId grant, Micros at) {
+  audit::Event e;
+  e.at = at;
+  e.action = std::move(action);
+  if (actor.valid()) e.actor = actor.value();
+  e.decision = std::string(decision);
+  e.rule = std::string(rule);
+  if (grant.valid()) e.grant_id = grant.value();
+  return e;
+}
+
+// Rule names for refusals that come from the grant rules rather than Decide.
+std::string_view RuleFor(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kPermissionDenied:
+      return "grant_rules.permission";
+    case StatusCode::kInvalidArgument:
+      return "grant_rules.invalid";
+    case StatusCode::kFailedPrecondition:
+      return "grant_rules.precondition";
+    case StatusCode::kNotFound:
+      return "grant_rules.not_found";
+    default:
+      return "grant_rules.error";
+  }
+}
+
+// Records a refusal in a transaction of its own, then returns it.
+Status Refused(store::Store& store, std::string action, AccountId actor, GrantId grant,
+               const Status& why, Micros at) {
+  if (why.code() == StatusCode::kUnavailable || why.code() == StatusCode::kInternal ||
+      why.code() == StatusCode::kDataLoss) {
+    return why;
+  }
+  Status st = store.Write([&](store::Tx& tx) {
+    return audit::AuditLog::Append(tx, MakeEvent(action, actor, "deny", RuleFor(why), grant, at))
+        .status();
+  });
+  return st.ok() ? why : st.WithContext("recording a refusal");
+}
+
+}  // namespace
+
 Result<GrantId> AccessService::AddGrant(AccountId granter, bool second_factor,
                                         const GrantRequest& request) {
   GrantId id;
-  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+  Status st = store_.Write([&](store::Tx& tx) -> Status {
     const Micros now = clock_.Now();
     SB_ASSIGN_OR_RETURN(PrincipalData who, LoadPrincipal(tx, granter));
     auto grantee = GetAccount(tx, request.account);
@@ -14,15 +60,19 @@ Result<GrantId> AccessService::AddGrant(AccountId granter, bool second_factor,
         GrantCheck check,
         CheckGrantRequest(policy_, tree_, who.principal(second_factor), request, now));
     SB_ASSIGN_OR_RETURN(id, InsertGrant(tx, request, granter, !check.needs_second_approver, now));
-    return Status::Ok();
-  }));
+    return audit::AuditLog::Append(
+               tx, MakeEvent(check.needs_second_approver ? "grant.add.pending" : "grant.add",
+                             granter, "allow", "grant_rules.ok", id, now))
+        .status();
+  });
+  if (!st.ok()) return Refused(store_, "grant.add", granter, GrantId(), st, clock_.Now());
   return id;
 }
 
 Result<GrantId> AccessService::Bootstrap(AccountId owner, Micros not_after,
                                          std::string_view reason) {
   GrantId id;
-  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+  Status st = store_.Write([&](store::Tx& tx) -> Status {
     const Micros now = clock_.Now();
     SB_ASSIGN_OR_RETURN(std::int64_t existing, tx.QueryInt("SELECT COUNT(*) FROM grants"));
     if (existing > 0) {
@@ -42,30 +92,41 @@ Result<GrantId> AccessService::Bootstrap(AccountId owner, Micros not_after,
                    now,   not_after, std::string(reason), "direct",
                    0};
     SB_ASSIGN_OR_RETURN(id, InsertGrant(tx, r, AccountId(), /*approved=*/true, now));
-    return Status::Ok();
-  }));
+    audit::Event e = MakeEvent("grant.bootstrap", AccountId(), "allow", "bootstrap", id, now);
+    e.on_behalf_of = owner.value();
+    return audit::AuditLog::Append(tx, e).status();
+  });
+  if (!st.ok()) return Refused(store_, "grant.bootstrap", AccountId(), GrantId(), st, clock_.Now());
   return id;
 }
 
 Status AccessService::Approve(AccountId approver, bool second_factor, GrantId grant) {
-  return store_.Write([&](store::Tx& tx) -> Status {
+  Status st = store_.Write([&](store::Tx& tx) -> Status {
     const Micros now = clock_.Now();
     SB_ASSIGN_OR_RETURN(PrincipalData who, LoadPrincipal(tx, approver));
     SB_ASSIGN_OR_RETURN(Grant g, GetGrant(tx, grant));
     SB_RETURN_IF_ERROR(CheckApproval(policy_, tree_, who.principal(second_factor), g, now));
-    return MarkGrantApproved(tx, grant, approver, now);
+    SB_RETURN_IF_ERROR(MarkGrantApproved(tx, grant, approver, now));
+    return audit::AuditLog::Append(
+               tx, MakeEvent("grant.approve", approver, "allow", "grant_rules.ok", grant, now))
+        .status();
   });
+  return st.ok() ? st : Refused(store_, "grant.approve", approver, grant, st, clock_.Now());
 }
 
 Status AccessService::Revoke(AccountId revoker, bool second_factor, GrantId grant,
                              std::string_view reason) {
-  return store_.Write([&](store::Tx& tx) -> Status {
+  Status st = store_.Write([&](store::Tx& tx) -> Status {
     const Micros now = clock_.Now();
     SB_ASSIGN_OR_RETURN(PrincipalData who, LoadPrincipal(tx, revoker));
     SB_ASSIGN_OR_RETURN(Grant g, GetGrant(tx, grant));
     SB_RETURN_IF_ERROR(CheckRevocation(policy_, tree_, who.principal(second_factor), g, now));
-    return MarkGrantRevoked(tx, grant, revoker, reason, now);
+    SB_RETURN_IF_ERROR(MarkGrantRevoked(tx, grant, revoker, reason, now));
+    return audit::AuditLog::Append(
+               tx, MakeEvent("grant.revoke", revoker, "allow", "grant_rules.ok", grant, now))
+        .status();
   });
+  return st.ok() ? st : Refused(store_, "grant.revoke", revoker, grant, st, clock_.Now());
 }
 
 Result<Decision> AccessService::Explain(AccountId account, std::string_view capability, UnitId unit,
@@ -87,6 +148,30 @@ Result<Decision> AccessService::Explain(AccountId account, std::string_view capa
     return Status::Ok();
   }));
   return d;
+}
+
+Result<AccountId> AccessService::AddAccount(const NewAccount& account,
+                                            std::string_view password_hash) {
+  AccountId id;
+  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(id, CreateAccount(tx, account, clock_.Now()));
+    if (!password_hash.empty()) SB_RETURN_IF_ERROR(SetPasswordHash(tx, id, password_hash));
+    audit::Event e =
+        MakeEvent("account.add", AccountId(), "allow", "operator", GrantId(), clock_.Now());
+    e.on_behalf_of = id.value();
+    return audit::AuditLog::Append(tx, e).status();
+  }));
+  return id;
+}
+
+Status AccessService::SetState(AccountId account, AccountState state, std::string_view reason) {
+  return store_.Write([&](store::Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(SetAccountState(tx, account, state, reason, clock_.Now()));
+    audit::Event e = MakeEvent("account." + std::string(AccountStateName(state)), AccountId(),
+                               "allow", "operator", GrantId(), clock_.Now());
+    e.on_behalf_of = account.value();
+    return audit::AuditLog::Append(tx, e).status();
+  });
 }
 
 }  // namespace switchboard::access

@@ -1,15 +1,21 @@
-// AccessService: grants as transactions. Each call loads the acting account
-// and its grants, checks the rulebook's rules (grant_rules.h) and writes, all
-// in one store transaction, so a decision cannot be made on stale grants.
-// Thread-safe (the store serialises writes). Borrows everything it is given.
+// AccessService: grants and accounts as transactions. Each call loads the
+// acting account and its grants, checks the rulebook's rules (grant_rules.h)
+// and writes, all in one store transaction, so a decision cannot be made on
+// stale grants. Thread-safe (the store serialises writes). Borrows everything
+// it is given.
 //
 // Authentication is the caller's job: `second_factor` says whether the acting
 // session has passed TOTP, which privileged roles need.
+//
+// Every call is on the record: the audit event (allow, with the grant; or
+// deny, with the rule) is appended in the same transaction as the change, and
+// a refusal is recorded in a transaction of its own.
 #pragma once
 
 #include "access/policy/decision.h"
 #include "access/policy/grant_rules.h"
 #include "access/store/access_store.h"
+#include "audit/audit_log.h"
 #include "core/clock.h"
 #include "members/org_tree.h"
 #include "store/store.h"
@@ -30,7 +36,12 @@ class AccessService {
   Status Approve(AccountId approver, bool second_factor, GrantId grant);
   Status Revoke(AccountId revoker, bool second_factor, GrantId grant, std::string_view reason);
   // "Why could X do Y at time T?": the decision as it was (or would be) at `at`.
-  Result<Decision> Explain(AccountId account, std::string_view capability, UnitId unit, Micros at);
+  Result<Decision> Explain(AccountId account, std::string_view capability, UnitId unit,
+                           Micros at);
+
+  // Accounts, by the operator (no acting account) — on the record all the same.
+  Result<AccountId> AddAccount(const NewAccount& account, std::string_view password_hash);
+  Status SetState(AccountId account, AccountState state, std::string_view reason);
 
  private:
   store::Store& store_;

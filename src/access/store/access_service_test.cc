@@ -84,6 +84,14 @@ TEST_P(AccessServiceTest, BootstrapOnceThenGrantDownward) {
   ASSERT_FALSE(onward);
   EXPECT_EQ(onward.error().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM grants"), 2);
+  // All on the record: bootstrap, the grant, and the two refusals.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'grant.bootstrap' AND "
+                  "decision = 'allow'"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'grant.add' AND decision = "
+                  "'allow'"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE decision = 'deny'"), 2);
 }
 
 TEST_P(AccessServiceTest, PrivilegedGrantWaitsForASecondApprover) {
@@ -121,6 +129,12 @@ TEST_P(AccessServiceTest, RevocationIsImmediateAndExplainRemembersThePast) {
   auto then = service_->Explain(officer_, "member.view", aldershot_, granted + 1);
   EXPECT_TRUE(then->allow) << then->reason();
   EXPECT_EQ(service_->Revoke(owner_, true, *g, "again").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'grant.revoke' AND decision "
+                  "= 'allow'"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'grant.revoke' AND decision "
+                  "= 'deny'"),
+            2);
 }
 
 TEST_P(AccessServiceTest, GrantsEndWithNoJobRunning) {

@@ -154,6 +154,35 @@ Status SetPasswordHash(store::Tx& tx, AccountId id, std::string_view hash) {
   return Status::Ok();
 }
 
+Status SetTotp(store::Tx& tx, AccountId id, const TotpState& t) {
+  SB_ASSIGN_OR_RETURN(std::int64_t n,
+                      tx.Exec("UPDATE accounts SET totp_key_id = $2, totp_secret = $3, "
+                              "totp_last_step = $4 WHERE id = $1",
+                              {id.value(), static_cast<std::int64_t>(t.key_id),
+                               store::Value::Bytes(t.sealed), t.last_step}));
+  if (n == 0) return Status::NotFound("no account " + id.ToString());
+  return Status::Ok();
+}
+
+Result<TotpState> GetTotp(store::Tx& tx, AccountId id) {
+  std::optional<TotpState> out;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT totp_key_id, totp_secret, totp_last_step FROM accounts WHERE id = $1 AND "
+               "totp_secret IS NOT NULL",
+               {id.value()}, [&](const store::Row& r) {
+                 out = TotpState{static_cast<std::uint32_t>(r.IntOr(0, 0)), std::string(r.Bytes(1)),
+                                 r.IntOr(2, -1)};
+                 return false;
+               }));
+  if (!out) return Status::NotFound("the account has no second factor enrolled");
+  return *out;
+}
+
+Status SetTotpLastStep(store::Tx& tx, AccountId id, std::int64_t step) {
+  return tx.Exec("UPDATE accounts SET totp_last_step = $2 WHERE id = $1", {id.value(), step})
+      .status();
+}
+
 Result<GrantId> InsertGrant(store::Tx& tx, const GrantRequest& g, AccountId granted_by,
                             bool approved, Micros now) {
   std::int64_t id = 0;

@@ -45,6 +45,18 @@ Status SetAccountState(store::Tx& tx, AccountId id, AccountState state, std::str
                        Micros now);
 Status SetPasswordHash(store::Tx& tx, AccountId id, std::string_view hash);
 
+// The TOTP secret, sealed by the caller (crypto::Sealer, purpose "totp"), and
+// the last time step accepted (replay protection; -1 for none).
+struct TotpState {
+  std::uint32_t key_id = 0;
+  std::string sealed;
+  std::int64_t last_step = -1;
+};
+Status SetTotp(store::Tx& tx, AccountId id, const TotpState& totp);
+// kNotFound when the account has not enrolled a second factor.
+Result<TotpState> GetTotp(store::Tx& tx, AccountId id);
+Status SetTotpLastStep(store::Tx& tx, AccountId id, std::int64_t step);
+
 struct GrantFilter {
   AccountId account;  // invalid = every account
   bool include_ended = true;
