@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "audit/audit_log.h"
 #include "core/log.h"
 #include "members/draft.h"
 
@@ -341,13 +342,21 @@ Result<GenerateSummary> GenerateMembers(store::Store& store, const OrgTree& tree
     std::uint64_t planted = 0;
     SB_RETURN_IF_ERROR(store.WriteNow([&](store::Tx& tx) -> Status {
       planted = 0;
+      audit::Event e;
+      e.at = now;
+      e.action = "member.generate";
+      e.decision = "allow";
+      e.rule = "operator.generate";
+      e.field_classes = {"contact", "location", "membership", "name"};
       for (auto& [rec, canary] : part) {
         SB_ASSIGN_OR_RETURN(UpsertResult res, UpsertMember(tx, rec, now, "generate"));
+        if (res.outcome != UpsertOutcome::kUnchanged) e.members.push_back(res.id.value());
         if (canary) {
           SB_RETURN_IF_ERROR(PlantCanary(tx, res.id, now, "unit"));
           ++planted;
         }
       }
+      if (!e.members.empty()) SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
       return Status::Ok();
     }));
     sum.members += n;

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <set>
+
+#include "audit/audit_log.h"
 #include "core/csv.h"
 #include "members/contact.h"
 #include "members/register.h"
@@ -85,6 +88,19 @@ TEST_P(ImportTest, EveryRowAccountedForWithReasons) {
   EXPECT_EQ(sum->rejected, 10u);
   EXPECT_EQ(sum->imported + sum->updated + sum->unchanged + sum->rejected, sum->rows);
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 4);
+  // Every member written is named in an audit event committed with it.
+  std::set<std::int64_t> audited;
+  ASSERT_TRUE(env_.store_
+                  ->Read([&](store::Tx& tx) -> Status {
+                    SB_ASSIGN_OR_RETURN(auto evs, audit::AuditLog::Query(tx, {}));
+                    for (const auto& e : evs) {
+                      EXPECT_EQ(e.action, "member.import.add");
+                      audited.insert(e.members.begin(), e.members.end());
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(audited.size(), 4u);
 
   ASSERT_FALSE(sum->rejects_file.empty());
   struct stat st;
@@ -123,6 +139,9 @@ TEST_P(ImportTest, ReimportIsIdempotentAndChangesAreUpdates) {
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 4);
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM contact_points"), contacts);
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM consent_events"), consents);
+  // Unchanged rows write nothing, so they add nothing to the audit log.
+  const auto events = env_.Count("SELECT COUNT(*) FROM audit_events");
+  EXPECT_GE(events, 1);
 
   std::string changed = MixedFile();
   const std::string before = "current,2019-05-01,yes,yes,no";
@@ -130,6 +149,8 @@ TEST_P(ImportTest, ReimportIsIdempotentAndChangesAreUpdates) {
   auto third = Import(changed);
   ASSERT_TRUE(third) << third.error().ToString();
   EXPECT_EQ(third->updated, 1u);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM audit_events WHERE action = 'member.import.update'"),
+            1);
   EXPECT_EQ(third->unchanged, 3u);
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE status = 'lapsed'"), 2);
   // The consent change is in the history, the old state kept.

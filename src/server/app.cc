@@ -20,6 +20,33 @@ namespace {
 std::string KeyringPath(const std::string& dir) { return dir + "/keys/keyring"; }
 std::string ConfigPath(const std::string& dir) { return dir + "/switchboard.toml"; }
 std::string PolicyPath(const std::string& dir) { return dir + "/policy.toml"; }
+// The policy in force is on the record: whenever its hash differs from the
+// last one recorded, the change is written to the audit log (and the new hash
+// to settings) in one transaction.
+Status RecordPolicy(store::Store& store, const access::Policy& policy, const Clock& clock) {
+  std::string recorded;
+  SB_RETURN_IF_ERROR(store.Read([&](store::Tx& tx) {
+    return tx.Query("SELECT value FROM settings WHERE name = 'policy_sha256'", {},
+                    [&](const store::Row& r) {
+                      recorded = std::string(r.Text(0));
+                      return false;
+                    });
+  }));
+  if (recorded == policy.source_hash) return Status::Ok();
+  return store.Write([&](store::Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO settings (name, value) VALUES ('policy_sha256', $1) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                {policy.source_hash}));
+    audit::Event e;
+    e.at = clock.Now();
+    e.action = recorded.empty() ? "policy.load" : "policy.change";
+    e.decision = "allow";
+    e.rule = "sha256:" + policy.source_hash;
+    return audit::AuditLog::Append(tx, e).status();
+  });
+}
+
 }  // namespace
 
 std::string AuditKeyPath(const std::string& dir) { return dir + "/keys/audit-signing.key"; }
@@ -180,6 +207,7 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, OptionsFrom(app->config_)));
   SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
   SB_RETURN_IF_ERROR(app->ReloadTree());
+  SB_RETURN_IF_ERROR(RecordPolicy(*app->store_, app->policy_, app->clock_));
   SB_RETURN_IF_ERROR(app->audit_.Sync(*app->store_));
   return app;
 }

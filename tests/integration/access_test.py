@@ -54,6 +54,16 @@ class AccessTest(DataDirTest):
                         "--purpose", "local organising", "--reason", "elected secretary",
                         "--until", "+90d", stdin=ALICE_PW + "\n", check=check)
 
+    def test_policy_changes_are_recorded(self):
+        with open(os.path.join(self.data, "policy.toml"), "a", encoding="utf-8") as f:
+            f.write("\n# calling hours reviewed\n")
+        self.cli("status", check=0)
+        self.cli("status", check=0)  # unchanged since: recorded once
+        events = [json.loads(l) for l in self.cli("audit", "query", check=0).stdout.splitlines()]
+        changes = [e for e in events if e["action"] == "policy.change"]
+        self.assertEqual(len(changes), 1)
+        self.assertTrue(changes[0]["rule"].startswith("sha256:"))
+
     def test_weak_password_is_refused_without_echo(self):
         p = self.cli("account", "add", "carol", "--name", "C", "--password-stdin",
                      stdin="password1234\n", check=2)
@@ -113,7 +123,7 @@ class AccessTest(DataDirTest):
         self.assertTrue(v["ok"])
         actions = [json.loads(l)["action"] for l in
                    self.cli("audit", "query", check=0).stdout.splitlines()]
-        for a in ["account.add", "grant.bootstrap", "auth.cli", "grant.add"]:
+        for a in ["policy.load", "account.add", "grant.bootstrap", "auth.cli", "grant.add"]:
             self.assertIn(a, actions)
         # No personal data in the log: no password, no name, no login.
         dump = self.cli("audit", "query", check=0).stdout
