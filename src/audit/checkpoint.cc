@@ -11,35 +11,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/keyring.h"
+
 namespace switchboard::audit {
 
 namespace {
 
 constexpr std::string_view kOrigin = "switchboard-audit/v1";
-
-void EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  SB_CHECK(ok);
-}
-
-std::string HexOf(const std::uint8_t* data, size_t n) {
-  std::string out(2 * n + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, n);
-  out.pop_back();
-  return out;
-}
-
-Result<std::string> BytesOfHex(std::string_view hex) {
-  std::string out(hex.size() / 2 + 1, '\0');
-  size_t len = 0;
-  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), hex.data(),
-                     hex.size(), nullptr, &len, nullptr) != 0 ||
-      len * 2 != hex.size()) {
-    return Status::InvalidArgument("not a hexadecimal string");
-  }
-  out.resize(len);
-  return out;
-}
 
 template <typename Int>
 bool ParseInt(std::string_view s, Int& out) {
@@ -79,7 +57,7 @@ std::string Checkpoint::Encode() const {
 }
 
 std::string Base64(std::string_view bytes) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   const int variant = sodium_base64_VARIANT_ORIGINAL;
   std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
   sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
@@ -89,7 +67,7 @@ std::string Base64(std::string_view bytes) {
 }
 
 Result<std::string> FromBase64(std::string_view text) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   std::string out(text.size() / 4 * 3 + 3, '\0');
   size_t len = 0;
   const char* end = nullptr;
@@ -111,14 +89,14 @@ Result<VerifyKey> VerifyKey::FromBytes(std::string_view public_key) {
   VerifyKey k;
   std::memcpy(k.pk_.data(), public_key.data(), kPublicKeyBytes);
   const Hash h = Sha256(public_key);
-  k.key_id_ = HexOf(h.data(), 8);
+  k.key_id_ = crypto::ToHex(h.data(), 8);
   return k;
 }
 
 Result<VerifyKey> VerifyKey::Parse(std::string_view text) {
   const auto words = SplitSpaces(text);
   if (words.size() != 2) return Status::InvalidArgument("expected '<key id> <public key hex>'");
-  SB_ASSIGN_OR_RETURN(std::string pk, BytesOfHex(words[1]));
+  SB_ASSIGN_OR_RETURN(std::string pk, crypto::FromHex(words[1]));
   SB_ASSIGN_OR_RETURN(VerifyKey k, FromBytes(pk));
   if (k.key_id_ != words[0]) {
     return Status::InvalidArgument("the key id " + std::string(words[0]) +
@@ -127,7 +105,9 @@ Result<VerifyKey> VerifyKey::Parse(std::string_view text) {
   return k;
 }
 
-std::string VerifyKey::ToString() const { return key_id_ + " " + HexOf(pk_.data(), pk_.size()); }
+std::string VerifyKey::ToString() const {
+  return key_id_ + " " + crypto::ToHex(pk_.data(), pk_.size());
+}
 
 Status VerifyKey::Verify(const SignedCheckpoint& signed_cp) const {
   const Checkpoint& cp = signed_cp.checkpoint;
@@ -138,7 +118,7 @@ Status VerifyKey::Verify(const SignedCheckpoint& signed_cp) const {
   if (signed_cp.signature.size() != kSignatureBytes) {
     return Status::DataLoss(where + " has a malformed signature");
   }
-  EnsureSodium();
+  crypto::EnsureSodium();
   const std::string text = cp.Encode();
   if (crypto_sign_verify_detached(
           reinterpret_cast<const unsigned char*>(signed_cp.signature.data()),
@@ -156,7 +136,7 @@ SigningKey::SigningKey(const std::array<std::uint8_t, 64>& sk, VerifyKey vk)
 SigningKey::~SigningKey() { sodium_memzero(sk_.data(), sk_.size()); }
 
 std::unique_ptr<SigningKey> SigningKey::Generate() {
-  EnsureSodium();
+  crypto::EnsureSodium();
   std::array<std::uint8_t, 64> sk;
   std::array<std::uint8_t, kPublicKeyBytes> pk;
   crypto_sign_keypair(pk.data(), sk.data());
@@ -181,7 +161,7 @@ Status SigningKey::Save(const std::string& path) const {
   // The seed is the first half of libsodium's secret key.
   std::string text = "# Switchboard audit signing key (Ed25519). Keep secret.\n";
   text += "version 1\n";
-  text += "ed25519-seed " + HexOf(sk_.data(), crypto_sign_SEEDBYTES) + "\n";
+  text += "ed25519-seed " + crypto::ToHex(sk_.data(), crypto_sign_SEEDBYTES) + "\n";
   text += "public " + verify_.ToString() + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -211,7 +191,7 @@ Status SigningKey::Save(const std::string& path) const {
 }
 
 Result<std::unique_ptr<SigningKey>> SigningKey::Load(const std::string& path) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Status::NotFound("no audit signing key at " + path);
   if (st.st_mode & 077) {
@@ -237,7 +217,7 @@ Result<std::unique_ptr<SigningKey>> SigningKey::Load(const std::string& path) {
       if (words.size() != 2 || words[1] != "1") return bad("unsupported key file version");
     } else if (words[0] == "ed25519-seed") {
       if (words.size() != 2) return bad("expected 'ed25519-seed <hex>'");
-      auto bytes = BytesOfHex(words[1]);
+      auto bytes = crypto::FromHex(words[1]);
       if (!bytes || bytes->size() != crypto_sign_SEEDBYTES) {
         return bad("the seed must be 64 hexadecimal digits");
       }

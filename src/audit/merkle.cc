@@ -1,5 +1,7 @@
 #include "audit/merkle.h"
 
+#include "crypto/keyring.h"
+
 // The low-level SHA256_* calls are deprecated in OpenSSL 3 in favour of EVP,
 // but they run the same assembly (SHA-NI when present) without EVP's
 // per-call dispatch: bench/audit_bench.cc measures them at about 2x the
@@ -97,15 +99,7 @@ Hash EmptyRoot() {
   return kEmpty;
 }
 
-std::string ToHex(const Hash& h) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(2 * kHashBytes, '0');
-  for (size_t i = 0; i < kHashBytes; ++i) {
-    out[2 * i] = kDigits[h[i] >> 4];
-    out[2 * i + 1] = kDigits[h[i] & 0xf];
-  }
-  return out;
-}
+std::string ToHex(const Hash& h) { return crypto::ToHex(h.data(), h.size()); }
 
 Result<Hash> HashFromHex(std::string_view hex) {
   if (hex.size() != 2 * kHashBytes) return Status::InvalidArgument("a hash is 64 hex digits");

@@ -25,6 +25,10 @@ std::string ToHex(std::string_view bytes) {
   return out;
 }
 
+std::string ToHex(const void* data, size_t size) {
+  return ToHex(std::string_view(static_cast<const char*>(data), size));
+}
+
 Result<std::string> FromHex(std::string_view hex) {
   std::string out(hex.size() / 2 + 1, '\0');
   size_t len = 0;

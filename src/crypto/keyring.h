@@ -56,8 +56,9 @@ class Keyring {
   Key blind_{};
 };
 
-// Hex helpers.
+// Hex helpers (lower case).
 std::string ToHex(std::string_view bytes);
+std::string ToHex(const void* data, size_t size);
 Result<std::string> FromHex(std::string_view hex);
 
 // Initialises libsodium once; aborts if it cannot (a broken environment).

@@ -25,7 +25,7 @@ namespace switchboard::server {
 std::string DefaultDataDir();
 
 // Paths inside a data directory.
-std::string AuditKeyPath(const std::string& data_dir);     // Ed25519 signing key, 0600
+std::string AuditKeyPath(const std::string& data_dir);        // Ed25519 signing key, 0600
 std::string AuditVerifyKeyPath(const std::string& data_dir);  // its public half, for witnesses
 
 // Reads and validates <data_dir>/policy.toml.

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "core/log.h"
+#include "crypto/keyring.h"
 
 namespace switchboard::server {
 
@@ -37,13 +38,7 @@ namespace {
 std::string NewRequestId() {
   unsigned char b[8];
   randombytes_buf(b, sizeof b);
-  static const char* kHex = "0123456789abcdef";
-  std::string id;
-  for (unsigned char c : b) {
-    id += kHex[c >> 4];
-    id += kHex[c & 15];
-  }
-  return id;
+  return crypto::ToHex(b, sizeof b);
 }
 
 }  // namespace

@@ -7,14 +7,10 @@
 #include <unordered_set>
 
 #include "core/text.h"
+#include "crypto/keyring.h"
 
 namespace switchboard::access {
 namespace {
-
-void EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  SB_CHECK(ok);
-}
 
 bool LooksLikeArgon2id(std::string_view stored_hash) {
   return stored_hash.starts_with(crypto_pwhash_argon2id_STRPREFIX) &&
@@ -88,7 +84,7 @@ PasswordHashOptions PasswordHashOptions::Minimum() {
 }
 
 Result<std::string> HashPassword(std::string_view password, const PasswordHashOptions& options) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   SB_ASSIGN_OR_RETURN(std::string normalised, Normalise(password));
   char out[crypto_pwhash_argon2id_STRBYTES];
   const int rc = crypto_pwhash_argon2id_str(out, normalised.data(), normalised.size(),
@@ -104,7 +100,7 @@ Result<std::string> HashPassword(std::string_view password, const PasswordHashOp
 }
 
 Result<bool> VerifyPassword(std::string_view password, std::string_view stored_hash) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   if (!LooksLikeArgon2id(stored_hash)) return NotAnArgon2idHash();
   // An over-long or invalid password cannot match a hash made by HashPassword.
   Result<std::string> normalised = Normalise(password);
@@ -117,7 +113,7 @@ Result<bool> VerifyPassword(std::string_view password, std::string_view stored_h
 }
 
 Result<bool> PasswordNeedsRehash(std::string_view stored_hash, const PasswordHashOptions& options) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   if (!LooksLikeArgon2id(stored_hash)) return NotAnArgon2idHash();
   const std::string hash(stored_hash);
   const int rc =

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/check.h"
+#include "crypto/keyring.h"
 
 namespace switchboard::access {
 namespace {
@@ -12,11 +13,6 @@ namespace {
 constexpr char kAlphabet[] = "23456789abcdefghjkmnpqrstuvwxyz";
 constexpr std::size_t kAlphabetSize = sizeof kAlphabet - 1;
 static_assert(kAlphabetSize == 31);
-
-void EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  SB_CHECK(ok);
-}
 
 std::string Normalise(std::string_view code) {
   std::string out;
@@ -39,7 +35,7 @@ std::string NewCode() {
 }  // namespace
 
 RecoveryCodes GenerateRecoveryCodes(RecoveryPepper pepper, std::size_t count) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   RecoveryCodes out;
   std::set<std::string> seen;
   while (out.codes.size() < count) {
@@ -52,15 +48,13 @@ RecoveryCodes GenerateRecoveryCodes(RecoveryPepper pepper, std::size_t count) {
 }
 
 std::string HashRecoveryCode(std::string_view code, RecoveryPepper pepper) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   static constexpr char kLabel[] = "switchboard recovery code v1:";
   const std::string input = kLabel + Normalise(code);
   unsigned char digest[32];
   crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(input.data()),
                      input.size(), pepper.data(), pepper.size());
-  char hex[2 * sizeof digest + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
+  return crypto::ToHex(digest, sizeof digest);
 }
 
 std::optional<std::size_t> ConsumeRecoveryCode(std::string_view code,

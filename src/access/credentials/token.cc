@@ -3,19 +3,13 @@
 #include <sodium.h>
 
 #include "core/check.h"
+#include "crypto/keyring.h"
 
 namespace switchboard::access {
-namespace {
-
-void EnsureSodium() {
-  static const bool ok = sodium_init() >= 0;
-  SB_CHECK(ok);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 IssuedToken IssueToken() {
-  EnsureSodium();
+  crypto::EnsureSodium();
   unsigned char bytes[kTokenBytes];
   randombytes_buf(bytes, sizeof bytes);
   char text[sodium_base64_ENCODED_LEN(kTokenBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -30,12 +24,10 @@ IssuedToken IssueToken() {
 }
 
 std::string HashToken(std::string_view secret) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
+  return crypto::ToHex(digest, sizeof digest);
 }
 
 bool LooksLikeToken(std::string_view text) {
@@ -49,7 +41,7 @@ bool LooksLikeToken(std::string_view text) {
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  EnsureSodium();
+  crypto::EnsureSodium();
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "crypto/keyring.h"
+
 namespace switchboard::access {
 
 const NameSet& KnownCapabilities() {
@@ -196,11 +198,7 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static const char* kHex = "0123456789abcdef";
-  for (unsigned char b : digest) {
-    p.source_hash += kHex[b >> 4];
-    p.source_hash += kHex[b & 15];
-  }
+  p.source_hash = crypto::ToHex(digest, sizeof digest);
   return p;
 }
 

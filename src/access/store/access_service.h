@@ -36,8 +36,7 @@ class AccessService {
   Status Approve(AccountId approver, bool second_factor, GrantId grant);
   Status Revoke(AccountId revoker, bool second_factor, GrantId grant, std::string_view reason);
   // "Why could X do Y at time T?": the decision as it was (or would be) at `at`.
-  Result<Decision> Explain(AccountId account, std::string_view capability, UnitId unit,
-                           Micros at);
+  Result<Decision> Explain(AccountId account, std::string_view capability, UnitId unit, Micros at);
 
   // Accounts, by the operator (no acting account) — on the record all the same.
   Result<AccountId> AddAccount(const NewAccount& account, std::string_view password_hash);
