@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/testing/status_matchers.h"
 #include "store/migrations.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -27,15 +28,6 @@ using ::switchboard::store::StoreOptions;
 using ::switchboard::store::Tx;
 using ::switchboard::store::testing::PgCluster;
 using ::switchboard::store::testing::ScopedTempDir;
-
-template <typename T>
-::testing::AssertionResult IsOk(const T& status_or_result) {
-  const Status st = ::switchboard::internal::AsStatus(status_or_result);
-  if (st.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << st.ToString();
-}
-#define EXPECT_OK(expr) EXPECT_TRUE(IsOk(expr))
-#define ASSERT_OK(expr) ASSERT_TRUE(IsOk(expr))
 
 constexpr Micros kStart = 1'764'000'000'000'000;
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "crypto/keyring.h"
+#include "crypto/secret_file.h"
 
 namespace switchboard::audit {
 
@@ -163,46 +164,14 @@ Status SigningKey::Save(const std::string& path) const {
   text += "version 1\n";
   text += "ed25519-seed " + crypto::ToHex(sk_.data(), crypto_sign_SEEDBYTES) + "\n";
   text += "public " + verify_.ToString() + "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    const int e = errno;
-    sodium_memzero(text.data(), text.size());
-    if (e == EEXIST) return Status::AlreadyExists("an audit signing key already exists at " + path);
-    return Status::Unavailable("cannot create " + path + ": " + std::strerror(e));
-  }
-  ::fchmod(fd, 0600);
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      sodium_memzero(text.data(), text.size());
-      return Status::Unavailable("cannot write " + path + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  sodium_memzero(text.data(), text.size());
-  if (!synced) return Status::Unavailable("cannot sync " + path);
-  return Status::Ok();
+  return crypto::WriteSecretFile(path, text, "audit signing key");
 }
 
 Result<std::unique_ptr<SigningKey>> SigningKey::Load(const std::string& path) {
   crypto::EnsureSodium();
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Status::NotFound("no audit signing key at " + path);
-  if (st.st_mode & 077) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%03o", st.st_mode & 0777);
-    return Status::FailedPrecondition("the audit signing key " + path +
-                                      " is readable by other users (mode " + mode +
-                                      "); refusing to use it. Fix with: chmod 600 " + path);
-  }
-  std::ifstream in(path);
-  if (!in) return Status::Unavailable("cannot read " + path);
+  SB_ASSIGN_OR_RETURN(std::string text, crypto::ReadSecretFile(path, "audit signing key"));
+  std::istringstream in(text);
+  sodium_memzero(text.data(), text.size());
   std::string line;
   int lineno = 0;
   std::string seed;

@@ -9,24 +9,14 @@
 #include "access/store/access_service.h"
 #include "access/store/access_store.h"
 #include "audit/audit_log.h"
+#include "cli/exit_codes.h"
 #include "server/app.h"
 
 namespace switchboard::cli {
 
 namespace {
-constexpr int kOk = 0, kRuntime = 1, kUsage = 2;
-
-int Fail(const Status& st) {
-  std::fprintf(stderr, "switchboard: %s\n", st.message().c_str());
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kAlreadyExists:
-      return kUsage;
-    default:
-      return kRuntime;
-  }
-}
+constexpr int kOk = kExitOk, kRuntime = kExitRuntime;
+int Fail(const Status& st) { return ExitFor(st); }
 }  // namespace
 
 ParsedTime ParseWhen(const std::string& text, long long now) {

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/secret_file.h"
+
 namespace switchboard::crypto {
 
 void EnsureSodium() {
@@ -91,45 +93,15 @@ Status Keyring::Save(const std::string& path) const {
   text += "blind " +
           ToHex(std::string_view(reinterpret_cast<const char*>(blind_.data()), blind_.size())) +
           "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    const int e = errno;
-    if (e == EEXIST) return Status::AlreadyExists("a keyring already exists at " + path);
-    return Status::Unavailable("cannot create " + path + ": " + std::strerror(e));
-  }
-  ::fchmod(fd, 0600);
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      return Status::Unavailable("cannot write " + path + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  sodium_memzero(text.data(), text.size());
-  if (!synced) return Status::Unavailable("cannot sync " + path);
-  return Status::Ok();
+  return WriteSecretFile(path, text, "keyring");
 }
 
 Result<std::unique_ptr<Keyring>> Keyring::Load(const std::string& path) {
   EnsureSodium();
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::NotFound("no keyring at " + path + " (run `switchboard init` first)");
-  }
-  if (st.st_mode & 077) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%03o", st.st_mode & 0777);
-    return Status::FailedPrecondition("the keyring " + path + " is readable by other users (mode " +
-                                      mode + "); refusing to use it. Fix with: chmod 600 " + path);
-  }
-  std::ifstream in(path);
-  if (!in) return Status::Unavailable("cannot read " + path);
+  SB_ASSIGN_OR_RETURN(std::string text,
+                      ReadSecretFile(path, "keyring", "(run `switchboard init` first)"));
+  std::istringstream in(text);
+  sodium_memzero(text.data(), text.size());
   std::unique_ptr<Keyring> k(new Keyring());
   bool have_blind = false;
   std::string line;

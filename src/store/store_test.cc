@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/testing/status_matchers.h"
 #include "store/migrations.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -31,15 +32,6 @@ using ::switchboard::store::testing::FaultMode;
 using ::switchboard::store::testing::FaultyStore;
 using ::switchboard::store::testing::PgCluster;
 using ::switchboard::store::testing::ScopedTempDir;
-
-template <typename T>
-::testing::AssertionResult IsOk(const T& status_or_result) {
-  const Status st = ::switchboard::internal::AsStatus(status_or_result);
-  if (st.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << st.ToString();
-}
-#define EXPECT_OK(expr) EXPECT_TRUE(IsOk(expr))
-#define ASSERT_OK(expr) ASSERT_TRUE(IsOk(expr))
 
 constexpr const char* kCreateKv = "CREATE TABLE kv (k {{int}} PRIMARY KEY, v TEXT)";
 constexpr const char* kInsertKv = "INSERT INTO kv (k, v) VALUES ($1, $2)";
