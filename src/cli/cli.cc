@@ -15,6 +15,7 @@
 #include "audit/audit_log.h"
 #include "audit/checkpoint.h"
 #include "cli/access_commands.h"
+#include "cli/exit_codes.h"
 #include "core/csv.h"
 #include "core/log.h"
 #include "crypto/keyring.h"
@@ -27,23 +28,6 @@
 
 namespace switchboard::cli {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-
-int ExitFor(const Status& st) {
-  if (st.ok()) return kExitOk;
-  std::fprintf(stderr, "switchboard: %s\n", st.message().c_str());
-  switch (st.code()) {
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound:
-    case StatusCode::kAlreadyExists:
-      return kExitUsage;
-    default:
-      return kExitRuntime;
-  }
-}
 
 struct Common {
   std::string data_dir = server::DefaultDataDir();
@@ -90,6 +74,10 @@ void OnSignal(int) { g_stop = true; }
 int RunServe(server::App& app, int port_override, bool print_banner) {
   ServerConfig cfg = app.config().server;
   if (port_override >= 0) cfg.port = port_override;
+  // Handlers go in before anything announces that the server is up, so a
+  // supervisor's prompt SIGTERM always gets a clean shutdown.
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
   server::HttpServer http(cfg);
   server::AddHealthRoutes(http, app);
   Status st = http.Start();
@@ -102,8 +90,6 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     std::printf("  readiness: http://%s:%d/readyz\n", cfg.listen.c_str(), http.port());
     std::fflush(stdout);
   }
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   http.Stop();
   log::Info("server", "stopped");
