@@ -247,8 +247,7 @@ std::optional<int> AccessCommands::Run() {
     if (s.acc_password->parsed()) {
       auto acc = Lookup(app, s.login);
       if (!acc) return Fail(acc.error());
-      Status st = app.store().Write(
-          [&](store::Tx& tx) { return access::SetPasswordHash(tx, acc->id, hash); });
+      Status st = service.SetPassword(acc->id, hash);
       if (!st.ok()) return Fail(st);
       std::printf("password set for %s\n", s.login.c_str());
       return kOk;
@@ -302,9 +301,7 @@ std::optional<int> AccessCommands::Run() {
     if (!ok || !*ok) return Fail(Status::PermissionDenied("login or password not accepted"));
     const std::string secret = access::GenerateTotpSecret();
     const crypto::Sealed sealed = app.sealer().Seal(secret, "totp");
-    Status st = app.store().Write([&](store::Tx& tx) {
-      return access::SetTotp(tx, acc->id, {sealed.key_id, sealed.bytes, -1});
-    });
+    Status st = service.EnrolTotp(acc->id, {sealed.key_id, sealed.bytes, -1});
     if (!st.ok()) return Fail(st);
     const std::string uri = access::OtpauthUri(app.config().organisation.name, s.login, secret);
     auto qr = access::QrText(uri);

@@ -64,6 +64,13 @@ class AccessTest(DataDirTest):
         self.assertEqual(len(changes), 1)
         self.assertTrue(changes[0]["rule"].startswith("sha256:"))
 
+    def test_password_reset_is_on_the_record(self):
+        self.cli("account", "password", "bob", stdin="a brand new passphrase\n", check=0)
+        events = [json.loads(l) for l in self.cli("audit", "query", check=0).stdout.splitlines()]
+        resets = [e for e in events if e["action"] == "account.password"]
+        self.assertEqual(len(resets), 1)
+        self.assertNotIn("brand new", json.dumps(events))
+
     def test_weak_password_is_refused_without_echo(self):
         p = self.cli("account", "add", "carol", "--name", "C", "--password-stdin",
                      stdin="password1234\n", check=2)
@@ -123,7 +130,8 @@ class AccessTest(DataDirTest):
         self.assertTrue(v["ok"])
         actions = [json.loads(l)["action"] for l in
                    self.cli("audit", "query", check=0).stdout.splitlines()]
-        for a in ["policy.load", "account.add", "grant.bootstrap", "auth.cli", "grant.add"]:
+        for a in ["policy.load", "account.add", "grant.bootstrap", "account.totp_enrol",
+                  "auth.cli", "grant.add"]:
             self.assertIn(a, actions)
         # No personal data in the log: no password, no name, no login.
         dump = self.cli("audit", "query", check=0).stdout

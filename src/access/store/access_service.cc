@@ -174,4 +174,23 @@ Status AccessService::SetState(AccountId account, AccountState state, std::strin
   });
 }
 
+Status AccessService::SetPassword(AccountId account, std::string_view password_hash) {
+  return store_.Write([&](store::Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(SetPasswordHash(tx, account, password_hash));
+    audit::Event e =
+        MakeEvent("account.password", AccountId(), "allow", "operator", GrantId(), clock_.Now());
+    e.on_behalf_of = account.value();
+    return audit::AuditLog::Append(tx, e).status();
+  });
+}
+
+Status AccessService::EnrolTotp(AccountId account, const TotpState& sealed_totp) {
+  return store_.Write([&](store::Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(SetTotp(tx, account, sealed_totp));
+    audit::Event e =
+        MakeEvent("account.totp_enrol", account, "allow", "auth.password", GrantId(), clock_.Now());
+    return audit::AuditLog::Append(tx, e).status();
+  });
+}
+
 }  // namespace switchboard::access

@@ -41,6 +41,11 @@ class AccessService {
   // Accounts, by the operator (no acting account) — on the record all the same.
   Result<AccountId> AddAccount(const NewAccount& account, std::string_view password_hash);
   Status SetState(AccountId account, AccountState state, std::string_view reason);
+  // Credential changes, recorded like everything else: a password set by the
+  // operator, a second factor (re-)enrolled. `sealed_totp` is the TOTP secret
+  // sealed by the caller.
+  Status SetPassword(AccountId account, std::string_view password_hash);
+  Status EnrolTotp(AccountId account, const TotpState& sealed_totp);
 
  private:
   store::Store& store_;
