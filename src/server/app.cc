@@ -208,7 +208,8 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
   SB_RETURN_IF_ERROR(app->ReloadTree());
   SB_RETURN_IF_ERROR(RecordPolicy(*app->store_, app->policy_, app->clock_));
-  SB_RETURN_IF_ERROR(app->audit_.Sync(*app->store_));
+  // The in-memory audit tree is built lazily: AuditLog::Checkpoint syncs it
+  // from the stored events, so commands that never sign pay nothing.
   return app;
 }
 
