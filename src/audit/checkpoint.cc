@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file.h"
 #include "crypto/keyring.h"
 #include "crypto/secret_file.h"
 
@@ -252,20 +253,7 @@ Status AppendToWitnessFile(const std::string& path, const std::vector<SignedChec
   for (const auto& cp : cps) text += FormatWitnessLine(cp) + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Unavailable("cannot open " + path + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      return Status::Unavailable("cannot write " + path + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return Status::Unavailable("cannot sync " + path);
-  return Status::Ok();
+  return WriteAllSyncAndClose(fd, text, path);
 }
 
 Result<std::vector<SignedCheckpoint>> ReadWitnessFile(const std::string& path) {

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/file.h"
+
 namespace switchboard::crypto {
 
 Status WriteSecretFile(const std::string& path, std::string& text, std::string_view what) {
@@ -25,21 +27,9 @@ Status WriteSecretFile(const std::string& path, std::string& text, std::string_v
     return Status::Unavailable("cannot create " + path + ": " + std::strerror(e));
   }
   ::fchmod(fd, 0600);
-  size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      return Status::Unavailable("cannot write " + path + ": " + std::strerror(e));
-    }
-    off += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return Status::Unavailable("cannot sync " + path);
-  return Status::Ok();
+  Status st = WriteAllSyncAndClose(fd, text, path);
+  if (!st.ok()) ::unlink(path.c_str());  // never leave a half-written key behind
+  return st;
 }
 
 Result<std::string> ReadSecretFile(const std::string& path, std::string_view what,
