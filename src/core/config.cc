@@ -1,24 +1,20 @@
 #include "core/config.h"
 
-#include <toml++/toml.h>
-
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
+#include "core/toml_reader.h"
+
 namespace switchboard {
 namespace {
 
-std::string Where(std::string_view source, const toml::source_region& r) {
-  std::string s(source);
-  s += ":" + std::to_string(r.begin.line);
-  return s;
-}
-
-class Reader {
+// The shared TOML checks plus one rule of this file: settings live in
+// sections, and each section lists the keys it accepts.
+class Reader : public TomlReader {
  public:
-  Reader(const toml::table& root, std::string_view source) : root_(root), source_(source) {}
+  Reader(const toml::table& root, std::string_view source) : TomlReader(source), root_(root) {}
 
   Status Section(std::string_view name, const std::set<std::string>& keys,
                  const std::function<Status(const toml::table&)>& fn) {
@@ -26,56 +22,19 @@ class Reader {
     if (!node) return Status::Ok();
     const toml::table* t = node->as_table();
     if (!t) return Bad(*node, "[" + std::string(name) + "] must be a table");
-    for (const auto& [k, v] : *t) {
-      if (!keys.count(std::string(k.str()))) {
-        return Bad(v, "unknown setting '" + std::string(k.str()) + "' in [" + std::string(name) +
-                          "]; see docs/config.example.toml");
-      }
-    }
+    SB_RETURN_IF_ERROR(
+        OnlyKeys(*t, keys, "[" + std::string(name) + "]", "; see docs/config.example.toml"));
     return fn(*t);
-  }
-
-  Status String(const toml::table& t, std::string_view key, std::string* out) {
-    const toml::node* n = t.get(key);
-    if (!n) return Status::Ok();
-    auto v = n->value<std::string>();
-    if (!v) return Bad(*n, "'" + std::string(key) + "' must be a string");
-    *out = *v;
-    return Status::Ok();
-  }
-
-  template <typename I>
-  Status Int(const toml::table& t, std::string_view key, I lo, I hi, I* out) {
-    const toml::node* n = t.get(key);
-    if (!n) return Status::Ok();
-    auto v = n->value<std::int64_t>();
-    if (!v || !n->is_integer()) return Bad(*n, "'" + std::string(key) + "' must be an integer");
-    if (*v < lo || *v > hi) {
-      return Bad(*n, "'" + std::string(key) + "' must be between " + std::to_string(lo) + " and " +
-                         std::to_string(hi));
-    }
-    *out = static_cast<I>(*v);
-    return Status::Ok();
-  }
-
-  Status Bad(const toml::node& n, const std::string& what) {
-    return Status::InvalidArgument(Where(source_, n.source()) + ": " + what);
   }
 
  private:
   const toml::table& root_;
-  std::string_view source_;
 };
 
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view text, std::string_view source) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(Where(source, e.source()) + ": " + std::string(e.description()));
-  }
+  SB_ASSIGN_OR_RETURN(toml::table root, TomlReader(source).Parse(text));
   Config c;
   Reader r(root, source);
   static const std::set<std::string> kSections = {"organisation", "store", "server", "import",

@@ -1,10 +1,10 @@
 #include "access/policy/policy.h"
 
 #include <openssl/sha.h>
-#include <toml++/toml.h>
 
 #include <cstdio>
 
+#include "core/toml_reader.h"
 #include "crypto/keyring.h"
 
 namespace switchboard::access {
@@ -32,108 +32,67 @@ const Role* Policy::FindRole(std::string_view name) const {
 
 namespace {
 
-std::string Where(std::string_view source, const toml::node& n) {
-  return std::string(source) + ":" + std::to_string(n.source().begin.line);
-}
-
-Status Bad(std::string_view source, const toml::node& n, const std::string& what) {
-  return Status::InvalidArgument(Where(source, n) + ": " + what);
-}
-
 template <typename Allowed>
-Result<std::set<std::string>> StringSet(std::string_view source, const toml::node& n,
+Result<std::set<std::string>> StringSet(const TomlReader& rd, const toml::node& n,
                                         const Allowed& allowed, const std::string& what) {
   const toml::array* arr = n.as_array();
-  if (!arr) return Bad(source, n, what + " must be a list of strings");
+  if (!arr) return rd.Bad(n, what + " must be a list of strings");
   std::set<std::string> out;
   for (const toml::node& e : *arr) {
     auto s = e.value<std::string>();
-    if (!s) return Bad(source, e, what + " must be a list of strings");
+    if (!s) return rd.Bad(e, what + " must be a list of strings");
     if (!allowed.count(*s)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      return Bad(source, e, "unknown " + what + " '" + *s + "'; known: " + list);
+      return rd.Bad(e, "unknown " + what + " '" + *s + "'; known: " + list);
     }
     out.insert(*s);
   }
   return out;
 }
 
-Result<int> Minutes(std::string_view source, const toml::node& n) {
+Result<int> Minutes(const TomlReader& rd, const toml::node& n) {
   auto s = n.value<std::string>();
   int h = 0, m = 0;
   char extra = 0;
   if (!s || std::sscanf(s->c_str(), "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 24 || m < 0 ||
       m > 59 || (h == 24 && m != 0)) {
-    return Bad(source, n, "expected a time of day as \"HH:MM\"");
+    return rd.Bad(n, "expected a time of day as \"HH:MM\"");
   }
   return h * 60 + m;
-}
-
-template <typename I>
-Status Int(std::string_view source, const toml::table& t, std::string_view key, I lo, I hi,
-           I* out) {
-  const toml::node* n = t.get(key);
-  if (!n) return Status::Ok();
-  auto v = n->value<std::int64_t>();
-  if (!v || !n->is_integer())
-    return Bad(source, *n, "'" + std::string(key) + "' must be an integer");
-  if (*v < lo || *v > hi) {
-    return Bad(source, *n,
-               "'" + std::string(key) + "' must be between " + std::to_string(lo) + " and " +
-                   std::to_string(hi));
-  }
-  *out = static_cast<I>(*v);
-  return Status::Ok();
-}
-
-Status OnlyKeys(std::string_view source, const toml::table& t, const std::set<std::string>& keys,
-                const std::string& where) {
-  for (const auto& [k, v] : t) {
-    if (!keys.count(std::string(k.str()))) {
-      return Bad(source, v, "unknown setting '" + std::string(k.str()) + "' in " + where);
-    }
-  }
-  return Status::Ok();
 }
 
 }  // namespace
 
 Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(std::string(source) + ":" +
-                                   std::to_string(e.source().begin.line) + ": " +
-                                   std::string(e.description()));
-  }
+  const TomlReader rd(source);
+  SB_ASSIGN_OR_RETURN(toml::table root, rd.Parse(text));
   Policy p;
-  SB_RETURN_IF_ERROR(OnlyKeys(source, root, {"roles", "sessions", "calling_hours", "retention"},
-                              "the policy file"));
+  SB_RETURN_IF_ERROR(
+      rd.OnlyKeys(root, {"roles", "sessions", "calling_hours", "retention"}, "the policy file"));
   const toml::table* roles = root["roles"].as_table();
   if (!roles || roles->empty()) {
     return Status::InvalidArgument(std::string(source) + ": the policy defines no [roles.NAME]");
   }
   for (const auto& [name, node] : *roles) {
     const toml::table* t = node.as_table();
-    if (!t) return Bad(source, node, "[roles." + std::string(name.str()) + "] must be a table");
+    if (!t) return rd.Bad(node, "[roles." + std::string(name.str()) + "] must be a table");
     SB_RETURN_IF_ERROR(
-        OnlyKeys(source, *t, {"capabilities", "fields", "max_grant_days", "privileged", "quotas"},
-                 "[roles." + std::string(name.str()) + "]"));
+        rd.OnlyKeys(*t, {"capabilities", "fields", "max_grant_days", "privileged", "quotas"},
+                    "[roles." + std::string(name.str()) + "]"));
     Role r;
     r.name = std::string(name.str());
     const toml::node* caps = t->get("capabilities");
-    if (!caps) return Bad(source, node, "role " + r.name + " lists no capabilities");
-    SB_ASSIGN_OR_RETURN(auto caps_set, StringSet(source, *caps, KnownCapabilities(), "capability"));
+    if (!caps) return rd.Bad(node, "role " + r.name + " lists no capabilities");
+    SB_ASSIGN_OR_RETURN(auto caps_set, StringSet(rd, *caps, KnownCapabilities(), "capability"));
     r.capabilities = NameSet(caps_set.begin(), caps_set.end());
     if (const toml::node* f = t->get("fields")) {
-      SB_ASSIGN_OR_RETURN(r.fields, StringSet(source, *f, KnownFieldClasses(), "field class"));
+      SB_ASSIGN_OR_RETURN(r.fields, StringSet(rd, *f, KnownFieldClasses(), "field class"));
     }
-    SB_RETURN_IF_ERROR(Int(source, *t, "max_grant_days", 1, 3660, &r.max_grant_days));
+    SB_RETURN_IF_ERROR(rd.Int(*t, "max_grant_days", 1, 3660, &r.max_grant_days));
     if (const toml::node* pv = t->get("privileged")) {
       auto b = pv->value<bool>();
-      if (!b) return Bad(source, *pv, "'privileged' must be true or false");
+      if (!b) return rd.Bad(*pv, "'privileged' must be true or false");
       r.privileged = *b;
     }
     // Export and contact access are privileged whatever the file says.
@@ -143,49 +102,43 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
       r.privileged = true;
     }
     if (r.fields.count("contact") && !r.capabilities.count("member.contact.view")) {
-      return Bad(
-          source, node,
-          "role " + r.name + " may see the contact field class but lacks member.contact.view");
+      return rd.Bad(node, "role " + r.name +
+                              " may see the contact field class but lacks member.contact.view");
     }
     if (const toml::node* q = t->get("quotas")) {
       const toml::table* qt = q->as_table();
-      if (!qt)
-        return Bad(source, *q, "quotas must be a table of capability = { per_day, per_hour }");
+      if (!qt) return rd.Bad(*q, "quotas must be a table of capability = { per_day, per_hour }");
       for (const auto& [cap, qn] : *qt) {
         const std::string c(cap.str());
         if (!r.capabilities.count(c)) {
-          return Bad(source, qn, "quota for '" + c + "', which role " + r.name + " does not have");
+          return rd.Bad(qn, "quota for '" + c + "', which role " + r.name + " does not have");
         }
         const toml::table* qv = qn.as_table();
-        if (!qv) return Bad(source, qn, "a quota must be { per_day = N, per_hour = N }");
-        SB_RETURN_IF_ERROR(OnlyKeys(source, *qv, {"per_day", "per_hour"}, "a quota"));
+        if (!qv) return rd.Bad(qn, "a quota must be { per_day = N, per_hour = N }");
+        SB_RETURN_IF_ERROR(rd.OnlyKeys(*qv, {"per_day", "per_hour"}, "a quota"));
         Quota quota;
-        SB_RETURN_IF_ERROR(
-            Int<std::int64_t>(source, *qv, "per_day", 0, 10'000'000, &quota.per_day));
-        SB_RETURN_IF_ERROR(
-            Int<std::int64_t>(source, *qv, "per_hour", 0, 10'000'000, &quota.per_hour));
+        SB_RETURN_IF_ERROR(rd.Int<std::int64_t>(*qv, "per_day", 0, 10'000'000, &quota.per_day));
+        SB_RETURN_IF_ERROR(rd.Int<std::int64_t>(*qv, "per_hour", 0, 10'000'000, &quota.per_hour));
         r.quotas[c] = quota;
       }
     }
     p.roles[r.name] = std::move(r);
   }
   if (const toml::table* s = root["sessions"].as_table()) {
-    SB_RETURN_IF_ERROR(OnlyKeys(source, *s,
-                                {"idle_minutes_privileged", "idle_minutes_other", "absolute_hours"},
-                                "[sessions]"));
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(
+        *s, {"idle_minutes_privileged", "idle_minutes_other", "absolute_hours"}, "[sessions]"));
     SB_RETURN_IF_ERROR(
-        Int(source, *s, "idle_minutes_privileged", 1, 1440, &p.session_idle_minutes_privileged));
-    SB_RETURN_IF_ERROR(
-        Int(source, *s, "idle_minutes_other", 1, 10080, &p.session_idle_minutes_other));
-    SB_RETURN_IF_ERROR(Int(source, *s, "absolute_hours", 1, 720, &p.session_absolute_hours));
+        rd.Int(*s, "idle_minutes_privileged", 1, 1440, &p.session_idle_minutes_privileged));
+    SB_RETURN_IF_ERROR(rd.Int(*s, "idle_minutes_other", 1, 10080, &p.session_idle_minutes_other));
+    SB_RETURN_IF_ERROR(rd.Int(*s, "absolute_hours", 1, 720, &p.session_absolute_hours));
   }
   if (const toml::table* c = root["calling_hours"].as_table()) {
-    SB_RETURN_IF_ERROR(OnlyKeys(source, *c, {"start", "end"}, "[calling_hours]"));
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(*c, {"start", "end"}, "[calling_hours]"));
     if (const toml::node* n = c->get("start")) {
-      SB_ASSIGN_OR_RETURN(p.calling_start_minute, Minutes(source, *n));
+      SB_ASSIGN_OR_RETURN(p.calling_start_minute, Minutes(rd, *n));
     }
     if (const toml::node* n = c->get("end")) {
-      SB_ASSIGN_OR_RETURN(p.calling_end_minute, Minutes(source, *n));
+      SB_ASSIGN_OR_RETURN(p.calling_end_minute, Minutes(rd, *n));
     }
     if (p.calling_end_minute <= p.calling_start_minute) {
       return Status::InvalidArgument(std::string(source) +
@@ -193,8 +146,8 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
     }
   }
   if (const toml::table* r = root["retention"].as_table()) {
-    SB_RETURN_IF_ERROR(OnlyKeys(source, *r, {"lapsed_years"}, "[retention]"));
-    SB_RETURN_IF_ERROR(Int(source, *r, "lapsed_years", 1, 100, &p.retention_lapsed_years));
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(*r, {"lapsed_years"}, "[retention]"));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "lapsed_years", 1, 100, &p.retention_lapsed_years));
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
