@@ -166,6 +166,35 @@ CREATE TABLE grants (
 CREATE INDEX grants_account ON grants(account_id);
 )sql";
 
+// Version 4: sessions and sign-in throttling. A session is found by the
+// SHA-256 of its token (the token itself is never stored); `kind` is the
+// transport it was issued for ('cookie' sessions need a CSRF token on every
+// state-changing request, 'bearer' ones are for API clients).
+constexpr const char* kV4 = R"sql(
+CREATE TABLE sessions (
+  id {{pk}},
+  token_hash {{blob}} NOT NULL UNIQUE,
+  account_id {{int}} NOT NULL REFERENCES accounts(id),
+  kind TEXT NOT NULL,
+  second_factor {{int}} NOT NULL,
+  csrf_hash {{blob}},
+  client TEXT,
+  created_at {{int}} NOT NULL,
+  last_seen_at {{int}} NOT NULL,
+  expires_at {{int}} NOT NULL,
+  revoked_at {{int}},
+  revoke_reason TEXT
+);
+CREATE INDEX sessions_account ON sessions(account_id);
+
+CREATE TABLE login_throttle (
+  subject TEXT PRIMARY KEY,
+  failures {{int}} NOT NULL,
+  window_start {{int}} NOT NULL,
+  locked_until {{int}} NOT NULL
+);
+)sql";
+
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
     s.replace(pos, from.size(), to);
@@ -194,6 +223,7 @@ const std::vector<Migration>& AllMigrations() {
       {1, "organisation tree and member register", kV1},
       {2, "audit log", kV2},
       {3, "accounts and grants", kV3},
+      {4, "sessions and sign-in throttling", kV4},
   };
   return kAll;
 }

@@ -68,8 +68,9 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   const TomlReader rd(source);
   SB_ASSIGN_OR_RETURN(toml::table root, rd.Parse(text));
   Policy p;
-  SB_RETURN_IF_ERROR(
-      rd.OnlyKeys(root, {"roles", "sessions", "calling_hours", "retention"}, "the policy file"));
+  SB_RETURN_IF_ERROR(rd.OnlyKeys(
+      root, {"roles", "sessions", "calling_hours", "retention", "login", "search", "anomaly"},
+      "the policy file"));
   const toml::table* roles = root["roles"].as_table();
   if (!roles || roles->empty()) {
     return Status::InvalidArgument(std::string(source) + ": the policy defines no [roles.NAME]");
@@ -148,6 +149,31 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   if (const toml::table* r = root["retention"].as_table()) {
     SB_RETURN_IF_ERROR(rd.OnlyKeys(*r, {"lapsed_years"}, "[retention]"));
     SB_RETURN_IF_ERROR(rd.Int(*r, "lapsed_years", 1, 100, &p.retention_lapsed_years));
+  }
+  if (const toml::table* l = root["login"].as_table()) {
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(
+        *l,
+        {"max_failures_per_account", "max_failures_per_address", "window_minutes", "lock_minutes"},
+        "[login]"));
+    SB_RETURN_IF_ERROR(
+        rd.Int(*l, "max_failures_per_account", 1, 1000, &p.login_max_failures_per_account));
+    SB_RETURN_IF_ERROR(
+        rd.Int(*l, "max_failures_per_address", 1, 100000, &p.login_max_failures_per_address));
+    SB_RETURN_IF_ERROR(rd.Int(*l, "window_minutes", 1, 1440, &p.login_window_minutes));
+    SB_RETURN_IF_ERROR(rd.Int(*l, "lock_minutes", 1, 10080, &p.login_lock_minutes));
+  }
+  if (const toml::table* s = root["search"].as_table()) {
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(*s, {"page_max"}, "[search]"));
+    SB_RETURN_IF_ERROR(rd.Int(*s, "page_max", 1, 1000, &p.search_page_max));
+  }
+  if (const toml::table* a = root["anomaly"].as_table()) {
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(
+        *a, {"rate_factor", "rate_floor_per_hour", "baseline_days", "probe_run"}, "[anomaly]"));
+    SB_RETURN_IF_ERROR(rd.Int(*a, "rate_factor", 2, 1000, &p.anomaly_rate_factor));
+    SB_RETURN_IF_ERROR(
+        rd.Int(*a, "rate_floor_per_hour", 1, 10'000'000, &p.anomaly_rate_floor_per_hour));
+    SB_RETURN_IF_ERROR(rd.Int(*a, "baseline_days", 1, 365, &p.anomaly_baseline_days));
+    SB_RETURN_IF_ERROR(rd.Int(*a, "probe_run", 3, 10000, &p.anomaly_probe_run));
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
@@ -234,6 +260,27 @@ end = "21:00"
 
 [retention]
 lapsed_years = 6
+
+[login]
+# Failed sign-ins within the window lock the account (or the client address).
+max_failures_per_account = 5
+max_failures_per_address = 20
+window_minutes = 15
+lock_minutes = 15
+
+[search]
+# The most members one page of search results may hold.
+page_max = 50
+
+[anomaly]
+# Alerts to the DPO. "rate": record touches in an hour above rate_factor times
+# the account's own hourly baseline and above the floor. "probing": a run of
+# denials or not-founds; it suspends the account at once, as does touching a
+# canary record outside normal assignment.
+rate_factor = 5
+rate_floor_per_hour = 200
+baseline_days = 14
+probe_run = 20
 )toml";
 }
 

@@ -48,6 +48,26 @@ struct Policy {
   int calling_start_minute = 9 * 60;  // local time, minutes after midnight
   int calling_end_minute = 21 * 60;
   int retention_lapsed_years = 6;
+
+  // [login]: failed sign-ins within `window` lock the account (or the client
+  // address) for `lock` minutes.
+  int login_max_failures_per_account = 5;
+  int login_max_failures_per_address = 20;
+  int login_window_minutes = 15;
+  int login_lock_minutes = 15;
+
+  // [search]: the most members one search page may return.
+  int search_page_max = 50;
+
+  // [anomaly] (RULEBOOK §5): thresholds for the rules that raise DPO alerts.
+  // rate: record touches in one hour above `rate_factor` x the account's own
+  // hourly baseline (over `baseline_days`) and above `rate_floor_per_hour`.
+  int anomaly_rate_factor = 5;
+  int anomaly_rate_floor_per_hour = 200;
+  int anomaly_baseline_days = 14;
+  // probing: this many denials or not-founds in a row (severe: suspends).
+  int anomaly_probe_run = 20;
+  // A canary touched outside normal assignment is always severe.
   std::string source_hash;  // SHA-256 (hex) of the file text, for the audit log
 
   const Role* FindRole(std::string_view name) const;

@@ -16,6 +16,25 @@ TEST(PolicyTest, DefaultPolicyIsValid) {
   EXPECT_EQ(p->FindRole("officer")->quotas.at("member.view").per_day, 300);
   EXPECT_EQ(p->calling_start_minute, 9 * 60);
   EXPECT_EQ(p->source_hash.size(), 64u);
+  EXPECT_EQ(p->login_max_failures_per_account, 5);
+  EXPECT_EQ(p->search_page_max, 50);
+  EXPECT_EQ(p->anomaly_probe_run, 20);
+}
+
+TEST(PolicyTest, LoginSearchAndAnomalySectionsAreValidated) {
+  const std::string roles = "[roles.x]\ncapabilities = [\"member.view\"]\n";
+  auto ok =
+      ParsePolicy(roles + "[login]\nmax_failures_per_account = 3\n[anomaly]\nprobe_run = 7\n", "p");
+  ASSERT_TRUE(ok) << ok.error().ToString();
+  EXPECT_EQ(ok->login_max_failures_per_account, 3);
+  EXPECT_EQ(ok->anomaly_probe_run, 7);
+  auto zero = ParsePolicy(roles + "[search]\npage_max = 0\n", "policy.toml");
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message().find("policy.toml:4"), std::string::npos)
+      << zero.error().message();
+  auto unknown = ParsePolicy(roles + "[anomaly]\nfactor = 3\n", "p");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("factor"), std::string::npos);
 }
 
 TEST(PolicyTest, ExportMakesARolePrivileged) {
