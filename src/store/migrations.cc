@@ -166,18 +166,18 @@ CREATE TABLE grants (
 CREATE INDEX grants_account ON grants(account_id);
 )sql";
 
-// Version 4: sessions and sign-in throttling. A session is found by the
+// Version 4: sessions, recovery codes and sign-in throttling. A session is found by the
 // SHA-256 of its token (the token itself is never stored); `kind` is the
 // transport it was issued for ('cookie' sessions need a CSRF token on every
 // state-changing request, 'bearer' ones are for API clients).
 constexpr const char* kV4 = R"sql(
 CREATE TABLE sessions (
   id {{pk}},
-  token_hash {{blob}} NOT NULL UNIQUE,
+  token_hash TEXT NOT NULL UNIQUE,
   account_id {{int}} NOT NULL REFERENCES accounts(id),
   kind TEXT NOT NULL,
   second_factor {{int}} NOT NULL,
-  csrf_hash {{blob}},
+  csrf_hash TEXT,
   client TEXT,
   created_at {{int}} NOT NULL,
   last_seen_at {{int}} NOT NULL,
@@ -186,6 +186,14 @@ CREATE TABLE sessions (
   revoke_reason TEXT
 );
 CREATE INDEX sessions_account ON sessions(account_id);
+
+CREATE TABLE recovery_codes (
+  account_id {{int}} NOT NULL REFERENCES accounts(id),
+  code_hash TEXT NOT NULL,
+  created_at {{int}} NOT NULL,
+  used_at {{int}},
+  PRIMARY KEY (account_id, code_hash)
+);
 
 CREATE TABLE login_throttle (
   subject TEXT PRIMARY KEY,
@@ -223,7 +231,7 @@ const std::vector<Migration>& AllMigrations() {
       {1, "organisation tree and member register", kV1},
       {2, "audit log", kV2},
       {3, "accounts and grants", kV3},
-      {4, "sessions and sign-in throttling", kV4},
+      {4, "sessions, recovery codes and sign-in throttling", kV4},
   };
   return kAll;
 }

@@ -1,5 +1,7 @@
 #include "access/store/access_service.h"
 
+#include "access/store/sessions.h"
+
 namespace switchboard::access {
 
 namespace {
@@ -167,11 +169,47 @@ Result<AccountId> AccessService::AddAccount(const NewAccount& account,
 Status AccessService::SetState(AccountId account, AccountState state, std::string_view reason) {
   return store_.Write([&](store::Tx& tx) -> Status {
     SB_RETURN_IF_ERROR(SetAccountState(tx, account, state, reason, clock_.Now()));
+    if (state != AccountState::kActive) {
+      SB_RETURN_IF_ERROR(RevokeAccountSessions(tx, account,
+                                               "account " + std::string(AccountStateName(state)),
+                                               clock_.Now())
+                             .status());
+    }
     audit::Event e = MakeEvent("account." + std::string(AccountStateName(state)), AccountId(),
                                "allow", "operator", GrantId(), clock_.Now());
     e.on_behalf_of = account.value();
     return audit::AuditLog::Append(tx, e).status();
   });
+}
+
+Status AccessService::SetStateAs(AccountId actor, bool second_factor, AccountId account,
+                                 AccountState state, std::string_view reason,
+                                 std::string_view request_id) {
+  const std::string action = "account." + std::string(AccountStateName(state));
+  GrantId used;
+  Status st = store_.Write([&](store::Tx& tx) -> Status {
+    const Micros now = clock_.Now();
+    SB_ASSIGN_OR_RETURN(PrincipalData who, LoadPrincipal(tx, actor));
+    const Decision d =
+        Decide(policy_, tree_, who.principal(second_factor), "account.manage", Target{}, now);
+    used = d.grant;
+    if (!d.allow) return Status::PermissionDenied(d.reason());
+    if (actor == account)
+      return Status::PermissionDenied("nobody changes their own account's state");
+    if (reason.empty()) return Status::InvalidArgument("give a reason; it goes on the record");
+    SB_RETURN_IF_ERROR(GetAccount(tx, account).status());
+    SB_RETURN_IF_ERROR(SetAccountState(tx, account, state, reason, now));
+    if (state != AccountState::kActive) {
+      SB_RETURN_IF_ERROR(
+          RevokeAccountSessions(tx, account, "account " + std::string(AccountStateName(state)), now)
+              .status());
+    }
+    audit::Event e = MakeEvent(action, actor, "allow", d.rule, d.grant, now);
+    e.on_behalf_of = account.value();
+    e.request_id = std::string(request_id);
+    return audit::AuditLog::Append(tx, e).status();
+  });
+  return st.ok() ? st : Refused(store_, action, actor, used, st, clock_.Now());
 }
 
 Status AccessService::SetPassword(AccountId account, std::string_view password_hash) {

@@ -40,7 +40,14 @@ class AccessService {
 
   // Accounts, by the operator (no acting account) — on the record all the same.
   Result<AccountId> AddAccount(const NewAccount& account, std::string_view password_hash);
+  // Suspending or disabling an account also ends all its sessions, in the
+  // same transaction.
   Status SetState(AccountId account, AccountState state, std::string_view reason);
+  // The same by an acting account, which needs account.manage over the whole
+  // organisation (DPO, admin): reinstatement after an anomaly suspension
+  // goes this way, with a reason, on the record. Nobody changes their own state.
+  Status SetStateAs(AccountId actor, bool second_factor, AccountId account, AccountState state,
+                    std::string_view reason, std::string_view request_id = {});
   // Credential changes, recorded like everything else: a password set by the
   // operator, a second factor (re-)enrolled. `sealed_totp` is the TOTP secret
   // sealed by the caller.
