@@ -433,7 +433,7 @@ Hash AuditLog::root() const {
 }
 
 Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const SigningKey& key,
-                                              Clock& clock) {
+                                              const Clock& clock) {
   std::lock_guard lock(mu_);
   SB_RETURN_IF_ERROR(SyncTree(store, tree_));
   const std::uint64_t size = tree_.size();

@@ -132,7 +132,8 @@ class AuditLog {
   // the previous one. When nothing was appended since the last checkpoint,
   // returns that one unchanged. kFailedPrecondition when the stored
   // checkpoints are ahead of this log (another sequencer is running).
-  Result<SignedCheckpoint> Checkpoint(store::Store& store, const SigningKey& key, Clock& clock);
+  Result<SignedCheckpoint> Checkpoint(store::Store& store, const SigningKey& key,
+                                      const Clock& clock);
 
   // Checks the whole log (see above). An error Result only for a storage
   // failure; tampering is reported in the VerifyReport.

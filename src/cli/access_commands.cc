@@ -8,6 +8,7 @@
 #include "access/credentials/totp.h"
 #include "access/store/access_service.h"
 #include "access/store/access_store.h"
+#include "access/store/auth_service.h"
 #include "audit/audit_log.h"
 #include "cli/exit_codes.h"
 #include "server/app.h"
@@ -20,25 +21,7 @@ int Fail(const Status& st) { return ExitFor(st); }
 }  // namespace
 
 ParsedTime ParseWhen(const std::string& text, long long now) {
-  if (text == "now") return {true, now};
-  if (!text.empty() && text[0] == '+') {
-    size_t used = 0;
-    long long n = 0;
-    try {
-      n = std::stoll(text.substr(1), &used);
-    } catch (...) {
-      return {};
-    }
-    const std::string unit = text.substr(1 + used);
-    long long mult = 0;
-    if (unit == "m") mult = 60 * kMicrosPerSecond;
-    if (unit == "h") mult = 3600 * kMicrosPerSecond;
-    if (unit == "d") mult = kMicrosPerDay;
-    if (unit == "w") mult = 7 * kMicrosPerDay;
-    if (mult == 0 || n < 0 || n > 100000) return {};
-    return {true, now + n * mult};
-  }
-  auto t = ParseTimestamp(text);
+  auto t = ParseTimeOrOffset(text, now);
   if (!t) return {};
   return {true, *t};
 }
@@ -158,50 +141,24 @@ std::string ReadPasswordLine() {
   return line;
 }
 
-// Authenticates the acting account: password, then TOTP when given. Returns
-// the account and whether a second factor was proven.
+// Authenticates the acting account the way the web sign-in does (throttles,
+// password, state, second factor when enrolled), recorded as "auth.cli".
+// Returns the account and whether a second factor was proven.
 Result<std::pair<access::Account, bool>> Authenticate(server::App& app, const std::string& login,
                                                       const std::string& totp_code) {
-  const std::string password = ReadPasswordLine();
-  access::Account account;
-  bool second = false;
-  // Every attempt is on the record, with the account when it exists.
-  auto record = [&](const Status& outcome) -> Status {
-    audit::Event e;
-    e.at = app.clock().Now();
-    e.action = "auth.cli";
-    e.decision = outcome.ok() ? "allow" : "deny";
-    e.rule = outcome.ok() ? (second ? "auth.password_totp" : "auth.password") : "auth.refused";
-    if (account.id.valid()) e.actor = account.id.value();
-    Status st =
-        app.store().Write([&](store::Tx& tx) { return audit::AuditLog::Append(tx, e).status(); });
-    return st.ok() ? outcome : st;
-  };
-  Status outcome = app.store().Write([&](store::Tx& tx) -> Status {
-    auto found = access::FindAccount(tx, login);
-    const Status refused = Status::PermissionDenied("login or password not accepted");
-    if (!found) return refused;
-    account = *found;
-    if (found->password_hash.empty()) return refused;
-    SB_ASSIGN_OR_RETURN(bool ok, access::VerifyPassword(password, found->password_hash));
-    if (!ok) return refused;
-    if (account.state != access::AccountState::kActive) {
-      return Status::PermissionDenied("the account is " +
-                                      std::string(access::AccountStateName(account.state)));
-    }
-    if (totp_code.empty()) return Status::Ok();
-    SB_ASSIGN_OR_RETURN(access::TotpState t, access::GetTotp(tx, account.id));
-    SB_ASSIGN_OR_RETURN(std::string secret, app.sealer().Open({t.key_id, t.sealed}, "totp"));
-    std::int64_t step = t.last_step;
-    SB_ASSIGN_OR_RETURN(bool good, access::VerifyTotp(secret, totp_code, app.clock().Now(),
-                                                      access::kDefaultTotpWindow, &step));
-    if (!good) return Status::PermissionDenied("the authenticator code was not accepted");
-    SB_RETURN_IF_ERROR(access::SetTotpLastStep(tx, account.id, step));
-    second = true;
-    return Status::Ok();
-  });
-  SB_RETURN_IF_ERROR(record(outcome));
-  return std::make_pair(account, second);
+  access::AuthOptions options;
+  options.recovery_pepper = app.sealer().DeriveKey("recovery-codes");
+  access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(), options);
+  access::Credentials c;
+  c.login = login;
+  c.password = ReadPasswordLine();
+  c.totp = totp_code;
+  SB_ASSIGN_OR_RETURN(access::LoginOutcome out, auth.Authenticate(c, "auth.cli"));
+  if (out.refusal == access::LoginRefusal::kThrottled) {
+    return Status::ResourceExhausted(out.message);
+  }
+  if (!out.ok()) return Status::PermissionDenied(out.message);
+  return std::make_pair(out.who.account, out.who.second_factor);
 }
 
 Result<access::Account> Lookup(server::App& app, const std::string& login) {

@@ -25,6 +25,7 @@
 #include "server/app.h"
 #include "server/http_server.h"
 #include "server/routes.h"
+#include "server/sequencer.h"
 
 namespace switchboard::cli {
 namespace {
@@ -80,8 +81,16 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   std::signal(SIGTERM, OnSignal);
   server::HttpServer http(cfg);
   server::AddHealthRoutes(http, app);
+  server::Api api(server::ApiDepsFor(app));
+  api.Register(http);
+  server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
+                                        std::chrono::milliseconds(cfg.checkpoint_interval_ms));
+  sequencer.Start();
   Status st = http.Start();
-  if (!st.ok()) return ExitFor(st);
+  if (!st.ok()) {
+    (void)sequencer.Stop();
+    return ExitFor(st);
+  }
   log::Info("server", "listening", {{"address", cfg.listen}, {"port", http.port()}});
   if (print_banner) {
     std::printf("switchboard is serving on http://%s:%d  (Ctrl-C stops it)\n", cfg.listen.c_str(),
@@ -92,6 +101,12 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   }
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   http.Stop();
+  // The last events of the run go under a signed checkpoint before exit.
+  Status cp = sequencer.Stop();
+  if (!cp.ok()) {
+    log::Error("server", "final audit checkpoint failed", {{"error", cp}});
+    return ExitFor(cp);
+  }
   log::Info("server", "stopped");
   return kExitOk;
 }
@@ -234,6 +249,14 @@ int Main(int argc, char** argv) {
   AddCommon(aud_checkpoint, &aud_c);
   aud_checkpoint->add_option("--witness", aud_witness, "Witness file to append to");
 
+  // api
+  auto* api_cmd = app.add_subcommand("api", "Describe the HTTP API");
+  api_cmd->require_subcommand(1);
+  bool api_json = false;
+  auto* api_routes = api_cmd->add_subcommand(
+      "routes", "List every route with who may call it (the source of docs/openapi.yaml)");
+  api_routes->add_flag("--json", api_json, "Print as JSON");
+
   // status
   Common status_c;
   auto* status = app.add_subcommand("status", "Show what a data directory holds");
@@ -368,6 +391,28 @@ int Main(int argc, char** argv) {
                   static_cast<unsigned long long>(sum->canaries),
                   static_cast<unsigned long long>(sum->branches_created), sum->seconds);
     }
+    return kExitOk;
+  }
+  if (api_routes->parsed()) {
+    nlohmann::json out = nlohmann::json::array();
+    auto add = [&](const server::ApiRoute& r) {
+      const char* auth = r.auth == server::RouteAuth::kPublic    ? "public"
+                         : r.auth == server::RouteAuth::kSession ? "session"
+                                                                 : "capability";
+      out.push_back({{"id", r.id},
+                     {"method", r.method},
+                     {"path", r.path},
+                     {"auth", auth},
+                     {"capability", r.capability},
+                     {"summary", r.summary}});
+      if (!api_json) {
+        std::printf("%-7s %-40s %-10s %s\n", std::string(r.method).c_str(),
+                    std::string(r.path).c_str(), auth, std::string(r.capability).c_str());
+      }
+    };
+    for (const auto& r : server::kHealthRoutes) add(r);
+    for (const auto& r : server::kApiRoutes) add(r);
+    if (api_json) std::printf("%s\n", out.dump(2).c_str());
     return kExitOk;
   }
   if (serve->parsed()) {

@@ -135,4 +135,33 @@ Result<Micros> ParseTimestamp(std::string_view s) {
   return Status::InvalidArgument("a time needs a zone: Z or +HH:MM");
 }
 
+Result<Micros> ParseTimeOrOffset(std::string_view text, Micros now) {
+  if (text == "now") return now;
+  if (!text.empty() && text[0] == '+') {
+    std::int64_t n = 0;
+    size_t i = 1;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n <= 100000) {
+      n = n * 10 + (text[i] - '0');
+      ++i;
+    }
+    const std::string_view unit = text.substr(i);
+    Micros mult = 0;
+    if (unit == "m") mult = 60 * kMicrosPerSecond;
+    if (unit == "h") mult = 3600 * kMicrosPerSecond;
+    if (unit == "d") mult = kMicrosPerDay;
+    if (unit == "w") mult = 7 * kMicrosPerDay;
+    if (i == 1 || mult == 0 || n > 100000) {
+      return Status::InvalidArgument(
+          "a relative time is + and a number of m, h, d or w (e.g. +8h)");
+    }
+    return now + n * mult;
+  }
+  auto t = ParseTimestamp(text);
+  if (!t) {
+    return Status::InvalidArgument(
+        "not a time: use ISO 8601 (2026-11-24T18:00:00Z) or a relative time such as +8h or +30d");
+  }
+  return *t;
+}
+
 }  // namespace switchboard

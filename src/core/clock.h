@@ -45,6 +45,9 @@ constexpr Micros kMicrosPerDay = 86'400 * kMicrosPerSecond;
 std::string FormatTimestamp(Micros t);
 // Parses an ISO 8601 date ("2026-11-24") or date-time with Z or an offset.
 Result<Micros> ParseTimestamp(std::string_view text);
+// "now", a relative time after `now` ("+30m", "+8h", "+30d", "+2w") or an
+// ISO 8601 timestamp (ParseTimestamp). kInvalidArgument otherwise.
+Result<Micros> ParseTimeOrOffset(std::string_view text, Micros now);
 // Days since 1970-01-01 for a civil date; false if the date does not exist.
 bool CivilToDays(int y, int m, int d, std::int64_t* days);
 // "2026-11-24" for a day number.

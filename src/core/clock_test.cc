@@ -48,5 +48,18 @@ TEST(ClockTest, Dates) {
   EXPECT_EQ(FormatDate(-1), "1969-12-31");
 }
 
+TEST(ClockTest, TimesOrOffsets) {
+  const Micros now = *ParseTimestamp("2026-11-24T12:00:00Z");
+  EXPECT_EQ(*ParseTimeOrOffset("now", now), now);
+  EXPECT_EQ(*ParseTimeOrOffset("+8h", now), now + 8 * 3600 * kMicrosPerSecond);
+  EXPECT_EQ(*ParseTimeOrOffset("+30d", now), now + 30 * kMicrosPerDay);
+  EXPECT_EQ(*ParseTimeOrOffset("+2w", now), now + 14 * kMicrosPerDay);
+  EXPECT_EQ(*ParseTimeOrOffset("2026-12-01", now), *ParseTimestamp("2026-12-01"));
+  EXPECT_FALSE(ParseTimeOrOffset("+", now));
+  EXPECT_FALSE(ParseTimeOrOffset("+8y", now));
+  EXPECT_FALSE(ParseTimeOrOffset("+99999999999d", now));
+  EXPECT_FALSE(ParseTimeOrOffset("tomorrow", now));
+}
+
 }  // namespace
 }  // namespace switchboard

@@ -54,13 +54,18 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
     return r.Int(t, "readers", 1, 256, &c.store.readers);
   }));
   SB_RETURN_IF_ERROR(r.Section(
-      "server", {"listen", "port", "threads", "max_body_bytes", "request_timeout_seconds"},
+      "server",
+      {"listen", "port", "threads", "max_body_bytes", "request_timeout_seconds", "cookie_secure",
+       "checkpoint_interval_ms"},
       [&](const toml::table& t) {
         SB_RETURN_IF_ERROR(r.String(t, "listen", &c.server.listen));
         SB_RETURN_IF_ERROR(r.Int(t, "port", 0, 65535, &c.server.port));
         SB_RETURN_IF_ERROR(r.Int(t, "threads", 1, 256, &c.server.threads));
         SB_RETURN_IF_ERROR(
             r.Int<std::int64_t>(t, "max_body_bytes", 1024, 1LL << 30, &c.server.max_body_bytes));
+        SB_RETURN_IF_ERROR(r.Bool(t, "cookie_secure", &c.server.cookie_secure));
+        SB_RETURN_IF_ERROR(
+            r.Int(t, "checkpoint_interval_ms", 10, 1000, &c.server.checkpoint_interval_ms));
         return r.Int(t, "request_timeout_seconds", 1, 3600, &c.server.request_timeout_seconds);
       }));
   SB_RETURN_IF_ERROR(r.Section(
@@ -116,6 +121,8 @@ port = 8080
 threads = 2
 max_body_bytes = 1048576
 request_timeout_seconds = 15
+cookie_secure = true
+checkpoint_interval_ms = 1000
 
 [import]
 batch_size = 20000

@@ -32,6 +32,12 @@ struct ServerConfig {
   std::int64_t max_body_bytes = 1 << 20;
   // Seconds a client may take to send a request before being disconnected.
   int request_timeout_seconds = 15;
+  // Mark the session cookie Secure (sent over HTTPS only; browsers also
+  // accept it from http://localhost). Turn off only for a plain-HTTP test set-up.
+  bool cookie_secure = true;
+  // Longest gap between signed audit checkpoints while events are being
+  // written, in milliseconds (RULEBOOK §9: at least every second).
+  int checkpoint_interval_ms = 1000;
 };
 
 struct ImportConfig {

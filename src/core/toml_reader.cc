@@ -27,6 +27,15 @@ Status TomlReader::OnlyKeys(const toml::table& t, const std::set<std::string>& k
   return Status::Ok();
 }
 
+Status TomlReader::Bool(const toml::table& t, std::string_view key, bool* out) const {
+  const toml::node* n = t.get(key);
+  if (!n) return Status::Ok();
+  auto v = n->value<bool>();
+  if (!v) return Bad(*n, "'" + std::string(key) + "' must be true or false");
+  *out = *v;
+  return Status::Ok();
+}
+
 Status TomlReader::String(const toml::table& t, std::string_view key, std::string* out) const {
   const toml::node* n = t.get(key);
   if (!n) return Status::Ok();

@@ -27,6 +27,8 @@ class TomlReader {
   Status OnlyKeys(const toml::table& t, const std::set<std::string>& keys, std::string_view where,
                   std::string_view suffix = {}) const;
   // Leaves *out unchanged when the key is absent.
+  Status Bool(const toml::table& t, std::string_view key, bool* out) const;
+  // Leaves *out unchanged when the key is absent.
   Status String(const toml::table& t, std::string_view key, std::string* out) const;
   template <typename I>
   Status Int(const toml::table& t, std::string_view key, I lo, I hi, I* out) const {

@@ -76,6 +76,16 @@ TEST(SealerTest, BlindIndexIsKeyedAndDeterministic) {
   EXPECT_NE(s1.BlindIndex("ab", "c"), s1.BlindIndex("a", "bc"));
 }
 
+TEST(SealerTest, DerivedKeysAreStablePerPurposeAndKeyring) {
+  auto k1 = Keyring::Generate();
+  auto k2 = Keyring::Generate();
+  Sealer s1(*k1), s2(*k2);
+  EXPECT_EQ(s1.DeriveKey("recovery-codes"), s1.DeriveKey("recovery-codes"));
+  EXPECT_NE(s1.DeriveKey("recovery-codes"), s1.DeriveKey("other"));
+  EXPECT_NE(s1.DeriveKey("recovery-codes"), s2.DeriveKey("recovery-codes"));
+  EXPECT_NE(s1.DeriveKey("recovery-codes"), k1->blind_index_key());
+}
+
 TEST(KeyringTest, SaveLoadRoundTripWithMode0600) {
   TempPath tmp;
   auto k = Keyring::Generate();

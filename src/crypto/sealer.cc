@@ -86,4 +86,13 @@ std::string Sealer::BlindIndex(std::string_view domain, std::string_view value) 
   return out;
 }
 
+Key Sealer::DeriveKey(std::string_view purpose) const {
+  const Key& key = keyring_.blind_index_key();
+  const std::string input = "switchboard-derive-key:" + std::string(purpose);
+  Key out{};
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size(), key.data(), key.size());
+  return out;
+}
+
 }  // namespace switchboard::crypto

@@ -35,6 +35,11 @@ class Sealer {
   // address's match key). Equal inputs give equal indexes.
   std::string BlindIndex(std::string_view domain, std::string_view value) const;
 
+  // A 32-byte key for one purpose (e.g. "recovery-codes"), derived from the
+  // blind-index key with keyed BLAKE2b: stable for a keyring, independent
+  // between purposes, and revealing nothing of the keyring's keys.
+  Key DeriveKey(std::string_view purpose) const;
+
  private:
   const Keyring& keyring_;
 };

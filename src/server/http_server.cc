@@ -43,22 +43,129 @@ std::string NewRequestId() {
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool Decode(std::string_view in, bool plus_is_space, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      *out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (in[i] == '+' && plus_is_space) {
+      *out += ' ';
+    } else {
+      *out += in[i];
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string HttpRequest::Header(std::string_view name) const {
+  auto it = headers.find(std::string(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string HttpRequest::Cookie(std::string_view name) const {
+  const std::string all = Header("cookie");
+  std::string_view rest(all);
+  while (!rest.empty()) {
+    size_t end = rest.find(';');
+    std::string_view part = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    const size_t eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+      return std::string(part.substr(eq + 1));
+    }
+  }
+  return "";
+}
+
+bool ParseTarget(std::string_view target, std::string* path,
+                 std::map<std::string, std::string>* query) {
+  const size_t q = target.find('?');
+  if (!Decode(target.substr(0, q), false, path)) return false;
+  query->clear();
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    std::string k, v;
+    if (!Decode(pair.substr(0, eq), true, &k)) return false;
+    if (eq != std::string_view::npos && !Decode(pair.substr(eq + 1), true, &v)) return false;
+    (*query)[k] = v;
+  }
+  return true;
+}
+
+HttpRequest MakeRequest(std::string method, std::string target, std::string body,
+                        std::map<std::string, std::string> headers) {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  ParseTarget(r.target, &r.path, &r.query);
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  r.remote = "127.0.0.1";
+  r.request_id = "test";
+  return r;
+}
+
 struct HttpServer::Impl {
   ServerConfig config;
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
-  std::map<std::pair<std::string, std::string>, Handler> routes;
+  struct RouteEntry {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    int placeholders = 0;
+    Handler handler;
+  };
+  std::vector<RouteEntry> routes;
   std::atomic<bool> running{false};
 
   // Requests served, by (method, route or "unmatched", status).
   std::mutex metrics_mu;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
 
-  void CountRequest(const std::string& method, const std::string& path, int status) {
-    const bool known = routes.count({method, path}) > 0;
+  void CountRequest(const std::string& method, const std::string& route, int status) {
+    const bool known = !route.empty();
     std::lock_guard lock(metrics_mu);
-    ++requests[{known ? method : "other", known ? path : "unmatched", status}];
+    ++requests[{known ? method : "other", known ? route : "unmatched", status}];
   }
 
   std::string RequestMetrics() {
@@ -74,15 +181,52 @@ struct HttpServer::Impl {
     return out;
   }
 
-  HttpResponse Dispatch(const HttpRequest& req) {
-    auto it = routes.find({req.method, req.path});
-    if (it != routes.end()) return it->second(req);
-    for (const auto& [key, h] : routes) {
-      if (key.second == req.path) {
-        HttpResponse r = ErrorResponse(405, "method_not_allowed",
-                                       "this path does not accept " + req.method, req.request_id);
-        return r;
+  // Whether `e` matches `segs`; fills `params`.
+  static bool Matches(const RouteEntry& e, const std::vector<std::string_view>& segs,
+                      std::map<std::string, std::string>* params) {
+    if (e.segments.size() != segs.size()) return false;
+    params->clear();
+    for (size_t i = 0; i < segs.size(); ++i) {
+      const std::string& p = e.segments[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        if (segs[i].empty()) return false;
+        (*params)[p.substr(1, p.size() - 2)] = std::string(segs[i]);
+      } else if (p != segs[i]) {
+        return false;
       }
+    }
+    return true;
+  }
+
+  HttpResponse Dispatch(HttpRequest& req) const {
+    const std::vector<std::string_view> segs = Segments(req.path);
+    const RouteEntry* best = nullptr;
+    std::map<std::string, std::string> params, best_params;
+    std::string allowed;
+    for (const RouteEntry& e : routes) {
+      if (!Matches(e, segs, &params)) continue;
+      if (e.method != req.method) {
+        if (allowed.find(e.method) == std::string::npos) {
+          allowed += (allowed.empty() ? "" : ", ") + e.method;
+        }
+        continue;
+      }
+      if (!best || e.placeholders < best->placeholders) {
+        best = &e;
+        best_params = params;
+      }
+    }
+    if (best) {
+      req.params = std::move(best_params);
+      req.route = best->pattern;
+      return best->handler(req);
+    }
+    if (!allowed.empty()) {
+      HttpResponse r = ErrorResponse(
+          405, "method_not_allowed",
+          "this path does not accept " + req.method + "; it accepts " + allowed, req.request_id);
+      r.headers.emplace_back("Allow", allowed);
+      return r;
     }
     return ErrorResponse(404, "not_found", "no such route: " + req.path, req.request_id);
   }
@@ -133,16 +277,23 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
-    req.path = req.target.substr(0, req.target.find('?'));
+    if (!ParseTarget(req.target, &req.path, &req.query)) {
+      return Send(ErrorResponse(400, "bad_target",
+                                "the request path or query has invalid percent-encoding", rid),
+                  rid, msg.keep_alive(), msg.version());
+    }
     req.body = std::move(msg.body());
     req.request_id = rid;
+    beast::error_code addr_ec;
+    const auto remote = stream_.socket().remote_endpoint(addr_ec);
+    if (!addr_ec) req.remote = remote.address().to_string();
     for (const auto& f : msg) {
       std::string name(f.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.headers[name] = std::string(f.value());
     }
     HttpResponse resp = impl_.Dispatch(req);
-    impl_.CountRequest(req.method, req.path, resp.status);
+    impl_.CountRequest(req.method, req.route, resp.status);
     log::Debug(
         "http", "request",
         {{"method", req.method}, {"path", req.path}, {"status", resp.status}, {"request_id", rid}});
@@ -208,9 +359,25 @@ HttpServer::~HttpServer() { Stop(); }
 
 std::string HttpServer::RequestMetrics() const { return impl_->RequestMetrics(); }
 
-void HttpServer::Route(std::string method, std::string path, Handler handler) {
-  impl_->routes[{std::move(method), std::move(path)}] = std::move(handler);
+void HttpServer::Route(std::string method, std::string pattern, Handler handler) {
+  Impl::RouteEntry e;
+  for (std::string_view seg : Segments(pattern)) {
+    e.segments.emplace_back(seg);
+    if (seg.size() > 2 && seg.front() == '{') ++e.placeholders;
+  }
+  e.method = std::move(method);
+  e.pattern = std::move(pattern);
+  e.handler = std::move(handler);
+  impl_->routes.push_back(std::move(e));
 }
+
+std::vector<std::pair<std::string, std::string>> HttpServer::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : impl_->routes) out.emplace_back(e.method, e.pattern);
+  return out;
+}
+
+HttpResponse HttpServer::Dispatch(HttpRequest& request) const { return impl_->Dispatch(request); }
 
 Status HttpServer::Start() {
   beast::error_code ec;

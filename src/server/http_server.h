@@ -28,8 +28,23 @@ struct HttpRequest {
   std::string path;
   std::string body;
   std::string request_id;
+  std::string remote;                          // the client's address, e.g. "127.0.0.1"
   std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> query;    // decoded ?a=b&c=d
+  std::map<std::string, std::string> params;   // {name} segments of the matched route
+  std::string route;                           // the matched route's pattern
+
+  std::string Header(std::string_view name) const;  // lower-case name; "" when absent
+  // The value of one cookie, or "".
+  std::string Cookie(std::string_view name) const;
 };
+
+// Splits `target` into path and decoded query. False on bad percent-encoding.
+bool ParseTarget(std::string_view target, std::string* path,
+                 std::map<std::string, std::string>* query);
+// A request as the server would build it (for in-process tests).
+HttpRequest MakeRequest(std::string method, std::string target, std::string body = {},
+                        std::map<std::string, std::string> headers = {});
 
 struct HttpResponse {
   int status = 200;
@@ -51,8 +66,14 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Registers an exact-path route for one method.
-  void Route(std::string method, std::string path, Handler handler);
+  // Registers a route for one method. `pattern` is a path whose segments
+  // may be {name} placeholders, each matching one non-empty segment (found
+  // in HttpRequest::params). Exact segments win over placeholders.
+  void Route(std::string method, std::string pattern, Handler handler);
+  // The registered (method, pattern) pairs, in registration order.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
+  // Routes one request in process, as a connection would (used by tests).
+  HttpResponse Dispatch(HttpRequest& request) const;
 
   Status Start();
   void Stop();

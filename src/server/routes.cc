@@ -4,6 +4,18 @@
 
 namespace switchboard::server {
 
+ApiDeps ApiDepsFor(App& app) {
+  ApiDeps d;
+  d.store = &app.store();
+  d.policy = &app.policy();
+  d.tree = &app.tree();
+  d.sealer = &app.sealer();
+  d.clock = &app.clock();
+  d.auth.recovery_pepper = app.sealer().DeriveKey("recovery-codes");
+  d.cookie_secure = app.config().server.cookie_secure;
+  return d;
+}
+
 void AddHealthRoutes(HttpServer& http, App& app) {
   http.Route("GET", "/metrics", [&http, &app](const HttpRequest&) {
     HttpResponse r;

@@ -81,17 +81,17 @@ class AccessTest(DataDirTest):
         p = self.cli("grant", "add", "--as", "alice", "--password-stdin", "--to", "bob",
                      "--role", "officer", "--scope", "Aldershot", "--purpose", "x", "--reason",
                      "y", "--until", "+90d", stdin="wrong password here\n", check=1)
-        self.assertIn("not accepted", p.stderr)
-        # Right password, no TOTP: the owner role is privileged.
+        self.assertIn("login name or password is not right", p.stderr)
+        # Right password, no TOTP: an enrolled second factor is always asked for.
         p = self.cli("grant", "add", "--as", "alice", "--password-stdin", "--to", "bob",
                      "--role", "officer", "--scope", "Aldershot", "--purpose", "x", "--reason",
                      "y", "--until", "+90d", stdin=ALICE_PW + "\n", check=1)
-        self.assertIn("second factor", p.stderr)
+        self.assertIn("authenticator app", p.stderr)
         # With a current code it works; the same code cannot be used twice.
         code = totp(self.secret)
         self.grant_officer(code, 0)
         p = self.grant_officer(code, 1)
-        self.assertIn("authenticator code", p.stderr)
+        self.assertIn("codes work once", p.stderr)
 
     def test_explain_scope_and_end(self):
         self.grant_officer(totp(self.secret), 0)

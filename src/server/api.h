@@ -1,0 +1,112 @@
+// Api: the JSON API under /api/v1 (docs/api.md, docs/openapi.yaml).
+//
+// Every request goes through one path (Api::Handle):
+//   1. bodies of state-changing requests must be JSON (415 otherwise; also
+//      what stops cross-site form posts);
+//   2. the session: a bearer token (Authorization: Bearer ...) or the session
+//      cookie; cookie requests that change state must carry the session's
+//      CSRF token in X-CSRF-Token and, when the browser sends Origin, come
+//      from this server's own origin;
+//   3. for capability routes, the target's unit (api_routes.h) and one call
+//      to access::Decide; a deny is recorded in the audit log and answered
+//      403 with the rule and a reason a person can act on;
+//   4. the route's handler, which receives the Decision. Member reads take
+//      it (access/store/member_reader.h) and record the read — member ids and
+//      field classes, never values — in the same transaction.
+// Errors are {"error": {"code", "message", "request_id"}} with stable codes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "access/policy/decision.h"
+#include "access/policy/policy.h"
+#include "access/store/access_service.h"
+#include "access/store/auth_service.h"
+#include "audit/checkpoint.h"
+#include "core/clock.h"
+#include "crypto/sealer.h"
+#include "members/org_tree.h"
+#include "server/api_routes.h"
+#include "server/http_server.h"
+#include "store/store.h"
+
+namespace switchboard::server {
+
+struct ApiDeps {
+  store::Store* store = nullptr;
+  const access::Policy* policy = nullptr;
+  const members::OrgTree* tree = nullptr;
+  const crypto::Sealer* sealer = nullptr;
+  const Clock* clock = nullptr;
+  access::AuthOptions auth;
+  bool cookie_secure = true;
+};
+
+// What a handler gets: the request, the session (for non-public routes) and
+// the decision (for capability routes).
+struct ApiCall {
+  const ApiRoute& route;
+  const HttpRequest& req;
+  Micros now = 0;
+  std::string client;  // truncated address for the audit log
+  const access::ActiveSession* session = nullptr;
+  const access::Decision* decision = nullptr;
+  UnitId target_unit;
+  MemberId target_member;  // kMemberPath routes
+};
+
+using ApiHandler = std::function<HttpResponse(const ApiCall&)>;
+
+class Api {
+ public:
+  explicit Api(const ApiDeps& deps);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // Registers every route of kApiRoutes on `http`.
+  void Register(HttpServer& http);
+  // Handles one request for `route` (after routing).
+  HttpResponse Handle(const ApiRoute& route, const HttpRequest& req);
+
+  access::AuthService& auth() { return *auth_; }
+
+  static constexpr std::string_view kSessionCookie = "sb_session";
+
+ private:
+  HttpResponse Login(const ApiCall& call);
+  HttpResponse SessionInfo(const ApiCall& call);
+  HttpResponse Logout(const ApiCall& call);
+  HttpResponse LogoutEverywhere(const ApiCall& call);
+  HttpResponse SearchMembers(const ApiCall& call);
+  HttpResponse ViewMember(const ApiCall& call);
+  HttpResponse ViewContact(const ApiCall& call);
+  HttpResponse ListGrants(const ApiCall& call);
+  HttpResponse AddGrant(const ApiCall& call);
+  HttpResponse ApproveGrant(const ApiCall& call);
+  HttpResponse RevokeGrant(const ApiCall& call);
+  HttpResponse ListAccounts(const ApiCall& call);
+  HttpResponse SetAccountState(const ApiCall& call, access::AccountState state);
+  HttpResponse Explain(const ApiCall& call);
+  HttpResponse AuditEvents(const ApiCall& call);
+  HttpResponse AuditCheckpoints(const ApiCall& call);
+  HttpResponse AuditProof(const ApiCall& call);
+
+  // Records a decision on a request (allow or deny) with no other effect.
+  Status RecordDecision(const ApiCall& call, std::string_view action,
+                        const access::Decision& decision, MemberId member);
+
+  ApiDeps deps_;
+  std::unique_ptr<access::AuthService> auth_;
+  std::unique_ptr<access::AccessService> access_;
+  std::map<std::string_view, ApiHandler> handlers_;
+};
+
+// Status code and stable error code for a Status from a service.
+HttpResponse StatusResponse(const Status& st, std::string_view request_id);
+
+}  // namespace switchboard::server

@@ -1,0 +1,243 @@
+// The authorisation matrix (issue 4): every route of the API's route table x
+// every role of the default policy x target in / out of the grant's scope x
+// before / inside / after the grant's window, each answered as the rulebook
+// says (§3: allow only when an unexpired grant whose role holds the
+// capability covers the target's unit), plus every non-public route refusing
+// a request without a session.
+//
+// Generated from kApiRoutes: a route added to the table without a probe
+// below fails to compile (static_assert), so no route escapes the matrix.
+#include <gtest/gtest.h>
+
+#include "server/api_routes.h"
+#include "server/api_testing.h"
+
+namespace switchboard::server {
+namespace {
+
+using testing::Body;
+using testing::TestSession;
+
+// The routes this file knows how to exercise.
+constexpr std::string_view kProbed[] = {
+    "session.login",     "session.get",        "session.logout",  "session.logout_everywhere",
+    "members.search",    "members.view",       "members.contact", "grants.list",
+    "grants.add",        "grants.approve",     "grants.revoke",   "accounts.list",
+    "accounts.suspend",  "accounts.reinstate", "access.explain",  "audit.events",
+    "audit.checkpoints", "audit.proof",
+};
+
+constexpr bool Probed(std::string_view id) {
+  for (std::string_view p : kProbed) {
+    if (p == id) return true;
+  }
+  return false;
+}
+
+constexpr bool AllRoutesProbed() {
+  for (const ApiRoute& r : kApiRoutes) {
+    if (!Probed(r.id)) return false;
+  }
+  return true;
+}
+
+static_assert(AllRoutesProbed(),
+              "a route in kApiRoutes has no probe in api_matrix_test.cc; add one to kProbed and "
+              "to ApiMatrixTest::Probe");
+
+struct Request {
+  std::string method, target, body;
+};
+
+enum class When { kBefore, kInside, kAfter };
+const char* WhenName(When w) {
+  return w == When::kBefore ? "before" : w == When::kInside ? "inside" : "after";
+}
+
+class ApiMatrixTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The matrix makes many denials per account; probing alerts are tested
+    // elsewhere and must not interfere here.
+    env_.SetUp("");
+    base_ = env_.clock_.Now();
+    aldershot_ = env_.Unit("E14000530");
+    south_east_ = env_.env_.tree_.Find(aldershot_)->parent;
+    west_midlands_ = env_.env_.tree_.Find(env_.Unit("E14000531"))->parent;
+    member_ = env_.AddMember("301", aldershot_, "Mary", "Seacole");
+    other_granter_ = env_.AddAccount("matrix.granter");
+  }
+
+  Micros At(When w) const {
+    switch (w) {
+      case When::kBefore:
+        return base_ + 5 * kMicrosPerDay;
+      case When::kInside:
+        return base_ + 15 * kMicrosPerDay;
+      case When::kAfter:
+        return base_ + 25 * kMicrosPerDay;
+    }
+    return base_;
+  }
+  Micros GrantStart() const { return base_ + 10 * kMicrosPerDay; }
+  Micros GrantEnd() const { return base_ + 20 * kMicrosPerDay; }
+
+  // The unit the route acts on, and a scope containing it or not.
+  UnitId InScope(const ApiRoute& r) const {
+    return r.target == RouteTarget::kNone ? env_.env_.tree_.root()->id : south_east_;
+  }
+  UnitId OutOfScope(const ApiRoute& r) const {
+    return r.target == RouteTarget::kNone ? south_east_ : west_midlands_;
+  }
+
+  // A request for `route` acting as `actor` (who holds `role`); creates what
+  // the request needs (a pending grant to approve, an account to suspend...).
+  Request Probe(const ApiRoute& route, AccountId actor, const std::string& role) {
+    const std::string id(route.id);
+    const std::string m = member_.ToString();
+    const Micros now = env_.clock_.Now();
+    if (id == "session.login") {
+      return {"POST", "/api/v1/session",
+              R"({"login": "matrix.granter", "password": "correct horse battery"})"};
+    }
+    if (id == "session.get") return {"GET", "/api/v1/session", ""};
+    if (id == "session.logout") return {"DELETE", "/api/v1/session", ""};
+    if (id == "session.logout_everywhere") {
+      return {"POST", "/api/v1/session/sign-out-everywhere", ""};
+    }
+    if (id == "members.search") return {"GET", "/api/v1/members?unit=E14000530", ""};
+    if (id == "members.view") return {"GET", "/api/v1/members/" + m, ""};
+    if (id == "members.contact") return {"GET", "/api/v1/members/" + m + "/contact", ""};
+    if (id == "grants.list") return {"GET", "/api/v1/grants", ""};
+    if (id == "grants.add") {
+      AccountId to = env_.AddAccount("to." + std::to_string(++n_));
+      return {"POST", "/api/v1/grants",
+              nlohmann::json{{"account", to.ToString()},
+                             {"role", role},
+                             {"scope", "E14000530"},
+                             {"purpose", "matrix"},
+                             {"reason", "matrix"},
+                             {"not_after", FormatTimestamp(now + 3600 * kMicrosPerSecond)}}
+                  .dump()};
+    }
+    if (id == "grants.approve") {
+      AccountId to = env_.AddAccount("pending." + std::to_string(++n_));
+      access::GrantId g = env_.Grant(to, "caller", aldershot_, now, now + kMicrosPerDay,
+                                     /*approved=*/false, other_granter_);
+      return {"POST", "/api/v1/grants/" + std::to_string(g.value()) + "/approve", ""};
+    }
+    if (id == "grants.revoke") {
+      AccountId to = env_.AddAccount("revokee." + std::to_string(++n_));
+      access::GrantId g =
+          env_.Grant(to, "caller", aldershot_, now, now + kMicrosPerDay, true, other_granter_);
+      return {"POST", "/api/v1/grants/" + std::to_string(g.value()) + "/revoke",
+              R"({"reason": "matrix"})"};
+    }
+    if (id == "accounts.list") return {"GET", "/api/v1/accounts", ""};
+    if (id == "accounts.suspend" || id == "accounts.reinstate") {
+      AccountId victim = env_.AddAccount("victim." + std::to_string(++n_));
+      const std::string verb = id == "accounts.suspend" ? "suspend" : "reinstate";
+      return {"POST", "/api/v1/accounts/" + victim.ToString() + "/" + verb,
+              R"({"reason": "matrix"})"};
+    }
+    if (id == "access.explain") {
+      return {"GET",
+              "/api/v1/access/explain?account=" + actor.ToString() + "&capability=member.view", ""};
+    }
+    if (id == "audit.events") return {"GET", "/api/v1/audit/events?limit=5", ""};
+    if (id == "audit.checkpoints") return {"GET", "/api/v1/audit/checkpoints", ""};
+    if (id == "audit.proof") return {"GET", "/api/v1/audit/proof?seq=0&size=1", ""};
+    ADD_FAILURE() << "no probe for route " << id;
+    return {};
+  }
+
+  HttpResponse Send(const Request& r, const TestSession* s) {
+    return env_.Send(r.method, r.target, r.body, s);
+  }
+
+  testing::ApiEnv env_;
+  Micros base_ = 0;
+  UnitId aldershot_, south_east_, west_midlands_;
+  MemberId member_;
+  AccountId other_granter_;
+  int n_ = 0;
+};
+
+TEST_F(ApiMatrixTest, EveryRouteEveryRoleScopeAndTime) {
+  int cases = 0, allowed = 0;
+  for (const ApiRoute& route : kApiRoutes) {
+    if (route.auth != RouteAuth::kCapability) continue;
+    for (const auto& [role_name, role] : env_.policy_.roles) {
+      for (bool in_scope : {true, false}) {
+        for (When when : {When::kBefore, When::kInside, When::kAfter}) {
+          env_.clock_.Set(base_);
+          const std::string login = "m." + std::to_string(++n_);
+          AccountId actor = env_.AddAccount(login);
+          env_.EnrolTotp(actor);
+          env_.Grant(actor, role_name, in_scope ? InScope(route) : OutOfScope(route), GrantStart(),
+                     GrantEnd());
+          env_.clock_.Set(At(when));
+          TestSession s = env_.Login(login, actor);
+          const Request req = Probe(route, actor, role_name);
+          HttpResponse r = Send(req, &s);
+          const bool expect =
+              role.capabilities.contains(route.capability) && in_scope && when == When::kInside;
+          const std::string where = std::string(route.id) + " as " + role_name + ", " +
+                                    (in_scope ? "in scope" : "out of scope") + ", " +
+                                    WhenName(when) + " the grant: " + std::to_string(r.status) +
+                                    " " + r.body;
+          if (expect) {
+            EXPECT_GE(r.status, 200) << where;
+            EXPECT_LT(r.status, 300) << where;
+            ++allowed;
+          } else {
+            EXPECT_EQ(r.status, 403) << where;
+            EXPECT_EQ(Body(r)["error"]["code"], "denied") << where;
+          }
+          ++cases;
+        }
+      }
+    }
+  }
+  // Every capability route was allowed for at least the owner, and the
+  // matrix is as large as the table says.
+  EXPECT_GT(allowed, 0);
+  int capability_routes = 0;
+  for (const ApiRoute& r : kApiRoutes) capability_routes += r.auth == RouteAuth::kCapability;
+  EXPECT_EQ(cases, capability_routes * static_cast<int>(env_.policy_.roles.size()) * 2 * 3);
+}
+
+TEST_F(ApiMatrixTest, EveryNonPublicRouteNeedsASession) {
+  for (const ApiRoute& route : kApiRoutes) {
+    if (route.auth == RouteAuth::kPublic) continue;
+    const Request req = Probe(route, AccountId(1), "owner");
+    HttpResponse r = Send(req, nullptr);
+    EXPECT_EQ(r.status, 401) << route.id << ": " << r.body;
+    EXPECT_EQ(Body(r)["error"]["code"], "session_required") << route.id;
+  }
+}
+
+TEST_F(ApiMatrixTest, SessionRoutesServeAnySignedInAccountAtAnyTime) {
+  for (const ApiRoute& route : kApiRoutes) {
+    if (route.auth != RouteAuth::kSession) continue;
+    for (When when : {When::kBefore, When::kInside, When::kAfter}) {
+      env_.clock_.Set(At(when));
+      const std::string login = "s." + std::to_string(++n_);
+      AccountId actor = env_.AddAccount(login);
+      TestSession s = env_.Login(login, actor);
+      HttpResponse r = Send(Probe(route, actor, ""), &s);
+      EXPECT_EQ(r.status, 200) << route.id << " " << WhenName(when) << ": " << r.body;
+    }
+  }
+}
+
+TEST_F(ApiMatrixTest, PublicRoutesNeedNoSession) {
+  for (const ApiRoute& route : kApiRoutes) {
+    if (route.auth != RouteAuth::kPublic) continue;
+    HttpResponse r = Send(Probe(route, AccountId(), ""), nullptr);
+    EXPECT_LT(r.status, 300) << route.id << ": " << r.body;
+  }
+}
+
+}  // namespace
+}  // namespace switchboard::server

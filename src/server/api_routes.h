@@ -1,0 +1,85 @@
+// The API's route table: every route, who may call it and what it acts on.
+// It is the single source for the router (api.cc registers exactly these),
+// for docs/openapi.yaml (checked by tests/integration/openapi_test.py through
+// `switchboard api routes`) and for the authorisation matrix test
+// (api_matrix_test.cc), which fails to compile when a route here has no
+// probe there.
+#pragma once
+
+#include <string_view>
+
+namespace switchboard::server {
+
+enum class RouteAuth {
+  kPublic,      // anyone (sign-in, health)
+  kSession,     // any signed-in account, acting on itself
+  kCapability,  // a decision on `capability` over the route's target must allow
+};
+
+// What a capability route acts on: the unit the decision is about.
+enum class RouteTarget {
+  kNone,        // the whole organisation (the root unit)
+  kMemberPath,  // the unit of the member named by {id}
+  kUnitQuery,   // the unit named by ?unit= (an id or a code)
+  kUnitBody,    // the unit named by the JSON body's "scope"
+  kGrantPath,   // the scope of the grant named by {id}
+};
+
+struct ApiRoute {
+  std::string_view id;  // stable name, e.g. "members.view"
+  std::string_view method;
+  std::string_view path;
+  RouteAuth auth;
+  std::string_view capability;  // for kCapability
+  RouteTarget target;
+  std::string_view summary;
+};
+
+inline constexpr ApiRoute kApiRoutes[] = {
+    {"session.login", "POST", "/api/v1/session", RouteAuth::kPublic, "", RouteTarget::kNone,
+     "Sign in; a browser gets a session cookie and a CSRF token, an API client a bearer token"},
+    {"session.get", "GET", "/api/v1/session", RouteAuth::kSession, "", RouteTarget::kNone,
+     "The signed-in account, its session and the grants in force"},
+    {"session.logout", "DELETE", "/api/v1/session", RouteAuth::kSession, "", RouteTarget::kNone,
+     "Sign out this session"},
+    {"session.logout_everywhere", "POST", "/api/v1/session/sign-out-everywhere",
+     RouteAuth::kSession, "", RouteTarget::kNone, "End every session of the signed-in account"},
+    {"members.search", "GET", "/api/v1/members", RouteAuth::kCapability, "member.search",
+     RouteTarget::kUnitQuery, "Search members within one unit, a page at a time"},
+    {"members.view", "GET", "/api/v1/members/{id}", RouteAuth::kCapability, "member.view",
+     RouteTarget::kMemberPath, "One member, with the field classes the grant's role may see"},
+    {"members.contact", "GET", "/api/v1/members/{id}/contact", RouteAuth::kCapability,
+     "member.contact.view", RouteTarget::kMemberPath,
+     "One member's e-mail addresses and phone numbers (privileged roles only)"},
+    {"grants.list", "GET", "/api/v1/grants", RouteAuth::kCapability, "grant.manage",
+     RouteTarget::kNone, "Grants, optionally of one account"},
+    {"grants.add", "POST", "/api/v1/grants", RouteAuth::kCapability, "grant.manage",
+     RouteTarget::kUnitBody, "Grant a role over a scope for a purpose until an end"},
+    {"grants.approve", "POST", "/api/v1/grants/{id}/approve", RouteAuth::kCapability,
+     "grant.manage", RouteTarget::kGrantPath, "Second approval of a privileged grant"},
+    {"grants.revoke", "POST", "/api/v1/grants/{id}/revoke", RouteAuth::kCapability, "grant.manage",
+     RouteTarget::kGrantPath, "End a grant now"},
+    {"accounts.list", "GET", "/api/v1/accounts", RouteAuth::kCapability, "account.manage",
+     RouteTarget::kNone, "Accounts and their states"},
+    {"accounts.suspend", "POST", "/api/v1/accounts/{id}/suspend", RouteAuth::kCapability,
+     "account.manage", RouteTarget::kNone, "Suspend an account and end its sessions"},
+    {"accounts.reinstate", "POST", "/api/v1/accounts/{id}/reinstate", RouteAuth::kCapability,
+     "account.manage", RouteTarget::kNone, "Reinstate a suspended account, with a reason"},
+    {"access.explain", "GET", "/api/v1/access/explain", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone, "Why could an account do something at a time?"},
+    {"audit.events", "GET", "/api/v1/audit/events", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone, "Audit events by member, actor and time range"},
+    {"audit.checkpoints", "GET", "/api/v1/audit/checkpoints", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone, "Signed checkpoints of the audit log"},
+    {"audit.proof", "GET", "/api/v1/audit/proof", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone, "Inclusion proof of one event in a checkpointed tree"},
+};
+
+constexpr const ApiRoute* FindApiRoute(std::string_view id) {
+  for (const ApiRoute& r : kApiRoutes) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace switchboard::server

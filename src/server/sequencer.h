@@ -1,0 +1,57 @@
+// CheckpointSequencer: signs audit checkpoints while the server runs
+// (RULEBOOK §9): whenever events were appended, at most `interval` after the
+// first of them, and once more on Stop() so a clean shutdown leaves every
+// event under a signed checkpoint. One sequencer per database: a second one
+// finds the stored checkpoints ahead of its tree and reports it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "audit/audit_log.h"
+#include "audit/checkpoint.h"
+#include "core/clock.h"
+#include "store/store.h"
+
+namespace switchboard::server {
+
+class CheckpointSequencer {
+ public:
+  CheckpointSequencer(store::Store& store, audit::AuditLog& log, const audit::SigningKey& key,
+                      const Clock& clock, std::chrono::milliseconds interval)
+      : store_(store), log_(log), key_(key), clock_(clock), interval_(interval) {}
+  ~CheckpointSequencer() { (void)Stop(); }
+  CheckpointSequencer(const CheckpointSequencer&) = delete;
+  CheckpointSequencer& operator=(const CheckpointSequencer&) = delete;
+
+  void Start();
+  // Stops the thread and makes a last checkpoint; returns its outcome.
+  Status Stop();
+  // One checkpoint now (when anything was appended since the last one).
+  Result<audit::SignedCheckpoint> CheckpointNow();
+
+  std::uint64_t checkpoints_made() const;
+  std::uint64_t failures() const;
+
+ private:
+  void Run();
+
+  store::Store& store_;
+  audit::AuditLog& log_;
+  const audit::SigningKey& key_;
+  const Clock& clock_;
+  const std::chrono::milliseconds interval_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool running_ = false;
+  std::uint64_t made_ = 0;
+  std::uint64_t failures_ = 0;
+  std::uint64_t last_size_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace switchboard::server
