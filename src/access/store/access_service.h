@@ -40,6 +40,8 @@ class AccessService {
 
   // Accounts, by the operator (no acting account) — on the record all the same.
   Result<AccountId> AddAccount(const NewAccount& account, std::string_view password_hash);
+  // Also how an account suspended by an anomaly rule (access/guard/anomaly.h)
+  // is reinstated: kActive with a reason, after the DPO's review.
   Status SetState(AccountId account, AccountState state, std::string_view reason);
   // Credential changes, recorded like everything else: a password set by the
   // operator, a second factor (re-)enrolled. `sealed_totp` is the TOTP secret
