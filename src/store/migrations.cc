@@ -203,6 +203,52 @@ CREATE TABLE login_throttle (
 );
 )sql";
 
+// Version 5: quotas and anomaly rules (access/guard). quota_buckets holds one
+// token bucket per (account, capability, period) in milli-tokens, with the
+// instant its refill was last accounted for; a missing row is a full bucket.
+// anomaly_hours counts record touches per account per clock hour (hours since
+// the epoch), the rate rule's baseline; rows older than the baseline window
+// are pruned. anomaly_state keeps the probing run and the hour of the last
+// rate alert. alerts are the DPO's queue; `detail` holds ids and counts only.
+constexpr const char* kV5 = R"sql(
+CREATE TABLE quota_buckets (
+  account_id {{int}} NOT NULL REFERENCES accounts(id),
+  capability TEXT NOT NULL,
+  period TEXT NOT NULL,
+  milli_tokens {{int}} NOT NULL,
+  updated_at {{int}} NOT NULL,
+  PRIMARY KEY (account_id, capability, period)
+);
+
+CREATE TABLE anomaly_hours (
+  account_id {{int}} NOT NULL REFERENCES accounts(id),
+  hour {{int}} NOT NULL,
+  touches {{int}} NOT NULL,
+  PRIMARY KEY (account_id, hour)
+);
+
+CREATE TABLE anomaly_state (
+  account_id {{int}} PRIMARY KEY REFERENCES accounts(id),
+  probe_run {{int}} NOT NULL DEFAULT 0,
+  rate_alert_hour {{int}} NOT NULL DEFAULT -1
+);
+
+CREATE TABLE alerts (
+  id {{pk}},
+  account_id {{int}} NOT NULL REFERENCES accounts(id),
+  rule TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  at {{int}} NOT NULL,
+  detail TEXT NOT NULL,
+  request_id TEXT,
+  acknowledged_at {{int}},
+  acknowledged_by {{int}} REFERENCES accounts(id),
+  acknowledge_note TEXT
+);
+CREATE INDEX alerts_account ON alerts(account_id, at);
+CREATE INDEX alerts_open ON alerts(at) WHERE acknowledged_at IS NULL;
+)sql";
+
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
     s.replace(pos, from.size(), to);
@@ -232,6 +278,7 @@ const std::vector<Migration>& AllMigrations() {
       {2, "audit log", kV2},
       {3, "accounts and grants", kV3},
       {4, "sessions, recovery codes and sign-in throttling", kV4},
+      {5, "quotas and anomaly alerts", kV5},
   };
   return kAll;
 }
