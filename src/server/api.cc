@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "access/guard/anomaly.h"
+#include "access/guard/quota.h"
 #include "access/store/access_store.h"
 #include "access/store/member_reader.h"
 #include "audit/audit_log.h"
@@ -233,6 +235,8 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
       {"audit.events", [this](const ApiCall& c) { return AuditEvents(c); }},
       {"audit.checkpoints", [this](const ApiCall& c) { return AuditCheckpoints(c); }},
       {"audit.proof", [this](const ApiCall& c) { return AuditProof(c); }},
+      {"alerts.list", [this](const ApiCall& c) { return ListAlerts(c); }},
+      {"alerts.acknowledge", [this](const ApiCall& c) { return AcknowledgeAlert(c); }},
   };
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
@@ -248,16 +252,62 @@ void Api::Register(HttpServer& http) {
   }
 }
 
-Status Api::RecordDecision(const ApiCall& call, std::string_view action, const access::Decision& d,
-                           MemberId member) {
+Status Api::RecordRefusal(const ApiCall& call, std::string_view action, const access::Decision& d,
+                          MemberId member, bool not_found, bool* suspended) {
+  *suspended = false;
   return deps_.store->Write([&](store::Tx& tx) -> Status {
     audit::Event e = EventFor(call, action);
-    e.decision = d.allow ? "allow" : "deny";
-    e.rule = d.rule;
+    e.decision = "deny";
+    e.rule = not_found ? "not_found" : d.rule;
     if (d.grant.valid()) e.grant_id = d.grant.value();
     if (member.valid()) e.members.push_back(member.value());
-    return audit::AuditLog::Append(tx, e).status();
+    SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+    access::Observation o;
+    o.account = call.session->session.account;
+    o.capability = std::string(call.route.capability);
+    o.kind = not_found ? access::Observation::kNotFound : access::Observation::kDenied;
+    if (member.valid()) o.members.push_back(member);
+    o.now = call.now;
+    o.request_id = call.req.request_id;
+    SB_ASSIGN_OR_RETURN(access::AnomalyOutcome out, access::Observe(tx, *deps_.policy, o));
+    *suspended = out.suspended;
+    return Status::Ok();
   });
+}
+
+Status Api::ObserveRead(store::Tx& tx, const ApiCall& call, std::vector<MemberId> members) {
+  access::Observation o;
+  o.account = call.session->session.account;
+  o.capability = std::string(call.route.capability);
+  o.kind = access::Observation::kAllowed;
+  o.members = std::move(members);
+  o.now = call.now;
+  o.request_id = call.req.request_id;
+  SB_ASSIGN_OR_RETURN(access::AnomalyOutcome out, access::Observe(tx, *deps_.policy, o));
+  if (out.suspended) {
+    log::Warn("api", "account suspended by an anomaly rule",
+              {{"account", o.account}, {"request_id", call.req.request_id}});
+  }
+  return Status::Ok();
+}
+
+HttpResponse Api::Refuse(const ApiCall& call, const access::Decision& d, MemberId member,
+                         bool not_found) {
+  bool suspended = false;
+  Status rec = RecordRefusal(call, call.route.capability, d, member, not_found, &suspended);
+  if (!rec.ok()) return StatusResponse(rec, call.req.request_id);
+  if (suspended) {
+    return Error(403, "account_suspended",
+                 "this account has been suspended after a pattern of refused requests; the data "
+                 "protection officer has been alerted",
+                 call.req);
+  }
+  if (not_found) return Error(404, "not_found", d.deny_reason, call.req);
+  return Json(403, {{"error",
+                     {{"code", "denied"},
+                      {"message", d.reason()},
+                      {"rule", d.rule},
+                      {"request_id", call.req.request_id}}}});
 }
 
 HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
@@ -382,8 +432,10 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
         if (!found) {
           // Only someone who could see such a thing learns that it does not exist.
           if (found.error().code() == StatusCode::kNotFound && holds_anywhere()) {
-            return Error(404, "not_found",
-                         std::string(member ? "no member" : "no grant") + " has that id", req);
+            access::Decision d;
+            d.rule = "not_found";
+            d.deny_reason = std::string(member ? "no member" : "no grant") + " has that id";
+            return Refuse(call, d, member ? MemberId(*id) : MemberId(), true);
           }
           if (found.error().code() != StatusCode::kNotFound) {
             return StatusResponse(found.error(), req.request_id);
@@ -391,13 +443,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
           access::Decision d;
           d.rule = "capability.not_held";
           d.deny_reason = "none of your grants in force includes " + std::string(route.capability);
-          Status rec = RecordDecision(call, route.capability, d, MemberId());
-          if (!rec.ok()) return StatusResponse(rec, req.request_id);
-          return Json(403, {{"error",
-                             {{"code", "denied"},
-                              {"message", d.deny_reason},
-                              {"rule", d.rule},
-                              {"request_id", req.request_id}}}});
+          return Refuse(call, d, MemberId(), false);
         }
         unit = *found;
         break;
@@ -406,16 +452,37 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
     decision = access::Decide(*deps_.policy, *deps_.tree, who, route.capability,
                               access::Target{unit}, call.now);
     call.target_unit = unit ? *unit : (deps_.tree->root() ? deps_.tree->root()->id : UnitId());
-    if (!decision->allow) {
-      Status rec = RecordDecision(call, route.capability, *decision, call.target_member);
-      if (!rec.ok()) return StatusResponse(rec, req.request_id);
-      return Json(403, {{"error",
-                         {{"code", "denied"},
-                          {"message", decision->reason()},
-                          {"rule", decision->rule},
-                          {"request_id", req.request_id}}}});
-    }
+    if (!decision->allow) return Refuse(call, *decision, call.target_member, false);
     call.decision = &*decision;
+    // Quotas: only for capabilities the role meters.
+    if (decision->role && decision->role->quotas.count(std::string(route.capability))) {
+      access::QuotaCheck q;
+      Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
+        SB_ASSIGN_OR_RETURN(
+            q, access::Charge(tx, who.account, *decision->role, route.capability, call.now));
+        if (q.allow) return Status::Ok();
+        audit::Event e = EventFor(call, route.capability);
+        e.decision = "deny";
+        e.rule = "quota.exceeded";
+        e.grant_id = decision->grant.value();
+        if (call.target_member.valid()) e.members.push_back(call.target_member.value());
+        return audit::AuditLog::Append(tx, e).status();
+      });
+      if (!st.ok()) return StatusResponse(st, req.request_id);
+      if (!q.allow) {
+        HttpResponse r = Json(429, {{"error",
+                                     {{"code", "quota_exceeded"},
+                                      {"message", access::QuotaRefusalReason(route.capability, q)},
+                                      {"rule", "quota.exceeded"},
+                                      {"resets_at", FormatTimestamp(q.resets_at)},
+                                      {"request_id", req.request_id}}}});
+        r.headers.emplace_back(
+            "Retry-After",
+            std::to_string(std::max<Micros>(
+                1, (q.resets_at - call.now + kMicrosPerSecond - 1) / kMicrosPerSecond)));
+        return r;
+      }
+    }
   }
   return handlers_.at(route.id)(call);
 }
@@ -569,7 +636,25 @@ HttpResponse Api::SearchMembers(const ApiCall& call) {
       classes.insert(m.classes.begin(), m.classes.end());
     }
     e.field_classes = Classes(classes);
-    return audit::AuditLog::Append(tx, e).status();
+    SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+    // Canaries sit in every unit and turn up in ordinary searches; only
+    // opening one (view, contact) is the touch the canary rule is about.
+    // Search pages still count towards the rate rule.
+    std::vector<MemberId> touched;
+    if (!page.members.empty()) {
+      std::set<std::int64_t> canaries;
+      std::string in;
+      for (const auto& m : page.members) in += (in.empty() ? "" : ",") + m.id.ToString();
+      SB_RETURN_IF_ERROR(tx.Query("SELECT member_id FROM canaries WHERE member_id IN (" + in + ")",
+                                  {}, [&](const store::Row& r) {
+                                    canaries.insert(r.Int(0));
+                                    return true;
+                                  }));
+      for (const auto& m : page.members) {
+        if (!canaries.count(m.id.value())) touched.push_back(m.id);
+      }
+    }
+    return ObserveRead(tx, call, std::move(touched));
   });
   if (!st.ok()) return StatusResponse(st, req.request_id);
   json members = json::array();
@@ -591,7 +676,8 @@ HttpResponse Api::ViewMember(const ApiCall& call) {
     e.grant_id = call.decision->grant.value();
     e.members.push_back(view.id.value());
     e.field_classes = Classes(view.classes);
-    return audit::AuditLog::Append(tx, e).status();
+    SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+    return ObserveRead(tx, call, {view.id});
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
   return Json(200, MemberJson(view));
@@ -608,7 +694,8 @@ HttpResponse Api::ViewContact(const ApiCall& call) {
     e.grant_id = call.decision->grant.value();
     e.members.push_back(view.id.value());
     e.field_classes = {"contact"};
-    return audit::AuditLog::Append(tx, e).status();
+    SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+    return ObserveRead(tx, call, {view.id});
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
   json points = json::array();
@@ -768,7 +855,14 @@ HttpResponse Api::Explain(const ApiCall& call) {
   if (!at) return StatusResponse(at.error().WithContext("at"), req.request_id);
   auto d = access_->Explain(AccountId(*account), capability, unit, *at);
   if (!d) return StatusResponse(d.error(), req.request_id);
-  Status rec = RecordDecision(call, "access.explain", *call.decision, MemberId());
+  Status rec = deps_.store->Write([&](store::Tx& tx) {
+    audit::Event e = EventFor(call, "access.explain");
+    e.decision = "allow";
+    e.rule = call.decision->rule;
+    e.grant_id = call.decision->grant.value();
+    e.on_behalf_of = *account;
+    return audit::AuditLog::Append(tx, e).status();
+  });
   if (!rec.ok()) return StatusResponse(rec, req.request_id);
   json j{{"account", *account},
          {"capability", capability},
@@ -861,6 +955,53 @@ HttpResponse Api::AuditProof(const ApiCall& call) {
   for (const auto& h : proof) hashes.push_back(audit::ToHex(h));
   return Json(
       200, {{"seq", *seq}, {"tree_size", *size}, {"root", audit::ToHex(root)}, {"proof", hashes}});
+}
+
+// ---- alerts ---------------------------------------------------------------
+
+HttpResponse Api::ListAlerts(const ApiCall& call) {
+  access::AlertFilter f;
+  f.open_only = QueryParam(call.req, "open") == "true";
+  if (auto a = QueryParam(call.req, "account"); !a.empty()) {
+    auto id = ParseId(a, "account");
+    if (!id) return StatusResponse(id.error(), call.req.request_id);
+    f.account = AccountId(*id);
+  }
+  f.limit = 500;
+  std::vector<access::Alert> alerts;
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(alerts, access::ListAlerts(tx, f));
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  json out = json::array();
+  for (const auto& a : alerts) {
+    json j{{"id", a.id.value()},         {"account", a.account.value()},  {"rule", a.rule},
+           {"severity", a.severity},     {"at", FormatTimestamp(a.at)},   {"detail", a.detail},
+           {"request_id", a.request_id}, {"open", a.acknowledged_at == 0}};
+    if (a.acknowledged_at != 0) {
+      j["acknowledged_at"] = FormatTimestamp(a.acknowledged_at);
+      j["acknowledged_by"] = a.acknowledged_by.value();
+      j["note"] = a.acknowledge_note;
+    }
+    out.push_back(j);
+  }
+  return Json(200, {{"alerts", out}});
+}
+
+HttpResponse Api::AcknowledgeAlert(const ApiCall& call) {
+  auto id = ParseId(call.req.params.at("id"), "the alert id");
+  if (!id) return StatusResponse(id.error(), call.req.request_id);
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  auto note = StringField(*body, "note", true, 1000);
+  if (!note) return StatusResponse(note.error(), call.req.request_id);
+  Status st = deps_.store->Write([&](store::Tx& tx) {
+    return access::AcknowledgeAlert(tx, access::AlertId(*id), call.session->session.account, *note,
+                                    call.now);
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"alert", *id}, {"status", "acknowledged"}});
 }
 
 }  // namespace switchboard::server

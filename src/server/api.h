@@ -9,7 +9,12 @@
 //      from this server's own origin;
 //   3. for capability routes, the target's unit (api_routes.h) and one call
 //      to access::Decide; a deny is recorded in the audit log and answered
-//      403 with the rule and a reason a person can act on;
+//      403 with the rule and a reason a person can act on; an allow is then
+//      metered against the role's quota (access/guard/quota.h; 429 with the
+//      time it resets). Denials, not-founds and member reads feed the
+//      anomaly rules (access/guard/anomaly.h) in the same transaction as
+//      their audit event, so a severe rule suspends the account and ends its
+//      sessions within the request that triggered it;
 //   4. the route's handler, which receives the Decision. Member reads take
 //      it (access/store/member_reader.h) and record the read — member ids and
 //      field classes, never values — in the same transaction.
@@ -95,10 +100,20 @@ class Api {
   HttpResponse AuditEvents(const ApiCall& call);
   HttpResponse AuditCheckpoints(const ApiCall& call);
   HttpResponse AuditProof(const ApiCall& call);
+  HttpResponse ListAlerts(const ApiCall& call);
+  HttpResponse AcknowledgeAlert(const ApiCall& call);
 
-  // Records a decision on a request (allow or deny) with no other effect.
-  Status RecordDecision(const ApiCall& call, std::string_view action,
-                        const access::Decision& decision, MemberId member);
+  // Records a refusal (a deny, or a not-found) and feeds the anomaly rules,
+  // in one transaction; `suspended` says whether a severe rule fired.
+  Status RecordRefusal(const ApiCall& call, std::string_view action,
+                       const access::Decision& decision, MemberId member, bool not_found,
+                       bool* suspended);
+  // RecordRefusal, then the 403 (or 404) answer; "account_suspended" when a
+  // severe anomaly rule fired on this very request.
+  HttpResponse Refuse(const ApiCall& call, const access::Decision& decision, MemberId member,
+                      bool not_found);
+  // Feeds an allowed read to the anomaly rules inside the read's transaction.
+  Status ObserveRead(store::Tx& tx, const ApiCall& call, std::vector<MemberId> members);
 
   ApiDeps deps_;
   std::unique_ptr<access::AuthService> auth_;

@@ -9,6 +9,7 @@
 // below fails to compile (static_assert), so no route escapes the matrix.
 #include <gtest/gtest.h>
 
+#include "access/guard/anomaly.h"
 #include "server/api_routes.h"
 #include "server/api_testing.h"
 
@@ -24,7 +25,7 @@ constexpr std::string_view kProbed[] = {
     "members.search",    "members.view",       "members.contact", "grants.list",
     "grants.add",        "grants.approve",     "grants.revoke",   "accounts.list",
     "accounts.suspend",  "accounts.reinstate", "access.explain",  "audit.events",
-    "audit.checkpoints", "audit.proof",
+    "audit.checkpoints", "audit.proof",        "alerts.list",     "alerts.acknowledge",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -66,6 +67,32 @@ class ApiMatrixTest : public ::testing::Test {
     west_midlands_ = env_.env_.tree_.Find(env_.Unit("E14000531"))->parent;
     member_ = env_.AddMember("301", aldershot_, "Mary", "Seacole");
     other_granter_ = env_.AddAccount("matrix.granter");
+    canary_ = env_.AddMember("302", aldershot_, "Test", "Canary");
+    ASSERT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) {
+                      return members::PlantCanary(tx, canary_, env_.clock_.Now(), "matrix");
+                    })
+                    .ok());
+  }
+
+  // An open alert about a fresh account (it touched the canary).
+  access::AlertId NewAlert() {
+    AccountId who = env_.AddAccount("alerted." + std::to_string(++n_));
+    access::AlertId id;
+    EXPECT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      access::Observation o;
+                      o.account = who;
+                      o.capability = "member.view";
+                      o.members = {canary_};
+                      o.now = env_.clock_.Now();
+                      SB_ASSIGN_OR_RETURN(auto out, access::Observe(tx, env_.policy_, o));
+                      if (out.alerts.empty()) return Status::Internal("no alert raised");
+                      id = out.alerts[0].id;
+                      return Status::Ok();
+                    })
+                    .ok());
+    return id;
   }
 
   Micros At(When w) const {
@@ -147,6 +174,11 @@ class ApiMatrixTest : public ::testing::Test {
     if (id == "audit.events") return {"GET", "/api/v1/audit/events?limit=5", ""};
     if (id == "audit.checkpoints") return {"GET", "/api/v1/audit/checkpoints", ""};
     if (id == "audit.proof") return {"GET", "/api/v1/audit/proof?seq=0&size=1", ""};
+    if (id == "alerts.list") return {"GET", "/api/v1/alerts?open=true", ""};
+    if (id == "alerts.acknowledge") {
+      return {"POST", "/api/v1/alerts/" + std::to_string(NewAlert().value()) + "/acknowledge",
+              R"({"note": "reviewed in the matrix"})"};
+    }
     ADD_FAILURE() << "no probe for route " << id;
     return {};
   }
@@ -158,7 +190,7 @@ class ApiMatrixTest : public ::testing::Test {
   testing::ApiEnv env_;
   Micros base_ = 0;
   UnitId aldershot_, south_east_, west_midlands_;
-  MemberId member_;
+  MemberId member_, canary_;
   AccountId other_granter_;
   int n_ = 0;
 };

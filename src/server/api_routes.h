@@ -73,6 +73,10 @@ inline constexpr ApiRoute kApiRoutes[] = {
      RouteTarget::kNone, "Signed checkpoints of the audit log"},
     {"audit.proof", "GET", "/api/v1/audit/proof", RouteAuth::kCapability, "audit.read",
      RouteTarget::kNone, "Inclusion proof of one event in a checkpointed tree"},
+    {"alerts.list", "GET", "/api/v1/alerts", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone, "Anomaly alerts raised for the DPO (open ones with ?open=true)"},
+    {"alerts.acknowledge", "POST", "/api/v1/alerts/{id}/acknowledge", RouteAuth::kCapability,
+     "audit.read", RouteTarget::kNone, "Record that an alert was reviewed, with a note"},
 };
 
 constexpr const ApiRoute* FindApiRoute(std::string_view id) {

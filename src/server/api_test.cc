@@ -279,6 +279,77 @@ TEST_F(ApiTest, ADpoReinstatesASuspendedAccountOnTheRecord) {
   EXPECT_EQ(env_.Login("officer.one").token.empty(), false);
 }
 
+TEST_F(ApiTest, QuotasRefuseWithTheResetTimeAndSurviveNothingButTime) {
+  env_.policy_.roles["officer"].quotas["member.view"] = access::Quota{2, 0};
+  TestSession s = env_.Login("officer.one");
+  const std::string path = "/api/v1/members/" + member_.ToString();
+  EXPECT_EQ(env_.Send("GET", path, "", &s).status, 200);
+  EXPECT_EQ(env_.Send("GET", path, "", &s).status, 200);
+  HttpResponse over = env_.Send("GET", path, "", &s);
+  ASSERT_EQ(over.status, 429) << over.body;
+  const auto j = Body(over);
+  EXPECT_EQ(j["error"]["code"], "quota_exceeded");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("resets at"), std::string::npos);
+  EXPECT_EQ(over.body.find("Lovelace"), std::string::npos);
+  auto denied = env_.Events("member.view");
+  ASSERT_EQ(denied.size(), 3u);
+  EXPECT_EQ(denied[2].rule, "quota.exceeded");
+  // Half a day refills one view (2 per day).
+  env_.clock_.Advance(kMicrosPerDay / 2);
+  TestSession again = env_.Login("officer.one");
+  EXPECT_EQ(env_.Send("GET", path, "", &again).status, 200);
+}
+
+TEST_F(ApiTest, ProbingSuspendsAtOnceAndTheDpoSeesTheAlert) {
+  env_.policy_.anomaly_probe_run = 3;
+  AccountId dpo = env_.AddAccount("dpo.one");
+  env_.Grant(dpo, "dpo", env_.Root(), env_.clock_.Now() - 1, env_.clock_.Now() + kMicrosPerDay);
+  env_.EnrolTotp(dpo);
+  TestSession s = env_.Login("officer.one");
+  EXPECT_EQ(env_.Send("GET", "/api/v1/members/" + other_.ToString(), "", &s).status, 403);
+  EXPECT_EQ(env_.Send("GET", "/api/v1/members/424242", "", &s).status, 404);
+  HttpResponse third = env_.Send("GET", "/api/v1/members/" + other_.ToString(), "", &s);
+  EXPECT_EQ(third.status, 403);
+  EXPECT_EQ(Body(third)["error"]["code"], "account_suspended");
+  // Its sessions ended in the same request; signing in is refused.
+  EXPECT_EQ(env_.Send("GET", "/api/v1/session", "", &s).status, 401);
+  HttpResponse login =
+      env_.Send("POST", "/api/v1/session",
+                R"({"login": "officer.one", "password": "correct horse battery"})");
+  EXPECT_EQ(login.status, 403);
+
+  TestSession d = env_.Login("dpo.one", dpo);
+  HttpResponse alerts = env_.Send("GET", "/api/v1/alerts?open=true", "", &d);
+  ASSERT_EQ(alerts.status, 200) << alerts.body;
+  const auto list = Body(alerts)["alerts"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["rule"], "anomaly.probing");
+  EXPECT_EQ(list[0]["account"], officer_.value());
+  const std::string ack =
+      "/api/v1/alerts/" + std::to_string(list[0]["id"].get<int>()) + "/acknowledge";
+  EXPECT_EQ(env_.Send("POST", ack, "{}", &d).status, 400);  // a note is required
+  EXPECT_EQ(env_.Send("POST", ack, R"({"note": "spoke to the officer"})", &d).status, 200);
+  EXPECT_EQ(Body(env_.Send("GET", "/api/v1/alerts?open=true", "", &d))["alerts"].size(), 0u);
+}
+
+TEST_F(ApiTest, OpeningACanarySuspendsButSeeingOneInASearchDoesNot) {
+  MemberId canary = env_.AddMember("199", aldershot_, "Some", "Lovegood");
+  ASSERT_TRUE(env_.env_.store_
+                  ->Write([&](store::Tx& tx) {
+                    return members::PlantCanary(tx, canary, env_.clock_.Now(), "test");
+                  })
+                  .ok());
+  TestSession s = env_.Login("officer.one");
+  HttpResponse search = env_.Send("GET", "/api/v1/members?unit=E14000530&q=Love", "", &s);
+  ASSERT_EQ(search.status, 200) << search.body;
+  EXPECT_EQ(Body(search)["members"].size(), 2u);  // Lovelace and the canary, alike
+  EXPECT_EQ(env_.Send("GET", "/api/v1/session", "", &s).status, 200);
+  HttpResponse opened = env_.Send("GET", "/api/v1/members/" + canary.ToString(), "", &s);
+  EXPECT_EQ(opened.status, 200);
+  EXPECT_EQ(env_.Send("GET", "/api/v1/session", "", &s).status, 401);
+  EXPECT_EQ(env_.Events("account.suspend").size(), 1u);
+}
+
 TEST_F(ApiTest, UnknownRoutesAndMethodsGetJsonErrors) {
   HttpRequest req = MakeRequest("GET", "/api/v1/nothing-here");
   HttpResponse r = env_.http_->Dispatch(req);
