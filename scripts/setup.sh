@@ -12,7 +12,7 @@ packages=(
   libphonenumber-dev libutf8proc-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   liboath-dev libqrencode-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev postgresql sqlite3 curl python3 bc
+  libgtest-dev libgmock-dev libbenchmark-dev postgresql sqlite3 curl python3 python3-yaml bc
 )
 
 missing=()

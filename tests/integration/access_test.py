@@ -11,7 +11,7 @@ import struct
 import time
 import unittest
 
-from harness import DataDirTest, run
+from harness import DataDirTest, run, synthetic_members_csv
 
 ALICE_PW = "correct horse battery staple"
 BOB_PW = "another long passphrase"
@@ -146,6 +146,86 @@ class AccessTest(DataDirTest):
         self.assertFalse(v["ok"])
         self.assertEqual(v["first_bad"], 2)
         self.assertIn("altered", v["reason"])
+
+
+    def test_the_api_over_http_end_to_end(self):
+        """Sign in over a real socket, read within scope, be refused outside it
+        and for contact details, and find everything under a signed checkpoint
+        after a clean shutdown."""
+        import signal
+        import sqlite3
+        import urllib.request
+        from serve_test import start
+        self.grant_officer(totp(self.secret), 0)
+        csv = os.path.join(self.tmp, "members.csv")
+        synthetic_members_csv(csv, 40)
+        self.import_json(csv, "--unit-column", "constituency")
+        proc, port, _ = start(["serve", "--data-dir", self.data, "--port", "0"])
+        base = f"http://127.0.0.1:{port}"
+
+        def call(method, path, body=None, headers=None):
+            data = json.dumps(body).encode() if body is not None else None
+            req = urllib.request.Request(base + path, data=data, method=method)
+            if data is not None:
+                req.add_header("Content-Type", "application/json")
+            for k, v in (headers or {}).items():
+                req.add_header(k, v)
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, dict(r.headers), r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, dict(e.headers), e.read().decode()
+
+        try:
+            status, headers, body = call("POST", "/api/v1/session",
+                                         {"login": "bob", "password": BOB_PW})
+            self.assertEqual(status, 201, body)
+            cookie = headers["Set-Cookie"].split(";")[0]
+            self.assertIn("HttpOnly", headers["Set-Cookie"])
+            csrf = json.loads(body)["csrf_token"]
+            h = {"Cookie": cookie}
+            status, _, body = call("GET", "/api/v1/members?unit=E14000530&page_size=5", None, h)
+            self.assertEqual(status, 200, body)
+            members = json.loads(body)["members"]
+            self.assertTrue(members)
+            mid = members[0]["id"]
+            status, _, body = call("GET", f"/api/v1/members/{mid}", None, h)
+            self.assertEqual(status, 200, body)
+            self.assertNotIn("@", body)
+            self.assertNotIn("7700", body)
+            status, _, body = call("GET", f"/api/v1/members/{mid}/contact", None, h)
+            self.assertEqual(status, 403, body)
+            self.assertNotIn("@", body)
+            status, _, body = call("GET", "/api/v1/members?unit=E14000531", None, h)
+            self.assertEqual(status, 403, body)
+            self.assertEqual(json.loads(body)["error"]["code"], "denied")
+            # Signing out needs the CSRF token.
+            status, _, _ = call("DELETE", "/api/v1/session", None, h)
+            self.assertEqual(status, 403)
+            status, _, _ = call("DELETE", "/api/v1/session", None, {**h, "X-CSRF-Token": csrf})
+            self.assertEqual(status, 200)
+            status, _, _ = call("GET", "/api/v1/session", None, h)
+            self.assertEqual(status, 401)
+            # Alice, with her second factor, as an API client reads the record.
+            status, _, body = call("POST", "/api/v1/session",
+                                   {"login": "alice", "password": ALICE_PW,
+                                    "totp": totp(self.secret, time.time() + 30), "client": "api"})
+            self.assertEqual(status, 201, body)
+            bearer = {"Authorization": "Bearer " + json.loads(body)["token"]}
+            status, _, body = call("GET", f"/api/v1/audit/events?member={mid}", None, bearer)
+            self.assertEqual(status, 200, body)
+            actions = [e["action"] for e in json.loads(body)["events"]]
+            self.assertIn("member.view", actions)
+            self.assertIn("member.contact.view", actions)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(timeout=30), 0)
+        db = sqlite3.connect(os.path.join(self.data, "switchboard.db"))
+        events = db.execute("SELECT COUNT(*) FROM audit_events").fetchone()[0]
+        signed = db.execute("SELECT MAX(tree_size) FROM audit_checkpoints").fetchone()[0]
+        db.close()
+        self.assertEqual(signed, events, "the shutdown checkpoint covers every event")
+        self.cli("audit", "verify", check=0)
 
 
 if __name__ == "__main__":
