@@ -262,10 +262,17 @@ std::optional<int> AccessCommands::Run() {
     if (!st.ok()) return Fail(st);
     const std::string uri = access::OtpauthUri(app.config().organisation.name, s.login, secret);
     auto qr = access::QrText(uri);
+    access::AuthOptions options;
+    options.recovery_pepper = app.sealer().DeriveKey("recovery-codes");
+    access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(), options);
+    auto codes = auth.IssueRecoveryCodes(acc->id);
+    if (!codes) return Fail(codes.error());
     std::printf(
         "Second factor enrolled for %s. Add it to an authenticator app now; it is shown "
-        "only once.\n\n%s\nSecret: %s\n",
+        "only once.\n\n%s\nSecret: %s\n\nRecovery codes (each works once, instead of a code "
+        "from the app; print them and keep them somewhere safe):\n",
         s.login.c_str(), qr ? qr->c_str() : "", access::Base32Encode(secret).c_str());
+    for (const std::string& c : *codes) std::printf("  %s\n", c.c_str());
     return kOk;
   }
   if (s.gr_bootstrap->parsed()) {

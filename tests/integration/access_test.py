@@ -47,6 +47,8 @@ class AccessTest(DataDirTest):
         out = self.cli("account", "totp", "alice", "--password-stdin", stdin=ALICE_PW + "\n",
                        check=0).stdout
         self.secret = [l.split()[1] for l in out.splitlines() if l.startswith("Secret:")][0]
+        self.recovery = [l.strip() for l in out.split("Recovery codes")[1].splitlines()[1:]
+                         if l.strip()]
 
     def grant_officer(self, code, check):
         return self.cli("grant", "add", "--as", "alice", "--password-stdin", "--totp", code,
@@ -217,6 +219,15 @@ class AccessTest(DataDirTest):
             actions = [e["action"] for e in json.loads(body)["events"]]
             self.assertIn("member.view", actions)
             self.assertIn("member.contact.view", actions)
+            # A recovery code stands in for the authenticator, once.
+            self.assertEqual(len(self.recovery), 10)
+            creds = {"login": "alice", "password": ALICE_PW, "recovery_code": self.recovery[0]}
+            status, _, body = call("POST", "/api/v1/session", creds)
+            self.assertEqual(status, 201, body)
+            self.assertTrue(json.loads(body)["second_factor"])
+            status, _, body = call("POST", "/api/v1/session", creds)
+            self.assertEqual(status, 401, body)
+            self.assertEqual(json.loads(body)["error"]["code"], "second_factor_invalid")
         finally:
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(timeout=30), 0)
