@@ -19,7 +19,7 @@ namespace {
 HttpResponse Json(int status, const json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -553,7 +553,7 @@ HttpResponse Api::Login(const ApiCall& call) {
     if (deps_.cookie_secure) cookie += "; Secure";
     r.headers.emplace_back("Set-Cookie", cookie);
   }
-  r.body = j.dump();
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 

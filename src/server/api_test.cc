@@ -355,6 +355,15 @@ TEST_F(ApiTest, UnknownRoutesAndMethodsGetJsonErrors) {
   HttpResponse r = env_.http_->Dispatch(req);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(Body(r)["error"]["code"], "not_found");
+  // Bytes that are not UTF-8 (found by api_fuzz) still get a JSON answer.
+  HttpRequest bad = MakeRequest("GET", "/api/v1/\x92\x9a/members?unit=\xca\xca");
+  HttpResponse b = env_.http_->Dispatch(bad);
+  EXPECT_EQ(b.status, 404);
+  EXPECT_EQ(Body(b)["error"]["code"], "not_found");
+  TestSession s = env_.Login("officer.one");
+  HttpResponse q = env_.Send("GET", "/api/v1/members?unit=E14000530&q=\xca\xca", "", &s);
+  EXPECT_EQ(q.status, 200) << q.body;
+  EXPECT_FALSE(Body(q).is_null());
   HttpRequest put = MakeRequest("PUT", "/api/v1/session");
   HttpResponse m = env_.http_->Dispatch(put);
   EXPECT_EQ(m.status, 405);

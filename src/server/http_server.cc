@@ -29,7 +29,7 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
   r.status = status;
   r.body =
       nlohmann::json{{"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}}
-          .dump();
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 
@@ -228,7 +228,9 @@ struct HttpServer::Impl {
       r.headers.emplace_back("Allow", allowed);
       return r;
     }
-    return ErrorResponse(404, "not_found", "no such route: " + req.path, req.request_id);
+    return ErrorResponse(404, "not_found",
+                         "no such route; the API is described in docs/openapi.yaml",
+                         req.request_id);
   }
 };
 

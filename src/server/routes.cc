@@ -63,7 +63,7 @@ void AddHealthRoutes(HttpServer& http, App& app) {
                                                                                       : "sqlite"},
                        {"units", app.tree().size()},
                        {"members", members}}
-            .dump();
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
   });
 }
