@@ -1,7 +1,10 @@
 // GroupCommitWriter: the single writer thread behind Store::Write. It drains
 // the queue into one transaction (up to max_group operations), runs each
-// operation inside a savepoint, commits once, then answers every caller.
-// Thread-safe Submit(); the writer owns its Connection.
+// operation inside a savepoint, commits once, then hands the group to a
+// second thread that answers every caller, so that waking hundreds of
+// waiting threads does not hold up the next group. A caller still learns its
+// outcome only after its group committed. Thread-safe Submit(); the writer
+// owns its Connection.
 #pragma once
 
 #include <atomic>
@@ -11,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "store/internal/connection.h"
 
@@ -30,8 +34,15 @@ class GroupCommitWriter {
   struct Op {
     TxFn fn;
     std::promise<Status> done;
+    Status result;
   };
   void Run();
+  // Runs one group in one transaction and sets each operation's result;
+  // true if it committed.
+  bool RunGroup(std::vector<Op>& group);
+  bool CommitGroup(std::vector<Op>& group);
+  void Answer();                         // the answering thread
+  void HandOff(std::vector<Op>& group);  // from the writer, after commit
 
   std::unique_ptr<Connection> conn_;
   const int max_group_;
@@ -40,6 +51,11 @@ class GroupCommitWriter {
   std::deque<Op> queue_;   // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::atomic<std::uint64_t> groups_{0}, ops_{0}, failures_{0};
+  std::mutex answer_mu_;
+  std::condition_variable answer_cv_;
+  std::vector<std::vector<Op>> answers_;  // GUARDED_BY(answer_mu_): finished groups
+  bool answer_stopping_ = false;          // GUARDED_BY(answer_mu_)
+  std::thread answer_thread_;
   std::thread thread_;
 };
 

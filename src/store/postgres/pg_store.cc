@@ -460,6 +460,8 @@ class PgConnection final : public internal::Connection {
     return Exec("ROLLBACK").status();
   }
 
+  bool TransactionBroken() const override { return PQtransactionStatus(conn_) != PQTRANS_INTRANS; }
+
   // True when the connection can go back to a pool: connected, no transaction open.
   bool Reusable() const {
     return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;

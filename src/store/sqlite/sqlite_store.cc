@@ -140,6 +140,7 @@ class SqliteConnection final : public internal::Connection {
     if (sqlite3_get_autocommit(db_)) return Status::Ok();
     return Exec("ROLLBACK").status();
   }
+  bool TransactionBroken() const override { return sqlite3_get_autocommit(db_) != 0; }
 
  private:
   Result<sqlite3_stmt*> Prepare(std::string_view sql, Params params) {
