@@ -55,18 +55,40 @@ GroupCommitWriter::~GroupCommitWriter() {
   answer_thread_.join();
 }
 
-std::future<Status> GroupCommitWriter::Submit(TxFn fn) {
-  Op op{std::move(fn), {}};
-  auto fut = op.done.get_future();
+void GroupCommitWriter::Enqueue(Op op) {
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
-    if (stopping_) {
-      op.done.set_value(Status::Unavailable("the store is shutting down"));
-      return fut;
+    if (!stopping_) {
+      queue_.push_back(std::move(op));
+      queued = true;
     }
-    queue_.push_back(std::move(op));
   }
-  cv_.notify_one();
+  if (queued) {
+    cv_.notify_one();
+    return;
+  }
+  // Not queued: the store is shutting down.
+  const Status closed = Status::Unavailable("the store is shutting down");
+  if (op.waiter) {
+    op.waiter->result = closed;
+    op.waiter->done.store(1, std::memory_order_release);
+  } else {
+    op.promise->set_value(closed);
+  }
+}
+
+Status GroupCommitWriter::Write(TxFn fn) {
+  auto waiter = std::make_shared<Waiter>();
+  Enqueue(Op{std::move(fn), waiter, std::nullopt, Status()});
+  while (waiter->done.load(std::memory_order_acquire) == 0) waiter->done.wait(0);
+  return std::move(waiter->result);
+}
+
+std::future<Status> GroupCommitWriter::Submit(TxFn fn) {
+  std::promise<Status> promise;
+  auto fut = promise.get_future();
+  Enqueue(Op{std::move(fn), nullptr, std::move(promise), Status()});
   return fut;
 }
 
@@ -93,7 +115,15 @@ void GroupCommitWriter::Answer() {
       batch.swap(answers_);
     }
     for (auto& group : batch) {
-      for (Op& op : group) op.done.set_value(std::move(op.result));
+      for (Op& op : group) {
+        if (op.waiter) {
+          op.waiter->result = std::move(op.result);
+          op.waiter->done.store(1, std::memory_order_release);
+          op.waiter->done.notify_one();
+        } else {
+          op.promise->set_value(std::move(op.result));
+        }
+      }
     }
     batch.clear();
   }

@@ -1,10 +1,10 @@
 // GroupCommitWriter: the single writer thread behind Store::Write. It drains
-// the queue into one transaction (up to max_group operations), runs each
-// operation inside a savepoint, commits once, then hands the group to a
-// second thread that answers every caller, so that waking hundreds of
-// waiting threads does not hold up the next group. A caller still learns its
-// outcome only after its group committed. Thread-safe Submit(); the writer
-// owns its Connection.
+// the queue into one transaction (up to max_group operations), runs them
+// (without savepoints unless one fails: see store.h), commits once, then
+// hands the group to a second thread that answers every caller, so that
+// waking hundreds of waiting threads does not hold up the next group. A
+// caller still learns its outcome only after its group committed.
+// Thread-safe Write()/Submit(); the writer owns its Connection.
 #pragma once
 
 #include <atomic>
@@ -13,6 +13,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -27,15 +28,27 @@ class GroupCommitWriter {
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
+  // Queues `fn` and waits for its outcome (Store::Write).
+  Status Write(TxFn fn);
+  // Queues `fn`; the future holds its outcome (Store::WriteAsync).
   std::future<Status> Submit(TxFn fn);
   StoreStats stats() const;
 
  private:
-  struct Op {
-    TxFn fn;
-    std::promise<Status> done;
+  // Where a Write() caller waits: cheaper than a promise (no call_once, and
+  // a process-private futex), shared so that the answering thread may still
+  // touch it after the caller has gone.
+  struct Waiter {
+    std::atomic<std::uint32_t> done{0};
     Status result;
   };
+  struct Op {
+    TxFn fn;
+    std::shared_ptr<Waiter> waiter;               // Write()
+    std::optional<std::promise<Status>> promise;  // Submit()
+    Status result;
+  };
+  void Enqueue(Op op);
   void Run();
   // Runs one group in one transaction and sets each operation's result;
   // true if it committed.

@@ -280,7 +280,7 @@ class SqliteStore final : public Store {
     return st;
   }
 
-  Status Write(TxFn fn) override { return writer_.Submit(std::move(fn)).get(); }
+  Status Write(TxFn fn) override { return writer_.Write(std::move(fn)); }
   std::future<Status> WriteAsync(TxFn fn) override { return writer_.Submit(std::move(fn)); }
 
   Status WriteNow(const TxFn& fn) override {
