@@ -100,6 +100,12 @@ void GroupCommitWriter::HandOff(std::vector<Op>& group) {
   {
     std::lock_guard lock(answer_mu_);
     answers_.push_back(std::move(group));
+    // Vectors go back and forth and keep their capacity: no reallocation
+    // (nor the heap growing and shrinking) for every group.
+    if (!spare_.empty()) {
+      group = std::move(spare_.back());
+      spare_.pop_back();
+    }
   }
   answer_cv_.notify_one();
   group.clear();
@@ -123,6 +129,13 @@ void GroupCommitWriter::Answer() {
         } else {
           op.promise->set_value(std::move(op.result));
         }
+      }
+      group.clear();
+    }
+    {
+      std::lock_guard lock(answer_mu_);
+      for (auto& group : batch) {
+        if (spare_.size() < 4) spare_.push_back(std::move(group));
       }
     }
     batch.clear();
