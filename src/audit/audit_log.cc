@@ -151,7 +151,7 @@ bool EventFromRow(const Row& row, Event& e) {
 }
 
 Value OrNull(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(); }
-Value OrNull(const std::string& v) { return v.empty() ? Value() : Value(v); }
+Value OrNull(std::string&& v) { return v.empty() ? Value() : Value(std::move(v)); }
 
 // The seq written inside a body, if the body is JSON with an integer "seq".
 std::optional<std::int64_t> SeqInBody(std::string_view body) {
@@ -368,21 +368,14 @@ Result<Appended> AuditLog::Append(Tx& tx, Event event) {
   std::string body = Encode(event);
   Appended out{event.seq, LeafHash(body)};
   const Value params[] = {
-      event.seq,
-      event.at,
-      OrNull(event.actor),
-      OrNull(event.on_behalf_of),
-      event.action,
-      OrNull(event.decision),
-      OrNull(event.rule),
-      OrNull(event.grant_id),
+      event.seq, event.at, OrNull(event.actor), OrNull(event.on_behalf_of),
+      // `event` is our own copy, encoded already: its strings move.
+      Value(std::move(event.action)), OrNull(std::move(event.decision)),
+      OrNull(std::move(event.rule)), OrNull(event.grant_id),
       event.members.empty() ? Value() : Value(JoinInts(event.members)),
       event.field_classes.empty() ? Value() : Value(JoinStrings(event.field_classes)),
-      OrNull(event.campaign),
-      OrNull(event.contest),
-      OrNull(event.request_id),
-      OrNull(event.client),
-      Value::Bytes(std::move(body))};
+      OrNull(event.campaign), OrNull(event.contest), OrNull(std::move(event.request_id)),
+      OrNull(std::move(event.client)), Value::Bytes(std::move(body))};
   SB_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO audit_events (seq, at, actor, on_behalf_of, action, "
               "decision, rule, grant_id, members, field_classes, campaign, "

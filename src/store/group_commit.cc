@@ -36,6 +36,7 @@ Status Connection::RollbackTo(std::string_view name) {
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn, int max_group)
     : conn_(std::move(conn)), max_group_(max_group < 1 ? 1 : max_group) {
+  answer_thread_ = std::thread([this] { Answer(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -45,21 +46,49 @@ GroupCommitWriter::~GroupCommitWriter() {
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  thread_.join();  // the writer has handed off every group
+  {
+    std::lock_guard lock(answer_mu_);
+    answer_stopping_ = true;
+  }
+  answer_cv_.notify_all();
+  answer_thread_.join();
+}
+
+void GroupCommitWriter::Enqueue(Op op) {
+  bool queued = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(op));
+      queued = true;
+    }
+  }
+  if (queued) {
+    cv_.notify_one();
+    return;
+  }
+  // Not queued: the store is shutting down.
+  const Status closed = Status::Unavailable("the store is shutting down");
+  if (op.waiter) {
+    op.waiter->result = closed;
+    op.waiter->done.store(1, std::memory_order_release);
+  } else {
+    op.promise->set_value(closed);
+  }
+}
+
+Status GroupCommitWriter::Write(TxFn fn) {
+  auto waiter = std::make_shared<Waiter>();
+  Enqueue(Op{std::move(fn), waiter, std::nullopt, Status()});
+  while (waiter->done.load(std::memory_order_acquire) == 0) waiter->done.wait(0);
+  return std::move(waiter->result);
 }
 
 std::future<Status> GroupCommitWriter::Submit(TxFn fn) {
-  Op op{std::move(fn), {}};
-  auto fut = op.done.get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) {
-      op.done.set_value(Status::Unavailable("the store is shutting down"));
-      return fut;
-    }
-    queue_.push_back(std::move(op));
-  }
-  cv_.notify_one();
+  std::promise<Status> promise;
+  auto fut = promise.get_future();
+  Enqueue(Op{std::move(fn), nullptr, std::move(promise), Status()});
   return fut;
 }
 
@@ -67,9 +96,54 @@ StoreStats GroupCommitWriter::stats() const {
   return {groups_.load(), ops_.load(), failures_.load()};
 }
 
+void GroupCommitWriter::HandOff(std::vector<Op>& group) {
+  {
+    std::lock_guard lock(answer_mu_);
+    answers_.push_back(std::move(group));
+    // Vectors go back and forth and keep their capacity: no reallocation
+    // (nor the heap growing and shrinking) for every group.
+    if (!spare_.empty()) {
+      group = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  answer_cv_.notify_one();
+  group.clear();
+}
+
+void GroupCommitWriter::Answer() {
+  std::vector<std::vector<Op>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(answer_mu_);
+      answer_cv_.wait(lock, [&] { return answer_stopping_ || !answers_.empty(); });
+      if (answers_.empty() && answer_stopping_) return;
+      batch.swap(answers_);
+    }
+    for (auto& group : batch) {
+      for (Op& op : group) {
+        if (op.waiter) {
+          op.waiter->result = std::move(op.result);
+          op.waiter->done.store(1, std::memory_order_release);
+          op.waiter->done.notify_one();
+        } else {
+          op.promise->set_value(std::move(op.result));
+        }
+      }
+      group.clear();
+    }
+    {
+      std::lock_guard lock(answer_mu_);
+      for (auto& group : batch) {
+        if (spare_.size() < 4) spare_.push_back(std::move(group));
+      }
+    }
+    batch.clear();
+  }
+}
+
 void GroupCommitWriter::Run() {
   std::vector<Op> group;
-  std::vector<Status> results;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -80,55 +154,100 @@ void GroupCommitWriter::Run() {
         queue_.pop_front();
       }
     }
-    results.assign(group.size(), Status());
-    Status begin = conn_->Begin();
-    if (!begin.ok()) {
-      failures_ += group.size();
-      for (auto& op : group) op.done.set_value(begin);
-      group.clear();
-      continue;
-    }
-    Status fatal;  // a failure that poisons the whole transaction
-    for (size_t i = 0; i < group.size(); ++i) {
-      if (!fatal.ok()) {
-        results[i] = fatal;
-        continue;
-      }
-      Status sp = conn_->Savepoint("sb_op");
-      if (!sp.ok()) {
-        fatal = sp;
-        results[i] = sp;
-        continue;
-      }
-      Status st = group[i].fn(*conn_);
-      if (st.ok()) {
-        // A statement error the callback swallowed leaves PostgreSQL's
-        // transaction aborted: the release fails. Fail only this operation.
-        Status rel = conn_->Release("sb_op");
-        if (!rel.ok()) st = rel.WithContext("an earlier statement failed");
-      }
-      if (!st.ok()) {
-        results[i] = st;
-        Status rb = conn_->RollbackTo("sb_op");
-        if (rb.ok()) rb = conn_->Release("sb_op");
-        if (!rb.ok()) fatal = rb;
-      }
-    }
-    Status commit = fatal.ok() ? conn_->Commit() : fatal;
-    if (!commit.ok()) {
-      conn_->Rollback().IgnoreError();
-      for (auto& r : results)
-        if (r.ok()) r = commit.WithContext("commit failed");
-    }
+    const bool committed = RunGroup(group);
     std::uint64_t failed = 0;
-    for (const Status& r : results) failed += r.ok() ? 0 : 1;
+    for (const Op& op : group) failed += op.result.ok() ? 0 : 1;
     // Counted before answering, so a caller's stats() include its own write.
-    groups_ += commit.ok() ? 1 : 0;
+    groups_ += committed ? 1 : 0;
     ops_ += group.size() - failed;
     failures_ += failed;
-    for (size_t i = 0; i < group.size(); ++i) group[i].done.set_value(std::move(results[i]));
-    group.clear();
+    HandOff(group);
   }
+}
+
+bool GroupCommitWriter::RunGroup(std::vector<Op>& group) {
+  Status begin = conn_->Begin();
+  if (!begin.ok()) {
+    for (Op& op : group) op.result = begin;
+    return false;
+  }
+  // Optimistic pass: every operation straight in the transaction, no
+  // savepoints. Almost every group gets through it whole.
+  size_t failed = group.size();
+  for (size_t i = 0; i < group.size(); ++i) {
+    Status st = group[i].fn(*conn_);
+    // A statement error the callback swallowed leaves PostgreSQL's
+    // transaction aborted (and a few SQLite errors roll it back): that is
+    // this operation's failure, not the next one's.
+    if (st.ok() && conn_->TransactionBroken()) {
+      st = Status::Aborted(
+          "a statement failed earlier in this write, which was rolled back (the callback went "
+          "on)");
+    }
+    if (!st.ok()) {
+      group[i].result = std::move(st);
+      failed = i;
+      break;
+    }
+  }
+  if (failed == group.size()) return CommitGroup(group);
+
+  // Operation `failed` failed, and its effects cannot be undone alone: roll
+  // the whole transaction back and run the group again with each operation
+  // in its own savepoint, leaving out the one that failed (its result
+  // stands: an error whose effects were rolled back).
+  Status retry = conn_->Rollback();
+  if (retry.ok()) retry = conn_->Begin();
+  if (!retry.ok()) {
+    retry = retry.WithContext("starting over to isolate a failed write");
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (i != failed) group[i].result = retry;
+    }
+    conn_->Rollback().IgnoreError();
+    return false;
+  }
+  Status fatal;  // a failure that poisons the whole transaction
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (i == failed) continue;
+    Op& op = group[i];
+    if (!fatal.ok()) {
+      op.result = fatal;
+      continue;
+    }
+    Status sp = conn_->Savepoint("sb_op");
+    if (!sp.ok()) {
+      fatal = sp;
+      op.result = sp;
+      continue;
+    }
+    Status st = op.fn(*conn_);
+    if (st.ok()) {
+      // As above; here PostgreSQL refuses the release.
+      Status rel = conn_->Release("sb_op");
+      if (!rel.ok()) st = rel.WithContext("an earlier statement failed");
+    }
+    op.result = st;
+    if (!st.ok()) {
+      Status rb = conn_->RollbackTo("sb_op");
+      if (rb.ok()) rb = conn_->Release("sb_op");
+      if (!rb.ok()) fatal = rb;
+    }
+  }
+  if (!fatal.ok()) {
+    conn_->Rollback().IgnoreError();
+    return false;
+  }
+  return CommitGroup(group);
+}
+
+bool GroupCommitWriter::CommitGroup(std::vector<Op>& group) {
+  Status commit = conn_->Commit();
+  if (commit.ok()) return true;
+  conn_->Rollback().IgnoreError();
+  for (Op& op : group) {
+    if (op.result.ok()) op.result = commit.WithContext("commit failed");
+  }
+  return false;
 }
 
 }  // namespace internal

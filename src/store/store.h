@@ -10,9 +10,11 @@
 // Threading: a Store is shared by all threads. Read() runs concurrently on a
 // pool of reader connections, each call seeing one consistent snapshot.
 // Write() hands the work to a single writer thread that commits many callers'
-// work in one transaction (group commit: one fsync for the group), isolating
-// each caller's work with a savepoint so one failure does not affect the
-// others. A Tx is only valid inside the callback that receives it.
+// work in one transaction (group commit: one fsync for the group). One
+// caller's failure does not affect the others: the writer runs a group
+// without savepoints first and, only if an operation fails, rolls the group
+// back and runs the others again each in a savepoint of its own. A Tx is only
+// valid inside the callback that receives it.
 #pragma once
 
 #include <cstdint>
@@ -81,7 +83,11 @@ class Store {
 
   // Queues `fn` for the group-commit writer and waits until its group has
   // committed durably. Returns fn's error (its effects rolled back) or the
-  // commit's error. `fn` runs on the writer thread.
+  // commit's error. `fn` runs on the writer thread, and may run twice: when
+  // another operation of its group fails, the group is rolled back and run
+  // again (see above). Only the last run's effects and result count, so `fn`
+  // should assign its outputs rather than accumulate them, and do nothing
+  // outside the transaction that must happen only once.
   virtual Status Write(TxFn fn) = 0;
   // As Write(), without waiting.
   virtual std::future<Status> WriteAsync(TxFn fn) = 0;

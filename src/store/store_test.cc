@@ -758,6 +758,116 @@ TEST_P(StoreTest, AFailingOperationRollsBackOnlyItself) {
   EXPECT_EQ(after.write_failures - before.write_failures, 2u);
 }
 
+TEST_P(StoreTest, AGroupWithAFailureIsRunAgainWithoutIt) {
+  // The writer runs a group without savepoints first; when one operation
+  // fails it rolls the group back and runs the others again, each isolated.
+  // The failed operation does not run again, and the others' effects count
+  // once.
+  ASSERT_OK(CreateTable(kCreateKv));
+  WriterBlocker blocker(*store_);
+  const StoreStats before = store_->stats();
+  std::atomic<int> runs_a{0}, runs_b{0}, runs_c{0}, runs_d{0};
+  auto a = store_->WriteAsync([&](Tx& tx) -> Status {
+    ++runs_a;
+    SB_RETURN_IF_ERROR(InsertKv(tx, 1));
+    return InsertKv(tx, 2);
+  });
+  auto b = store_->WriteAsync([&](Tx& tx) -> Status {
+    ++runs_b;
+    SB_RETURN_IF_ERROR(InsertKv(tx, 20));
+    return InsertKv(tx, 2);  // a's key: a real SQL error, after a write
+  });
+  auto c = store_->WriteAsync([&](Tx& tx) -> Status {
+    ++runs_c;
+    return InsertKv(tx, 3);
+  });
+  auto d = store_->WriteAsync([&](Tx& tx) -> Status {
+    ++runs_d;
+    SB_RETURN_IF_ERROR(InsertKv(tx, 40));
+    return Status::FailedPrecondition("d changed its mind");
+  });
+  EXPECT_OK(blocker.Release());
+  EXPECT_OK(a.get());
+  EXPECT_EQ(b.get().code(), StatusCode::kAlreadyExists);
+  EXPECT_OK(c.get());
+  EXPECT_EQ(d.get(), Status::FailedPrecondition("d changed its mind"));
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(runs_a, 2);  // the optimistic run, then the isolated one
+  EXPECT_EQ(runs_b, 1);  // its failure stands
+  EXPECT_EQ(runs_c, 1);  // not reached by the optimistic run
+  EXPECT_EQ(runs_d, 1);
+  const StoreStats after = store_->stats();
+  EXPECT_EQ(after.write_groups - before.write_groups, 2u);  // the blocker's, then a..d
+  EXPECT_EQ(after.write_ops - before.write_ops, 3u);        // the blocker, a, c
+  EXPECT_EQ(after.write_failures - before.write_failures, 2u);
+}
+
+TEST_P(StoreTest, AGroupWithoutFailuresRunsEachOperationOnce) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  WriterBlocker blocker(*store_);
+  std::atomic<int> runs{0};
+  std::vector<std::future<Status>> futures;
+  for (int k = 0; k < 50; ++k) {
+    futures.push_back(store_->WriteAsync([&runs, k](Tx& tx) {
+      ++runs;
+      return InsertKv(tx, k);
+    }));
+  }
+  EXPECT_OK(blocker.Release());
+  for (auto& f : futures) EXPECT_OK(f.get());
+  EXPECT_EQ(runs, 50);
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM kv"), 50);
+}
+
+TEST_P(StoreTest, ASwallowedStatementErrorFailsOnlyItsOwnWrite) {
+  // On PostgreSQL a failed statement aborts the transaction even when the
+  // callback ignores the error: that write fails (and only it). SQLite undoes
+  // just the failed statement, so there the write goes through.
+  ASSERT_OK(CreateTable(kCreateKv));
+  WriterBlocker blocker(*store_);
+  auto a = store_->WriteAsync([](Tx& tx) { return InsertKv(tx, 1); });
+  auto b = store_->WriteAsync([](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(InsertKv(tx, 20));
+    InsertKv(tx, 1).IgnoreError();
+    return Status::Ok();
+  });
+  auto c = store_->WriteAsync([](Tx& tx) { return InsertKv(tx, 3); });
+  EXPECT_OK(blocker.Release());
+  EXPECT_OK(a.get());
+  EXPECT_OK(c.get());
+  Status b_result = b.get();
+  if (postgres()) {
+    EXPECT_FALSE(b_result.ok());
+    EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 3}));
+  } else {
+    EXPECT_OK(b_result);
+    EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 3, 20}));
+  }
+}
+
+TEST_P(StoreTest, AWriterLearnsItsOutcomeOnlyOnceItsGroupCommitted) {
+  // Answers come from a thread of their own, still only after the commit:
+  // whoever has an answer can read what it wrote.
+  ASSERT_OK(CreateTable(kCreateKv));
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;
+  std::atomic<int> unseen{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const int k = t * kPerThread + i;
+        if (!store_->Write([k](Tx& tx) { return InsertKv(tx, k); }).ok()) continue;
+        auto n = ReadInt("SELECT COUNT(*) FROM kv WHERE k = $1", {k});
+        if (!n.has_value() || *n != 1) ++unseen;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(unseen, 0);
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM kv"), kThreads * kPerThread);
+}
+
 TEST_P(StoreTest, WriteNowCommitsOrRollsBack) {
   ASSERT_OK(CreateTable(kCreateKv));
   ASSERT_OK(store_->WriteNow([](Tx& tx) -> Status {

@@ -16,6 +16,9 @@ class Connection : public Tx {
   virtual Status Begin() = 0;  // a write transaction
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
+  // True inside a transaction that can no longer commit: PostgreSQL's after
+  // a failed statement, or one that SQLite rolled back itself after an error.
+  virtual bool TransactionBroken() const = 0;
   // Savepoints, named by the caller (plain identifiers).
   Status Savepoint(std::string_view name);
   Status Release(std::string_view name);

@@ -460,6 +460,8 @@ class PgConnection final : public internal::Connection {
     return Exec("ROLLBACK").status();
   }
 
+  bool TransactionBroken() const override { return PQtransactionStatus(conn_) != PQTRANS_INTRANS; }
+
   // True when the connection can go back to a pool: connected, no transaction open.
   bool Reusable() const {
     return PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
@@ -567,7 +569,7 @@ class PgStore final : public Store {
     return st;
   }
 
-  Status Write(TxFn fn) override { return writer_.Submit(std::move(fn)).get(); }
+  Status Write(TxFn fn) override { return writer_.Write(std::move(fn)); }
   std::future<Status> WriteAsync(TxFn fn) override { return writer_.Submit(std::move(fn)); }
 
   Status WriteNow(const TxFn& fn) override {
