@@ -249,6 +249,110 @@ CREATE INDEX alerts_account ON alerts(account_id, at);
 CREATE INDEX alerts_open ON alerts(at) WHERE acknowledged_at IS NULL;
 )sql";
 
+// Version 6: the phone bank (RULEBOOK §6). A campaign's audience is a
+// segment (JSON, see phonebank/campaign.h) fixed when it goes live into
+// campaign_targets, one row per member with its recall state and lease.
+// contact_log is every contact attempt on any channel, for "not contacted
+// since" audiences; it holds ids and outcomes only.
+constexpr const char* kV6 = R"sql(
+CREATE TABLE campaigns (
+  id {{pk}},
+  name TEXT NOT NULL,
+  owner_id {{int}} NOT NULL REFERENCES accounts(id),
+  scope_unit {{int}} NOT NULL REFERENCES units(id),
+  purpose TEXT NOT NULL,
+  audience TEXT NOT NULL,
+  script TEXT NOT NULL,
+  survey TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  calling_start {{int}} NOT NULL,
+  calling_end {{int}} NOT NULL,
+  starts_at {{int}} NOT NULL,
+  ends_at {{int}} NOT NULL,
+  state TEXT NOT NULL,
+  eligibility TEXT NOT NULL,
+  pace TEXT NOT NULL,
+  recall_minutes {{int}} NOT NULL,
+  max_passes {{int}} NOT NULL,
+  created_at {{int}} NOT NULL,
+  updated_at {{int}} NOT NULL,
+  CHECK (ends_at > starts_at)
+);
+
+CREATE TABLE campaign_invites (
+  id {{pk}},
+  campaign_id {{int}} NOT NULL REFERENCES campaigns(id),
+  token_hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  created_by {{int}} NOT NULL REFERENCES accounts(id),
+  created_at {{int}} NOT NULL,
+  expires_at {{int}} NOT NULL,
+  max_joins {{int}} NOT NULL,
+  joins {{int}} NOT NULL DEFAULT 0,
+  revoked_at {{int}}
+);
+CREATE INDEX campaign_invites_campaign ON campaign_invites(campaign_id);
+
+CREATE TABLE campaign_callers (
+  campaign_id {{int}} NOT NULL REFERENCES campaigns(id),
+  account_id {{int}} NOT NULL REFERENCES accounts(id),
+  invite_id {{int}} REFERENCES campaign_invites(id),
+  grant_id {{int}} NOT NULL REFERENCES grants(id),
+  joined_at {{int}} NOT NULL,
+  PRIMARY KEY (campaign_id, account_id)
+);
+
+CREATE TABLE campaign_targets (
+  campaign_id {{int}} NOT NULL REFERENCES campaigns(id),
+  member_id {{int}} NOT NULL REFERENCES members(id),
+  passes {{int}} NOT NULL DEFAULT 0,
+  next_at {{int}} NOT NULL DEFAULT 0,
+  done {{int}} NOT NULL DEFAULT 0,
+  last_outcome TEXT,
+  leased_by {{int}} REFERENCES accounts(id),
+  lease_expires {{int}},
+  PRIMARY KEY (campaign_id, member_id)
+);
+CREATE INDEX campaign_targets_queue ON campaign_targets(campaign_id, done, next_at);
+CREATE INDEX campaign_targets_lease ON campaign_targets(campaign_id, leased_by);
+
+CREATE TABLE calls (
+  id {{pk}},
+  campaign_id {{int}} NOT NULL REFERENCES campaigns(id),
+  member_id {{int}} NOT NULL REFERENCES members(id),
+  caller_id {{int}} NOT NULL REFERENCES accounts(id),
+  connector TEXT NOT NULL,
+  state TEXT NOT NULL,
+  started_at {{int}} NOT NULL,
+  answered_at {{int}},
+  ended_at {{int}},
+  duration_seconds {{int}},
+  outcome TEXT,
+  answers TEXT,
+  recorded_at {{int}}
+);
+CREATE INDEX calls_campaign ON calls(campaign_id, caller_id);
+
+CREATE TABLE caller_endpoints (
+  account_id {{int}} PRIMARY KEY REFERENCES accounts(id),
+  key_id {{int}} NOT NULL,
+  sealed {{blob}} NOT NULL,
+  verify_hash TEXT,
+  verified_at {{int}},
+  created_at {{int}} NOT NULL
+);
+
+CREATE TABLE contact_log (
+  id {{pk}},
+  member_id {{int}} NOT NULL REFERENCES members(id),
+  channel TEXT NOT NULL,
+  campaign_id {{int}},
+  outcome TEXT NOT NULL,
+  at {{int}} NOT NULL
+);
+CREATE INDEX contact_log_member ON contact_log(member_id, at);
+)sql";
+
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
     s.replace(pos, from.size(), to);
@@ -279,6 +383,7 @@ const std::vector<Migration>& AllMigrations() {
       {3, "accounts and grants", kV3},
       {4, "sessions, recovery codes and sign-in throttling", kV4},
       {5, "quotas and anomaly alerts", kV5},
+      {6, "phone bank", kV6},
   };
   return kAll;
 }
