@@ -324,6 +324,7 @@ CREATE TABLE calls (
   connector TEXT NOT NULL,
   state TEXT NOT NULL,
   started_at {{int}} NOT NULL,
+  connected_at {{int}},
   answered_at {{int}},
   ended_at {{int}},
   duration_seconds {{int}},

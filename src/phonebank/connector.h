@@ -1,0 +1,72 @@
+// Telephony connectors: how the platform rings a caller's own phone and
+// bridges it to a member, presenting the organisation's number. The member's
+// number is resolved here, from the sealed contact point, and never leaves
+// the connector: the API layer only ever passes a member id.
+//
+// The sandbox connector is a simulator for practice and tests: nothing is
+// dialled. Its call progresses by the clock alone (ringing, then answered or
+// not, then completed), decided deterministically from the call id, so a
+// test can predict it and nothing needs a background thread. Every state it
+// reports says `simulated`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "crypto/sealer.h"
+#include "phonebank/phonebank.h"
+#include "store/store.h"
+
+namespace switchboard::phonebank {
+
+struct CallState {
+  CallId id;
+  std::string state;  // ringing, answered, completed, failed
+  std::int64_t duration_seconds = 0;
+  bool simulated = false;
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  virtual std::string_view name() const = 0;
+  // Rings `caller_endpoint` (the caller's own verified phone, opened by the
+  // connector) and bridges to `member`'s phone. Records the call in `calls`.
+  virtual Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
+                                    MemberId member, Micros now) = 0;
+  virtual Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) = 0;
+};
+
+class SandboxConnector final : public Connector {
+ public:
+  explicit SandboxConnector(const crypto::Sealer& sealer) : sealer_(sealer) {}
+  std::string_view name() const override { return "sandbox"; }
+  Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
+                            MemberId member, Micros now) override;
+  Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) override;
+
+  // The simulated timeline: ringing for kRingSeconds; calls whose id is not
+  // a multiple of 3 are answered and complete after kTalkSeconds; the rest
+  // fail (no answer) when the ringing ends.
+  static constexpr int kRingSeconds = 3;
+  static constexpr int kTalkSeconds = 20;
+
+ private:
+  const crypto::Sealer& sealer_;
+};
+
+// Caller endpoints: the caller's own phone, sealed, verified once with a
+// code. The sandbox "sends" the code by returning it (labelled simulated).
+struct EndpointVerification {
+  std::string code;  // the sandbox shows it; a real connector would text it
+};
+Result<EndpointVerification> RegisterEndpoint(store::Tx& tx, const crypto::Sealer& sealer,
+                                              AccountId account, std::string_view e164,
+                                              Micros now);
+Status VerifyEndpoint(store::Tx& tx, AccountId account, std::string_view code, Micros now);
+Result<bool> EndpointVerified(store::Tx& tx, AccountId account);
+
+}  // namespace switchboard::phonebank

@@ -1,0 +1,961 @@
+#include "phonebank/phonebank.h"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "access/credentials/token.h"
+#include "access/store/access_store.h"
+#include "members/register.h"
+
+namespace switchboard::phonebank {
+
+using json = nlohmann::json;
+
+std::string_view StateName(CampaignState s) {
+  switch (s) {
+    case CampaignState::kDraft:
+      return "draft";
+    case CampaignState::kLive:
+      return "live";
+    case CampaignState::kPaused:
+      return "paused";
+    case CampaignState::kEnded:
+      return "ended";
+    case CampaignState::kKilled:
+      return "killed";
+  }
+  return "draft";
+}
+
+std::optional<CampaignState> ParseState(std::string_view s) {
+  for (CampaignState c : {CampaignState::kDraft, CampaignState::kLive, CampaignState::kPaused,
+                          CampaignState::kEnded, CampaignState::kKilled}) {
+    if (StateName(c) == s) return c;
+  }
+  return std::nullopt;
+}
+
+const std::vector<std::string>& CallerFieldNames() {
+  static const std::vector<std::string> k = {"first_name", "membership_years", "branch"};
+  return k;
+}
+
+const std::vector<std::string>& OutcomeNames() {
+  static const std::vector<std::string> k = {"answered",     "no_answer",   "busy",
+                                             "voicemail",    "wrong_number", "do_not_call",
+                                             "moved",        "deceased"};
+  return k;
+}
+
+namespace {
+
+// Suppressions that take a member out of every phone bank.
+constexpr std::uint32_t kNotCallable = members::kDoNotContact | members::kDeceased |
+                                       members::kMoved | members::kNoPhone;
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::vector<std::string> Split(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const size_t c = s.find(',');
+    out.emplace_back(s.substr(0, c));
+    s = c == std::string_view::npos ? std::string_view() : s.substr(c + 1);
+  }
+  return out;
+}
+
+std::string AudienceJson(const Audience& a) {
+  json units = json::array();
+  for (UnitId u : a.units) units.push_back(u.value());
+  return json{{"statuses", a.statuses},
+              {"units", units},
+              {"not_contacted_since", a.not_contacted_since}}
+      .dump();
+}
+
+Audience ParseAudience(std::string_view text) {
+  Audience a;
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return a;
+  for (const auto& s : j.value("statuses", json::array())) {
+    if (s.is_string()) a.statuses.push_back(s.get<std::string>());
+  }
+  for (const auto& u : j.value("units", json::array())) {
+    if (u.is_number_integer()) a.units.push_back(UnitId(u.get<std::int64_t>()));
+  }
+  a.not_contacted_since = j.value("not_contacted_since", std::int64_t{0});
+  return a;
+}
+
+std::string SurveyJson(const std::vector<SurveyQuestion>& qs) {
+  json out = json::array();
+  for (const auto& q : qs) {
+    out.push_back({{"id", q.id}, {"question", q.question}, {"type", q.type}, {"options", q.options}});
+  }
+  return out.dump();
+}
+
+std::vector<SurveyQuestion> ParseSurvey(std::string_view text) {
+  std::vector<SurveyQuestion> out;
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& q : j) {
+    SurveyQuestion s;
+    s.id = q.value("id", "");
+    s.question = q.value("question", "");
+    s.type = q.value("type", "text");
+    for (const auto& o : q.value("options", json::array())) {
+      if (o.is_string()) s.options.push_back(o.get<std::string>());
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+constexpr const char* kCampaignColumns =
+    "id, name, owner_id, scope_unit, purpose, audience, script, survey, fields, calling_start, "
+    "calling_end, starts_at, ends_at, state, eligibility, pace, recall_minutes, max_passes, "
+    "created_at, updated_at";
+
+Campaign ReadCampaign(const store::Row& r) {
+  Campaign c;
+  c.id = CampaignId(r.Int(0));
+  c.name = std::string(r.Text(1));
+  c.owner = AccountId(r.Int(2));
+  c.scope = UnitId(r.Int(3));
+  c.purpose = std::string(r.Text(4));
+  c.audience = ParseAudience(r.Text(5));
+  c.script = std::string(r.Text(6));
+  c.survey = ParseSurvey(r.Text(7));
+  c.fields = Split(r.Text(8));
+  c.calling_start = static_cast<int>(r.Int(9));
+  c.calling_end = static_cast<int>(r.Int(10));
+  c.starts_at = r.Int(11);
+  c.ends_at = r.Int(12);
+  c.state = ParseState(r.Text(13)).value_or(CampaignState::kDraft);
+  json e = json::parse(r.Text(14), nullptr, false);
+  if (e.is_object()) {
+    c.eligibility.members_in_scope_only = e.value("members_in_scope_only", false);
+    c.eligibility.min_membership_years = e.value("min_membership_years", 0);
+  }
+  json p = json::parse(r.Text(15), nullptr, false);
+  if (p.is_object()) {
+    c.pace.burst = p.value("burst", 3);
+    c.pace.interval_seconds = p.value("interval_seconds", 15);
+    c.pace.per_hour = p.value("per_hour", 120);
+    c.pace.per_day = p.value("per_day", 600);
+  }
+  c.recall_minutes = static_cast<int>(r.Int(16));
+  c.max_passes = static_cast<int>(r.Int(17));
+  c.created_at = r.Int(18);
+  c.updated_at = r.Int(19);
+  return c;
+}
+
+std::vector<store::Value> CampaignValues(const Campaign& c) {
+  return {c.name,
+          c.owner.value(),
+          c.scope.value(),
+          c.purpose,
+          AudienceJson(c.audience),
+          c.script,
+          SurveyJson(c.survey),
+          Join(c.fields),
+          c.calling_start,
+          c.calling_end,
+          c.starts_at,
+          c.ends_at,
+          StateName(c.state),
+          json{{"members_in_scope_only", c.eligibility.members_in_scope_only},
+               {"min_membership_years", c.eligibility.min_membership_years}}
+              .dump(),
+          json{{"burst", c.pace.burst},
+               {"interval_seconds", c.pace.interval_seconds},
+               {"per_hour", c.pace.per_hour},
+               {"per_day", c.pace.per_day}}
+              .dump(),
+          c.recall_minutes,
+          c.max_passes};
+}
+
+// Unit ids within `scope` (or within any of `units`), as an SQL list.
+std::string UnitList(const members::OrgTree& tree, UnitId scope, const std::vector<UnitId>& units) {
+  std::string in;
+  for (const members::Unit& u : tree.units()) {
+    bool inside = tree.IsWithin(u.id, scope);
+    if (inside && !units.empty()) {
+      inside = std::any_of(units.begin(), units.end(),
+                           [&](UnitId x) { return tree.IsWithin(u.id, x); });
+    }
+    if (inside) in += (in.empty() ? "" : ",") + u.id.ToString();
+  }
+  return in.empty() ? "0" : in;
+}
+
+// The audience as an SQL condition on `m` (members); params appended.
+std::string AudienceWhere(const members::OrgTree& tree, UnitId scope, const Audience& a,
+                          std::vector<store::Value>& params) {
+  const std::string in = UnitList(tree, scope, a.units);
+  std::string where = "(m.unit_id IN (" + in + ") OR m.branch_id IN (" + in + "))";
+  where += " AND (m.consents & " + std::to_string(members::kConsentPhone) + ") <> 0";
+  where += " AND (m.suppressions & " + std::to_string(kNotCallable) + ") = 0";
+  where += " AND NOT EXISTS (SELECT 1 FROM canaries k WHERE k.member_id = m.id)";
+  where +=
+      " AND EXISTS (SELECT 1 FROM contact_points p WHERE p.member_id = m.id AND p.kind = 'phone' "
+      "AND p.valid = 1)";
+  std::vector<std::string> statuses = a.statuses.empty() ? std::vector<std::string>{"current"}
+                                                         : a.statuses;
+  std::string st;
+  for (const auto& s : statuses) {
+    params.emplace_back(s);
+    st += (st.empty() ? "$" : ", $") + std::to_string(params.size());
+  }
+  where += " AND m.status IN (" + st + ")";
+  if (a.not_contacted_since > 0) {
+    params.emplace_back(a.not_contacted_since);
+    where += " AND NOT EXISTS (SELECT 1 FROM contact_log l WHERE l.member_id = m.id AND l.at >= $" +
+             std::to_string(params.size()) + ")";
+  }
+  return where;
+}
+
+int LocalMinutes(Micros now) {
+  const std::time_t t = static_cast<std::time_t>(now / kMicrosPerSecond);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return tm.tm_hour * 60 + tm.tm_min;
+}
+
+std::string HhMm(int minutes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", minutes / 60, minutes % 60);
+  return buf;
+}
+
+}  // namespace
+
+Status Validate(const Campaign& c, const access::Policy& policy, const members::OrgTree& tree) {
+  if (c.name.empty() || c.name.size() > 200) {
+    return Status::InvalidArgument("name: 1 to 200 characters");
+  }
+  if (c.purpose.empty() || c.purpose.size() > 500) {
+    return Status::InvalidArgument("purpose: 1 to 500 characters; it goes on every grant");
+  }
+  if (!tree.Find(c.scope)) return Status::InvalidArgument("scope: no such unit");
+  for (UnitId u : c.audience.units) {
+    if (!tree.Find(u) || !tree.IsWithin(u, c.scope)) {
+      return Status::InvalidArgument("audience.units: every unit must be inside the scope");
+    }
+  }
+  for (const auto& s : c.audience.statuses) {
+    if (std::find(std::begin(members::kStatuses), std::end(members::kStatuses), s) ==
+        std::end(members::kStatuses)) {
+      return Status::InvalidArgument("audience.statuses: unknown status '" + s + "'");
+    }
+  }
+  if (c.script.size() > 20000) return Status::InvalidArgument("script: at most 20,000 characters");
+  std::set<std::string> ids;
+  for (const auto& q : c.survey) {
+    if (q.id.empty() || q.id.size() > 40 || !ids.insert(q.id).second) {
+      return Status::InvalidArgument("survey: every question needs a unique id (1-40 characters)");
+    }
+    if (q.question.empty() || q.question.size() > 500) {
+      return Status::InvalidArgument("survey." + q.id + ": the question is 1 to 500 characters");
+    }
+    if (q.type != "yesno" && q.type != "choice" && q.type != "scale" && q.type != "text") {
+      return Status::InvalidArgument("survey." + q.id + ": type is yesno, choice, scale or text");
+    }
+    if (q.type == "choice" && (q.options.size() < 2 || q.options.size() > 20)) {
+      return Status::InvalidArgument("survey." + q.id + ": a choice needs 2 to 20 options");
+    }
+  }
+  if (c.survey.size() > 30) return Status::InvalidArgument("survey: at most 30 questions");
+  for (const auto& f : c.fields) {
+    if (std::find(CallerFieldNames().begin(), CallerFieldNames().end(), f) ==
+        CallerFieldNames().end()) {
+      return Status::InvalidArgument("fields: callers may be shown first_name, membership_years "
+                                     "and branch only, not '" +
+                                     f + "'");
+    }
+  }
+  if (c.calling_start < policy.calling_start_minute || c.calling_end > policy.calling_end_minute ||
+      c.calling_end <= c.calling_start) {
+    return Status::InvalidArgument("calling_hours: must lie within the policy's " +
+                                   HhMm(policy.calling_start_minute) + "-" +
+                                   HhMm(policy.calling_end_minute));
+  }
+  if (c.ends_at <= c.starts_at) return Status::InvalidArgument("ends_at: must be after starts_at");
+  const access::Role* caller = policy.FindRole("caller");
+  const int max_days = caller ? caller->max_grant_days : 84;
+  if (c.ends_at - c.starts_at > static_cast<Micros>(max_days) * kMicrosPerDay) {
+    return Status::InvalidArgument("ends_at: a campaign lasts at most " +
+                                   std::to_string(max_days) + " days (policy)");
+  }
+  if (c.pace.burst < 1 || c.pace.burst > 20 || c.pace.interval_seconds < 1 ||
+      c.pace.per_hour < 1 || c.pace.per_day < 1) {
+    return Status::InvalidArgument("pace: burst 1-20, and positive interval and limits");
+  }
+  if (c.recall_minutes < 1 || c.max_passes < 1 || c.max_passes > 10) {
+    return Status::InvalidArgument("recall: a positive interval and 1 to 10 passes");
+  }
+  return Status::Ok();
+}
+
+Result<CampaignId> InsertCampaign(store::Tx& tx, const Campaign& c, Micros now) {
+  std::vector<store::Value> v = CampaignValues(c);
+  v.emplace_back(now);
+  CampaignId id;
+  SB_RETURN_IF_ERROR(tx.Query(
+      std::string("INSERT INTO campaigns (name, owner_id, scope_unit, purpose, audience, script, "
+                  "survey, fields, calling_start, calling_end, starts_at, ends_at, state, "
+                  "eligibility, pace, recall_minutes, max_passes, created_at, updated_at) VALUES "
+                  "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+                  "$18, $18) RETURNING id"),
+      store::Params(v), [&](const store::Row& r) {
+        id = CampaignId(r.Int(0));
+        return false;
+      }));
+  if (!id.valid()) return Status::Internal("inserting a campaign returned no id");
+  return id;
+}
+
+Result<Campaign> GetCampaign(store::Tx& tx, CampaignId id) {
+  std::optional<Campaign> c;
+  SB_RETURN_IF_ERROR(tx.Query(std::string("SELECT ") + kCampaignColumns +
+                                  " FROM campaigns WHERE id = $1",
+                              {id.value()}, [&](const store::Row& r) {
+                                c = ReadCampaign(r);
+                                return false;
+                              }));
+  if (!c) return Status::NotFound("no campaign has id " + id.ToString());
+  return *c;
+}
+
+Status UpdateCampaign(store::Tx& tx, const Campaign& c, Micros now) {
+  SB_ASSIGN_OR_RETURN(Campaign old, GetCampaign(tx, c.id));
+  if (old.state != CampaignState::kDraft) {
+    return Status::FailedPrecondition("only a draft campaign can be edited; this one is " +
+                                      std::string(StateName(old.state)));
+  }
+  std::vector<store::Value> v = CampaignValues(c);
+  v.emplace_back(now);
+  v.emplace_back(c.id.value());
+  return tx
+      .Exec("UPDATE campaigns SET name = $1, owner_id = $2, scope_unit = $3, purpose = $4, "
+            "audience = $5, script = $6, survey = $7, fields = $8, calling_start = $9, "
+            "calling_end = $10, starts_at = $11, ends_at = $12, state = $13, eligibility = $14, "
+            "pace = $15, recall_minutes = $16, max_passes = $17, updated_at = $18 WHERE id = $19",
+            store::Params(v))
+      .status();
+}
+
+Result<std::vector<CampaignRole>> ListCampaigns(store::Tx& tx, AccountId account) {
+  std::vector<CampaignRole> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      std::string("SELECT ") + kCampaignColumns +
+          ", CASE WHEN owner_id = $1 THEN 'organiser' ELSE 'caller' END FROM campaigns WHERE "
+          "owner_id = $1 OR id IN (SELECT campaign_id FROM campaign_callers WHERE account_id = "
+          "$1) ORDER BY id DESC",
+      {account.value()}, [&](const store::Row& r) {
+        out.push_back({ReadCampaign(r), std::string(r.Text(20))});
+        return true;
+      }));
+  return out;
+}
+
+Result<std::int64_t> CountAudience(store::Tx& tx, const members::OrgTree& tree, UnitId scope,
+                                   const Audience& audience, Micros) {
+  std::vector<store::Value> params;
+  const std::string where = AudienceWhere(tree, scope, audience, params);
+  std::int64_t n = 0;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT COUNT(*) FROM members m WHERE " + where,
+                              store::Params(params), [&](const store::Row& r) {
+                                n = r.Int(0);
+                                return false;
+                              }));
+  return n;
+}
+
+Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campaign& c,
+                              CampaignState to, Micros now) {
+  const CampaignState from = c.state;
+  const bool final = from == CampaignState::kEnded || from == CampaignState::kKilled;
+  bool ok = false;
+  switch (to) {
+    case CampaignState::kLive:
+      ok = from == CampaignState::kDraft || from == CampaignState::kPaused;
+      break;
+    case CampaignState::kPaused:
+      ok = from == CampaignState::kLive;
+      break;
+    case CampaignState::kEnded:
+    case CampaignState::kKilled:
+      ok = !final && from != CampaignState::kDraft;
+      break;
+    case CampaignState::kDraft:
+      ok = false;
+      break;
+  }
+  if (!ok) {
+    return Status::FailedPrecondition("a " + std::string(StateName(from)) +
+                                      " campaign cannot become " + std::string(StateName(to)));
+  }
+  if (to == CampaignState::kLive && now >= c.ends_at) {
+    return Status::FailedPrecondition("the campaign's window ended on " +
+                                      FormatTimestamp(c.ends_at));
+  }
+  std::int64_t targets = 0;
+  if (from == CampaignState::kDraft && to == CampaignState::kLive) {
+    std::vector<store::Value> params;
+    const std::string where = AudienceWhere(tree, c.scope, c.audience, params);
+    params.emplace_back(c.id.value());
+    SB_ASSIGN_OR_RETURN(targets,
+                        tx.Exec("INSERT INTO campaign_targets (campaign_id, member_id) SELECT $" +
+                                    std::to_string(params.size()) +
+                                    ", m.id FROM members m WHERE " + where,
+                                store::Params(params)));
+  }
+  SB_RETURN_IF_ERROR(tx.Exec("UPDATE campaigns SET state = $2, updated_at = $3 WHERE id = $1",
+                             {c.id.value(), StateName(to), now})
+                         .status());
+  if (to == CampaignState::kEnded || to == CampaignState::kKilled) {
+    // Release every lease; derived grants end through their source end.
+    SB_RETURN_IF_ERROR(tx.Exec("UPDATE campaign_targets SET leased_by = NULL, lease_expires = "
+                               "NULL WHERE campaign_id = $1 AND leased_by IS NOT NULL",
+                               {c.id.value()})
+                           .status());
+    SB_RETURN_IF_ERROR(tx.Exec("UPDATE grants SET source_end = $2 WHERE source = $1 AND "
+                               "(source_end IS NULL OR source_end > $2)",
+                               {"campaign:" + c.id.ToString(), now})
+                           .status());
+  }
+  c.state = to;
+  return targets;
+}
+
+Status CallingOpen(const Campaign& c, Micros now) {
+  if (now >= c.ends_at) {
+    return Status::FailedPrecondition("this campaign ended on " + FormatTimestamp(c.ends_at) +
+                                      "; thank you for your help");
+  }
+  switch (c.state) {
+    case CampaignState::kKilled:
+      return Status::FailedPrecondition("this campaign was stopped by its organiser");
+    case CampaignState::kEnded:
+      return Status::FailedPrecondition("this campaign has ended");
+    case CampaignState::kPaused:
+      return Status::FailedPrecondition("this campaign is paused; try again later");
+    case CampaignState::kDraft:
+      return Status::FailedPrecondition("this campaign has not started yet");
+    case CampaignState::kLive:
+      break;
+  }
+  if (now < c.starts_at) {
+    return Status::FailedPrecondition("calling starts on " + FormatTimestamp(c.starts_at));
+  }
+  const int m = LocalMinutes(now);
+  if (m < c.calling_start || m >= c.calling_end) {
+    return Status::FailedPrecondition("calls are made between " + HhMm(c.calling_start) + " and " +
+                                      HhMm(c.calling_end) + " only");
+  }
+  return Status::Ok();
+}
+
+// ---- invitations -------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kInviteColumns =
+    "id, campaign_id, label, created_by, created_at, expires_at, max_joins, joins, revoked_at";
+
+Invite ReadInvite(const store::Row& r) {
+  Invite i;
+  i.id = InviteId(r.Int(0));
+  i.campaign = CampaignId(r.Int(1));
+  i.label = std::string(r.Text(2));
+  i.created_by = AccountId(r.Int(3));
+  i.created_at = r.Int(4);
+  i.expires_at = r.Int(5);
+  i.max_joins = static_cast<int>(r.Int(6));
+  i.joins = static_cast<int>(r.Int(7));
+  i.revoked_at = r.IntOr(8, 0);
+  return i;
+}
+
+}  // namespace
+
+Result<NewInvite> CreateInvite(store::Tx& tx, const Campaign& c, AccountId by,
+                               std::string_view label, Micros expires_at, int max_joins,
+                               Micros now) {
+  if (c.state == CampaignState::kEnded || c.state == CampaignState::kKilled || now >= c.ends_at) {
+    return Status::FailedPrecondition("the campaign has ended; it takes no new callers");
+  }
+  if (label.empty() || label.size() > 100) {
+    return Status::InvalidArgument("label: 1 to 100 characters, e.g. where the link was shared");
+  }
+  if (max_joins < 1 || max_joins > 10000) {
+    return Status::InvalidArgument("max_joins: 1 to 10,000");
+  }
+  if (expires_at == 0 || expires_at > c.ends_at) expires_at = c.ends_at;
+  if (expires_at <= now) return Status::InvalidArgument("expires_at: must be in the future");
+  access::IssuedToken token = access::IssueToken();
+  NewInvite out;
+  SB_RETURN_IF_ERROR(
+      tx.Query("INSERT INTO campaign_invites (campaign_id, token_hash, label, created_by, "
+               "created_at, expires_at, max_joins) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+               "RETURNING id",
+               {c.id.value(), token.hash, label, by.value(), now, expires_at, max_joins},
+               [&](const store::Row& r) {
+                 out.invite.id = InviteId(r.Int(0));
+                 return false;
+               }));
+  out.invite.campaign = c.id;
+  out.invite.label = std::string(label);
+  out.invite.created_by = by;
+  out.invite.created_at = now;
+  out.invite.expires_at = expires_at;
+  out.invite.max_joins = max_joins;
+  out.token = token.secret;
+  return out;
+}
+
+Result<std::vector<Invite>> ListInvites(store::Tx& tx, CampaignId campaign) {
+  std::vector<Invite> out;
+  SB_RETURN_IF_ERROR(tx.Query(std::string("SELECT ") + kInviteColumns +
+                                  " FROM campaign_invites WHERE campaign_id = $1 ORDER BY id",
+                              {campaign.value()}, [&](const store::Row& r) {
+                                out.push_back(ReadInvite(r));
+                                return true;
+                              }));
+  return out;
+}
+
+Result<std::vector<Joined>> ListJoined(store::Tx& tx, CampaignId campaign) {
+  std::vector<Joined> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT c.account_id, a.display_name, c.invite_id, c.joined_at FROM campaign_callers c "
+      "JOIN accounts a ON a.id = c.account_id WHERE c.campaign_id = $1 ORDER BY c.joined_at",
+      {campaign.value()}, [&](const store::Row& r) {
+        out.push_back({AccountId(r.Int(0)), std::string(r.Text(1)), InviteId(r.IntOr(2, 0)),
+                       r.Int(3)});
+        return true;
+      }));
+  return out;
+}
+
+Status RevokeInvite(store::Tx& tx, CampaignId campaign, InviteId invite, Micros now) {
+  SB_ASSIGN_OR_RETURN(std::int64_t n,
+                      tx.Exec("UPDATE campaign_invites SET revoked_at = $3 WHERE id = $1 AND "
+                              "campaign_id = $2 AND revoked_at IS NULL",
+                              {invite.value(), campaign.value(), now}));
+  if (n == 0) return Status::NotFound("no open invitation with that id in this campaign");
+  return Status::Ok();
+}
+
+Result<Invite> FindInvite(store::Tx& tx, std::string_view token) {
+  std::optional<Invite> out;
+  if (!access::LooksLikeToken(token)) return Status::NotFound("this link is not valid");
+  SB_RETURN_IF_ERROR(tx.Query(std::string("SELECT ") + kInviteColumns +
+                                  " FROM campaign_invites WHERE token_hash = $1",
+                              {access::HashToken(token)}, [&](const store::Row& r) {
+                                out = ReadInvite(r);
+                                return false;
+                              }));
+  if (!out) return Status::NotFound("this link is not valid");
+  return *out;
+}
+
+Status CheckJoin(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                 const Invite& invite, AccountId account, Micros now) {
+  if (now >= c.ends_at || c.state == CampaignState::kEnded) {
+    return Status::FailedPrecondition("this campaign ended on " + FormatTimestamp(c.ends_at) +
+                                      "; the link no longer works");
+  }
+  if (c.state == CampaignState::kKilled) {
+    return Status::FailedPrecondition("this campaign was stopped; the link no longer works");
+  }
+  if (c.state == CampaignState::kDraft) {
+    return Status::FailedPrecondition("this campaign has not started yet");
+  }
+  if (invite.revoked_at != 0) {
+    return Status::FailedPrecondition("this link was withdrawn by the organiser");
+  }
+  if (now >= invite.expires_at) {
+    return Status::FailedPrecondition("this link expired on " + FormatTimestamp(invite.expires_at));
+  }
+  SB_ASSIGN_OR_RETURN(access::Account a, access::GetAccount(tx, account));
+  if (a.state != access::AccountState::kActive) {
+    return Status::PermissionDenied("this account is not active");
+  }
+  if (c.eligibility.members_in_scope_only || c.eligibility.min_membership_years > 0) {
+    if (!a.member.valid()) {
+      return Status::PermissionDenied(
+          "this campaign is for members of " + tree.Find(c.scope)->name +
+          "; your account is not linked to a membership");
+    }
+    bool ok = false;
+    std::string why = "this campaign is for current members of " + tree.Find(c.scope)->name;
+    SB_RETURN_IF_ERROR(tx.Query(
+        "SELECT unit_id, status, joined_on FROM members WHERE id = $1", {a.member.value()},
+        [&](const store::Row& r) {
+          const bool inside = tree.IsWithin(UnitId(r.Int(0)), c.scope);
+          const bool current = r.Text(1) == "current";
+          const std::int64_t years =
+              r.IsNull(2) ? 0 : (now / kMicrosPerDay - r.Int(2)) / 365;
+          ok = inside && current && years >= c.eligibility.min_membership_years;
+          if (inside && current && !ok) {
+            why = "this campaign is for members of at least " +
+                  std::to_string(c.eligibility.min_membership_years) + " years";
+          }
+          return false;
+        }));
+    if (!ok) return Status::PermissionDenied(why);
+  }
+  return Status::Ok();
+}
+
+Result<JoinResult> Join(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                        const Invite& invite, AccountId account, Micros now) {
+  SB_RETURN_IF_ERROR(CheckJoin(tx, tree, c, invite, account, now));
+  JoinResult out;
+  std::optional<std::int64_t> existing;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT grant_id FROM campaign_callers WHERE campaign_id = $1 AND account_id = $2",
+      {c.id.value(), account.value()}, [&](const store::Row& r) {
+        existing = r.Int(0);
+        return false;
+      }));
+  if (existing) {
+    out.grant = access::GrantId(*existing);
+    out.not_after = c.ends_at;
+    out.already = true;
+    return out;
+  }
+  if (invite.joins >= invite.max_joins) {
+    return Status::FailedPrecondition("this link has been used by as many people as it allows");
+  }
+  SB_ASSIGN_OR_RETURN(std::int64_t claimed,
+                      tx.Exec("UPDATE campaign_invites SET joins = joins + 1 WHERE id = $1 AND "
+                              "joins < max_joins AND revoked_at IS NULL",
+                              {invite.id.value()}));
+  if (claimed == 0) {
+    return Status::FailedPrecondition("this link has been used by as many people as it allows");
+  }
+  access::GrantRequest g;
+  g.account = account;
+  g.role = "caller";
+  g.scope = c.scope;
+  g.purpose = "phone bank: " + c.name.substr(0, 100);
+  g.not_before = now;
+  g.not_after = c.ends_at;
+  g.reason = "joined through invitation " + invite.id.ToString();
+  g.source = "campaign:" + c.id.ToString();
+  g.source_end = c.ends_at;
+  SB_ASSIGN_OR_RETURN(out.grant,
+                      access::InsertGrant(tx, g, invite.created_by, /*approved=*/true, now));
+  SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO campaign_callers (campaign_id, account_id, invite_id, "
+                             "grant_id, joined_at) VALUES ($1, $2, $3, $4, $5)",
+                             {c.id.value(), account.value(), invite.id.value(),
+                              out.grant.value(), now})
+                         .status());
+  out.not_after = c.ends_at;
+  return out;
+}
+
+// ---- calling -------------------------------------------------------------------
+
+Result<std::optional<MemberId>> CurrentLease(store::Tx& tx, const Campaign& c, AccountId caller,
+                                             Micros now) {
+  std::optional<MemberId> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT member_id FROM campaign_targets WHERE campaign_id = $1 AND leased_by = $2 AND "
+      "lease_expires > $3",
+      {c.id.value(), caller.value(), now}, [&](const store::Row& r) {
+        out = MemberId(r.Int(0));
+        return false;
+      }));
+  return out;
+}
+
+Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micros now) {
+  NextResult out;
+  SB_ASSIGN_OR_RETURN(auto held, CurrentLease(tx, c, caller, now));
+  if (held) {
+    std::int64_t expires = 0;
+    SB_ASSIGN_OR_RETURN(expires, tx.QueryInt("SELECT lease_expires FROM campaign_targets WHERE "
+                                             "campaign_id = $1 AND member_id = $2",
+                                             {c.id.value(), held->value()}));
+    out.lease = Lease{*held, expires, true};
+    return out;
+  }
+  // Pace: leases handed to this caller recently (calls rows are written at
+  // lease time, so they count every new contact).
+  auto count_since = [&](Micros since) -> Result<std::int64_t> {
+    return tx.QueryInt(
+        "SELECT COUNT(*) FROM calls WHERE campaign_id = $1 AND caller_id = $2 AND started_at > $3",
+        {c.id.value(), caller.value(), since});
+  };
+  struct Window {
+    const char* name;
+    Micros length;
+    int limit;
+  };
+  const Window windows[] = {
+      {"burst", static_cast<Micros>(c.pace.burst) * c.pace.interval_seconds * kMicrosPerSecond,
+       c.pace.burst},
+      {"hour", 3600 * kMicrosPerSecond, c.pace.per_hour},
+      {"day", kMicrosPerDay, c.pace.per_day},
+  };
+  for (const Window& w : windows) {
+    SB_ASSIGN_OR_RETURN(std::int64_t n, count_since(now - w.length));
+    if (n >= w.limit) {
+      // Free again when the oldest contact inside the window leaves it.
+      std::int64_t oldest = now;
+      SB_RETURN_IF_ERROR(tx.Query(
+          "SELECT started_at FROM calls WHERE campaign_id = $1 AND caller_id = $2 AND "
+          "started_at > $3 ORDER BY started_at DESC LIMIT " +
+              std::to_string(w.limit),
+          {c.id.value(), caller.value(), now - w.length}, [&](const store::Row& r) {
+            oldest = r.Int(0);
+            return true;
+          }));
+      out.retry_at = oldest + w.length;
+      out.pace_limit = w.name;
+      return out;
+    }
+  }
+  std::optional<MemberId> pick;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT t.member_id FROM campaign_targets t JOIN members m ON m.id = t.member_id "
+      "WHERE t.campaign_id = $1 AND t.done = 0 AND t.next_at <= $2 AND "
+      "(t.leased_by IS NULL OR t.lease_expires <= $2) AND (m.consents & " +
+          std::to_string(members::kConsentPhone) + ") <> 0 AND (m.suppressions & " +
+          std::to_string(kNotCallable) +
+          ") = 0 AND NOT EXISTS (SELECT 1 FROM canaries k WHERE k.member_id = m.id) AND EXISTS "
+          "(SELECT 1 FROM contact_points p WHERE p.member_id = m.id AND p.kind = 'phone' AND "
+          "p.valid = 1) ORDER BY t.passes, t.next_at, t.member_id LIMIT 1",
+      {c.id.value(), now}, [&](const store::Row& r) {
+        pick = MemberId(r.Int(0));
+        return false;
+      }));
+  if (!pick) return out;
+  const Micros expires = now + kLeaseMicros;
+  SB_ASSIGN_OR_RETURN(
+      std::int64_t n,
+      tx.Exec("UPDATE campaign_targets SET leased_by = $3, lease_expires = $4 WHERE campaign_id = "
+              "$1 AND member_id = $2 AND (leased_by IS NULL OR lease_expires <= $5)",
+              {c.id.value(), pick->value(), caller.value(), expires, now}));
+  if (n != 1) return Status::Aborted("the member was leased concurrently; ask again");
+  SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO calls (campaign_id, member_id, caller_id, connector, "
+                             "state, started_at) VALUES ($1, $2, $3, 'none', 'leased', $4)",
+                             {c.id.value(), pick->value(), caller.value(), now})
+                         .status());
+  out.lease = Lease{*pick, expires, false};
+  return out;
+}
+
+Result<Contact> ContactFor(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                           MemberId member, Micros now) {
+  Contact out;
+  out.member = member;
+  auto shown = [&](const char* f) {
+    return std::find(c.fields.begin(), c.fields.end(), f) != c.fields.end();
+  };
+  bool found = false;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT first_name, joined_on, lapsed_on, branch_id FROM members WHERE id = $1",
+      {member.value()}, [&](const store::Row& r) {
+        found = true;
+        if (shown("first_name")) out.first_name = std::string(r.Text(0));
+        if (shown("membership_years") && !r.IsNull(1)) {
+          const std::int64_t until = r.IsNull(2) ? now / kMicrosPerDay : r.Int(2);
+          out.membership_years =
+              static_cast<int>(std::max<std::int64_t>(0, (until - r.Int(1)) / 365));
+        }
+        if (shown("branch") && !r.IsNull(3)) {
+          if (const members::Unit* u = tree.Find(UnitId(r.Int(3)))) out.branch = u->name;
+        }
+        return false;
+      }));
+  if (!found) return Status::NotFound("the member is no longer on the register");
+  // Others sharing the phone number (same blind index): say whom to ask for.
+  std::int64_t sharing = 0;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT COUNT(DISTINCT o.member_id) FROM contact_points p JOIN contact_points o ON "
+      "o.blind_index = p.blind_index AND o.kind = 'phone' AND o.member_id <> p.member_id "
+      "WHERE p.member_id = $1 AND p.kind = 'phone' AND p.valid = 1",
+      {member.value()}, [&](const store::Row& r) {
+        sharing = r.Int(0);
+        return false;
+      }));
+  if (sharing > 0) {
+    std::string first;
+    SB_RETURN_IF_ERROR(tx.Query("SELECT first_name FROM members WHERE id = $1", {member.value()},
+                                [&](const store::Row& r) {
+                                  first = std::string(r.Text(0));
+                                  return false;
+                                }));
+    out.ask_for = first;
+  }
+  return out;
+}
+
+Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId caller,
+                               std::string_view outcome, const std::string& answers_json,
+                               Micros now) {
+  if (std::find(OutcomeNames().begin(), OutcomeNames().end(), outcome) == OutcomeNames().end()) {
+    return Status::InvalidArgument(
+        "outcome: one of answered, no_answer, busy, voicemail, wrong_number, do_not_call, moved, "
+        "deceased");
+  }
+  json answers = answers_json.empty() ? json::object() : json::parse(answers_json, nullptr, false);
+  if (!answers.is_object()) return Status::InvalidArgument("answers: must be an object");
+  for (const auto& [k, v] : answers.items()) {
+    auto q = std::find_if(c.survey.begin(), c.survey.end(),
+                          [&](const SurveyQuestion& s) { return s.id == k; });
+    if (q == c.survey.end()) {
+      return Status::InvalidArgument("answers." + k + ": not a question of this survey");
+    }
+    const bool ok = (q->type == "yesno" && v.is_boolean()) ||
+                    (q->type == "scale" && v.is_number_integer() && v.get<int>() >= 1 &&
+                     v.get<int>() <= 5) ||
+                    (q->type == "text" && v.is_string() && v.get<std::string>().size() <= 1000) ||
+                    (q->type == "choice" && v.is_string() &&
+                     std::find(q->options.begin(), q->options.end(), v.get<std::string>()) !=
+                         q->options.end());
+    if (!ok) {
+      return Status::InvalidArgument("answers." + k + ": expected " +
+                                     (q->type == "yesno"    ? std::string("true or false")
+                                      : q->type == "scale"  ? std::string("a whole number 1-5")
+                                      : q->type == "choice" ? std::string("one of the options")
+                                                            : std::string("text")));
+    }
+  }
+  if (outcome != "answered" && !answers.empty()) {
+    return Status::InvalidArgument("answers: only an answered call has survey answers");
+  }
+  SB_ASSIGN_OR_RETURN(auto held, CurrentLease(tx, c, caller, now));
+  if (!held) {
+    return Status::FailedPrecondition(
+        "you hold no contact in this campaign (the lease may have expired); ask for the next one");
+  }
+  const MemberId m = *held;
+  const bool retry = outcome == "no_answer" || outcome == "busy" || outcome == "voicemail";
+  SB_ASSIGN_OR_RETURN(std::int64_t passes,
+                      tx.QueryInt("SELECT passes FROM campaign_targets WHERE campaign_id = $1 AND "
+                                  "member_id = $2",
+                                  {c.id.value(), m.value()}));
+  const bool done = !retry || passes + 1 >= c.max_passes;
+  SB_RETURN_IF_ERROR(
+      tx.Exec("UPDATE campaign_targets SET passes = passes + 1, next_at = $3, done = $4, "
+              "last_outcome = $5, leased_by = NULL, lease_expires = NULL WHERE campaign_id = $1 "
+              "AND member_id = $2",
+              {c.id.value(), m.value(),
+               now + static_cast<Micros>(c.recall_minutes) * 60 * kMicrosPerSecond, done ? 1 : 0,
+               outcome})
+          .status());
+  // The latest call row for this lease gets the outcome.
+  SB_ASSIGN_OR_RETURN(std::int64_t call,
+                      tx.QueryInt("SELECT MAX(id) FROM calls WHERE campaign_id = $1 AND "
+                                  "member_id = $2 AND caller_id = $3",
+                                  {c.id.value(), m.value(), caller.value()}));
+  SB_RETURN_IF_ERROR(tx.Exec("UPDATE calls SET outcome = $2, answers = $3, recorded_at = $4, "
+                             "state = CASE WHEN state IN ('leased', 'ringing', 'answered') THEN "
+                             "'completed' ELSE state END WHERE id = $1",
+                             {call, outcome, answers.dump(), now})
+                         .status());
+  SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO contact_log (member_id, channel, campaign_id, outcome, "
+                             "at) VALUES ($1, 'phone', $2, $3, $4)",
+                             {m.value(), c.id.value(), outcome, now})
+                         .status());
+  std::uint32_t suppress = 0;
+  if (outcome == "do_not_call") suppress = members::kNoPhone;
+  if (outcome == "deceased") suppress = members::kDeceased;
+  if (outcome == "moved") suppress = members::kMoved;
+  if (suppress != 0) {
+    SB_RETURN_IF_ERROR(tx.Exec("UPDATE members SET suppressions = suppressions | $2, updated_at = "
+                               "$3 WHERE id = $1",
+                               {m.value(), static_cast<std::int64_t>(suppress), now})
+                           .status());
+    SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO suppression_events (member_id, suppressions, source, "
+                               "at) VALUES ($1, (SELECT suppressions FROM members WHERE id = $1), "
+                               "$2, $3)",
+                               {m.value(), "phonebank:" + c.id.ToString(), now})
+                           .status());
+  }
+  if (outcome == "wrong_number") {
+    SB_RETURN_IF_ERROR(
+        tx.Exec("UPDATE contact_points SET valid = 0 WHERE member_id = $1 AND kind = 'phone'",
+                {m.value()})
+            .status());
+  }
+  return m;
+}
+
+// ---- progress ------------------------------------------------------------------
+
+Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, CampaignId c) {
+  Progress p;
+  SB_ASSIGN_OR_RETURN(p.targets, tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE "
+                                             "campaign_id = $1",
+                                             {c.value()}));
+  SB_ASSIGN_OR_RETURN(p.done, tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE "
+                                          "campaign_id = $1 AND done = 1",
+                                          {c.value()}));
+  SB_RETURN_IF_ERROR(tx.Query("SELECT outcome, COUNT(*) FROM calls WHERE campaign_id = $1 AND "
+                              "outcome IS NOT NULL GROUP BY outcome ORDER BY outcome",
+                              {c.value()}, [&](const store::Row& r) {
+                                p.by_outcome.emplace_back(std::string(r.Text(0)), r.Int(1));
+                                return true;
+                              }));
+  SB_RETURN_IF_ERROR(tx.Query("SELECT m.unit_id, COUNT(*) FROM calls k JOIN members m ON m.id = "
+                              "k.member_id WHERE k.campaign_id = $1 AND k.outcome IS NOT NULL "
+                              "GROUP BY m.unit_id ORDER BY COUNT(*) DESC",
+                              {c.value()}, [&](const store::Row& r) {
+                                const members::Unit* u = tree.Find(UnitId(r.Int(0)));
+                                p.by_unit.emplace_back(u ? u->name : "?", r.Int(1));
+                                return true;
+                              }));
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT k.caller_id, a.display_name, COUNT(*), SUM(CASE WHEN k.outcome = 'answered' THEN 1 "
+      "ELSE 0 END) FROM calls k JOIN accounts a ON a.id = k.caller_id WHERE k.campaign_id = $1 "
+      "AND k.outcome IS NOT NULL GROUP BY k.caller_id, a.display_name ORDER BY COUNT(*) DESC",
+      {c.value()}, [&](const store::Row& r) {
+        p.by_caller.push_back({AccountId(r.Int(0)), std::string(r.Text(1)), r.Int(2), r.Int(3)});
+        return true;
+      }));
+  return p;
+}
+
+Result<CallerStats> StatsFor(store::Tx& tx, AccountId caller, Micros now) {
+  CallerStats s;
+  std::set<std::int64_t> days;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT outcome, recorded_at FROM calls WHERE caller_id = $1 AND outcome IS NOT NULL",
+      {caller.value()}, [&](const store::Row& r) {
+        ++s.calls;
+        if (r.Text(0) == "answered") ++s.conversations;
+        days.insert(r.Int(1) / kMicrosPerDay);
+        return true;
+      }));
+  std::int64_t day = now / kMicrosPerDay;
+  if (!days.count(day)) --day;  // a streak is not broken until today is over
+  while (days.count(day)) {
+    ++s.streak_days;
+    --day;
+  }
+  if (s.calls >= 1) s.badges.push_back("first_call");
+  if (s.conversations >= 10) s.badges.push_back("ten_conversations");
+  if (s.calls >= 100) s.badges.push_back("hundred_calls");
+  return s;
+}
+
+}  // namespace switchboard::phonebank

@@ -1,0 +1,256 @@
+// The phone bank (RULEBOOK §6): campaigns, invitation links, assignment of
+// one member at a time, outcomes and surveys, progress. Plain functions
+// inside the caller's store transaction; the HTTP layer (server/api.cc)
+// decides first (phonebank.manage for organisers, phonebank.call for
+// callers, over the campaign's scope) and records the audit event in the
+// same transaction.
+//
+// Everything that ends does so by comparing times, never by a job: a
+// campaign refuses calling at `ends_at`; the grants made by joining carry the
+// campaign's end as their source end (access::GrantInForce); links expire no
+// later than the campaign; leases carry their own expiry.
+//
+// Callers never choose whom to call: Next() picks one member of the
+// campaign's audience (fixed into campaign_targets when it goes live) that
+// still has phone consent, is not suppressed, is not a canary, is due (recall
+// interval, passes left) and is not leased to anyone; a caller holds at most
+// one lease, and asking again returns the same one. All of it runs on the
+// store's single writer, so two callers can never lease the same member.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/policy/decision.h"
+#include "access/policy/policy.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "crypto/sealer.h"
+#include "members/org_tree.h"
+#include "store/store.h"
+
+namespace switchboard::phonebank {
+
+using CampaignId = Id<struct CampaignIdTag>;
+using InviteId = Id<struct InviteIdTag>;
+using CallId = Id<struct CallIdTag>;
+
+enum class CampaignState { kDraft, kLive, kPaused, kEnded, kKilled };
+std::string_view StateName(CampaignState s);
+std::optional<CampaignState> ParseState(std::string_view s);
+
+// Who is called: members of the campaign's scope (or of `units` within it)
+// with one of `statuses` (empty: current), with phone consent, without a
+// do-not-contact, no-phone, deceased or moved suppression, never canaries,
+// and not contacted on any channel since `not_contacted_since` (0: no limit).
+struct Audience {
+  std::vector<std::string> statuses;
+  std::vector<UnitId> units;
+  Micros not_contacted_since = 0;
+};
+
+struct SurveyQuestion {
+  std::string id;
+  std::string question;
+  std::string type;  // yesno, choice, scale, text
+  std::vector<std::string> options;
+};
+
+// Pace per caller (RULEBOOK §6 defaults): `burst` new contacts, then at most
+// one per `interval_seconds`, `per_hour` and `per_day` at most.
+struct Pace {
+  int burst = 3;
+  int interval_seconds = 15;
+  int per_hour = 120;
+  int per_day = 600;
+};
+
+// Who may join: any signed-in active account (default), or only accounts
+// linked to a current member inside the campaign's scope.
+struct Eligibility {
+  bool members_in_scope_only = false;
+  int min_membership_years = 0;
+};
+
+// The field classes a campaign may show callers.
+const std::vector<std::string>& CallerFieldNames();  // first_name, membership_years, branch
+
+struct Campaign {
+  CampaignId id;
+  std::string name;
+  AccountId owner;
+  UnitId scope;
+  std::string purpose;
+  Audience audience;
+  std::string script;  // Markdown, shown as text
+  std::vector<SurveyQuestion> survey;
+  std::vector<std::string> fields = {"first_name", "membership_years", "branch"};
+  int calling_start = 9 * 60;  // minutes after local midnight
+  int calling_end = 21 * 60;
+  Micros starts_at = 0;
+  Micros ends_at = 0;
+  CampaignState state = CampaignState::kDraft;
+  Eligibility eligibility;
+  Pace pace;
+  int recall_minutes = 240;
+  int max_passes = 3;
+  Micros created_at = 0;
+  Micros updated_at = 0;
+};
+
+// Checks a campaign definition against the policy (window no longer than the
+// caller role's maximum grant, calling hours inside the policy's), the tree
+// and itself. kInvalidArgument naming the field.
+Status Validate(const Campaign& c, const access::Policy& policy, const members::OrgTree& tree);
+
+Result<CampaignId> InsertCampaign(store::Tx& tx, const Campaign& c, Micros now);
+Result<Campaign> GetCampaign(store::Tx& tx, CampaignId id);
+// Drafts only (kFailedPrecondition otherwise).
+Status UpdateCampaign(store::Tx& tx, const Campaign& c, Micros now);
+
+struct CampaignRole {
+  Campaign campaign;
+  std::string role;  // organiser or caller
+};
+// Campaigns the account owns or has joined as a caller.
+Result<std::vector<CampaignRole>> ListCampaigns(store::Tx& tx, AccountId account);
+
+// How many members the audience holds now (before going live), within the
+// campaign's scope.
+Result<std::int64_t> CountAudience(store::Tx& tx, const members::OrgTree& tree, UnitId scope,
+                                   const Audience& audience, Micros now);
+
+// State changes: draft -> live (fixes the audience into campaign_targets),
+// live <-> paused, live/paused -> ended or killed (final). Returns the
+// number of targets when going live.
+Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campaign& c,
+                              CampaignState to, Micros now);
+
+// Whether calling is open now; otherwise kFailedPrecondition with a message
+// a caller understands (ended on <date>, paused, not started, outside hours).
+Status CallingOpen(const Campaign& c, Micros now);
+
+// ---- invitations -----------------------------------------------------------
+
+struct Invite {
+  InviteId id;
+  CampaignId campaign;
+  std::string label;
+  AccountId created_by;
+  Micros created_at = 0;
+  Micros expires_at = 0;
+  int max_joins = 0;
+  int joins = 0;
+  Micros revoked_at = 0;
+};
+
+struct Joined {
+  AccountId account;
+  std::string display_name;
+  InviteId invite;
+  Micros joined_at = 0;
+};
+
+struct NewInvite {
+  Invite invite;
+  std::string token;  // shown once; the link is /join/<token>
+};
+
+// expires_at 0: the campaign's end; never later than it.
+Result<NewInvite> CreateInvite(store::Tx& tx, const Campaign& c, AccountId by,
+                               std::string_view label, Micros expires_at, int max_joins,
+                               Micros now);
+Result<std::vector<Invite>> ListInvites(store::Tx& tx, CampaignId campaign);
+Result<std::vector<Joined>> ListJoined(store::Tx& tx, CampaignId campaign);
+Status RevokeInvite(store::Tx& tx, CampaignId campaign, InviteId invite, Micros now);
+// The invite a token opens; kNotFound for an unknown token.
+Result<Invite> FindInvite(store::Tx& tx, std::string_view token);
+
+// Whether `account` may join through `invite` now: kFailedPrecondition for
+// a link that expired, was revoked or is used up, or a campaign that ended,
+// was killed or has not gone live; kPermissionDenied when not eligible.
+Status CheckJoin(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                 const Invite& invite, AccountId account, Micros now);
+struct JoinResult {
+  access::GrantId grant;
+  Micros not_after = 0;
+  bool already = false;  // had joined before; nothing changed
+};
+// CheckJoin, then a `caller` grant over the campaign's scope whose source is
+// campaign:<id> and which ends with the campaign.
+Result<JoinResult> Join(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                        const Invite& invite, AccountId account, Micros now);
+
+// ---- calling ---------------------------------------------------------------
+
+struct Contact {
+  MemberId member;  // stays on the server: callers get an opaque `ref`
+  std::optional<std::string> first_name;
+  std::optional<int> membership_years;
+  std::optional<std::string> branch;
+  std::optional<std::string> ask_for;  // when others share the number: whom to ask for
+};
+
+struct Lease {
+  MemberId member;
+  Micros expires_at = 0;
+  bool renewed = false;  // the caller already held it
+};
+
+struct NextResult {
+  std::optional<Lease> lease;  // empty: nobody is left to call now
+  Micros retry_at = 0;         // when pace-limited
+  std::string pace_limit;      // "burst", "hour", "day" when pace-limited
+};
+
+constexpr Micros kLeaseMicros = 10 * 60 * kMicrosPerSecond;
+
+// The caller's current lease, or the next member to call (pace permitting).
+Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micros now);
+// The fields the campaign shows callers, for a leased member.
+Result<Contact> ContactFor(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                           MemberId member, Micros now);
+// The member the caller holds a live lease on, if any.
+Result<std::optional<MemberId>> CurrentLease(store::Tx& tx, const Campaign& c, AccountId caller,
+                                             Micros now);
+
+const std::vector<std::string>& OutcomeNames();
+// Records the outcome of the caller's current lease and releases it:
+// answered -> never again in this campaign; no_answer, busy, voicemail ->
+// back after the recall interval, up to max_passes; do_not_call -> phone
+// suppressed for every campaign; wrong_number -> the number is marked
+// invalid; moved, deceased -> suppressed. Answers are checked against the
+// survey. Returns the member.
+Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId caller,
+                               std::string_view outcome, const std::string& answers_json,
+                               Micros now);
+
+// ---- progress --------------------------------------------------------------
+
+struct Progress {
+  std::int64_t targets = 0;
+  std::int64_t done = 0;
+  std::vector<std::pair<std::string, std::int64_t>> by_outcome;
+  std::vector<std::pair<std::string, std::int64_t>> by_unit;  // unit name, calls
+  struct CallerRow {
+    AccountId account;
+    std::string display_name;
+    std::int64_t calls = 0;
+    std::int64_t conversations = 0;
+  };
+  std::vector<CallerRow> by_caller;
+};
+Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, CampaignId c);
+
+struct CallerStats {
+  std::int64_t calls = 0;
+  std::int64_t conversations = 0;
+  int streak_days = 0;
+  std::vector<std::string> badges;  // first_call, ten_conversations, hundred_calls
+};
+Result<CallerStats> StatsFor(store::Tx& tx, AccountId caller, Micros now);
+
+}  // namespace switchboard::phonebank
