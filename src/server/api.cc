@@ -9,175 +9,14 @@
 #include "audit/audit_log.h"
 #include "core/check.h"
 #include "core/log.h"
+#include "phonebank/phonebank.h"
+#include "server/api_internal.h"
 
 namespace switchboard::server {
 
 using json = nlohmann::json;
 
-namespace {
-
-HttpResponse Json(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return r;
-}
-
-HttpResponse Error(int status, std::string_view code, std::string_view message,
-                   const HttpRequest& req) {
-  return ErrorResponse(status, code, message, req.request_id);
-}
-
-bool Unsafe(std::string_view method) {
-  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
-}
-
-std::string IsoDay(std::int64_t days) {
-  return FormatTimestamp(days * kMicrosPerDay).substr(0, 10);
-}
-
-json UnitJson(const members::OrgTree& tree, UnitId id) {
-  const members::Unit* u = tree.Find(id);
-  if (!u) return json{{"id", id.value()}};
-  return json{{"id", u->id.value()}, {"code", u->code}, {"name", u->name}, {"kind", u->kind}};
-}
-
-json MemberJson(const access::MemberView& v) {
-  json j{{"id", v.id.value()}};
-  if (v.first_name) j["first_name"] = *v.first_name;
-  if (v.last_name) j["last_name"] = *v.last_name;
-  if (v.classes.contains("membership")) {
-    json m{{"status", *v.status}, {"type", *v.membership_type}};
-    if (v.joined_on) m["joined_on"] = IsoDay(*v.joined_on);
-    if (v.lapsed_on) m["lapsed_on"] = IsoDay(*v.lapsed_on);
-    if (v.years) m["years"] = *v.years;
-    j["membership"] = m;
-  }
-  if (v.classes.contains("location")) {
-    json l = json::object();
-    if (v.unit)
-      l["unit"] = {{"id", v.unit->id.value()}, {"code", v.unit->code}, {"name", v.unit->name}};
-    if (v.branch) {
-      l["branch"] = {
-          {"id", v.branch->id.value()}, {"code", v.branch->code}, {"name", v.branch->name}};
-    }
-    if (v.postcode_district) l["postcode_district"] = *v.postcode_district;
-    j["location"] = l;
-  }
-  j["field_classes"] = v.classes;
-  return j;
-}
-
-json GrantJson(const members::OrgTree& tree, const access::Grant& g, Micros now) {
-  json j{{"id", g.id.value()},
-         {"account", g.account.value()},
-         {"role", g.role},
-         {"scope", UnitJson(tree, g.scope)},
-         {"purpose", g.purpose},
-         {"not_before", FormatTimestamp(g.not_before)},
-         {"not_after", FormatTimestamp(g.not_after)},
-         {"reason", g.reason},
-         {"source", g.source},
-         {"approved", g.approved},
-         {"in_force", access::GrantInForce(g, now)}};
-  if (g.granted_by.valid()) j["granted_by"] = g.granted_by.value();
-  if (g.revoked_at != 0) j["revoked_at"] = FormatTimestamp(g.revoked_at);
-  if (g.source_end != 0) j["source_end"] = FormatTimestamp(g.source_end);
-  return j;
-}
-
-json EventJson(const audit::Event& e) {
-  json j{{"seq", e.seq}, {"at", FormatTimestamp(e.at)}, {"action", e.action}};
-  if (e.actor) j["actor"] = *e.actor;
-  if (e.on_behalf_of) j["on_behalf_of"] = *e.on_behalf_of;
-  if (!e.decision.empty()) j["decision"] = e.decision;
-  if (!e.rule.empty()) j["rule"] = e.rule;
-  if (e.grant_id) j["grant"] = *e.grant_id;
-  if (!e.members.empty()) j["members"] = e.members;
-  if (!e.field_classes.empty()) j["field_classes"] = e.field_classes;
-  if (e.campaign) j["campaign"] = *e.campaign;
-  if (e.contest) j["contest"] = *e.contest;
-  if (!e.request_id.empty()) j["request_id"] = e.request_id;
-  if (!e.client.empty()) j["client"] = e.client;
-  return j;
-}
-
-// Body helpers: a JSON object, and typed fields with errors naming the field.
-Result<json> ParseBody(const HttpRequest& req) {
-  if (req.body.empty()) return json::object();
-  json j = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::InvalidArgument("the request body is not valid JSON");
-  if (!j.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
-  return j;
-}
-
-Result<std::string> StringField(const json& j, std::string_view key, bool required,
-                                size_t max_len = 1000) {
-  auto it = j.find(std::string(key));
-  if (it == j.end() || it->is_null()) {
-    if (required) return Status::InvalidArgument("missing field \"" + std::string(key) + "\"");
-    return std::string();
-  }
-  if (!it->is_string()) {
-    return Status::InvalidArgument("field \"" + std::string(key) + "\" must be a string");
-  }
-  std::string s = it->get<std::string>();
-  if (s.size() > max_len) {
-    return Status::InvalidArgument("field \"" + std::string(key) + "\" is longer than " +
-                                   std::to_string(max_len) + " bytes");
-  }
-  if (required && s.empty()) {
-    return Status::InvalidArgument("field \"" + std::string(key) + "\" is empty");
-  }
-  return s;
-}
-
-Result<std::int64_t> ParseId(std::string_view text, std::string_view what) {
-  std::int64_t v = 0;
-  if (text.empty() || text.size() > 18) {
-    return Status::InvalidArgument(std::string(what) + " must be a positive whole number");
-  }
-  for (char c : text) {
-    if (c < '0' || c > '9') {
-      return Status::InvalidArgument(std::string(what) + " must be a positive whole number");
-    }
-    v = v * 10 + (c - '0');
-  }
-  if (v <= 0)
-    return Status::InvalidArgument(std::string(what) + " must be a positive whole number");
-  return v;
-}
-
-Result<UnitId> UnitFrom(const members::OrgTree& tree, const std::string& text,
-                        std::string_view what) {
-  if (text.empty()) return Status::InvalidArgument("missing " + std::string(what));
-  if (auto id = ParseId(text, what)) {
-    if (tree.Find(UnitId(*id))) return UnitId(*id);
-  }
-  if (const members::Unit* u = tree.FindByCode(text)) return u->id;
-  return Status::InvalidArgument("no unit has the id or code given in " + std::string(what));
-}
-
-std::string QueryParam(const HttpRequest& req, std::string_view key) {
-  auto it = req.query.find(std::string(key));
-  return it == req.query.end() ? std::string() : it->second;
-}
-
-audit::Event EventFor(const ApiCall& call, std::string_view action) {
-  audit::Event e;
-  e.at = call.now;
-  e.action = std::string(action);
-  if (call.session) e.actor = call.session->session.account.value();
-  e.request_id = call.req.request_id;
-  e.client = call.client;
-  return e;
-}
-
-std::vector<std::string> Classes(const std::set<std::string>& s) {
-  return std::vector<std::string>(s.begin(), s.end());
-}
-
-}  // namespace
+using namespace api_internal;  // NOLINT(build/namespaces)
 
 HttpResponse StatusResponse(const Status& st, std::string_view request_id) {
   switch (st.code()) {
@@ -238,6 +77,8 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
       {"alerts.list", [this](const ApiCall& c) { return ListAlerts(c); }},
       {"alerts.acknowledge", [this](const ApiCall& c) { return AcknowledgeAlert(c); }},
   };
+  connector_ = std::make_unique<phonebank::SandboxConnector>(*deps.sealer);
+  AddPhonebankHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);
@@ -413,14 +254,21 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
         break;
       }
       case RouteTarget::kMemberPath:
-      case RouteTarget::kGrantPath: {
+      case RouteTarget::kGrantPath:
+      case RouteTarget::kCampaignPath: {
         const bool member = route.target == RouteTarget::kMemberPath;
-        auto id = ParseId(req.params.at("id"), member ? "the member id" : "the grant id");
+        const bool campaign = route.target == RouteTarget::kCampaignPath;
+        auto id = ParseId(req.params.at("id"), member     ? "the member id"
+                                               : campaign ? "the campaign id"
+                                                          : "the grant id");
         if (!id) return StatusResponse(id.error(), req.request_id);
         Result<UnitId> found = Status::Internal("not looked up");
         Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
           if (member) {
             found = access::MemberUnit(tx, MemberId(*id));
+          } else if (campaign) {
+            auto c = phonebank::GetCampaign(tx, phonebank::CampaignId(*id));
+            found = c ? Result<UnitId>(c->scope) : Result<UnitId>(c.error());
           } else {
             auto g = access::GetGrant(tx, access::GrantId(*id));
             found = g ? Result<UnitId>(g->scope) : Result<UnitId>(g.error());
@@ -434,7 +282,10 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
           if (found.error().code() == StatusCode::kNotFound && holds_anywhere()) {
             access::Decision d;
             d.rule = "not_found";
-            d.deny_reason = std::string(member ? "no member" : "no grant") + " has that id";
+            d.deny_reason = std::string(member     ? "no member"
+                                        : campaign ? "no campaign"
+                                                   : "no grant") +
+                            " has that id";
             return Refuse(call, d, member ? MemberId(*id) : MemberId(), true);
           }
           if (found.error().code() != StatusCode::kNotFound) {

@@ -35,6 +35,7 @@
 #include "core/clock.h"
 #include "crypto/sealer.h"
 #include "members/org_tree.h"
+#include "phonebank/connector.h"
 #include "server/api_routes.h"
 #include "server/http_server.h"
 #include "store/store.h"
@@ -102,6 +103,27 @@ class Api {
   HttpResponse AuditProof(const ApiCall& call);
   HttpResponse ListAlerts(const ApiCall& call);
   HttpResponse AcknowledgeAlert(const ApiCall& call);
+  // The phone bank (api_phonebank.cc).
+  HttpResponse ListCampaigns(const ApiCall& call);
+  HttpResponse CreateCampaign(const ApiCall& call);
+  HttpResponse GetCampaign(const ApiCall& call);
+  HttpResponse UpdateCampaign(const ApiCall& call);
+  HttpResponse AudienceCount(const ApiCall& call);
+  HttpResponse CampaignState(const ApiCall& call);
+  HttpResponse CampaignProgress(const ApiCall& call);
+  HttpResponse CreateInvite(const ApiCall& call);
+  HttpResponse ListInvites(const ApiCall& call);
+  HttpResponse RevokeInvite(const ApiCall& call);
+  HttpResponse JoinInfo(const ApiCall& call);
+  HttpResponse JoinCampaign(const ApiCall& call);
+  HttpResponse NextContact(const ApiCall& call);
+  HttpResponse Connect(const ApiCall& call);
+  HttpResponse Outcome(const ApiCall& call);
+  HttpResponse CallStatus(const ApiCall& call);
+  HttpResponse MyStats(const ApiCall& call);
+  HttpResponse RegisterEndpoint(const ApiCall& call);
+  HttpResponse VerifyEndpoint(const ApiCall& call);
+  void AddPhonebankHandlers();
 
   // Records a refusal (a deny, or a not-found) and feeds the anomaly rules,
   // in one transaction; `suspended` says whether a severe rule fired.
@@ -119,6 +141,7 @@ class Api {
   std::unique_ptr<access::AuthService> auth_;
   std::unique_ptr<access::AccessService> access_;
   std::map<std::string_view, ApiHandler> handlers_;
+  std::unique_ptr<phonebank::Connector> connector_;
 };
 
 // Status code and stable error code for a Status from a service.

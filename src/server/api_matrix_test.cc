@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "access/guard/anomaly.h"
+#include "phonebank/connector.h"
+#include "phonebank/phonebank.h"
 #include "server/api_routes.h"
 #include "server/api_testing.h"
 
@@ -21,11 +23,45 @@ using testing::TestSession;
 
 // The routes this file knows how to exercise.
 constexpr std::string_view kProbed[] = {
-    "session.login",     "session.get",        "session.logout",  "session.logout_everywhere",
-    "members.search",    "members.view",       "members.contact", "grants.list",
-    "grants.add",        "grants.approve",     "grants.revoke",   "accounts.list",
-    "accounts.suspend",  "accounts.reinstate", "access.explain",  "audit.events",
-    "audit.checkpoints", "audit.proof",        "alerts.list",     "alerts.acknowledge",
+    "session.login",
+    "session.get",
+    "session.logout",
+    "session.logout_everywhere",
+    "members.search",
+    "members.view",
+    "members.contact",
+    "grants.list",
+    "grants.add",
+    "grants.approve",
+    "grants.revoke",
+    "accounts.list",
+    "accounts.suspend",
+    "accounts.reinstate",
+    "access.explain",
+    "audit.events",
+    "audit.checkpoints",
+    "audit.proof",
+    "alerts.list",
+    "alerts.acknowledge",
+    "campaigns.list",
+    "campaigns.create",
+    "campaigns.get",
+    "campaigns.update",
+    "campaigns.audience_count",
+    "campaigns.state",
+    "campaigns.progress",
+    "invites.create",
+    "invites.list",
+    "invites.revoke",
+    "join.get",
+    "join.post",
+    "calling.next",
+    "calling.connect",
+    "calling.outcome",
+    "calls.get",
+    "me.stats",
+    "me.endpoint",
+    "me.endpoint_verify",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -60,6 +96,8 @@ class ApiMatrixTest : public ::testing::Test {
   void SetUp() override {
     // The matrix makes many denials per account; probing alerts are tested
     // elsewhere and must not interfere here.
+    setenv("TZ", "UTC", 1);  // calling hours are local time; the matrix runs at 10:00 UTC
+    tzset();
     env_.SetUp("");
     base_ = env_.clock_.Now();
     aldershot_ = env_.Unit("E14000530");
@@ -68,6 +106,7 @@ class ApiMatrixTest : public ::testing::Test {
     member_ = env_.AddMember("301", aldershot_, "Mary", "Seacole");
     other_granter_ = env_.AddAccount("matrix.granter");
     canary_ = env_.AddMember("302", aldershot_, "Test", "Canary");
+    callable_ = env_.AddMember("303", aldershot_, "Ann", "Callable", members::kConsentPhone);
     ASSERT_TRUE(env_.env_.store_
                     ->Write([&](store::Tx& tx) {
                       return members::PlantCanary(tx, canary_, env_.clock_.Now(), "matrix");
@@ -179,6 +218,94 @@ class ApiMatrixTest : public ::testing::Test {
       return {"POST", "/api/v1/alerts/" + std::to_string(NewAlert().value()) + "/acknowledge",
               R"({"note": "reviewed in the matrix"})"};
     }
+    if (id == "campaigns.list") return {"GET", "/api/v1/campaigns", ""};
+    if (id == "campaigns.create") {
+      return {
+          "POST", "/api/v1/campaigns",
+          R"({"name": "matrix", "scope": "E14000530", "purpose": "matrix", "ends_at": "+10d"})"};
+    }
+    if (id == "campaigns.get" || id == "campaigns.progress" || id == "invites.list") {
+      const std::string c = NewCampaign(true).id.ToString();
+      const std::string tail = id == "campaigns.get"        ? ""
+                               : id == "campaigns.progress" ? "/progress"
+                                                            : "/invites";
+      return {"GET", "/api/v1/campaigns/" + c + tail, ""};
+    }
+    if (id == "campaigns.update") {
+      return {"PATCH", "/api/v1/campaigns/" + NewCampaign(false).id.ToString(),
+              R"({"name": "renamed"})"};
+    }
+    if (id == "campaigns.audience_count") {
+      return {"POST", "/api/v1/campaigns/" + NewCampaign(false).id.ToString() + "/audience-count",
+              R"({"audience": {"statuses": ["current"]}})"};
+    }
+    if (id == "campaigns.state") {
+      return {"POST", "/api/v1/campaigns/" + NewCampaign(false).id.ToString() + "/state",
+              R"({"state": "live"})"};
+    }
+    if (id == "invites.create") {
+      return {"POST", "/api/v1/campaigns/" + NewCampaign(true).id.ToString() + "/invites",
+              R"({"label": "matrix", "max_joins": 5})"};
+    }
+    if (id == "invites.revoke") {
+      phonebank::Campaign c = NewCampaign(true);
+      NewInviteToken(c);
+      const std::int64_t invite = env_.env_.Count("SELECT MAX(id) FROM campaign_invites");
+      return {
+          "POST",
+          "/api/v1/campaigns/" + c.id.ToString() + "/invites/" + std::to_string(invite) + "/revoke",
+          ""};
+    }
+    if (id == "join.get" || id == "join.post") {
+      const std::string token = NewInviteToken(NewCampaign(true));
+      return {id == "join.get" ? "GET" : "POST", "/api/v1/join/" + token, ""};
+    }
+    if (id == "calling.next" || id == "calling.connect" || id == "calling.outcome") {
+      phonebank::Campaign c = NewCampaign(true);
+      JoinAndLease(c, actor, id != "calling.next");
+      const std::string path = "/api/v1/campaigns/" + c.id.ToString();
+      if (id == "calling.next") return {"POST", path + "/next", ""};
+      if (id == "calling.connect") return {"POST", path + "/connect", ""};
+      return {"POST", path + "/outcome", R"({"outcome": "no_answer"})"};
+    }
+    if (id == "calls.get") {
+      phonebank::Campaign c = NewCampaign(true);
+      std::int64_t call = 0;
+      EXPECT_TRUE(
+          env_.env_.store_
+              ->Write([&](store::Tx& tx) -> Status {
+                return tx.Query(
+                    "INSERT INTO calls (campaign_id, member_id, caller_id, connector, "
+                    "state, started_at, connected_at) VALUES ($1, $2, $3, 'sandbox', "
+                    "'ringing', $4, $4) RETURNING id",
+                    {c.id.value(), callable_.value(), actor.valid() ? actor.value() : 1, now},
+                    [&](const store::Row& r) {
+                      call = r.Int(0);
+                      return false;
+                    });
+              })
+              .ok());
+      return {"GET", "/api/v1/calls/" + std::to_string(call), ""};
+    }
+    if (id == "me.stats") return {"GET", "/api/v1/me/stats", ""};
+    if (id == "me.endpoint") {
+      return {"POST", "/api/v1/me/endpoint", R"({"phone": "07700 900123"})"};
+    }
+    if (id == "me.endpoint_verify") {
+      std::string code = "000000";
+      if (actor.valid()) {
+        EXPECT_TRUE(env_.env_.store_
+                        ->Write([&](store::Tx& tx) -> Status {
+                          SB_ASSIGN_OR_RETURN(
+                              auto v, phonebank::RegisterEndpoint(tx, *env_.env_.sealer_, actor,
+                                                                  "+447700900778", now));
+                          code = v.code;
+                          return Status::Ok();
+                        })
+                        .ok());
+      }
+      return {"POST", "/api/v1/me/endpoint/verify", R"({"code": ")" + code + R"("})"};
+    }
     ADD_FAILURE() << "no probe for route " << id;
     return {};
   }
@@ -190,7 +317,64 @@ class ApiMatrixTest : public ::testing::Test {
   testing::ApiEnv env_;
   Micros base_ = 0;
   UnitId aldershot_, south_east_, west_midlands_;
-  MemberId member_, canary_;
+  MemberId member_, canary_, callable_;
+  access::GrantId actor_grant_;
+
+  // A campaign in Aldershot running through the whole matrix window.
+  phonebank::Campaign NewCampaign(bool live) {
+    phonebank::Campaign c;
+    c.name = "matrix campaign";
+    c.owner = other_granter_;
+    c.scope = aldershot_;
+    c.purpose = "matrix";
+    c.starts_at = base_;
+    c.ends_at = base_ + 30 * kMicrosPerDay;
+    EXPECT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, c, base_));
+                      if (!live) return Status::Ok();
+                      return phonebank::SetState(tx, env_.env_.tree_, c,
+                                                 phonebank::CampaignState::kLive, base_)
+                          .status();
+                    })
+                    .ok());
+    c.state = live ? phonebank::CampaignState::kLive : phonebank::CampaignState::kDraft;
+    return c;
+  }
+  std::string NewInviteToken(const phonebank::Campaign& c) {
+    std::string token;
+    EXPECT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(
+                          auto inv, phonebank::CreateInvite(tx, c, other_granter_, "matrix", 0, 100,
+                                                            env_.clock_.Now()));
+                      token = inv.token;
+                      return Status::Ok();
+                    })
+                    .ok());
+    return token;
+  }
+  // The actor joined `c` with its matrix grant, verified its phone and (when
+  // `lease`) holds a lease.
+  void JoinAndLease(const phonebank::Campaign& c, AccountId actor, bool lease) {
+    if (!actor_grant_.valid()) return;  // no actor: the request is refused before any of it
+    EXPECT_TRUE(
+        env_.env_.store_
+            ->Write([&](store::Tx& tx) -> Status {
+              const Micros now = env_.clock_.Now();
+              SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO campaign_callers (campaign_id, account_id, "
+                                         "grant_id, joined_at) VALUES ($1, $2, $3, $4)",
+                                         {c.id.value(), actor.value(), actor_grant_.value(), now})
+                                     .status());
+              SB_ASSIGN_OR_RETURN(auto v, phonebank::RegisterEndpoint(tx, *env_.env_.sealer_, actor,
+                                                                      "+447700900777", now));
+              SB_RETURN_IF_ERROR(phonebank::VerifyEndpoint(tx, actor, v.code, now));
+              if (!lease) return Status::Ok();
+              SB_ASSIGN_OR_RETURN(auto n, phonebank::Next(tx, c, actor, now));
+              return n.lease ? Status::Ok() : Status::Internal("no lease");
+            })
+            .ok());
+  }
   AccountId other_granter_;
   int n_ = 0;
 };
@@ -206,8 +390,8 @@ TEST_F(ApiMatrixTest, EveryRouteEveryRoleScopeAndTime) {
           const std::string login = "m." + std::to_string(++n_);
           AccountId actor = env_.AddAccount(login);
           env_.EnrolTotp(actor);
-          env_.Grant(actor, role_name, in_scope ? InScope(route) : OutOfScope(route), GrantStart(),
-                     GrantEnd());
+          actor_grant_ = env_.Grant(actor, role_name, in_scope ? InScope(route) : OutOfScope(route),
+                                    GrantStart(), GrantEnd());
           env_.clock_.Set(At(when));
           TestSession s = env_.Login(login, actor);
           const Request req = Probe(route, actor, role_name);
@@ -258,7 +442,8 @@ TEST_F(ApiMatrixTest, SessionRoutesServeAnySignedInAccountAtAnyTime) {
       AccountId actor = env_.AddAccount(login);
       TestSession s = env_.Login(login, actor);
       HttpResponse r = Send(Probe(route, actor, ""), &s);
-      EXPECT_EQ(r.status, 200) << route.id << " " << WhenName(when) << ": " << r.body;
+      EXPECT_GE(r.status, 200) << route.id << " " << WhenName(when) << ": " << r.body;
+      EXPECT_LT(r.status, 300) << route.id << " " << WhenName(when) << ": " << r.body;
     }
   }
 }

@@ -18,11 +18,12 @@ enum class RouteAuth {
 
 // What a capability route acts on: the unit the decision is about.
 enum class RouteTarget {
-  kNone,        // the whole organisation (the root unit)
-  kMemberPath,  // the unit of the member named by {id}
-  kUnitQuery,   // the unit named by ?unit= (an id or a code)
-  kUnitBody,    // the unit named by the JSON body's "scope"
-  kGrantPath,   // the scope of the grant named by {id}
+  kNone,          // the whole organisation (the root unit)
+  kMemberPath,    // the unit of the member named by {id}
+  kUnitQuery,     // the unit named by ?unit= (an id or a code)
+  kUnitBody,      // the unit named by the JSON body's "scope"
+  kGrantPath,     // the scope of the grant named by {id}
+  kCampaignPath,  // the scope of the campaign named by {id}
 };
 
 struct ApiRoute {
@@ -77,6 +78,47 @@ inline constexpr ApiRoute kApiRoutes[] = {
      RouteTarget::kNone, "Anomaly alerts raised for the DPO (open ones with ?open=true)"},
     {"alerts.acknowledge", "POST", "/api/v1/alerts/{id}/acknowledge", RouteAuth::kCapability,
      "audit.read", RouteTarget::kNone, "Record that an alert was reviewed, with a note"},
+    // The phone bank (RULEBOOK §6).
+    {"campaigns.list", "GET", "/api/v1/campaigns", RouteAuth::kSession, "", RouteTarget::kNone,
+     "Campaigns the account organises or calls for"},
+    {"campaigns.create", "POST", "/api/v1/campaigns", RouteAuth::kCapability, "phonebank.manage",
+     RouteTarget::kUnitBody, "Create a draft phone-bank campaign"},
+    {"campaigns.get", "GET", "/api/v1/campaigns/{id}", RouteAuth::kCapability, "phonebank.manage",
+     RouteTarget::kCampaignPath, "A campaign with its audience count"},
+    {"campaigns.update", "PATCH", "/api/v1/campaigns/{id}", RouteAuth::kCapability,
+     "phonebank.manage", RouteTarget::kCampaignPath, "Edit a draft campaign"},
+    {"campaigns.audience_count", "POST", "/api/v1/campaigns/{id}/audience-count",
+     RouteAuth::kCapability, "phonebank.manage", RouteTarget::kCampaignPath,
+     "How many members an audience would reach"},
+    {"campaigns.state", "POST", "/api/v1/campaigns/{id}/state", RouteAuth::kCapability,
+     "phonebank.manage", RouteTarget::kCampaignPath, "Go live, pause, resume, end or kill"},
+    {"campaigns.progress", "GET", "/api/v1/campaigns/{id}/progress", RouteAuth::kCapability,
+     "phonebank.manage", RouteTarget::kCampaignPath, "Progress by outcome, unit and caller"},
+    {"invites.create", "POST", "/api/v1/campaigns/{id}/invites", RouteAuth::kCapability,
+     "phonebank.manage", RouteTarget::kCampaignPath, "Create an invitation link"},
+    {"invites.list", "GET", "/api/v1/campaigns/{id}/invites", RouteAuth::kCapability,
+     "phonebank.manage", RouteTarget::kCampaignPath, "Invitations and who joined through each"},
+    {"invites.revoke", "POST", "/api/v1/campaigns/{id}/invites/{invite}/revoke",
+     RouteAuth::kCapability, "phonebank.manage", RouteTarget::kCampaignPath,
+     "Withdraw an invitation link at once"},
+    {"join.get", "GET", "/api/v1/join/{token}", RouteAuth::kSession, "", RouteTarget::kNone,
+     "What an invitation link is for, and whether you may join"},
+    {"join.post", "POST", "/api/v1/join/{token}", RouteAuth::kSession, "", RouteTarget::kNone,
+     "Join a campaign as a caller through an invitation link"},
+    {"calling.next", "POST", "/api/v1/campaigns/{id}/next", RouteAuth::kCapability,
+     "phonebank.call", RouteTarget::kCampaignPath, "The next member to call, chosen by the server"},
+    {"calling.connect", "POST", "/api/v1/campaigns/{id}/connect", RouteAuth::kCapability,
+     "phonebank.call", RouteTarget::kCampaignPath, "Ring your phone and bridge to the member"},
+    {"calling.outcome", "POST", "/api/v1/campaigns/{id}/outcome", RouteAuth::kCapability,
+     "phonebank.call", RouteTarget::kCampaignPath, "Record the outcome and survey; release"},
+    {"calls.get", "GET", "/api/v1/calls/{id}", RouteAuth::kSession, "", RouteTarget::kNone,
+     "The state of one of your calls"},
+    {"me.stats", "GET", "/api/v1/me/stats", RouteAuth::kSession, "", RouteTarget::kNone,
+     "Your calls, conversations, streak, badges and the unit leaderboard"},
+    {"me.endpoint", "POST", "/api/v1/me/endpoint", RouteAuth::kSession, "", RouteTarget::kNone,
+     "Register the phone the platform rings you on"},
+    {"me.endpoint_verify", "POST", "/api/v1/me/endpoint/verify", RouteAuth::kSession, "",
+     RouteTarget::kNone, "Confirm your phone with the code sent to it"},
 };
 
 constexpr const ApiRoute* FindApiRoute(std::string_view id) {

@@ -93,7 +93,7 @@ class ApiEnv {
   }
 
   MemberId AddMember(const std::string& ext, UnitId unit, const std::string& first,
-                     const std::string& last) {
+                     const std::string& last, std::uint32_t consents = 0) {
     members::MemberRecord r;
     r.source = "native";
     r.external_id = ext;
@@ -101,6 +101,7 @@ class ApiEnv {
     r.first_name = first;
     r.last_name = last;
     r.joined_on = 18000;
+    r.consents = consents;
     r.content_hash = "h" + ext;
     const std::string email = ext + "@example.org";
     const std::string phone =

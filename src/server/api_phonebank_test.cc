@@ -1,0 +1,226 @@
+// The phone bank through the API, including the incidents it exists to
+// prevent: a phone bank that stayed open after its campaign, links shared far
+// beyond their audience, callers reaching members they were never given, and
+// scraping by a valid caller account.
+#include <gtest/gtest.h>
+
+#include "server/api_testing.h"
+
+namespace switchboard::server {
+namespace {
+
+using testing::Body;
+using testing::TestSession;
+
+class ApiPhonebankTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("TZ", "UTC", 1);
+    tzset();
+    env_.SetUp();
+    aldershot_ = env_.Unit("E14000530");
+    aldridge_ = env_.Unit("E14000531");
+    organiser_ = env_.AddAccount("organiser.one");
+    env_.Grant(organiser_, "officer", aldershot_, env_.clock_.Now() - 1,
+               env_.clock_.Now() + 200 * kMicrosPerDay);
+    for (int i = 0; i < 30; ++i) {
+      env_.AddMember(std::to_string(100 + i), aldershot_, "Name" + std::to_string(i), "Surname",
+                     members::kConsentPhone);
+    }
+    outsider_ = env_.AddMember("900", aldridge_, "Far", "Away", members::kConsentPhone);
+    org_ = env_.Login("organiser.one");
+  }
+
+  // A live campaign and an invitation link's token.
+  std::pair<std::int64_t, std::string> LiveCampaign(const std::string& extra = "") {
+    HttpResponse c = env_.Send(
+        "POST", "/api/v1/campaigns",
+        R"({"name": "AGM calls", "scope": "E14000530", "purpose": "invite members to the AGM",
+            "ends_at": "+14d", "script": "Hello, I'm calling from the branch.",
+            "survey": [{"id": "agm", "question": "Coming to the AGM?", "type": "yesno"}])" +
+            extra + "}",
+        &org_);
+    EXPECT_EQ(c.status, 201) << c.body;
+    const std::int64_t id = Body(c)["campaign"]["id"];
+    EXPECT_EQ(Body(c)["campaign"]["audience_count"], 30);
+    HttpResponse live = env_.Send("POST", "/api/v1/campaigns/" + std::to_string(id) + "/state",
+                                  R"({"state": "live"})", &org_);
+    EXPECT_EQ(live.status, 200) << live.body;
+    HttpResponse inv = env_.Send("POST", "/api/v1/campaigns/" + std::to_string(id) + "/invites",
+                                 R"({"label": "branch newsletter", "max_joins": 5000})", &org_);
+    EXPECT_EQ(inv.status, 201) << inv.body;
+    return {id, Body(inv)["token"]};
+  }
+
+  TestSession Volunteer(const std::string& login, const std::string& token) {
+    env_.AddAccount(login);
+    TestSession s = env_.Login(login);
+    HttpResponse j = env_.Send("POST", "/api/v1/join/" + token, "", &s);
+    EXPECT_EQ(j.status, 201) << j.body;
+    HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+    EXPECT_EQ(e.status, 201) << e.body;
+    HttpResponse v = env_.Send("POST", "/api/v1/me/endpoint/verify",
+                               nlohmann::json{{"code", Body(e)["sandbox_code"]}}.dump(), &s);
+    EXPECT_EQ(v.status, 200) << v.body;
+    return s;
+  }
+
+  static void NoContactDetails(const HttpResponse& r) {
+    EXPECT_EQ(r.body.find("@example.org"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("7700900"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("Surname"), std::string::npos) << r.body;
+  }
+
+  testing::ApiEnv env_;
+  UnitId aldershot_, aldridge_;
+  AccountId organiser_;
+  MemberId outsider_;
+  TestSession org_;
+};
+
+TEST_F(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) {
+  auto [id, token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.one", token);
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse next = env_.Send("POST", base + "/next", "", &v);
+    ASSERT_EQ(next.status, 200) << next.body;
+    NoContactDetails(next);
+    const auto contact = Body(next)["contact"];
+    EXPECT_TRUE(contact["first_name"].is_string());
+    EXPECT_FALSE(contact.contains("last_name"));
+    EXPECT_FALSE(contact.contains("id"));
+    HttpResponse call = env_.Send("POST", base + "/connect", "", &v);
+    ASSERT_EQ(call.status, 201) << call.body;
+    EXPECT_TRUE(Body(call)["call"]["simulated"].get<bool>());
+    NoContactDetails(call);
+    env_.clock_.Advance(30 * kMicrosPerSecond);
+    HttpResponse status = env_.Send(
+        "GET", "/api/v1/calls/" + std::to_string(Body(call)["call"]["id"].get<int>()), "", &v);
+    ASSERT_EQ(status.status, 200) << status.body;
+    const std::string state = Body(status)["call"]["state"];
+    EXPECT_TRUE(state == "completed" || state == "failed") << state;
+    HttpResponse out =
+        env_.Send("POST", base + "/outcome",
+                  state == "completed" ? R"({"outcome": "answered", "answers": {"agm": true}})"
+                                       : R"({"outcome": "no_answer"})",
+                  &v);
+    ASSERT_EQ(out.status, 200) << out.body;
+  }
+  HttpResponse stats = env_.Send("GET", "/api/v1/me/stats", "", &v);
+  ASSERT_EQ(stats.status, 200);
+  EXPECT_EQ(Body(stats)["me"]["calls"], 3);
+  EXPECT_EQ(Body(stats)["me"]["badges"][0], "first_call");
+  HttpResponse progress = env_.Send("GET", base + "/progress", "", &org_);
+  ASSERT_EQ(progress.status, 200) << progress.body;
+  EXPECT_EQ(Body(progress)["by_caller"][0]["calls"], 3);
+  NoContactDetails(progress);
+  // Every lease and outcome is on the record with the member's id only.
+  EXPECT_EQ(env_.Events("phonebank.next").size(), 3u);
+  EXPECT_EQ(env_.Events("phonebank.outcome").size(), 3u);
+}
+
+TEST_F(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
+  auto [id, token] = LiveCampaign();
+  TestSession early = Volunteer("volunteer.early", token);
+  HttpResponse c = env_.Send("GET", "/api/v1/campaigns/" + std::to_string(id), "", &org_);
+  const std::string ends = Body(c)["campaign"]["ends_at"];
+  env_.clock_.Advance(35 * kMicrosPerDay);  // three weeks after the end
+  env_.AddAccount("volunteer.late");
+  TestSession late = env_.Login("volunteer.late");
+  HttpResponse info = env_.Send("GET", "/api/v1/join/" + token, "", &late);
+  ASSERT_EQ(info.status, 200);
+  EXPECT_FALSE(Body(info)["eligible"].get<bool>());
+  HttpResponse join = env_.Send("POST", "/api/v1/join/" + token, "", &late);
+  EXPECT_EQ(join.status, 409) << join.body;
+  EXPECT_NE(join.body.find(ends.substr(0, 10)), std::string::npos) << join.body;
+  // The volunteer who joined in time has nothing either, with no job having run.
+  TestSession again = env_.Login("volunteer.early");
+  HttpResponse next =
+      env_.Send("POST", "/api/v1/campaigns/" + std::to_string(id) + "/next", "", &again);
+  EXPECT_EQ(next.status, 403) << next.body;
+  (void)early;
+}
+
+TEST_F(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
+  auto [id, token] = LiveCampaign(R"(, "eligibility": {"members_in_scope_only": true})");
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    env_.AddAccount("stranger" + std::to_string(i));
+    TestSession s = env_.Login("stranger" + std::to_string(i));
+    HttpResponse j = env_.Send("POST", "/api/v1/join/" + token, "", &s);
+    refused += j.status == 403;
+    HttpResponse next =
+        env_.Send("POST", "/api/v1/campaigns/" + std::to_string(id) + "/next", "", &s);
+    EXPECT_EQ(next.status, 403);
+    NoContactDetails(next);
+  }
+  EXPECT_EQ(refused, 40);
+  EXPECT_EQ(env_.env_.Count("SELECT COUNT(*) FROM campaign_callers"), 0);
+  EXPECT_EQ(env_.env_.Count("SELECT SUM(joins) FROM campaign_invites"), 0);
+}
+
+TEST_F(ApiPhonebankTest, ACallerCannotReachMembersOutsideTheAudienceByAnyRoute) {
+  auto [id, token] = LiveCampaign();
+  auto [other, other_token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.two", token);
+  const std::string m = outsider_.ToString();
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v1/members/" + m},
+           {"GET", "/api/v1/members/" + m + "/contact"},
+           {"GET", "/api/v1/members?unit=E14000531"},
+           {"GET", "/api/v1/members?unit=E14000530"},
+           {"GET", "/api/v1/members/1"},
+           {"GET", "/api/v1/campaigns/" + std::to_string(id)},
+           {"GET", "/api/v1/campaigns/" + std::to_string(id) + "/progress"},
+           {"POST", "/api/v1/campaigns/" + std::to_string(other) + "/next"},
+       }) {
+    HttpResponse r = env_.Send(method, path, "", &v);
+    EXPECT_EQ(r.status, 403) << method << " " << path << ": " << r.body;
+    NoContactDetails(r);
+  }
+  (void)other_token;
+}
+
+TEST_F(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended) {
+  auto [id, token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.scraper", token);
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  int contacts = 0, contacts_before_throttle = -1;
+  bool suspended = false;
+  for (int i = 0; i < 200 && !suspended; ++i) {
+    HttpResponse next = env_.Send("POST", base + "/next", "", &v);
+    if (next.status == 200 && Body(next).contains("contact")) {
+      ++contacts;
+      ASSERT_EQ(env_.Send("POST", base + "/outcome", R"({"outcome": "no_answer"})", &v).status,
+                200);
+    } else if (next.status == 429) {
+      if (contacts_before_throttle < 0) contacts_before_throttle = contacts;
+    } else {
+      suspended = next.status == 403 || next.status == 401;
+    }
+    env_.clock_.Advance(kMicrosPerSecond);  // a script, not a person: one request a second
+  }
+  EXPECT_TRUE(suspended);
+  EXPECT_GE(contacts_before_throttle, 0);
+  EXPECT_LE(contacts_before_throttle, 5);  // TARGETS R5
+  EXPECT_LE(contacts, 20);
+  auto alerts = env_.Events("alert.raised");
+  ASSERT_FALSE(alerts.empty());
+  EXPECT_EQ(alerts.back().rule, "anomaly.probing");
+}
+
+TEST_F(ApiPhonebankTest, KillTakesEffectAtOnce) {
+  auto [id, token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.three", token);
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  ASSERT_EQ(env_.Send("POST", base + "/next", "", &v).status, 200);
+  ASSERT_EQ(env_.Send("POST", base + "/state", R"({"state": "killed"})", &org_).status, 200);
+  HttpResponse next = env_.Send("POST", base + "/next", "", &v);
+  EXPECT_EQ(next.status, 403) << next.body;
+  HttpResponse join = env_.Send("GET", "/api/v1/join/" + token, "", &v);
+  EXPECT_FALSE(Body(join)["eligible"].get<bool>());
+}
+
+}  // namespace
+}  // namespace switchboard::server
