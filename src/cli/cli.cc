@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "members/import.h"
 #include "members/register.h"
 #include "server/app.h"
+#include "server/demo.h"
 #include "server/http_server.h"
 #include "server/routes.h"
 #include "server/sequencer.h"
@@ -577,6 +579,11 @@ int Main(int argc, char** argv) {
       std::FILE* f = std::fopen(marker.c_str(), "w");
       if (f) std::fclose(f);
     }
+    {
+      // The demo's own policy: calling hours all day, so the demo works at any hour.
+      std::ofstream pol(demo_dir + "/policy.toml", std::ios::trunc);
+      pol << server::DemoPolicyToml();
+    }
     auto a = server::App::Open(demo_dir, demo_store);
     if (!a) return ExitFor(a.error());
     members::GenerateOptions g;
@@ -603,6 +610,20 @@ int Main(int argc, char** argv) {
         static_cast<unsigned long long>(gen->branches_created),
         static_cast<long long>(counts.members), static_cast<long long>(counts.contact_points),
         static_cast<long long>(counts.canaries));
+    auto pbk = server::SetUpDemoPhonebank(**a);
+    if (!pbk) return ExitFor(pbk.error());
+    const int shown_port = demo_port;
+    std::printf(
+        "Phone bank: campaign %lld in %s is live with %lld members to call (sandbox: calls are "
+        "simulated, nothing is dialled).\n"
+        "  organiser: login %s  password %s   (create campaigns, invitations, progress)\n"
+        "  volunteer: login %s  password %s   (already joined; open the app and press Next)\n"
+        "  invitation link for anyone else: http://127.0.0.1:%d%s\n"
+        "  (these passwords are printed once; the demo data is synthetic)\n\n",
+        static_cast<long long>(pbk->campaign), pbk->unit_name.c_str(),
+        static_cast<long long>(pbk->targets), pbk->organiser_login.c_str(),
+        pbk->organiser_password.c_str(), pbk->volunteer_login.c_str(),
+        pbk->volunteer_password.c_str(), shown_port, pbk->invite_path.c_str());
     std::fflush(stdout);
     if (demo_no_serve) return kExitOk;
     return RunServe(**a, demo_port, true);

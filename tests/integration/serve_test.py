@@ -66,6 +66,28 @@ class ServeTest(DataDirTest):
             self.assertIn("members: 3000 synthetic", text)
             status, body = get(port, "/readyz")
             self.assertEqual((status, body["members"]), (200, 3000))
+            # The printed volunteer can sign in and is handed a member to call.
+            m = re.search(r"volunteer: login (\S+)\s+password (\S+)", text)
+            self.assertTrue(m, text)
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/session", method="POST",
+                data=json.dumps({"login": m.group(1), "password": m.group(2),
+                                 "client": "api"}).encode(),
+                headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                token = json.loads(r.read())["token"]
+            auth = {"Authorization": "Bearer " + token}
+            with urllib.request.urlopen(urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/v1/campaigns", headers=auth), timeout=10) as r:
+                campaigns = json.loads(r.read())["campaigns"]
+            self.assertEqual([c["role"] for c in campaigns], ["caller"])
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/campaigns/{campaigns[0]['id']}/next",
+                method="POST", headers=auth)
+            with urllib.request.urlopen(req, timeout=10) as r:
+                nxt = json.loads(r.read())
+            self.assertIn("first_name", nxt["contact"])
+            self.assertNotIn("@", json.dumps(nxt))
         finally:
             proc.send_signal(signal.SIGTERM)
             self.assertEqual(proc.wait(timeout=30), 0)
