@@ -11,19 +11,20 @@ export function canOrganise(session) {
 }
 
 export async function render(ctx) {
-  const main = show(h("h1", {}, "Your campaigns"), h("p", { class: "muted" }, "Loading campaigns…"));
+  const head = [h("h1", {}, "Your campaigns")];
+  if (canOrganise(ctx.session)) {
+    head.push(h("div", { class: "actions" },
+      h("a", { class: "button", href: "#/organise/new" }, "New campaign")));
+  }
+  const main = show(...head, h("p", { class: "muted" }, "Loading campaigns…"));
   let list;
   try {
     list = (await get("/campaigns")).campaigns || [];
   } catch (err) {
-    show(h("h1", {}, "Your campaigns"), errorBanner(err));
+    main.lastChild.replaceWith(errorBanner(err));
     return;
   }
-  const children = [h("h1", {}, "Your campaigns")];
-  if (canOrganise(ctx.session)) {
-    children.push(h("div", { class: "actions" },
-      h("a", { class: "button", href: "#/organise/new" }, "New campaign")));
-  }
+  const children = [];
   if (list.length === 0) {
     children.push(h("p", {}, "You are not in any campaign yet. An organiser can send you an " +
       "invitation link; open it to join."));
@@ -47,7 +48,7 @@ export async function render(ctx) {
         (c.role === "organiser" ? " · you organise it" : " · you call for it")),
       h("div", { class: "actions" }, links)));
   }
-  main.replaceChildren(...children);
+  main.lastChild.replaceWith(...children);
 }
 
 export { STATE_NAMES };
