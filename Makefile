@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD := build/release
 FUZZ_SECONDS ?= 30
 
-.PHONY: setup build demo test unit fuzz asan bench format clean
+.PHONY: setup build demo test unit browser fuzz asan bench format clean
 
 setup:
 	@scripts/setup.sh
@@ -23,6 +23,10 @@ test: build
 
 unit: build
 	ctest --preset release -j $(JOBS) -L unit
+
+# The web app in headless Chromium (tests/browser).
+browser: build
+	ctest --preset release -L browser
 
 fuzz: setup
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null

@@ -83,6 +83,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   std::signal(SIGTERM, OnSignal);
   server::HttpServer http(cfg);
   server::AddHealthRoutes(http, app);
+  server::AddWebRoutes(http);
   server::Api api(server::ApiDepsFor(app));
   api.Register(http);
   server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
@@ -97,6 +98,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   if (print_banner) {
     std::printf("switchboard is serving on http://%s:%d  (Ctrl-C stops it)\n", cfg.listen.c_str(),
                 http.port());
+    std::printf("  web app:   http://%s:%d/\n", cfg.listen.c_str(), http.port());
     std::printf("  health:    http://%s:%d/healthz\n", cfg.listen.c_str(), http.port());
     std::printf("  readiness: http://%s:%d/readyz\n", cfg.listen.c_str(), http.port());
     std::fflush(stdout);

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/web_assets.h"
+
 namespace switchboard::server {
 
 ApiDeps ApiDepsFor(App& app) {
@@ -65,6 +67,26 @@ void AddHealthRoutes(HttpServer& http, App& app) {
                        {"members", members}}
             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
+  });
+}
+
+void AddWebRoutes(HttpServer& http) {
+  auto page = [](const HttpRequest& req) {
+    const EmbeddedFile* index = FindWebFile(kWebIndex);
+    if (!index) return ErrorResponse(404, "not_found", "this build has no web app", req.request_id);
+    return WebFileResponse(*index);
+  };
+  http.Route("GET", "/", page);
+  // The token is not looked at here: the page asks /api/v1/join/{token},
+  // which needs a session, so the link alone opens nothing.
+  http.Route("GET", "/join/{token}", page);
+  http.Route("GET", "/app/{file}", [](const HttpRequest& req) {
+    const std::string& name = req.params.at("file");
+    const EmbeddedFile* f = FindWebFile(name);
+    if (!f || name == kWebIndex || WebContentType(name).empty()) {
+      return ErrorResponse(404, "not_found", "no such file in the web app", req.request_id);
+    }
+    return WebFileResponse(*f);
   });
 }
 

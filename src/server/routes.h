@@ -1,5 +1,6 @@
 // The HTTP routes of `switchboard serve`: liveness, readiness and metrics
-// (Prometheus text). Later modules add theirs here, mapping Status to HTTP.
+// (Prometheus text), and the web app's files. Later modules add theirs here,
+// mapping Status to HTTP.
 #pragma once
 
 #include "server/api.h"
@@ -22,6 +23,11 @@ inline constexpr ApiRoute kHealthRoutes[] = {
 
 // `http` and `app` must outlive the server's handlers.
 void AddHealthRoutes(HttpServer& http, App& app);
+
+// The web app (web_assets.h): GET / and GET /join/{token} answer the app's
+// page, GET /app/{file} its scripts, styles and images. Public and free of
+// data; not part of docs/openapi.yaml, which describes the JSON API.
+void AddWebRoutes(HttpServer& http);
 
 // The API's dependencies taken from an opened data directory.
 ApiDeps ApiDepsFor(App& app);

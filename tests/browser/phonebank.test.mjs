@@ -1,0 +1,245 @@
+// The phone bank end to end in a real browser: an organiser creates a
+// campaign, sees its audience, invites volunteers and later pauses it; a
+// volunteer signs in from the invitation link, joins, registers a phone,
+// makes three simulated calls with outcomes and survey answers, sees their
+// progress, and after the pause gets a clear refusal. Everything the
+// browsers receive is recorded, and no member e-mail address or phone number
+// may appear in any of it (TARGETS R1).
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { PASSWORDS, Recorder, launch, setUpDataDir, startServer } from "./lib.mjs";
+
+// The volunteer's own phone (they type it): the one number allowed on screen.
+const VOLUNTEER_PHONE = "07700 900999";
+const CAMPAIGN = "Spring check-in";
+const TIMEOUT = 20_000;
+
+let data;
+let server;
+let browser;
+let organiser;  // page
+let volunteer;  // page
+let campaignId;
+let inviteUrl;
+const rec = new Recorder();
+
+async function signIn(page, login) {
+  await page.getByLabel("Login name").fill(login);
+  await page.getByLabel("Password").fill(PASSWORDS[login]);
+  const done = page.waitForResponse((r) => r.url().endsWith("/api/v1/session") && r.request().method() === "POST");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  assert.equal((await done).status(), 201, `${login} signs in`);
+}
+
+async function newPage(who) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(TIMEOUT);
+  rec.watch(context, who);
+  return context.newPage();
+}
+
+// The scenario is one story: once a step fails, the later ones fail at once
+// (not skip) instead of each waiting out its timeouts. The R1 check always runs.
+let broken = null;
+function step(name, fn) {
+  test(name, async () => {
+    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
+    try {
+      await fn();
+    } catch (e) {
+      broken = name;
+      throw e;
+    }
+  });
+}
+
+function isApi(method, pathRe) {
+  return (r) => r.request().method() === method && pathRe.test(new URL(r.url()).pathname);
+}
+
+before(async () => {
+  data = setUpDataDir();
+  server = await startServer(data.dir);
+  browser = await launch();
+  organiser = await newPage("organiser");
+  volunteer = await newPage("volunteer");
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) assert.equal(await server.stop(), 0, "the server stops cleanly");
+  if (data) data.cleanup();
+});
+
+step("the organiser creates a campaign and sees its audience", async () => {
+  const page = organiser;
+  await page.goto(server.url + "/");
+  await signIn(page, "olga");
+  await page.getByRole("link", { name: "New campaign" }).click();
+  await page.getByRole("heading", { name: "New campaign" }).waitFor();
+  await page.getByLabel("Campaign name").fill(CAMPAIGN);
+  await page.getByLabel("Scope").selectOption("E14000530");
+  await page.getByLabel("Purpose").fill("Ask members how the branch can help them this spring.");
+  await page.getByLabel("Script").fill([
+    "# Hello",
+    "Hi, I'm calling from your **local branch**.",
+    "<img src=x id=injected> is shown as text, never as markup.",
+    "- Ask how they are",
+    "- Ask the survey questions",
+  ].join("\n"));
+  await page.getByRole("button", { name: "Add a question" }).click();
+  await page.getByLabel("Question 1").fill("Can we count on your support?");
+  await page.getByRole("button", { name: "Add a question" }).click();
+  await page.getByLabel("Question 2").fill("Anything else the branch should know?");
+  await page.locator("#survey-editor .card").nth(1).getByLabel("Answer type").selectOption("text");
+
+  const created = page.waitForResponse(isApi("POST", /^\/api\/v1\/campaigns$/));
+  await page.getByRole("button", { name: "Save draft" }).click();
+  const res = await created;
+  assert.equal(res.status(), 201, await res.text());
+  campaignId = (await res.json()).campaign.id;
+  await page.getByRole("heading", { name: CAMPAIGN, level: 1 }).waitFor();
+  await page.locator("#audience-count").getByText(/Audience: \d+ members?/).waitFor();
+  const count = Number((await page.locator("#audience-count").textContent()).replace(/\D/g, ""));
+  assert.equal(count, data.members.audience, "current members in E14000530 who agreed to phone calls");
+
+  // The count follows the audience as it is edited.
+  const recount = page.waitForResponse(isApi("POST", /\/audience-count$/));
+  await page.getByLabel("lapsed").check();
+  const after = await (await recount).json();
+  assert.ok(after.count > count, "adding lapsed members widens the audience");
+  await page.locator("#audience-count").getByText(`Audience: ${after.count} members`).waitFor();
+  await rec.snapshot(page, "organiser", "campaign draft");
+
+  await page.getByRole("button", { name: "Go live" }).click();
+  await page.locator("#campaign-state").getByText("Live").waitFor();
+});
+
+step("the organiser creates an invitation link", async () => {
+  const page = organiser;
+  await page.getByLabel("Label", { exact: true }).fill("Tuesday volunteers");
+  const made = page.waitForResponse(isApi("POST", /\/invites$/));
+  await page.getByRole("button", { name: "Create invitation link" }).click();
+  assert.equal((await made).status(), 201);
+  inviteUrl = await page.locator("#invite-url").inputValue();
+  assert.match(inviteUrl, new RegExp("^" + server.url.replace(/[.]/g, "\\.") + "/join/[^/]+$"));
+  await page.locator("#invite-list").getByRole("heading", { name: "Tuesday volunteers" }).waitFor();
+  await rec.snapshot(page, "organiser", "invitation");
+});
+
+step("a volunteer signs in from the link and joins", async () => {
+  const page = volunteer;
+  await page.goto(inviteUrl);
+  await page.getByRole("heading", { name: "Sign in to join this campaign" }).waitFor();
+  await signIn(page, "vic");
+  await page.getByRole("heading", { name: "Join " + CAMPAIGN }).waitFor();
+  await page.getByText("Ask members how the branch can help them this spring.").waitFor();
+  const joined = page.waitForResponse(isApi("POST", /^\/api\/v1\/join\//));
+  await page.getByRole("button", { name: "Join" }).click();
+  assert.equal((await joined).status(), 201);
+  await rec.snapshot(page, "volunteer", "joined");
+  await page.getByRole("link", { name: "Start calling" }).click();
+  await page.getByRole("heading", { name: "Calling for " + CAMPAIGN }).waitFor();
+  await page.getByText("Practice mode: calls are simulated").waitFor();
+});
+
+step("the volunteer registers their own phone with the simulator's code", async () => {
+  const page = volunteer;
+  await page.getByText("Your phone", { exact: true }).click();
+  await page.getByLabel("Your phone number").fill(VOLUNTEER_PHONE);
+  await page.getByRole("button", { name: "Send a code" }).click();
+  const sandbox = page.locator("#sandbox-code");
+  await sandbox.waitFor();
+  assert.match(await sandbox.textContent(), /^Simulator:/);
+  const code = /(\d{4,8})\.?$/.exec(await sandbox.textContent())[1];
+  await page.getByLabel("Verification code").fill(code);
+  await page.getByRole("button", { name: "Confirm my phone" }).click();
+  await page.locator("#endpoint-ok").waitFor();
+});
+
+step("the volunteer makes three calls and records outcomes and answers", async () => {
+  const page = volunteer;
+  const outcomes = [
+    ["Answered: we spoke", { support: "Yes", note: "Would like to help at the next event." }],
+    ["No answer", null],
+    ["Answered: we spoke", { support: "No", note: "" }],
+  ];
+  for (const [i, [outcome, answers]] of outcomes.entries()) {
+    const next = page.waitForResponse(isApi("POST", /\/next$/));
+    await page.locator("#next").click();
+    assert.equal((await next).status(), 200, `call ${i + 1}: a member is assigned`);
+    await page.getByRole("heading", { name: "Who you are calling" }).waitFor();
+    // Only the allowed fields are shown.
+    const labels = await page.locator(".contact dt").allTextContents();
+    assert.ok(labels.length > 0, "the contact card shows something");
+    for (const l of labels) assert.ok(["First name", "Member for", "Branch"].includes(l), l);
+    // The script is text: the markup in it was not turned into an element.
+    assert.equal(await page.locator(".script img, #injected").count(), 0);
+    await page.locator(".script").getByText("<img src=x id=injected> is shown as text").waitFor();
+    assert.equal(await page.locator(".script strong").first().textContent(), "local branch");
+
+    const connect = page.waitForResponse(isApi("POST", /\/connect$/));
+    await page.getByRole("button", { name: "Connect" }).click();
+    assert.equal((await connect).status(), 201, `call ${i + 1}: connected`);
+    await page.locator("#call-status").getByText(/in progress|has ended|could not be connected/).waitFor();
+    await rec.snapshot(page, "volunteer", `call ${i + 1}`);
+
+    await page.getByLabel(outcome).check();
+    if (answers) {
+      await page.getByRole("group", { name: "Can we count on your support?" }).getByLabel(answers.support, { exact: true }).check();
+      if (answers.note) await page.getByLabel("Anything else the branch should know?").fill(answers.note);
+    }
+    const saved = page.waitForResponse(isApi("POST", /\/outcome$/));
+    await page.getByRole("button", { name: "Save outcome" }).click();
+    const res = await saved;
+    assert.equal(res.status(), 200, `call ${i + 1}: ${await res.text()}`);
+    const body = JSON.parse(res.request().postData());
+    assert.equal(body.outcome, outcome === "No answer" ? "no_answer" : "answered");
+    if (answers) assert.equal(Object.values(body.answers).includes(answers.support === "Yes"), true);
+    await page.locator("#saved").waitFor();
+  }
+});
+
+step("the volunteer sees their progress", async () => {
+  const page = volunteer;
+  await page.getByRole("link", { name: "Your progress" }).click();
+  await page.getByRole("heading", { name: "Your progress" }).waitFor();
+  const calls = page.locator(".stats .card").filter({ hasText: "Calls" }).locator(".big");
+  assert.equal(await calls.textContent(), "3");
+  await rec.snapshot(page, "volunteer", "progress");
+});
+
+step("the organiser sees who joined and the progress, and pauses the campaign", async () => {
+  const page = organiser;
+  await page.reload();
+  await page.getByRole("heading", { name: CAMPAIGN, level: 1 }).waitFor();
+  await page.locator("#invite-list").getByText("Vic Volunteer").waitFor();
+  await page.locator("#progress .stats .card").filter({ hasText: "Calls finished" }).waitFor();
+  await rec.snapshot(page, "organiser", "progress");
+  const paused = page.waitForResponse(isApi("POST", /\/state$/));
+  await page.getByRole("button", { name: "Pause" }).click();
+  assert.equal((await paused).status(), 200);
+  await page.locator("#campaign-state").getByText("Paused").waitFor();
+});
+
+step("after the pause the volunteer gets a clear refusal", async () => {
+  const page = volunteer;
+  await page.goto(server.url + "/#/call/" + encodeURIComponent(campaignId));
+  await page.getByRole("heading", { name: "Calling for " + CAMPAIGN }).waitFor();
+  const next = page.waitForResponse(isApi("POST", /\/next$/));
+  await page.locator("#next").click();
+  const res = await next;
+  assert.ok(res.status() >= 400 && res.status() < 500, `refused with a 4xx, got ${res.status()}`);
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /paused/i, "the refusal says the campaign is paused");
+  assert.equal(await page.getByRole("heading", { name: "Who you are calling" }).count(), 0);
+  await rec.snapshot(page, "volunteer", "refused");
+});
+
+test("no member e-mail address or phone number reached either browser", async () => {
+  assert.deepEqual(rec.problems, [], "CSP violations or uncaught errors");
+  const leaks = await rec.leaks(data.members, [VOLUNTEER_PHONE]);
+  assert.deepEqual(leaks, []);
+  assert.ok(rec.items.some((i) => i.where.includes("/outcome")), "the recorder saw the calls");
+});

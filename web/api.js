@@ -1,0 +1,63 @@
+// The JSON API client. The session is an HttpOnly cookie the page never
+// sees; the CSRF token from sign-in is kept in sessionStorage (this tab only)
+// and sent as X-CSRF-Token on every state-changing request.
+
+const CSRF_KEY = "switchboard.csrf";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || "The server answered " + status + ". Please try again.");
+    this.status = status;
+    this.code = e.code || "http_" + status;
+    this.body = body;
+  }
+}
+
+export function csrfToken() {
+  return sessionStorage.getItem(CSRF_KEY);
+}
+
+export function setCsrfToken(token) {
+  if (token) sessionStorage.setItem(CSRF_KEY, token);
+  else sessionStorage.removeItem(CSRF_KEY);
+}
+
+// Calls the API; resolves to the JSON body, rejects with ApiError.
+export async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (method !== "GET" && method !== "HEAD") {
+    const token = csrfToken();
+    if (token) headers["X-CSRF-Token"] = token;
+  }
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch("/api/v1" + path, init);
+  } catch {
+    throw new ApiError(0, { error: { code: "offline",
+      message: "Cannot reach Switchboard. Check your connection and try again." } });
+  }
+  let json = null;
+  const text = await res.text();
+  if (text) {
+    try { json = JSON.parse(text); } catch { json = null; }
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, json);
+    if (res.status === 401 && path !== "/session") {
+      window.dispatchEvent(new CustomEvent("switchboard:signed-out", { detail: err }));
+    }
+    throw err;
+  }
+  return json || {};
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body = {}) => api("POST", path, body);
+export const patch = (path, body = {}) => api("PATCH", path, body);
+export const del = (path) => api("DELETE", path);

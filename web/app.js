@@ -1,0 +1,132 @@
+// Start-up and routing. Screens live in their own modules; each exports
+// render(ctx) and registers any timers with ctx.onLeave so that leaving the
+// screen stops them.
+//
+//   /join/<token>          an invitation link (join.js)
+//   #/                      the account's campaigns (campaigns.js)
+//   #/call/<id>             the calling screen (call.js)
+//   #/progress/<id>         a caller's own progress (progress.js)
+//   #/organise/new, #/organise/<id>   organisers (organise.js)
+
+import { ApiError, get, del, csrfToken, setCsrfToken } from "./api.js";
+import { show, h, errorBanner } from "./dom.js";
+import * as signin from "./signin.js";
+import * as campaigns from "./campaigns.js";
+import * as join from "./join.js";
+import * as call from "./call.js";
+import * as progress from "./progress.js";
+import * as organise from "./organise.js";
+
+const state = { session: null };
+let leaving = [];
+
+function route() {
+  const join = /^\/join\/([^/]+)\/?$/.exec(location.pathname);
+  if (join) return { screen: "join", params: { token: decodeURIComponent(join[1]) } };
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const parts = hash.split("/").filter(Boolean);
+  if (parts.length === 0) return { screen: "campaigns", params: {} };
+  if (parts[0] === "signin") return { screen: "signin", params: {} };
+  if (parts[0] === "call" && parts[1]) return { screen: "call", params: { id: parts[1] } };
+  if (parts[0] === "progress" && parts[1]) return { screen: "progress", params: { id: parts[1] } };
+  if (parts[0] === "organise" && parts[1]) return { screen: "organise", params: { id: parts[1] } };
+  return { screen: "notfound", params: {} };
+}
+
+const screens = { campaigns, join, call, progress, organise };
+
+async function loadSession() {
+  // Without this tab's CSRF token the session is of no use here: sign in again.
+  if (!csrfToken()) {
+    state.session = null;
+    return;
+  }
+  try {
+    state.session = await get("/session");
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    state.session = null;
+    setCsrfToken(null);
+  }
+}
+
+function updateHeader() {
+  const nav = document.getElementById("account-nav");
+  const who = document.getElementById("who");
+  if (state.session) {
+    who.textContent = "Signed in as " + state.session.account.display_name;
+    nav.hidden = false;
+  } else {
+    who.textContent = "";
+    nav.hidden = true;
+  }
+}
+
+export async function render() {
+  for (const fn of leaving) fn();
+  leaving = [];
+  const { screen, params } = route();
+  const ctx = {
+    session: state.session,
+    params,
+    onLeave: (fn) => leaving.push(fn),
+    // After signing in: load the session and show the screen asked for.
+    signedIn: async () => {
+      await loadSession();
+      updateHeader();
+      if (route().screen === "signin") location.hash = "#/";
+      else await render();
+    },
+    rerender: () => render(),
+  };
+  updateHeader();
+  try {
+    if (screen === "notfound") {
+      show(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
+      return;
+    }
+    if (!state.session || screen === "signin") {
+      const heading = screen === "join" ? "Sign in to join this campaign" : "Sign in";
+      signin.render(ctx, heading);
+      return;
+    }
+    await screens[screen].render(ctx);
+  } catch (err) {
+    show(h("h1", {}, "Something went wrong"), errorBanner(err));
+  }
+}
+
+async function signOut() {
+  try {
+    await del("/session");
+  } catch {
+    // Signed out on the server already, or unreachable: forget it here anyway.
+  }
+  setCsrfToken(null);
+  state.session = null;
+  if (location.pathname !== "/") location.assign("/#/");
+  else {
+    location.hash = "#/";
+    await render();
+  }
+}
+
+window.addEventListener("switchboard:signed-out", () => {
+  setCsrfToken(null);
+  state.session = null;
+  render();
+});
+window.addEventListener("hashchange", () => render());
+
+async function start() {
+  document.getElementById("sign-out").addEventListener("click", signOut);
+  try {
+    await loadSession();
+  } catch (err) {
+    show(h("h1", {}, "Switchboard is unavailable"), errorBanner(err));
+    return;
+  }
+  await render();
+}
+
+start();

@@ -1,0 +1,307 @@
+// The calling screen: one member at a time, chosen by the server. The caller
+// sees only the fields the campaign allows (first name, membership years,
+// branch, and whom to ask for when several members share a number); the
+// platform rings the caller's own phone and bridges the call, so no number
+// ever reaches this page.
+
+import { get, post } from "./api.js";
+import { h, show, field, errorBanner, announce, facts, formatDate, clear } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+
+const OUTCOMES = [
+  ["answered", "Answered: we spoke"],
+  ["no_answer", "No answer"],
+  ["busy", "Busy"],
+  ["voicemail", "Voicemail"],
+  ["wrong_number", "Wrong number"],
+  ["do_not_call", "Asked not to be called again"],
+  ["moved", "Has moved away"],
+  ["deceased", "Has died"],
+];
+
+const CALL_STATES = {
+  ringing: "Ringing your phone, then the member…",
+  answered: "Connected. The call is in progress.",
+  completed: "The call has ended.",
+  failed: "The call could not be connected.",
+};
+
+export async function render(ctx) {
+  const id = ctx.params.id;
+  const name = await campaignName(id);
+  const timers = new Set();
+  ctx.onLeave(() => {
+    for (const t of timers) { clearTimeout(t); clearInterval(t); }
+    timers.clear();
+  });
+
+  const status = h("div", { class: "status", role: "status", "aria-live": "polite", id: "call-status" });
+  const errors = h("div", { id: "call-errors" });
+  const work = h("div", { id: "call-work" });
+  const nextButton = h("button", { type: "button", id: "next" }, "Get the first member to call");
+  const endpoint = endpointPanel(errors);
+
+  const setStatus = (text) => { status.textContent = text; };
+
+  async function next() {
+    errors.replaceChildren();
+    nextButton.disabled = true;
+    setStatus("Finding the next member to call…");
+    let res;
+    try {
+      res = await post("/campaigns/" + encodeURIComponent(id) + "/next");
+    } catch (err) {
+      setStatus("");
+      errors.append(errorBanner(err));
+      if (err.code === "pace_limited" && err.body && err.body.error && err.body.error.retry_at) {
+        const at = new Date(err.body.error.retry_at);
+        const wait = Math.max(0, at.getTime() - Date.now());
+        errors.append(h("p", {}, "You can ask for the next member at " +
+          at.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" }) + "."));
+        const t = setTimeout(() => { nextButton.disabled = false; timers.delete(t); }, wait);
+        timers.add(t);
+      } else {
+        nextButton.disabled = false;
+      }
+      return;
+    }
+    if (res.done) {
+      clear(work);
+      setStatus("");
+      work.append(h("div", { class: "banner ok", role: "status" },
+        res.message || "Everyone in this campaign has been called. Thank you!"));
+      nextButton.hidden = true;
+      return;
+    }
+    nextButton.hidden = true;
+    showContact(res);
+    setStatus("Ready to call " + (res.contact && res.contact.first_name ? res.contact.first_name : "the member") + ".");
+  }
+
+  function showContact(res) {
+    clear(work);
+    const c = res.contact || {};
+    const card = h("section", { class: "card contact", "aria-labelledby": "contact-h" },
+      h("h2", { id: "contact-h" }, "Who you are calling"),
+      facts([
+        ["First name", c.first_name],
+        ["Member for", c.membership_years !== undefined && c.membership_years !== null
+          ? c.membership_years + (c.membership_years === 1 ? " year" : " years") : ""],
+        ["Branch", c.branch],
+      ]));
+    if (c.ask_for) {
+      card.append(h("p", { class: "banner practice" },
+        "Several members share this number. Ask for " + c.ask_for + "."));
+    }
+    if (res.lease && res.lease.expires_at) {
+      card.append(h("p", { class: "muted" }, "Kept for you until " + formatDate(res.lease.expires_at, true) + "."));
+    }
+    const connect = h("button", { type: "button", id: "connect" }, "Connect");
+    card.append(h("div", { class: "actions" }, connect));
+    connect.addEventListener("click", () => doConnect(connect));
+
+    const script = h("section", { class: "card", "aria-labelledby": "script-h" },
+      h("h2", { id: "script-h" }, "Script"),
+      h("div", { class: "script" }, renderMarkdown(res.script)));
+
+    work.append(card, script, outcomeForm(res.survey || []));
+  }
+
+  async function doConnect(button) {
+    errors.replaceChildren();
+    button.disabled = true;
+    setStatus("Connecting…");
+    let res;
+    try {
+      res = await post("/campaigns/" + encodeURIComponent(id) + "/connect");
+    } catch (err) {
+      setStatus("");
+      errors.append(errorBanner(err));
+      if (String(err.code).includes("endpoint")) {
+        endpoint.open = true;
+        endpoint.querySelector("input").focus();
+      }
+      button.disabled = false;
+      return;
+    }
+    const callId = res.call && res.call.id;
+    setStatus(CALL_STATES[res.call && res.call.state] || "Calling…");
+    if (!callId) return;
+    const poll = setInterval(async () => {
+      try {
+        const c = (await get("/calls/" + encodeURIComponent(callId))).call || {};
+        let text = CALL_STATES[c.state] || c.state;
+        if (c.state === "completed" && c.duration_seconds !== undefined) {
+          text += " It lasted " + c.duration_seconds + " seconds.";
+        }
+        if (status.textContent !== text) setStatus(text);
+        if (c.state === "completed" || c.state === "failed") {
+          clearInterval(poll);
+          timers.delete(poll);
+          button.disabled = false;
+          button.textContent = "Call again";
+        }
+      } catch (err) {
+        clearInterval(poll);
+        timers.delete(poll);
+        errors.append(errorBanner(err));
+        button.disabled = false;
+      }
+    }, 1000);
+    timers.add(poll);
+  }
+
+  function outcomeForm(survey) {
+    const outcomes = h("fieldset", {},
+      h("legend", {}, "How did the call go?"),
+      h("div", { class: "choice" }, OUTCOMES.map(([value, label]) =>
+        h("label", { class: "inline" },
+          h("input", { type: "radio", name: "outcome", value, required: true }), label))));
+    const questions = survey.map((q) => question(q));
+    const surveyBox = h("section", { "aria-labelledby": "survey-h", id: "survey" },
+      h("h2", { id: "survey-h" }, "Survey"),
+      h("p", { class: "hint muted" }, "Only if you spoke to the member. Leave out anything they did not answer."),
+      questions.map((q) => q.el));
+    if (survey.length === 0) surveyBox.hidden = true;
+    const save = h("button", { type: "submit", id: "save-outcome" }, "Save outcome");
+    const form = h("form", { class: "card", "aria-labelledby": "outcome-h", novalidate: true },
+      h("h2", { id: "outcome-h" }, "Outcome"), outcomes, surveyBox, h("div", { class: "actions" }, save));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      errors.replaceChildren();
+      const chosen = form.querySelector("input[name=outcome]:checked");
+      if (!chosen) {
+        errors.append(errorBanner({ message: "Choose how the call went before saving." }));
+        form.querySelector("input[name=outcome]").focus();
+        return;
+      }
+      const answers = {};
+      if (chosen.value === "answered") {
+        for (const q of questions) {
+          const v = q.value();
+          if (v !== undefined) answers[q.id] = v;
+        }
+      }
+      save.disabled = true;
+      try {
+        await post("/campaigns/" + encodeURIComponent(id) + "/outcome", { outcome: chosen.value, answers });
+      } catch (err) {
+        errors.append(errorBanner(err));
+        save.disabled = false;
+        return;
+      }
+      for (const t of timers) { clearInterval(t); }
+      timers.clear();
+      clear(work);
+      work.append(h("div", { class: "banner ok", role: "status", id: "saved" }, "Outcome saved. Thank you!"));
+      setStatus("");
+      announce("Outcome saved.");
+      nextButton.textContent = "Next member";
+      nextButton.hidden = false;
+      nextButton.disabled = false;
+      nextButton.focus();
+    });
+    return form;
+  }
+
+  nextButton.addEventListener("click", next);
+  show(
+    h("h1", {}, name ? "Calling for " + name : "Calling"),
+    h("p", { class: "banner practice", id: "practice" },
+      "Practice mode: calls are simulated. Nobody's phone will ring."),
+    endpoint, errors, status, work,
+    h("div", { class: "actions" }, nextButton),
+    h("p", {}, h("a", { href: "#/progress/" + encodeURIComponent(id) }, "Your progress"), " · ",
+      h("a", { href: "#/" }, "All campaigns")));
+}
+
+async function campaignName(id) {
+  try {
+    const list = (await get("/campaigns")).campaigns || [];
+    const c = list.find((x) => String(x.id) === String(id));
+    return c ? c.name : "";
+  } catch {
+    return "";
+  }
+}
+
+// One survey question; value() is undefined when unanswered.
+let qCount = 0;
+function question(q) {
+  const name = "q" + ++qCount;
+  const qid = q.id;
+  if (q.type === "text") {
+    const input = h("textarea", { name, rows: "3" });
+    return { id: qid, el: field(q.question, input), value: () => input.value.trim() || undefined };
+  }
+  let options;
+  if (q.type === "yesno") options = [["yes", "Yes", true], ["no", "No", false]];
+  else if (q.type === "scale") {
+    const values = q.options && q.options.length ? q.options : [1, 2, 3, 4, 5];
+    options = values.map((v) => [String(v), String(v), Number(v)]);
+  } else options = (q.options || []).map((v) => [String(v), String(v), v]);
+  const inputs = options.map(([value, label, out]) => {
+    const input = h("input", { type: "radio", name, value });
+    input.dataset.index = String(options.findIndex((o) => o[0] === value));
+    return [h("label", { class: "inline" }, input, label), input, out];
+  });
+  const el = h("fieldset", {}, h("legend", {}, q.question), h("div", { class: "choice" }, inputs.map((i) => i[0])));
+  return {
+    id: qid,
+    el,
+    value: () => {
+      const hit = inputs.find((i) => i[1].checked);
+      return hit ? hit[2] : undefined;
+    },
+  };
+}
+
+// The caller's own phone, which the platform rings. Registered once; in
+// practice mode the simulator shows the verification code on screen.
+function endpointPanel(errors) {
+  const phone = h("input", { type: "tel", name: "phone", autocomplete: "tel", id: "endpoint-phone" });
+  const code = h("input", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
+    id: "endpoint-code" });
+  const sandbox = h("p", { class: "banner practice", id: "sandbox-code", hidden: true });
+  const result = h("div", { role: "status" });
+  const phoneForm = h("form", { novalidate: true },
+    field("Your phone number", phone, "The platform rings this phone and connects you to the member. " +
+      "Members never see it."),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send a code")));
+  const verifyForm = h("form", { novalidate: true, hidden: true },
+    sandbox, field("Verification code", code),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Confirm my phone")));
+  phoneForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    errors.replaceChildren();
+    result.replaceChildren();
+    try {
+      const res = await post("/me/endpoint", { phone: phone.value.trim() });
+      verifyForm.hidden = false;
+      if (res.sandbox_code) {
+        sandbox.textContent = "Simulator: no text message is sent in practice mode. Your code is " +
+          res.sandbox_code + ".";
+        sandbox.hidden = false;
+      }
+      code.focus();
+    } catch (err) {
+      errors.append(errorBanner(err));
+    }
+  });
+  verifyForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    errors.replaceChildren();
+    try {
+      await post("/me/endpoint/verify", { code: code.value.trim() });
+      verifyForm.hidden = true;
+      sandbox.hidden = true;
+      phone.value = "";
+      result.replaceChildren(h("p", { class: "banner ok", id: "endpoint-ok" }, "Your phone is registered."));
+      announce("Your phone is registered.");
+    } catch (err) {
+      errors.append(errorBanner(err));
+    }
+  });
+  return h("details", { class: "card", id: "endpoint" },
+    h("summary", {}, "Your phone"), phoneForm, verifyForm, result);
+}

@@ -1,0 +1,55 @@
+// An invitation link, /join/<token>. The link is not a credential: the person
+// is signed in already (app.js asks first), the server says whether they may
+// join, and joining creates a grant that ends with the campaign.
+
+import { get, post } from "./api.js";
+import { h, show, errorBanner, facts, formatDate, announce } from "./dom.js";
+
+export async function render(ctx) {
+  const token = ctx.params.token;
+  show(h("h1", {}, "Join a campaign"), h("p", { class: "muted" }, "Checking the invitation…"));
+  let info;
+  try {
+    info = await get("/join/" + encodeURIComponent(token));
+  } catch (err) {
+    show(h("h1", {}, "This invitation cannot be used"), errorBanner(err),
+      h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
+    return;
+  }
+  const c = info.campaign || {};
+  const result = h("div", {});
+  const children = [
+    h("h1", {}, "Join " + (c.name || "this campaign")),
+    facts([["Campaign", c.name], ["Purpose", c.purpose], ["Ends", formatDate(c.ends_at, true)]]),
+    result,
+  ];
+  if (info.eligible === false) {
+    children.push(h("div", { class: "banner error", role: "alert" },
+      info.reason || "You cannot join this campaign."));
+    children.push(h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
+    show(...children);
+    return;
+  }
+  const button = h("button", { type: "button" }, "Join");
+  children.push(h("p", {}, "Joining lets you call members for this campaign until it ends. " +
+    "You will never see their phone numbers."), h("div", { class: "actions" }, button));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    result.replaceChildren();
+    try {
+      const res = await post("/join/" + encodeURIComponent(token));
+      const id = (res.campaign && res.campaign.id) || c.id;
+      const until = res.grant && res.grant.not_after ? " until " + formatDate(res.grant.not_after, true) : "";
+      announce("You have joined " + (c.name || "the campaign") + ".");
+      result.append(h("div", { class: "banner ok", role: "status" },
+        "You have joined " + (c.name || "the campaign") + until + ". "),
+        h("div", { class: "actions" },
+          h("a", { class: "button", href: "/#/call/" + encodeURIComponent(id) }, "Start calling")));
+      button.hidden = true;
+    } catch (err) {
+      result.append(errorBanner(err));
+      button.disabled = false;
+    }
+  });
+  show(...children);
+}

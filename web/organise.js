@@ -1,0 +1,400 @@
+// Organisers: create and edit a campaign (with the live audience count),
+// invitations (create, copy, revoke, who joined through which), live
+// progress, and pause, end or kill.
+
+import { get, post, patch } from "./api.js";
+import { h, show, field, errorBanner, announce, formatDate, clear, facts } from "./dom.js";
+import { STATE_NAMES } from "./campaigns.js";
+import { stat, unitName } from "./progress.js";
+
+const STATUSES = ["current", "arrears", "lapsed"];
+const FIELDS = [["first_name", "First name"], ["membership_years", "Membership years"], ["branch", "Branch"]];
+const QUESTION_TYPES = [["yesno", "Yes or no"], ["choice", "Choice"], ["scale", "Scale"], ["text", "Free text"]];
+const OUTCOME_NAMES = {
+  answered: "Answered", no_answer: "No answer", busy: "Busy", voicemail: "Voicemail",
+  wrong_number: "Wrong number", do_not_call: "Do not call", moved: "Moved", deceased: "Deceased",
+};
+
+export async function render(ctx) {
+  const id = ctx.params.id;
+  const timers = [];
+  ctx.onLeave(() => timers.forEach((t) => { clearInterval(t); clearTimeout(t); }));
+  if (id === "new") {
+    show(h("h1", {}, "New campaign"), campaignForm(ctx, null, timers));
+    return;
+  }
+  let campaign;
+  try {
+    campaign = (await get("/campaigns/" + encodeURIComponent(id))).campaign;
+  } catch (err) {
+    show(h("h1", {}, "Campaign"), errorBanner(err));
+    return;
+  }
+  const progress = h("section", { "aria-labelledby": "progress-h", id: "progress" },
+    h("h2", { id: "progress-h" }, "Live progress"), h("div", {}));
+  const refresh = () => loadProgress(id, progress.lastChild);
+  refresh();
+  timers.push(setInterval(refresh, 5000));
+  show(
+    h("h1", {}, campaign.name),
+    stateSection(ctx, campaign),
+    progress,
+    invitesSection(campaign),
+    h("section", { "aria-labelledby": "edit-h" }, h("h2", { id: "edit-h" }, "Campaign details"),
+      campaignForm(ctx, campaign, timers)),
+    h("p", {}, h("a", { href: "#/" }, "All campaigns")));
+}
+
+// ---- state -------------------------------------------------------------------
+
+function stateSection(ctx, c) {
+  const errors = h("div", {});
+  const actions = h("div", { class: "actions" });
+  const confirmBox = h("div", { class: "card", hidden: true, role: "alertdialog", "aria-labelledby": "confirm-h" });
+  const change = async (state, done) => {
+    errors.replaceChildren();
+    try {
+      await post("/campaigns/" + encodeURIComponent(c.id) + "/state", { state });
+      announce("The campaign is now " + (STATE_NAMES[state] || state).toLowerCase() + ".");
+      await ctx.rerender();
+    } catch (err) {
+      errors.append(errorBanner(err));
+      if (done) done();
+    }
+  };
+  const button = (label, state, cls) => {
+    const b = h("button", { type: "button", class: cls }, label);
+    b.addEventListener("click", () => { b.disabled = true; change(state, () => { b.disabled = false; }); });
+    return b;
+  };
+  const confirm = (label, state, question) => {
+    const b = h("button", { type: "button", class: "danger" }, label);
+    b.addEventListener("click", () => {
+      const yes = h("button", { type: "button", class: "danger" }, "Yes, " + label.toLowerCase());
+      const no = h("button", { type: "button", class: "secondary" }, "Cancel");
+      yes.addEventListener("click", () => { yes.disabled = true; change(state, () => { yes.disabled = false; }); });
+      no.addEventListener("click", () => { confirmBox.hidden = true; b.focus(); });
+      confirmBox.replaceChildren(h("h3", { id: "confirm-h" }, question), h("div", { class: "actions" }, yes, no));
+      confirmBox.hidden = false;
+      no.focus();
+    });
+    return b;
+  };
+  if (c.state === "draft" || c.state === "paused") actions.append(button(c.state === "draft" ? "Go live" : "Resume", "live"));
+  if (c.state === "live") actions.append(button("Pause", "paused", "secondary"));
+  if (c.state === "live" || c.state === "paused") {
+    actions.append(confirm("End now", "ended", "End the campaign now? Callers and invitation links stop at once."),
+      confirm("Kill", "killed", "Kill the campaign? Everything stops at once and it cannot be restarted."));
+  }
+  return h("section", { "aria-labelledby": "state-h" },
+    h("h2", { id: "state-h" }, "State"),
+    h("p", { class: "status", id: "campaign-state" }, STATE_NAMES[c.state] || c.state),
+    facts([["Scope", c.scope && (c.scope.name || c.scope.code)], ["Starts", formatDate(c.starts_at, true)],
+      ["Ends", formatDate(c.ends_at, true)]]),
+    errors, actions, confirmBox);
+}
+
+// ---- progress ----------------------------------------------------------------
+
+async function loadProgress(id, into) {
+  let p;
+  try {
+    p = await get("/campaigns/" + encodeURIComponent(id) + "/progress");
+  } catch (err) {
+    into.replaceChildren(errorBanner(err));
+    return;
+  }
+  const t = p.totals || {};
+  const outcomes = Object.entries(t.by_outcome || {});
+  into.replaceChildren(
+    h("div", { class: "stats" }, stat("Members to call", t.targets), stat("Calls finished", t.done)),
+    outcomes.length ? table(["Outcome", "Calls"], outcomes.map(([k, v]) => [OUTCOME_NAMES[k] || k, v])) : "",
+    (p.by_unit || []).length ? h("h3", {}, "By unit") : "",
+    (p.by_unit || []).length ? table(["Unit", "Calls", "Done"], p.by_unit.map((u) =>
+      [unitName(u.unit || u), u.calls ?? "", u.done ?? ""])) : "",
+    (p.by_caller || []).length ? h("h3", {}, "By caller") : "",
+    (p.by_caller || []).length ? table(["Caller", "Calls", "Conversations"], p.by_caller.map((c) =>
+      [c.display_name || c.caller || c.account || "", c.calls ?? "", c.conversations ?? ""])) : "");
+}
+
+function table(headings, rows) {
+  return h("table", {},
+    h("thead", {}, h("tr", {}, headings.map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((x) => h("td", {}, String(x)))))));
+}
+
+// ---- invitations ---------------------------------------------------------------
+
+function invitesSection(c) {
+  const base = "/campaigns/" + encodeURIComponent(c.id) + "/invites";
+  const errors = h("div", {});
+  const created = h("div", { id: "invite-created" });
+  const list = h("div", { id: "invite-list" });
+  const label = h("input", { type: "text", name: "label", required: true, maxlength: "100" });
+  const maxJoins = h("input", { type: "number", name: "max_joins", min: "1", max: "1000", value: "25" });
+  const expires = h("input", { type: "datetime-local", name: "expires_at" });
+  const form = h("form", { novalidate: true },
+    field("Label", label, "Who the link is for, e.g. \"Tuesday phone bank\""),
+    field("Most people who can join with it", maxJoins),
+    field("Link stops working at (optional)", expires, "At the latest when the campaign ends"),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Create invitation link")));
+
+  async function load() {
+    try {
+      const invites = (await get(base)).invites || [];
+      clear(list);
+      if (!invites.length) {
+        list.append(h("p", {}, "No invitation links yet."));
+        return;
+      }
+      for (const inv of invites) list.append(inviteCard(inv));
+    } catch (err) {
+      list.replaceChildren(errorBanner(err));
+    }
+  }
+
+  function inviteCard(inv) {
+    const joined = inv.joined || [];
+    const revoke = h("button", { type: "button", class: "secondary" }, "Revoke " + inv.label);
+    revoke.addEventListener("click", async () => {
+      revoke.disabled = true;
+      errors.replaceChildren();
+      try {
+        await post(base + "/" + encodeURIComponent(inv.id) + "/revoke");
+        announce("The link " + inv.label + " no longer works.");
+        await load();
+      } catch (err) {
+        errors.append(errorBanner(err));
+        revoke.disabled = false;
+      }
+    });
+    return h("div", { class: "card", "data-invite": String(inv.id) },
+      h("h3", {}, inv.label),
+      facts([["Joined", (inv.joins ?? joined.length) + " of " + inv.max_joins],
+        ["Expires", formatDate(inv.expires_at, true)], ["State", inv.revoked ? "Revoked" : "Working"]]),
+      joined.length
+        ? h("ul", {}, joined.map((j) => h("li", {}, (j.display_name || "Account " + j.account) +
+          (j.joined_at ? ", " + formatDate(j.joined_at, true) : ""))))
+        : h("p", { class: "muted" }, "Nobody has joined through this link yet."),
+      inv.revoked ? "" : h("div", { class: "actions" }, revoke));
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    errors.replaceChildren();
+    if (!label.value.trim()) {
+      errors.append(errorBanner({ message: "Give the link a label so you know who it is for." }));
+      label.focus();
+      return;
+    }
+    const body = { label: label.value.trim(), max_joins: Number(maxJoins.value) || 1 };
+    if (expires.value) body.expires_at = new Date(expires.value).toISOString();
+    try {
+      const res = await post(base, body);
+      const url = new URL(res.url, location.origin).toString();
+      const out = h("input", { type: "text", readonly: true, value: url, id: "invite-url" });
+      const copy = h("button", { type: "button", class: "secondary" }, "Copy link");
+      const copied = h("span", { role: "status" });
+      copy.addEventListener("click", async () => {
+        try {
+          await navigator.clipboard.writeText(url);
+          copied.textContent = " Copied.";
+        } catch {
+          out.select();
+          copied.textContent = " Select the link and copy it.";
+        }
+      });
+      created.replaceChildren(h("div", { class: "banner ok" },
+        h("p", {}, "Link created. Anyone who opens it must sign in, and only eligible people can join."),
+        field("Invitation link", out), h("div", { class: "actions" }, copy, copied)));
+      label.value = "";
+      announce("Invitation link created.");
+      await load();
+    } catch (err) {
+      errors.append(errorBanner(err));
+    }
+  });
+  load();
+  return h("section", { "aria-labelledby": "invites-h" },
+    h("h2", { id: "invites-h" }, "Invitation links"), errors, form, created, list);
+}
+
+// ---- create and edit -------------------------------------------------------------
+
+function toLocalInput(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function campaignForm(ctx, c, timers) {
+  const editable = !c || c.state === "draft";
+  const a = (c && c.audience) || {};
+  const errors = h("div", {});
+  const name = h("input", { type: "text", name: "name", required: true, maxlength: "200", value: c ? c.name : "" });
+  const scope = h("select", { name: "scope", required: true });
+  const scopes = new Map();
+  for (const g of ctx.session.grants || []) {
+    if ((g.capabilities || []).includes("phonebank.manage") && g.scope) scopes.set(g.scope.code, g.scope.name);
+  }
+  if (c && c.scope && c.scope.code && !scopes.has(c.scope.code)) scopes.set(c.scope.code, c.scope.name);
+  for (const [code, label] of scopes) {
+    scope.append(h("option", { value: code, selected: c && c.scope && c.scope.code === code }, label || code));
+  }
+  const purpose = h("textarea", { name: "purpose", rows: "2", required: true });
+  purpose.value = (c && c.purpose) || "";
+  const statuses = STATUSES.map((s) => h("input", { type: "checkbox", name: "status", value: s,
+    checked: (a.statuses || ["current"]).includes(s) }));
+  const since = h("input", { type: "date", name: "not_contacted_since", value: a.not_contacted_since || "" });
+  const units = h("input", { type: "text", name: "units", value: (a.units || []).join(", ") });
+  const count = h("p", { class: "status", id: "audience-count", role: "status", "aria-live": "polite" },
+    c ? countText(c.audience_count) : "Save the draft to see how many members it reaches.");
+  const script = h("textarea", { name: "script", rows: "8" });
+  script.value = (c && c.script) || "";
+  const fields = FIELDS.map(([v, l]) => [h("input", { type: "checkbox", name: "fields", value: v,
+    checked: (c && c.fields ? c.fields : FIELDS.map((f) => f[0])).includes(v) }), l]);
+  const start = h("input", { type: "time", name: "calling_start", value: (c && c.calling_hours && c.calling_hours.start) || "09:00" });
+  const end = h("input", { type: "time", name: "calling_end", value: (c && c.calling_hours && c.calling_hours.end) || "21:00" });
+  const startsAt = h("input", { type: "datetime-local", name: "starts_at", required: true,
+    value: toLocalInput(c ? c.starts_at : new Date().toISOString()) });
+  const endsAt = h("input", { type: "datetime-local", name: "ends_at", required: true,
+    value: toLocalInput(c ? c.ends_at : new Date(Date.now() + 28 * 864e5).toISOString()) });
+  const survey = surveyEditor((c && c.survey) || []);
+
+  const audience = () => {
+    const out = { statuses: statuses.filter((x) => x.checked).map((x) => x.value), consents: ["phone"] };
+    if (since.value) out.not_contacted_since = since.value;
+    const u = units.value.split(",").map((x) => x.trim()).filter(Boolean);
+    if (u.length) out.units = u;
+    return out;
+  };
+  let pending = null;
+  const recount = () => {
+    if (!c) return;
+    clearTimeout(pending);
+    pending = setTimeout(async () => {
+      count.textContent = "Counting…";
+      try {
+        const res = await post("/campaigns/" + encodeURIComponent(c.id) + "/audience-count", { audience: audience() });
+        count.textContent = countText(res.count);
+      } catch (err) {
+        count.textContent = err.message;
+      }
+    }, 400);
+    timers.push(pending);
+  };
+  for (const el of [...statuses, since, units]) el.addEventListener("input", recount);
+  for (const el of statuses) el.addEventListener("change", recount);
+
+  const save = h("button", { type: "submit" }, c ? "Save changes" : "Save draft");
+  const form = h("form", { novalidate: true, id: "campaign-form" },
+    editable ? "" : h("p", { class: "banner practice" }, "Only a draft can be edited."),
+    errors,
+    field("Campaign name", name),
+    field("Scope", scope, "The part of the organisation it covers"),
+    field("Purpose", purpose, "Shown to people who are invited"),
+    h("fieldset", {}, h("legend", {}, "Audience"),
+      h("p", { class: "hint muted" }, "Only members who agreed to phone contact and are not suppressed are called."),
+      h("fieldset", {}, h("legend", {}, "Membership status"),
+        h("div", { class: "choice" }, statuses.map((s) => h("label", { class: "inline" }, s, s.value)))),
+      field("Not contacted since (optional)", since),
+      field("Only these units (optional)", units, "Unit codes inside the scope, separated by commas"),
+      count),
+    field("Script", script, "Simple formatting: # heading, **bold**, *italic*, - list"),
+    survey.el,
+    h("fieldset", {}, h("legend", {}, "What callers see"),
+      h("div", { class: "choice" }, fields.map(([i, l]) => h("label", { class: "inline" }, i, l)))),
+    h("fieldset", {}, h("legend", {}, "Calling hours"), field("From", start), field("Until", end)),
+    field("Starts", startsAt), field("Ends", endsAt, "At most 12 weeks after the start"),
+    editable ? h("div", { class: "actions" }, save) : "");
+  if (!editable) {
+    for (const el of form.querySelectorAll("input, select, textarea, button")) el.disabled = true;
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    errors.replaceChildren();
+    if (!name.value.trim() || !startsAt.value || !endsAt.value) {
+      errors.append(errorBanner({ message: "A campaign needs a name, a start and an end." }));
+      return;
+    }
+    const body = {
+      name: name.value.trim(),
+      scope: scope.value,
+      purpose: purpose.value.trim(),
+      audience: audience(),
+      script: script.value,
+      survey: survey.value(),
+      fields: fields.filter(([i]) => i.checked).map(([i]) => i.value),
+      calling_hours: { start: start.value, end: end.value },
+      starts_at: new Date(startsAt.value).toISOString(),
+      ends_at: new Date(endsAt.value).toISOString(),
+    };
+    save.disabled = true;
+    try {
+      if (c) {
+        await patch("/campaigns/" + encodeURIComponent(c.id), body);
+        announce("Changes saved.");
+        await ctx.rerender();
+      } else {
+        const res = await post("/campaigns", body);
+        announce("Draft saved.");
+        location.hash = "#/organise/" + encodeURIComponent(res.campaign.id);
+      }
+    } catch (err) {
+      errors.append(errorBanner(err));
+      errors.querySelector("[role=alert]").focus?.();
+      save.disabled = false;
+    }
+  });
+  return form;
+}
+
+function countText(n) {
+  if (n === undefined || n === null) return "";
+  return "Audience: " + Number(n).toLocaleString("en-GB") + (n === 1 ? " member" : " members");
+}
+
+function surveyEditor(initial) {
+  const rows = [];
+  const box = h("div", {});
+  const add = h("button", { type: "button", class: "secondary" }, "Add a question");
+  const el = h("fieldset", { id: "survey-editor" }, h("legend", {}, "Survey"), box, h("div", { class: "actions" }, add));
+  let n = 0;
+  const addRow = (q = {}) => {
+    n += 1;
+    const text = h("input", { type: "text", name: "question", value: q.question || "" });
+    const type = h("select", { name: "type" }, QUESTION_TYPES.map(([v, l]) => h("option", { value: v, selected: q.type === v }, l)));
+    const options = h("input", { type: "text", name: "options", value: (q.options || []).join(", ") });
+    const optionsField = field("Options", options, "Separated by commas (for choice and scale)");
+    const remove = h("button", { type: "button", class: "link" }, "Remove question " + n);
+    const row = { id: q.id || "q" + n, text, type, options, el: null };
+    row.el = h("div", { class: "card" }, field("Question " + n, text), field("Answer type", type), optionsField, remove);
+    const sync = () => { optionsField.hidden = !(type.value === "choice" || type.value === "scale"); };
+    type.addEventListener("change", sync);
+    sync();
+    remove.addEventListener("click", () => {
+      rows.splice(rows.indexOf(row), 1);
+      row.el.remove();
+      add.focus();
+    });
+    rows.push(row);
+    box.append(row.el);
+    return row;
+  };
+  for (const q of initial) addRow(q);
+  add.addEventListener("click", () => addRow().text.focus());
+  return {
+    el,
+    value: () => rows.filter((r) => r.text.value.trim()).map((r) => {
+      const q = { id: r.id, question: r.text.value.trim(), type: r.type.value };
+      if (r.type.value === "choice" || r.type.value === "scale") {
+        q.options = r.options.value.split(",").map((x) => x.trim()).filter(Boolean);
+        if (r.type.value === "scale") q.options = q.options.map((x) => (Number.isNaN(Number(x)) ? x : Number(x)));
+      }
+      return q;
+    }),
+  };
+}
