@@ -818,7 +818,9 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
   }
   json answers = answers_json.empty() ? json::object() : json::parse(answers_json, nullptr, false);
   if (!answers.is_object()) return Status::InvalidArgument("answers: must be an object");
-  for (const auto& [k, v] : answers.items()) {
+  for (const auto& item : answers.items()) {
+    const std::string k = item.key();
+    const json& v = item.value();
     auto q = std::find_if(c.survey.begin(), c.survey.end(),
                           [&](const SurveyQuestion& s) { return s.id == k; });
     if (q == c.survey.end()) {
