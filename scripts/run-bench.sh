@@ -43,6 +43,19 @@ if [ -x "$build/bench/audit_bench" ]; then
   echo '```'
   echo
 fi
+if [ -x "$build/bench/segment_bench" ]; then
+  seg_sizes=${SB_SEGMENT_MEMBERS:-1000000}
+  echo "## P4: audience query, region + status + phone consent + not contacted since (target: <= 20 ms over 1 M, <= 200 ms over 10 M)"
+  echo
+  echo "Sizes: $seg_sizes (SB_SEGMENT_MEMBERS, comma-separated; e.g. 1000000,10000000). Baseline: the same COUNT(*) in SQLite."
+  echo
+  echo '```'
+  SB_BENCH_DIR="$work" SB_SEGMENT_MEMBERS="$seg_sizes" "$build/bench/segment_bench" \
+    --benchmark_repetitions="$runs" --benchmark_report_aggregates_only=true 2>&1 \
+    | grep -E 'Benchmark|median|---|segment_bench:'
+  echo '```'
+  echo
+fi
 echo "## Import of $members members (native CSV; validation, E.164 parsing, encryption, blind indexes)"
 echo
 python3 "$root/bench/make_members_csv.py" "$work/members.csv" "$members" 1 "$root/data/constituencies.csv"

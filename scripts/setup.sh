@@ -10,7 +10,7 @@ packages=(
   # libraries (see ../shared/design/ARCHITECTURE.md; Boost 1.74 is Debian 12's default)
   libboost-dev nlohmann-json3-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
   libphonenumber-dev libutf8proc-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  liboath-dev libqrencode-dev
+  liboath-dev libqrencode-dev libroaring-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev postgresql sqlite3 curl python3 python3-yaml bc
   # browser tests (tests/browser): headless Chromium driven by playwright-core
