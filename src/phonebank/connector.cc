@@ -51,13 +51,13 @@ Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId
                                            Micros now) {
   std::optional<CallState> out;
   Micros connected = 0;
-  SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT connected_at, connector FROM calls WHERE id = $1 AND caller_id = $2",
-      {call.value(), caller.value()}, [&](const store::Row& r) {
-        connected = r.IntOr(0, 0);
-        out = CallState{call, "ringing", 0, r.Text(1) == "sandbox"};
-        return false;
-      }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT connected_at, connector FROM calls WHERE id = $1 AND caller_id = $2",
+               {call.value(), caller.value()}, [&](const store::Row& r) {
+                 connected = r.IntOr(0, 0);
+                 out = CallState{call, "ringing", 0, r.Text(1) == "sandbox"};
+                 return false;
+               }));
   if (!out || !out->simulated || connected == 0) {
     return switchboard::Status::NotFound("no call of yours has that id");
   }
@@ -107,8 +107,9 @@ Status VerifyEndpoint(store::Tx& tx, AccountId account, std::string_view code, M
     return Status::InvalidArgument("that code is not the one we sent");
   }
   return tx
-      .Exec("UPDATE caller_endpoints SET verified_at = $2, verify_hash = NULL WHERE account_id = $1",
-            {account.value(), now})
+      .Exec(
+          "UPDATE caller_endpoints SET verified_at = $2, verify_hash = NULL WHERE account_id = $1",
+          {account.value(), now})
       .status();
 }
 

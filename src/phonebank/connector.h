@@ -64,8 +64,7 @@ struct EndpointVerification {
   std::string code;  // the sandbox shows it; a real connector would text it
 };
 Result<EndpointVerification> RegisterEndpoint(store::Tx& tx, const crypto::Sealer& sealer,
-                                              AccountId account, std::string_view e164,
-                                              Micros now);
+                                              AccountId account, std::string_view e164, Micros now);
 Status VerifyEndpoint(store::Tx& tx, AccountId account, std::string_view code, Micros now);
 Result<bool> EndpointVerified(store::Tx& tx, AccountId account);
 

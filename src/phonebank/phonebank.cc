@@ -44,17 +44,16 @@ const std::vector<std::string>& CallerFieldNames() {
 }
 
 const std::vector<std::string>& OutcomeNames() {
-  static const std::vector<std::string> k = {"answered",     "no_answer",   "busy",
-                                             "voicemail",    "wrong_number", "do_not_call",
-                                             "moved",        "deceased"};
+  static const std::vector<std::string> k = {"answered",     "no_answer",   "busy",  "voicemail",
+                                             "wrong_number", "do_not_call", "moved", "deceased"};
   return k;
 }
 
 namespace {
 
 // Suppressions that take a member out of every phone bank.
-constexpr std::uint32_t kNotCallable = members::kDoNotContact | members::kDeceased |
-                                       members::kMoved | members::kNoPhone;
+constexpr std::uint32_t kNotCallable =
+    members::kDoNotContact | members::kDeceased | members::kMoved | members::kNoPhone;
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
@@ -75,9 +74,8 @@ std::vector<std::string> Split(std::string_view s) {
 std::string AudienceJson(const Audience& a) {
   json units = json::array();
   for (UnitId u : a.units) units.push_back(u.value());
-  return json{{"statuses", a.statuses},
-              {"units", units},
-              {"not_contacted_since", a.not_contacted_since}}
+  return json{
+      {"statuses", a.statuses}, {"units", units}, {"not_contacted_since", a.not_contacted_since}}
       .dump();
 }
 
@@ -98,7 +96,8 @@ Audience ParseAudience(std::string_view text) {
 std::string SurveyJson(const std::vector<SurveyQuestion>& qs) {
   json out = json::array();
   for (const auto& q : qs) {
-    out.push_back({{"id", q.id}, {"question", q.question}, {"type", q.type}, {"options", q.options}});
+    out.push_back(
+        {{"id", q.id}, {"question", q.question}, {"type", q.type}, {"options", q.options}});
   }
   return out.dump();
 }
@@ -192,8 +191,8 @@ std::string UnitList(const members::OrgTree& tree, UnitId scope, const std::vect
   for (const members::Unit& u : tree.units()) {
     bool inside = tree.IsWithin(u.id, scope);
     if (inside && !units.empty()) {
-      inside = std::any_of(units.begin(), units.end(),
-                           [&](UnitId x) { return tree.IsWithin(u.id, x); });
+      inside =
+          std::any_of(units.begin(), units.end(), [&](UnitId x) { return tree.IsWithin(u.id, x); });
     }
     if (inside) in += (in.empty() ? "" : ",") + u.id.ToString();
   }
@@ -211,8 +210,8 @@ std::string AudienceWhere(const members::OrgTree& tree, UnitId scope, const Audi
   where +=
       " AND EXISTS (SELECT 1 FROM contact_points p WHERE p.member_id = m.id AND p.kind = 'phone' "
       "AND p.valid = 1)";
-  std::vector<std::string> statuses = a.statuses.empty() ? std::vector<std::string>{"current"}
-                                                         : a.statuses;
+  std::vector<std::string> statuses =
+      a.statuses.empty() ? std::vector<std::string>{"current"} : a.statuses;
   std::string st;
   for (const auto& s : statuses) {
     params.emplace_back(s);
@@ -281,9 +280,10 @@ Status Validate(const Campaign& c, const access::Policy& policy, const members::
   for (const auto& f : c.fields) {
     if (std::find(CallerFieldNames().begin(), CallerFieldNames().end(), f) ==
         CallerFieldNames().end()) {
-      return Status::InvalidArgument("fields: callers may be shown first_name, membership_years "
-                                     "and branch only, not '" +
-                                     f + "'");
+      return Status::InvalidArgument(
+          "fields: callers may be shown first_name, membership_years "
+          "and branch only, not '" +
+          f + "'");
     }
   }
   if (c.calling_start < policy.calling_start_minute || c.calling_end > policy.calling_end_minute ||
@@ -296,11 +296,11 @@ Status Validate(const Campaign& c, const access::Policy& policy, const members::
   const access::Role* caller = policy.FindRole("caller");
   const int max_days = caller ? caller->max_grant_days : 84;
   if (c.ends_at - c.starts_at > static_cast<Micros>(max_days) * kMicrosPerDay) {
-    return Status::InvalidArgument("ends_at: a campaign lasts at most " +
-                                   std::to_string(max_days) + " days (policy)");
+    return Status::InvalidArgument("ends_at: a campaign lasts at most " + std::to_string(max_days) +
+                                   " days (policy)");
   }
-  if (c.pace.burst < 1 || c.pace.burst > 20 || c.pace.interval_seconds < 1 ||
-      c.pace.per_hour < 1 || c.pace.per_day < 1) {
+  if (c.pace.burst < 1 || c.pace.burst > 20 || c.pace.interval_seconds < 1 || c.pace.per_hour < 1 ||
+      c.pace.per_day < 1) {
     return Status::InvalidArgument("pace: burst 1-20, and positive interval and limits");
   }
   if (c.recall_minutes < 1 || c.max_passes < 1 || c.max_passes > 10) {
@@ -329,12 +329,12 @@ Result<CampaignId> InsertCampaign(store::Tx& tx, const Campaign& c, Micros now) 
 
 Result<Campaign> GetCampaign(store::Tx& tx, CampaignId id) {
   std::optional<Campaign> c;
-  SB_RETURN_IF_ERROR(tx.Query(std::string("SELECT ") + kCampaignColumns +
-                                  " FROM campaigns WHERE id = $1",
-                              {id.value()}, [&](const store::Row& r) {
-                                c = ReadCampaign(r);
-                                return false;
-                              }));
+  SB_RETURN_IF_ERROR(
+      tx.Query(std::string("SELECT ") + kCampaignColumns + " FROM campaigns WHERE id = $1",
+               {id.value()}, [&](const store::Row& r) {
+                 c = ReadCampaign(r);
+                 return false;
+               }));
   if (!c) return Status::NotFound("no campaign has id " + id.ToString());
   return *c;
 }
@@ -349,11 +349,12 @@ Status UpdateCampaign(store::Tx& tx, const Campaign& c, Micros now) {
   v.emplace_back(now);
   v.emplace_back(c.id.value());
   return tx
-      .Exec("UPDATE campaigns SET name = $1, owner_id = $2, scope_unit = $3, purpose = $4, "
-            "audience = $5, script = $6, survey = $7, fields = $8, calling_start = $9, "
-            "calling_end = $10, starts_at = $11, ends_at = $12, state = $13, eligibility = $14, "
-            "pace = $15, recall_minutes = $16, max_passes = $17, updated_at = $18 WHERE id = $19",
-            store::Params(v))
+      .Exec(
+          "UPDATE campaigns SET name = $1, owner_id = $2, scope_unit = $3, purpose = $4, "
+          "audience = $5, script = $6, survey = $7, fields = $8, calling_start = $9, "
+          "calling_end = $10, starts_at = $11, ends_at = $12, state = $13, eligibility = $14, "
+          "pace = $15, recall_minutes = $16, max_passes = $17, updated_at = $18 WHERE id = $19",
+          store::Params(v))
       .status();
 }
 
@@ -417,11 +418,10 @@ Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campa
     std::vector<store::Value> params;
     const std::string where = AudienceWhere(tree, c.scope, c.audience, params);
     params.emplace_back(c.id.value());
-    SB_ASSIGN_OR_RETURN(targets,
-                        tx.Exec("INSERT INTO campaign_targets (campaign_id, member_id) SELECT $" +
-                                    std::to_string(params.size()) +
-                                    ", m.id FROM members m WHERE " + where,
-                                store::Params(params)));
+    SB_ASSIGN_OR_RETURN(
+        targets, tx.Exec("INSERT INTO campaign_targets (campaign_id, member_id) SELECT $" +
+                             std::to_string(params.size()) + ", m.id FROM members m WHERE " + where,
+                         store::Params(params)));
   }
   SB_RETURN_IF_ERROR(tx.Exec("UPDATE campaigns SET state = $2, updated_at = $3 WHERE id = $1",
                              {c.id.value(), StateName(to), now})
@@ -544,8 +544,8 @@ Result<std::vector<Joined>> ListJoined(store::Tx& tx, CampaignId campaign) {
       "SELECT c.account_id, a.display_name, c.invite_id, c.joined_at FROM campaign_callers c "
       "JOIN accounts a ON a.id = c.account_id WHERE c.campaign_id = $1 ORDER BY c.joined_at",
       {campaign.value()}, [&](const store::Row& r) {
-        out.push_back({AccountId(r.Int(0)), std::string(r.Text(1)), InviteId(r.IntOr(2, 0)),
-                       r.Int(3)});
+        out.push_back(
+            {AccountId(r.Int(0)), std::string(r.Text(1)), InviteId(r.IntOr(2, 0)), r.Int(3)});
         return true;
       }));
   return out;
@@ -563,12 +563,12 @@ Status RevokeInvite(store::Tx& tx, CampaignId campaign, InviteId invite, Micros 
 Result<Invite> FindInvite(store::Tx& tx, std::string_view token) {
   std::optional<Invite> out;
   if (!access::LooksLikeToken(token)) return Status::NotFound("this link is not valid");
-  SB_RETURN_IF_ERROR(tx.Query(std::string("SELECT ") + kInviteColumns +
-                                  " FROM campaign_invites WHERE token_hash = $1",
-                              {access::HashToken(token)}, [&](const store::Row& r) {
-                                out = ReadInvite(r);
-                                return false;
-                              }));
+  SB_RETURN_IF_ERROR(tx.Query(
+      std::string("SELECT ") + kInviteColumns + " FROM campaign_invites WHERE token_hash = $1",
+      {access::HashToken(token)}, [&](const store::Row& r) {
+        out = ReadInvite(r);
+        return false;
+      }));
   if (!out) return Status::NotFound("this link is not valid");
   return *out;
 }
@@ -597,9 +597,9 @@ Status CheckJoin(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
   }
   if (c.eligibility.members_in_scope_only || c.eligibility.min_membership_years > 0) {
     if (!a.member.valid()) {
-      return Status::PermissionDenied(
-          "this campaign is for members of " + tree.Find(c.scope)->name +
-          "; your account is not linked to a membership");
+      return Status::PermissionDenied("this campaign is for members of " +
+                                      tree.Find(c.scope)->name +
+                                      "; your account is not linked to a membership");
     }
     bool ok = false;
     std::string why = "this campaign is for current members of " + tree.Find(c.scope)->name;
@@ -608,8 +608,7 @@ Status CheckJoin(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
         [&](const store::Row& r) {
           const bool inside = tree.IsWithin(UnitId(r.Int(0)), c.scope);
           const bool current = r.Text(1) == "current";
-          const std::int64_t years =
-              r.IsNull(2) ? 0 : (now / kMicrosPerDay - r.Int(2)) / 365;
+          const std::int64_t years = r.IsNull(2) ? 0 : (now / kMicrosPerDay - r.Int(2)) / 365;
           ok = inside && current && years >= c.eligibility.min_membership_years;
           if (inside && current && !ok) {
             why = "this campaign is for members of at least " +
@@ -627,12 +626,12 @@ Result<JoinResult> Join(store::Tx& tx, const members::OrgTree& tree, const Campa
   SB_RETURN_IF_ERROR(CheckJoin(tx, tree, c, invite, account, now));
   JoinResult out;
   std::optional<std::int64_t> existing;
-  SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT grant_id FROM campaign_callers WHERE campaign_id = $1 AND account_id = $2",
-      {c.id.value(), account.value()}, [&](const store::Row& r) {
-        existing = r.Int(0);
-        return false;
-      }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT grant_id FROM campaign_callers WHERE campaign_id = $1 AND account_id = $2",
+               {c.id.value(), account.value()}, [&](const store::Row& r) {
+                 existing = r.Int(0);
+                 return false;
+               }));
   if (existing) {
     out.grant = access::GrantId(*existing);
     out.not_after = c.ends_at;
@@ -661,11 +660,11 @@ Result<JoinResult> Join(store::Tx& tx, const members::OrgTree& tree, const Campa
   g.source_end = c.ends_at;
   SB_ASSIGN_OR_RETURN(out.grant,
                       access::InsertGrant(tx, g, invite.created_by, /*approved=*/true, now));
-  SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO campaign_callers (campaign_id, account_id, invite_id, "
-                             "grant_id, joined_at) VALUES ($1, $2, $3, $4, $5)",
-                             {c.id.value(), account.value(), invite.id.value(),
-                              out.grant.value(), now})
-                         .status());
+  SB_RETURN_IF_ERROR(
+      tx.Exec("INSERT INTO campaign_callers (campaign_id, account_id, invite_id, "
+              "grant_id, joined_at) VALUES ($1, $2, $3, $4, $5)",
+              {c.id.value(), account.value(), invite.id.value(), out.grant.value(), now})
+          .status());
   out.not_after = c.ends_at;
   return out;
 }
@@ -719,14 +718,14 @@ Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micr
     if (n >= w.limit) {
       // Free again when the oldest contact inside the window leaves it.
       std::int64_t oldest = now;
-      SB_RETURN_IF_ERROR(tx.Query(
-          "SELECT started_at FROM calls WHERE campaign_id = $1 AND caller_id = $2 AND "
-          "started_at > $3 ORDER BY started_at DESC LIMIT " +
-              std::to_string(w.limit),
-          {c.id.value(), caller.value(), now - w.length}, [&](const store::Row& r) {
-            oldest = r.Int(0);
-            return true;
-          }));
+      SB_RETURN_IF_ERROR(
+          tx.Query("SELECT started_at FROM calls WHERE campaign_id = $1 AND caller_id = $2 AND "
+                   "started_at > $3 ORDER BY started_at DESC LIMIT " +
+                       std::to_string(w.limit),
+                   {c.id.value(), caller.value(), now - w.length}, [&](const store::Row& r) {
+                     oldest = r.Int(0);
+                     return true;
+                   }));
       out.retry_at = oldest + w.length;
       out.pace_limit = w.name;
       return out;
@@ -770,32 +769,32 @@ Result<Contact> ContactFor(store::Tx& tx, const members::OrgTree& tree, const Ca
     return std::find(c.fields.begin(), c.fields.end(), f) != c.fields.end();
   };
   bool found = false;
-  SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT first_name, joined_on, lapsed_on, branch_id FROM members WHERE id = $1",
-      {member.value()}, [&](const store::Row& r) {
-        found = true;
-        if (shown("first_name")) out.first_name = std::string(r.Text(0));
-        if (shown("membership_years") && !r.IsNull(1)) {
-          const std::int64_t until = r.IsNull(2) ? now / kMicrosPerDay : r.Int(2);
-          out.membership_years =
-              static_cast<int>(std::max<std::int64_t>(0, (until - r.Int(1)) / 365));
-        }
-        if (shown("branch") && !r.IsNull(3)) {
-          if (const members::Unit* u = tree.Find(UnitId(r.Int(3)))) out.branch = u->name;
-        }
-        return false;
-      }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT first_name, joined_on, lapsed_on, branch_id FROM members WHERE id = $1",
+               {member.value()}, [&](const store::Row& r) {
+                 found = true;
+                 if (shown("first_name")) out.first_name = std::string(r.Text(0));
+                 if (shown("membership_years") && !r.IsNull(1)) {
+                   const std::int64_t until = r.IsNull(2) ? now / kMicrosPerDay : r.Int(2);
+                   out.membership_years =
+                       static_cast<int>(std::max<std::int64_t>(0, (until - r.Int(1)) / 365));
+                 }
+                 if (shown("branch") && !r.IsNull(3)) {
+                   if (const members::Unit* u = tree.Find(UnitId(r.Int(3)))) out.branch = u->name;
+                 }
+                 return false;
+               }));
   if (!found) return Status::NotFound("the member is no longer on the register");
   // Others sharing the phone number (same blind index): say whom to ask for.
   std::int64_t sharing = 0;
-  SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT COUNT(DISTINCT o.member_id) FROM contact_points p JOIN contact_points o ON "
-      "o.blind_index = p.blind_index AND o.kind = 'phone' AND o.member_id <> p.member_id "
-      "WHERE p.member_id = $1 AND p.kind = 'phone' AND p.valid = 1",
-      {member.value()}, [&](const store::Row& r) {
-        sharing = r.Int(0);
-        return false;
-      }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT COUNT(DISTINCT o.member_id) FROM contact_points p JOIN contact_points o ON "
+               "o.blind_index = p.blind_index AND o.kind = 'phone' AND o.member_id <> p.member_id "
+               "WHERE p.member_id = $1 AND p.kind = 'phone' AND p.valid = 1",
+               {member.value()}, [&](const store::Row& r) {
+                 sharing = r.Int(0);
+                 return false;
+               }));
   if (sharing > 0) {
     std::string first;
     SB_RETURN_IF_ERROR(tx.Query("SELECT first_name FROM members WHERE id = $1", {member.value()},
@@ -826,13 +825,12 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
     if (q == c.survey.end()) {
       return Status::InvalidArgument("answers." + k + ": not a question of this survey");
     }
-    const bool ok = (q->type == "yesno" && v.is_boolean()) ||
-                    (q->type == "scale" && v.is_number_integer() && v.get<int>() >= 1 &&
-                     v.get<int>() <= 5) ||
-                    (q->type == "text" && v.is_string() && v.get<std::string>().size() <= 1000) ||
-                    (q->type == "choice" && v.is_string() &&
-                     std::find(q->options.begin(), q->options.end(), v.get<std::string>()) !=
-                         q->options.end());
+    const bool ok =
+        (q->type == "yesno" && v.is_boolean()) ||
+        (q->type == "scale" && v.is_number_integer() && v.get<int>() >= 1 && v.get<int>() <= 5) ||
+        (q->type == "text" && v.is_string() && v.get<std::string>().size() <= 1000) ||
+        (q->type == "choice" && v.is_string() &&
+         std::find(q->options.begin(), q->options.end(), v.get<std::string>()) != q->options.end());
     if (!ok) {
       return Status::InvalidArgument("answers." + k + ": expected " +
                                      (q->type == "yesno"    ? std::string("true or false")
@@ -912,20 +910,22 @@ Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, C
   SB_ASSIGN_OR_RETURN(p.done, tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE "
                                           "campaign_id = $1 AND done = 1",
                                           {c.value()}));
-  SB_RETURN_IF_ERROR(tx.Query("SELECT outcome, COUNT(*) FROM calls WHERE campaign_id = $1 AND "
-                              "outcome IS NOT NULL GROUP BY outcome ORDER BY outcome",
-                              {c.value()}, [&](const store::Row& r) {
-                                p.by_outcome.emplace_back(std::string(r.Text(0)), r.Int(1));
-                                return true;
-                              }));
-  SB_RETURN_IF_ERROR(tx.Query("SELECT m.unit_id, COUNT(*) FROM calls k JOIN members m ON m.id = "
-                              "k.member_id WHERE k.campaign_id = $1 AND k.outcome IS NOT NULL "
-                              "GROUP BY m.unit_id ORDER BY COUNT(*) DESC",
-                              {c.value()}, [&](const store::Row& r) {
-                                const members::Unit* u = tree.Find(UnitId(r.Int(0)));
-                                p.by_unit.emplace_back(u ? u->name : "?", r.Int(1));
-                                return true;
-                              }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT outcome, COUNT(*) FROM calls WHERE campaign_id = $1 AND "
+               "outcome IS NOT NULL GROUP BY outcome ORDER BY outcome",
+               {c.value()}, [&](const store::Row& r) {
+                 p.by_outcome.emplace_back(std::string(r.Text(0)), r.Int(1));
+                 return true;
+               }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT m.unit_id, COUNT(*) FROM calls k JOIN members m ON m.id = "
+               "k.member_id WHERE k.campaign_id = $1 AND k.outcome IS NOT NULL "
+               "GROUP BY m.unit_id ORDER BY COUNT(*) DESC",
+               {c.value()}, [&](const store::Row& r) {
+                 const members::Unit* u = tree.Find(UnitId(r.Int(0)));
+                 p.by_unit.emplace_back(u ? u->name : "?", r.Int(1));
+                 return true;
+               }));
   SB_RETURN_IF_ERROR(tx.Query(
       "SELECT k.caller_id, a.display_name, COUNT(*), SUM(CASE WHEN k.outcome = 'answered' THEN 1 "
       "ELSE 0 END) FROM calls k JOIN accounts a ON a.id = k.caller_id WHERE k.campaign_id = $1 "

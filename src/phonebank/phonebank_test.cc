@@ -29,8 +29,8 @@ class PhonebankTest : public ::testing::TestWithParam<std::string> {
   AccountId Account(const std::string& login, MemberId member = MemberId()) {
     AccountId id;
     EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
-                  SB_ASSIGN_OR_RETURN(id, access::CreateAccount(tx, {login, "T", member, false},
-                                                                clock_.Now()));
+                  SB_ASSIGN_OR_RETURN(
+                      id, access::CreateAccount(tx, {login, "T", member, false}, clock_.Now()));
                   return Status::Ok();
                 }).ok());
     return id;
@@ -50,10 +50,10 @@ class PhonebankTest : public ::testing::TestWithParam<std::string> {
     r.consents = consents;
     r.suppressions = suppressions;
     r.content_hash = "h" + ext;
-    const std::string p = phone.empty() ? "+447700900" + std::string(3 - ext.size(), '0') + ext
-                                        : phone;
-    r.contacts.push_back({"phone", "mobile", env_.sealer_->Seal(p, "phone"),
-                          env_.sealer_->BlindIndex("phone", p)});
+    const std::string p =
+        phone.empty() ? "+447700900" + std::string(3 - ext.size(), '0') + ext : phone;
+    r.contacts.push_back(
+        {"phone", "mobile", env_.sealer_->Seal(p, "phone"), env_.sealer_->BlindIndex("phone", p)});
     MemberId id;
     EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
                   SB_ASSIGN_OR_RETURN(auto up, members::UpsertMember(tx, r, clock_.Now(), "t"));
@@ -137,10 +137,10 @@ TEST_P(PhonebankTest, ValidationNamesTheField) {
 
 TEST_P(PhonebankTest, GoingLiveFixesTheCallableAudience) {
   const MemberId ok = Member("1", aldershot_, members::kConsentPhone);
-  Member("2", aldershot_, 0);                                                   // no consent
-  Member("3", aldershot_, members::kConsentPhone, members::kDoNotContact);      // suppressed
-  Member("4", aldershot_, members::kConsentPhone, 0, "lapsed");                 // not current
-  Member("5", aldridge_, members::kConsentPhone);                               // outside
+  Member("2", aldershot_, 0);                                               // no consent
+  Member("3", aldershot_, members::kConsentPhone, members::kDoNotContact);  // suppressed
+  Member("4", aldershot_, members::kConsentPhone, 0, "lapsed");             // not current
+  Member("5", aldridge_, members::kConsentPhone);                           // outside
   const MemberId canary = Member("6", aldershot_, members::kConsentPhone);
   ASSERT_TRUE(Write([&](store::Tx& tx) {
                 return members::PlantCanary(tx, canary, clock_.Now(), "t");
@@ -148,8 +148,8 @@ TEST_P(PhonebankTest, GoingLiveFixesTheCallableAudience) {
   Campaign c = Draft();
   std::int64_t count = -1;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
-                SB_ASSIGN_OR_RETURN(count, CountAudience(tx, env_.tree_, c.scope, c.audience,
-                                                         clock_.Now()));
+                SB_ASSIGN_OR_RETURN(
+                    count, CountAudience(tx, env_.tree_, c.scope, c.audience, clock_.Now()));
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(count, 1);
@@ -236,8 +236,8 @@ TEST_P(PhonebankTest, OutcomesDriveRecallAndSuppression) {
 }
 
 TEST_P(PhonebankTest, SharedNumbersSayWhomToAskFor) {
-  const MemberId a = Member("50", aldershot_, members::kConsentPhone, 0, "current",
-                            "+447700900555");
+  const MemberId a =
+      Member("50", aldershot_, members::kConsentPhone, 0, "current", "+447700900555");
   Member("51", aldershot_, 0, 0, "current", "+447700900555");
   Campaign c = Live(Draft());
   Contact contact;
@@ -254,8 +254,8 @@ TEST_P(PhonebankTest, InvitationsGrantUntilTheCampaignEndsAndNoLonger) {
   Campaign c = Live(Draft());
   NewInvite inv;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
-                SB_ASSIGN_OR_RETURN(inv, CreateInvite(tx, c, organiser_, "branch WhatsApp", 0, 2,
-                                                      clock_.Now()));
+                SB_ASSIGN_OR_RETURN(
+                    inv, CreateInvite(tx, c, organiser_, "branch WhatsApp", 0, 2, clock_.Now()));
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(inv.invite.expires_at, c.ends_at);
@@ -382,8 +382,8 @@ TEST_P(PhonebankTest, SandboxCallsNeedAVerifiedEndpointAndFollowTheClock) {
   EXPECT_EQ(unverified.code(), StatusCode::kFailedPrecondition);
   EndpointVerification v;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
-                SB_ASSIGN_OR_RETURN(v, RegisterEndpoint(tx, *env_.sealer_, caller_,
-                                                        "+447700900999", clock_.Now()));
+                SB_ASSIGN_OR_RETURN(
+                    v, RegisterEndpoint(tx, *env_.sealer_, caller_, "+447700900999", clock_.Now()));
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(Write([&](store::Tx& tx) { return VerifyEndpoint(tx, caller_, "000000", 0); }).code(),
@@ -392,8 +392,8 @@ TEST_P(PhonebankTest, SandboxCallsNeedAVerifiedEndpointAndFollowTheClock) {
       Write([&](store::Tx& tx) { return VerifyEndpoint(tx, caller_, v.code, clock_.Now()); }).ok());
   CallState call;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
-                SB_ASSIGN_OR_RETURN(call, sandbox.Connect(tx, c, caller_, lease->lease->member,
-                                                          clock_.Now()));
+                SB_ASSIGN_OR_RETURN(
+                    call, sandbox.Connect(tx, c, caller_, lease->lease->member, clock_.Now()));
                 return Status::Ok();
               }).ok());
   EXPECT_TRUE(call.simulated);
