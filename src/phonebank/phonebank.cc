@@ -233,13 +233,13 @@ int LocalMinutes(Micros now) {
   return tm.tm_hour * 60 + tm.tm_min;
 }
 
-std::string HhMm(int minutes) {
+}  // namespace
+
+std::string FormatMinutes(int minutes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02d:%02d", minutes / 60, minutes % 60);
   return buf;
 }
-
-}  // namespace
 
 Status Validate(const Campaign& c, const access::Policy& policy, const members::OrgTree& tree) {
   if (c.name.empty() || c.name.size() > 200) {
@@ -289,8 +289,8 @@ Status Validate(const Campaign& c, const access::Policy& policy, const members::
   if (c.calling_start < policy.calling_start_minute || c.calling_end > policy.calling_end_minute ||
       c.calling_end <= c.calling_start) {
     return Status::InvalidArgument("calling_hours: must lie within the policy's " +
-                                   HhMm(policy.calling_start_minute) + "-" +
-                                   HhMm(policy.calling_end_minute));
+                                   FormatMinutes(policy.calling_start_minute) + "-" +
+                                   FormatMinutes(policy.calling_end_minute));
   }
   if (c.ends_at <= c.starts_at) return Status::InvalidArgument("ends_at: must be after starts_at");
   const access::Role* caller = policy.FindRole("caller");
@@ -463,8 +463,8 @@ Status CallingOpen(const Campaign& c, Micros now) {
   }
   const int m = LocalMinutes(now);
   if (m < c.calling_start || m >= c.calling_end) {
-    return Status::FailedPrecondition("calls are made between " + HhMm(c.calling_start) + " and " +
-                                      HhMm(c.calling_end) + " only");
+    return Status::FailedPrecondition("calls are made between " + FormatMinutes(c.calling_start) +
+                                      " and " + FormatMinutes(c.calling_end) + " only");
   }
   return Status::Ok();
 }
@@ -761,8 +761,15 @@ Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micr
   return out;
 }
 
-Result<Contact> ContactFor(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
-                           MemberId member, Micros now) {
+Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
+                           const members::OrgTree& tree, const Campaign& c, MemberId member,
+                           Micros now) {
+  if (!decision.allow || !decision.role ||
+      !decision.role->capabilities.contains("phonebank.call")) {
+    return Status::PermissionDenied(
+        "reading a contact for a call needs an allow for "
+        "phonebank.call");
+  }
   Contact out;
   out.member = member;
   auto shown = [&](const char* f) {

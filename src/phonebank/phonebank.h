@@ -210,9 +210,15 @@ constexpr Micros kLeaseMicros = 10 * 60 * kMicrosPerSecond;
 
 // The caller's current lease, or the next member to call (pace permitting).
 Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micros now);
-// The fields the campaign shows callers, for a leased member.
-Result<Contact> ContactFor(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
-                           MemberId member, Micros now);
+// The fields the campaign shows callers, for a leased member. Like every
+// member read (access/store/member_reader.h) it takes the Decision that
+// allowed it: an allow for phonebank.call over the campaign's scope.
+Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
+                           const members::OrgTree& tree, const Campaign& c, MemberId member,
+                           Micros now);
+
+// "HH:MM" for minutes after midnight.
+std::string FormatMinutes(int minutes);
 // The member the caller holds a live lease on, if any.
 Result<std::optional<MemberId>> CurrentLease(store::Tx& tx, const Campaign& c, AccountId caller,
                                              Micros now);

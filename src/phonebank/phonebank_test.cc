@@ -65,6 +65,15 @@ class PhonebankTest : public ::testing::TestWithParam<std::string> {
 
   Status Write(const std::function<Status(store::Tx&)>& f) { return env_.store_->Write(f); }
 
+  // An allow for phonebank.call over Aldershot, as the API would make it.
+  access::Decision CallerDecision() {
+    grants_ = {access::Grant{access::GrantId(1), caller_, "caller", aldershot_, "p",
+                             clock_.Now() - 1, clock_.Now() + kMicrosPerDay, organiser_, "r"}};
+    access::Principal who{caller_, access::AccountState::kActive, false, true, grants_};
+    return access::Decide(policy_, env_.tree_, who, "phonebank.call", {aldershot_}, clock_.Now());
+  }
+  std::vector<access::Grant> grants_;
+
   Campaign Draft() {
     Campaign c;
     c.name = "Autumn calls";
@@ -242,11 +251,18 @@ TEST_P(PhonebankTest, SharedNumbersSayWhomToAskFor) {
   Campaign c = Live(Draft());
   Contact contact;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
-                SB_ASSIGN_OR_RETURN(contact, ContactFor(tx, env_.tree_, c, a, clock_.Now()));
+                SB_ASSIGN_OR_RETURN(
+                    contact, ContactFor(tx, CallerDecision(), env_.tree_, c, a, clock_.Now()));
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(contact.first_name, "First50");
   EXPECT_EQ(contact.ask_for, "First50");
+  // Without an allow for phonebank.call there is nothing to read.
+  access::Decision deny;
+  EXPECT_EQ(Write([&](store::Tx& tx) {
+              return ContactFor(tx, deny, env_.tree_, c, a, clock_.Now()).status();
+            }).code(),
+            StatusCode::kPermissionDenied);
 }
 
 TEST_P(PhonebankTest, InvitationsGrantUntilTheCampaignEndsAndNoLonger) {

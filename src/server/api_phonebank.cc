@@ -21,12 +21,6 @@ namespace pb = phonebank;
 
 namespace {
 
-std::string HhMm(int m) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02d:%02d", m / 60, m % 60);
-  return buf;
-}
-
 Result<int> ParseHhMm(const std::string& s, std::string_view field) {
   int h = 0, m = 0;
   char extra = 0;
@@ -49,29 +43,31 @@ json CampaignJson(const members::OrgTree& tree, const pb::Campaign& c) {
   if (c.audience.not_contacted_since > 0) {
     audience["not_contacted_since"] = FormatTimestamp(c.audience.not_contacted_since);
   }
-  return {{"id", c.id.value()},
-          {"name", c.name},
-          {"owner", c.owner.value()},
-          {"scope", UnitJson(tree, c.scope)},
-          {"purpose", c.purpose},
-          {"audience", audience},
-          {"script", c.script},
-          {"survey", survey},
-          {"fields", c.fields},
-          {"calling_hours", {{"start", HhMm(c.calling_start)}, {"end", HhMm(c.calling_end)}}},
-          {"starts_at", FormatTimestamp(c.starts_at)},
-          {"ends_at", FormatTimestamp(c.ends_at)},
-          {"state", pb::StateName(c.state)},
-          {"eligibility",
-           {{"members_in_scope_only", c.eligibility.members_in_scope_only},
-            {"min_membership_years", c.eligibility.min_membership_years}}},
-          {"pace",
-           {{"burst", c.pace.burst},
-            {"interval_seconds", c.pace.interval_seconds},
-            {"per_hour", c.pace.per_hour},
-            {"per_day", c.pace.per_day}}},
-          {"recall_minutes", c.recall_minutes},
-          {"max_passes", c.max_passes}};
+  return {
+      {"id", c.id.value()},
+      {"name", c.name},
+      {"owner", c.owner.value()},
+      {"scope", UnitJson(tree, c.scope)},
+      {"purpose", c.purpose},
+      {"audience", audience},
+      {"script", c.script},
+      {"survey", survey},
+      {"fields", c.fields},
+      {"calling_hours",
+       {{"start", pb::FormatMinutes(c.calling_start)}, {"end", pb::FormatMinutes(c.calling_end)}}},
+      {"starts_at", FormatTimestamp(c.starts_at)},
+      {"ends_at", FormatTimestamp(c.ends_at)},
+      {"state", pb::StateName(c.state)},
+      {"eligibility",
+       {{"members_in_scope_only", c.eligibility.members_in_scope_only},
+        {"min_membership_years", c.eligibility.min_membership_years}}},
+      {"pace",
+       {{"burst", c.pace.burst},
+        {"interval_seconds", c.pace.interval_seconds},
+        {"per_hour", c.pace.per_hour},
+        {"per_day", c.pace.per_day}}},
+      {"recall_minutes", c.recall_minutes},
+      {"max_passes", c.max_passes}};
 }
 
 // Reads the campaign fields present in `j` into `c` (all required when
@@ -551,7 +547,8 @@ HttpResponse Api::NextContact(const ApiCall& call) {
     SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, call.now));
     SB_ASSIGN_OR_RETURN(next, pb::Next(tx, c, me, call.now));
     if (!next.lease) return Status::Ok();
-    SB_ASSIGN_OR_RETURN(contact, pb::ContactFor(tx, *deps_.tree, c, next.lease->member, call.now));
+    SB_ASSIGN_OR_RETURN(
+        contact, pb::ContactFor(tx, *call.decision, *deps_.tree, c, next.lease->member, call.now));
     audit::Event e = PhonebankEvent(call, "phonebank.next", c.id);
     e.members.push_back(next.lease->member.value());
     for (const auto& f : c.fields) {
