@@ -146,9 +146,8 @@ std::string ReadPasswordLine() {
 // Returns the account and whether a second factor was proven.
 Result<std::pair<access::Account, bool>> Authenticate(server::App& app, const std::string& login,
                                                       const std::string& totp_code) {
-  access::AuthOptions options;
-  options.recovery_pepper = app.sealer().DeriveKey("recovery-codes");
-  access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(), options);
+  access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(),
+                           app.auth_options());
   access::Credentials c;
   c.login = login;
   c.password = ReadPasswordLine();
@@ -262,9 +261,8 @@ std::optional<int> AccessCommands::Run() {
     if (!st.ok()) return Fail(st);
     const std::string uri = access::OtpauthUri(app.config().organisation.name, s.login, secret);
     auto qr = access::QrText(uri);
-    access::AuthOptions options;
-    options.recovery_pepper = app.sealer().DeriveKey("recovery-codes");
-    access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(), options);
+    access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(),
+                             app.auth_options());
     auto codes = auth.IssueRecoveryCodes(acc->id);
     if (!codes) return Fail(codes.error());
     std::printf(

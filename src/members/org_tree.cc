@@ -113,6 +113,19 @@ bool OrgTree::IsWithin(UnitId unit, UnitId scope) const {
   return enter_[s->second] <= enter_[u->second] && exit_[u->second] <= exit_[s->second];
 }
 
+std::string OrgTree::IdsWithin(const std::vector<UnitId>& scopes) const {
+  std::string out;
+  for (const Unit& u : units_) {
+    for (UnitId s : scopes) {
+      if (IsWithin(u.id, s)) {
+        out += (out.empty() ? "" : ",") + u.id.ToString();
+        break;
+      }
+    }
+  }
+  return out.empty() ? "0" : out;
+}
+
 const Unit* OrgTree::AncestorOfKind(UnitId unit, std::string_view kind) const {
   const Unit* u = Find(unit);
   while (u) {

@@ -53,6 +53,9 @@ class OrgTree {
 
   // True if `unit` is `scope` or lies below it.
   bool IsWithin(UnitId unit, UnitId scope) const;
+  // The ids of every unit within any of `scopes`, comma-separated, for an SQL
+  // IN list (the tree's own integers, so safe inline); "0" when none.
+  std::string IdsWithin(const std::vector<UnitId>& scopes) const;
   // The nearest ancestor-or-self of the given kind.
   const Unit* AncestorOfKind(UnitId unit, std::string_view kind) const;
   std::vector<const Unit*> Children(UnitId id) const;

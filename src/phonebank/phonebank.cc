@@ -185,24 +185,11 @@ std::vector<store::Value> CampaignValues(const Campaign& c) {
           c.max_passes};
 }
 
-// Unit ids within `scope` (or within any of `units`), as an SQL list.
-std::string UnitList(const members::OrgTree& tree, UnitId scope, const std::vector<UnitId>& units) {
-  std::string in;
-  for (const members::Unit& u : tree.units()) {
-    bool inside = tree.IsWithin(u.id, scope);
-    if (inside && !units.empty()) {
-      inside =
-          std::any_of(units.begin(), units.end(), [&](UnitId x) { return tree.IsWithin(u.id, x); });
-    }
-    if (inside) in += (in.empty() ? "" : ",") + u.id.ToString();
-  }
-  return in.empty() ? "0" : in;
-}
-
 // The audience as an SQL condition on `m` (members); params appended.
 std::string AudienceWhere(const members::OrgTree& tree, UnitId scope, const Audience& a,
                           std::vector<store::Value>& params) {
-  const std::string in = UnitList(tree, scope, a.units);
+  // Units narrower than the scope were checked to lie inside it (Validate).
+  const std::string in = tree.IdsWithin(a.units.empty() ? std::vector<UnitId>{scope} : a.units);
   std::string where = "(m.unit_id IN (" + in + ") OR m.branch_id IN (" + in + "))";
   where += " AND (m.consents & " + std::to_string(members::kConsentPhone) + ") <> 0";
   where += " AND (m.suppressions & " + std::to_string(kNotCallable) + ") = 0";

@@ -220,4 +220,10 @@ Status App::ReloadTree() {
   });
 }
 
+access::AuthOptions App::auth_options() const {
+  access::AuthOptions o;
+  o.recovery_pepper = sealer_->DeriveKey("recovery-codes");
+  return o;
+}
+
 }  // namespace switchboard::server

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "access/policy/policy.h"
+#include "access/store/auth_service.h"
 #include "audit/audit_log.h"
 #include "audit/checkpoint.h"
 #include "core/clock.h"
@@ -72,6 +73,9 @@ class App {
   const Clock& clock() const { return clock_; }
   audit::AuditLog& audit() { return audit_; }
   const audit::SigningKey& audit_key() const { return *audit_key_; }
+  // Sign-in settings for this deployment: the recovery-code key is derived
+  // from the keyring here and nowhere else.
+  access::AuthOptions auth_options() const;
   const std::string& data_dir() const { return data_dir_; }
 
  private:

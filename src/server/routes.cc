@@ -13,7 +13,7 @@ ApiDeps ApiDepsFor(App& app) {
   d.tree = &app.tree();
   d.sealer = &app.sealer();
   d.clock = &app.clock();
-  d.auth.recovery_pepper = app.sealer().DeriveKey("recovery-codes");
+  d.auth = app.auth_options();
   d.cookie_secure = app.config().server.cookie_secure;
   return d;
 }

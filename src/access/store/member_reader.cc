@@ -159,11 +159,7 @@ Result<SearchPage> SearchMembers(store::Tx& tx, const Decision& decision,
   std::string sql = std::string("SELECT ") + kColumns + " FROM members WHERE 1 = 1";
   std::vector<store::Value> params;
   if (!tree.root() || scope->id != tree.root()->id) {
-    // Units are the tree's own integers: listing them inline is safe.
-    std::string in;
-    for (const members::Unit& u : tree.units()) {
-      if (tree.IsWithin(u.id, scope->id)) in += (in.empty() ? "" : ",") + u.id.ToString();
-    }
+    const std::string in = tree.IdsWithin({scope->id});
     sql += " AND (unit_id IN (" + in + ") OR branch_id IN (" + in + "))";
   }
   if (!q.name_prefix.empty()) {
