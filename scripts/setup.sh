@@ -11,8 +11,12 @@ packages=(
   libboost-dev nlohmann-json3-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
   libphonenumber-dev libutf8proc-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   liboath-dev libqrencode-dev libroaring-dev
+  # mail: SMTP submission, MIME, DKIM, templates
+  libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev postgresql sqlite3 curl python3 python3-yaml bc
+  libgtest-dev libgmock-dev libbenchmark-dev postgresql postgresql-contrib sqlite3 curl python3 python3-yaml bc
+  # a real SMTP server on loopback and an independent DKIM verifier
+  python3-aiosmtpd python3-dkim
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )
