@@ -12,7 +12,7 @@ packages=(
   libphonenumber-dev libutf8proc-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   liboath-dev libqrencode-dev libroaring-dev
   # mail: SMTP submission, MIME, DKIM, templates
-  libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev
+  libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev libgumbo-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev postgresql postgresql-contrib sqlite3 curl python3 python3-yaml bc
   # a real SMTP server on loopback and an independent DKIM verifier
