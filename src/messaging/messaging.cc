@@ -11,17 +11,18 @@ namespace switchboard::messaging {
 
 namespace {
 
-constexpr std::pair<Kind, std::string_view> kKinds[] = {
-    {Kind::kService, "service"}, {Kind::kCampaign, "campaign"}, {Kind::kEndorsement, "endorsement"}};
+constexpr std::pair<Kind, std::string_view> kKinds[] = {{Kind::kService, "service"},
+                                                        {Kind::kCampaign, "campaign"},
+                                                        {Kind::kEndorsement, "endorsement"}};
 constexpr std::pair<FromKind, std::string_view> kFromKinds[] = {
     {FromKind::kOrganisation, "organisation"},
     {FromKind::kUnit, "unit"},
     {FromKind::kCandidate, "candidate"},
     {FromKind::kPerson, "person"}};
 constexpr std::pair<State, std::string_view> kStates[] = {{State::kDraft, "draft"},
-                                                           {State::kSending, "sending"},
-                                                           {State::kSent, "sent"},
-                                                           {State::kCancelled, "cancelled"}};
+                                                          {State::kSending, "sending"},
+                                                          {State::kSent, "sent"},
+                                                          {State::kCancelled, "cancelled"}};
 
 template <typename E, size_t N>
 std::optional<E> Lookup(const std::pair<E, std::string_view> (&table)[N], std::string_view s) {
@@ -206,8 +207,7 @@ std::string ContentHash(const Message& m, const members::OrgTree& tree) {
   return crypto::ToHex(out, sizeof out);
 }
 
-Result<MessageId> CreateDraft(store::Tx& tx, const members::OrgTree& tree, Message& m,
-                              Micros now) {
+Result<MessageId> CreateDraft(store::Tx& tx, const members::OrgTree& tree, Message& m, Micros now) {
   SB_RETURN_IF_ERROR(Validate(m, tree));
   m.version = 1;
   m.state = State::kDraft;
@@ -274,19 +274,19 @@ Result<std::vector<Message>> ListMessages(store::Tx& tx, const members::OrgTree&
                                           AccountId account, int limit) {
   std::vector<Message> out;
   Status inner = Status::Ok();
-  SB_RETURN_IF_ERROR(tx.Query(
-      std::string("SELECT ") + kColumns +
-          " FROM messages WHERE author_id = $1 OR sent_by = $1 OR from_account = $1 "
-          "ORDER BY id DESC LIMIT $2",
-      {account.value(), static_cast<std::int64_t>(limit)}, [&](const store::Row& r) {
-        auto m = FromRow(r, tree);
-        if (!m) {
-          inner = m.status();
-          return false;
-        }
-        out.push_back(std::move(*m));
-        return true;
-      }));
+  SB_RETURN_IF_ERROR(
+      tx.Query(std::string("SELECT ") + kColumns +
+                   " FROM messages WHERE author_id = $1 OR sent_by = $1 OR from_account = $1 "
+                   "ORDER BY id DESC LIMIT $2",
+               {account.value(), static_cast<std::int64_t>(limit)}, [&](const store::Row& r) {
+                 auto m = FromRow(r, tree);
+                 if (!m) {
+                   inner = m.status();
+                   return false;
+                 }
+                 out.push_back(std::move(*m));
+                 return true;
+               }));
   SB_RETURN_IF_ERROR(inner);
   return out;
 }
@@ -295,19 +295,19 @@ Result<std::vector<Message>> AwaitingOnBehalf(store::Tx& tx, const members::OrgT
                                               AccountId account) {
   std::vector<Message> out;
   Status inner = Status::Ok();
-  SB_RETURN_IF_ERROR(tx.Query(
-      std::string("SELECT ") + kColumns +
-          " FROM messages WHERE from_account = $1 AND state = 'draft' AND author_id <> $1 "
-          "ORDER BY id DESC LIMIT 100",
-      {account.value()}, [&](const store::Row& r) {
-        auto m = FromRow(r, tree);
-        if (!m) {
-          inner = m.status();
-          return false;
-        }
-        out.push_back(std::move(*m));
-        return true;
-      }));
+  SB_RETURN_IF_ERROR(
+      tx.Query(std::string("SELECT ") + kColumns +
+                   " FROM messages WHERE from_account = $1 AND state = 'draft' AND author_id <> $1 "
+                   "ORDER BY id DESC LIMIT 100",
+               {account.value()}, [&](const store::Row& r) {
+                 auto m = FromRow(r, tree);
+                 if (!m) {
+                   inner = m.status();
+                   return false;
+                 }
+                 out.push_back(std::move(*m));
+                 return true;
+               }));
   SB_RETURN_IF_ERROR(inner);
   return out;
 }
@@ -316,11 +316,11 @@ Result<std::int64_t> CountRecipients(store::Tx& tx, const members::OrgTree& tree
                                      const segment::Segment& audience, Kind kind) {
   segment::SqlQuery q = RecipientWhere(tree, audience, kind);
   std::int64_t n = 0;
-  SB_RETURN_IF_ERROR(tx.Query("SELECT COUNT(*) FROM members m" + q.sql, q.params,
-                              [&](const store::Row& r) {
-                                n = r.Int(0);
-                                return false;
-                              }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT COUNT(*) FROM members m" + q.sql, q.params, [&](const store::Row& r) {
+        n = r.Int(0);
+        return false;
+      }));
   return n;
 }
 
@@ -376,8 +376,7 @@ Result<std::vector<Approval>> CurrentApprovals(store::Tx& tx, const Message& m) 
 namespace {
 class NoHooks : public SendHooks {
  public:
-  std::vector<RuleCheck> Check(store::Tx&, const Message&, AccountId, bool,
-                               Micros) const override {
+  std::vector<RuleCheck> Check(store::Tx&, const Message&, AccountId, bool, Micros) const override {
     return {};
   }
   std::string SecondApprovalReason(store::Tx&, const Message&, bool, Micros) const override {
@@ -397,10 +396,9 @@ SendPolicy SendPolicyFrom(const access::Policy& p) {
   return s;
 }
 
-Result<Requirements> RequirementsFor(store::Tx& tx, const members::OrgTree& tree,
-                                     const Message& m, AccountId sender, bool sender_is_staff,
-                                     const SendPolicy& policy, const SendHooks& hooks,
-                                     Micros now) {
+Result<Requirements> RequirementsFor(store::Tx& tx, const members::OrgTree& tree, const Message& m,
+                                     AccountId sender, bool sender_is_staff,
+                                     const SendPolicy& policy, const SendHooks& hooks, Micros now) {
   Requirements r;
   SB_ASSIGN_OR_RETURN(r.recipients, CountRecipients(tx, tree, m.audience, m.kind));
   r.on_behalf = (m.from.kind == FromKind::kPerson || m.from.kind == FromKind::kCandidate) &&
@@ -423,8 +421,7 @@ Result<SendResult> Send(store::Tx& tx, const members::OrgTree& tree, MessageId i
                         const SendPolicy& policy, const SendHooks& hooks, Micros now) {
   SB_ASSIGN_OR_RETURN(Message m, GetMessage(tx, tree, id));
   if (m.state != State::kDraft) {
-    return Status::FailedPrecondition("the message is already " +
-                                      std::string(StateName(m.state)));
+    return Status::FailedPrecondition("the message is already " + std::string(StateName(m.state)));
   }
   if (version != m.version) {
     return Status::FailedPrecondition("version " + std::to_string(version) +
@@ -435,8 +432,8 @@ Result<SendResult> Send(store::Tx& tx, const members::OrgTree& tree, MessageId i
   SendResult out;
   // Re-validate: the templates may have been saved under older rules.
   Status valid = Validate(m, tree);
-  out.checks.push_back({"message.valid", valid.ok(), valid.ok() ? "templates and identity are valid"
-                                                                : valid.message()});
+  out.checks.push_back({"message.valid", valid.ok(),
+                        valid.ok() ? "templates and identity are valid" : valid.message()});
   SB_ASSIGN_OR_RETURN(Requirements req,
                       RequirementsFor(tx, tree, m, sender, sender_is_staff, policy, hooks, now));
   SB_ASSIGN_OR_RETURN(std::vector<Approval> approvals, CurrentApprovals(tx, m));
@@ -444,11 +441,10 @@ Result<SendResult> Send(store::Tx& tx, const members::OrgTree& tree, MessageId i
     const bool ok = std::any_of(approvals.begin(), approvals.end(), [&](const Approval& a) {
       return a.kind == ApprovalKind::kOnBehalf && a.account == m.from.account;
     });
-    out.checks.push_back(
-        {"message.on_behalf", ok,
-         ok ? "approved by " + m.from.name + " from their own account"
-            : "the message speaks for " + m.from.name +
-                  ", who has not approved this version from their own account"});
+    out.checks.push_back({"message.on_behalf", ok,
+                          ok ? "approved by " + m.from.name + " from their own account"
+                             : "the message speaks for " + m.from.name +
+                                   ", who has not approved this version from their own account"});
   } else {
     out.checks.push_back({"message.on_behalf", true,
                           m.from.kind == FromKind::kPerson || m.from.kind == FromKind::kCandidate
@@ -459,19 +455,19 @@ Result<SendResult> Send(store::Tx& tx, const members::OrgTree& tree, MessageId i
     const bool ok = std::any_of(approvals.begin(), approvals.end(), [&](const Approval& a) {
       return a.kind == ApprovalKind::kSecond && a.account != sender && a.account != m.author;
     });
-    out.checks.push_back({"message.second_approval", ok,
-                          ok ? "a second person approved this version (" + req.second_reason + ")"
-                             : "a second person (not the author or the sender) must approve: " +
-                                   req.second_reason});
+    out.checks.push_back(
+        {"message.second_approval", ok,
+         ok ? "a second person approved this version (" + req.second_reason + ")"
+            : "a second person (not the author or the sender) must approve: " + req.second_reason});
   } else {
     out.checks.push_back({"message.second_approval", true,
                           "not required (" + std::to_string(req.recipients) + " recipients)"});
   }
-  out.checks.push_back({"message.audience", req.recipients > 0,
-                        req.recipients > 0
-                            ? std::to_string(req.recipients) +
-                                  " recipients with the consent this kind needs"
-                            : "no member in the audience may receive this kind of message"});
+  out.checks.push_back(
+      {"message.audience", req.recipients > 0,
+       req.recipients > 0
+           ? std::to_string(req.recipients) + " recipients with the consent this kind needs"
+           : "no member in the audience may receive this kind of message"});
   for (RuleCheck& c : hooks.Check(tx, m, sender, sender_is_staff, now)) {
     out.checks.push_back(std::move(c));
   }
@@ -492,12 +488,12 @@ Result<SendResult> Send(store::Tx& tx, const members::OrgTree& tree, MessageId i
   params.emplace_back(now);
   const std::string mid = "$" + std::to_string(params.size() - 1);
   const std::string at = "$" + std::to_string(params.size());
-  SB_ASSIGN_OR_RETURN(out.recipients,
-                      tx.Exec("INSERT INTO outbox (message_id, member_id, state, attempts, "
-                              "next_attempt_at, updated_at) SELECT " +
-                                  mid + ", m.id, 'queued', 0, " + at + ", " + at +
-                                  " FROM members m" + q.sql,
-                              params));
+  SB_ASSIGN_OR_RETURN(
+      out.recipients,
+      tx.Exec("INSERT INTO outbox (message_id, member_id, state, attempts, "
+              "next_attempt_at, updated_at) SELECT " +
+                  mid + ", m.id, 'queued', 0, " + at + ", " + at + " FROM members m" + q.sql,
+              params));
   SB_ASSIGN_OR_RETURN(
       std::int64_t n,
       tx.Exec("UPDATE messages SET state = 'sending', sent_by = $2, sent_role = $3, "
@@ -522,25 +518,25 @@ Result<std::int64_t> Cancel(store::Tx& tx, MessageId id, Micros now) {
 
 Result<Report> MessageReport(store::Tx& tx, const Message& m) {
   Report r;
-  SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT state, COUNT(*) FROM outbox WHERE message_id = $1 GROUP BY state", {m.id.value()},
-      [&](const store::Row& row) {
-        const std::string_view s = row.Text(0);
-        const std::int64_t n = row.Int(1);
-        r.recipients += n;
-        if (s == "queued") r.queued = n;
-        if (s == "handed") r.handed = n;
-        if (s == "sent") r.sent = n;
-        if (s == "deferred") r.deferred = n;
-        if (s == "failed") r.failed = n;
-        if (s == "bounced") r.bounced = n;
-        if (s == "suppressed") r.suppressed = n;
-        if (s == "cancelled") r.cancelled = n;
-        return true;
-      }));
-  SB_ASSIGN_OR_RETURN(r.unsubscribed,
-                      tx.QueryInt("SELECT COUNT(*) FROM unsubscribes WHERE message_id = $1",
-                                  {m.id.value()}));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT state, COUNT(*) FROM outbox WHERE message_id = $1 GROUP BY state",
+               {m.id.value()}, [&](const store::Row& row) {
+                 const std::string_view s = row.Text(0);
+                 const std::int64_t n = row.Int(1);
+                 r.recipients += n;
+                 if (s == "queued") r.queued = n;
+                 if (s == "handed") r.handed = n;
+                 if (s == "sent") r.sent = n;
+                 if (s == "deferred") r.deferred = n;
+                 if (s == "failed") r.failed = n;
+                 if (s == "bounced") r.bounced = n;
+                 if (s == "suppressed") r.suppressed = n;
+                 if (s == "cancelled") r.cancelled = n;
+                 return true;
+               }));
+  SB_ASSIGN_OR_RETURN(
+      r.unsubscribed,
+      tx.QueryInt("SELECT COUNT(*) FROM unsubscribes WHERE message_id = $1", {m.id.value()}));
   SB_ASSIGN_OR_RETURN(r.approvals, CurrentApprovals(tx, m));
   SB_RETURN_IF_ERROR(tx.Query(
       "SELECT rule, passed, detail FROM message_checks WHERE message_id = $1 AND version = $2 "

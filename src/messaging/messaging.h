@@ -59,14 +59,14 @@ std::uint32_t ExcludingSuppressions();
 
 struct FromIdentity {
   FromKind kind = FromKind::kOrganisation;
-  UnitId unit;         // kUnit
-  AccountId account;   // kPerson / kCandidate: the person who must approve
-  std::string name;    // display name ("Camden Branch", "Sam Example for Leader")
+  UnitId unit;        // kUnit
+  AccountId account;  // kPerson / kCandidate: the person who must approve
+  std::string name;   // display name ("Camden Branch", "Sam Example for Leader")
 };
 
-struct Limits {                          // sizes refused at draft time
+struct Limits {  // sizes refused at draft time
   size_t subject_bytes = 200;
-  size_t body_bytes = 256 * 1024;        // each of text and HTML
+  size_t body_bytes = 256 * 1024;  // each of text and HTML
 };
 
 struct Message {
@@ -80,7 +80,7 @@ struct Message {
   std::string text_body;      // a template, required
   std::string html_body;      // a template, optional
   int version = 0;
-  std::string content_hash;   // hex SHA-256 of everything a recipient would get
+  std::string content_hash;  // hex SHA-256 of everything a recipient would get
   State state = State::kDraft;
   Micros created_at = 0, updated_at = 0;
   AccountId sent_by;
@@ -154,17 +154,17 @@ struct SendPolicy {
 SendPolicy SendPolicyFrom(const access::Policy& p);
 
 struct Requirements {
-  bool on_behalf = false;    // the named person must approve
-  bool second = false;       // a second person must approve
+  bool on_behalf = false;  // the named person must approve
+  bool second = false;     // a second person must approve
   std::string second_reason;
   std::int64_t recipients = 0;
 };
-Result<Requirements> RequirementsFor(store::Tx& tx, const members::OrgTree& tree,
-                                     const Message& m, AccountId sender, bool sender_is_staff,
+Result<Requirements> RequirementsFor(store::Tx& tx, const members::OrgTree& tree, const Message& m,
+                                     AccountId sender, bool sender_is_staff,
                                      const SendPolicy& policy, const SendHooks& hooks, Micros now);
 
 struct SendResult {
-  bool sent = false;           // queued; false: refused (checks say why)
+  bool sent = false;  // queued; false: refused (checks say why)
   std::vector<RuleCheck> checks;
   std::int64_t recipients = 0;
 };

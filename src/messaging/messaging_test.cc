@@ -29,8 +29,8 @@ class MessagingTest : public ::testing::TestWithParam<std::string> {
   AccountId Account(const std::string& login, const std::string& name, bool staff = false) {
     AccountId id;
     EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
-                  SB_ASSIGN_OR_RETURN(
-                      id, access::CreateAccount(tx, {login, name, MemberId(), staff}, clock_.Now()));
+                  SB_ASSIGN_OR_RETURN(id, access::CreateAccount(
+                                              tx, {login, name, MemberId(), staff}, clock_.Now()));
                   return Status::Ok();
                 }).ok());
     return id;
@@ -104,8 +104,7 @@ class MessagingTest : public ::testing::TestWithParam<std::string> {
     Result<SendResult> out = Status::Internal("not run");
     const access::Decision d = SendDecision(sender, aldershot_);
     Status st = Write([&](store::Tx& tx) -> Status {
-      out = Send(tx, env_.tree_, id, version, sender, false, d, sp, NoContestHooks(),
-                 clock_.Now());
+      out = Send(tx, env_.tree_, id, version, sender, false, d, sp, NoContestHooks(), clock_.Now());
       return out.status();
     });
     if (!st.ok()) return st;
@@ -113,9 +112,8 @@ class MessagingTest : public ::testing::TestWithParam<std::string> {
   }
 
   Status DoApprove(MessageId id, int version, ApprovalKind k, AccountId by) {
-    return Write([&](store::Tx& tx) {
-      return Approve(tx, env_.tree_, id, version, k, by, clock_.Now());
-    });
+    return Write(
+        [&](store::Tx& tx) { return Approve(tx, env_.tree_, id, version, k, by, clock_.Now()); });
   }
 
   std::int64_t Count(const segment::Segment& s, Kind k) {
@@ -153,7 +151,7 @@ class MessagingTest : public ::testing::TestWithParam<std::string> {
 TEST_P(MessagingTest, CountAppliesConsentSuppressionAddressAndScope) {
   Member("1", aldershot_, kConsentEmail);
   Member("2", aldershot_, kConsentEmail | kConsentCandidates);
-  Member("3", aldershot_, 0);                                // no e-mail consent
+  Member("3", aldershot_, 0);                                 // no e-mail consent
   Member("4", aldershot_, kConsentEmail, members::kNoEmail);  // suppressed
   Member("5", aldershot_, kConsentEmail, members::kDeceased);
   Member("6", aldershot_, kConsentEmail, 0, /*with_email=*/false);
@@ -175,8 +173,8 @@ TEST_P(MessagingTest, EditsMakeVersionsAndVoidApprovals) {
   EXPECT_EQ(self.code(), StatusCode::kPermissionDenied);
   ASSERT_TRUE(DoApprove(id, 1, ApprovalKind::kSecond, approver_).ok());
   m.text_body = "Dear {{first_name}},\nThe AGM moved to Tuesday.";
-  ASSERT_TRUE(Write([&](store::Tx& tx) { return UpdateDraft(tx, env_.tree_, m, clock_.Now()); })
-                  .ok());
+  ASSERT_TRUE(
+      Write([&](store::Tx& tx) { return UpdateDraft(tx, env_.tree_, m, clock_.Now()); }).ok());
   EXPECT_EQ(m.version, 2);
   std::vector<Approval> approvals;
   ASSERT_TRUE(env_.store_
@@ -268,14 +266,15 @@ TEST_P(MessagingTest, CarriedOverSuppressionsStopMembersAtOnce) {
   ASSERT_EQ(Count(s, Kind::kCampaign), 3);
   const std::string file =
       "email,reason\n"
-      "MEMBER1@example.org,unsubscribed\n" +           // plain, different case
-      AddressSha256("member2@example.org") + ",bounced\n" +  // hashed
+      "MEMBER1@example.org,unsubscribed\n" +  // plain, different case
+      AddressSha256("member2@example.org") +
+      ",bounced\n" +  // hashed
       "not-an-address\n"
       "\n"
       "# a comment\n"
       "member1@example.org\n";  // duplicate
-  auto sum = ImportSuppressions(*env_.store_, *env_.sealer_, file, "old-provider.csv",
-                                clock_.Now());
+  auto sum =
+      ImportSuppressions(*env_.store_, *env_.sealer_, file, "old-provider.csv", clock_.Now());
   ASSERT_TRUE(sum.has_value()) << sum.status().message();
   EXPECT_EQ(sum->plain, 2);
   EXPECT_EQ(sum->hashed, 1);

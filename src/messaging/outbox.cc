@@ -128,10 +128,11 @@ Status Outbox::Finish(const Row& row, std::string_view state, int code, std::str
   const Micros now = clock_.Now();
   return store_.Write([&](store::Tx& tx) -> Status {
     return tx
-        .Exec("UPDATE outbox SET state = $2, smtp_code = $3, detail = $4, next_attempt_at = $5, "
-              "updated_at = $6 WHERE id = $1",
-              {row.id, std::string(state), code > 0 ? store::Value(std::int64_t{code}) : store::Value(),
-               detail, next, now})
+        .Exec(
+            "UPDATE outbox SET state = $2, smtp_code = $3, detail = $4, next_attempt_at = $5, "
+            "updated_at = $6 WHERE id = $1",
+            {row.id, std::string(state),
+             code > 0 ? store::Value(std::int64_t{code}) : store::Value(), detail, next, now})
         .status();
   });
 }
@@ -157,16 +158,16 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
     why_not.clear();
     std::uint32_t consents = 0, suppressions = 0;
     bool found = false;
-    SB_RETURN_IF_ERROR(tx.Query(
-        "SELECT first_name, unit_id, consents, suppressions FROM members WHERE id = $1",
-        {row.member.value()}, [&](const store::Row& r) {
-          found = true;
-          first_name = std::string(r.Text(0));
-          unit = UnitId(r.Int(1));
-          consents = static_cast<std::uint32_t>(r.Int(2));
-          suppressions = static_cast<std::uint32_t>(r.Int(3));
-          return false;
-        }));
+    SB_RETURN_IF_ERROR(
+        tx.Query("SELECT first_name, unit_id, consents, suppressions FROM members WHERE id = $1",
+                 {row.member.value()}, [&](const store::Row& r) {
+                   found = true;
+                   first_name = std::string(r.Text(0));
+                   unit = UnitId(r.Int(1));
+                   consents = static_cast<std::uint32_t>(r.Int(2));
+                   suppressions = static_cast<std::uint32_t>(r.Int(3));
+                   return false;
+                 }));
     if (!found) {
       why_not = "the member is no longer in the register";
       return Status::Ok();
@@ -239,8 +240,8 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   if (c.has_html) {
     out.html_body = c.html.Render(v) + FooterHtml(facts, v.unsubscribe_url, v.preferences_url);
   }
-  out.message_id = "<" + std::to_string(row.message.value()) + "." + std::to_string(row.id) +
-                   "@" + cfg_.message_id_domain + ">";
+  out.message_id = "<" + std::to_string(row.message.value()) + "." + std::to_string(row.id) + "@" +
+                   cfg_.message_id_domain + ">";
   out.date = clock_.Now();
   out.extra_headers = {
       {"List-Unsubscribe", "<" + v.unsubscribe_url + ">"},
@@ -259,7 +260,8 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   if (cfg_.dkim) {
     auto signed_msg = cfg_.dkim->Sign(data);
     if (!signed_msg) {
-      log::Error("outbox", "dkim_failed", {{"row", row.id}, {"error", signed_msg.status().message()}});
+      log::Error("outbox", "dkim_failed",
+                 {{"row", row.id}, {"error", signed_msg.status().message()}});
       (void)Finish(row, "deferred", 0, "DKIM signing failed", clock_.Now() + cfg_.retry_base);
       ++stats.deferred;
       return;
@@ -296,11 +298,10 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
     std::string state;
     (void)store_.Read([&](store::Tx& tx) -> Status {
       state.clear();
-      return tx.Query("SELECT state FROM outbox WHERE id = $1", {row.id},
-                      [&](const store::Row& r) {
-                        state = std::string(r.Text(0));
-                        return false;
-                      });
+      return tx.Query("SELECT state FROM outbox WHERE id = $1", {row.id}, [&](const store::Row& r) {
+        state = std::string(r.Text(0));
+        return false;
+      });
     });
     if (state == "cancelled") return;
     if (res.kind == mail::SmtpResult::Kind::kPermanent) {
@@ -319,8 +320,10 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
         return Status::Ok();
       });
       if (!eligible) {
-        (void)Finish(row, "suppressed", 0, "the member unsubscribed or withdrew consent before "
-                                           "the message was handed to the relay", 0);
+        (void)Finish(row, "suppressed", 0,
+                     "the member unsubscribed or withdrew consent before "
+                     "the message was handed to the relay",
+                     0);
         ++stats.suppressed;
         return;
       }
@@ -349,11 +352,12 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
       // Handed rows get their attempt counted by the hand-off write; others here.
       const Status st = store_.Write([&](store::Tx& tx) -> Status {
         return tx
-            .Exec("UPDATE outbox SET state = 'deferred', attempts = $2, smtp_code = $3, "
-                  "detail = $4, next_attempt_at = $5, updated_at = $6 WHERE id = $1",
-                  {row.id, static_cast<std::int64_t>(attempts),
-                   res.code > 0 ? store::Value(std::int64_t{res.code}) : store::Value(),
-                   "temporary: " + res.detail, now + backoff, now})
+            .Exec(
+                "UPDATE outbox SET state = 'deferred', attempts = $2, smtp_code = $3, "
+                "detail = $4, next_attempt_at = $5, updated_at = $6 WHERE id = $1",
+                {row.id, static_cast<std::int64_t>(attempts),
+                 res.code > 0 ? store::Value(std::int64_t{res.code}) : store::Value(),
+                 "temporary: " + res.detail, now + backoff, now})
             .status();
       });
       (void)st;
@@ -417,8 +421,8 @@ Result<DeliveryStats> Outbox::DeliverDue() {
           "SELECT o.id, o.message_id, o.member_id, o.attempts FROM outbox o WHERE o.state IN "
           "('queued', 'deferred') AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2",
           {now, static_cast<std::int64_t>(cfg_.batch)}, [&](const store::Row& r) {
-            rows.push_back({r.Int(0), MessageId(r.Int(1)), MemberId(r.Int(2)),
-                            static_cast<int>(r.Int(3))});
+            rows.push_back(
+                {r.Int(0), MessageId(r.Int(1)), MemberId(r.Int(2)), static_cast<int>(r.Int(3))});
             return true;
           });
     }));
@@ -469,10 +473,11 @@ Result<DeliveryStats> Outbox::DeliverDue() {
   const Micros now = clock_.Now();
   SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
     return tx
-        .Exec("UPDATE messages SET state = 'sent', completed_at = $1 WHERE state = 'sending' AND "
-              "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = messages.id AND o.state IN "
-              "('queued', 'deferred', 'handed'))",
-              {now})
+        .Exec(
+            "UPDATE messages SET state = 'sent', completed_at = $1 WHERE state = 'sending' AND "
+            "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = messages.id AND o.state IN "
+            "('queued', 'deferred', 'handed'))",
+            {now})
         .status();
   }));
   return round_total;

@@ -51,18 +51,18 @@ namespace switchboard::messaging {
 struct DeliveryConfig {
   mail::SmtpConfig smtp;
   std::string from_address = "members@example.org";    // header From (identity's name + this)
-  std::string bounce_address = "bounces@example.org";   // envelope MAIL FROM
+  std::string bounce_address = "bounces@example.org";  // envelope MAIL FROM
   std::string message_id_domain = "example.org";
   std::string public_base_url = "http://127.0.0.1:8080";  // links in messages
   std::string organisation_name = "Example Party";
   std::shared_ptr<const mail::DkimSigner> dkim;  // null: unsigned (development only)
-  int workers = 4;              // SMTP connections in parallel
-  double rate_per_second = 0;   // 0: unlimited
+  int workers = 4;                               // SMTP connections in parallel
+  double rate_per_second = 0;                    // 0: unlimited
   int max_attempts = 8;
   Micros retry_base = 60 * kMicrosPerSecond;
   Micros retry_max = 6 * 3600 * kMicrosPerSecond;
   int hard_bounce_limit = 2;
-  int batch = 2000;             // rows claimed per round
+  int batch = 2000;  // rows claimed per round
 };
 
 struct DeliveryStats {

@@ -33,8 +33,7 @@ std::string Lower(std::string_view s) {
 std::string Trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '"' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '"' || s[e - 1] == '\r'))
-    --e;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '"' || s[e - 1] == '\r')) --e;
   return std::string(s.substr(b, e - b));
 }
 
@@ -55,8 +54,8 @@ std::string AddressSha256(std::string_view match_key) {
 
 Result<SuppressionImportSummary> ImportSuppressions(store::Store& store,
                                                     const crypto::Sealer& sealer,
-                                                    std::string_view text,
-                                                    std::string_view source, Micros now) {
+                                                    std::string_view text, std::string_view source,
+                                                    Micros now) {
   SuppressionImportSummary sum;
   std::vector<Entry> entries;
   size_t pos = 0;
@@ -116,12 +115,12 @@ Result<SuppressionImportSummary> ImportSuppressions(store::Store& store,
     }
     std::set<std::int64_t> members;
     for (const std::string& b : blinds) {
-      SB_RETURN_IF_ERROR(tx.Query(
-          "SELECT member_id FROM contact_points WHERE kind = 'email' AND blind_index = $1",
-          {store::Value::Bytes(b)}, [&](const store::Row& r) {
-            members.insert(r.Int(0));
-            return true;
-          }));
+      SB_RETURN_IF_ERROR(
+          tx.Query("SELECT member_id FROM contact_points WHERE kind = 'email' AND blind_index = $1",
+                   {store::Value::Bytes(b)}, [&](const store::Row& r) {
+                     members.insert(r.Int(0));
+                     return true;
+                   }));
     }
     if (!sha.empty()) {  // hashes: open each address once and compare
       Status inner = Status::Ok();
@@ -149,10 +148,11 @@ Result<SuppressionImportSummary> ImportSuppressions(store::Store& store,
                                   {id, bit, now}));
       if (n == 0) continue;
       ++suppressed;
-      SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, "
-                                 "source) SELECT id, $2, suppressions, $3 FROM members WHERE id = $1",
-                                 {id, now, "suppression-list:" + std::string(source)})
-                             .status());
+      SB_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, "
+                  "source) SELECT id, $2, suppressions, $3 FROM members WHERE id = $1",
+                  {id, now, "suppression-list:" + std::string(source)})
+              .status());
     }
     return Status::Ok();
   }));

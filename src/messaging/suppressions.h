@@ -33,10 +33,10 @@ struct SuppressionRejected {
 };
 
 struct SuppressionImportSummary {
-  std::int64_t lines = 0;       // lines read (including header, blanks, comments)
-  std::int64_t plain = 0;       // addresses accepted
-  std::int64_t hashed = 0;      // SHA-256 hashes accepted
-  std::int64_t duplicates = 0;  // already on the list
+  std::int64_t lines = 0;               // lines read (including header, blanks, comments)
+  std::int64_t plain = 0;               // addresses accepted
+  std::int64_t hashed = 0;              // SHA-256 hashes accepted
+  std::int64_t duplicates = 0;          // already on the list
   std::int64_t members_suppressed = 0;  // register members newly suppressed
   std::vector<SuppressionRejected> rejected;
 };

@@ -88,8 +88,7 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
       }
       const std::string name = Trim(triple ? inner : inner.substr(1));
       if (!Known(name)) {
-        return Bad(part, src, at,
-                   "unknown merge field '" + name + "'; allowed: " + AllowedList());
+        return Bad(part, src, at, "unknown merge field '" + name + "'; allowed: " + AllowedList());
       }
       used->push_back(name);
       renderer->append("{{{" + name + "}}}");
@@ -187,25 +186,23 @@ Status CheckNode(const GumboNode* n, std::string_view part) {
   const char* tag_name = gumbo_normalized_tagname(e.tag);
   if (e.tag == GUMBO_TAG_UNKNOWN || !AllowedTags().count(e.tag)) {
     return Status::InvalidArgument(
-        where() + "the element <" +
-        std::string(e.tag == GUMBO_TAG_UNKNOWN ? "unknown" : tag_name) +
+        where() + "the element <" + std::string(e.tag == GUMBO_TAG_UNKNOWN ? "unknown" : tag_name) +
         "> is not allowed in a message (allowed: text formatting, lists, headings, tables and "
         "links)");
   }
   for (unsigned i = 0; i < e.attributes.length; ++i) {
     const auto* a = static_cast<const GumboAttribute*>(e.attributes.data[i]);
     const std::string name = a->name;
-    const bool ok = (name == "href" && e.tag == GUMBO_TAG_A) || name == "title" ||
-                    name == "lang" || name == "dir" || name == "colspan" || name == "rowspan" ||
-                    name == "align";
+    const bool ok = (name == "href" && e.tag == GUMBO_TAG_A) || name == "title" || name == "lang" ||
+                    name == "dir" || name == "colspan" || name == "rowspan" || name == "align";
     if (!ok) {
       return Status::InvalidArgument(where() + "the attribute '" + name + "' on <" + tag_name +
                                      "> is not allowed (no scripts, styles or tracking)");
     }
     if (name == "href" && !SafeHref(a->value)) {
-      return Status::InvalidArgument(
-          where() + "a link must start with https://, http:// or mailto:, or be "
-                    "{{unsubscribe_url}} or {{preferences_url}}");
+      return Status::InvalidArgument(where() +
+                                     "a link must start with https://, http:// or mailto:, or be "
+                                     "{{unsubscribe_url}} or {{preferences_url}}");
     }
   }
   for (unsigned i = 0; i < e.children.length; ++i) {
@@ -232,12 +229,23 @@ void InstallEscaper() {
       out.reserve(in.size());
       for (char c : in) {
         switch (c) {
-          case '&': out += "&amp;"; break;
-          case '<': out += "&lt;"; break;
-          case '>': out += "&gt;"; break;
-          case '"': out += "&quot;"; break;
-          case '\'': out += "&#39;"; break;
-          default: out += c;
+          case '&':
+            out += "&amp;";
+            break;
+          case '<':
+            out += "&lt;";
+            break;
+          case '>':
+            out += "&gt;";
+            break;
+          case '"':
+            out += "&quot;";
+            break;
+          case '\'':
+            out += "&#39;";
+            break;
+          default:
+            out += c;
         }
       }
       return out;

@@ -5,10 +5,13 @@
 namespace switchboard::messaging {
 namespace {
 
-MergeValues Sample() { return {"Alex", "Camden", "https://x.example.org/u/T", "https://x.example.org/p/T"}; }
+MergeValues Sample() {
+  return {"Alex", "Camden", "https://x.example.org/u/T", "https://x.example.org/p/T"};
+}
 
 TEST(TemplateTest, RendersAllowedFieldsInText) {
-  auto t = Template::Compile("Dear {{first_name}} of {{ unit_name }} <&>", BodyKind::kText, "text_body");
+  auto t =
+      Template::Compile("Dear {{first_name}} of {{ unit_name }} <&>", BodyKind::kText, "text_body");
   ASSERT_TRUE(t.has_value()) << t.status().message();
   // Plain text is not HTML-escaped.
   EXPECT_EQ(t->Render(Sample()), "Dear Alex of Camden <&>");
@@ -25,9 +28,10 @@ TEST(TemplateTest, HtmlEscapesMergedValues) {
 }
 
 TEST(TemplateTest, SectionsHandleAMissingFirstName) {
-  auto t = Template::Compile("{{#first_name}}Dear {{first_name}}{{/first_name}}"
-                             "{{^first_name}}Dear member{{/first_name}},",
-                             BodyKind::kText, "text_body");
+  auto t = Template::Compile(
+      "{{#first_name}}Dear {{first_name}}{{/first_name}}"
+      "{{^first_name}}Dear member{{/first_name}},",
+      BodyKind::kText, "text_body");
   ASSERT_TRUE(t.has_value()) << t.status().message();
   EXPECT_EQ(t->Render(Sample()), "Dear Alex,");
   MergeValues v = Sample();

@@ -457,6 +457,8 @@ CREATE TABLE unsubscribes (
   how TEXT NOT NULL
 );
 CREATE INDEX unsubscribes_message ON unsubscribes(message_id);
+
+ALTER TABLE audit_events ADD COLUMN message {{int}};
 )sql";
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
