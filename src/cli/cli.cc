@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "audit/audit_log.h"
@@ -26,6 +27,9 @@
 #include "server/app.h"
 #include "server/demo.h"
 #include "server/http_server.h"
+#include "server/mail_delivery.h"
+#include "server/member_pages.h"
+#include "messaging/suppressions.h"
 #include "server/routes.h"
 #include "server/sequencer.h"
 
@@ -84,8 +88,22 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::HttpServer http(cfg);
   server::AddHealthRoutes(http, app);
   server::AddWebRoutes(http);
-  server::Api api(server::ApiDepsFor(app));
+  auto outbox = server::OutboxFor(app);
+  if (!outbox) return ExitFor(outbox.error());
+  server::ApiDeps deps = server::ApiDepsFor(app);
+  if (*outbox) {
+    messaging::Outbox* o = outbox->get();
+    deps.on_message_queued = [o] { o->Wake(); };
+  }
+  server::Api api(deps);
   api.Register(http);
+  server::AddMemberPages(http, deps);
+  if (*outbox) {
+    // A crash may have left rows handed to the relay: they count as sent.
+    auto recovered = (*outbox)->Recover();
+    if (!recovered) return ExitFor(recovered.error());
+    (*outbox)->Start();
+  }
   server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
                                         std::chrono::milliseconds(cfg.checkpoint_interval_ms));
   sequencer.Start();
@@ -105,6 +123,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   }
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   http.Stop();
+  if (*outbox) (*outbox)->Stop();
   // The last events of the run go under a signed checkpoint before exit.
   Status cp = sequencer.Stop();
   if (!cp.ok()) {
@@ -168,6 +187,25 @@ int Main(int argc, char** argv) {
       "units", "Add or update units (e.g. branches) from a CSV: ons_code,name,parent[,kind]");
   AddCommon(imp_units, &units_c);
   imp_units->add_option("FILE", units_file, "CSV file")->required();
+
+  Common sup_c;
+  std::string sup_file;
+  bool sup_json = false;
+  auto* imp_sup = import->add_subcommand(
+      "suppressions",
+      "Carry over a previous provider's unsubscribe/bounce list (addresses or SHA-256 hashes)");
+  AddCommon(imp_sup, &sup_c);
+  imp_sup->add_option("FILE", sup_file, "One address or hex SHA-256 per line; CSV: first column")
+      ->required();
+  imp_sup->add_flag("--json", sup_json, "Print the summary as one JSON object");
+
+  // mail
+  auto* mail_cmd = app.add_subcommand("mail", "Member e-mail delivery");
+  mail_cmd->require_subcommand(1);
+  Common mail_c;
+  auto* mail_deliver = mail_cmd->add_subcommand(
+      "deliver", "Deliver every queued message now over [mail] relay (serve does this itself)");
+  AddCommon(mail_deliver, &mail_c);
 
   // generate
   auto* generate = app.add_subcommand("generate", "Generate synthetic data");
@@ -286,6 +324,60 @@ int Main(int argc, char** argv) {
         init_c.data_dir.c_str(), sum->store.c_str(),
         sum->created_keyring ? "created (keys/keyring, mode 0600) - back it up separately" : "kept",
         sum->units_added);
+    return kExitOk;
+  }
+  if (imp_sup->parsed()) {
+    auto a = server::App::Open(sup_c.data_dir, sup_c.store);
+    if (!a) return ExitFor(a.error());
+    std::ifstream in(sup_file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "error: cannot read %s\n", sup_file.c_str());
+      return kExitUsage;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string name = std::filesystem::path(sup_file).filename().string();
+    auto sum = messaging::ImportSuppressions((*a)->store(), (*a)->sealer(), ss.str(), name,
+                                             clock.Now());
+    if (!sum) return ExitFor(sum.error());
+    for (const auto& r : sum->rejected) {
+      std::fprintf(stderr, "%s: line %lld: %s\n", sup_file.c_str(),
+                   static_cast<long long>(r.line), r.reason.c_str());
+    }
+    if (sup_json) {
+      nlohmann::json j{{"lines", sum->lines},
+                       {"addresses", sum->plain},
+                       {"hashes", sum->hashed},
+                       {"duplicates", sum->duplicates},
+                       {"rejected", sum->rejected.size()},
+                       {"members_suppressed", sum->members_suppressed}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf(
+          "%lld lines: %lld addresses and %lld hashes added to the suppression list "
+          "(%lld already there), %zu rejected; %lld members will get no more e-mail\n",
+          static_cast<long long>(sum->lines), static_cast<long long>(sum->plain),
+          static_cast<long long>(sum->hashed), static_cast<long long>(sum->duplicates),
+          sum->rejected.size(), static_cast<long long>(sum->members_suppressed));
+    }
+    return kExitOk;  // like member import: rejected lines are reported, the rest applied
+  }
+  if (mail_deliver->parsed()) {
+    auto a = server::App::Open(mail_c.data_dir, mail_c.store);
+    if (!a) return ExitFor(a.error());
+    auto outbox = server::OutboxFor(**a);
+    if (!outbox) return ExitFor(outbox.error());
+    if (!*outbox) {
+      std::fprintf(stderr, "error: [mail] relay is not set in switchboard.toml\n");
+      return kExitUsage;
+    }
+    auto recovered = (*outbox)->Recover();
+    if (!recovered) return ExitFor(recovered.error());
+    auto st = (*outbox)->DeliverDue();
+    if (!st) return ExitFor(st.error());
+    std::printf("%lld sent, %lld deferred, %lld failed, %lld suppressed\n",
+                static_cast<long long>(st->sent), static_cast<long long>(st->deferred),
+                static_cast<long long>(st->failed), static_cast<long long>(st->suppressed));
     return kExitOk;
   }
   if (imp_members->parsed()) {

@@ -40,8 +40,9 @@ Result<std::int64_t> Outbox::Recover() {
   std::int64_t n = 0;
   SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(
-        n, tx.Exec("UPDATE outbox SET state = 'sent', detail = 'unconfirmed: the relay had the "
-                   "whole message when delivery stopped', updated_at = $1 WHERE state = 'handed'",
+        n, tx.Exec("UPDATE outbox SET state = 'queued', detail = 'sent again after a restart "
+                   "(the relay may have had it already; same Message-ID)', updated_at = $1 "
+                   "WHERE state = 'handed'",
                    {clock_.Now()}));
     return Status::Ok();
   }));
@@ -242,7 +243,9 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   }
   out.message_id = "<" + std::to_string(row.message.value()) + "." + std::to_string(row.id) + "@" +
                    cfg_.message_id_domain + ">";
-  out.date = clock_.Now();
+  // The Date is when the sender sent it, the same for every recipient and
+  // every attempt, so a repeat after a crash is the same message.
+  out.date = c.message.queued_at;
   out.extra_headers = {
       {"List-Unsubscribe", "<" + v.unsubscribe_url + ">"},
       {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
@@ -316,7 +319,7 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
             "SELECT COUNT(*) FROM members m WHERE m.id = $1 AND (m.consents & $2) = $2 AND "
             "(m.suppressions & $3) = 0",
             {row.member.value(), static_cast<std::int64_t>(need), static_cast<std::int64_t>(excl)});
-        eligible = n.ok() && *n > 0;
+        eligible = n.has_value() && *n > 0;
         return Status::Ok();
       });
       if (!eligible) {
