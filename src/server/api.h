@@ -112,6 +112,7 @@ class Api {
   HttpResponse GetCampaign(const ApiCall& call);
   HttpResponse UpdateCampaign(const ApiCall& call);
   HttpResponse AudienceCount(const ApiCall& call);
+  HttpResponse AudiencePreview(const ApiCall& call);
   HttpResponse CampaignState(const ApiCall& call);
   HttpResponse CampaignProgress(const ApiCall& call);
   HttpResponse CreateInvite(const ApiCall& call);

@@ -48,6 +48,7 @@ constexpr std::string_view kProbed[] = {
     "campaigns.get",
     "campaigns.update",
     "campaigns.audience_count",
+    "audience.count",
     "campaigns.state",
     "campaigns.progress",
     "invites.create",
@@ -236,6 +237,10 @@ class ApiMatrixTest : public ::testing::Test {
     if (id == "campaigns.audience_count") {
       return {"POST", "/api/v1/campaigns/" + NewCampaign(false).id.ToString() + "/audience-count",
               R"({"audience": {"statuses": ["current"]}})"};
+    }
+    if (id == "audience.count") {
+      return {"POST", "/api/v1/audience-count",
+              R"({"scope": "E14000530", "audience": {"statuses": ["current"]}})"};
     }
     if (id == "campaigns.state") {
       return {"POST", "/api/v1/campaigns/" + NewCampaign(false).id.ToString() + "/state",

@@ -32,38 +32,39 @@ Result<int> ParseHhMm(const std::string& s, std::string_view field) {
   return h * 60 + m;
 }
 
-json CampaignJson(const members::OrgTree& tree, const pb::Campaign& c) {
+json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::Campaign& c) {
   json survey = json::array();
   for (const auto& q : c.survey) {
     survey.push_back(
         {{"id", q.id}, {"question", q.question}, {"type", q.type}, {"options", q.options}});
   }
-  return {
-      {"id", c.id.value()},
-      {"version", c.version},
-      {"name", c.name},
-      {"owner", c.owner.value()},
-      {"scope", UnitJson(tree, c.scope)},
-      {"purpose", c.purpose},
-      {"audience", json::parse(segment::SegmentToJson(pb::AudienceOf(c), tree))},
-      {"script", c.script},
-      {"survey", survey},
-      {"fields", c.fields},
-      {"calling_hours",
-       {{"start", pb::FormatMinutes(c.calling_start)}, {"end", pb::FormatMinutes(c.calling_end)}}},
-      {"starts_at", FormatTimestamp(c.starts_at)},
-      {"ends_at", FormatTimestamp(c.ends_at)},
-      {"state", pb::StateName(c.state)},
-      {"eligibility",
-       {{"members_in_scope_only", c.eligibility.members_in_scope_only},
-        {"min_membership_years", c.eligibility.min_membership_years}}},
-      {"pace",
-       {{"burst", c.pace.burst},
-        {"interval_seconds", c.pace.interval_seconds},
-        {"per_hour", c.pace.per_hour},
-        {"per_day", c.pace.per_day}}},
-      {"recall_minutes", c.recall_minutes},
-      {"max_passes", c.max_passes}};
+  return {{"id", c.id.value()},
+          {"version", c.version},
+          {"name", c.name},
+          {"owner", c.owner.value()},
+          {"scope", UnitJson(tree, c.scope)},
+          {"purpose", c.purpose},
+          {"audience", json::parse(segment::SegmentToJson(pb::AudienceOf(c), tree))},
+          {"script", c.script},
+          {"survey", survey},
+          {"fields", c.fields},
+          {"calling_hours",
+           {{"start", pb::FormatMinutes(c.calling_start)},
+            {"end", pb::FormatMinutes(c.calling_end)},
+            {"time_zone", zone.name()}}},
+          {"starts_at", FormatTimestamp(c.starts_at)},
+          {"ends_at", FormatTimestamp(c.ends_at)},
+          {"state", pb::StateName(c.state)},
+          {"eligibility",
+           {{"members_in_scope_only", c.eligibility.members_in_scope_only},
+            {"min_membership_years", c.eligibility.min_membership_years}}},
+          {"pace",
+           {{"burst", c.pace.burst},
+            {"interval_seconds", c.pace.interval_seconds},
+            {"per_hour", c.pace.per_hour},
+            {"per_day", c.pace.per_day}}},
+          {"recall_minutes", c.recall_minutes},
+          {"max_passes", c.max_passes}};
 }
 
 // Reads the campaign fields present in `j` into `c` (all required when
@@ -172,6 +173,7 @@ void Api::AddPhonebankHandlers() {
   handlers_["campaigns.get"] = [this](const ApiCall& c) { return GetCampaign(c); };
   handlers_["campaigns.update"] = [this](const ApiCall& c) { return UpdateCampaign(c); };
   handlers_["campaigns.audience_count"] = [this](const ApiCall& c) { return AudienceCount(c); };
+  handlers_["audience.count"] = [this](const ApiCall& c) { return AudiencePreview(c); };
   handlers_["campaigns.state"] = [this](const ApiCall& c) { return CampaignState(c); };
   handlers_["campaigns.progress"] = [this](const ApiCall& c) { return CampaignProgress(c); };
   handlers_["invites.create"] = [this](const ApiCall& c) { return CreateInvite(c); };
@@ -246,7 +248,7 @@ HttpResponse Api::CreateCampaign(const ApiCall& call) {
     return audit::AuditLog::Append(tx, PhonebankEvent(call, "campaign.create", c.id)).status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j = CampaignJson(*deps_.tree, c);
+  json j = CampaignJson(*deps_.tree, deps_.time_zone, c);
   j["audience_count"] = count;
   return Json(201, {{"campaign", j}});
 }
@@ -263,7 +265,7 @@ HttpResponse Api::GetCampaign(const ApiCall& call) {
     return Status::Ok();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j = CampaignJson(*deps_.tree, c);
+  json j = CampaignJson(*deps_.tree, deps_.time_zone, c);
   j["audience_count"] = count;
   j["targets"] = targets;
   return Json(200, {{"campaign", j}});
@@ -307,7 +309,8 @@ HttpResponse Api::UpdateCampaign(const ApiCall& call) {
     return audit::AuditLog::Append(tx, e).status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"campaign", CampaignJson(*deps_.tree, c)}, {"changed", edit.changed}});
+  return Json(200, {{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)},
+                    {"changed", edit.changed}});
 }
 
 HttpResponse Api::AudienceCount(const ApiCall& call) {
@@ -320,6 +323,27 @@ HttpResponse Api::AudienceCount(const ApiCall& call) {
     SB_RETURN_IF_ERROR(
         SafeRead([&] { return ReadCampaignBody(j, *deps_.tree, call.now, false, c); }));
     SB_RETURN_IF_ERROR(pb::Validate(c, *deps_.policy, *deps_.tree));
+    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"count", count}});
+}
+
+HttpResponse Api::AudiencePreview(const ApiCall& call) {
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json& a = body->value("audience", json::object());
+  if (!a.is_object()) {
+    return Error(400, "invalid_request", "audience: must be an object", call.req);
+  }
+  pb::Campaign c;
+  c.scope = call.target_unit;  // the body's scope, which the decision was about
+  auto audience = pb::ParseAudience(a.dump(), *deps_.tree, c.scope);
+  if (!audience) return StatusResponse(audience.error(), call.req.request_id);
+  c.audience = std::move(*audience);
+  std::int64_t count = 0;
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
     return Status::Ok();
   });
@@ -346,7 +370,7 @@ HttpResponse Api::CampaignState(const ApiCall& call) {
         .status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j{{"campaign", CampaignJson(*deps_.tree, c)}};
+  json j{{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)}};
   if (*to == pb::CampaignState::kLive) j["targets"] = targets;
   return Json(200, j);
 }

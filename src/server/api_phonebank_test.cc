@@ -261,6 +261,14 @@ TEST_F(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
                                R"({"audience": {"lapsed_from": "last spring"}})", &org_);
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("audience.lapsed_from"), std::string::npos) << bad.body;
+  // Before a campaign exists: the same count over a scope.
+  HttpResponse preview =
+      env_.Send("POST", "/api/v1/audience-count",
+                R"({"scope": "E14000530", "audience": {"consents": ["email"]}})", &org_);
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  EXPECT_EQ(Body(preview)["count"], 4);
+  EXPECT_EQ(env_.Send("POST", "/api/v1/audience-count", R"({"scope": "E14000531"})", &org_).status,
+            403);
   HttpResponse canaries =
       env_.Send("PATCH", base, R"({"audience": {"exclude_canaries": false}})", &org_);
   EXPECT_EQ(canaries.status, 400);
