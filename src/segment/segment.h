@@ -92,6 +92,9 @@ struct SqlQuery {
   std::string sql;
   std::vector<store::Value> params;
 };
+// "SELECT COUNT(*) FROM members m WHERE ...": the text ends with the WHERE
+// conditions, so a caller may append " AND <condition on m>" (the phone bank
+// adds its valid-number check this way).
 SqlQuery SegmentCountSql(const Segment& s, const members::OrgTree& tree);
 // "SELECT m.id ... WHERE ... AND m.id > after ORDER BY m.id LIMIT limit".
 SqlQuery SegmentPageSql(const Segment& s, const members::OrgTree& tree, MemberId after, int limit);

@@ -267,8 +267,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
           if (member) {
             found = access::MemberUnit(tx, MemberId(*id));
           } else if (campaign) {
-            auto c = phonebank::GetCampaign(tx, phonebank::CampaignId(*id));
-            found = c ? Result<UnitId>(c->scope) : Result<UnitId>(c.error());
+            found = phonebank::CampaignScope(tx, phonebank::CampaignId(*id));
           } else {
             auto g = access::GetGrant(tx, access::GrantId(*id));
             found = g ? Result<UnitId>(g->scope) : Result<UnitId>(g.error());

@@ -107,7 +107,7 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
     c.starts_at = now;
     c.ends_at = now + 28 * kMicrosPerDay;
     SB_RETURN_IF_ERROR(phonebank::Validate(c, app.policy(), app.tree()));
-    SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, c, now));
+    SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, app.tree(), c, now));
     SB_ASSIGN_OR_RETURN(
         d.targets, phonebank::SetState(tx, app.tree(), c, phonebank::CampaignState::kLive, now));
     SB_ASSIGN_OR_RETURN(phonebank::NewInvite inv,

@@ -360,6 +360,12 @@ constexpr const char* kV7 = R"sql(
 CREATE INDEX members_updated ON members(updated_at);
 )sql";
 
+// Version 8: a campaign's version, counting saved changes (live edits of the
+// script and the fields shown to callers included; phonebank.h).
+constexpr const char* kV8 = R"sql(
+ALTER TABLE campaigns ADD COLUMN version {{int}} NOT NULL DEFAULT 1;
+)sql";
+
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
     s.replace(pos, from.size(), to);
@@ -392,6 +398,7 @@ const std::vector<Migration>& AllMigrations() {
       {5, "quotas and anomaly alerts", kV5},
       {6, "phone bank", kV6},
       {7, "members by update time", kV7},
+      {8, "campaign versions", kV8},
   };
   return kAll;
 }
