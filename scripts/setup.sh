@@ -11,6 +11,8 @@ packages=(
   libboost-dev nlohmann-json3-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
   libphonenumber-dev libutf8proc-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   liboath-dev libqrencode-dev libroaring-dev
+  # time zones from the system tz database (date/tz.h; libstdc++ 12 has no std::chrono::tzdb)
+  libhowardhinnant-date-dev tzdata
   # mail: SMTP submission, MIME, DKIM, templates
   libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev libgumbo-dev
   # tests and benchmarks

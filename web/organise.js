@@ -7,7 +7,10 @@ import { h, show, field, errorBanner, announce, formatDate, clear, facts } from 
 import { STATE_NAMES } from "./campaigns.js";
 import { stat, unitName } from "./progress.js";
 
-const STATUSES = ["current", "arrears", "lapsed"];
+const STATUSES = [["current", "Current"], ["arrears", "In arrears"], ["lapsed", "Lapsed"],
+  ["suspended", "Suspended"], ["resigned", "Resigned"]];
+// Consents beyond the phone consent every phone bank needs.
+const CONSENTS = [["email", "E-mail"], ["sms", "Text messages"], ["candidates", "Contact from candidates"]];
 const FIELDS = [["first_name", "First name"], ["membership_years", "Membership years"], ["branch", "Branch"]];
 const QUESTION_TYPES = [["yesno", "Yes or no"], ["choice", "Choice"], ["scale", "Scale"], ["text", "Free text"]];
 const OUTCOME_NAMES = {
@@ -90,7 +93,7 @@ function stateSection(ctx, c) {
     h("h2", { id: "state-h" }, "State"),
     h("p", { class: "status", id: "campaign-state" }, STATE_NAMES[c.state] || c.state),
     facts([["Scope", c.scope && (c.scope.name || c.scope.code)], ["Starts", formatDate(c.starts_at, true)],
-      ["Ends", formatDate(c.ends_at, true)]]),
+      ["Ends", formatDate(c.ends_at, true)], ["Version", c.version]]),
     errors, actions, confirmBox);
 }
 
@@ -229,8 +232,11 @@ function toLocalInput(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+// A draft changes freely; a live or paused campaign only its script and the
+// fields callers see (docs/phonebank.md); an ended one not at all.
 function campaignForm(ctx, c, timers) {
-  const editable = !c || c.state === "draft";
+  const mode = !c || c.state === "draft" ? "draft"
+    : c.state === "live" || c.state === "paused" ? "live" : "closed";
   const a = (c && c.audience) || {};
   const errors = h("div", {});
   const name = h("input", { type: "text", name: "name", required: true, maxlength: "200", value: c ? c.name : "" });
@@ -245,98 +251,152 @@ function campaignForm(ctx, c, timers) {
   }
   const purpose = h("textarea", { name: "purpose", rows: "2", required: true });
   purpose.value = (c && c.purpose) || "";
-  const statuses = STATUSES.map((s) => h("input", { type: "checkbox", name: "status", value: s,
-    checked: (a.statuses || ["current"]).includes(s) }));
-  const since = h("input", { type: "date", name: "not_contacted_since", value: a.not_contacted_since || "" });
-  const units = h("input", { type: "text", name: "units", value: (a.units || []).join(", ") });
+
+  // ---- the audience: a segment inside the scope
+  const statuses = STATUSES.map(([v, l]) => [h("input", { type: "checkbox", name: "status", value: v,
+    checked: (a.statuses || ["current"]).includes(v) }), l]);
+  const types = h("input", { type: "text", name: "types", value: (a.types || []).join(", ") });
+  const units = h("input", { type: "text", name: "units", value: (a.units || []).map(unitCode).join(", ") });
+  const consents = CONSENTS.map(([v, l]) => [h("input", { type: "checkbox", name: "consent", value: v,
+    checked: (a.consents || []).includes(v) }), l]);
+  const date = (key) => h("input", { type: "date", name: key, value: (a[key] || "").slice(0, 10) });
+  const joinedFrom = date("joined_from");
+  const joinedTo = date("joined_to");
+  const lapsedFrom = date("lapsed_from");
+  const lapsedTo = date("lapsed_to");
+  const since = date("not_contacted_since");
   const count = h("p", { class: "status", id: "audience-count", role: "status", "aria-live": "polite" },
-    c ? countText(c.audience_count) : "Save the draft to see how many members it reaches.");
+    mode === "draft" ? (c ? countText(c.audience_count) : "") : countText(c.targets, "Fixed when it went live: "));
+  const audienceInputs = [...statuses.map((x) => x[0]), types, units, ...consents.map((x) => x[0]),
+    joinedFrom, joinedTo, lapsedFrom, lapsedTo, since];
+
   const script = h("textarea", { name: "script", rows: "8" });
   script.value = (c && c.script) || "";
   const fields = FIELDS.map(([v, l]) => [h("input", { type: "checkbox", name: "fields", value: v,
     checked: (c && c.fields ? c.fields : FIELDS.map((f) => f[0])).includes(v) }), l]);
-  const start = h("input", { type: "time", name: "calling_start", value: (c && c.calling_hours && c.calling_hours.start) || "09:00" });
-  const end = h("input", { type: "time", name: "calling_end", value: (c && c.calling_hours && c.calling_hours.end) || "21:00" });
+  const hours = (c && c.calling_hours) || {};
+  const start = h("input", { type: "time", name: "calling_start", value: hours.start || "09:00" });
+  const end = h("input", { type: "time", name: "calling_end", value: hours.end || "21:00" });
   const startsAt = h("input", { type: "datetime-local", name: "starts_at", required: true,
     value: toLocalInput(c ? c.starts_at : new Date().toISOString()) });
   const endsAt = h("input", { type: "datetime-local", name: "ends_at", required: true,
     value: toLocalInput(c ? c.ends_at : new Date(Date.now() + 28 * 864e5).toISOString()) });
   const survey = surveyEditor((c && c.survey) || []);
 
+  const list = (input) => input.value.split(",").map((x) => x.trim()).filter(Boolean);
   const audience = () => {
-    const out = { statuses: statuses.filter((x) => x.checked).map((x) => x.value), consents: ["phone"] };
-    if (since.value) out.not_contacted_since = since.value;
-    const u = units.value.split(",").map((x) => x.trim()).filter(Boolean);
-    if (u.length) out.units = u;
+    const out = {
+      statuses: statuses.filter(([i]) => i.checked).map(([i]) => i.value),
+      consents: ["phone", ...consents.filter(([i]) => i.checked).map(([i]) => i.value)],
+    };
+    if (list(types).length) out.types = list(types).map((t) => t.toLowerCase());
+    if (list(units).length) out.units = list(units);
+    for (const [key, input] of [["joined_from", joinedFrom], ["joined_to", joinedTo],
+      ["lapsed_from", lapsedFrom], ["lapsed_to", lapsedTo], ["not_contacted_since", since]]) {
+      if (input.value) out[key] = input.value;
+    }
     return out;
   };
   let pending = null;
-  const recount = () => {
-    if (!c) return;
+  const recount = (delay = 400) => {
+    if (mode !== "draft") return;
     clearTimeout(pending);
     pending = setTimeout(async () => {
       count.textContent = "Counting…";
       try {
-        const res = await post("/campaigns/" + encodeURIComponent(c.id) + "/audience-count", { audience: audience() });
+        const res = c
+          ? await post("/campaigns/" + encodeURIComponent(c.id) + "/audience-count", { audience: audience() })
+          : await post("/audience-count", { scope: scope.value, audience: audience() });
         count.textContent = countText(res.count);
       } catch (err) {
         count.textContent = err.message;
       }
-    }, 400);
+    }, delay);
     timers.push(pending);
   };
-  for (const el of [...statuses, since, units]) el.addEventListener("input", recount);
-  for (const el of statuses) el.addEventListener("change", recount);
+  for (const el of [...audienceInputs, scope]) {
+    el.addEventListener("input", () => recount());
+    el.addEventListener("change", () => recount());
+  }
+  if (!c && scope.value) recount(0);
 
-  const save = h("button", { type: "submit" }, c ? "Save changes" : "Save draft");
+  const save = h("button", { type: "submit" },
+    !c ? "Save draft" : mode === "live" ? "Save script and fields" : "Save changes");
+  const frozen = (text) => (mode === "live" ? h("p", { class: "hint muted" }, text) : "");
   const form = h("form", { novalidate: true, id: "campaign-form" },
-    editable ? "" : h("p", { class: "banner practice" }, "Only a draft can be edited."),
+    mode === "live" ? h("p", { class: "banner practice" },
+      "This campaign is " + (c.state === "paused" ? "paused" : "live") + ": only the script and what " +
+      "callers see can change. Each change makes a new version (now version " + c.version + ") " +
+      "and is recorded.") : "",
+    mode === "closed" ? h("p", { class: "banner practice" }, "This campaign is over and can no longer change.") : "",
     errors,
     field("Campaign name", name),
     field("Scope", scope, "The part of the organisation it covers"),
     field("Purpose", purpose, "Shown to people who are invited"),
-    h("fieldset", {}, h("legend", {}, "Audience"),
-      h("p", { class: "hint muted" }, "Only members who agreed to phone contact and are not suppressed are called."),
+    h("fieldset", { id: "audience" }, h("legend", {}, "Audience"),
+      frozen("The members to call were fixed when the campaign went live."),
+      h("p", { class: "hint muted" }, "Whoever you choose, only members who agreed to phone calls, have a " +
+        "working number and are not marked do not contact, no phone calls, moved or deceased are called."),
       h("fieldset", {}, h("legend", {}, "Membership status"),
-        h("div", { class: "choice" }, statuses.map((s) => h("label", { class: "inline" }, s, s.value)))),
-      field("Not contacted since (optional)", since),
+        h("div", { class: "choice" }, statuses.map(([i, l]) => h("label", { class: "inline" }, i, l)))),
+      field("Membership types (optional)", types, "For example standard, reduced; separated by commas. " +
+        "Empty: every type"),
       field("Only these units (optional)", units, "Unit codes inside the scope, separated by commas"),
+      h("fieldset", {}, h("legend", {}, "Also agreed to (optional)"),
+        h("div", { class: "choice" }, consents.map(([i, l]) => h("label", { class: "inline" }, i, l)))),
+      h("fieldset", {}, h("legend", {}, "Joined (optional)"),
+        h("div", { class: "pair" }, field("On or after", joinedFrom), field("Before", joinedTo))),
+      h("fieldset", {}, h("legend", {}, "Lapsed (optional)"),
+        h("div", { class: "pair" }, field("On or after", lapsedFrom), field("Before", lapsedTo))),
+      field("Not contacted since (optional)", since, "Leaves out members contacted on any channel since this date"),
       count),
     field("Script", script, "Simple formatting: # heading, **bold**, *italic*, - list"),
-    survey.el,
+    h("div", {}, frozen("Answers already recorded follow these questions."), survey.el),
     h("fieldset", {}, h("legend", {}, "What callers see"),
       h("div", { class: "choice" }, fields.map(([i, l]) => h("label", { class: "inline" }, i, l)))),
-    h("fieldset", {}, h("legend", {}, "Calling hours"), field("From", start), field("Until", end)),
+    h("fieldset", {}, h("legend", {}, "Calling hours" + (hours.time_zone ? " (" + hours.time_zone + " time)" : "")),
+      h("div", { class: "pair" }, field("From", start), field("Until", end))),
     field("Starts", startsAt), field("Ends", endsAt, "At most 12 weeks after the start"),
-    editable ? h("div", { class: "actions" }, save) : "");
-  if (!editable) {
-    for (const el of form.querySelectorAll("input, select, textarea, button")) el.disabled = true;
+    mode === "closed" ? "" : h("div", { class: "actions" }, save));
+  if (mode !== "draft") {
+    const keep = mode === "live" ? new Set([script, save, ...fields.map(([i]) => i)]) : new Set();
+    for (const el of form.querySelectorAll("input, select, textarea, button")) {
+      if (!keep.has(el)) el.disabled = true;
+    }
   }
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     errors.replaceChildren();
-    if (!name.value.trim() || !startsAt.value || !endsAt.value) {
-      errors.append(errorBanner({ message: "A campaign needs a name, a start and an end." }));
-      return;
+    const shown = fields.filter(([i]) => i.checked).map(([i]) => i.value);
+    let body;
+    if (mode === "live") {
+      body = { version: c.version, script: script.value, fields: shown };
+    } else {
+      if (!name.value.trim() || !startsAt.value || !endsAt.value) {
+        errors.append(errorBanner({ message: "A campaign needs a name, a start and an end." }));
+        return;
+      }
+      body = {
+        name: name.value.trim(),
+        scope: scope.value,
+        purpose: purpose.value.trim(),
+        audience: audience(),
+        script: script.value,
+        survey: survey.value(),
+        fields: shown,
+        calling_hours: { start: start.value, end: end.value },
+        starts_at: new Date(startsAt.value).toISOString(),
+        ends_at: new Date(endsAt.value).toISOString(),
+      };
+      if (c) body.version = c.version;
     }
-    const body = {
-      name: name.value.trim(),
-      scope: scope.value,
-      purpose: purpose.value.trim(),
-      audience: audience(),
-      script: script.value,
-      survey: survey.value(),
-      fields: fields.filter(([i]) => i.checked).map(([i]) => i.value),
-      calling_hours: { start: start.value, end: end.value },
-      starts_at: new Date(startsAt.value).toISOString(),
-      ends_at: new Date(endsAt.value).toISOString(),
-    };
     save.disabled = true;
     try {
       if (c) {
-        await patch("/campaigns/" + encodeURIComponent(c.id), body);
-        announce("Changes saved.");
+        const res = await patch("/campaigns/" + encodeURIComponent(c.id), body);
+        const v = res.campaign && res.campaign.version;
+        announce((res.changed || []).length ? "Changes saved as version " + v + "." : "Nothing had changed.");
         await ctx.rerender();
       } else {
         const res = await post("/campaigns", body);
@@ -345,16 +405,19 @@ function campaignForm(ctx, c, timers) {
       }
     } catch (err) {
       errors.append(errorBanner(err));
-      errors.querySelector("[role=alert]").focus?.();
       save.disabled = false;
     }
   });
   return form;
 }
 
-function countText(n) {
+function unitCode(u) {
+  return u && typeof u === "object" ? u.code || String(u.id ?? "") : String(u);
+}
+
+function countText(n, prefix = "") {
   if (n === undefined || n === null) return "";
-  return "Audience: " + Number(n).toLocaleString("en-GB") + (n === 1 ? " member" : " members");
+  return prefix + "Audience: " + Number(n).toLocaleString("en-GB") + (n === 1 ? " member" : " members");
 }
 
 function surveyEditor(initial) {

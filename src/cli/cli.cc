@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -236,9 +237,13 @@ int Main(int argc, char** argv) {
   std::uint64_t demo_count = 500000;
   int demo_port = 8080;
   bool demo_no_serve = false;
+  std::string demo_capture;
   auto* demo = app.add_subcommand(
       "demo", "Create a fresh demo data directory with synthetic members and serve it");
   std::string demo_store;
+  demo->add_option("--smtp-capture", demo_capture,
+                   "Start this SMTP capture script (scripts/smtp-capture.py) and deliver the "
+                   "demo's e-mail to it");
   demo->add_option("--data-dir", demo_dir, "Demo data directory (recreated; default ./demo-data)");
   demo->add_option("--store", demo_store,
                    "Store to use instead of the data directory's SQLite file: a SQLite file "
@@ -678,6 +683,54 @@ int Main(int argc, char** argv) {
       std::ofstream pol(demo_dir + "/policy.toml", std::ios::trunc);
       pol << server::DemoPolicyToml();
     }
+    // A local SMTP capture for the demo's e-mail: nothing leaves the machine.
+    pid_t capture_pid = -1;
+    int capture_port = 0;
+    const std::string capture_dir = demo_dir + "/captured-mail";
+    if (!demo_capture.empty()) {
+      int fds[2];
+      if (pipe(fds) != 0) return ExitFor(Status::Internal("pipe failed"));
+      capture_pid = fork();
+      if (capture_pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/usr/bin/python3", "python3", demo_capture.c_str(), capture_dir.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      close(fds[1]);
+      char buf[32] = {0};
+      const ssize_t n = read(fds[0], buf, sizeof buf - 1);
+      close(fds[0]);
+      capture_port = n > 0 ? std::atoi(buf) : 0;
+      if (capture_port <= 0) {
+        return ExitFor(Status::Unavailable("the SMTP capture did not start (needs Debian's "
+                                           "python3-aiosmtpd: make setup)"));
+      }
+    }
+    std::shared_ptr<void> stop_capture(nullptr, [capture_pid](void*) {
+      if (capture_pid > 0) {
+        kill(capture_pid, SIGTERM);
+        waitpid(capture_pid, nullptr, 0);
+      }
+    });
+    if (capture_port > 0) {
+      // Replace the default [mail] section with one pointing at the capture.
+      const std::string path = demo_dir + "/switchboard.toml";
+      std::ifstream in(path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string cfg = ss.str();
+      const auto at = cfg.find("[mail]");
+      if (at != std::string::npos) cfg.resize(at);
+      cfg += "[mail]\n# The demo's local SMTP capture (scripts/smtp-capture.py); for a real relay\n"
+             "# see docs/email-guide.md and docs/config.example.toml.\nrelay = \"smtp://127.0.0.1:" +
+             std::to_string(capture_port) + "\"\ntls = \"none\"\npublic_base_url = "
+             "\"http://127.0.0.1:" + std::to_string(demo_port) + "\"\n";
+      std::ofstream out(path, std::ios::trunc);
+      out << cfg;
+    }
     auto a = server::App::Open(demo_dir, demo_store);
     if (!a) return ExitFor(a.error());
     members::GenerateOptions g;
@@ -718,6 +771,19 @@ int Main(int argc, char** argv) {
         static_cast<long long>(pbk->targets), pbk->organiser_login.c_str(),
         pbk->organiser_password.c_str(), pbk->volunteer_login.c_str(),
         pbk->volunteer_password.c_str(), shown_port, pbk->invite_path.c_str());
+    auto mailed = server::SendDemoMessage(**a, pbk->organiser_login);
+    if (!mailed) return ExitFor(mailed.error());
+    if (capture_port > 0) {
+      std::printf(
+          "E-mail: a welcome message from the organiser to %lld members is being delivered to "
+          "a local SMTP capture;\n  open the .eml files in %s with any mail reader. Unsubscribe "
+          "links in them work against this server.\n\n",
+          static_cast<long long>(*mailed), capture_dir.c_str());
+    } else {
+      std::printf("E-mail: a welcome message to %lld members is queued ([mail] relay is not set, "
+                  "so nothing is delivered).\n\n",
+                  static_cast<long long>(*mailed));
+    }
     std::fflush(stdout);
     if (demo_no_serve) return kExitOk;
     return RunServe(**a, demo_port, true);

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/time_zone.h"
 #include "core/toml_reader.h"
 
 namespace switchboard {
@@ -45,8 +46,13 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
                    "unknown section '" + std::string(k.str()) + "'; see docs/config.example.toml");
     }
   }
-  SB_RETURN_IF_ERROR(r.Section("organisation", {"name"}, [&](const toml::table& t) {
-    return r.String(t, "name", &c.organisation.name);
+  SB_RETURN_IF_ERROR(r.Section("organisation", {"name", "time_zone"}, [&](const toml::table& t) {
+    SB_RETURN_IF_ERROR(r.String(t, "name", &c.organisation.name));
+    SB_RETURN_IF_ERROR(r.String(t, "time_zone", &c.organisation.time_zone));
+    if (auto z = TimeZone::Find(c.organisation.time_zone); !z) {
+      return r.Bad(*t.get("time_zone"), "[organisation] time_zone: " + z.error().message());
+    }
+    return Status::Ok();
   }));
   SB_RETURN_IF_ERROR(r.Section("store", {"url", "max_group", "readers"}, [&](const toml::table& t) {
     SB_RETURN_IF_ERROR(r.String(t, "url", &c.store.url));
@@ -144,6 +150,8 @@ std::string DefaultConfigToml() {
 
 [organisation]
 name = "Example Party"
+# IANA time zone of the organisation's wall clock (calling hours).
+time_zone = "Europe/London"
 
 [store]
 # A SQLite file path or a postgresql:// URL. Empty: switchboard.db in the data directory.

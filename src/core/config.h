@@ -57,6 +57,10 @@ struct LogConfig {
 struct OrganisationConfig {
   // Shown in the interface and in generated documents.
   std::string name = "Example Party";
+  // The organisation's wall clock, an IANA zone name: phone-bank calling
+  // hours are read in it (DST included). Checked against the system's tz
+  // database when the file is read (core/time_zone.h).
+  std::string time_zone = "Europe/London";
 };
 
 // [mail]: where and how member e-mail is delivered (docs/email.md).

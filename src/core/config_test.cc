@@ -51,6 +51,19 @@ TEST(ConfigTest, SyntaxErrorNamesLine) {
   EXPECT_NE(c.error().message().find("bad.toml:2"), std::string::npos) << c.error().message();
 }
 
+TEST(ConfigTest, TimeZoneIsCheckedAgainstTheTzDatabase) {
+  auto d = ParseConfig(DefaultConfigToml(), "t");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->organisation.time_zone, "Europe/London");
+  auto ny = ParseConfig("[organisation]\ntime_zone = \"America/New_York\"\n", "t");
+  ASSERT_TRUE(ny) << ny.error().ToString();
+  EXPECT_EQ(ny->organisation.time_zone, "America/New_York");
+  auto bad = ParseConfig("[organisation]\nname = \"X\"\ntime_zone = \"BST\"\n", "t.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("t.toml:3"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("time_zone"), std::string::npos);
+}
+
 TEST(ConfigTest, MissingFileIsDefaults) {
   auto c = LoadConfig("/nonexistent/switchboard.toml");
   ASSERT_TRUE(c);

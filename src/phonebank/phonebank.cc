@@ -1,10 +1,11 @@
 #include "phonebank/phonebank.h"
 
 #include <algorithm>
-#include <ctime>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "access/credentials/token.h"
 #include "access/store/access_store.h"
@@ -51,10 +52,6 @@ const std::vector<std::string>& OutcomeNames() {
 
 namespace {
 
-// Suppressions that take a member out of every phone bank.
-constexpr std::uint32_t kNotCallable =
-    members::kDoNotContact | members::kDeceased | members::kMoved | members::kNoPhone;
-
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
@@ -71,26 +68,32 @@ std::vector<std::string> Split(std::string_view s) {
   return out;
 }
 
-std::string AudienceJson(const Audience& a) {
-  json units = json::array();
-  for (UnitId u : a.units) units.push_back(u.value());
-  return json{
-      {"statuses", a.statuses}, {"units", units}, {"not_contacted_since", a.not_contacted_since}}
-      .dump();
+// Campaigns stored before audiences were segments kept
+// {"statuses": [...], "units": [unit ids], "not_contacted_since": micros},
+// empty statuses meaning current members.
+Result<segment::Segment> ParseLegacyAudience(const json& j) {
+  segment::Segment a;
+  for (const auto& s : j.value("statuses", json::array())) {
+    if (!s.is_string()) return Status::InvalidArgument("statuses: strings");
+    a.statuses.push_back(s.get<std::string>());
+  }
+  if (a.statuses.empty()) a.statuses = {"current"};
+  for (const auto& u : j.value("units", json::array())) {
+    if (!u.is_number_integer()) return Status::InvalidArgument("units: unit ids");
+    a.units.push_back(UnitId(u.get<std::int64_t>()));
+  }
+  const json& since = j.value("not_contacted_since", json(0));
+  if (!since.is_number_integer()) return Status::InvalidArgument("not_contacted_since: a number");
+  if (since.get<std::int64_t>() > 0) a.not_contacted_since = since.get<std::int64_t>();
+  return a;
 }
 
-Audience ParseAudience(std::string_view text) {
-  Audience a;
-  json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) return a;
-  for (const auto& s : j.value("statuses", json::array())) {
-    if (s.is_string()) a.statuses.push_back(s.get<std::string>());
-  }
-  for (const auto& u : j.value("units", json::array())) {
-    if (u.is_number_integer()) a.units.push_back(UnitId(u.get<std::int64_t>()));
-  }
-  a.not_contacted_since = j.value("not_contacted_since", std::int64_t{0});
-  return a;
+// The stored audience: the segment JSON form (SegmentToJson), or the form
+// used before it.
+Result<segment::Segment> ReadAudience(std::string_view text, const members::OrgTree& tree) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_object() && !j.contains("scope")) return ParseLegacyAudience(j);
+  return segment::ParseSegment(text, tree);
 }
 
 std::string SurveyJson(const std::vector<SurveyQuestion>& qs) {
@@ -122,16 +125,23 @@ std::vector<SurveyQuestion> ParseSurvey(std::string_view text) {
 constexpr const char* kCampaignColumns =
     "id, name, owner_id, scope_unit, purpose, audience, script, survey, fields, calling_start, "
     "calling_end, starts_at, ends_at, state, eligibility, pace, recall_minutes, max_passes, "
-    "created_at, updated_at";
+    "created_at, updated_at, version";
+constexpr int kCampaignColumnCount = 21;
 
-Campaign ReadCampaign(const store::Row& r) {
+Result<Campaign> ReadCampaign(const store::Row& r, const members::OrgTree& tree) {
   Campaign c;
   c.id = CampaignId(r.Int(0));
   c.name = std::string(r.Text(1));
   c.owner = AccountId(r.Int(2));
   c.scope = UnitId(r.Int(3));
   c.purpose = std::string(r.Text(4));
-  c.audience = ParseAudience(r.Text(5));
+  auto audience = ReadAudience(r.Text(5), tree);
+  if (!audience) {
+    return Status::Internal("campaign " + c.id.ToString() +
+                            ": its stored audience cannot be read: " + audience.error().message());
+  }
+  c.audience = std::move(*audience);
+  c.audience.scope = c.scope;
   c.script = std::string(r.Text(6));
   c.survey = ParseSurvey(r.Text(7));
   c.fields = Split(r.Text(8));
@@ -156,15 +166,30 @@ Campaign ReadCampaign(const store::Row& r) {
   c.max_passes = static_cast<int>(r.Int(17));
   c.created_at = r.Int(18);
   c.updated_at = r.Int(19);
+  c.version = static_cast<int>(r.Int(20));
   return c;
 }
 
-std::vector<store::Value> CampaignValues(const Campaign& c) {
+std::string EligibilityJson(const Eligibility& e) {
+  return json{{"members_in_scope_only", e.members_in_scope_only},
+              {"min_membership_years", e.min_membership_years}}
+      .dump();
+}
+
+std::string PaceJson(const Pace& p) {
+  return json{{"burst", p.burst},
+              {"interval_seconds", p.interval_seconds},
+              {"per_hour", p.per_hour},
+              {"per_day", p.per_day}}
+      .dump();
+}
+
+std::vector<store::Value> CampaignValues(const Campaign& c, const members::OrgTree& tree) {
   return {c.name,
           c.owner.value(),
           c.scope.value(),
           c.purpose,
-          AudienceJson(c.audience),
+          segment::SegmentToJson(AudienceOf(c), tree),
           c.script,
           SurveyJson(c.survey),
           Join(c.fields),
@@ -173,51 +198,48 @@ std::vector<store::Value> CampaignValues(const Campaign& c) {
           c.starts_at,
           c.ends_at,
           StateName(c.state),
-          json{{"members_in_scope_only", c.eligibility.members_in_scope_only},
-               {"min_membership_years", c.eligibility.min_membership_years}}
-              .dump(),
-          json{{"burst", c.pace.burst},
-               {"interval_seconds", c.pace.interval_seconds},
-               {"per_hour", c.pace.per_hour},
-               {"per_day", c.pace.per_day}}
-              .dump(),
+          EligibilityJson(c.eligibility),
+          PaceJson(c.pace),
           c.recall_minutes,
           c.max_passes};
 }
 
-// The audience as an SQL condition on `m` (members); params appended.
-std::string AudienceWhere(const members::OrgTree& tree, UnitId scope, const Audience& a,
-                          std::vector<store::Value>& params) {
-  // Units narrower than the scope were checked to lie inside it (Validate).
-  const std::string in = tree.IdsWithin(a.units.empty() ? std::vector<UnitId>{scope} : a.units);
-  std::string where = "(m.unit_id IN (" + in + ") OR m.branch_id IN (" + in + "))";
-  where += " AND (m.consents & " + std::to_string(members::kConsentPhone) + ") <> 0";
-  where += " AND (m.suppressions & " + std::to_string(kNotCallable) + ") = 0";
-  where += " AND NOT EXISTS (SELECT 1 FROM canaries k WHERE k.member_id = m.id)";
-  where +=
-      " AND EXISTS (SELECT 1 FROM contact_points p WHERE p.member_id = m.id AND p.kind = 'phone' "
-      "AND p.valid = 1)";
-  std::vector<std::string> statuses =
-      a.statuses.empty() ? std::vector<std::string>{"current"} : a.statuses;
-  std::string st;
-  for (const auto& s : statuses) {
-    params.emplace_back(s);
-    st += (st.empty() ? "$" : ", $") + std::to_string(params.size());
-  }
-  where += " AND m.status IN (" + st + ")";
-  if (a.not_contacted_since > 0) {
-    params.emplace_back(a.not_contacted_since);
-    where += " AND NOT EXISTS (SELECT 1 FROM contact_log l WHERE l.member_id = m.id AND l.at >= $" +
-             std::to_string(params.size()) + ")";
-  }
-  return where;
+// A campaign's definition field by field (API names), as comparable text.
+std::vector<std::pair<std::string, std::string>> Definition(const Campaign& c,
+                                                            const members::OrgTree& tree) {
+  return {{"name", c.name},
+          {"purpose", c.purpose},
+          {"audience", segment::SegmentToJson(AudienceOf(c), tree)},
+          {"script", c.script},
+          {"survey", SurveyJson(c.survey)},
+          {"fields", Join(c.fields)},
+          {"calling_hours", FormatMinutes(c.calling_start) + "-" + FormatMinutes(c.calling_end)},
+          {"starts_at", std::to_string(c.starts_at)},
+          {"ends_at", std::to_string(c.ends_at)},
+          {"eligibility", EligibilityJson(c.eligibility)},
+          {"pace", PaceJson(c.pace)},
+          {"recall_minutes", std::to_string(c.recall_minutes)},
+          {"max_passes", std::to_string(c.max_passes)}};
 }
 
-int LocalMinutes(Micros now) {
-  const std::time_t t = static_cast<std::time_t>(now / kMicrosPerSecond);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  return tm.tm_hour * 60 + tm.tm_min;
+// Why a field stays as it is once a campaign is live.
+std::string FrozenBecause(std::string_view field) {
+  if (field == "audience") return "the members to call were fixed when it went live";
+  if (field == "survey") return "answers already recorded follow its questions";
+  if (field == "name" || field == "purpose")
+    return "callers joined for it and it is on their grants";
+  if (field == "starts_at" || field == "ends_at")
+    return "callers' access was granted for its window";
+  if (field == "calling_hours") return "callers were told when they may call";
+  if (field == "eligibility") return "callers have joined under it";
+  return "callers are working under it";
+}
+
+// The per-member check a segment cannot express: a phone number that is not
+// known to be wrong. `alias` is the members row.
+std::string HasValidPhone(std::string_view alias) {
+  return "EXISTS (SELECT 1 FROM contact_points p WHERE p.member_id = " + std::string(alias) +
+         ".id AND p.kind = 'phone' AND p.valid = 1)";
 }
 
 }  // namespace
@@ -226,6 +248,70 @@ std::string FormatMinutes(int minutes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02d:%02d", minutes / 60, minutes % 60);
   return buf;
+}
+
+segment::Segment DefaultAudience() {
+  segment::Segment s;
+  s.statuses = {"current"};
+  s.consents_all = members::kConsentPhone;
+  s.suppressions_none = kNotCallable;
+  s.exclude_canaries = true;
+  return s;
+}
+
+segment::Segment AudienceOf(const Campaign& c) {
+  segment::Segment s = c.audience;
+  s.scope = c.scope;
+  s.consents_all |= members::kConsentPhone;
+  s.suppressions_none |= kNotCallable;
+  s.exclude_canaries = true;
+  return s;
+}
+
+Result<segment::Segment> ParseAudience(std::string_view text, const members::OrgTree& tree,
+                                       UnitId scope) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return Status::InvalidArgument("audience: expected a JSON object");
+  const members::Unit* own = tree.Find(scope);
+  if (!own) return Status::InvalidArgument("scope: no such unit");
+  if (j.contains("scope")) {
+    const json& v = j["scope"];
+    const members::Unit* u = v.is_string()           ? tree.FindByCodeOrName(v.get<std::string>())
+                             : v.is_number_integer() ? tree.Find(UnitId(v.get<std::int64_t>()))
+                                                     : nullptr;
+    if (!u || u->id != scope) {
+      return Status::InvalidArgument(
+          "audience.scope: an audience lies within the campaign's scope (" + own->code +
+          "); narrow it with \"units\"");
+    }
+  }
+  j["scope"] = scope.value();
+  // Earlier clients sent null for "no limit" and [] for "current members".
+  if (j.contains("not_contacted_since") && j["not_contacted_since"].is_null()) {
+    j.erase("not_contacted_since");
+  }
+  if (!j.contains("statuses") || (j["statuses"].is_array() && j["statuses"].empty())) {
+    j["statuses"] = json::array({"current"});
+  }
+  if (j.contains("exclude_canaries") && j["exclude_canaries"] != json(true)) {
+    return Status::InvalidArgument(
+        "audience.exclude_canaries: canary records are never called; leave it out or set true");
+  }
+  auto s = segment::ParseSegment(j.dump(), tree);
+  if (!s) {
+    std::string m = s.error().message();
+    if (m.rfind("segment.", 0) == 0) m = "audience." + m.substr(8);
+    return Status::InvalidArgument(m);
+  }
+  Campaign c;
+  c.scope = scope;
+  c.audience = std::move(*s);
+  return AudienceOf(c);
+}
+
+const std::vector<std::string>& LiveEditableFields() {
+  static const std::vector<std::string> k = {"script", "fields"};
+  return k;
 }
 
 Status Validate(const Campaign& c, const access::Policy& policy, const members::OrgTree& tree) {
@@ -245,6 +331,13 @@ Status Validate(const Campaign& c, const access::Policy& policy, const members::
     if (std::find(std::begin(members::kStatuses), std::end(members::kStatuses), s) ==
         std::end(members::kStatuses)) {
       return Status::InvalidArgument("audience.statuses: unknown status '" + s + "'");
+    }
+  }
+  for (const auto& [from, to, name] :
+       {std::tuple(c.audience.joined_from, c.audience.joined_to, "joined_to"),
+        std::tuple(c.audience.lapsed_from, c.audience.lapsed_to, "lapsed_to")}) {
+    if (from && to && *to <= *from) {
+      return Status::InvalidArgument("audience." + std::string(name) + ": must be after the start");
     }
   }
   if (c.script.size() > 20000) return Status::InvalidArgument("script: at most 20,000 characters");
@@ -296,8 +389,9 @@ Status Validate(const Campaign& c, const access::Policy& policy, const members::
   return Status::Ok();
 }
 
-Result<CampaignId> InsertCampaign(store::Tx& tx, const Campaign& c, Micros now) {
-  std::vector<store::Value> v = CampaignValues(c);
+Result<CampaignId> InsertCampaign(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                                  Micros now) {
+  std::vector<store::Value> v = CampaignValues(c, tree);
   v.emplace_back(now);
   CampaignId id;
   SB_RETURN_IF_ERROR(tx.Query(
@@ -314,61 +408,119 @@ Result<CampaignId> InsertCampaign(store::Tx& tx, const Campaign& c, Micros now) 
   return id;
 }
 
-Result<Campaign> GetCampaign(store::Tx& tx, CampaignId id) {
-  std::optional<Campaign> c;
+Result<Campaign> GetCampaign(store::Tx& tx, const members::OrgTree& tree, CampaignId id) {
+  std::optional<Result<Campaign>> c;
   SB_RETURN_IF_ERROR(
       tx.Query(std::string("SELECT ") + kCampaignColumns + " FROM campaigns WHERE id = $1",
                {id.value()}, [&](const store::Row& r) {
-                 c = ReadCampaign(r);
+                 c = ReadCampaign(r, tree);
                  return false;
                }));
   if (!c) return Status::NotFound("no campaign has id " + id.ToString());
-  return *c;
+  return std::move(*c);
 }
 
-Status UpdateCampaign(store::Tx& tx, const Campaign& c, Micros now) {
-  SB_ASSIGN_OR_RETURN(Campaign old, GetCampaign(tx, c.id));
-  if (old.state != CampaignState::kDraft) {
-    return Status::FailedPrecondition("only a draft campaign can be edited; this one is " +
-                                      std::string(StateName(old.state)));
+Result<UnitId> CampaignScope(store::Tx& tx, CampaignId id) {
+  std::optional<UnitId> scope;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT scope_unit FROM campaigns WHERE id = $1", {id.value()},
+                              [&](const store::Row& r) {
+                                scope = UnitId(r.Int(0));
+                                return false;
+                              }));
+  if (!scope) return Status::NotFound("no campaign has id " + id.ToString());
+  return *scope;
+}
+
+Result<CampaignEdit> UpdateCampaign(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                                    Micros now, int expected_version) {
+  SB_ASSIGN_OR_RETURN(Campaign old, GetCampaign(tx, tree, c.id));
+  if (old.state == CampaignState::kEnded || old.state == CampaignState::kKilled) {
+    return Status::FailedPrecondition(
+        "this campaign has " +
+        std::string(old.state == CampaignState::kEnded ? "ended" : "been killed") +
+        "; it can no longer be changed");
   }
-  std::vector<store::Value> v = CampaignValues(c);
+  if (c.scope != old.scope) {
+    return Status::InvalidArgument("scope: a campaign's scope cannot change; make a new one");
+  }
+  if (expected_version != 0 && expected_version != old.version) {
+    return Status::FailedPrecondition(
+        "version: the campaign has changed since version " + std::to_string(expected_version) +
+        " was loaded (it is now version " + std::to_string(old.version) +
+        "); reload it and make your change again");
+  }
+  CampaignEdit edit;
+  const auto before = Definition(old, tree);
+  const auto after = Definition(c, tree);
+  for (size_t i = 0; i < before.size(); ++i) {
+    if (before[i].second != after[i].second) edit.changed.push_back(before[i].first);
+  }
+  if (old.state != CampaignState::kDraft) {
+    for (const auto& f : edit.changed) {
+      if (std::find(LiveEditableFields().begin(), LiveEditableFields().end(), f) !=
+          LiveEditableFields().end()) {
+        continue;
+      }
+      return Status::FailedPrecondition(
+          f + ": cannot change once a campaign has gone live (" + FrozenBecause(f) +
+          "); while it is live or paused only the script and the fields shown to callers can be "
+          "edited. To change it, end this campaign and make a new one");
+    }
+  }
+  edit.version = old.version;
+  if (edit.changed.empty()) return edit;
+  Campaign next = c;
+  next.state = old.state;  // states change through SetState only
+  next.owner = old.owner;
+  std::vector<store::Value> v = CampaignValues(next, tree);
   v.emplace_back(now);
   v.emplace_back(c.id.value());
-  return tx
-      .Exec(
-          "UPDATE campaigns SET name = $1, owner_id = $2, scope_unit = $3, purpose = $4, "
-          "audience = $5, script = $6, survey = $7, fields = $8, calling_start = $9, "
-          "calling_end = $10, starts_at = $11, ends_at = $12, state = $13, eligibility = $14, "
-          "pace = $15, recall_minutes = $16, max_passes = $17, updated_at = $18 WHERE id = $19",
-          store::Params(v))
-      .status();
+  v.emplace_back(old.version);
+  SB_ASSIGN_OR_RETURN(
+      std::int64_t n,
+      tx.Exec("UPDATE campaigns SET name = $1, owner_id = $2, scope_unit = $3, purpose = $4, "
+              "audience = $5, script = $6, survey = $7, fields = $8, calling_start = $9, "
+              "calling_end = $10, starts_at = $11, ends_at = $12, state = $13, eligibility = $14, "
+              "pace = $15, recall_minutes = $16, max_passes = $17, updated_at = $18, "
+              "version = version + 1 WHERE id = $19 AND version = $20",
+              store::Params(v)));
+  if (n != 1) return Status::Aborted("the campaign was changed concurrently; try again");
+  edit.version = old.version + 1;
+  return edit;
 }
 
-Result<std::vector<CampaignRole>> ListCampaigns(store::Tx& tx, AccountId account) {
+Result<std::vector<CampaignRole>> ListCampaigns(store::Tx& tx, const members::OrgTree& tree,
+                                                AccountId account) {
   std::vector<CampaignRole> out;
+  Status bad = Status::Ok();
   SB_RETURN_IF_ERROR(tx.Query(
       std::string("SELECT ") + kCampaignColumns +
           ", CASE WHEN owner_id = $1 THEN 'organiser' ELSE 'caller' END FROM campaigns WHERE "
           "owner_id = $1 OR id IN (SELECT campaign_id FROM campaign_callers WHERE account_id = "
           "$1) ORDER BY id DESC",
       {account.value()}, [&](const store::Row& r) {
-        out.push_back({ReadCampaign(r), std::string(r.Text(20))});
+        auto c = ReadCampaign(r, tree);
+        if (!c) {
+          bad = c.error();
+          return false;
+        }
+        out.push_back({std::move(*c), std::string(r.Text(kCampaignColumnCount))});
         return true;
       }));
+  SB_RETURN_IF_ERROR(bad);
   return out;
 }
 
-Result<std::int64_t> CountAudience(store::Tx& tx, const members::OrgTree& tree, UnitId scope,
-                                   const Audience& audience, Micros) {
-  std::vector<store::Value> params;
-  const std::string where = AudienceWhere(tree, scope, audience, params);
+Result<std::int64_t> CountAudience(store::Tx& tx, const members::OrgTree& tree, const Campaign& c) {
+  // SegmentCountSql ends with its WHERE conditions on m; the phone check is
+  // one more.
+  segment::SqlQuery q = segment::SegmentCountSql(AudienceOf(c), tree);
+  q.sql += " AND " + HasValidPhone("m");
   std::int64_t n = 0;
-  SB_RETURN_IF_ERROR(tx.Query("SELECT COUNT(*) FROM members m WHERE " + where,
-                              store::Params(params), [&](const store::Row& r) {
-                                n = r.Int(0);
-                                return false;
-                              }));
+  SB_RETURN_IF_ERROR(tx.Query(q.sql, store::Params(q.params), [&](const store::Row& r) {
+    n = r.Int(0);
+    return false;
+  }));
   return n;
 }
 
@@ -402,13 +554,16 @@ Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campa
   }
   std::int64_t targets = 0;
   if (from == CampaignState::kDraft && to == CampaignState::kLive) {
-    std::vector<store::Value> params;
-    const std::string where = AudienceWhere(tree, c.scope, c.audience, params);
-    params.emplace_back(c.id.value());
-    SB_ASSIGN_OR_RETURN(
-        targets, tx.Exec("INSERT INTO campaign_targets (campaign_id, member_id) SELECT $" +
-                             std::to_string(params.size()) + ", m.id FROM members m WHERE " + where,
-                         store::Params(params)));
+    // Every member of the audience, in one statement: the segment's page
+    // query with no limit, members with a valid phone number only.
+    segment::SqlQuery q = segment::SegmentPageSql(AudienceOf(c), tree, MemberId(0),
+                                                  std::numeric_limits<std::int32_t>::max());
+    q.params.emplace_back(c.id.value());
+    SB_ASSIGN_OR_RETURN(targets,
+                        tx.Exec("INSERT INTO campaign_targets (campaign_id, member_id) SELECT $" +
+                                    std::to_string(q.params.size()) + ", m.id FROM (" + q.sql +
+                                    ") a JOIN members m ON m.id = a.id WHERE " + HasValidPhone("m"),
+                                store::Params(q.params)));
   }
   SB_RETURN_IF_ERROR(tx.Exec("UPDATE campaigns SET state = $2, updated_at = $3 WHERE id = $1",
                              {c.id.value(), StateName(to), now})
@@ -428,7 +583,7 @@ Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campa
   return targets;
 }
 
-Status CallingOpen(const Campaign& c, Micros now) {
+Status CallingOpen(const Campaign& c, const TimeZone& zone, Micros now) {
   if (now >= c.ends_at) {
     return Status::FailedPrecondition("this campaign ended on " + FormatTimestamp(c.ends_at) +
                                       "; thank you for your help");
@@ -448,10 +603,11 @@ Status CallingOpen(const Campaign& c, Micros now) {
   if (now < c.starts_at) {
     return Status::FailedPrecondition("calling starts on " + FormatTimestamp(c.starts_at));
   }
-  const int m = LocalMinutes(now);
+  const int m = zone.MinuteOfDay(now);
   if (m < c.calling_start || m >= c.calling_end) {
     return Status::FailedPrecondition("calls are made between " + FormatMinutes(c.calling_start) +
-                                      " and " + FormatMinutes(c.calling_end) + " only");
+                                      " and " + FormatMinutes(c.calling_end) + " " + zone.name() +
+                                      " time only; it is now " + zone.FormatLocal(now) + " there");
   }
   return Status::Ok();
 }

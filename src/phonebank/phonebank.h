@@ -28,8 +28,11 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/status.h"
+#include "core/time_zone.h"
 #include "crypto/sealer.h"
 #include "members/org_tree.h"
+#include "members/register.h"
+#include "segment/segment.h"
 #include "store/store.h"
 
 namespace switchboard::phonebank {
@@ -42,15 +45,19 @@ enum class CampaignState { kDraft, kLive, kPaused, kEnded, kKilled };
 std::string_view StateName(CampaignState s);
 std::optional<CampaignState> ParseState(std::string_view s);
 
-// Who is called: members of the campaign's scope (or of `units` within it)
-// with one of `statuses` (empty: current), with phone consent, without a
-// do-not-contact, no-phone, deceased or moved suppression, never canaries,
-// and not contacted on any channel since `not_contacted_since` (0: no limit).
-struct Audience {
-  std::vector<std::string> statuses;
-  std::vector<UnitId> units;
-  Micros not_contacted_since = 0;
-};
+// Who is called: a segment (segment/segment.h) inside the campaign's scope,
+// as the organiser chose it (units, statuses, membership types, consents,
+// joined and lapsed date ranges, not contacted since), with the callable
+// rules always on top, whatever was chosen: phone consent, none of the
+// do-not-contact, no-phone, moved or deceased suppressions, never a canary
+// (AudienceOf). A valid phone number is checked per member as well, when the
+// audience is counted, when it is fixed and at every lease.
+constexpr std::uint32_t kNotCallable =
+    members::kDoNotContact | members::kDeceased | members::kMoved | members::kNoPhone;
+
+// The audience a campaign gets when none is chosen: current members of the
+// scope (the callable rules apply as always).
+segment::Segment DefaultAudience();
 
 struct SurveyQuestion {
   std::string id;
@@ -84,11 +91,11 @@ struct Campaign {
   AccountId owner;
   UnitId scope;
   std::string purpose;
-  Audience audience;
-  std::string script;  // Markdown, shown as text
+  segment::Segment audience = DefaultAudience();  // its scope is always `scope`
+  std::string script;                             // Markdown, shown as text
   std::vector<SurveyQuestion> survey;
   std::vector<std::string> fields = {"first_name", "membership_years", "branch"};
-  int calling_start = 9 * 60;  // minutes after local midnight
+  int calling_start = 9 * 60;  // minutes after midnight, the organisation's time zone
   int calling_end = 21 * 60;
   Micros starts_at = 0;
   Micros ends_at = 0;
@@ -99,31 +106,73 @@ struct Campaign {
   int max_passes = 3;
   Micros created_at = 0;
   Micros updated_at = 0;
+  // 1 when created; each saved change adds one (live edits included), so a
+  // caller's script and an audit event can say which version they mean.
+  int version = 1;
 };
+
+// The campaign's audience as it is counted, fixed and stored: the scope set
+// to the campaign's and the callable rules added.
+segment::Segment AudienceOf(const Campaign& c);
+
+// The audience from its JSON form in the API: a segment (segment.h) without
+// a scope, or with the campaign's own. Statuses default to ["current"];
+// `consents` and `suppressions_none` add to the callable rules (listing
+// "phone" or "no_phone" is allowed and changes nothing); "exclude_canaries":
+// false is refused. Errors are kInvalidArgument naming the field
+// ("audience.units[1]: ...").
+Result<segment::Segment> ParseAudience(std::string_view json, const members::OrgTree& tree,
+                                       UnitId scope);
 
 // Checks a campaign definition against the policy (window no longer than the
 // caller role's maximum grant, calling hours inside the policy's), the tree
 // and itself. kInvalidArgument naming the field.
 Status Validate(const Campaign& c, const access::Policy& policy, const members::OrgTree& tree);
 
-Result<CampaignId> InsertCampaign(store::Tx& tx, const Campaign& c, Micros now);
-Result<Campaign> GetCampaign(store::Tx& tx, CampaignId id);
-// Drafts only (kFailedPrecondition otherwise).
-Status UpdateCampaign(store::Tx& tx, const Campaign& c, Micros now);
+// Stores the audience as AudienceOf(c) in its JSON form (units by code).
+Result<CampaignId> InsertCampaign(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                                  Micros now);
+// The tree reads the stored audience (units by code).
+Result<Campaign> GetCampaign(store::Tx& tx, const members::OrgTree& tree, CampaignId id);
+// Just the scope, for deciding who may act on the campaign.
+Result<UnitId> CampaignScope(store::Tx& tx, CampaignId id);
+
+// What may change, and when (docs/phonebank.md, "Changing a campaign"):
+//  - a draft: everything but its scope;
+//  - live or paused: the script and the fields shown to callers only. The
+//    audience was fixed when it went live, callers joined under its purpose,
+//    name, window, hours, eligibility and pace, and answers already recorded
+//    follow its survey; changing any of these is kFailedPrecondition naming
+//    the field ("audience: ...");
+//  - ended or killed: nothing.
+// The fields whose names LiveEditableFields() lists are the live-editable ones.
+const std::vector<std::string>& LiveEditableFields();  // script, fields
+struct CampaignEdit {
+  int version = 0;                   // after the edit
+  std::vector<std::string> changed;  // API field names, e.g. "script"; empty: nothing changed
+};
+// Saves `c` over the stored campaign of the same id, under the rules above.
+// A change increments the version; saving an unchanged campaign changes
+// nothing. `expected_version` (0: any) refuses, with kFailedPrecondition, an
+// edit made from an older version than the stored one, so two organisers
+// cannot silently overwrite each other.
+Result<CampaignEdit> UpdateCampaign(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                                    Micros now, int expected_version = 0);
 
 struct CampaignRole {
   Campaign campaign;
   std::string role;  // organiser or caller
 };
 // Campaigns the account owns or has joined as a caller.
-Result<std::vector<CampaignRole>> ListCampaigns(store::Tx& tx, AccountId account);
+Result<std::vector<CampaignRole>> ListCampaigns(store::Tx& tx, const members::OrgTree& tree,
+                                                AccountId account);
 
-// How many members the audience holds now (before going live), within the
-// campaign's scope.
-Result<std::int64_t> CountAudience(store::Tx& tx, const members::OrgTree& tree, UnitId scope,
-                                   const Audience& audience, Micros now);
+// How many members AudienceOf(c) holds now who also have a valid phone
+// number: exactly the members going live now would fix as targets.
+Result<std::int64_t> CountAudience(store::Tx& tx, const members::OrgTree& tree, const Campaign& c);
 
-// State changes: draft -> live (fixes the audience into campaign_targets),
+// State changes: draft -> live (fixes AudienceOf(c), members with a valid
+// phone number, into campaign_targets),
 // live <-> paused, live/paused -> ended or killed (final). Returns the
 // number of targets when going live.
 Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campaign& c,
@@ -131,7 +180,10 @@ Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campa
 
 // Whether calling is open now; otherwise kFailedPrecondition with a message
 // a caller understands (ended on <date>, paused, not started, outside hours).
-Status CallingOpen(const Campaign& c, Micros now);
+// Calling hours are the organisation's wall clock in `zone` ([organisation]
+// time_zone in switchboard.toml), daylight saving included; a refusal for
+// the hours names them, the zone and the time there now.
+Status CallingOpen(const Campaign& c, const TimeZone& zone, Micros now);
 
 // ---- invitations -----------------------------------------------------------
 

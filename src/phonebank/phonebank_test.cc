@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -16,8 +18,6 @@ namespace {
 class PhonebankTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    setenv("TZ", "UTC", 1);
-    tzset();
     env_.SetUp(GetParam());
     policy_ = std::move(access::ParsePolicy(access::DefaultPolicyToml(), "policy").value());
     aldershot_ = env_.tree_.FindByCode("E14000530")->id;
@@ -38,7 +38,8 @@ class PhonebankTest : public ::testing::TestWithParam<std::string> {
 
   MemberId Member(const std::string& ext, UnitId unit, std::uint32_t consents,
                   std::uint32_t suppressions = 0, const std::string& status = "current",
-                  const std::string& phone = "") {
+                  const std::string& phone = "",
+                  const std::function<void(members::MemberRecord&)>& more = nullptr) {
     members::MemberRecord r;
     r.source = "native";
     r.external_id = ext;
@@ -54,6 +55,7 @@ class PhonebankTest : public ::testing::TestWithParam<std::string> {
         phone.empty() ? "+447700900" + std::string(3 - ext.size(), '0') + ext : phone;
     r.contacts.push_back(
         {"phone", "mobile", env_.sealer_->Seal(p, "phone"), env_.sealer_->BlindIndex("phone", p)});
+    if (more) more(r);
     MemberId id;
     EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
                   SB_ASSIGN_OR_RETURN(auto up, members::UpsertMember(tx, r, clock_.Now(), "t"));
@@ -90,10 +92,38 @@ class PhonebankTest : public ::testing::TestWithParam<std::string> {
 
   Campaign Live(Campaign c) {
     EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
-                  SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, c, clock_.Now()));
+                  SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, env_.tree_, c, clock_.Now()));
                   return SetState(tx, env_.tree_, c, CampaignState::kLive, clock_.Now()).status();
                 }).ok());
     c.state = CampaignState::kLive;
+    return c;
+  }
+
+  std::int64_t Count(const Campaign& c) {
+    std::int64_t n = -1;
+    EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
+                  SB_ASSIGN_OR_RETURN(n, CountAudience(tx, env_.tree_, c));
+                  return Status::Ok();
+                }).ok());
+    return n;
+  }
+
+  Result<CampaignEdit> Edit(const Campaign& c, int expected_version = 0) {
+    Result<CampaignEdit> out = Status::Internal("not run");
+    Status st = Write([&](store::Tx& tx) -> Status {
+      out = UpdateCampaign(tx, env_.tree_, c, clock_.Now(), expected_version);
+      return out.status();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+
+  Campaign Stored(CampaignId id) {
+    Campaign c;
+    EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
+                  SB_ASSIGN_OR_RETURN(c, GetCampaign(tx, env_.tree_, id));
+                  return Status::Ok();
+                }).ok());
     return c;
   }
 
@@ -123,6 +153,7 @@ class PhonebankTest : public ::testing::TestWithParam<std::string> {
   access::Policy policy_;
   UnitId aldershot_, aldridge_;
   AccountId organiser_, caller_;
+  TimeZone london_ = *TimeZone::Find("Europe/London");
 };
 
 TEST_P(PhonebankTest, ValidationNamesTheField) {
@@ -157,8 +188,7 @@ TEST_P(PhonebankTest, GoingLiveFixesTheCallableAudience) {
   Campaign c = Draft();
   std::int64_t count = -1;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
-                SB_ASSIGN_OR_RETURN(
-                    count, CountAudience(tx, env_.tree_, c.scope, c.audience, clock_.Now()));
+                SB_ASSIGN_OR_RETURN(count, CountAudience(tx, env_.tree_, c));
                 return Status::Ok();
               }).ok());
   EXPECT_EQ(count, 1);
@@ -307,7 +337,7 @@ TEST_P(PhonebankTest, InvitationsGrantUntilTheCampaignEndsAndNoLonger) {
   ASSERT_FALSE(late);
   EXPECT_NE(late.error().message().find("ended on"), std::string::npos);
   EXPECT_FALSE(access::GrantInForce(g, clock_.Now()));
-  Status open = CallingOpen(c, clock_.Now());
+  Status open = CallingOpen(c, london_, clock_.Now());
   EXPECT_NE(open.message().find(FormatTimestamp(c.ends_at)), std::string::npos);
 }
 
@@ -333,7 +363,7 @@ TEST_P(PhonebankTest, KillEndsGrantsAndLeasesAtOnce) {
               }).ok());
   EXPECT_FALSE(access::GrantInForce(g, clock_.Now()));
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM campaign_targets WHERE leased_by IS NOT NULL"), 0);
-  EXPECT_FALSE(CallingOpen(c, clock_.Now()).ok());
+  EXPECT_FALSE(CallingOpen(c, london_, clock_.Now()).ok());
 }
 
 TEST_P(PhonebankTest, MembersOnlyCampaignsCheckEligibility) {
@@ -427,6 +457,262 @@ TEST_P(PhonebankTest, SandboxCallsNeedAVerifiedEndpointAndFollowTheClock) {
               return sandbox.Status(tx, call.id, organiser_, clock_.Now()).status();
             }).code(),
             StatusCode::kNotFound);
+}
+
+TEST_P(PhonebankTest, TheAudienceIsASegmentWithTheCallableRulesOnTop) {
+  auto dated = [](std::string type, std::int64_t joined, std::optional<std::int64_t> lapsed) {
+    return [=](members::MemberRecord& r) {
+      r.membership_type = type;
+      r.joined_on = joined;
+      r.lapsed_on = lapsed;
+    };
+  };
+  const std::int64_t d2018 = *ParseDate("2018-06-01"), d2022 = *ParseDate("2022-06-01");
+  const std::int64_t d2025 = *ParseDate("2025-06-01");
+  const std::uint32_t phone = members::kConsentPhone, email = members::kConsentEmail;
+  // Lapsed standard members who joined before 2020 and lapsed in 2025: the
+  // organiser's pick. Only some of them may be called.
+  const MemberId wanted =
+      Member("1", aldershot_, phone | email, 0, "lapsed", "", dated("standard", d2018, d2025));
+  Member("2", aldershot_, phone | email, 0, "lapsed", "", dated("reduced", d2018, d2025));
+  Member("3", aldershot_, phone | email, 0, "lapsed", "", dated("standard", d2022, d2025));
+  Member("4", aldershot_, phone | email, 0, "current", "", dated("standard", d2018, {}));
+  Member("5", aldershot_, email, 0, "lapsed", "", dated("standard", d2018, d2025));  // no phone
+  Member("6", aldershot_, phone, 0, "lapsed", "", dated("standard", d2018, d2025));  // no email
+  Member("7", aldershot_, phone | email, members::kMoved, "lapsed", "",
+         dated("standard", d2018, d2025));
+  Member("8", aldershot_, phone | email, members::kNoPhone, "lapsed", "",
+         dated("standard", d2018, d2025));
+  const MemberId canary =
+      Member("9", aldershot_, phone | email, 0, "lapsed", "", dated("standard", d2018, d2025));
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return members::PlantCanary(tx, canary, clock_.Now(), "t");
+              }).ok());
+  const MemberId contacted =
+      Member("10", aldershot_, phone | email, 0, "lapsed", "", dated("standard", d2018, d2025));
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return tx
+                    .Exec(
+                        "INSERT INTO contact_log (member_id, channel, outcome, at) VALUES ($1, "
+                        "'email', 'sent', $2)",
+                        {contacted.value(), clock_.Now() - kMicrosPerDay})
+                    .status();
+              }).ok());
+  const MemberId wrong =
+      Member("11", aldershot_, phone | email, 0, "lapsed", "", dated("standard", d2018, d2025));
+  ASSERT_TRUE(
+      Write([&](store::Tx& tx) {
+        return tx.Exec("UPDATE contact_points SET valid = 0 WHERE member_id = $1", {wrong.value()})
+            .status();
+      }).ok());
+
+  Campaign c = Draft();
+  // The organiser asks for no phone consent and no suppressions at all, and
+  // for canaries: the campaign adds its rules anyway, or refuses.
+  auto canaries = ParseAudience(R"({"exclude_canaries": false})", env_.tree_, aldershot_);
+  ASSERT_FALSE(canaries);
+  EXPECT_NE(canaries.error().message().find("audience.exclude_canaries"), std::string::npos);
+  auto a = ParseAudience(
+      R"({"statuses": ["lapsed"], "types": ["standard"], "consents": ["email"],
+          "joined_to": "2020-01-01", "lapsed_from": "2025-01-01", "lapsed_to": "2026-01-01",
+          "not_contacted_since": "2026-02-01"})",
+      env_.tree_, aldershot_);
+  ASSERT_TRUE(a) << a.error().ToString();
+  EXPECT_EQ(a->scope, aldershot_);
+  EXPECT_EQ(a->consents_all, phone | email);
+  EXPECT_EQ(a->suppressions_none & kNotCallable, kNotCallable);
+  EXPECT_TRUE(a->exclude_canaries);
+  c.audience = *a;
+  c.audience.suppressions_none = 0;  // even when built by hand without the rules
+  c.audience.consents_all = email;
+  c.audience.exclude_canaries = false;
+  EXPECT_EQ(Count(c), 1);
+  c = Live(c);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM campaign_targets"), 1);
+  EXPECT_EQ(env_.Count("SELECT member_id FROM campaign_targets"), wanted.value());
+  // Stored in the segment JSON form, rules included, and read back.
+  const Campaign stored = Stored(c.id);
+  EXPECT_EQ(segment::SegmentToJson(stored.audience, env_.tree_),
+            segment::SegmentToJson(AudienceOf(c), env_.tree_));
+  EXPECT_EQ(stored.audience.types, std::vector<std::string>{"standard"});
+  EXPECT_EQ(stored.audience.joined_to, *ParseDate("2020-01-01"));
+}
+
+TEST_P(PhonebankTest, AudienceErrorsNameTheField) {
+  auto outside = ParseAudience(R"({"units": ["E14000531"]})", env_.tree_, aldershot_);
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().message().rfind("audience.units[0]", 0), 0u)
+      << outside.error().message();
+  auto other_scope = ParseAudience(R"({"scope": "E14000531"})", env_.tree_, aldershot_);
+  ASSERT_FALSE(other_scope);
+  EXPECT_NE(other_scope.error().message().find("audience.scope"), std::string::npos);
+  EXPECT_TRUE(ParseAudience(R"({"scope": "E14000530"})", env_.tree_, aldershot_));
+  auto status = ParseAudience(R"({"statuses": ["gone"]})", env_.tree_, aldershot_);
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().message().find("audience.statuses[0]"), std::string::npos);
+  auto dates = ParseAudience(R"({"joined_from": "2024-01-01", "joined_to": "2023-01-01"})",
+                             env_.tree_, aldershot_);
+  ASSERT_FALSE(dates);
+  EXPECT_NE(dates.error().message().find("audience.joined_to"), std::string::npos);
+  auto unknown = ParseAudience(R"({"postcode": "GU11"})", env_.tree_, aldershot_);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("audience.postcode"), std::string::npos);
+  // What earlier clients sent still works: [] and no statuses mean current
+  // members, null means no contact limit, "phone" is the consent there is.
+  auto old = ParseAudience(
+      R"({"statuses": [], "units": [], "consents": ["phone"], "not_contacted_since": null})",
+      env_.tree_, aldershot_);
+  ASSERT_TRUE(old) << old.error().ToString();
+  EXPECT_EQ(old->statuses, std::vector<std::string>{"current"});
+  EXPECT_FALSE(old->not_contacted_since);
+}
+
+TEST_P(PhonebankTest, CampaignsStoredBeforeSegmentsStillRead) {
+  const MemberId m = Member("1", aldershot_, members::kConsentPhone, 0, "lapsed");
+  Member("2", aldershot_, members::kConsentPhone);
+  Campaign c = Draft();
+  ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
+                SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, env_.tree_, c, clock_.Now()));
+                return tx
+                    .Exec("UPDATE campaigns SET audience = $1 WHERE id = $2",
+                          {R"({"statuses":["lapsed"],"units":[)" +
+                               std::to_string(aldershot_.value()) + R"(],"not_contacted_since":0})",
+                           c.id.value()})
+                    .status();
+              }).ok());
+  const Campaign old = Stored(c.id);
+  EXPECT_EQ(old.audience.statuses, std::vector<std::string>{"lapsed"});
+  EXPECT_EQ(old.audience.units, std::vector<UnitId>{aldershot_});
+  EXPECT_EQ(Count(old), 1);
+  Campaign live = old;
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return SetState(tx, env_.tree_, live, CampaignState::kLive, clock_.Now()).status();
+              }).ok());
+  EXPECT_EQ(env_.Count("SELECT member_id FROM campaign_targets"), m.value());
+}
+
+TEST_P(PhonebankTest, DraftsChangeFreelyLiveCampaignsOnlyTheirScriptAndFields) {
+  Member("1", aldershot_, members::kConsentPhone);
+  Campaign c = Draft();
+  ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
+                SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, env_.tree_, c, clock_.Now()));
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(Stored(c.id).version, 1);
+  // A draft: anything but the scope.
+  c.audience.statuses = {"current", "arrears"};
+  c.ends_at += kMicrosPerDay;
+  auto draft = Edit(c);
+  ASSERT_TRUE(draft) << draft.error().ToString();
+  EXPECT_EQ(draft->version, 2);
+  EXPECT_EQ(draft->changed, (std::vector<std::string>{"audience", "ends_at"}));
+  auto same = Edit(c);  // saving what is stored changes nothing
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->version, 2);
+  EXPECT_TRUE(same->changed.empty());
+  Campaign moved = c;
+  moved.scope = aldridge_;
+  EXPECT_NE(Edit(moved).error().message().find("scope"), std::string::npos);
+
+  c = Stored(c.id);
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return SetState(tx, env_.tree_, c, CampaignState::kLive, clock_.Now()).status();
+              }).ok());
+  // Live: the script and the fields shown, with a new version each time.
+  Campaign script = c;
+  script.script = "Hello again, with a clearer opening.";
+  script.fields = {"first_name"};
+  auto edited = Edit(script, /*expected_version=*/2);
+  ASSERT_TRUE(edited) << edited.error().ToString();
+  EXPECT_EQ(edited->version, 3);
+  EXPECT_EQ(edited->changed, (std::vector<std::string>{"script", "fields"}));
+  EXPECT_EQ(Stored(c.id).script, "Hello again, with a clearer opening.");
+  EXPECT_EQ(Stored(c.id).state, CampaignState::kLive);
+  // ... but nothing else, and the refusal names the field.
+  for (auto [field, change] : std::vector<std::pair<std::string, std::function<void(Campaign&)>>>{
+           {"audience", [](Campaign& x) { x.audience.statuses = {"lapsed"}; }},
+           {"survey", [](Campaign& x) { x.survey.pop_back(); }},
+           {"ends_at", [](Campaign& x) { x.ends_at -= kMicrosPerDay; }},
+           {"calling_hours", [](Campaign& x) { x.calling_end = 20 * 60; }},
+           {"purpose", [](Campaign& x) { x.purpose = "something else"; }},
+       }) {
+    Campaign x = Stored(c.id);
+    change(x);
+    auto refused = Edit(x);
+    ASSERT_FALSE(refused) << field;
+    EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition) << field;
+    EXPECT_EQ(refused.error().message().rfind(field + ": cannot change", 0), 0u)
+        << refused.error().message();
+  }
+  // An edit made from an old version is refused rather than lost.
+  Campaign stale = Stored(c.id);
+  stale.script = "An older draft of the script";
+  auto conflict = Edit(stale, /*expected_version=*/2);
+  ASSERT_FALSE(conflict);
+  EXPECT_NE(conflict.error().message().find("version 3"), std::string::npos);
+  // Paused: the same rules. Ended: nothing at all.
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return SetState(tx, env_.tree_, c, CampaignState::kPaused, clock_.Now()).status();
+              }).ok());
+  EXPECT_TRUE(Edit(stale));
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return SetState(tx, env_.tree_, c, CampaignState::kEnded, clock_.Now()).status();
+              }).ok());
+  Campaign late = Stored(c.id);
+  late.script = "too late";
+  auto ended = Edit(late);
+  ASSERT_FALSE(ended);
+  EXPECT_NE(ended.error().message().find("ended"), std::string::npos);
+}
+
+// Calling hours follow the organisation's wall clock through both daylight
+// saving changes, whatever the server's own time zone.
+TEST(CallingHoursTest, FollowTheOrganisationsTimeZoneAcrossDaylightSaving) {
+  setenv("TZ", "Pacific/Auckland", 1);  // the process's zone must not matter
+  tzset();
+  const TimeZone london = *TimeZone::Find("Europe/London");
+  Campaign c;
+  c.state = CampaignState::kLive;
+  c.calling_start = 9 * 60;
+  c.calling_end = 21 * 60;
+  c.starts_at = *ParseTimestamp("2026-03-01T00:00:00Z");
+  c.ends_at = *ParseTimestamp("2026-12-01T00:00:00Z");  // long, for the test only
+  ManualClock clock(*ParseTimestamp("2026-03-28T08:59:00Z"));
+  auto open = [&](const char* at) {
+    clock.Set(*ParseTimestamp(at));
+    return CallingOpen(c, london, clock.Now());
+  };
+  // Saturday 28 March: GMT, London time is UTC.
+  EXPECT_FALSE(open("2026-03-28T08:59:00Z").ok());
+  EXPECT_TRUE(open("2026-03-28T09:00:00Z").ok());
+  EXPECT_TRUE(open("2026-03-28T20:59:00Z").ok());
+  EXPECT_FALSE(open("2026-03-28T21:00:00Z").ok());
+  // Clocks go forward at 01:00 UTC on Sunday 29 March: BST is UTC+1.
+  EXPECT_FALSE(open("2026-03-29T07:59:00Z").ok());
+  EXPECT_TRUE(open("2026-03-29T08:00:00Z").ok());
+  EXPECT_TRUE(open("2026-03-29T19:59:00Z").ok());
+  Status late = open("2026-03-29T20:00:00Z");
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(late.message().find("between 09:00 and 21:00"), std::string::npos) << late.message();
+  EXPECT_NE(late.message().find("Europe/London"), std::string::npos) << late.message();
+  EXPECT_NE(late.message().find("21:00 BST"), std::string::npos) << late.message();
+  // Saturday 24 October, still BST; clocks go back at 01:00 UTC on Sunday 25.
+  EXPECT_FALSE(open("2026-10-24T20:30:00Z").ok());
+  EXPECT_FALSE(open("2026-10-24T07:30:00Z").ok());
+  EXPECT_TRUE(open("2026-10-24T08:00:00Z").ok());
+  EXPECT_TRUE(open("2026-10-25T20:30:00Z").ok());
+  EXPECT_FALSE(open("2026-10-25T08:30:00Z").ok());
+  EXPECT_TRUE(open("2026-10-25T09:00:00Z").ok());
+  // Another organisation, another clock: on 20 March 09:00 in New York is
+  // 13:00 UTC (EDT since 8 March) while London is still on GMT.
+  const TimeZone new_york = *TimeZone::Find("America/New_York");
+  clock.Set(*ParseTimestamp("2026-03-20T12:59:00Z"));
+  EXPECT_FALSE(CallingOpen(c, new_york, clock.Now()).ok());
+  clock.Set(*ParseTimestamp("2026-03-20T13:00:00Z"));
+  EXPECT_TRUE(CallingOpen(c, new_york, clock.Now()).ok());
+  unsetenv("TZ");
+  tzset();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PhonebankTest, ::testing::Values("sqlite", "postgres"));

@@ -92,6 +92,9 @@ struct SqlQuery {
   std::string sql;
   std::vector<store::Value> params;
 };
+// "SELECT COUNT(*) FROM members m WHERE ...": the text ends with the WHERE
+// conditions, so a caller may append " AND <condition on m>" (the phone bank
+// adds its valid-number check this way).
 SqlQuery SegmentCountSql(const Segment& s, const members::OrgTree& tree);
 // Just the condition: " WHERE ..." over members m, for callers that add their
 // own (e.g. INSERT INTO outbox SELECT ... FROM members m <where> AND ...).

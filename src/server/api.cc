@@ -271,8 +271,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
           if (member) {
             found = access::MemberUnit(tx, MemberId(*id));
           } else if (campaign) {
-            auto c = phonebank::GetCampaign(tx, phonebank::CampaignId(*id));
-            found = c ? Result<UnitId>(c->scope) : Result<UnitId>(c.error());
+            found = phonebank::CampaignScope(tx, phonebank::CampaignId(*id));
           } else if (message) {
             auto n = tx.QueryInt("SELECT scope_unit FROM messages WHERE id = $1", {*id});
             if (!n) return n.error();

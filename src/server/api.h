@@ -33,6 +33,7 @@
 #include "access/store/auth_service.h"
 #include "audit/checkpoint.h"
 #include "core/clock.h"
+#include "core/time_zone.h"
 #include "crypto/sealer.h"
 #include "members/org_tree.h"
 #include "phonebank/connector.h"
@@ -48,6 +49,8 @@ struct ApiDeps {
   const members::OrgTree* tree = nullptr;
   const crypto::Sealer* sealer = nullptr;
   const Clock* clock = nullptr;
+  // The organisation's wall clock ([organisation] time_zone): calling hours.
+  TimeZone time_zone;
   access::AuthOptions auth;
   bool cookie_secure = true;
   // E-mail: links in messages and previews, the organisation's name, and
@@ -114,6 +117,7 @@ class Api {
   HttpResponse GetCampaign(const ApiCall& call);
   HttpResponse UpdateCampaign(const ApiCall& call);
   HttpResponse AudienceCount(const ApiCall& call);
+  HttpResponse AudiencePreview(const ApiCall& call);
   HttpResponse CampaignState(const ApiCall& call);
   HttpResponse CampaignProgress(const ApiCall& call);
   HttpResponse CreateInvite(const ApiCall& call);

@@ -11,6 +11,7 @@
 #include "members/contact.h"
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
+#include "segment/segment.h"
 #include "server/api.h"
 #include "server/api_internal.h"
 
@@ -31,43 +32,39 @@ Result<int> ParseHhMm(const std::string& s, std::string_view field) {
   return h * 60 + m;
 }
 
-json CampaignJson(const members::OrgTree& tree, const pb::Campaign& c) {
+json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::Campaign& c) {
   json survey = json::array();
   for (const auto& q : c.survey) {
     survey.push_back(
         {{"id", q.id}, {"question", q.question}, {"type", q.type}, {"options", q.options}});
   }
-  json units = json::array();
-  for (UnitId u : c.audience.units) units.push_back(UnitJson(tree, u));
-  json audience{{"statuses", c.audience.statuses}, {"units", units}};
-  if (c.audience.not_contacted_since > 0) {
-    audience["not_contacted_since"] = FormatTimestamp(c.audience.not_contacted_since);
-  }
-  return {
-      {"id", c.id.value()},
-      {"name", c.name},
-      {"owner", c.owner.value()},
-      {"scope", UnitJson(tree, c.scope)},
-      {"purpose", c.purpose},
-      {"audience", audience},
-      {"script", c.script},
-      {"survey", survey},
-      {"fields", c.fields},
-      {"calling_hours",
-       {{"start", pb::FormatMinutes(c.calling_start)}, {"end", pb::FormatMinutes(c.calling_end)}}},
-      {"starts_at", FormatTimestamp(c.starts_at)},
-      {"ends_at", FormatTimestamp(c.ends_at)},
-      {"state", pb::StateName(c.state)},
-      {"eligibility",
-       {{"members_in_scope_only", c.eligibility.members_in_scope_only},
-        {"min_membership_years", c.eligibility.min_membership_years}}},
-      {"pace",
-       {{"burst", c.pace.burst},
-        {"interval_seconds", c.pace.interval_seconds},
-        {"per_hour", c.pace.per_hour},
-        {"per_day", c.pace.per_day}}},
-      {"recall_minutes", c.recall_minutes},
-      {"max_passes", c.max_passes}};
+  return {{"id", c.id.value()},
+          {"version", c.version},
+          {"name", c.name},
+          {"owner", c.owner.value()},
+          {"scope", UnitJson(tree, c.scope)},
+          {"purpose", c.purpose},
+          {"audience", json::parse(segment::SegmentToJson(pb::AudienceOf(c), tree))},
+          {"script", c.script},
+          {"survey", survey},
+          {"fields", c.fields},
+          {"calling_hours",
+           {{"start", pb::FormatMinutes(c.calling_start)},
+            {"end", pb::FormatMinutes(c.calling_end)},
+            {"time_zone", zone.name()}}},
+          {"starts_at", FormatTimestamp(c.starts_at)},
+          {"ends_at", FormatTimestamp(c.ends_at)},
+          {"state", pb::StateName(c.state)},
+          {"eligibility",
+           {{"members_in_scope_only", c.eligibility.members_in_scope_only},
+            {"min_membership_years", c.eligibility.min_membership_years}}},
+          {"pace",
+           {{"burst", c.pace.burst},
+            {"interval_seconds", c.pace.interval_seconds},
+            {"per_hour", c.pace.per_hour},
+            {"per_day", c.pace.per_day}}},
+          {"recall_minutes", c.recall_minutes},
+          {"max_passes", c.max_passes}};
 }
 
 // Reads the campaign fields present in `j` into `c` (all required when
@@ -106,32 +103,7 @@ Status ReadCampaignBody(const json& j, const members::OrgTree& tree, Micros now,
   if (j.contains("audience")) {
     const json& a = j["audience"];
     if (!a.is_object()) return Status::InvalidArgument("audience: must be an object");
-    c.audience = {};
-    for (const auto& s : a.value("statuses", json::array())) {
-      if (!s.is_string()) return Status::InvalidArgument("audience.statuses: strings");
-      c.audience.statuses.push_back(s.get<std::string>());
-    }
-    for (const auto& u : a.value("units", json::array())) {
-      if (!u.is_string()) return Status::InvalidArgument("audience.units: unit codes");
-      SB_ASSIGN_OR_RETURN(UnitId id, UnitFrom(tree, u.get<std::string>(), "audience.units"));
-      c.audience.units.push_back(id);
-    }
-    if (a.contains("consents")) {
-      for (const auto& s : a["consents"]) {
-        if (!s.is_string() || s.get<std::string>() != "phone") {
-          return Status::InvalidArgument(
-              "audience.consents: a phone bank always needs phone consent, and only that");
-        }
-      }
-    }
-    if (a.contains("not_contacted_since") && !a["not_contacted_since"].is_null()) {
-      if (!a["not_contacted_since"].is_string()) {
-        return Status::InvalidArgument("audience.not_contacted_since: an ISO 8601 date");
-      }
-      auto t = ParseTimestamp(a["not_contacted_since"].get<std::string>());
-      if (!t) return Status::InvalidArgument("audience.not_contacted_since: an ISO 8601 date");
-      c.audience.not_contacted_since = *t;
-    }
+    SB_ASSIGN_OR_RETURN(c.audience, pb::ParseAudience(a.dump(), tree, c.scope));
   }
   if (j.contains("survey")) {
     if (!j["survey"].is_array()) return Status::InvalidArgument("survey: a list of questions");
@@ -201,6 +173,7 @@ void Api::AddPhonebankHandlers() {
   handlers_["campaigns.get"] = [this](const ApiCall& c) { return GetCampaign(c); };
   handlers_["campaigns.update"] = [this](const ApiCall& c) { return UpdateCampaign(c); };
   handlers_["campaigns.audience_count"] = [this](const ApiCall& c) { return AudienceCount(c); };
+  handlers_["audience.count"] = [this](const ApiCall& c) { return AudiencePreview(c); };
   handlers_["campaigns.state"] = [this](const ApiCall& c) { return CampaignState(c); };
   handlers_["campaigns.progress"] = [this](const ApiCall& c) { return CampaignProgress(c); };
   handlers_["invites.create"] = [this](const ApiCall& c) { return CreateInvite(c); };
@@ -241,7 +214,7 @@ audit::Event PhonebankEvent(const ApiCall& call, std::string_view action, pb::Ca
 HttpResponse Api::ListCampaigns(const ApiCall& call) {
   std::vector<pb::CampaignRole> list;
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(list, pb::ListCampaigns(tx, call.session->session.account));
+    SB_ASSIGN_OR_RETURN(list, pb::ListCampaigns(tx, *deps_.tree, call.session->session.account));
     return Status::Ok();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
@@ -270,12 +243,12 @@ HttpResponse Api::CreateCampaign(const ApiCall& call) {
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
   std::int64_t count = 0;
   st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c.id, pb::InsertCampaign(tx, c, call.now));
-    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c.scope, c.audience, call.now));
+    SB_ASSIGN_OR_RETURN(c.id, pb::InsertCampaign(tx, *deps_.tree, c, call.now));
+    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
     return audit::AuditLog::Append(tx, PhonebankEvent(call, "campaign.create", c.id)).status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j = CampaignJson(*deps_.tree, c);
+  json j = CampaignJson(*deps_.tree, deps_.time_zone, c);
   j["audience_count"] = count;
   return Json(201, {{"campaign", j}});
 }
@@ -284,15 +257,15 @@ HttpResponse Api::GetCampaign(const ApiCall& call) {
   pb::Campaign c;
   std::int64_t count = 0, targets = 0;
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, CampaignOf(call)));
-    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c.scope, c.audience, call.now));
+    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
     SB_ASSIGN_OR_RETURN(targets, tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE "
                                              "campaign_id = $1",
                                              {c.id.value()}));
     return Status::Ok();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j = CampaignJson(*deps_.tree, c);
+  json j = CampaignJson(*deps_.tree, deps_.time_zone, c);
   j["audience_count"] = count;
   j["targets"] = targets;
   return Json(200, {{"campaign", j}});
@@ -301,9 +274,20 @@ HttpResponse Api::GetCampaign(const ApiCall& call) {
 HttpResponse Api::UpdateCampaign(const ApiCall& call) {
   auto body = ParseBody(call.req);
   if (!body) return StatusResponse(body.error(), call.req.request_id);
+  int expected_version = 0;
+  if (body->contains("version")) {
+    const json& v = (*body)["version"];
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > INT32_MAX) {
+      return Error(400, "invalid_request", "version: the campaign's version, a whole number",
+                   call.req);
+    }
+    expected_version = v.get<int>();
+  }
   pb::Campaign c;
+  pb::CampaignEdit edit;
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, CampaignOf(call)));
+    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+    const bool live = c.state != pb::CampaignState::kDraft;
     const UnitId scope = c.scope;
     SB_RETURN_IF_ERROR(
         SafeRead([&] { return ReadCampaignBody(*body, *deps_.tree, call.now, false, c); }));
@@ -311,11 +295,22 @@ HttpResponse Api::UpdateCampaign(const ApiCall& call) {
       return Status::InvalidArgument("scope: a campaign's scope cannot change; make a new one");
     }
     SB_RETURN_IF_ERROR(pb::Validate(c, *deps_.policy, *deps_.tree));
-    SB_RETURN_IF_ERROR(pb::UpdateCampaign(tx, c, call.now));
-    return audit::AuditLog::Append(tx, PhonebankEvent(call, "campaign.update", c.id)).status();
+    SB_ASSIGN_OR_RETURN(edit, pb::UpdateCampaign(tx, *deps_.tree, c, call.now, expected_version));
+    c.version = edit.version;
+    // The event says what changed and the version it made; never the text.
+    audit::Event e = PhonebankEvent(call, live ? "campaign.live_edit" : "campaign.update", c.id);
+    std::string rule = "edit.v" + std::to_string(edit.version);
+    for (const auto& f : edit.changed) {
+      if (rule.size() + 1 + f.size() > 128) break;
+      rule += ":" + f;
+    }
+    if (edit.changed.empty()) rule += ":unchanged";
+    e.rule = rule;
+    return audit::AuditLog::Append(tx, e).status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"campaign", CampaignJson(*deps_.tree, c)}});
+  return Json(200, {{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)},
+                    {"changed", edit.changed}});
 }
 
 HttpResponse Api::AudienceCount(const ApiCall& call) {
@@ -323,12 +318,33 @@ HttpResponse Api::AudienceCount(const ApiCall& call) {
   if (!body) return StatusResponse(body.error(), call.req.request_id);
   std::int64_t count = 0;
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, CampaignOf(call)));
+    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
     json j{{"audience", body->value("audience", json::object())}};
     SB_RETURN_IF_ERROR(
         SafeRead([&] { return ReadCampaignBody(j, *deps_.tree, call.now, false, c); }));
     SB_RETURN_IF_ERROR(pb::Validate(c, *deps_.policy, *deps_.tree));
-    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c.scope, c.audience, call.now));
+    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"count", count}});
+}
+
+HttpResponse Api::AudiencePreview(const ApiCall& call) {
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json& a = body->value("audience", json::object());
+  if (!a.is_object()) {
+    return Error(400, "invalid_request", "audience: must be an object", call.req);
+  }
+  pb::Campaign c;
+  c.scope = call.target_unit;  // the body's scope, which the decision was about
+  auto audience = pb::ParseAudience(a.dump(), *deps_.tree, c.scope);
+  if (!audience) return StatusResponse(audience.error(), call.req.request_id);
+  c.audience = std::move(*audience);
+  std::int64_t count = 0;
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
     return Status::Ok();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
@@ -347,14 +363,14 @@ HttpResponse Api::CampaignState(const ApiCall& call) {
   pb::Campaign c;
   std::int64_t targets = 0;
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, CampaignOf(call)));
+    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
     SB_ASSIGN_OR_RETURN(targets, pb::SetState(tx, *deps_.tree, c, *to, call.now));
     return audit::AuditLog::Append(
                tx, PhonebankEvent(call, "campaign." + std::string(pb::StateName(*to)), c.id))
         .status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j{{"campaign", CampaignJson(*deps_.tree, c)}};
+  json j{{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)}};
   if (*to == pb::CampaignState::kLive) j["targets"] = targets;
   return Json(200, j);
 }
@@ -402,7 +418,7 @@ HttpResponse Api::CreateInvite(const ApiCall& call) {
   }
   pb::NewInvite inv;
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, CampaignOf(call)));
+    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
     SB_ASSIGN_OR_RETURN(inv, pb::CreateInvite(tx, c, call.session->session.account, *label, expires,
                                               mj.get<int>(), call.now));
     return audit::AuditLog::Append(tx, PhonebankEvent(call, "invite.create", c.id)).status();
@@ -466,7 +482,7 @@ HttpResponse Api::JoinInfo(const ApiCall& call) {
   Status eligible = Status::Ok();
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(pb::Invite inv, pb::FindInvite(tx, call.req.params.at("token")));
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, inv.campaign));
+    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, inv.campaign));
     eligible = pb::CheckJoin(tx, *deps_.tree, c, inv, call.session->session.account, call.now);
     return Status::Ok();
   });
@@ -488,7 +504,7 @@ HttpResponse Api::JoinCampaign(const ApiCall& call) {
   pb::JoinResult joined;
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(pb::Invite inv, pb::FindInvite(tx, call.req.params.at("token")));
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, inv.campaign));
+    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, inv.campaign));
     SB_ASSIGN_OR_RETURN(joined,
                         pb::Join(tx, *deps_.tree, c, inv, call.session->session.account, call.now));
     audit::Event e = PhonebankEvent(call, "campaign.join", c.id);
@@ -515,7 +531,8 @@ HttpResponse Api::JoinCampaign(const ApiCall& call) {
 namespace {
 
 // The caller must have joined this campaign, with that grant still in force.
-Status CheckJoined(store::Tx& tx, const pb::Campaign& c, AccountId caller, Micros now) {
+Status CheckJoined(store::Tx& tx, const pb::Campaign& c, AccountId caller, const TimeZone& zone,
+                   Micros now) {
   std::optional<std::int64_t> grant;
   SB_RETURN_IF_ERROR(
       tx.Query("SELECT grant_id FROM campaign_callers WHERE campaign_id = $1 AND account_id = $2",
@@ -532,7 +549,7 @@ Status CheckJoined(store::Tx& tx, const pb::Campaign& c, AccountId caller, Micro
         "your access to this campaign ended on " +
         FormatTimestamp(std::min(g.not_after, g.source_end != 0 ? g.source_end : g.not_after)));
   }
-  return pb::CallingOpen(c, now);
+  return pb::CallingOpen(c, zone, now);
 }
 
 }  // namespace
@@ -543,8 +560,8 @@ HttpResponse Api::NextContact(const ApiCall& call) {
   pb::NextResult next;
   pb::Contact contact;
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, CampaignOf(call)));
-    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, call.now));
+    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
     SB_ASSIGN_OR_RETURN(next, pb::Next(tx, c, me, call.now));
     if (!next.lease) return Status::Ok();
     SB_ASSIGN_OR_RETURN(
@@ -605,6 +622,7 @@ HttpResponse Api::NextContact(const ApiCall& call) {
   return Json(200, {{"lease", {{"expires_at", FormatTimestamp(next.lease->expires_at)}}},
                     {"contact", cj},
                     {"script", c.script},
+                    {"script_version", c.version},
                     {"survey", survey}});
 }
 
@@ -612,8 +630,8 @@ HttpResponse Api::Connect(const ApiCall& call) {
   const AccountId me = call.session->session.account;
   pb::CallState state;
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, CampaignOf(call)));
-    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, call.now));
+    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
     SB_ASSIGN_OR_RETURN(auto held, pb::CurrentLease(tx, c, me, call.now));
     if (!held) return Status::FailedPrecondition("ask for the next contact first");
     SB_ASSIGN_OR_RETURN(state, connector_->Connect(tx, c, me, *held, call.now));
@@ -637,8 +655,8 @@ HttpResponse Api::Outcome(const ApiCall& call) {
   if (!outcome) return StatusResponse(outcome.error(), call.req.request_id);
   const std::string answers = body->value("answers", json::object()).dump();
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, CampaignOf(call)));
-    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, call.now));
+    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
     SB_ASSIGN_OR_RETURN(MemberId m, pb::RecordOutcome(tx, c, me, *outcome, answers, call.now));
     audit::Event e = PhonebankEvent(call, "phonebank.outcome", c.id);
     e.members.push_back(m.value());

@@ -15,8 +15,6 @@ using testing::TestSession;
 class ApiPhonebankTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    setenv("TZ", "UTC", 1);
-    tzset();
     env_.SetUp();
     aldershot_ = env_.Unit("E14000530");
     aldridge_ = env_.Unit("E14000531");
@@ -220,6 +218,131 @@ TEST_F(ApiPhonebankTest, KillTakesEffectAtOnce) {
   EXPECT_EQ(next.status, 403) << next.body;
   HttpResponse join = env_.Send("GET", "/api/v1/join/" + token, "", &v);
   EXPECT_FALSE(Body(join)["eligible"].get<bool>());
+}
+
+TEST_F(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
+  for (int i = 0; i < 4; ++i) {
+    env_.AddMember(std::to_string(200 + i), aldershot_, "Both" + std::to_string(i), "Surname",
+                   members::kConsentPhone | members::kConsentEmail);
+  }
+  HttpResponse c = env_.Send("POST", "/api/v1/campaigns",
+                             R"({"name": "Segments", "scope": "E14000530", "purpose": "p",
+                                 "ends_at": "+14d",
+                                 "audience": {"statuses": ["current"], "consents": ["email"],
+                                              "types": ["standard"], "joined_to": "2025-01-01"}})",
+                             &org_);
+  ASSERT_EQ(c.status, 201) << c.body;
+  const auto campaign = Body(c)["campaign"];
+  EXPECT_EQ(campaign["audience_count"], 4);
+  EXPECT_EQ(campaign["version"], 1);
+  // The stored form is the segment's, with the rules a phone bank adds.
+  const auto a = campaign["audience"];
+  EXPECT_EQ(a["scope"], "E14000530");
+  EXPECT_EQ(a["consents"], nlohmann::json::array({"email", "phone"}));
+  EXPECT_EQ(a["suppressions_none"],
+            nlohmann::json::array({"do_not_contact", "deceased", "moved", "no_phone"}));
+  EXPECT_EQ(a["exclude_canaries"], true);
+  EXPECT_EQ(a["joined_to"], "2025-01-01");
+  const std::string base = "/api/v1/campaigns/" + std::to_string(campaign["id"].get<int>());
+  auto count = [&](const std::string& audience) {
+    HttpResponse r =
+        env_.Send("POST", base + "/audience-count", R"({"audience": )" + audience + "}", &org_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Body(r)["count"];
+  };
+  EXPECT_EQ(count(R"({})"), 34);
+  EXPECT_EQ(count(R"({"joined_from": "2020-01-01"})"), 0);
+  EXPECT_EQ(count(R"({"statuses": ["lapsed", "arrears"]})"), 0);
+  EXPECT_EQ(count(R"({"units": ["E14000530"], "not_contacted_since": "2026-01-01"})"), 34);
+  EXPECT_EQ(count(R"({"consents": ["phone"], "suppressions_none": ["no_email"]})"), 34);
+  // What the API gives back it takes again.
+  EXPECT_EQ(count(a.dump()), 4);
+  HttpResponse bad = env_.Send("POST", base + "/audience-count",
+                               R"({"audience": {"lapsed_from": "last spring"}})", &org_);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("audience.lapsed_from"), std::string::npos) << bad.body;
+  // Before a campaign exists: the same count over a scope.
+  HttpResponse preview =
+      env_.Send("POST", "/api/v1/audience-count",
+                R"({"scope": "E14000530", "audience": {"consents": ["email"]}})", &org_);
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  EXPECT_EQ(Body(preview)["count"], 4);
+  EXPECT_EQ(env_.Send("POST", "/api/v1/audience-count", R"({"scope": "E14000531"})", &org_).status,
+            403);
+  HttpResponse canaries =
+      env_.Send("PATCH", base, R"({"audience": {"exclude_canaries": false}})", &org_);
+  EXPECT_EQ(canaries.status, 400);
+  EXPECT_NE(canaries.body.find("audience.exclude_canaries"), std::string::npos);
+}
+
+TEST_F(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheRest) {
+  auto [id, token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.four", token);
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  HttpResponse first = env_.Send("POST", base + "/next", "", &v);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(Body(first)["script_version"], 1);
+
+  HttpResponse edit = env_.Send(
+      "PATCH", base,
+      R"({"version": 1, "script": "Hello, I'm a volunteer with the branch.", "fields": ["first_name"]})",
+      &org_);
+  ASSERT_EQ(edit.status, 200) << edit.body;
+  EXPECT_EQ(Body(edit)["campaign"]["version"], 2);
+  EXPECT_EQ(Body(edit)["changed"], nlohmann::json::array({"script", "fields"}));
+  auto events = env_.Events("campaign.live_edit");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].rule, "edit.v2:script:fields");
+  EXPECT_EQ(events[0].campaign, id);
+
+  // Callers get the new script (the held lease is renewed, not replaced).
+  HttpResponse again = env_.Send("POST", base + "/next", "", &v);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Body(again)["script_version"], 2);
+  EXPECT_EQ(Body(again)["script"], "Hello, I'm a volunteer with the branch.");
+  EXPECT_FALSE(Body(again)["contact"].contains("branch"));
+
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"audience": {"statuses": ["lapsed"]}})", "audience"},
+           {R"({"survey": []})", "survey"},
+           {R"({"ends_at": "+30d"})", "ends_at"},
+           {R"({"calling_hours": {"start": "10:00", "end": "20:00"}})", "calling_hours"},
+       }) {
+    HttpResponse r = env_.Send("PATCH", base, body, &org_);
+    EXPECT_EQ(r.status, 409) << field << ": " << r.body;
+    EXPECT_NE(r.body.find(field + ": cannot change once a campaign has gone live"),
+              std::string::npos)
+        << r.body;
+  }
+  // A stale editor is told, not silently overwritten.
+  HttpResponse stale = env_.Send("PATCH", base, R"({"version": 1, "script": "old"})", &org_);
+  EXPECT_EQ(stale.status, 409) << stale.body;
+  EXPECT_NE(stale.body.find("version 2"), std::string::npos) << stale.body;
+  EXPECT_EQ(env_.Events("campaign.live_edit").size(), 1u);
+}
+
+TEST_F(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
+  // Created in March (GMT), called in April (BST): 20:30 UTC is 21:30 in London.
+  HttpResponse c = env_.Send("POST", "/api/v1/campaigns",
+                             R"({"name": "Spring", "scope": "E14000530", "purpose": "p",
+                                 "ends_at": "+60d"})",
+                             &org_);
+  ASSERT_EQ(c.status, 201) << c.body;
+  const std::string base =
+      "/api/v1/campaigns/" + std::to_string(Body(c)["campaign"]["id"].get<int>());
+  ASSERT_EQ(env_.Send("POST", base + "/state", R"({"state": "live"})", &org_).status, 200);
+  HttpResponse inv = env_.Send("POST", base + "/invites", R"({"label": "x"})", &org_);
+  ASSERT_EQ(inv.status, 201) << inv.body;
+  TestSession v = Volunteer("volunteer.five", Body(inv)["token"]);
+  env_.clock_.Set(*ParseTimestamp("2026-04-01T20:30:00Z"));
+  v = env_.Login("volunteer.five");  // a month later: a new session
+  HttpResponse late = env_.Send("POST", base + "/next", "", &v);
+  EXPECT_EQ(late.status, 409) << late.body;
+  EXPECT_NE(late.body.find("between 09:00 and 21:00 Europe/London time"), std::string::npos)
+      << late.body;
+  EXPECT_NE(late.body.find("21:30 BST"), std::string::npos) << late.body;
+  env_.clock_.Set(*ParseTimestamp("2026-04-01T19:30:00Z"));
+  EXPECT_EQ(env_.Send("POST", base + "/next", "", &v).status, 200);
 }
 
 }  // namespace

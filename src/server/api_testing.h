@@ -39,6 +39,7 @@ class ApiEnv {
     d.tree = &env_.tree_;
     d.sealer = env_.sealer_.get();
     d.clock = &clock_;
+    d.time_zone = *TimeZone::Find(time_zone_);
     d.auth.hash = access::PasswordHashOptions::Minimum();
     d.auth.recovery_pepper.fill(3);
     api_ = std::make_unique<Api>(d);
@@ -181,6 +182,8 @@ class ApiEnv {
 
   members::testing::RegisterEnv env_;
   ManualClock clock_{*ParseTimestamp("2026-03-02T10:00:00Z")};
+  // The organisation's time zone; set before SetUp to try another.
+  std::string time_zone_ = "Europe/London";
   access::Policy policy_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;

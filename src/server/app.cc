@@ -198,6 +198,7 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
                                       "; run `switchboard init --data-dir " + data_dir + "`");
   }
   SB_ASSIGN_OR_RETURN(app->config_, LoadConfig(ConfigPath(data_dir)));
+  SB_ASSIGN_OR_RETURN(app->time_zone_, TimeZone::Find(app->config_.organisation.time_zone));
   if (auto level = log::ParseLevel(app->config_.log.level)) log::SetLevel(*level);
   SB_ASSIGN_OR_RETURN(app->policy_, LoadPolicyFile(PolicyPath(data_dir)));
   SB_ASSIGN_OR_RETURN(app->keyring_, crypto::Keyring::Load(KeyringPath(data_dir)));

@@ -15,6 +15,7 @@
 #include "audit/checkpoint.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/time_zone.h"
 #include "crypto/keyring.h"
 #include "crypto/sealer.h"
 #include "members/org_tree.h"
@@ -65,6 +66,8 @@ class App {
   App& operator=(const App&) = delete;
 
   const Config& config() const { return config_; }
+  // [organisation] time_zone, looked up in the tz database.
+  const TimeZone& time_zone() const { return time_zone_; }
   const access::Policy& policy() const { return policy_; }
   store::Store& store() { return *store_; }
   const crypto::Sealer& sealer() const { return *sealer_; }
@@ -82,6 +85,7 @@ class App {
   App() = default;
   std::string data_dir_;
   Config config_;
+  TimeZone time_zone_;
   access::Policy policy_;
   std::unique_ptr<crypto::Keyring> keyring_;
   std::unique_ptr<crypto::Sealer> sealer_;

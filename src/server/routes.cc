@@ -13,6 +13,7 @@ ApiDeps ApiDepsFor(App& app) {
   d.tree = &app.tree();
   d.sealer = &app.sealer();
   d.clock = &app.clock();
+  d.time_zone = app.time_zone();
   d.auth = app.auth_options();
   d.cookie_secure = app.config().server.cookie_secure;
   d.public_base_url = app.config().mail.public_base_url;

@@ -360,14 +360,20 @@ constexpr const char* kV7 = R"sql(
 CREATE INDEX members_updated ON members(updated_at);
 )sql";
 
-// Version 8: member e-mail (RULEBOOK §7). A message is versioned; approvals
+// Version 8: a campaign's version, counting saved changes (live edits of the
+// script and the fields shown to callers included; phonebank.h).
+constexpr const char* kV8 = R"sql(
+ALTER TABLE campaigns ADD COLUMN version {{int}} NOT NULL DEFAULT 1;
+)sql";
+
+// Version 9: member e-mail (RULEBOOK §7). A message is versioned; approvals
 // bind to one version and its content hash, so any edit voids them. The
 // outbox holds one row per (message, recipient): the idempotency key. Rows
 // move queued -> handed (committed just before the end-of-data marker goes to
-// the relay: the point of no return) -> sent, or deferred / failed /
-// suppressed. Suppression-list entries are blind indexes (from plain
+// the relay, re-checking consent) -> sent, or deferred / failed / bounced /
+// suppressed / cancelled. Suppression-list entries are blind indexes (from plain
 // addresses) or a previous provider's SHA-256 hashes, never addresses.
-constexpr const char* kV8 = R"sql(
+constexpr const char* kV9 = R"sql(
 CREATE TABLE messages (
   id {{pk}},
   author_id {{int}} NOT NULL REFERENCES accounts(id),
@@ -493,7 +499,8 @@ const std::vector<Migration>& AllMigrations() {
       {5, "quotas and anomaly alerts", kV5},
       {6, "phone bank", kV6},
       {7, "members by update time", kV7},
-      {8, "member e-mail: messages, approvals, outbox, suppressions", kV8},
+      {8, "campaign versions", kV8},
+      {9, "member e-mail: messages, approvals, outbox, suppressions", kV9},
   };
   return kAll;
 }

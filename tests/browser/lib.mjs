@@ -7,7 +7,7 @@
 // (07700 900xxx).
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -72,6 +72,29 @@ export const PASSWORDS = {
   vic: "vic volunteers on tuesdays",
 };
 
+// Calling hours (09:00-21:00) are read in the organisation's time zone,
+// [organisation] time_zone in switchboard.toml. The tests set a fixed-offset
+// zone in which it is now about noon, so the real hours check runs and
+// passes at any time of day; the server process itself is started in a zone
+// where it is about midnight (startServer), which must not matter.
+function hoursFromNoon() {
+  return 12 - new Date().getUTCHours();  // -11 .. 12
+}
+
+export function organisationTimeZone() {
+  const offset = hoursFromNoon();
+  // IANA's Etc zones use the POSIX sign: Etc/GMT-3 is three hours east of UTC.
+  return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+}
+
+function setTimeZone(dir, zone) {
+  const path = join(dir, "switchboard.toml");
+  const text = readFileSync(path, "utf8");
+  const changed = text.replace(/^time_zone = ".*"$/m, `time_zone = "${zone}"`);
+  if (changed === text) throw new Error(`no time_zone setting in ${path}`);
+  writeFileSync(path, changed);
+}
+
 // A fresh data directory: members, an owner with a second factor (alice),
 // an organiser (olga, officer over E14000530) and a volunteer with no grants
 // yet (vic), who joins through an invitation link.
@@ -79,6 +102,7 @@ export function setUpDataDir(memberCount = 24) {
   const tmp = mkdtempSync(join(tmpdir(), "sb-browser-"));
   const dir = join(tmp, "data");
   cli(dir, ["init"]);
+  setTimeZone(dir, organisationTimeZone());
   const csv = join(tmp, "members.csv");
   const members = writeMembersCsv(csv, memberCount);
   cli(dir, ["import", "members", csv, "--unit-column", "constituency", "--json"]);
@@ -97,11 +121,10 @@ export function setUpDataDir(memberCount = 24) {
 // Starts `switchboard serve --port 0`; resolves to {url, stop}.
 export function startServer(dir) {
   return new Promise((resolve, reject) => {
-    // Calling hours are the server's local time (09:00-21:00 by default).
-    // Run the server in a fixed-offset zone where it is now about noon, so
-    // the test exercises the real hours check at any time of day.
-    const offset = 12 - new Date().getUTCHours();
-    const tz = `SBT${offset >= 0 ? "-" : "+"}${Math.abs(offset)}`;
+    // The process's own zone is about midnight now: calling hours must come
+    // from the organisation's zone (setUpDataDir), not from TZ.
+    const midnight = ((hoursFromNoon() + 24) % 24) - 12;  // noon's offset + 12, as -12 .. 11
+    const tz = `SBT${midnight >= 0 ? "-" : "+"}${Math.abs(midnight)}`;
     const proc = spawn(BIN, ["serve", "--data-dir", dir, "--port", "0"],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TZ: tz } });
     let out = "";

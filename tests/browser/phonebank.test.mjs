@@ -7,7 +7,7 @@
 // may appear in any of it (TARGETS R1).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { PASSWORDS, Recorder, launch, setUpDataDir, startServer } from "./lib.mjs";
+import { PASSWORDS, Recorder, launch, organisationTimeZone, setUpDataDir, startServer } from "./lib.mjs";
 
 // The volunteer's own phone (they type it): the one number allowed on screen.
 const VOLUNTEER_PHONE = "07700 900999";
@@ -92,6 +92,8 @@ step("the organiser creates a campaign and sees its audience", async () => {
   await page.getByRole("button", { name: "Add a question" }).click();
   await page.getByLabel("Question 2").fill("Anything else the branch should know?");
   await page.locator("#survey-editor .card").nth(1).getByLabel("Answer type").selectOption("text");
+  // The audience is counted before the draft exists.
+  await page.locator("#audience-count").getByText(`Audience: ${data.members.audience} members`).waitFor();
 
   const created = page.waitForResponse(isApi("POST", /^\/api\/v1\/campaigns$/));
   await page.getByRole("button", { name: "Save draft" }).click();
@@ -105,10 +107,18 @@ step("the organiser creates a campaign and sees its audience", async () => {
 
   // The count follows the audience as it is edited.
   const recount = page.waitForResponse(isApi("POST", /\/audience-count$/));
-  await page.getByLabel("lapsed").check();
+  await page.getByLabel("Lapsed", { exact: true }).check();
   const after = await (await recount).json();
   assert.ok(after.count > count, "adding lapsed members widens the audience");
   await page.locator("#audience-count").getByText(`Audience: ${after.count} members`).waitFor();
+  // Narrowing by a date range the synthetic members all fall outside of.
+  const narrowed = page.waitForResponse(isApi("POST", /\/audience-count$/));
+  await page.getByRole("group", { name: "Joined (optional)" }).getByLabel("Before").fill("2005-01-01");
+  assert.equal((await (await narrowed).json()).count, 0);
+  await page.getByRole("group", { name: "Joined (optional)" }).getByLabel("Before").fill("");
+  await page.locator("#audience-count").getByText(`Audience: ${after.count} members`).waitFor();
+  // Calling hours are the organisation's (switchboard.toml), not the server process's.
+  await page.getByRole("group", { name: `Calling hours (${organisationTimeZone()} time)` }).waitFor();
   await rec.snapshot(page, "organiser", "campaign draft");
 
   await page.getByRole("button", { name: "Go live" }).click();
@@ -207,6 +217,24 @@ step("the volunteer sees their progress", async () => {
   const calls = page.locator(".stats .card").filter({ hasText: "Calls" }).locator(".big");
   assert.equal(await calls.textContent(), "3");
   await rec.snapshot(page, "volunteer", "progress");
+});
+
+step("the organiser changes the live campaign's script, and only that", async () => {
+  const page = organiser;
+  await page.reload();
+  await page.getByRole("heading", { name: CAMPAIGN, level: 1 }).waitFor();
+  assert.equal(await page.getByLabel("Campaign name").isDisabled(), true);
+  assert.equal(await page.getByLabel("Lapsed", { exact: true }).isDisabled(), true);
+  await page.getByLabel("Script").fill("# Hello\nHi, I'm calling from your **local branch** about the spring social.");
+  const saved = page.waitForResponse(isApi("PATCH", /^\/api\/v1\/campaigns\/\d+$/));
+  await page.getByRole("button", { name: "Save script and fields" }).click();
+  const res = await saved;
+  assert.equal(res.status(), 200, await res.text());
+  const body = await res.json();
+  assert.deepEqual(body.changed, ["script"]);
+  assert.equal(body.campaign.version, 2);
+  await page.locator("dt", { hasText: "Version" }).locator("xpath=following-sibling::dd[1]")
+    .getByText("2", { exact: true }).waitFor();
 });
 
 step("the organiser sees who joined and the progress, and pauses the campaign", async () => {
