@@ -36,6 +36,9 @@ def main():
     controller = Controller(Capture(directory), hostname="127.0.0.1", port=port)
     controller.start()
     print(port, flush=True)
+    # The starter reads only the port; later output must not hit a closed pipe.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     try:

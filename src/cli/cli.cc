@@ -25,12 +25,12 @@
 #include "members/generate.h"
 #include "members/import.h"
 #include "members/register.h"
+#include "messaging/suppressions.h"
 #include "server/app.h"
 #include "server/demo.h"
 #include "server/http_server.h"
 #include "server/mail_delivery.h"
 #include "server/member_pages.h"
-#include "messaging/suppressions.h"
 #include "server/routes.h"
 #include "server/sequencer.h"
 
@@ -342,12 +342,12 @@ int Main(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string name = std::filesystem::path(sup_file).filename().string();
-    auto sum = messaging::ImportSuppressions((*a)->store(), (*a)->sealer(), ss.str(), name,
-                                             clock.Now());
+    auto sum =
+        messaging::ImportSuppressions((*a)->store(), (*a)->sealer(), ss.str(), name, clock.Now());
     if (!sum) return ExitFor(sum.error());
     for (const auto& r : sum->rejected) {
-      std::fprintf(stderr, "%s: line %lld: %s\n", sup_file.c_str(),
-                   static_cast<long long>(r.line), r.reason.c_str());
+      std::fprintf(stderr, "%s: line %lld: %s\n", sup_file.c_str(), static_cast<long long>(r.line),
+                   r.reason.c_str());
     }
     if (sup_json) {
       nlohmann::json j{{"lines", sum->lines},
@@ -705,8 +705,9 @@ int Main(int argc, char** argv) {
       close(fds[0]);
       capture_port = n > 0 ? std::atoi(buf) : 0;
       if (capture_port <= 0) {
-        return ExitFor(Status::Unavailable("the SMTP capture did not start (needs Debian's "
-                                           "python3-aiosmtpd: make setup)"));
+        return ExitFor(
+            Status::Unavailable("the SMTP capture did not start (needs Debian's "
+                                "python3-aiosmtpd: make setup)"));
       }
     }
     std::shared_ptr<void> stop_capture(nullptr, [capture_pid](void*) {
@@ -724,10 +725,13 @@ int Main(int argc, char** argv) {
       std::string cfg = ss.str();
       const auto at = cfg.find("[mail]");
       if (at != std::string::npos) cfg.resize(at);
-      cfg += "[mail]\n# The demo's local SMTP capture (scripts/smtp-capture.py); for a real relay\n"
-             "# see docs/email-guide.md and docs/config.example.toml.\nrelay = \"smtp://127.0.0.1:" +
-             std::to_string(capture_port) + "\"\ntls = \"none\"\npublic_base_url = "
-             "\"http://127.0.0.1:" + std::to_string(demo_port) + "\"\n";
+      cfg +=
+          "[mail]\n# The demo's local SMTP capture (scripts/smtp-capture.py); for a real relay\n"
+          "# see docs/email-guide.md and docs/config.example.toml.\nrelay = \"smtp://127.0.0.1:" +
+          std::to_string(capture_port) +
+          "\"\ntls = \"none\"\npublic_base_url = "
+          "\"http://127.0.0.1:" +
+          std::to_string(demo_port) + "\"\n";
       std::ofstream out(path, std::ios::trunc);
       out << cfg;
     }
@@ -780,9 +784,10 @@ int Main(int argc, char** argv) {
           "links in them work against this server.\n\n",
           static_cast<long long>(*mailed), capture_dir.c_str());
     } else {
-      std::printf("E-mail: a welcome message to %lld members is queued ([mail] relay is not set, "
-                  "so nothing is delivered).\n\n",
-                  static_cast<long long>(*mailed));
+      std::printf(
+          "E-mail: a welcome message to %lld members is queued ([mail] relay is not set, "
+          "so nothing is delivered).\n\n",
+          static_cast<long long>(*mailed));
     }
     std::fflush(stdout);
     if (demo_no_serve) return kExitOk;

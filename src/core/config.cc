@@ -38,8 +38,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   SB_ASSIGN_OR_RETURN(toml::table root, TomlReader(source).Parse(text));
   Config c;
   Reader r(root, source);
-  static const std::set<std::string> kSections = {"organisation", "store", "server", "import",
-                                                  "log",          "mail"};
+  static const std::set<std::string> kSections = {"organisation", "store", "server",
+                                                  "import",       "log",   "mail"};
   for (const auto& [k, v] : root) {
     if (!kSections.count(std::string(k.str()))) {
       return r.Bad(v,
@@ -95,8 +95,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
        "workers", "rate_per_second", "max_attempts", "retry_seconds"},
       [&](const toml::table& t) {
         MailConfig& m = c.mail;
-        for (auto [key, out] :
-             std::initializer_list<std::pair<const char*, std::string*>>{
+        for (auto [key, out] : std::initializer_list<std::pair<const char*, std::string*>>{
                  {"relay", &m.relay},
                  {"tls", &m.tls},
                  {"username", &m.username},

@@ -18,12 +18,26 @@ TEST(AddressTest, AcceptsAddrSpecs) {
 }
 
 TEST(AddressTest, RefusesWithoutRepeatingTheValue) {
-  for (const char* address :
-       {"", "no-at.example.org", "@example.org", "a@", "a..b@example.org", ".a@example.org",
-        "a.@example.org", "a b@example.org", "a@exa mple.org", "a@-example.org",
-        "a@example-.org", "a@example..org", "a@example.org.", "\"unterminated@example.org",
-        "\"a\\\"@example.org", "zoë@example.org", "a@exämple.org", "a<b@example.org",
-        "a@example.org>", "a,b@example.org"}) {
+  for (const char* address : {"",
+                              "no-at.example.org",
+                              "@example.org",
+                              "a@",
+                              "a..b@example.org",
+                              ".a@example.org",
+                              "a.@example.org",
+                              "a b@example.org",
+                              "a@exa mple.org",
+                              "a@-example.org",
+                              "a@example-.org",
+                              "a@example..org",
+                              "a@example.org.",
+                              "\"unterminated@example.org",
+                              "\"a\\\"@example.org",
+                              "zoë@example.org",
+                              "a@exämple.org",
+                              "a<b@example.org",
+                              "a@example.org>",
+                              "a,b@example.org"}) {
     const Status st = ValidateAddress(address, "to.address");
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << address;
     EXPECT_TRUE(st.message().starts_with("to.address ")) << st.message();

@@ -1,11 +1,9 @@
 #include "mail/dkim.h"
 
-// libopendkim's header needs these first.
-#include <sys/types.h>
-#include <stdbool.h>
-// clang-format off
+// libopendkim's header is C and spells bool "_Bool", which is no C++ type.
+#define _Bool bool
 #include <opendkim/dkim.h>
-// clang-format on
+#undef _Bool
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -26,14 +24,27 @@ namespace {
 constexpr std::string_view kHeaderName = "DKIM-Signature: ";
 
 const char* const kSignedHeaders[] = {
-    "from",         "sender",       "reply-to",         "to",
-    "cc",           "subject",      "date",             "message-id",
-    "mime-version", "content-type", "content-transfer-encoding", "list-id",
-    "list-unsubscribe", "list-unsubscribe-post", "x-switchboard-message", nullptr,
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "list-id",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "x-switchboard-message",
+    nullptr,
 };
 const char* const kOversignedHeaders[] = {
-    "from",     "to",          "subject",          "date",
-    "message-id", "reply-to", "list-unsubscribe", "list-unsubscribe-post", nullptr,
+    "from",       "to",       "subject",          "date",
+    "message-id", "reply-to", "list-unsubscribe", "list-unsubscribe-post",
+    nullptr,
 };
 
 struct BioFree {
@@ -57,8 +68,7 @@ Result<std::string> CheckKeyAndMakeTxt(const std::string& pem) {
       PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
   ERR_clear_error();
   if (!key) {
-    return Status::InvalidArgument(
-        "the DKIM private key is not an unencrypted PEM private key");
+    return Status::InvalidArgument("the DKIM private key is not an unencrypted PEM private key");
   }
   if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
     return Status::InvalidArgument("the DKIM private key is not an RSA key");
@@ -125,8 +135,8 @@ std::string ToCrlf(std::string_view s) {
 
 Status DkimError(std::string_view what, DKIM_STAT status) {
   const char* name = dkim_getresultstr(status);
-  return Status::Internal("DKIM " + std::string(what) + " failed: " +
-                          (name ? name : std::to_string(status)));
+  return Status::Internal("DKIM " + std::string(what) +
+                          " failed: " + (name ? name : std::to_string(status)));
 }
 
 }  // namespace
@@ -181,8 +191,7 @@ Result<DkimSigner> DkimSigner::Create(std::string domain, std::string selector,
   DkimSigner signer(std::move(domain), std::move(selector), std::move(private_key_pem),
                     std::move(txt), std::move(lib));
   // libopendkim parses the key only when signing: prove it can.
-  Result<std::string> probe =
-      signer.Sign("From: a@example.org\r\nSubject: probe\r\n\r\nprobe\r\n");
+  Result<std::string> probe = signer.Sign("From: a@example.org\r\nSubject: probe\r\n\r\nprobe\r\n");
   if (!probe.has_value()) return probe.error().WithContext("the DKIM private key is unusable");
   return signer;
 }
@@ -198,12 +207,12 @@ std::string DkimSigner::DnsName() const { return selector_ + "._domainkey." + do
 Result<std::string> DkimSigner::Sign(std::string_view rendered_message) const {
   SB_RETURN_IF_ERROR(CheckMessage(rendered_message));
   DKIM_STAT st = DKIM_STAT_OK;
-  std::unique_ptr<DKIM, DkimFree> dkim(dkim_sign(
-      lib_.get(), reinterpret_cast<const unsigned char*>("switchboard"), nullptr,
-      reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(key_.data())),
-      reinterpret_cast<const unsigned char*>(selector_.c_str()),
-      reinterpret_cast<const unsigned char*>(domain_.c_str()), DKIM_CANON_RELAXED,
-      DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, &st));
+  std::unique_ptr<DKIM, DkimFree> dkim(
+      dkim_sign(lib_.get(), reinterpret_cast<const unsigned char*>("switchboard"), nullptr,
+                reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(key_.data())),
+                reinterpret_cast<const unsigned char*>(selector_.c_str()),
+                reinterpret_cast<const unsigned char*>(domain_.c_str()), DKIM_CANON_RELAXED,
+                DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, &st));
   if (!dkim) return DkimError("start", st);
   // libopendkim only reads the buffer it is given.
   auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(rendered_message.data()));

@@ -2,6 +2,7 @@
 
 #include <gmime/gmime.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <mutex>
@@ -53,23 +54,8 @@ bool HasLineBreakOrNul(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-// True when `s` holds something shaped like an RFC 2047 encoded-word,
-// "=?charset?B|Q?text?=". GMime passes such text through as if already
-// encoded, so a reader would see its decoded form, not what was approved.
-bool HasEncodedWord(std::string_view s) {
-  for (size_t at = s.find("=?"); at != std::string_view::npos; at = s.find("=?", at + 1)) {
-    const size_t q1 = s.find('?', at + 2);
-    if (q1 == std::string_view::npos || q1 == at + 2 || q1 + 3 >= s.size()) continue;
-    const char enc = s[q1 + 1];
-    if ((enc != 'B' && enc != 'b' && enc != 'Q' && enc != 'q') || s[q1 + 2] != '?') continue;
-    if (s.find("?=", q1 + 3) != std::string_view::npos) return true;
-  }
-  return false;
-}
-
 // Text for a header (display name, subject): no CR, LF or NUL first of all,
-// then UTF-8 without other control characters (TAB is allowed) and without
-// anything a reader would decode as an encoded-word.
+// then UTF-8 without other control characters (TAB is allowed).
 Status CheckHeaderText(std::string_view s, std::string_view field) {
   if (HasLineBreakOrNul(s)) return Invalid(field, "contains a line break or NUL");
   if (!text::IsValidUtf8(s)) return Invalid(field, "is not valid UTF-8");
@@ -77,15 +63,18 @@ Status CheckHeaderText(std::string_view s, std::string_view field) {
     const auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && u != '\t') || u == 0x7f) return Invalid(field, "contains a control character");
   }
-  if (HasEncodedWord(s)) {
-    return Invalid(field, "contains text shaped like an RFC 2047 encoded-word (=?...?=)");
-  }
   return Status::Ok();
 }
 
 Status CheckMailbox(const Mailbox& box, std::string_view field) {
   const std::string f(field);
   SB_RETURN_IF_ERROR(CheckHeaderText(box.display_name, f + ".display_name"));
+  // GMime copies text shaped like an encoded-word ("=?utf-8?b?...?=") into
+  // the header as if it were one, so a reader would see its decoded form,
+  // not the name that was written and approved.
+  if (box.display_name.find("=?") != std::string::npos) {
+    return Invalid(f + ".display_name", "contains \"=?\" (the start of an RFC 2047 encoded-word)");
+  }
   if (box.display_name.size() > kMaxDisplayNameBytes) {
     return Invalid(f + ".display_name", "is longer than 256 bytes");
   }
@@ -97,8 +86,8 @@ bool IsDotAtomText(std::string_view s) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;
   char prev = 0;
   for (char c : s) {
-    const bool atext = std::isalnum(static_cast<unsigned char>(c)) ||
-                       kSpecials.find(c) != std::string_view::npos;
+    const bool atext =
+        std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
     if (c == '.' ? prev == '.' : !atext) return false;
     prev = c;
   }
@@ -246,6 +235,26 @@ void AddMailbox(GMimeMessage* message, GMimeAddressType type, const Mailbox& box
   g_object_unref(address);
 }
 
+// `text` as RFC 2047 encoded-words in UTF-8 and base64, one per line, as a
+// GMime raw header value (" =?UTF-8?B?...?=\n ...\n"). Chunks of at most 42
+// bytes keep "Subject: " and the first word within 78 columns; a chunk never
+// splits a UTF-8 sequence. Decoders drop the folding between adjacent words.
+std::string EncodeWords(std::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t n = std::min<size_t>(42, text.size() - i);
+    while (i + n < text.size() && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) --n;
+    gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(text.data() + i), n);
+    out += " =?UTF-8?B?";
+    out += b64;
+    out += "?=\n";
+    g_free(b64);
+    i += n;
+  }
+  return out;
+}
+
 // " value\n" folded before runs of spaces so lines stay within kFoldWidth
 // where the words allow; `used` is the length of "Name:".
 std::string FoldRawValue(size_t used, std::string_view value) {
@@ -299,8 +308,8 @@ Status CheckRendered(std::string_view out, const OutgoingMessage& m) {
       return Status::Internal("rendered message has a bare CR, LF or a NUL");
     }
   }
-  std::vector<std::string> expected = {"date", "from", "to", "subject", "message-id",
-                                       "mime-version", "content-type"};
+  std::vector<std::string> expected = {"date",       "from",         "to",          "subject",
+                                       "message-id", "mime-version", "content-type"};
   if (m.sender) expected.push_back("sender");
   if (m.reply_to) expected.push_back("reply-to");
   if (m.html_body.empty()) expected.push_back("content-transfer-encoding");
@@ -367,6 +376,15 @@ Result<std::string> RenderMessage(const OutgoingMessage& m) {
   AddMailbox(message.get(), GMIME_ADDRESS_TYPE_TO, m.to);
   if (m.reply_to) AddMailbox(message.get(), GMIME_ADDRESS_TYPE_REPLY_TO, *m.reply_to);
   g_mime_message_set_subject(message.get(), m.subject.c_str(), "utf-8");
+  if (m.subject.find("=?") != std::string::npos) {
+    // GMime would take the "=?" for the start of an encoded-word of its own
+    // (and fold or decode around it); encode the whole subject instead, so it
+    // reads back exactly as given.
+    GMimeHeader* subject =
+        g_mime_header_list_get_header(g_mime_object_get_header_list(object), "Subject");
+    if (!subject) return Status::Internal("GMime lost the Subject header");
+    g_mime_header_set_raw_value(subject, EncodeWords(m.subject).c_str());
+  }
   {
     std::unique_ptr<GDateTime, DateTimeUnref> date(
         g_date_time_new_from_unix_utc(m.date / kMicrosPerSecond));

@@ -23,20 +23,20 @@
 namespace switchboard::mail {
 
 struct Mailbox {
-  std::string display_name;  // any UTF-8 without control characters; may be empty
+  std::string display_name;  // UTF-8 without control characters or "=?"; may be empty
   std::string address;       // addr-spec, ASCII (see mail/address.h)
 };
 
 struct OutgoingMessage {
-  Mailbox from;                    // From:
-  std::optional<Mailbox> sender;   // Sender: the real sending account when From is
-                                   // someone on whose behalf it is sent
-  Mailbox to;                      // To: exactly one recipient
+  Mailbox from;                     // From:
+  std::optional<Mailbox> sender;    // Sender: the real sending account when From is
+                                    // someone on whose behalf it is sent
+  Mailbox to;                       // To: exactly one recipient
   std::optional<Mailbox> reply_to;  // Reply-To:
-  std::string subject;             // UTF-8; RFC 2047-encoded when not ASCII; may be empty
-  std::string text_body;           // required, UTF-8
-  std::string html_body;           // optional (empty: none); when present the message is
-                                   // multipart/alternative, text first, then HTML
+  std::string subject;              // UTF-8; RFC 2047-encoded when not ASCII; may be empty
+  std::string text_body;            // required, UTF-8
+  std::string html_body;            // optional (empty: none); when present the message is
+                                    // multipart/alternative, text first, then HTML
   // Message-ID chosen by the caller (stable per recipient so a retry is the
   // same message), with or without the angle brackets: "<abc.123@mail.example.org>".
   // Both sides of the '@' are dot-atoms. Never generated here.
@@ -63,9 +63,9 @@ inline constexpr size_t kMaxMessageIdBytes = 250;
 // Header names only RenderMessage writes (compared ignoring case); extra
 // headers may not use them, nor any name starting with "Content-" or "Resent-".
 inline constexpr const char* kReservedHeaderNames[] = {
-    "From",     "Sender",       "Reply-To",     "To",          "Cc",
-    "Bcc",      "Subject",      "Date",         "Message-ID",  "MIME-Version",
-    "Received", "Return-Path",  "DKIM-Signature",
+    "From",     "Sender",      "Reply-To",       "To",         "Cc",
+    "Bcc",      "Subject",     "Date",           "Message-ID", "MIME-Version",
+    "Received", "Return-Path", "DKIM-Signature",
 };
 
 // Renders `m` as the bytes to submit: CRLF line endings, header lines folded
@@ -79,7 +79,9 @@ inline constexpr const char* kReservedHeaderNames[] = {
 // Fails with kInvalidArgument naming the field when:
 //  - any display name, address, subject, extra header name or value contains
 //    CR, LF or NUL (header injection), or another control character;
-//  - text is not valid UTF-8, an address is not a valid addr-spec, the
+//  - text is not valid UTF-8, a display name contains "=?" (text shaped like
+//    an RFC 2047 encoded-word would reach the reader decoded; a subject with
+//    "=?" is encoded whole instead), an address is not a valid addr-spec, the
 //    message id is not id-left@id-right, the date is before 1970 or after 9999;
 //  - text_body is empty, a body contains NUL or exceeds kMaxBodyBytes;
 //  - a display name or subject exceeds its limit, or any header field would

@@ -57,7 +57,8 @@ struct Transfer {
   bool eof_reached = false;         // the read callback reported the end
   bool declined_by_caller = false;  // before_end_of_data said no
   Stage stage = Stage::kConnect;
-  std::string reply;    // the lines of the reply being read
+  bool quitting = false;   // QUIT was sent: later replies say nothing about the message
+  std::string reply;       // the lines of the reply being read
   std::string last_reply;  // the last complete reply, lines joined by spaces
 };
 
@@ -107,8 +108,10 @@ int Trace(CURL*, curl_infotype type, char* data, size_t size, void* userp) {
       t->stage = Stage::kRcptTo;
     } else if (line == "DATA\r\n") {
       t->stage = Stage::kData;
+    } else if (line == "QUIT\r\n") {
+      t->quitting = true;  // libcurl closes the connection after a failure
     }
-  } else if (type == CURLINFO_HEADER_IN) {
+  } else if (type == CURLINFO_HEADER_IN && !t->quitting) {
     if (t->stage == Stage::kConnect) t->stage = Stage::kSession;  // the greeting
     std::string_view text = line;
     while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.remove_suffix(1);
@@ -200,8 +203,7 @@ Result<std::unique_ptr<SmtpClient>> SmtpClient::Create(SmtpConfig config) {
         std::pair{&config.password, "password"}, std::pair{&config.helo_domain, "helo_domain"},
         std::pair{&config.ca_file, "ca_file"}}) {
     if (HasLineBreakOrNul(*value)) {
-      return Status::InvalidArgument(std::string("smtp ") + name +
-                                     " contains a line break or NUL");
+      return Status::InvalidArgument(std::string("smtp ") + name + " contains a line break or NUL");
     }
   }
   std::unique_ptr<CURLU, UrlFree> url(curl_url());
@@ -255,26 +257,26 @@ Result<std::unique_ptr<SmtpClient>> SmtpClient::Create(SmtpConfig config) {
   CURL* c = impl->curl.get();
   const SmtpConfig& cfg = impl->config;
   const long io_seconds = (cfg.io_timeout_ms + 999) / 1000;
-  bool ok = curl_easy_setopt(c, CURLOPT_URL, impl->url.c_str()) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long{cfg.connect_timeout_ms}) ==
-                CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, io_seconds) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, io_seconds) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_USE_SSL, cfg.tls == SmtpConfig::Tls::kNone
-                                                     ? long{CURLUSESSL_NONE}
-                                                     : long{CURLUSESSL_ALL}) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_SSLVERSION, long{CURL_SSLVERSION_TLSv1_2}) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadData) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, Trace) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_VERBOSE, 1L) == CURLE_OK &&
-            curl_easy_setopt(c, CURLOPT_ERRORBUFFER, impl->error) == CURLE_OK;
+  bool ok =
+      curl_easy_setopt(c, CURLOPT_URL, impl->url.c_str()) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, long{cfg.connect_timeout_ms}) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, io_seconds) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, io_seconds) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_USE_SSL,
+                       cfg.tls == SmtpConfig::Tls::kNone ? long{CURLUSESSL_NONE}
+                                                         : long{CURLUSESSL_ALL}) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_SSLVERSION, long{CURL_SSLVERSION_TLSv1_2}) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadData) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, Trace) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_VERBOSE, 1L) == CURLE_OK &&
+      curl_easy_setopt(c, CURLOPT_ERRORBUFFER, impl->error) == CURLE_OK;
   if (ok && !cfg.ca_file.empty()) {
     ok = curl_easy_setopt(c, CURLOPT_CAINFO, cfg.ca_file.c_str()) == CURLE_OK;
   }
@@ -282,7 +284,8 @@ Result<std::unique_ptr<SmtpClient>> SmtpClient::Create(SmtpConfig config) {
     ok = curl_easy_setopt(c, CURLOPT_USERNAME, cfg.username.c_str()) == CURLE_OK &&
          curl_easy_setopt(c, CURLOPT_PASSWORD, cfg.password.c_str()) == CURLE_OK;
   }
-  if (!ok) return Status::Internal("libcurl refused an SMTP option (is it built with SMTP and TLS?)");
+  if (!ok)
+    return Status::Internal("libcurl refused an SMTP option (is it built with SMTP and TLS?)");
   return std::unique_ptr<SmtpClient>(new SmtpClient(std::move(impl)));
 }
 

@@ -94,7 +94,8 @@ class SmtpClient {
   // false (or throws) the transfer is aborted and the connection closed
   // without the marker, so the server discards the message; the result is
   // kTransient at stage kData. It is not called when the transaction fails
-  // earlier.
+  // earlier. It runs on this thread inside libcurl and should return well
+  // within io_timeout_ms (the relay is kept waiting meanwhile).
   //
   // If a reused connection turns out to be dead before RCPT TO, Send retries
   // once on a fresh connection.
@@ -104,9 +105,9 @@ class SmtpClient {
  private:
   struct Impl;
   explicit SmtpClient(std::unique_ptr<Impl> impl);
-  SmtpResult SendOnce(std::string_view envelope_from, std::string_view rcpt,
-                      std::string_view data, const std::function<bool()>& before_end_of_data,
-                      bool fresh_connection, bool* reused);
+  SmtpResult SendOnce(std::string_view envelope_from, std::string_view rcpt, std::string_view data,
+                      const std::function<bool()>& before_end_of_data, bool fresh_connection,
+                      bool* reused);
 
   std::unique_ptr<Impl> impl_;
 };

@@ -1,12 +1,11 @@
 #include "server/demo.h"
 
-#include "messaging/messaging.h"
-
 #include <sodium.h>
 
 #include "access/credentials/password.h"
 #include "access/store/access_store.h"
 #include "audit/audit_log.h"
+#include "messaging/messaging.h"
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
 
@@ -139,8 +138,8 @@ Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_logi
     SB_ASSIGN_OR_RETURN(access::PrincipalData pd, access::LoadPrincipal(tx, who.id));
     if (pd.grants.empty()) return Status::FailedPrecondition("the organiser has no grant");
     const UnitId unit = pd.grants.front().scope;
-    const access::Decision d = access::Decide(app.policy(), app.tree(), pd.principal(true),
-                                              "message.send", {unit}, now);
+    const access::Decision d =
+        access::Decide(app.policy(), app.tree(), pd.principal(true), "message.send", {unit}, now);
     if (!d.allow) return Status::FailedPrecondition("demo: " + d.deny_reason);
     messaging::Message m;
     m.author = who.id;

@@ -97,7 +97,9 @@ class Sink:
 def make_smtp_class(sink):
     class CountingSMTP(SMTP):
         def connection_made(self, transport):
-            self.sink_connection = sink.connection_opened()
+            # aiosmtpd calls this again on the same object after STARTTLS.
+            if getattr(self, "sink_connection", None) is None:
+                self.sink_connection = sink.connection_opened()
             super().connection_made(transport)
 
     return CountingSMTP

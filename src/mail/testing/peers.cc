@@ -24,9 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Errno(std::string_view what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
+std::string Errno(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -144,9 +142,10 @@ Result<RsaKeyPair> GenerateRsaKeyPair() {
   const std::string pub = dir->Join("pub.der");
   SB_RETURN_IF_ERROR(RunProgram({"/usr/bin/openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                                  "rsa_keygen_bits:2048", "-out", key}));
-  SB_RETURN_IF_ERROR(
-      RunProgram({"/usr/bin/openssl", "pkey", "-in", key, "-pubout", "-outform", "DER", "-out", pub}));
-  SB_ASSIGN_OR_RETURN(std::string b64, RunProgram({"/usr/bin/openssl", "base64", "-A", "-in", pub}));
+  SB_RETURN_IF_ERROR(RunProgram(
+      {"/usr/bin/openssl", "pkey", "-in", key, "-pubout", "-outform", "DER", "-out", pub}));
+  SB_ASSIGN_OR_RETURN(std::string b64,
+                      RunProgram({"/usr/bin/openssl", "base64", "-A", "-in", pub}));
   while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.pop_back();
   SB_ASSIGN_OR_RETURN(std::string pem, ReadFile(key));
   return RsaKeyPair{std::move(pem), std::move(b64)};
@@ -249,8 +248,8 @@ SmtpSink::~SmtpSink() {
 }
 
 std::string SmtpSink::url() const {
-  return std::string(tls_ == SinkOptions::Tls::kImplicit ? "smtps" : "smtp") + "://127.0.0.1:" +
-         std::to_string(port_);
+  return std::string(tls_ == SinkOptions::Tls::kImplicit ? "smtps" : "smtp") +
+         "://127.0.0.1:" + std::to_string(port_);
 }
 
 std::vector<ReceivedMessage> SmtpSink::Messages() const {
@@ -310,9 +309,8 @@ Result<std::string> VerifyDkim(std::string_view message, std::string_view dns_na
   SB_ASSIGN_OR_RETURN(std::unique_ptr<TempDir> dir, TempDir::Create("sb-dkim-verify"));
   const std::string file = dir->Join("message.eml");
   SB_RETURN_IF_ERROR(WriteFile(file, message));
-  Result<std::string> out =
-      RunProgram({kSystemPython, SourceDir() + "/tests/mail/dkim_verify.py", file,
-                  std::string(dns_name), std::string(txt_record)});
+  Result<std::string> out = RunProgram({kSystemPython, SourceDir() + "/tests/mail/dkim_verify.py",
+                                        file, std::string(dns_name), std::string(txt_record)});
   if (!out.has_value()) return Status::FailedPrecondition(out.error().message());
   return out;
 }
