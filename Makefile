@@ -14,7 +14,7 @@ build: setup
 	@cmake --build --preset release -j $(JOBS)
 
 demo: build
-	$(BUILD)/switchboard demo
+	$(BUILD)/switchboard demo --smtp-capture scripts/smtp-capture.py
 
 # Every test: unit, storage on SQLite and PostgreSQL, integration, then a short fuzz run.
 test: build

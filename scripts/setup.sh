@@ -14,7 +14,7 @@ packages=(
   # time zones from the system tz database (date/tz.h; libstdc++ 12 has no std::chrono::tzdb)
   libhowardhinnant-date-dev tzdata
   # mail: SMTP submission, MIME, DKIM, templates
-  libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev
+  libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev libgumbo-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev postgresql postgresql-contrib sqlite3 curl python3 python3-yaml bc
   # a real SMTP server on loopback and an independent DKIM verifier

@@ -20,7 +20,7 @@ constexpr int kMaxClientChars = 48;
 // The columns of audit_events in the order EventFromRow reads them.
 constexpr const char* kSelectEvents =
     "SELECT seq, at, actor, on_behalf_of, action, decision, rule, grant_id, members, "
-    "field_classes, campaign, contest, request_id, client, body FROM audit_events";
+    "field_classes, campaign, contest, request_id, client, body, message FROM audit_events";
 constexpr int kBodyColumn = 14;
 
 bool IsNameChar(char c) {
@@ -147,6 +147,7 @@ bool EventFromRow(const Row& row, Event& e) {
   e.contest = OptInt(row, 11);
   AssignText(row, 12, e.request_id);
   AssignText(row, 13, e.client);
+  e.message = OptInt(row, 15);
   return members_ok;
 }
 
@@ -220,8 +221,8 @@ bool operator==(const Event& a, const Event& b) {
   return a.seq == b.seq && a.at == b.at && a.actor == b.actor && a.on_behalf_of == b.on_behalf_of &&
          a.action == b.action && a.decision == b.decision && a.rule == b.rule &&
          a.grant_id == b.grant_id && a.members == b.members && a.field_classes == b.field_classes &&
-         a.campaign == b.campaign && a.contest == b.contest && a.request_id == b.request_id &&
-         a.client == b.client;
+         a.campaign == b.campaign && a.contest == b.contest && a.message == b.message &&
+         a.request_id == b.request_id && a.client == b.client;
 }
 
 Status ValidateEvent(const Event& e) {
@@ -346,6 +347,7 @@ void EncodeTo(const Event& e, std::string& s) {
     }
     w.Raw(']');
   }
+  opt_int("message", e.message);
   opt_int("on_behalf_of", e.on_behalf_of);
   str("request_id", e.request_id);
   str("rule", e.rule);
@@ -375,12 +377,12 @@ Result<Appended> AuditLog::Append(Tx& tx, Event event) {
       event.members.empty() ? Value() : Value(JoinInts(event.members)),
       event.field_classes.empty() ? Value() : Value(JoinStrings(event.field_classes)),
       OrNull(event.campaign), OrNull(event.contest), OrNull(std::move(event.request_id)),
-      OrNull(std::move(event.client)), Value::Bytes(std::move(body))};
+      OrNull(std::move(event.client)), Value::Bytes(std::move(body)), OrNull(event.message)};
   SB_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO audit_events (seq, at, actor, on_behalf_of, action, "
               "decision, rule, grant_id, members, field_classes, campaign, "
-              "contest, request_id, client, body) VALUES ($1, $2, $3, $4, $5, $6, "
-              "$7, $8, $9, $10, $11, $12, $13, $14, $15)",
+              "contest, request_id, client, body, message) VALUES ($1, $2, $3, $4, $5, "
+              "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
               store::Params(params, std::size(params))));
   return out;
 }

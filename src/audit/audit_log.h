@@ -60,6 +60,7 @@ struct Event {
   std::vector<std::string> field_classes;  // e.g. "contact", "name"
   std::optional<std::int64_t> campaign;
   std::optional<std::int64_t> contest;
+  std::optional<std::int64_t> message;  // an e-mail message (messaging/)
   std::string request_id;
   std::string client;  // a truncated client address, e.g. "203.0.113.0/24"
 };
@@ -76,7 +77,8 @@ Status ValidateEvent(const Event& e);
 // with keys in ascending byte order, no whitespace, integers in decimal,
 // strings JSON-escaped, and absent fields (nullopt, empty string, empty list)
 // omitted. Keys: action, actor, at, campaign, client, contest, decision,
-// field_classes, grant_id, members, on_behalf_of, request_id, rule, seq, v
+// field_classes, grant_id, members, message, on_behalf_of, request_id, rule,
+// seq, v
 // (the format version, 1). For example:
 //   {"action":"member.read","actor":7,"at":1700000000000000,"members":[12,40],"seq":0,"v":1}
 std::string Encode(const Event& e);

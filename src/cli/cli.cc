@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "audit/audit_log.h"
@@ -23,9 +25,12 @@
 #include "members/generate.h"
 #include "members/import.h"
 #include "members/register.h"
+#include "messaging/suppressions.h"
 #include "server/app.h"
 #include "server/demo.h"
 #include "server/http_server.h"
+#include "server/mail_delivery.h"
+#include "server/member_pages.h"
 #include "server/routes.h"
 #include "server/sequencer.h"
 
@@ -84,8 +89,22 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::HttpServer http(cfg);
   server::AddHealthRoutes(http, app);
   server::AddWebRoutes(http);
-  server::Api api(server::ApiDepsFor(app));
+  auto outbox = server::OutboxFor(app);
+  if (!outbox) return ExitFor(outbox.error());
+  server::ApiDeps deps = server::ApiDepsFor(app);
+  if (*outbox) {
+    messaging::Outbox* o = outbox->get();
+    deps.on_message_queued = [o] { o->Wake(); };
+  }
+  server::Api api(deps);
   api.Register(http);
+  server::AddMemberPages(http, deps);
+  if (*outbox) {
+    // A crash may have left rows handed to the relay: they count as sent.
+    auto recovered = (*outbox)->Recover();
+    if (!recovered) return ExitFor(recovered.error());
+    (*outbox)->Start();
+  }
   server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
                                         std::chrono::milliseconds(cfg.checkpoint_interval_ms));
   sequencer.Start();
@@ -105,6 +124,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   }
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   http.Stop();
+  if (*outbox) (*outbox)->Stop();
   // The last events of the run go under a signed checkpoint before exit.
   Status cp = sequencer.Stop();
   if (!cp.ok()) {
@@ -169,6 +189,25 @@ int Main(int argc, char** argv) {
   AddCommon(imp_units, &units_c);
   imp_units->add_option("FILE", units_file, "CSV file")->required();
 
+  Common sup_c;
+  std::string sup_file;
+  bool sup_json = false;
+  auto* imp_sup = import->add_subcommand(
+      "suppressions",
+      "Carry over a previous provider's unsubscribe/bounce list (addresses or SHA-256 hashes)");
+  AddCommon(imp_sup, &sup_c);
+  imp_sup->add_option("FILE", sup_file, "One address or hex SHA-256 per line; CSV: first column")
+      ->required();
+  imp_sup->add_flag("--json", sup_json, "Print the summary as one JSON object");
+
+  // mail
+  auto* mail_cmd = app.add_subcommand("mail", "Member e-mail delivery");
+  mail_cmd->require_subcommand(1);
+  Common mail_c;
+  auto* mail_deliver = mail_cmd->add_subcommand(
+      "deliver", "Deliver every queued message now over [mail] relay (serve does this itself)");
+  AddCommon(mail_deliver, &mail_c);
+
   // generate
   auto* generate = app.add_subcommand("generate", "Generate synthetic data");
   generate->require_subcommand(1);
@@ -198,9 +237,13 @@ int Main(int argc, char** argv) {
   std::uint64_t demo_count = 500000;
   int demo_port = 8080;
   bool demo_no_serve = false;
+  std::string demo_capture;
   auto* demo = app.add_subcommand(
       "demo", "Create a fresh demo data directory with synthetic members and serve it");
   std::string demo_store;
+  demo->add_option("--smtp-capture", demo_capture,
+                   "Start this SMTP capture script (scripts/smtp-capture.py) and deliver the "
+                   "demo's e-mail to it");
   demo->add_option("--data-dir", demo_dir, "Demo data directory (recreated; default ./demo-data)");
   demo->add_option("--store", demo_store,
                    "Store to use instead of the data directory's SQLite file: a SQLite file "
@@ -286,6 +329,60 @@ int Main(int argc, char** argv) {
         init_c.data_dir.c_str(), sum->store.c_str(),
         sum->created_keyring ? "created (keys/keyring, mode 0600) - back it up separately" : "kept",
         sum->units_added);
+    return kExitOk;
+  }
+  if (imp_sup->parsed()) {
+    auto a = server::App::Open(sup_c.data_dir, sup_c.store);
+    if (!a) return ExitFor(a.error());
+    std::ifstream in(sup_file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "error: cannot read %s\n", sup_file.c_str());
+      return kExitUsage;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string name = std::filesystem::path(sup_file).filename().string();
+    auto sum =
+        messaging::ImportSuppressions((*a)->store(), (*a)->sealer(), ss.str(), name, clock.Now());
+    if (!sum) return ExitFor(sum.error());
+    for (const auto& r : sum->rejected) {
+      std::fprintf(stderr, "%s: line %lld: %s\n", sup_file.c_str(), static_cast<long long>(r.line),
+                   r.reason.c_str());
+    }
+    if (sup_json) {
+      nlohmann::json j{{"lines", sum->lines},
+                       {"addresses", sum->plain},
+                       {"hashes", sum->hashed},
+                       {"duplicates", sum->duplicates},
+                       {"rejected", sum->rejected.size()},
+                       {"members_suppressed", sum->members_suppressed}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf(
+          "%lld lines: %lld addresses and %lld hashes added to the suppression list "
+          "(%lld already there), %zu rejected; %lld members will get no more e-mail\n",
+          static_cast<long long>(sum->lines), static_cast<long long>(sum->plain),
+          static_cast<long long>(sum->hashed), static_cast<long long>(sum->duplicates),
+          sum->rejected.size(), static_cast<long long>(sum->members_suppressed));
+    }
+    return kExitOk;  // like member import: rejected lines are reported, the rest applied
+  }
+  if (mail_deliver->parsed()) {
+    auto a = server::App::Open(mail_c.data_dir, mail_c.store);
+    if (!a) return ExitFor(a.error());
+    auto outbox = server::OutboxFor(**a);
+    if (!outbox) return ExitFor(outbox.error());
+    if (!*outbox) {
+      std::fprintf(stderr, "error: [mail] relay is not set in switchboard.toml\n");
+      return kExitUsage;
+    }
+    auto recovered = (*outbox)->Recover();
+    if (!recovered) return ExitFor(recovered.error());
+    auto st = (*outbox)->DeliverDue();
+    if (!st) return ExitFor(st.error());
+    std::printf("%lld sent, %lld deferred, %lld failed, %lld suppressed\n",
+                static_cast<long long>(st->sent), static_cast<long long>(st->deferred),
+                static_cast<long long>(st->failed), static_cast<long long>(st->suppressed));
     return kExitOk;
   }
   if (imp_members->parsed()) {
@@ -586,6 +683,58 @@ int Main(int argc, char** argv) {
       std::ofstream pol(demo_dir + "/policy.toml", std::ios::trunc);
       pol << server::DemoPolicyToml();
     }
+    // A local SMTP capture for the demo's e-mail: nothing leaves the machine.
+    pid_t capture_pid = -1;
+    int capture_port = 0;
+    const std::string capture_dir = demo_dir + "/captured-mail";
+    if (!demo_capture.empty()) {
+      int fds[2];
+      if (pipe(fds) != 0) return ExitFor(Status::Internal("pipe failed"));
+      capture_pid = fork();
+      if (capture_pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/usr/bin/python3", "python3", demo_capture.c_str(), capture_dir.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      close(fds[1]);
+      char buf[32] = {0};
+      const ssize_t n = read(fds[0], buf, sizeof buf - 1);
+      close(fds[0]);
+      capture_port = n > 0 ? std::atoi(buf) : 0;
+      if (capture_port <= 0) {
+        return ExitFor(
+            Status::Unavailable("the SMTP capture did not start (needs Debian's "
+                                "python3-aiosmtpd: make setup)"));
+      }
+    }
+    std::shared_ptr<void> stop_capture(nullptr, [capture_pid](void*) {
+      if (capture_pid > 0) {
+        kill(capture_pid, SIGTERM);
+        waitpid(capture_pid, nullptr, 0);
+      }
+    });
+    if (capture_port > 0) {
+      // Replace the default [mail] section with one pointing at the capture.
+      const std::string path = demo_dir + "/switchboard.toml";
+      std::ifstream in(path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string cfg = ss.str();
+      const auto at = cfg.find("[mail]");
+      if (at != std::string::npos) cfg.resize(at);
+      cfg +=
+          "[mail]\n# The demo's local SMTP capture (scripts/smtp-capture.py); for a real relay\n"
+          "# see docs/email-guide.md and docs/config.example.toml.\nrelay = \"smtp://127.0.0.1:" +
+          std::to_string(capture_port) +
+          "\"\ntls = \"none\"\npublic_base_url = "
+          "\"http://127.0.0.1:" +
+          std::to_string(demo_port) + "\"\n";
+      std::ofstream out(path, std::ios::trunc);
+      out << cfg;
+    }
     auto a = server::App::Open(demo_dir, demo_store);
     if (!a) return ExitFor(a.error());
     members::GenerateOptions g;
@@ -626,6 +775,20 @@ int Main(int argc, char** argv) {
         static_cast<long long>(pbk->targets), pbk->organiser_login.c_str(),
         pbk->organiser_password.c_str(), pbk->volunteer_login.c_str(),
         pbk->volunteer_password.c_str(), shown_port, pbk->invite_path.c_str());
+    auto mailed = server::SendDemoMessage(**a, pbk->organiser_login);
+    if (!mailed) return ExitFor(mailed.error());
+    if (capture_port > 0) {
+      std::printf(
+          "E-mail: a welcome message from the organiser to %lld members is being delivered to "
+          "a local SMTP capture;\n  open the .eml files in %s with any mail reader. Unsubscribe "
+          "links in them work against this server.\n\n",
+          static_cast<long long>(*mailed), capture_dir.c_str());
+    } else {
+      std::printf(
+          "E-mail: a welcome message to %lld members is queued ([mail] relay is not set, "
+          "so nothing is delivered).\n\n",
+          static_cast<long long>(*mailed));
+    }
     std::fflush(stdout);
     if (demo_no_serve) return kExitOk;
     return RunServe(**a, demo_port, true);

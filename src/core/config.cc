@@ -38,8 +38,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   SB_ASSIGN_OR_RETURN(toml::table root, TomlReader(source).Parse(text));
   Config c;
   Reader r(root, source);
-  static const std::set<std::string> kSections = {"organisation", "store", "server", "import",
-                                                  "log"};
+  static const std::set<std::string> kSections = {"organisation", "store", "server",
+                                                  "import",       "log",   "mail"};
   for (const auto& [k, v] : root) {
     if (!kSections.count(std::string(k.str()))) {
       return r.Bad(v,
@@ -85,6 +85,41 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
           return Status::InvalidArgument(std::string(source) +
                                          ": [import] default_phone_region must be a two-letter "
                                          "region code such as GB");
+        }
+        return Status::Ok();
+      }));
+  SB_RETURN_IF_ERROR(r.Section(
+      "mail",
+      {"relay", "tls", "username", "password_file", "from_address", "bounce_address",
+       "message_id_domain", "public_base_url", "dkim_domain", "dkim_selector", "dkim_key_file",
+       "workers", "rate_per_second", "max_attempts", "retry_seconds"},
+      [&](const toml::table& t) {
+        MailConfig& m = c.mail;
+        for (auto [key, out] : std::initializer_list<std::pair<const char*, std::string*>>{
+                 {"relay", &m.relay},
+                 {"tls", &m.tls},
+                 {"username", &m.username},
+                 {"password_file", &m.password_file},
+                 {"from_address", &m.from_address},
+                 {"bounce_address", &m.bounce_address},
+                 {"message_id_domain", &m.message_id_domain},
+                 {"public_base_url", &m.public_base_url},
+                 {"dkim_domain", &m.dkim_domain},
+                 {"dkim_selector", &m.dkim_selector},
+                 {"dkim_key_file", &m.dkim_key_file}}) {
+          SB_RETURN_IF_ERROR(r.String(t, key, out));
+        }
+        SB_RETURN_IF_ERROR(r.Int(t, "workers", 1, 64, &m.workers));
+        SB_RETURN_IF_ERROR(r.Int(t, "rate_per_second", 0, 1000000, &m.rate_per_second));
+        SB_RETURN_IF_ERROR(r.Int(t, "max_attempts", 1, 100, &m.max_attempts));
+        SB_RETURN_IF_ERROR(r.Int(t, "retry_seconds", 1, 86400, &m.retry_seconds));
+        if (m.tls != "starttls" && m.tls != "implicit" && m.tls != "none") {
+          return Status::InvalidArgument(std::string(source) +
+                                         ": [mail] tls must be starttls, implicit or none");
+        }
+        if (!m.dkim_key_file.empty() && (m.dkim_domain.empty() || m.dkim_selector.empty())) {
+          return Status::InvalidArgument(
+              std::string(source) + ": [mail] dkim_key_file needs dkim_domain and dkim_selector");
         }
         return Status::Ok();
       }));
@@ -139,6 +174,24 @@ default_phone_region = "GB"
 
 [log]
 level = "info"
+
+[mail]
+# SMTP relay for member e-mail; empty: messages queue but are not delivered.
+relay = ""
+tls = "starttls"
+username = ""
+password_file = ""
+from_address = "members@example.org"
+bounce_address = "bounces@example.org"
+message_id_domain = "example.org"
+public_base_url = "http://127.0.0.1:8080"
+dkim_domain = ""
+dkim_selector = ""
+dkim_key_file = ""
+workers = 4
+rate_per_second = 0
+max_attempts = 8
+retry_seconds = 60
 )toml";
 }
 

@@ -63,8 +63,41 @@ struct OrganisationConfig {
   std::string time_zone = "Europe/London";
 };
 
+// [mail]: where and how member e-mail is delivered (docs/email.md).
+struct MailConfig {
+  // SMTP relay, e.g. "smtp://mail.example.org:587" or "smtps://...:465".
+  // Empty: messages are queued but nothing is delivered.
+  std::string relay = "";
+  // "starttls" (required), "implicit" (smtps://) or "none" (loopback only).
+  std::string tls = "starttls";
+  std::string username = "";
+  // A file holding the relay password (mode 0600), relative to the data directory.
+  std::string password_file = "";
+  // The From address every message uses; the identity is its display name.
+  std::string from_address = "members@example.org";
+  // Envelope sender (where bounces go).
+  std::string bounce_address = "bounces@example.org";
+  // Right-hand side of Message-IDs, and of List-Id.
+  std::string message_id_domain = "example.org";
+  // The address members reach this server at (unsubscribe and preference links).
+  std::string public_base_url = "http://127.0.0.1:8080";
+  // DKIM: domain (d=), selector (s=) and the PEM private key file (mode 0600).
+  // An empty key file means unsigned (for development only).
+  std::string dkim_domain = "";
+  std::string dkim_selector = "";
+  std::string dkim_key_file = "";
+  // SMTP connections used in parallel, and the most messages per second (0: no limit).
+  int workers = 4;
+  int rate_per_second = 0;
+  // Temporary failures are retried with exponential backoff from retry_seconds, up to
+  // max_attempts tries in all.
+  int max_attempts = 8;
+  int retry_seconds = 60;
+};
+
 struct Config {
   OrganisationConfig organisation;
+  MailConfig mail;
   StoreConfig store;
   ServerConfig server;
   ImportConfig import;

@@ -305,6 +305,8 @@ std::string SegmentToJson(const Segment& s, const members::OrgTree& tree) {
   return j.dump();
 }
 
+SqlQuery SegmentWhereSql(const Segment& s, const members::OrgTree& tree) { return Where(s, tree); }
+
 SqlQuery SegmentCountSql(const Segment& s, const members::OrgTree& tree) {
   SqlQuery q = Where(s, tree);
   q.sql = "SELECT COUNT(*) FROM members m" + q.sql;

@@ -96,6 +96,9 @@ struct SqlQuery {
 // conditions, so a caller may append " AND <condition on m>" (the phone bank
 // adds its valid-number check this way).
 SqlQuery SegmentCountSql(const Segment& s, const members::OrgTree& tree);
+// Just the condition: " WHERE ..." over members m, for callers that add their
+// own (e.g. INSERT INTO outbox SELECT ... FROM members m <where> AND ...).
+SqlQuery SegmentWhereSql(const Segment& s, const members::OrgTree& tree);
 // "SELECT m.id ... WHERE ... AND m.id > after ORDER BY m.id LIMIT limit".
 SqlQuery SegmentPageSql(const Segment& s, const members::OrgTree& tree, MemberId after, int limit);
 

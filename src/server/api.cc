@@ -79,6 +79,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   };
   connector_ = std::make_unique<phonebank::SandboxConnector>(*deps.sealer);
   AddPhonebankHandlers();
+  AddMessageHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);
@@ -255,11 +256,14 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
       }
       case RouteTarget::kMemberPath:
       case RouteTarget::kGrantPath:
-      case RouteTarget::kCampaignPath: {
+      case RouteTarget::kCampaignPath:
+      case RouteTarget::kMessagePath: {
         const bool member = route.target == RouteTarget::kMemberPath;
         const bool campaign = route.target == RouteTarget::kCampaignPath;
+        const bool message = route.target == RouteTarget::kMessagePath;
         auto id = ParseId(req.params.at("id"), member     ? "the member id"
                                                : campaign ? "the campaign id"
+                                               : message  ? "the message id"
                                                           : "the grant id");
         if (!id) return StatusResponse(id.error(), req.request_id);
         Result<UnitId> found = Status::Internal("not looked up");
@@ -268,6 +272,11 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
             found = access::MemberUnit(tx, MemberId(*id));
           } else if (campaign) {
             found = phonebank::CampaignScope(tx, phonebank::CampaignId(*id));
+          } else if (message) {
+            auto n = tx.QueryInt("SELECT scope_unit FROM messages WHERE id = $1", {*id});
+            if (!n) return n.error();
+            found = *n > 0 ? Result<UnitId>(UnitId(*n))
+                           : Result<UnitId>(Status::NotFound("no message has this id"));
           } else {
             auto g = access::GetGrant(tx, access::GrantId(*id));
             found = g ? Result<UnitId>(g->scope) : Result<UnitId>(g.error());
@@ -283,6 +292,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
             d.rule = "not_found";
             d.deny_reason = std::string(member     ? "no member"
                                         : campaign ? "no campaign"
+                                        : message  ? "no message"
                                                    : "no grant") +
                             " has that id";
             return Refuse(call, d, member ? MemberId(*id) : MemberId(), true);

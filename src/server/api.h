@@ -53,6 +53,11 @@ struct ApiDeps {
   TimeZone time_zone;
   access::AuthOptions auth;
   bool cookie_secure = true;
+  // E-mail: links in messages and previews, the organisation's name, and
+  // what to call when a message has been queued (wakes the outbox).
+  std::string public_base_url = "http://127.0.0.1:8080";
+  std::string organisation_name = "Example Party";
+  std::function<void()> on_message_queued;
 };
 
 // What a handler gets: the request, the session (for non-public routes) and
@@ -128,6 +133,19 @@ class Api {
   HttpResponse RegisterEndpoint(const ApiCall& call);
   HttpResponse VerifyEndpoint(const ApiCall& call);
   void AddPhonebankHandlers();
+  void AddMessageHandlers();
+  HttpResponse ListMessages(const ApiCall& call);
+  HttpResponse CreateMessage(const ApiCall& call);
+  HttpResponse CountMessageAudience(const ApiCall& call);
+  HttpResponse GetMessage(const ApiCall& call);
+  HttpResponse UpdateMessage(const ApiCall& call);
+  HttpResponse PreviewMessage(const ApiCall& call);
+  HttpResponse ApproveMessage(const ApiCall& call);
+  HttpResponse SendMessage(const ApiCall& call);
+  HttpResponse CancelMessage(const ApiCall& call);
+  HttpResponse MessageReport(const ApiCall& call);
+  HttpResponse MyApprovals(const ApiCall& call);
+  HttpResponse ApproveInMyName(const ApiCall& call);
 
   // Records a refusal (a deny, or a not-found) and feeds the anomaly rules,
   // in one transaction; `suspended` says whether a severe rule fired.

@@ -97,6 +97,7 @@ inline json EventJson(const audit::Event& e) {
   if (!e.field_classes.empty()) j["field_classes"] = e.field_classes;
   if (e.campaign) j["campaign"] = *e.campaign;
   if (e.contest) j["contest"] = *e.contest;
+  if (e.message) j["message"] = *e.message;
   if (!e.request_id.empty()) j["request_id"] = e.request_id;
   if (!e.client.empty()) j["client"] = e.client;
   return j;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "access/guard/anomaly.h"
+#include "messaging/messaging.h"
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
 #include "server/api_routes.h"
@@ -63,6 +64,18 @@ constexpr std::string_view kProbed[] = {
     "me.stats",
     "me.endpoint",
     "me.endpoint_verify",
+    "messages.list",
+    "messages.create",
+    "messages.count",
+    "messages.get",
+    "messages.update",
+    "messages.preview",
+    "messages.approve",
+    "messages.send",
+    "messages.cancel",
+    "messages.report",
+    "me.approvals",
+    "me.approve",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -106,6 +119,7 @@ class ApiMatrixTest : public ::testing::Test {
     other_granter_ = env_.AddAccount("matrix.granter");
     canary_ = env_.AddMember("302", aldershot_, "Test", "Canary");
     callable_ = env_.AddMember("303", aldershot_, "Ann", "Callable", members::kConsentPhone);
+    env_.AddMember("304", aldershot_, "Eve", "Mailable", members::kConsentEmail);
     ASSERT_TRUE(env_.env_.store_
                     ->Write([&](store::Tx& tx) {
                       return members::PlantCanary(tx, canary_, env_.clock_.Now(), "matrix");
@@ -290,6 +304,37 @@ class ApiMatrixTest : public ::testing::Test {
               .ok());
       return {"GET", "/api/v1/calls/" + std::to_string(call), ""};
     }
+    if (id == "messages.list") return {"GET", "/api/v1/messages", ""};
+    if (id == "messages.create") {
+      return {"POST", "/api/v1/messages",
+              R"({"scope": "E14000530", "kind": "campaign", "subject": "News",
+                  "text_body": "Dear {{first_name}}"})"};
+    }
+    if (id == "messages.count") {
+      return {"POST", "/api/v1/messages/audience-count",
+              R"({"scope": "E14000530", "kind": "campaign"})"};
+    }
+    if (id == "messages.get" || id == "messages.report") {
+      const std::string path = "/api/v1/messages/" + NewMessage(other_granter_).ToString();
+      return {"GET", id == "messages.get" ? path : path + "/report", ""};
+    }
+    if (id == "messages.update") {
+      const AccountId author = actor.valid() ? actor : other_granter_;
+      return {"PATCH", "/api/v1/messages/" + NewMessage(author).ToString(),
+              R"({"subject": "Renamed"})"};
+    }
+    if (id == "messages.preview" || id == "messages.approve" || id == "messages.send" ||
+        id == "messages.cancel") {
+      const std::string verb = id.substr(std::string("messages.").size());
+      return {"POST", "/api/v1/messages/" + NewMessage(other_granter_).ToString() + "/" + verb,
+              R"({"version": 1})"};
+    }
+    if (id == "me.approvals") return {"GET", "/api/v1/me/approvals", ""};
+    if (id == "me.approve") {
+      const AccountId named = actor.valid() ? actor : other_granter_;
+      return {"POST", "/api/v1/me/approvals/" + NewMessage(other_granter_, named).ToString(),
+              R"({"version": 1})"};
+    }
     if (id == "me.stats") return {"GET", "/api/v1/me/stats", ""};
     if (id == "me.endpoint") {
       return {"POST", "/api/v1/me/endpoint", R"({"phone": "07700 900123"})"};
@@ -324,6 +369,35 @@ class ApiMatrixTest : public ::testing::Test {
   access::GrantId actor_grant_;
 
   // A campaign in Aldershot running through the whole matrix window.
+  // A draft to Aldershot's e-mail-consenting members, by `author`; when
+  // `named` is set, it speaks in that person's name.
+  messaging::MessageId NewMessage(AccountId author, AccountId named = AccountId()) {
+    messaging::Message m;
+    m.author = author;
+    m.scope = aldershot_;
+    m.audience.scope = aldershot_;
+    m.kind = messaging::Kind::kCampaign;
+    if (named.valid()) {
+      m.from.kind = messaging::FromKind::kPerson;
+      m.from.account = named;
+      m.from.name = "Named Person";
+    } else {
+      m.from.kind = messaging::FromKind::kUnit;
+      m.from.unit = aldershot_;
+    }
+    m.subject = "Branch news";
+    m.text_body = "Dear {{first_name}}, the AGM is on Monday.";
+    messaging::MessageId id;
+    EXPECT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(
+                          id, messaging::CreateDraft(tx, env_.env_.tree_, m, env_.clock_.Now()));
+                      return Status::Ok();
+                    })
+                    .ok());
+    return id;
+  }
+
   phonebank::Campaign NewCampaign(bool live) {
     phonebank::Campaign c;
     c.name = "matrix campaign";

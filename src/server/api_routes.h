@@ -24,6 +24,7 @@ enum class RouteTarget {
   kUnitBody,      // the unit named by the JSON body's "scope"
   kGrantPath,     // the scope of the grant named by {id}
   kCampaignPath,  // the scope of the campaign named by {id}
+  kMessagePath,   // the scope of the e-mail message named by {id}
 };
 
 struct ApiRoute {
@@ -123,6 +124,37 @@ inline constexpr ApiRoute kApiRoutes[] = {
      "Register the phone the platform rings you on"},
     {"me.endpoint_verify", "POST", "/api/v1/me/endpoint/verify", RouteAuth::kSession, "",
      RouteTarget::kNone, "Confirm your phone with the code sent to it"},
+    {"messages.list", "GET", "/api/v1/messages", RouteAuth::kSession, "", RouteTarget::kNone,
+     "E-mail messages the signed-in account drafted, sent or is named in"},
+    {"messages.create", "POST", "/api/v1/messages", RouteAuth::kCapability, "message.draft",
+     RouteTarget::kUnitBody, "Draft an e-mail message to an audience inside a scope"},
+    {"messages.count", "POST", "/api/v1/messages/audience-count", RouteAuth::kCapability,
+     "message.draft", RouteTarget::kUnitBody,
+     "How many members an audience reaches for a kind of message (consent applied)"},
+    {"messages.get", "GET", "/api/v1/messages/{id}", RouteAuth::kCapability, "message.draft",
+     RouteTarget::kMessagePath, "One message, its approvals and what sending it requires"},
+    {"messages.update", "PATCH", "/api/v1/messages/{id}", RouteAuth::kCapability,
+     "message.draft", RouteTarget::kMessagePath,
+     "Edit a draft (its author only); every edit voids earlier approvals"},
+    {"messages.preview", "POST", "/api/v1/messages/{id}/preview", RouteAuth::kCapability,
+     "message.draft", RouteTarget::kMessagePath,
+     "The message as a sample recipient would get it, footer included"},
+    {"messages.approve", "POST", "/api/v1/messages/{id}/approve", RouteAuth::kCapability,
+     "message.approve", RouteTarget::kMessagePath,
+     "Second-person approval of one exact version"},
+    {"messages.send", "POST", "/api/v1/messages/{id}/send", RouteAuth::kCapability,
+     "message.send", RouteTarget::kMessagePath,
+     "Run the checks and, when all pass, queue the message for its audience"},
+    {"messages.cancel", "POST", "/api/v1/messages/{id}/cancel", RouteAuth::kCapability,
+     "message.send", RouteTarget::kMessagePath,
+     "Stop a message: recipients not yet handed to the relay get nothing"},
+    {"messages.report", "GET", "/api/v1/messages/{id}/report", RouteAuth::kCapability,
+     "message.draft", RouteTarget::kMessagePath,
+     "Delivery counts, approvals, rule checks, who drafted and who sent"},
+    {"me.approvals", "GET", "/api/v1/me/approvals", RouteAuth::kSession, "", RouteTarget::kNone,
+     "Drafts that speak in the signed-in person's name and wait for their approval"},
+    {"me.approve", "POST", "/api/v1/me/approvals/{id}", RouteAuth::kSession, "",
+     RouteTarget::kNone, "Approve, from one's own account, a message sent in one's name"},
 };
 
 constexpr const ApiRoute* FindApiRoute(std::string_view id) {

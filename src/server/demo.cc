@@ -5,6 +5,7 @@
 #include "access/credentials/password.h"
 #include "access/store/access_store.h"
 #include "audit/audit_log.h"
+#include "messaging/messaging.h"
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
 
@@ -127,6 +128,52 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
     return audit::AuditLog::Append(tx, ce).status();
   }));
   return d;
+}
+
+Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_login) {
+  const Micros now = app.clock().Now();
+  std::int64_t queued = 0;
+  SB_RETURN_IF_ERROR(app.store().Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(access::Account who, access::FindAccount(tx, organiser_login));
+    SB_ASSIGN_OR_RETURN(access::PrincipalData pd, access::LoadPrincipal(tx, who.id));
+    if (pd.grants.empty()) return Status::FailedPrecondition("the organiser has no grant");
+    const UnitId unit = pd.grants.front().scope;
+    const access::Decision d =
+        access::Decide(app.policy(), app.tree(), pd.principal(true), "message.send", {unit}, now);
+    if (!d.allow) return Status::FailedPrecondition("demo: " + d.deny_reason);
+    messaging::Message m;
+    m.author = who.id;
+    m.scope = unit;
+    m.audience.scope = unit;
+    m.audience.statuses = {"current"};
+    m.from.kind = messaging::FromKind::kUnit;
+    m.from.unit = unit;
+    m.kind = messaging::Kind::kCampaign;
+    m.subject = "Our AGM next month, {{first_name}}";
+    m.text_body =
+        "{{#first_name}}Dear {{first_name}},{{/first_name}}{{^first_name}}Dear member,"
+        "{{/first_name}}\n\nThe {{unit_name}} branch AGM is next month. Volunteers may ring "
+        "to ask whether you can come.\n\nThank you for being a member.";
+    m.html_body =
+        "<p>Dear {{first_name}},</p><p>The <strong>{{unit_name}}</strong> branch AGM is next "
+        "month. Volunteers may ring to ask whether you can come.</p><p>Thank you for being a "
+        "member.</p>";
+    SB_ASSIGN_OR_RETURN(messaging::MessageId id, messaging::CreateDraft(tx, app.tree(), m, now));
+    SB_ASSIGN_OR_RETURN(
+        messaging::SendResult r,
+        messaging::Send(tx, app.tree(), id, m.version, who.id, false, d,
+                        messaging::SendPolicyFrom(app.policy()), messaging::NoContestHooks(), now));
+    queued = r.sent ? r.recipients : 0;
+    audit::Event e;
+    e.at = now;
+    e.actor = who.id.value();
+    e.action = r.sent ? "message.send" : "message.send_refused";
+    e.decision = r.sent ? "allow" : "deny";
+    e.rule = "demo";
+    e.message = id.value();
+    return audit::AuditLog::Append(tx, e).status();
+  }));
+  return queued;
 }
 
 }  // namespace switchboard::server

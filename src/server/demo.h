@@ -24,6 +24,11 @@ struct DemoPhonebank {
 // whenever it is run (written into the demo's own policy.toml, with a note).
 Result<DemoPhonebank> SetUpDemoPhonebank(App& app);
 
+// A welcome e-mail from the organiser to the demo constituency's members who
+// consent to e-mail, sent (queued) so the outbox has something to deliver to
+// the demo's SMTP capture. Returns the number of recipients queued.
+Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_login);
+
 // The policy text with calling hours of 00:00-24:00 (demo only).
 std::string DemoPolicyToml();
 

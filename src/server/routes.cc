@@ -16,6 +16,8 @@ ApiDeps ApiDepsFor(App& app) {
   d.time_zone = app.time_zone();
   d.auth = app.auth_options();
   d.cookie_secure = app.config().server.cookie_secure;
+  d.public_base_url = app.config().mail.public_base_url;
+  d.organisation_name = app.config().organisation.name;
   return d;
 }
 

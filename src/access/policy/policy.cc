@@ -68,9 +68,10 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   const TomlReader rd(source);
   SB_ASSIGN_OR_RETURN(toml::table root, rd.Parse(text));
   Policy p;
-  SB_RETURN_IF_ERROR(rd.OnlyKeys(
-      root, {"roles", "sessions", "calling_hours", "retention", "login", "search", "anomaly"},
-      "the policy file"));
+  SB_RETURN_IF_ERROR(rd.OnlyKeys(root,
+                                 {"roles", "sessions", "calling_hours", "retention", "login",
+                                  "search", "anomaly", "messaging"},
+                                 "the policy file"));
   const toml::table* roles = root["roles"].as_table();
   if (!roles || roles->empty()) {
     return Status::InvalidArgument(std::string(source) + ": the policy defines no [roles.NAME]");
@@ -165,6 +166,13 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   if (const toml::table* s = root["search"].as_table()) {
     SB_RETURN_IF_ERROR(rd.OnlyKeys(*s, {"page_max"}, "[search]"));
     SB_RETURN_IF_ERROR(rd.Int(*s, "page_max", 1, 1000, &p.search_page_max));
+  }
+  if (const toml::table* m = root["messaging"].as_table()) {
+    SB_RETURN_IF_ERROR(
+        rd.OnlyKeys(*m, {"approval_audience_above", "hard_bounce_limit"}, "[messaging]"));
+    SB_RETURN_IF_ERROR(rd.Int<std::int64_t>(*m, "approval_audience_above", 0, 1'000'000'000,
+                                            &p.messaging_approval_audience_above));
+    SB_RETURN_IF_ERROR(rd.Int(*m, "hard_bounce_limit", 1, 100, &p.messaging_hard_bounce_limit));
   }
   if (const toml::table* a = root["anomaly"].as_table()) {
     SB_RETURN_IF_ERROR(rd.OnlyKeys(
@@ -281,6 +289,12 @@ rate_factor = 5
 rate_floor_per_hour = 200
 baseline_days = 14
 probe_run = 20
+
+[messaging]
+# A second person approves any message to more members than this (RULEBOOK §7).
+approval_audience_above = 1000
+# Hard bounces (permanent refusals) after which an address is no longer mailed.
+hard_bounce_limit = 2
 )toml";
 }
 

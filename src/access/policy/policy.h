@@ -67,6 +67,10 @@ struct Policy {
   int anomaly_baseline_days = 14;
   // probing: this many denials or not-founds in a row (severe: suspends).
   int anomaly_probe_run = 20;
+  // [messaging] (RULEBOOK §7): a second approval above this audience size;
+  // hard bounces after which an address is suppressed.
+  std::int64_t messaging_approval_audience_above = 1000;
+  int messaging_hard_bounce_limit = 2;
   // A canary touched outside normal assignment is always severe.
   std::string source_hash;  // SHA-256 (hex) of the file text, for the audit log
 

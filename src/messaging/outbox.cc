@@ -1,0 +1,526 @@
+#include "messaging/outbox.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/log.h"
+#include "mail/mime.h"
+#include "members/contact.h"
+#include "members/register.h"
+#include "messaging/suppressions.h"
+#include "messaging/tokens.h"
+
+namespace switchboard::messaging {
+
+struct Outbox::Cached {
+  Message message;
+  Template subject, text, html;
+  bool has_html = false;
+  FooterFacts footer;
+};
+
+struct Outbox::Row {
+  std::int64_t id = 0;
+  MessageId message;
+  MemberId member;
+  int attempts = 0;
+};
+
+Outbox::Outbox(store::Store& store, const members::OrgTree& tree, const crypto::Sealer& sealer,
+               const Clock& clock, DeliveryConfig config)
+    : store_(store), tree_(tree), sealer_(sealer), clock_(clock), cfg_(std::move(config)) {
+  cfg_.workers = std::clamp(cfg_.workers, 1, 64);
+}
+
+Outbox::~Outbox() { Stop(); }
+
+Result<std::int64_t> Outbox::Recover() {
+  std::int64_t n = 0;
+  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(
+        n, tx.Exec("UPDATE outbox SET state = 'queued', detail = 'sent again after a restart "
+                   "(the relay may have had it already; same Message-ID)', updated_at = $1 "
+                   "WHERE state = 'handed'",
+                   {clock_.Now()}));
+    return Status::Ok();
+  }));
+  if (n > 0) {
+    log::Info("outbox", "recovered", {{"rows", n}});
+  }
+  return n;
+}
+
+Result<std::shared_ptr<const Outbox::Cached>> Outbox::MessageFor(MessageId id) {
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(id.value());
+    if (it != cache_.end()) return it->second;
+  }
+  auto c = std::make_shared<Cached>();
+  std::vector<Approval> approvals;
+  std::string sender_name;
+  SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(c->message, GetMessage(tx, tree_, id));
+    SB_ASSIGN_OR_RETURN(approvals, CurrentApprovals(tx, c->message));
+    sender_name.clear();
+    SB_RETURN_IF_ERROR(tx.Query("SELECT display_name FROM accounts WHERE id = $1",
+                                {c->message.sent_by.value()}, [&](const store::Row& r) {
+                                  sender_name = std::string(r.Text(0));
+                                  return false;
+                                }));
+    return Status::Ok();
+  }));
+  const Message& m = c->message;
+  SB_ASSIGN_OR_RETURN(c->subject, Template::Compile(m.subject, BodyKind::kText, "subject"));
+  SB_ASSIGN_OR_RETURN(c->text, Template::Compile(m.text_body, BodyKind::kText, "text_body"));
+  if (!m.html_body.empty()) {
+    SB_ASSIGN_OR_RETURN(c->html, Template::Compile(m.html_body, BodyKind::kHtml, "html_body"));
+    c->has_html = true;
+  }
+  c->footer.sender_name = sender_name;
+  c->footer.sender_role = m.sent_role;
+  switch (m.from.kind) {
+    case FromKind::kOrganisation:
+      c->footer.identity = cfg_.organisation_name;
+      break;
+    case FromKind::kUnit:
+      if (const members::Unit* u = tree_.Find(m.from.unit)) c->footer.identity = u->name;
+      break;
+    case FromKind::kCandidate:
+    case FromKind::kPerson:
+      c->footer.identity = m.from.name;
+      break;
+  }
+  for (const Approval& a : approvals) {
+    if (a.kind == ApprovalKind::kSecond) {
+      c->footer.approver += (c->footer.approver.empty() ? "" : " and ") + a.account_name;
+    }
+  }
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  cache_[id.value()] = c;
+  return std::shared_ptr<const Cached>(c);
+}
+
+void Outbox::Throttle() {
+  if (cfg_.rate_per_second <= 0) return;
+  for (;;) {
+    Micros wait = 0;
+    {
+      std::lock_guard<std::mutex> lock(rate_mu_);
+      const Micros now = clock_.Now();
+      if (last_refill_ == 0) last_refill_ = now, tokens_ = 1;
+      tokens_ = std::min(cfg_.rate_per_second,
+                         tokens_ + (now - last_refill_) * cfg_.rate_per_second / 1e6);
+      last_refill_ = now;
+      if (tokens_ >= 1) {
+        tokens_ -= 1;
+        return;
+      }
+      wait = static_cast<Micros>((1 - tokens_) * 1e6 / cfg_.rate_per_second) + 1;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(wait));
+  }
+}
+
+Status Outbox::Finish(const Row& row, std::string_view state, int code, std::string detail,
+                      Micros next) {
+  const Micros now = clock_.Now();
+  return store_.Write([&](store::Tx& tx) -> Status {
+    return tx
+        .Exec(
+            "UPDATE outbox SET state = $2, smtp_code = $3, detail = $4, next_attempt_at = $5, "
+            "updated_at = $6 WHERE id = $1",
+            {row.id, std::string(state),
+             code > 0 ? store::Value(std::int64_t{code}) : store::Value(), detail, next, now})
+        .status();
+  });
+}
+
+void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stats) {
+  auto cached = MessageFor(row.message);
+  if (!cached) {
+    log::Error("outbox", "message_unreadable",
+               {{"message", row.message.value()}, {"error", cached.status().message()}});
+    (void)Finish(row, "failed", 0, "the message could not be read", 0);
+    ++stats.failed;
+    return;
+  }
+  const Cached& c = **cached;
+  const std::uint32_t need = RequiredConsents(c.message.kind);
+  const std::uint32_t excl = ExcludingSuppressions();
+
+  // The member as of now, and their address (opened here and nowhere else).
+  std::string first_name, why_not;
+  std::string address;
+  UnitId unit;
+  Status read = store_.Read([&](store::Tx& tx) -> Status {
+    why_not.clear();
+    std::uint32_t consents = 0, suppressions = 0;
+    bool found = false;
+    SB_RETURN_IF_ERROR(
+        tx.Query("SELECT first_name, unit_id, consents, suppressions FROM members WHERE id = $1",
+                 {row.member.value()}, [&](const store::Row& r) {
+                   found = true;
+                   first_name = std::string(r.Text(0));
+                   unit = UnitId(r.Int(1));
+                   consents = static_cast<std::uint32_t>(r.Int(2));
+                   suppressions = static_cast<std::uint32_t>(r.Int(3));
+                   return false;
+                 }));
+    if (!found) {
+      why_not = "the member is no longer in the register";
+      return Status::Ok();
+    }
+    if ((consents & need) != need) {
+      why_not = "the member no longer consents to this kind of message";
+      return Status::Ok();
+    }
+    if (suppressions & excl) {
+      why_not = "the member is suppressed (unsubscribed, moved, deceased or do not contact)";
+      return Status::Ok();
+    }
+    std::optional<crypto::Sealed> sealed;
+    SB_RETURN_IF_ERROR(tx.Query(
+        "SELECT key_id, sealed FROM contact_points WHERE member_id = $1 AND kind = 'email' AND "
+        "valid = 1 ORDER BY label LIMIT 1",
+        {row.member.value()}, [&](const store::Row& r) {
+          sealed = crypto::Sealed{static_cast<std::uint32_t>(r.Int(0)), std::string(r.Bytes(1))};
+          return false;
+        }));
+    if (!sealed) {
+      why_not = "the member has no valid e-mail address";
+      return Status::Ok();
+    }
+    SB_ASSIGN_OR_RETURN(address, sealer_.Open(*sealed, "email"));
+    auto email = members::NormaliseEmail(address);
+    if (!email) {
+      why_not = "the member's e-mail address is not valid";
+      return Status::Ok();
+    }
+    SB_ASSIGN_OR_RETURN(bool listed, OnSuppressionList(tx, sealer_, email->match_key));
+    if (listed) {
+      why_not = "the address is on the suppression list carried over from a previous provider";
+      return Status::Ok();
+    }
+    SB_ASSIGN_OR_RETURN(std::int64_t bounces,
+                        tx.QueryInt("SELECT COALESCE(MAX(hard_count), 0) FROM email_bounces "
+                                    "WHERE member_id = $1",
+                                    {row.member.value()}));
+    if (bounces >= cfg_.hard_bounce_limit) {
+      why_not = "the address bounced " + std::to_string(bounces) + " times";
+    }
+    return Status::Ok();
+  });
+  if (!read.ok()) {
+    log::Error("outbox", "read_failed", {{"row", row.id}, {"error", read.message()}});
+    return;  // stays queued; retried next round
+  }
+  if (!why_not.empty()) {
+    (void)Finish(row, "suppressed", 0, why_not, 0);
+    ++stats.suppressed;
+    return;
+  }
+
+  TokenSigner signer(sealer_);
+  const std::string token = signer.Make({row.member, row.message});
+  MergeValues v;
+  v.first_name = first_name;
+  if (const members::Unit* u = tree_.Find(unit)) v.unit_name = u->name;
+  v.unsubscribe_url = cfg_.public_base_url + "/u/" + token;
+  v.preferences_url = cfg_.public_base_url + "/preferences/" + token;
+  FooterFacts facts = c.footer;
+  facts.unit_name = v.unit_name;
+
+  mail::OutgoingMessage out;
+  out.from = {c.footer.identity, cfg_.from_address};
+  out.to = {"", address};
+  out.subject = c.subject.Render(v);
+  out.text_body = c.text.Render(v) + FooterText(facts, v.unsubscribe_url, v.preferences_url);
+  if (c.has_html) {
+    out.html_body = c.html.Render(v) + FooterHtml(facts, v.unsubscribe_url, v.preferences_url);
+  }
+  out.message_id = "<" + std::to_string(row.message.value()) + "." + std::to_string(row.id) + "@" +
+                   cfg_.message_id_domain + ">";
+  // The Date is when the sender sent it, the same for every recipient and
+  // every attempt, so a repeat after a crash is the same message.
+  out.date = c.message.queued_at;
+  out.extra_headers = {
+      {"List-Unsubscribe", "<" + v.unsubscribe_url + ">"},
+      {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+      {"List-Id", cfg_.organisation_name + " members <members." + cfg_.message_id_domain + ">"},
+      {"X-Switchboard-Message", std::to_string(row.message.value())},
+  };
+  auto rendered = mail::RenderMessage(out);
+  if (!rendered) {
+    (void)Finish(row, "failed", 0, "the message could not be built: " + rendered.status().message(),
+                 0);
+    ++stats.failed;
+    return;
+  }
+  std::string data = std::move(*rendered);
+  if (cfg_.dkim) {
+    auto signed_msg = cfg_.dkim->Sign(data);
+    if (!signed_msg) {
+      log::Error("outbox", "dkim_failed",
+                 {{"row", row.id}, {"error", signed_msg.status().message()}});
+      (void)Finish(row, "deferred", 0, "DKIM signing failed", clock_.Now() + cfg_.retry_base);
+      ++stats.deferred;
+      return;
+    }
+    data = std::move(*signed_msg);
+  }
+  Throttle();
+
+  // The point of no return: durable, and re-checking eligibility atomically.
+  bool handed = false;
+  auto before_end = [&]() -> bool {
+    const Micros now = clock_.Now();
+    std::int64_t n = 0;
+    Status st = store_.Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(
+          n, tx.Exec("UPDATE outbox SET state = 'handed', attempts = attempts + 1, updated_at = $3 "
+                     "WHERE id = $1 AND state IN ('queued', 'deferred') AND EXISTS (SELECT 1 FROM "
+                     "members m WHERE m.id = $2 AND (m.consents & $4) = $4 AND "
+                     "(m.suppressions & $5) = 0)",
+                     {row.id, row.member.value(), now, static_cast<std::int64_t>(need),
+                      static_cast<std::int64_t>(excl)}));
+      return Status::Ok();
+    });
+    handed = st.ok() && n == 1;
+    return handed;
+  };
+  mail::SmtpResult res = smtp->Send(cfg_.bounce_address, address, data, before_end);
+  address.clear();
+  const Micros now = clock_.Now();
+  if (!handed) {
+    // Aborted before the end-of-data marker: nothing was delivered. Either
+    // the member became ineligible a moment ago, the row was cancelled, or
+    // the relay failed before we got that far.
+    std::string state;
+    (void)store_.Read([&](store::Tx& tx) -> Status {
+      state.clear();
+      return tx.Query("SELECT state FROM outbox WHERE id = $1", {row.id}, [&](const store::Row& r) {
+        state = std::string(r.Text(0));
+        return false;
+      });
+    });
+    if (state == "cancelled") return;
+    if (res.kind == mail::SmtpResult::Kind::kPermanent) {
+      // Refused at RCPT (e.g. 550 no such user): a hard bounce.
+    } else if (res.kind == mail::SmtpResult::Kind::kAccepted ||
+               res.kind == mail::SmtpResult::Kind::kTransient) {
+      // Either the hand-off write refused it (member no longer eligible) or a
+      // temporary failure before the end of data.
+      bool eligible = true;
+      (void)store_.Read([&](store::Tx& tx) -> Status {
+        auto n = tx.QueryInt(
+            "SELECT COUNT(*) FROM members m WHERE m.id = $1 AND (m.consents & $2) = $2 AND "
+            "(m.suppressions & $3) = 0",
+            {row.member.value(), static_cast<std::int64_t>(need), static_cast<std::int64_t>(excl)});
+        eligible = n.has_value() && *n > 0;
+        return Status::Ok();
+      });
+      if (!eligible) {
+        (void)Finish(row, "suppressed", 0,
+                     "the member unsubscribed or withdrew consent before "
+                     "the message was handed to the relay",
+                     0);
+        ++stats.suppressed;
+        return;
+      }
+      ++stats.aborted;
+    }
+  }
+  switch (res.kind) {
+    case mail::SmtpResult::Kind::kAccepted:
+      if (handed) {
+        (void)Finish(row, "sent", res.code, "", 0);
+        ++stats.sent;
+        return;
+      }
+      [[fallthrough]];
+    case mail::SmtpResult::Kind::kTransient: {
+      const int attempts = row.attempts + 1;
+      if (attempts >= cfg_.max_attempts) {
+        (void)Finish(row, "failed", res.code,
+                     "gave up after " + std::to_string(attempts) + " attempts: " + res.detail, 0);
+        ++stats.failed;
+        return;
+      }
+      Micros backoff = cfg_.retry_base;
+      for (int i = 1; i < attempts && backoff < cfg_.retry_max; ++i) backoff *= 2;
+      backoff = std::min(backoff, cfg_.retry_max);
+      // Handed rows get their attempt counted by the hand-off write; others here.
+      const Status st = store_.Write([&](store::Tx& tx) -> Status {
+        return tx
+            .Exec(
+                "UPDATE outbox SET state = 'deferred', attempts = $2, smtp_code = $3, "
+                "detail = $4, next_attempt_at = $5, updated_at = $6 WHERE id = $1",
+                {row.id, static_cast<std::int64_t>(attempts),
+                 res.code > 0 ? store::Value(std::int64_t{res.code}) : store::Value(),
+                 "temporary: " + res.detail, now + backoff, now})
+            .status();
+      });
+      (void)st;
+      ++stats.deferred;
+      return;
+    }
+    case mail::SmtpResult::Kind::kPermanent: {
+      // A hard bounce: counted per member; at the limit the member gets the
+      // no-e-mail suppression, recorded like any other.
+      const int limit = cfg_.hard_bounce_limit;
+      const Status st = store_.Write([&](store::Tx& tx) -> Status {
+        SB_RETURN_IF_ERROR(
+            tx.Exec("UPDATE outbox SET state = 'bounced', smtp_code = $2, detail = $3, "
+                    "updated_at = $4 WHERE id = $1",
+                    {row.id, static_cast<std::int64_t>(res.code), "permanent: " + res.detail, now})
+                .status());
+        SB_RETURN_IF_ERROR(
+            tx.Exec("INSERT INTO email_bounces (member_id, hard_count, last_at, last_code) VALUES "
+                    "($1, 1, $2, $3) ON CONFLICT (member_id) DO UPDATE SET hard_count = "
+                    "email_bounces.hard_count + 1, last_at = $2, last_code = $3",
+                    {row.member.value(), now, static_cast<std::int64_t>(res.code)})
+                .status());
+        SB_ASSIGN_OR_RETURN(std::int64_t count,
+                            tx.QueryInt("SELECT hard_count FROM email_bounces WHERE member_id = $1",
+                                        {row.member.value()}));
+        if (count >= limit) {
+          SB_ASSIGN_OR_RETURN(
+              std::int64_t n,
+              tx.Exec("UPDATE members SET suppressions = suppressions | $2, updated_at = $3 WHERE "
+                      "id = $1 AND (suppressions & $2) = 0",
+                      {row.member.value(), static_cast<std::int64_t>(members::kNoEmail), now}));
+          if (n == 1) {
+            SB_RETURN_IF_ERROR(
+                tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, source) "
+                        "SELECT id, $2, suppressions, 'hard-bounces' FROM members WHERE id = $1",
+                        {row.member.value(), now})
+                    .status());
+          }
+        }
+        return Status::Ok();
+      });
+      (void)st;
+      ++stats.failed;
+      return;
+    }
+  }
+}
+
+Result<DeliveryStats> Outbox::DeliverDue() {
+  DeliveryStats round_total;
+  while (clients_.size() < static_cast<size_t>(cfg_.workers)) {
+    SB_ASSIGN_OR_RETURN(auto client, mail::SmtpClient::Create(cfg_.smtp));
+    clients_.push_back(std::move(client));
+  }
+  for (;;) {
+    std::vector<Row> rows;
+    const Micros now = clock_.Now();
+    SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
+      rows.clear();
+      return tx.Query(
+          "SELECT o.id, o.message_id, o.member_id, o.attempts FROM outbox o WHERE o.state IN "
+          "('queued', 'deferred') AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2",
+          {now, static_cast<std::int64_t>(cfg_.batch)}, [&](const store::Row& r) {
+            rows.push_back(
+                {r.Int(0), MessageId(r.Int(1)), MemberId(r.Int(2)), static_cast<int>(r.Int(3))});
+            return true;
+          });
+    }));
+    if (rows.empty()) break;
+    std::atomic<size_t> next{0};
+    std::vector<DeliveryStats> per(clients_.size());
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < clients_.size(); ++w) {
+      threads.emplace_back([&, w] {
+        for (size_t i; (i = next.fetch_add(1)) < rows.size();) {
+          {
+            std::lock_guard<std::mutex> lock(wake_mu_);
+            if (stop_) return;
+          }
+          Deliver(clients_[w].get(), rows[i], per[w]);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    DeliveryStats round;
+    for (const auto& s : per) {
+      round.sent += s.sent;
+      round.deferred += s.deferred;
+      round.failed += s.failed;
+      round.suppressed += s.suppressed;
+      round.aborted += s.aborted;
+    }
+    round_total.sent += round.sent;
+    round_total.deferred += round.deferred;
+    round_total.failed += round.failed;
+    round_total.suppressed += round.suppressed;
+    round_total.aborted += round.aborted;
+    {
+      std::lock_guard<std::mutex> lock(totals_mu_);
+      totals_.sent += round.sent;
+      totals_.deferred += round.deferred;
+      totals_.failed += round.failed;
+      totals_.suppressed += round.suppressed;
+      totals_.aborted += round.aborted;
+    }
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      if (stop_) break;
+    }
+    // Rows that could neither go nor be recorded (relay down): stop for now.
+    if (round.sent + round.deferred + round.failed + round.suppressed == 0) break;
+  }
+  const Micros now = clock_.Now();
+  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+    return tx
+        .Exec(
+            "UPDATE messages SET state = 'sent', completed_at = $1 WHERE state = 'sending' AND "
+            "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = messages.id AND o.state IN "
+            "('queued', 'deferred', 'handed'))",
+            {now})
+        .status();
+  }));
+  return round_total;
+}
+
+void Outbox::Start(Micros poll) {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this, poll] {
+    for (;;) {
+      auto r = DeliverDue();
+      if (!r) log::Error("outbox", "round_failed", {{"error", r.status().message()}});
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      wake_cv_.wait_for(lock, std::chrono::microseconds(poll), [&] { return wake_ || stop_; });
+      wake_ = false;
+      if (stop_) return;
+    }
+  });
+}
+
+void Outbox::Wake() {
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  wake_ = true;
+  wake_cv_.notify_all();
+}
+
+void Outbox::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    stop_ = true;
+    wake_cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+DeliveryStats Outbox::totals() const {
+  std::lock_guard<std::mutex> lock(totals_mu_);
+  return totals_;
+}
+
+}  // namespace switchboard::messaging

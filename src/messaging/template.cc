@@ -1,0 +1,290 @@
+#include "messaging/template.h"
+
+#include <gumbo.h>
+
+#include <algorithm>
+#include <mstch/mstch.hpp>
+#include <set>
+
+namespace switchboard::messaging {
+
+const std::vector<std::string>& MergeFields() {
+  static const std::vector<std::string> kFields = {"first_name", "unit_name", "unsubscribe_url",
+                                                   "preferences_url"};
+  return kFields;
+}
+
+namespace {
+
+std::string AllowedList() {
+  std::string s;
+  for (const auto& f : MergeFields()) s += (s.empty() ? "" : ", ") + f;
+  return s;
+}
+
+struct Pos {
+  int line = 1, column = 1;
+};
+
+Pos PositionOf(std::string_view text, size_t offset) {
+  Pos p;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++p.line;
+      p.column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++p.column;
+    }
+  }
+  return p;
+}
+
+Status Bad(std::string_view part, std::string_view text, size_t offset, const std::string& what) {
+  const Pos p = PositionOf(text, offset);
+  return Status::InvalidArgument(std::string(part) + ": line " + std::to_string(p.line) +
+                                 ", column " + std::to_string(p.column) + ": " + what);
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+bool Known(const std::string& name) {
+  const auto& f = MergeFields();
+  return std::find(f.begin(), f.end(), name) != f.end();
+}
+
+// Tokenises the Mustache tags of `src`, checks them, and builds the text mstch
+// renders (for text bodies, variables become unescaped: HTML escaping would
+// corrupt a plain-text message).
+Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std::string* renderer,
+                 std::vector<std::string>* used) {
+  std::vector<std::pair<std::string, size_t>> open;  // section name, offset
+  size_t i = 0;
+  renderer->clear();
+  while (i < src.size()) {
+    const size_t at = src.find("{{", i);
+    if (at == std::string_view::npos) {
+      renderer->append(src.substr(i));
+      break;
+    }
+    renderer->append(src.substr(i, at - i));
+    const bool triple = src.compare(at, 3, "{{{") == 0;
+    const size_t close = src.find(triple ? "}}}" : "}}", at + (triple ? 3 : 2));
+    if (close == std::string_view::npos) return Bad(part, src, at, "a merge tag is not closed");
+    std::string_view inner = src.substr(at + (triple ? 3 : 2), close - at - (triple ? 3 : 2));
+    if (inner.find('\n') != std::string_view::npos) {
+      return Bad(part, src, at, "a merge tag must fit on one line");
+    }
+    const size_t end = close + (triple ? 3 : 2);
+    char sigil = inner.empty() ? 0 : inner[0];
+    if (triple || sigil == '&') {
+      if (kind == BodyKind::kHtml) {
+        return Bad(part, src, at,
+                   "unescaped output ({{{...}}} or {{&...}}) is not allowed in an HTML body");
+      }
+      const std::string name = Trim(triple ? inner : inner.substr(1));
+      if (!Known(name)) {
+        return Bad(part, src, at, "unknown merge field '" + name + "'; allowed: " + AllowedList());
+      }
+      used->push_back(name);
+      renderer->append("{{{" + name + "}}}");
+      i = end;
+      continue;
+    }
+    switch (sigil) {
+      case '!':  // comment: dropped
+        break;
+      case '>':
+        return Bad(part, src, at, "partials ({{> ...}}) are not allowed");
+      case '=':
+        return Bad(part, src, at, "changing the delimiters ({{= ... =}}) is not allowed");
+      case '#':
+      case '^':
+      case '/': {
+        const std::string name = Trim(inner.substr(1));
+        if (!Known(name)) {
+          return Bad(part, src, at,
+                     "unknown merge field '" + name + "'; allowed: " + AllowedList());
+        }
+        if (sigil == '/') {
+          if (open.empty()) return Bad(part, src, at, "'" + name + "' closes no open section");
+          if (open.back().first != name) {
+            return Bad(part, src, at,
+                       "'" + name + "' closes the section '" + open.back().first +
+                           "' opened earlier; close it first");
+          }
+          open.pop_back();
+        } else {
+          open.emplace_back(name, at);
+          used->push_back(name);
+        }
+        renderer->append("{{" + std::string(1, sigil) + name + "}}");
+        break;
+      }
+      default: {
+        const std::string name = Trim(inner);
+        if (name.empty()) return Bad(part, src, at, "an empty merge tag");
+        if (!Known(name)) {
+          return Bad(part, src, at,
+                     "unknown merge field '" + name + "'; allowed: " + AllowedList());
+        }
+        used->push_back(name);
+        renderer->append(kind == BodyKind::kText ? "{{{" + name + "}}}" : "{{" + name + "}}");
+      }
+    }
+    i = end;
+  }
+  if (!open.empty()) {
+    return Bad(part, src, open.back().second,
+               "the section '" + open.back().first + "' is never closed");
+  }
+  return Status::Ok();
+}
+
+// --- HTML allowlist -----------------------------------------------------------
+
+const std::set<GumboTag>& AllowedTags() {
+  static const std::set<GumboTag> kTags = {
+      GUMBO_TAG_HTML,  GUMBO_TAG_HEAD,       GUMBO_TAG_BODY,   GUMBO_TAG_TITLE, GUMBO_TAG_P,
+      GUMBO_TAG_BR,    GUMBO_TAG_A,          GUMBO_TAG_STRONG, GUMBO_TAG_EM,    GUMBO_TAG_B,
+      GUMBO_TAG_I,     GUMBO_TAG_U,          GUMBO_TAG_UL,     GUMBO_TAG_OL,    GUMBO_TAG_LI,
+      GUMBO_TAG_H1,    GUMBO_TAG_H2,         GUMBO_TAG_H3,     GUMBO_TAG_H4,    GUMBO_TAG_HR,
+      GUMBO_TAG_SPAN,  GUMBO_TAG_DIV,        GUMBO_TAG_SMALL,  GUMBO_TAG_TABLE, GUMBO_TAG_THEAD,
+      GUMBO_TAG_TBODY, GUMBO_TAG_TR,         GUMBO_TAG_TD,     GUMBO_TAG_TH,    GUMBO_TAG_CODE,
+      GUMBO_TAG_PRE,   GUMBO_TAG_BLOCKQUOTE, GUMBO_TAG_SUB,    GUMBO_TAG_SUP};
+  return kTags;
+}
+
+bool SafeHref(std::string_view v) {
+  std::string s = Trim(v);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "{{unsubscribe_url}}" || s == "{{preferences_url}}") return true;
+  for (std::string_view scheme : {"https://", "http://", "mailto:"}) {
+    if (s.rfind(scheme, 0) == 0) return true;
+  }
+  return false;
+}
+
+Status CheckNode(const GumboNode* n, std::string_view part) {
+  if (n->type == GUMBO_NODE_DOCUMENT) {
+    for (unsigned i = 0; i < n->v.document.children.length; ++i) {
+      SB_RETURN_IF_ERROR(
+          CheckNode(static_cast<const GumboNode*>(n->v.document.children.data[i]), part));
+    }
+    return Status::Ok();
+  }
+  if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE) return Status::Ok();
+  const GumboElement& e = n->v.element;
+  auto where = [&]() {
+    return std::string(part) + ": line " + std::to_string(e.start_pos.line) + ", column " +
+           std::to_string(e.start_pos.column) + ": ";
+  };
+  const char* tag_name = gumbo_normalized_tagname(e.tag);
+  if (e.tag == GUMBO_TAG_UNKNOWN || !AllowedTags().count(e.tag)) {
+    return Status::InvalidArgument(
+        where() + "the element <" + std::string(e.tag == GUMBO_TAG_UNKNOWN ? "unknown" : tag_name) +
+        "> is not allowed in a message (allowed: text formatting, lists, headings, tables and "
+        "links)");
+  }
+  for (unsigned i = 0; i < e.attributes.length; ++i) {
+    const auto* a = static_cast<const GumboAttribute*>(e.attributes.data[i]);
+    const std::string name = a->name;
+    const bool ok = (name == "href" && e.tag == GUMBO_TAG_A) || name == "title" || name == "lang" ||
+                    name == "dir" || name == "colspan" || name == "rowspan" || name == "align";
+    if (!ok) {
+      return Status::InvalidArgument(where() + "the attribute '" + name + "' on <" + tag_name +
+                                     "> is not allowed (no scripts, styles or tracking)");
+    }
+    if (name == "href" && !SafeHref(a->value)) {
+      return Status::InvalidArgument(where() +
+                                     "a link must start with https://, http:// or mailto:, or be "
+                                     "{{unsubscribe_url}} or {{preferences_url}}");
+    }
+  }
+  for (unsigned i = 0; i < e.children.length; ++i) {
+    SB_RETURN_IF_ERROR(CheckNode(static_cast<const GumboNode*>(e.children.data[i]), part));
+  }
+  return Status::Ok();
+}
+
+Status CheckHtml(std::string_view src, std::string_view part) {
+  GumboOutput* out = gumbo_parse_with_options(&kGumboDefaultOptions, src.data(), src.size());
+  if (!out) return Status::InvalidArgument(std::string(part) + ": could not be read as HTML");
+  Status st = CheckNode(out->document, part);
+  gumbo_destroy_output(&kGumboDefaultOptions, out);
+  return st;
+}
+
+// mstch's default escaper also turns '/' into "&#x2F;", which makes links in
+// href attributes unreadable in a message's source. Ours escapes what HTML
+// needs, in text and in quoted attributes. Installed once, before any render.
+void InstallEscaper() {
+  static const bool kDone = [] {
+    mstch::config::escape = [](const std::string& in) {
+      std::string out;
+      out.reserve(in.size());
+      for (char c : in) {
+        switch (c) {
+          case '&':
+            out += "&amp;";
+            break;
+          case '<':
+            out += "&lt;";
+            break;
+          case '>':
+            out += "&gt;";
+            break;
+          case '"':
+            out += "&quot;";
+            break;
+          case '\'':
+            out += "&#39;";
+            break;
+          default:
+            out += c;
+        }
+      }
+      return out;
+    };
+    return true;
+  }();
+  (void)kDone;
+}
+
+}  // namespace
+
+Result<Template> Template::Compile(std::string_view source, BodyKind kind, std::string_view part) {
+  for (size_t i = 0; i < source.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(source[i]);
+    if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t')) {
+      return Bad(part, source, i, "a control character is not allowed");
+    }
+  }
+  InstallEscaper();
+  Template t;
+  t.source_ = std::string(source);
+  t.kind_ = kind;
+  SB_RETURN_IF_ERROR(CheckTags(source, kind, part, &t.renderer_, &t.used_));
+  if (kind == BodyKind::kHtml) SB_RETURN_IF_ERROR(CheckHtml(source, part));
+  std::sort(t.used_.begin(), t.used_.end());
+  t.used_.erase(std::unique(t.used_.begin(), t.used_.end()), t.used_.end());
+  return t;
+}
+
+bool Template::Uses(std::string_view field) const {
+  return std::find(used_.begin(), used_.end(), field) != used_.end();
+}
+
+std::string Template::Render(const MergeValues& v) const {
+  mstch::map ctx{{"first_name", v.first_name},
+                 {"unit_name", v.unit_name},
+                 {"unsubscribe_url", v.unsubscribe_url},
+                 {"preferences_url", v.preferences_url}};
+  return mstch::render(renderer_, ctx);
+}
+
+}  // namespace switchboard::messaging

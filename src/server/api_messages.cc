@@ -1,0 +1,522 @@
+// Member e-mail routes (RULEBOOK §7). Drafting, previews, counts and reports
+// need message.draft over the message's scope; second approvals need
+// message.approve; sending and cancelling need message.send. Approving in
+// one's own name needs only to be that person, signed in: no grant lets
+// anyone else do it. Member addresses never appear in any answer.
+#include <nlohmann/json.hpp>
+
+#include "access/store/access_store.h"
+#include "messaging/messaging.h"
+#include "messaging/tokens.h"
+#include "server/api.h"
+#include "server/api_internal.h"
+
+namespace switchboard::server {
+
+using namespace api_internal;  // NOLINT(build/namespaces)
+namespace msg = messaging;
+
+namespace {
+
+Status Guard(const std::function<Status()>& f) {
+  try {
+    return f();
+  } catch (const nlohmann::json::exception&) {
+    return Status::InvalidArgument("a field has the wrong type; see docs/openapi.yaml");
+  }
+}
+
+msg::MessageId MessageOf(const ApiCall& call) {
+  return msg::MessageId(ParseId(call.req.params.at("id"), "the message id").value_or(0));
+}
+
+audit::Event MessageEvent(const ApiCall& call, std::string_view action, msg::MessageId id) {
+  audit::Event e = EventFor(call, action);
+  e.decision = "allow";
+  if (call.decision) {
+    e.rule = call.decision->rule;
+    e.grant_id = call.decision->grant.value();
+  }
+  if (id.valid()) e.message = id.value();
+  return e;
+}
+
+// Reads the fields present in `j` into `m` (all required when `create`).
+Status ReadMessageBody(const json& j, store::Tx& tx, const members::OrgTree& tree, bool create,
+                       msg::Message& m) {
+  auto str = [&](const char* key, size_t max, std::string* out, bool required) -> Status {
+    if (!j.contains(key)) {
+      return create && required
+                 ? Status::InvalidArgument("missing field \"" + std::string(key) + "\"")
+                 : Status::Ok();
+    }
+    SB_ASSIGN_OR_RETURN(*out, StringField(j, key, required, max));
+    return Status::Ok();
+  };
+  // Sizes are checked again, with the limits named, by msg::Validate; these
+  // caps only bound what is parsed.
+  SB_RETURN_IF_ERROR(str("subject", 4096, &m.subject, true));
+  SB_RETURN_IF_ERROR(str("text_body", 1 << 20, &m.text_body, true));
+  SB_RETURN_IF_ERROR(str("html_body", 1 << 20, &m.html_body, false));
+  if (j.contains("kind")) {
+    SB_ASSIGN_OR_RETURN(std::string k, StringField(j, "kind", true, 20));
+    auto kind = msg::ParseKind(k);
+    if (!kind) {
+      return Status::InvalidArgument("kind: one of \"service\", \"campaign\", \"endorsement\"");
+    }
+    m.kind = *kind;
+  } else if (create) {
+    return Status::InvalidArgument("missing field \"kind\"");
+  }
+  if (j.contains("from")) {
+    const json& f = j["from"];
+    if (!f.is_object()) return Status::InvalidArgument("from: must be an object");
+    SB_ASSIGN_OR_RETURN(std::string k, StringField(f, "kind", true, 20));
+    auto kind = msg::ParseFromKind(k);
+    if (!kind) {
+      return Status::InvalidArgument(
+          "from.kind: one of \"organisation\", \"unit\", \"candidate\", \"person\"");
+    }
+    m.from = {};
+    m.from.kind = *kind;
+    SB_ASSIGN_OR_RETURN(m.from.name, StringField(f, "name", false, 200));
+    if (*kind == msg::FromKind::kUnit) {
+      SB_ASSIGN_OR_RETURN(std::string u, StringField(f, "unit", false, 64));
+      if (u.empty()) {
+        m.from.unit = m.scope;
+      } else {
+        SB_ASSIGN_OR_RETURN(m.from.unit, UnitFrom(tree, u, "from.unit"));
+      }
+    }
+    if (*kind == msg::FromKind::kPerson || *kind == msg::FromKind::kCandidate) {
+      if (!f.contains("account") ||
+          !(f["account"].is_number_integer() || f["account"].is_string())) {
+        return Status::InvalidArgument("from.account: the account id of the person");
+      }
+      const std::string a = f["account"].is_string()
+                                ? f["account"].get<std::string>()
+                                : std::to_string(f["account"].get<std::int64_t>());
+      SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(a, "from.account"));
+      auto acct = access::GetAccount(tx, AccountId(id));
+      if (!acct) return Status::InvalidArgument("from.account: no such account");
+      m.from.account = AccountId(id);
+      if (m.from.name.empty() && *kind == msg::FromKind::kPerson) {
+        m.from.name = acct->display_name;
+      }
+    }
+  } else if (create) {
+    m.from.kind = msg::FromKind::kUnit;
+    m.from.unit = m.scope;
+  }
+  if (j.contains("audience")) {
+    const json& a = j["audience"];
+    if (!a.is_object()) return Status::InvalidArgument("audience: must be an object");
+    json copy = a;
+    copy["scope"] = m.scope.value();  // an audience never leaves the message's scope
+    SB_ASSIGN_OR_RETURN(m.audience, segment::ParseSegment(copy.dump(), tree));
+  } else if (create) {
+    m.audience = {};
+    m.audience.scope = m.scope;
+  }
+  return Status::Ok();
+}
+
+json ApprovalJson(const msg::Approval& a) {
+  return {{"kind", msg::ApprovalKindName(a.kind)},
+          {"account", a.account.value()},
+          {"name", a.account_name},
+          {"version", a.version},
+          {"at", FormatTimestamp(a.at)}};
+}
+
+json MessageJson(store::Tx& tx, const members::OrgTree& tree, const msg::Message& m) {
+  json from{{"kind", msg::FromKindName(m.from.kind)}, {"name", m.from.name}};
+  if (m.from.unit.valid()) from["unit"] = UnitJson(tree, m.from.unit);
+  if (m.from.account.valid()) from["account"] = m.from.account.value();
+  json j{{"id", m.id.value()},
+         {"author", m.author.value()},
+         {"scope", UnitJson(tree, m.scope)},
+         {"from", from},
+         {"kind", msg::KindName(m.kind)},
+         {"audience", json::parse(segment::SegmentToJson(m.audience, tree), nullptr, false)},
+         {"subject", m.subject},
+         {"text_body", m.text_body},
+         {"html_body", m.html_body},
+         {"version", m.version},
+         {"content_hash", m.content_hash},
+         {"state", msg::StateName(m.state)},
+         {"created_at", FormatTimestamp(m.created_at)},
+         {"updated_at", FormatTimestamp(m.updated_at)}};
+  if (m.sent_by.valid()) {
+    j["sent_by"] = m.sent_by.value();
+    j["sent_role"] = m.sent_role;
+  }
+  if (m.queued_at) j["queued_at"] = FormatTimestamp(m.queued_at);
+  if (m.completed_at) j["completed_at"] = FormatTimestamp(m.completed_at);
+  if (m.state != msg::State::kDraft) j["recipients"] = m.recipients;
+  json approvals = json::array();
+  if (auto a = msg::CurrentApprovals(tx, m)) {
+    for (const auto& x : *a) approvals.push_back(ApprovalJson(x));
+  }
+  j["approvals"] = approvals;
+  return j;
+}
+
+json RequirementsJson(const msg::Requirements& r) {
+  return {{"on_behalf_approval", r.on_behalf},
+          {"second_approval", r.second},
+          {"second_approval_reason", r.second_reason},
+          {"recipients", r.recipients}};
+}
+
+json ChecksJson(const std::vector<msg::RuleCheck>& checks) {
+  json out = json::array();
+  for (const auto& c : checks) {
+    out.push_back({{"rule", c.rule}, {"passed", c.passed}, {"detail", c.detail}});
+  }
+  return out;
+}
+
+Result<int> VersionField(const json& j) {
+  if (!j.contains("version") || !j["version"].is_number_integer()) {
+    return Status::InvalidArgument(
+        "missing field \"version\": name the version you read, so you approve or send exactly it");
+  }
+  return j["version"].get<int>();
+}
+
+}  // namespace
+
+void Api::AddMessageHandlers() {
+  handlers_["messages.list"] = [this](const ApiCall& c) { return ListMessages(c); };
+  handlers_["messages.create"] = [this](const ApiCall& c) { return CreateMessage(c); };
+  handlers_["messages.count"] = [this](const ApiCall& c) { return CountMessageAudience(c); };
+  handlers_["messages.get"] = [this](const ApiCall& c) { return GetMessage(c); };
+  handlers_["messages.update"] = [this](const ApiCall& c) { return UpdateMessage(c); };
+  handlers_["messages.preview"] = [this](const ApiCall& c) { return PreviewMessage(c); };
+  handlers_["messages.approve"] = [this](const ApiCall& c) { return ApproveMessage(c); };
+  handlers_["messages.send"] = [this](const ApiCall& c) { return SendMessage(c); };
+  handlers_["messages.cancel"] = [this](const ApiCall& c) { return CancelMessage(c); };
+  handlers_["messages.report"] = [this](const ApiCall& c) { return MessageReport(c); };
+  handlers_["me.approvals"] = [this](const ApiCall& c) { return MyApprovals(c); };
+  handlers_["me.approve"] = [this](const ApiCall& c) { return ApproveInMyName(c); };
+}
+
+HttpResponse Api::ListMessages(const ApiCall& call) {
+  json out = json::array();
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    out = json::array();
+    SB_ASSIGN_OR_RETURN(auto list,
+                        msg::ListMessages(tx, *deps_.tree, call.session->session.account, 100));
+    for (const auto& m : list) {
+      out.push_back({{"id", m.id.value()},
+                     {"subject", m.subject},
+                     {"kind", msg::KindName(m.kind)},
+                     {"state", msg::StateName(m.state)},
+                     {"version", m.version},
+                     {"scope", UnitJson(*deps_.tree, m.scope)},
+                     {"from", {{"kind", msg::FromKindName(m.from.kind)}, {"name", m.from.name}}},
+                     {"author", m.author.value()},
+                     {"updated_at", FormatTimestamp(m.updated_at)}});
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"messages", out}});
+}
+
+HttpResponse Api::CreateMessage(const ApiCall& call) {
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  msg::Message m;
+  m.author = call.session->session.account;
+  m.scope = call.target_unit;
+  json out;
+  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
+    m.id = msg::MessageId();
+    SB_RETURN_IF_ERROR(Guard([&] { return ReadMessageBody(*body, tx, *deps_.tree, true, m); }));
+    SB_ASSIGN_OR_RETURN(m.id, msg::CreateDraft(tx, *deps_.tree, m, call.now));
+    SB_RETURN_IF_ERROR(
+        audit::AuditLog::Append(tx, MessageEvent(call, "message.draft", m.id)).status());
+    out = MessageJson(tx, *deps_.tree, m);
+    SB_ASSIGN_OR_RETURN(
+        auto req,
+        msg::RequirementsFor(tx, *deps_.tree, m, m.author, call.session->data.account.staff,
+                             msg::SendPolicyFrom(*deps_.policy), msg::NoContestHooks(), call.now));
+    out["requirements"] = RequirementsJson(req);
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(201, {{"message", out}});
+}
+
+HttpResponse Api::CountMessageAudience(const ApiCall& call) {
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  msg::Message m;
+  m.scope = call.target_unit;
+  std::int64_t n = 0;
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    json j = *body;
+    if (!j.contains("kind")) j["kind"] = "campaign";
+    if (!j.contains("subject")) j["subject"] = "-";
+    if (!j.contains("text_body")) j["text_body"] = "-";
+    SB_RETURN_IF_ERROR(Guard([&] { return ReadMessageBody(j, tx, *deps_.tree, true, m); }));
+    SB_ASSIGN_OR_RETURN(n, msg::CountRecipients(tx, *deps_.tree, m.audience, m.kind));
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"recipients", n},
+                    {"kind", msg::KindName(m.kind)},
+                    {"note",
+                     "members with the consent this kind needs, not suppressed, with a "
+                     "valid address; canaries excluded"}});
+}
+
+HttpResponse Api::GetMessage(const ApiCall& call) {
+  json out;
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+    out = MessageJson(tx, *deps_.tree, m);
+    if (m.state == msg::State::kDraft) {
+      SB_ASSIGN_OR_RETURN(
+          auto req,
+          msg::RequirementsFor(tx, *deps_.tree, m, call.session->session.account,
+                               call.session->data.account.staff, msg::SendPolicyFrom(*deps_.policy),
+                               msg::NoContestHooks(), call.now));
+      out["requirements"] = RequirementsJson(req);
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"message", out}});
+}
+
+HttpResponse Api::UpdateMessage(const ApiCall& call) {
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  json out;
+  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+    if (m.author != call.session->session.account) {
+      return Status::PermissionDenied("only the author edits a draft; ask them, or draft your own");
+    }
+    SB_RETURN_IF_ERROR(Guard([&] { return ReadMessageBody(*body, tx, *deps_.tree, false, m); }));
+    SB_RETURN_IF_ERROR(msg::UpdateDraft(tx, *deps_.tree, m, call.now));
+    SB_RETURN_IF_ERROR(
+        audit::AuditLog::Append(tx, MessageEvent(call, "message.edit", m.id)).status());
+    out = MessageJson(tx, *deps_.tree, m);
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"message", out}});
+}
+
+HttpResponse Api::PreviewMessage(const ApiCall& call) {
+  // A made-up sample recipient: a preview never shows a real member.
+  json out;
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+    SB_ASSIGN_OR_RETURN(auto subject,
+                        msg::Template::Compile(m.subject, msg::BodyKind::kText, "subject"));
+    SB_ASSIGN_OR_RETURN(auto text,
+                        msg::Template::Compile(m.text_body, msg::BodyKind::kText, "text_body"));
+    msg::MergeValues v;
+    v.first_name = "Alex";
+    const members::Unit* u =
+        deps_.tree->Find(m.audience.units.empty() ? m.scope : m.audience.units[0]);
+    v.unit_name = u ? u->name : "";
+    v.unsubscribe_url = deps_.public_base_url + "/u/SAMPLE";
+    v.preferences_url = deps_.public_base_url + "/preferences/SAMPLE";
+    msg::FooterFacts f;
+    f.sender_name = call.session->data.account.display_name;
+    f.sender_role = call.decision && call.decision->role ? call.decision->role->name : "";
+    switch (m.from.kind) {
+      case msg::FromKind::kOrganisation:
+        f.identity = deps_.organisation_name;
+        break;
+      case msg::FromKind::kUnit:
+        if (const members::Unit* fu = deps_.tree->Find(m.from.unit)) f.identity = fu->name;
+        break;
+      default:
+        f.identity = m.from.name;
+    }
+    SB_ASSIGN_OR_RETURN(auto approvals, msg::CurrentApprovals(tx, m));
+    for (const auto& a : approvals) {
+      if (a.kind == msg::ApprovalKind::kSecond) f.approver = a.account_name;
+    }
+    f.unit_name = v.unit_name;
+    out = {{"sample_recipient", {{"first_name", v.first_name}, {"unit_name", v.unit_name}}},
+           {"from_name", f.identity},
+           {"subject", subject.Render(v)},
+           {"text", text.Render(v) + msg::FooterText(f, v.unsubscribe_url, v.preferences_url)}};
+    if (!m.html_body.empty()) {
+      SB_ASSIGN_OR_RETURN(auto html,
+                          msg::Template::Compile(m.html_body, msg::BodyKind::kHtml, "html_body"));
+      out["html"] = html.Render(v) + msg::FooterHtml(f, v.unsubscribe_url, v.preferences_url);
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"preview", out}});
+}
+
+HttpResponse Api::ApproveMessage(const ApiCall& call) {
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  auto version = VersionField(*body);
+  if (!version) return StatusResponse(version.error(), call.req.request_id);
+  json out;
+  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(msg::Approve(tx, *deps_.tree, MessageOf(call), *version,
+                                    msg::ApprovalKind::kSecond, call.session->session.account,
+                                    call.now));
+    SB_RETURN_IF_ERROR(
+        audit::AuditLog::Append(tx, MessageEvent(call, "message.approve", MessageOf(call)))
+            .status());
+    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+    out = MessageJson(tx, *deps_.tree, m);
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"message", out}});
+}
+
+HttpResponse Api::SendMessage(const ApiCall& call) {
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  auto version = VersionField(*body);
+  if (!version) return StatusResponse(version.error(), call.req.request_id);
+  msg::SendResult result;
+  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(
+        result, msg::Send(tx, *deps_.tree, MessageOf(call), *version, call.session->session.account,
+                          call.session->data.account.staff, *call.decision,
+                          msg::SendPolicyFrom(*deps_.policy), msg::NoContestHooks(), call.now));
+    audit::Event e =
+        MessageEvent(call, result.sent ? "message.send" : "message.send_refused", MessageOf(call));
+    if (!result.sent) {
+      e.decision = "deny";
+      for (const auto& c : result.checks) {
+        if (!c.passed) {
+          e.rule = c.rule;
+          break;
+        }
+      }
+    }
+    return audit::AuditLog::Append(tx, e).status();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  if (!result.sent) {
+    std::string why;
+    for (const auto& c : result.checks) {
+      if (!c.passed) why += (why.empty() ? "" : "; ") + c.detail;
+    }
+    return Json(409, {{"error",
+                       {{"code", "checks_failed"},
+                        {"message", "not sent: " + why},
+                        {"checks", ChecksJson(result.checks)},
+                        {"request_id", call.req.request_id}}}});
+  }
+  if (deps_.on_message_queued) deps_.on_message_queued();
+  return Json(202, {{"queued", result.recipients}, {"checks", ChecksJson(result.checks)}});
+}
+
+HttpResponse Api::CancelMessage(const ApiCall& call) {
+  std::int64_t n = 0;
+  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+    if (m.state == msg::State::kSent || m.state == msg::State::kCancelled) {
+      return Status::FailedPrecondition("the message is already " +
+                                        std::string(msg::StateName(m.state)));
+    }
+    SB_ASSIGN_OR_RETURN(n, msg::Cancel(tx, m.id, call.now));
+    return audit::AuditLog::Append(tx, MessageEvent(call, "message.cancel", m.id)).status();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"cancelled", n}});
+}
+
+HttpResponse Api::MessageReport(const ApiCall& call) {
+  json out;
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+    SB_ASSIGN_OR_RETURN(msg::Report r, msg::MessageReport(tx, m));
+    json approvals = json::array();
+    for (const auto& a : r.approvals) approvals.push_back(ApprovalJson(a));
+    out = {{"message", m.id.value()},
+           {"state", msg::StateName(m.state)},
+           {"version", m.version},
+           {"drafted_by", {{"account", m.author.value()}, {"name", r.author_name}}},
+           {"counts",
+            {{"recipients", r.recipients},
+             {"queued", r.queued},
+             {"handed", r.handed},
+             {"sent", r.sent},
+             {"deferred", r.deferred},
+             {"failed", r.failed},
+             {"bounced", r.bounced},
+             {"suppressed", r.suppressed},
+             {"cancelled", r.cancelled},
+             {"unsubscribed", r.unsubscribed}}},
+           {"approvals", approvals},
+           {"checks", ChecksJson(r.checks)}};
+    if (m.sent_by.valid()) {
+      out["sent_by"] = {
+          {"account", m.sent_by.value()}, {"name", r.sender_name}, {"role", m.sent_role}};
+      out["queued_at"] = FormatTimestamp(m.queued_at);
+    }
+    if (m.completed_at) out["completed_at"] = FormatTimestamp(m.completed_at);
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"report", out}});
+}
+
+HttpResponse Api::MyApprovals(const ApiCall& call) {
+  json out = json::array();
+  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
+    out = json::array();
+    SB_ASSIGN_OR_RETURN(auto list,
+                        msg::AwaitingOnBehalf(tx, *deps_.tree, call.session->session.account));
+    for (const auto& m : list) {
+      json j = MessageJson(tx, *deps_.tree, m);
+      bool approved = false;
+      for (const auto& a : j["approvals"]) {
+        approved = approved || (a["kind"] == "on_behalf" &&
+                                a["account"] == call.session->session.account.value());
+      }
+      j["approved_by_you"] = approved;
+      out.push_back(j);
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"messages", out}});
+}
+
+HttpResponse Api::ApproveInMyName(const ApiCall& call) {
+  auto id = ParseId(call.req.params.at("id"), "the message id");
+  if (!id) return StatusResponse(id.error(), call.req.request_id);
+  auto body = ParseBody(call.req);
+  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  auto version = VersionField(*body);
+  if (!version) return StatusResponse(version.error(), call.req.request_id);
+  const AccountId me = call.session->session.account;
+  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
+    auto m = msg::GetMessage(tx, *deps_.tree, msg::MessageId(*id));
+    // Someone not named learns nothing about the message.
+    if (!m || m->from.account != me) {
+      return Status::NotFound("no message in your name has this id");
+    }
+    SB_RETURN_IF_ERROR(
+        msg::Approve(tx, *deps_.tree, m->id, *version, msg::ApprovalKind::kOnBehalf, me, call.now));
+    audit::Event e = MessageEvent(call, "message.approve_in_own_name", m->id);
+    e.on_behalf_of = me.value();
+    return audit::AuditLog::Append(tx, e).status();
+  });
+  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  return Json(200, {{"approved", true}, {"version", *version}});
+}
+
+}  // namespace switchboard::server
