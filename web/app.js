@@ -7,6 +7,9 @@
 //   #/call/<id>             the calling screen (call.js)
 //   #/progress/<id>         a caller's own progress (progress.js)
 //   #/organise/new, #/organise/<id>   organisers (organise.js)
+//   #/email, #/email/<id>   e-mail to members: list and one message (email.js)
+//   #/email/new, #/email/<id>/edit   compose and edit (compose.js)
+//   #/approvals             messages in the signed-in person's name (approvals.js)
 
 import { ApiError, get, del, csrfToken, setCsrfToken } from "./api.js";
 import { show, h, errorBanner } from "./dom.js";
@@ -16,6 +19,10 @@ import * as join from "./join.js";
 import * as call from "./call.js";
 import * as progress from "./progress.js";
 import * as organise from "./organise.js";
+import * as email from "./email.js";
+import * as compose from "./compose.js";
+import * as approvals from "./approvals.js";
+import { canEmail } from "./mail.js";
 
 const state = { session: null };
 let leaving = [];
@@ -30,10 +37,31 @@ function route() {
   if (parts[0] === "call" && parts[1]) return { screen: "call", params: { id: parts[1] } };
   if (parts[0] === "progress" && parts[1]) return { screen: "progress", params: { id: parts[1] } };
   if (parts[0] === "organise" && parts[1]) return { screen: "organise", params: { id: parts[1] } };
+  if (parts[0] === "email" && parts.length === 1) return { screen: "emailList", params: {} };
+  if (parts[0] === "email" && parts[1] === "new" && parts.length === 2) {
+    return { screen: "compose", params: { id: "new" } };
+  }
+  if (parts[0] === "email" && /^\d+$/.test(parts[1] || "")) {
+    if (parts.length === 2) return { screen: "emailMessage", params: { id: parts[1] } };
+    if (parts.length === 3 && parts[2] === "edit") return { screen: "compose", params: { id: parts[1] } };
+  }
+  if (parts[0] === "approvals" && parts.length === 1) return { screen: "approvals", params: {} };
   return { screen: "notfound", params: {} };
 }
 
-const screens = { campaigns, join, call, progress, organise };
+const screens = {
+  campaigns, join, call, progress, organise, compose, approvals,
+  emailList: { render: email.renderList },
+  emailMessage: { render: email.renderMessage },
+};
+
+// The main navigation: [link, label, shown to this session?, screens it covers].
+// "Messages in your name" is for everyone: anyone may be named in a message.
+const NAV = [
+  ["/#/", "Campaigns", () => true, ["campaigns", "call", "progress", "organise"]],
+  ["/#/email", "E-mail", (s) => canEmail(s), ["emailList", "emailMessage", "compose"]],
+  ["/#/approvals", "Messages in your name", () => true, ["approvals"]],
+];
 
 async function loadSession() {
   // Without this tab's CSRF token the session is of no use here: sign in again.
@@ -53,12 +81,20 @@ async function loadSession() {
 function updateHeader() {
   const nav = document.getElementById("account-nav");
   const who = document.getElementById("who");
+  const main = document.getElementById("main-nav");
   if (state.session) {
     who.textContent = "Signed in as " + state.session.account.display_name;
     nav.hidden = false;
+    const current = route().screen;
+    const entries = NAV.filter(([, , visible]) => visible(state.session));
+    main.replaceChildren(h("ul", {}, entries.map(([href, label, , covers]) =>
+      h("li", {}, h("a", { href, "aria-current": covers.includes(current) ? "page" : null }, label)))));
+    main.hidden = false;
   } else {
     who.textContent = "";
     nav.hidden = true;
+    main.replaceChildren();
+    main.hidden = true;
   }
 }
 

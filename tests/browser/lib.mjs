@@ -112,10 +112,11 @@ export function setUpDataDir(memberCount = 24) {
   cli(dir, ["grant", "bootstrap", "--to", "alice", "--until", "+300d", "--reason", "browser test"]);
   const out = cli(dir, ["account", "totp", "alice", "--password-stdin"], PASSWORDS.alice + "\n");
   const secret = out.split("\n").find((l) => l.startsWith("Secret:")).split(/\s+/)[1];
+  const recoveryCodes = [...out.matchAll(/^\s+([a-z0-9]{5}-[a-z0-9]{5})\s*$/gm)].map((m) => m[1]);
   cli(dir, ["grant", "add", "--as", "alice", "--password-stdin", "--totp", totp(secret), "--to", "olga",
     "--role", "officer", "--scope", "E14000530", "--purpose", "local phone banks",
     "--reason", "browser test organiser", "--until", "+90d"], PASSWORDS.alice + "\n");
-  return { tmp, dir, csv, members, aliceSecret: secret, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
+  return { tmp, dir, csv, members, aliceSecret: secret, aliceRecoveryCodes: recoveryCodes, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
 }
 
 // Starts `switchboard serve --port 0`; resolves to {url, stop}.

@@ -1,0 +1,81 @@
+// Messages in your name (#/approvals): drafts that speak for the signed-in
+// person, shown in full as their recipients would read them, each with
+// "Approve in my name". Nothing is sent in a person's name until they have
+// approved that exact version here, from their own account. Every signed-in
+// account has this page; it lists messages only when there are some.
+
+import { get, post } from "./api.js";
+import { h, show, errorBanner, announce, formatDate, facts } from "./dom.js";
+import { KIND_NAMES, KIND_HELP, audienceWords, fromWords, unitWords } from "./mail.js";
+
+export async function render(ctx) {
+  const main = show(
+    h("h1", {}, "Messages in your name"),
+    h("p", {}, "When someone drafts an e-mail that speaks for you, it waits here until you approve it. " +
+      "Nothing is sent in your name without your approval of that exact version."),
+    h("p", { id: "your-account" }, "Your account number (for people who draft in your name): ",
+      h("strong", {}, String(ctx.session.account.id))),
+    h("div", { id: "approvals-result", "aria-live": "polite" }),
+    h("p", { class: "muted" }, "Loading…"));
+  const result = main.querySelector("#approvals-result");
+  let list;
+  try {
+    list = (await get("/me/approvals")).messages || [];
+  } catch (err) {
+    main.querySelector("p.muted").replaceWith(errorBanner(err));
+    return;
+  }
+  const section = h("section", { "aria-labelledby": "waiting-h", id: "approvals" },
+    h("h2", { id: "waiting-h" }, "Waiting for you"),
+    list.length ? "" : h("p", {}, "Nothing is waiting for your approval."),
+    list.map((m) => messageCard(ctx, m, result)));
+  main.querySelector("p.muted").replaceWith(section);
+}
+
+function messageCard(ctx, m, result) {
+  const headingId = "approval-" + m.id + "-h";
+  const children = [
+    h("h3", { id: headingId }, m.subject),
+    facts([
+      ["In your name as", fromWords(m.from)],
+      ["Kind", (KIND_NAMES[m.kind] || m.kind) + ": " + (KIND_HELP[m.kind] || "")],
+      ["Goes to", audienceWords(m.audience, m.scope)],
+      ["Scope", unitWords(m.scope)],
+      ["Version", m.version],
+      ["Last changed", formatDate(m.updated_at, true)],
+    ]),
+    h("p", { class: "hint muted" }, "Words in double braces are filled in for each member: " +
+      "{{first_name}} becomes their first name, {{unit_name}} their unit, and the links their own " +
+      "unsubscribe and preferences pages. A footer naming the sender, you and any approver is added."),
+    h("h4", {}, "Subject"),
+    h("p", { class: "mail-subject" }, m.subject),
+    h("h4", {}, "Text"),
+    h("pre", { class: "mail-text" }, m.text_body || ""),
+  ];
+  if (m.html_body) {
+    // As text: the markup is what members' mail programs will format.
+    children.push(h("details", {},
+      h("summary", {}, "HTML version (as written, with its markup)"),
+      h("pre", { class: "mail-text" }, m.html_body)));
+  }
+  if (m.approved_by_you) {
+    children.push(h("p", { class: "banner ok" }, "You approved version " + m.version + "."));
+  } else {
+    const approve = h("button", { type: "button" }, "Approve in my name");
+    approve.setAttribute("aria-describedby", headingId);
+    approve.addEventListener("click", async () => {
+      approve.disabled = true;
+      result.replaceChildren();
+      try {
+        await post("/me/approvals/" + encodeURIComponent(m.id), { version: m.version });
+        announce("You approved \"" + m.subject + "\", version " + m.version + ".");
+        await ctx.rerender();
+      } catch (err) {
+        result.replaceChildren(errorBanner(err));
+        approve.disabled = false;
+      }
+    });
+    children.push(h("div", { class: "actions" }, approve));
+  }
+  return h("article", { class: "card", "aria-labelledby": headingId, "data-message": String(m.id) }, children);
+}
