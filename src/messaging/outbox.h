@@ -24,9 +24,9 @@
 //    reached the end-of-data marker, so the relay discarded them).
 // The only duplicates possible are transfers that were in flight at the
 // crash (at most one per worker), the same message (same Date, body and
-// Message-ID; only the DKIM signature may differ), which receiving systems collapse.
-// tests/integration/ email_test.py kills the server during a 50,000-recipient send and checks this
-// (docs/email.md gives the figures).
+// Message-ID; only the DKIM signature and the MIME boundary differ), which receiving systems
+// collapse. tests/integration/ email_test.py kills the server during a 50,000-recipient send and
+// checks this (docs/email.md gives the figures).
 //
 // One delivery process per database (the `serve` that has [mail] relay set).
 #pragma once
