@@ -17,8 +17,9 @@ packages=(
   libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev libgumbo-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev postgresql postgresql-contrib sqlite3 curl python3 python3-yaml bc
-  # a real SMTP server on loopback and an independent DKIM verifier
-  python3-aiosmtpd python3-dkim
+  # a real SMTP server on loopback and an independent DKIM verifier; the
+  # openssl command makes their test keys and certificates
+  python3-aiosmtpd python3-dkim openssl
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )

@@ -5,48 +5,6 @@
 namespace switchboard::mail {
 namespace {
 
-bool IsAtext(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '/':
-    case '=':
-    case '?':
-    case '^':
-    case '_':
-    case '`':
-    case '{':
-    case '|':
-    case '}':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsDotAtom(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  char prev = 0;
-  for (char c : s) {
-    if (c == '.') {
-      if (prev == '.') return false;
-    } else if (!IsAtext(c)) {
-      return false;
-    }
-    prev = c;
-  }
-  return true;
-}
-
 // '"' *(printable ASCII except '"' and '\' | SP | '\' printable-or-SP) '"'
 bool IsQuotedString(std::string_view s) {
   if (s.size() < 2 || s.front() != '"' || s.back() != '"') return false;
@@ -89,6 +47,48 @@ Status Invalid(std::string_view field, std::string_view why) {
 }
 
 }  // namespace
+
+bool IsAtext(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsDotAtom(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  char prev = 0;
+  for (char c : s) {
+    if (c == '.') {
+      if (prev == '.') return false;
+    } else if (!IsAtext(c)) {
+      return false;
+    }
+    prev = c;
+  }
+  return true;
+}
 
 bool IsHostName(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;

@@ -27,4 +27,10 @@ Status ValidateAddress(std::string_view address, std::string_view field);
 // DKIM domain, selector or the EHLO name.
 bool IsHostName(std::string_view name);
 
+// RFC 5322 atext: letters, digits and !#$%&'*+-/=?^_`{|}~.
+bool IsAtext(char c);
+
+// RFC 5322 dot-atom-text: atext runs joined by single dots.
+bool IsDotAtom(std::string_view s);
+
 }  // namespace switchboard::mail

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -69,29 +70,10 @@ Status CheckHeaderText(std::string_view s, std::string_view field) {
 Status CheckMailbox(const Mailbox& box, std::string_view field) {
   const std::string f(field);
   SB_RETURN_IF_ERROR(CheckHeaderText(box.display_name, f + ".display_name"));
-  // GMime copies text shaped like an encoded-word ("=?utf-8?b?...?=") into
-  // the header as if it were one, so a reader would see its decoded form,
-  // not the name that was written and approved.
-  if (box.display_name.find("=?") != std::string::npos) {
-    return Invalid(f + ".display_name", "contains \"=?\" (the start of an RFC 2047 encoded-word)");
-  }
   if (box.display_name.size() > kMaxDisplayNameBytes) {
     return Invalid(f + ".display_name", "is longer than 256 bytes");
   }
   return ValidateAddress(box.address, f + ".address");
-}
-
-bool IsDotAtomText(std::string_view s) {
-  static constexpr std::string_view kSpecials = "!#$%&'*+-/=?^_`{|}~";
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
-  char prev = 0;
-  for (char c : s) {
-    const bool atext =
-        std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
-    if (c == '.' ? prev == '.' : !atext) return false;
-    prev = c;
-  }
-  return true;
 }
 
 // Returns the message id without angle brackets.
@@ -106,7 +88,7 @@ Result<std::string> CheckMessageId(std::string_view id) {
   if (id.size() > kMaxMessageIdBytes) return Invalid(kField, "is longer than 250 bytes");
   const size_t at = id.find('@');
   if (at == std::string_view::npos) return Invalid(kField, "has no '@'");
-  if (!IsDotAtomText(id.substr(0, at)) || !IsDotAtomText(id.substr(at + 1))) {
+  if (!IsDotAtom(id.substr(0, at)) || !IsDotAtom(id.substr(at + 1))) {
     return Invalid(kField, "is not id-left@id-right (dot-atoms)");
   }
   return std::string(id);
@@ -227,32 +209,126 @@ GPtr<GMimeObject> MakeTextPart(const char* subtype, std::string_view body) {
   return object;
 }
 
-void AddMailbox(GMimeMessage* message, GMimeAddressType type, const Mailbox& box) {
+// Header text GMime must not encode itself: non-ASCII text, which its encoder
+// may split into base64 words padded in the middle that its own decoder (and
+// so GMime-based mail clients) then truncates; and text with "=?", which it
+// copies as if it were an encoded-word already, so a reader would see the
+// decoded form instead of what was written and approved.
+bool NeedsOwnEncoding(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  }
+  return text.find("=?") != std::string_view::npos;
+}
+
+bool IsUtf8Boundary(std::string_view text, size_t i) {
+  return i >= text.size() || (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+}
+
+// `text` as RFC 2047 encoded-words in UTF-8 carrying at most `chunk` bytes
+// each (45 keeps a word within RFC 2047's 75 characters), never splitting a
+// UTF-8 sequence. Base64 words carry a multiple of 3 bytes except the last,
+// so none but the last is padded (decoders that join adjacent words before
+// decoding, GMime's among them, lose text after padding); where no such split
+// exists within a word's room, a short Q-encoded word (only letters and
+// digits literal, safe in a phrase) bridges. A display name up to 45 bytes is
+// one word: some decoders (Python's email package) wrongly keep the folding
+// between adjacent words of a phrase as a space.
+std::vector<std::string> EncodeWords(std::string_view text, size_t chunk) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t n = std::min(chunk, text.size() - i);
+    if (i + n < text.size()) {
+      while (n >= 3 && !(n % 3 == 0 && IsUtf8Boundary(text, i + n))) --n;
+    }
+    if (n >= 3 || i + n == text.size()) {
+      gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(text.data() + i), n);
+      words.push_back(std::string("=?UTF-8?B?") + b64 + "?=");
+      g_free(b64);
+    } else {
+      n = std::min<size_t>(20, text.size() - i);
+      while (n > 1 && !IsUtf8Boundary(text, i + n)) --n;
+      std::string q = "=?UTF-8?Q?";
+      for (size_t k = i; k < i + n; ++k) {
+        const auto c = static_cast<unsigned char>(text[k]);
+        if (std::isalnum(c)) {
+          q += static_cast<char>(c);
+        } else if (c == ' ') {
+          q += '_';
+        } else {
+          q += '=';
+          q += kHex[c >> 4];
+          q += kHex[c & 0xF];
+        }
+      }
+      words.push_back(q + "?=");
+    }
+    i += n;
+  }
+  return words;
+}
+
+// A GMime raw header value: the words one per line, then `tail` if any.
+std::string RawFolded(const std::vector<std::string>& words, std::string_view tail = {}) {
+  std::string out;
+  for (const std::string& word : words) out += " " + word + "\n";
+  if (!tail.empty()) out += " " + std::string(tail) + "\n";
+  return out;
+}
+
+// True for a display name that can stand as it is: atoms (RFC 5322 atext)
+// separated by single spaces.
+bool IsPlainPhrase(std::string_view name) {
+  if (name.empty() || name.front() == ' ' || name.back() == ' ') return false;
+  char prev = 0;
+  for (char c : name) {
+    if (c == ' ' ? prev == ' ' : !IsAtext(c)) return false;
+    prev = c;
+  }
+  return true;
+}
+
+// Adds `box` as the one mailbox of the header `name`. GMime keeps the
+// address list; the header's text is written here: the address alone, or a
+// display name (atoms as they are, other ASCII as a quoted string, anything
+// else as our encoded-words) and the address in angle brackets. GMime's own
+// phrase encoder writes a long ASCII word with '=' as a broken Q-encoded word.
+Status AddMailbox(GMimeMessage* message, GMimeAddressType type, const char* name,
+                  const Mailbox& box) {
   InternetAddress* address = internet_address_mailbox_new(
       box.display_name.empty() ? nullptr : box.display_name.c_str(), box.address.c_str());
   internet_address_set_charset(address, "utf-8");
   internet_address_list_add(g_mime_message_get_addresses(message, type), address);
   g_object_unref(address);
-}
+  GMimeHeader* header =
+      g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(message)), name);
+  if (!header) return Status::Internal("GMime lost an address header");
 
-// `text` as RFC 2047 encoded-words in UTF-8 and base64, one per line, as a
-// GMime raw header value (" =?UTF-8?B?...?=\n ...\n"). Chunks of at most 42
-// bytes keep "Subject: " and the first word within 78 columns; a chunk never
-// splits a UTF-8 sequence. Decoders drop the folding between adjacent words.
-std::string EncodeWords(std::string_view text) {
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t n = std::min<size_t>(42, text.size() - i);
-    while (i + n < text.size() && (static_cast<unsigned char>(text[i + n]) & 0xC0) == 0x80) --n;
-    gchar* b64 = g_base64_encode(reinterpret_cast<const guchar*>(text.data() + i), n);
-    out += " =?UTF-8?B?";
-    out += b64;
-    out += "?=\n";
-    g_free(b64);
-    i += n;
+  const std::string angle = "<" + box.address + ">";
+  std::string raw;
+  if (box.display_name.empty()) {
+    raw = " " + box.address + "\n";
+  } else if (NeedsOwnEncoding(box.display_name)) {
+    raw = RawFolded(EncodeWords(box.display_name, 45), angle);
+  } else {
+    std::string phrase;
+    if (IsPlainPhrase(box.display_name)) {
+      phrase = box.display_name;
+    } else {
+      phrase = "\"";
+      for (char c : box.display_name) {
+        if (c == '"' || c == '\\') phrase += '\\';
+        phrase += c;
+      }
+      phrase += '"';
+    }
+    const size_t line = std::strlen(name) + 2 + phrase.size() + 1 + angle.size();
+    raw = line <= kFoldWidth ? " " + phrase + " " + angle + "\n" : RawFolded({phrase}, angle);
   }
-  return out;
+  g_mime_header_set_raw_value(header, raw.c_str());
+  return Status::Ok();
 }
 
 // " value\n" folded before runs of spaces so lines stay within kFoldWidth
@@ -371,19 +447,21 @@ Result<std::string> RenderMessage(const OutgoingMessage& m) {
 
   GPtr<GMimeMessage> message(g_mime_message_new(TRUE));
   GMimeObject* object = GMIME_OBJECT(message.get());
-  AddMailbox(message.get(), GMIME_ADDRESS_TYPE_FROM, m.from);
-  if (m.sender) AddMailbox(message.get(), GMIME_ADDRESS_TYPE_SENDER, *m.sender);
-  AddMailbox(message.get(), GMIME_ADDRESS_TYPE_TO, m.to);
-  if (m.reply_to) AddMailbox(message.get(), GMIME_ADDRESS_TYPE_REPLY_TO, *m.reply_to);
+  SB_RETURN_IF_ERROR(AddMailbox(message.get(), GMIME_ADDRESS_TYPE_FROM, "From", m.from));
+  if (m.sender) {
+    SB_RETURN_IF_ERROR(AddMailbox(message.get(), GMIME_ADDRESS_TYPE_SENDER, "Sender", *m.sender));
+  }
+  SB_RETURN_IF_ERROR(AddMailbox(message.get(), GMIME_ADDRESS_TYPE_TO, "To", m.to));
+  if (m.reply_to) {
+    SB_RETURN_IF_ERROR(
+        AddMailbox(message.get(), GMIME_ADDRESS_TYPE_REPLY_TO, "Reply-To", *m.reply_to));
+  }
   g_mime_message_set_subject(message.get(), m.subject.c_str(), "utf-8");
-  if (m.subject.find("=?") != std::string::npos) {
-    // GMime would take the "=?" for the start of an encoded-word of its own
-    // (and fold or decode around it); encode the whole subject instead, so it
-    // reads back exactly as given.
+  if (NeedsOwnEncoding(m.subject)) {
     GMimeHeader* subject =
         g_mime_header_list_get_header(g_mime_object_get_header_list(object), "Subject");
     if (!subject) return Status::Internal("GMime lost the Subject header");
-    g_mime_header_set_raw_value(subject, EncodeWords(m.subject).c_str());
+    g_mime_header_set_raw_value(subject, RawFolded(EncodeWords(m.subject, 42)).c_str());
   }
   {
     std::unique_ptr<GDateTime, DateTimeUnref> date(

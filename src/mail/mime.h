@@ -23,7 +23,7 @@
 namespace switchboard::mail {
 
 struct Mailbox {
-  std::string display_name;  // UTF-8 without control characters or "=?"; may be empty
+  std::string display_name;  // any UTF-8 without control characters; may be empty
   std::string address;       // addr-spec, ASCII (see mail/address.h)
 };
 
@@ -69,8 +69,9 @@ inline constexpr const char* kReservedHeaderNames[] = {
 };
 
 // Renders `m` as the bytes to submit: CRLF line endings, header lines folded
-// (none over 998 bytes), non-ASCII display names and subject as RFC 2047
-// UTF-8 encoded-words, bodies in UTF-8 (bare CR and LF become line breaks)
+// (none over 998 bytes), display names and a subject that are not ASCII or
+// contain "=?" as RFC 2047 UTF-8 base64 encoded-words (written here, not by
+// GMime: see docs/email.md), bodies in UTF-8 (bare CR and LF become line breaks)
 // quoted-printable, or base64 when that is shorter (mostly non-Latin text).
 // Header order: Date, From, Reply-To, Subject, Sender, To, Message-Id, the
 // extra headers, MIME-Version, Content-Type (and Content-Transfer-Encoding for
@@ -79,9 +80,7 @@ inline constexpr const char* kReservedHeaderNames[] = {
 // Fails with kInvalidArgument naming the field when:
 //  - any display name, address, subject, extra header name or value contains
 //    CR, LF or NUL (header injection), or another control character;
-//  - text is not valid UTF-8, a display name contains "=?" (text shaped like
-//    an RFC 2047 encoded-word would reach the reader decoded; a subject with
-//    "=?" is encoded whole instead), an address is not a valid addr-spec, the
+//  - text is not valid UTF-8, an address is not a valid addr-spec, the
 //    message id is not id-left@id-right, the date is before 1970 or after 9999;
 //  - text_body is empty, a body contains NUL or exceeds kMaxBodyBytes;
 //  - a display name or subject exceeds its limit, or any header field would
