@@ -2,6 +2,8 @@
 # Runs the benchmarks and prints a Markdown summary to stdout and to
 # build/bench-results.md. Figures are medians of several runs; baselines are
 # measured in the same run. Usage: scripts/run-bench.sh BUILD_DIR [MEMBERS]
+# SB_BENCH_ONLY: a comma-separated list of sections to run (store, p1, p2, p4,
+# import, p3), e.g. SB_BENCH_ONLY=p3; default all.
 set -euo pipefail
 build=${1:?build dir}
 members=${2:-${SB_BENCH_MEMBERS:-1000000}}
@@ -9,7 +11,14 @@ runs=${SB_BENCH_RUNS:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$build/switchboard"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sb-bench-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+p3_baseline="$root/bench/baselines/phonebank/run.sh"
+cleanup() {
+  [ -f "$work/p3-pg/pgdir" ] && "$p3_baseline" stop "$work/p3-pg"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+only=${SB_BENCH_ONLY:-all}
+want() { [ "$only" = all ] || [[ ",$only," == *",$1,"* ]]; }
 out="$root/build/bench-results.md"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -19,6 +28,7 @@ echo
 echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo
+if want store; then
 echo "## Durable writes: group commit vs one transaction per write (SQLite, WAL, synchronous=FULL)"
 echo
 echo '```'
@@ -27,6 +37,8 @@ SB_BENCH_DIR="$work" "$build/bench/store_bench" --benchmark_repetitions="$runs" 
   | grep -E 'Benchmark|median|---'
 echo '```'
 echo
+fi
+if want p1; then
 echo "## P1: access decisions in process, warm (target: median <= 0.5 us, >= 2 M/s per core)"
 echo
 echo '```'
@@ -34,7 +46,8 @@ echo '```'
   2>/dev/null | grep -E 'Benchmark|median|---'
 echo '```'
 echo
-if [ -x "$build/bench/audit_bench" ]; then
+fi
+if want p2 && [ -x "$build/bench/audit_bench" ]; then
   echo "## P2: audit log (target: >= 200 k durable appends/s, verification >= 1 M events/s)"
   echo
   echo '```'
@@ -43,7 +56,7 @@ if [ -x "$build/bench/audit_bench" ]; then
   echo '```'
   echo
 fi
-if [ -x "$build/bench/segment_bench" ]; then
+if want p4 && [ -x "$build/bench/segment_bench" ]; then
   seg_sizes=${SB_SEGMENT_MEMBERS:-1000000}
   echo "## P4: audience query, region + status + phone consent + not contacted since (target: <= 20 ms over 1 M, <= 200 ms over 10 M)"
   echo
@@ -56,6 +69,7 @@ if [ -x "$build/bench/segment_bench" ]; then
   echo '```'
   echo
 fi
+if want import; then
 echo "## Import of $members members (native CSV; validation, E.164 parsing, encryption, blind indexes)"
 echo
 python3 "$root/bench/make_members_csv.py" "$work/members.csv" "$members" 1 "$root/data/constituencies.csv"
@@ -88,4 +102,47 @@ echo "| switchboard import | ${ours[*]} | $m_ours | $(echo "$members / $m_ours" 
 echo "| baseline: sqlite3 .import, no checks | ${base[*]} | $m_base | $(echo "$members / $m_base" | bc) |"
 echo
 echo "Ratio (ours / floor): $(echo "scale=1; $m_ours / $m_base" | bc)x"
+echo
+fi
+if want p3 && [ -x "$build/bench/phonebank_load" ]; then
+  # P3: bench/phonebank_load.cc drives `switchboard serve`; the baseline is
+  # bench/baselines/phonebank (PostgreSQL 15, row-level security, pgbench) on
+  # the same members, audience and callers. Runs alternate: ours, then the
+  # baseline, SB_BENCH_RUNS times.
+  p3_members=${SB_P3_MEMBERS:-200000}
+  p3_callers=${SB_P3_CALLERS:-1000}
+  p3_seconds=${SB_P3_SECONDS:-15}
+  p3_warmup=${SB_P3_WARMUP:-5}
+  p3_pg_warmup=${SB_P3_PG_WARMUP:-20}  # 1,000 fresh backends need longer to warm up
+  p3_threads=${SB_P3_THREADS:-64}
+  p3_rate=${SB_P3_RATE:-4000}            # offered load of the latency runs
+  p3_pg_few=${SB_P3_PG_FEW_CLIENTS:-16}  # the baseline where it does best
+  echo "## P3: phone-bank traffic over HTTP, $p3_callers callers (target: >= 20 k requests/s, p99 <= 20 ms, >= 5x the PostgreSQL baseline)"
+  echo
+  "$build/bench/phonebank_load" prepare --dir "$work/p3" --bin "$bin" --members "$p3_members" \
+    --callers "$p3_callers" --server-threads "$p3_threads" >"$work/p3-prepare.json"
+  "$p3_baseline" setup "$work/p3-pg" "$work/p3/template/switchboard.db" >/dev/null
+  : >"$work/p3-runs.jsonl"
+  for _ in $(seq "$runs"); do
+    for mode in closed rate; do
+      rate=0
+      [ "$mode" = rate ] && rate=$p3_rate
+      "$build/bench/phonebank_load" run --dir "$work/p3" --bin "$bin" --callers "$p3_callers" \
+        --server-threads "$p3_threads" --seconds "$p3_seconds" --warmup "$p3_warmup" \
+        --rate "$rate" 2>/dev/null \
+        | python3 -c "import json,sys; d=json.load(sys.stdin); d['kind']='$mode'; print(json.dumps(d))" \
+        >>"$work/p3-runs.jsonl"
+    done
+    for clients in "$p3_callers" "$p3_pg_few"; do
+      warm=$p3_warmup
+      [ "$clients" = "$p3_callers" ] && warm=$p3_pg_warmup
+      "$p3_baseline" run "$work/p3-pg" "$p3_seconds" "$warm" "$clients" 2>/dev/null \
+        | python3 -c "import json,sys; d=json.load(sys.stdin); d['kind']='pg'; print(json.dumps(d))" \
+        >>"$work/p3-runs.jsonl"
+    done
+  done
+  "$p3_baseline" stop "$work/p3-pg"
+  python3 "$root/bench/phonebank_report.py" "$work/p3-prepare.json" "$work/p3-runs.jsonl" "$p3_rate"
+  echo
+fi
 } | tee "$out"

@@ -17,7 +17,8 @@ struct StoreConfig {
   std::string url;
   // Maximum writes committed together by the group-commit writer.
   int max_group = 1024;
-  // Concurrent reader connections kept open.
+  // Concurrent reader connections kept open (at least server.threads are:
+  // server::StoreOptionsFor).
   int readers = 4;
 };
 

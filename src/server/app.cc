@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -61,13 +62,6 @@ std::string ResolveStoreUrl(const std::string& dir, const std::string& override_
   return dir + "/switchboard.db";
 }
 
-store::StoreOptions OptionsFrom(const Config& c) {
-  store::StoreOptions o;
-  o.max_group = c.store.max_group;
-  o.readers = c.store.readers;
-  return o;
-}
-
 bool IsPostgresUrl(const std::string& url) {
   return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
 }
@@ -109,6 +103,16 @@ Status BindKeyring(store::Store& store, const crypto::Keyring& keyring) {
   return Status::Ok();
 }
 }  // namespace
+
+store::StoreOptions StoreOptionsFor(const Config& c) {
+  store::StoreOptions o;
+  o.max_group = c.store.max_group;
+  // Every HTTP worker may be inside a Read() at once: a smaller pool opens
+  // and closes a connection for each read beyond it (a fresh SQLite
+  // connection costs about a millisecond before its first statement).
+  o.readers = std::max(c.store.readers, c.server.threads);
+  return o;
+}
 
 Result<access::Policy> LoadPolicyFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -170,7 +174,7 @@ Result<InitSummary> InitDataDir(const InitOptions& opt, const Clock& clock) {
     sum.created_audit_key = true;
   }
   sum.store = ResolveStoreUrl(opt.data_dir, opt.store_url, config);
-  SB_ASSIGN_OR_RETURN(auto store, OpenStore(sum.store, OptionsFrom(config)));
+  SB_ASSIGN_OR_RETURN(auto store, OpenStore(sum.store, StoreOptionsFor(config)));
   SB_RETURN_IF_ERROR(BindKeyring(*store, *keyring));
   std::vector<members::UnitSpec> specs;
   if (opt.tree_csv.empty()) {
@@ -205,7 +209,7 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   SB_ASSIGN_OR_RETURN(app->audit_key_, audit::SigningKey::Load(AuditKeyPath(data_dir)));
   app->sealer_ = std::make_unique<crypto::Sealer>(*app->keyring_);
   const std::string url = ResolveStoreUrl(data_dir, store_override, app->config_);
-  SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, OptionsFrom(app->config_)));
+  SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, StoreOptionsFor(app->config_)));
   SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
   SB_RETURN_IF_ERROR(app->ReloadTree());
   SB_RETURN_IF_ERROR(RecordPolicy(*app->store_, app->policy_, app->clock_));

@@ -33,6 +33,10 @@ std::string AuditVerifyKeyPath(const std::string& data_dir);  // its public half
 // Reads and validates <data_dir>/policy.toml.
 Result<access::Policy> LoadPolicyFile(const std::string& path);
 
+// The store options a configuration asks for: [store] max_group, and at
+// least as many reader connections as [server] threads.
+store::StoreOptions StoreOptionsFor(const Config& config);
+
 // Opens a store from a URL: "postgresql://..." or "postgres://..." for
 // PostgreSQL, anything else is a SQLite file path.
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& url,

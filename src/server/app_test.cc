@@ -33,6 +33,17 @@ TEST(AppTest, InitCreatesPrivateFilesAndLoadsTree) {
   EXPECT_EQ((*app)->tree().OfKind("constituency").size(), 650u);
 }
 
+TEST(AppTest, StoreKeepsAReaderForEveryHttpWorker) {
+  Config c;
+  c.store.max_group = 512;
+  c.store.readers = 4;
+  c.server.threads = 64;
+  EXPECT_EQ(StoreOptionsFor(c).readers, 64);
+  EXPECT_EQ(StoreOptionsFor(c).max_group, 512);
+  c.server.threads = 2;
+  EXPECT_EQ(StoreOptionsFor(c).readers, 4);
+}
+
 TEST(AppTest, RefusesWorldReadableKeyring) {
   auto dir = store::testing::ScopedTempDir::Create("sb-app");
   SystemClock clock;

@@ -208,6 +208,26 @@ TEST_P(StoreTest, OpenAppliesAllMigrations) {
   EXPECT_EQ(store_->dialect(), dialect());
 }
 
+// The phone bank's lease query (phonebank::Next) walks campaign_targets in
+// lease order and stops at the first callable target: the queue index must
+// give that order, or every lease sorts the whole audience (schema v8).
+TEST_P(StoreTest, ThePhoneBankQueueIsInLeaseOrder) {
+  if (postgres()) GTEST_SKIP() << "SQLite's plan; PostgreSQL plans by its statistics";
+  std::string plan;
+  ASSERT_OK(store_->Read([&](Tx& tx) {
+    return tx.Query(
+        "EXPLAIN QUERY PLAN SELECT member_id FROM campaign_targets WHERE campaign_id = $1 AND "
+        "done = 0 AND next_at <= $2 AND (leased_by IS NULL OR lease_expires <= $2) ORDER BY "
+        "passes, next_at, member_id LIMIT 1",
+        {1, 2}, [&](const Row& row) {
+          plan += std::string(row.Text(3)) + "\n";
+          return true;
+        });
+  }));
+  EXPECT_NE(plan.find("campaign_targets_queue"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+}
+
 TEST_P(StoreTest, ReopenIsIdempotent) {
   ASSERT_OK(store_->Write([](Tx& tx) {
     return tx.Exec("INSERT INTO settings (name, value) VALUES ($1, $2)", {"k", "v"}).status();

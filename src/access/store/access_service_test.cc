@@ -137,6 +137,32 @@ TEST_P(AccessServiceTest, RevocationIsImmediateAndExplainRemembersThePast) {
             2);
 }
 
+TEST_P(AccessServiceTest, ListGrantsFiltersByAccountInIdOrder) {
+  ASSERT_TRUE(service_->Bootstrap(owner_, clock_.Now() + 300 * kMicrosPerDay, "new deployment"));
+  auto a = service_->AddGrant(owner_, true, Request(officer_, "officer", aldershot_, 90));
+  auto b = service_->AddGrant(owner_, true, Request(staffer_, "staff", south_east_, 90));
+  auto c = service_->AddGrant(owner_, true, Request(officer_, "caller", aldershot_, 7));
+  ASSERT_TRUE(a && b && c);
+  auto ids = [&](AccountId who, bool include_ended) {
+    std::vector<std::int64_t> out;
+    EXPECT_TRUE(env_.store_
+                    ->Read([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(
+                          auto gs, ListGrants(tx, GrantFilter{who, include_ended}, clock_.Now()));
+                      for (const Grant& g : gs) out.push_back(g.id.value());
+                      return Status::Ok();
+                    })
+                    .ok());
+    return out;
+  };
+  EXPECT_EQ(ids(officer_, true), (std::vector<std::int64_t>{a->value(), c->value()}));
+  EXPECT_EQ(ids(staffer_, true), (std::vector<std::int64_t>{b->value()}));
+  EXPECT_EQ(ids(AccountId(), true).size(), 4u);  // every account's, the bootstrap grant too
+  clock_.Advance(8 * kMicrosPerDay);
+  EXPECT_EQ(ids(officer_, false), (std::vector<std::int64_t>{a->value()}));
+  EXPECT_EQ(ids(officer_, true), (std::vector<std::int64_t>{a->value(), c->value()}));
+}
+
 TEST_P(AccessServiceTest, GrantsEndWithNoJobRunning) {
   ASSERT_TRUE(service_->Bootstrap(owner_, clock_.Now() + 300 * kMicrosPerDay, "new deployment"));
   auto g = service_->AddGrant(owner_, true, Request(officer_, "officer", aldershot_, 7));
