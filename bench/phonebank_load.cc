@@ -367,7 +367,7 @@ Prepared SetUpCampaign(server::App& app, int callers) {
     c.ends_at = now + 28 * kMicrosPerDay;
     SB_RETURN_IF_ERROR(phonebank::Validate(c, app.policy(), app.tree()));
     c.pace = PaceForBench();  // beyond Validate's limits on purpose; see above
-    SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, c, now));
+    SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, app.tree(), c, now));
     SB_ASSIGN_OR_RETURN(
         p.targets, phonebank::SetState(tx, app.tree(), c, phonebank::CampaignState::kLive, now));
     SB_ASSIGN_OR_RETURN(phonebank::NewInvite inv,
