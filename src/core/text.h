@@ -41,6 +41,9 @@ std::string FoldForMatch(std::string_view s);
 // `s` without leading and trailing ASCII whitespace.
 std::string Trim(std::string_view s);
 
+// `s` safe inside HTML text and quoted attribute values: & < > " ' escaped.
+std::string EscapeHtml(std::string_view s);
+
 // `s` with each run of ASCII whitespace replaced by one space, and leading and
 // trailing whitespace removed ("  a \t b " -> "a b").
 std::string CollapseSpaces(std::string_view s);

@@ -95,3 +95,12 @@ TEST(CollapseSpacesTest, CollapsesRunsAndTrims) {
 
 }  // namespace
 }  // namespace switchboard::text
+
+namespace switchboard::text {
+namespace {
+TEST(EscapeHtmlTest, EscapesWhatHtmlNeeds) {
+  EXPECT_EQ(EscapeHtml("a<b>&\"c'/d"), "a&lt;b&gt;&amp;&quot;c&#39;/d");
+  EXPECT_EQ(EscapeHtml("https://example.org/u/x"), "https://example.org/u/x");
+}
+}  // namespace
+}  // namespace switchboard::text

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/text.h"
 #include "crypto/keyring.h"
 #include "members/register.h"
 
@@ -571,28 +572,6 @@ std::string FooterSentence(const FooterFacts& f) {
   }
   return s;
 }
-std::string EscapeHtml(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        o += "&amp;";
-        break;
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      default:
-        o += c;
-    }
-  }
-  return o;
-}
 }  // namespace
 
 std::string FooterText(const FooterFacts& f, const std::string& unsubscribe_url,
@@ -603,9 +582,9 @@ std::string FooterText(const FooterFacts& f, const std::string& unsubscribe_url,
 
 std::string FooterHtml(const FooterFacts& f, const std::string& unsubscribe_url,
                        const std::string& preferences_url) {
-  return "<hr><p><small>" + EscapeHtml(FooterSentence(f)) + "<br><a href=\"" +
-         EscapeHtml(unsubscribe_url) + "\">Unsubscribe</a> &middot; <a href=\"" +
-         EscapeHtml(preferences_url) + "\">Choose what we send you</a></small></p>";
+  return "<hr><p><small>" + text::EscapeHtml(FooterSentence(f)) + "<br><a href=\"" +
+         text::EscapeHtml(unsubscribe_url) + "\">Unsubscribe</a> &middot; <a href=\"" +
+         text::EscapeHtml(preferences_url) + "\">Choose what we send you</a></small></p>";
 }
 
 }  // namespace switchboard::messaging

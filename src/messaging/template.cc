@@ -6,6 +6,8 @@
 #include <mstch/mstch.hpp>
 #include <set>
 
+#include "core/text.h"
+
 namespace switchboard::messaging {
 
 const std::vector<std::string>& MergeFields() {
@@ -45,13 +47,6 @@ Status Bad(std::string_view part, std::string_view text, size_t offset, const st
                                  ", column " + std::to_string(p.column) + ": " + what);
 }
 
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return std::string(s.substr(b, e - b));
-}
-
 bool Known(const std::string& name) {
   const auto& f = MergeFields();
   return std::find(f.begin(), f.end(), name) != f.end();
@@ -86,7 +81,7 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
         return Bad(part, src, at,
                    "unescaped output ({{{...}}} or {{&...}}) is not allowed in an HTML body");
       }
-      const std::string name = Trim(triple ? inner : inner.substr(1));
+      const std::string name = text::Trim(triple ? inner : inner.substr(1));
       if (!Known(name)) {
         return Bad(part, src, at, "unknown merge field '" + name + "'; allowed: " + AllowedList());
       }
@@ -105,7 +100,7 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
       case '#':
       case '^':
       case '/': {
-        const std::string name = Trim(inner.substr(1));
+        const std::string name = text::Trim(inner.substr(1));
         if (!Known(name)) {
           return Bad(part, src, at,
                      "unknown merge field '" + name + "'; allowed: " + AllowedList());
@@ -126,7 +121,7 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
         break;
       }
       default: {
-        const std::string name = Trim(inner);
+        const std::string name = text::Trim(inner);
         if (name.empty()) return Bad(part, src, at, "an empty merge tag");
         if (!Known(name)) {
           return Bad(part, src, at,
@@ -160,7 +155,7 @@ const std::set<GumboTag>& AllowedTags() {
 }
 
 bool SafeHref(std::string_view v) {
-  std::string s = Trim(v);
+  std::string s = text::Trim(v);
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   if (s == "{{unsubscribe_url}}" || s == "{{preferences_url}}") return true;
   for (std::string_view scheme : {"https://", "http://", "mailto:"}) {
@@ -224,32 +219,7 @@ Status CheckHtml(std::string_view src, std::string_view part) {
 // needs, in text and in quoted attributes. Installed once, before any render.
 void InstallEscaper() {
   static const bool kDone = [] {
-    mstch::config::escape = [](const std::string& in) {
-      std::string out;
-      out.reserve(in.size());
-      for (char c : in) {
-        switch (c) {
-          case '&':
-            out += "&amp;";
-            break;
-          case '<':
-            out += "&lt;";
-            break;
-          case '>':
-            out += "&gt;";
-            break;
-          case '"':
-            out += "&quot;";
-            break;
-          case '\'':
-            out += "&#39;";
-            break;
-          default:
-            out += c;
-        }
-      }
-      return out;
-    };
+    mstch::config::escape = [](const std::string& in) { return text::EscapeHtml(in); };
     return true;
   }();
   (void)kDone;

@@ -1,6 +1,7 @@
 #include "server/member_pages.h"
 
 #include "audit/audit_log.h"
+#include "core/text.h"
 #include "members/register.h"
 #include "messaging/messaging.h"
 #include "messaging/tokens.h"
@@ -11,29 +12,6 @@ namespace {
 
 namespace msg = messaging;
 
-std::string Escape(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        o += "&amp;";
-        break;
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      default:
-        o += c;
-    }
-  }
-  return o;
-}
-
 HttpResponse Page(int status, const std::string& org, const std::string& title,
                   const std::string& body) {
   HttpResponse r;
@@ -43,11 +21,11 @@ HttpResponse Page(int status, const std::string& org, const std::string& title,
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>" +
-      Escape(title) + " - " + Escape(org) +
+      text::EscapeHtml(title) + " - " + text::EscapeHtml(org) +
       "</title>"
       "<link rel=\"stylesheet\" href=\"/app/app.css\"></head><body><main class=\"page\">"
       "<h1>" +
-      Escape(title) + "</h1>" + body + "</main></body></html>";
+      text::EscapeHtml(title) + "</h1>" + body + "</main></body></html>";
   return r;
 }
 
@@ -146,12 +124,12 @@ void AddMemberPages(HttpServer& http, const ApiDeps& deps) {
     const std::string& token = req.params.at("token");
     if (!signer->Verify(token)) return Page(404, org, "Unsubscribe", kBadLink);
     return Page(200, org, "Unsubscribe",
-                "<p>Stop receiving this kind of e-mail from " + Escape(org) +
-                    "?</p><form method=\"post\" action=\"/u/" + Escape(token) +
+                "<p>Stop receiving this kind of e-mail from " + text::EscapeHtml(org) +
+                    "?</p><form method=\"post\" action=\"/u/" + text::EscapeHtml(token) +
                     "\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
                     "<button type=\"submit\">Unsubscribe</button></form>"
                     "<p><a href=\"/preferences/" +
-                    Escape(token) + "\">Or choose exactly what we send you</a></p>");
+                    text::EscapeHtml(token) + "\">Or choose exactly what we send you</a></p>");
   });
 
   http.Route("POST", "/u/{token}", [signer, org, &deps](const HttpRequest& req) {
@@ -199,11 +177,12 @@ void AddMemberPages(HttpServer& http, const ApiDeps& deps) {
     return Page(200, org, "Unsubscribed",
                 "<p>Done. You will not receive this kind of e-mail from us again; messages "
                 "already on their way have been stopped.</p><p><a href=\"/preferences/" +
-                    Escape(token) + "\">Choose what we send you</a></p>");
+                    text::EscapeHtml(token) + "\">Choose what we send you</a></p>");
   });
 
   auto form = [org](const std::string& token, const MemberState& s, const std::string& note) {
-    std::string body = note + "<form method=\"post\" action=\"/preferences/" + Escape(token) +
+    std::string body = note + "<form method=\"post\" action=\"/preferences/" +
+                       text::EscapeHtml(token) +
                        "\"><fieldset><legend>What may we send you?</legend>";
     for (const Choice& c : kChoices) {
       const bool on = c.suppression ? (s.suppressions & c.bit) != 0 : (s.consents & c.bit) != 0;
