@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "audit/audit_log.h"
 #include "core/log.h"
 #include "mail/mime.h"
 #include "members/contact.h"
@@ -30,7 +31,12 @@ struct Outbox::Row {
 
 Outbox::Outbox(store::Store& store, const members::OrgTree& tree, const crypto::Sealer& sealer,
                const Clock& clock, DeliveryConfig config)
-    : store_(store), tree_(tree), sealer_(sealer), clock_(clock), cfg_(std::move(config)) {
+    : store_(store),
+      tree_(tree),
+      sealer_(sealer),
+      signer_(sealer),
+      clock_(clock),
+      cfg_(std::move(config)) {
   cfg_.workers = std::clamp(cfg_.workers, 1, 64);
 }
 
@@ -223,8 +229,7 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
     return;
   }
 
-  TokenSigner signer(sealer_);
-  const std::string token = signer.Make({row.member, row.message});
+  const std::string token = signer_.Make({row.member, row.message});
   MergeValues v;
   v.first_name = first_name;
   if (const members::Unit* u = tree_.Find(unit)) v.unit_name = u->name;
@@ -398,6 +403,14 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
                         "SELECT id, $2, suppressions, 'hard-bounces' FROM members WHERE id = $1",
                         {row.member.value(), now})
                     .status());
+            audit::Event e;
+            e.at = now;
+            e.action = "member.suppress";
+            e.decision = "allow";
+            e.rule = "messaging.hard_bounces";
+            e.members = {row.member.value()};
+            e.message = row.message.value();
+            SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
           }
         }
         return Status::Ok();

@@ -48,6 +48,7 @@
 #include "mail/smtp.h"
 #include "members/org_tree.h"
 #include "messaging/messaging.h"
+#include "messaging/tokens.h"
 #include "store/store.h"
 
 namespace switchboard::messaging {
@@ -104,6 +105,7 @@ class Outbox {
   store::Store& store_;
   const members::OrgTree& tree_;
   const crypto::Sealer& sealer_;
+  const TokenSigner signer_;  // unsubscribe links (key derived once)
   const Clock& clock_;
   DeliveryConfig cfg_;
   std::mutex cache_mu_;

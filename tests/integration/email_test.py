@@ -182,6 +182,32 @@ class EmailTest(DataDirTest):
         self.assertNotIn(first_rcpt, later)
         self.assertNotIn(second, later)
 
+    def test_hard_bounces_suppress_after_the_policy_count(self):
+        csv = os.path.join(self.tmp, "members.csv")
+        members_csv(csv, 10)  # five consent: mail.test.{0,2,4,6,8}
+        self.cli("import", "members", csv, "--unit-column", "constituency")
+        self.sink.stop()
+        self.sink = Sink(os.path.join(self.tmp, "sink-bounce"), "--reject-rcpt",
+                         "mail.test.0@example.org=550")
+        self.start()
+        bob = Api(self.port, "bob", PW["bob"])
+        for attempt in (1, 2):
+            msg = self.draft(bob, subject=f"News {attempt}")
+            status, out = bob.call("POST", f"/api/v1/messages/{msg['id']}/send",
+                                   {"version": msg["version"]})
+            self.assertEqual((status, out["queued"]), (202, 5), out)
+            counts = self.wait_done(bob, msg["id"])["counts"]
+            self.assertEqual((counts["bounced"], counts["sent"]), (1, 4), counts)
+        # Two hard bounces (policy [messaging] hard_bounce_limit): no more mail to it.
+        msg = self.draft(bob, subject="News 3")
+        status, out = bob.call("POST", f"/api/v1/messages/{msg['id']}/send",
+                               {"version": msg["version"]})
+        self.assertEqual((status, out["queued"]), (202, 4), out)
+        events = [json.loads(l) for l in self.cli("audit", "query").stdout.splitlines()]
+        suppressed = [e for e in events if e["action"] == "member.suppress"]
+        self.assertEqual(len(suppressed), 1, suppressed)
+        self.assertEqual(suppressed[0]["rule"], "messaging.hard_bounces")
+
     def test_staff_cannot_send_in_another_persons_name(self):
         """The incident: a staffer used the member-email tool to promote one
         candidate in someone else's name."""
