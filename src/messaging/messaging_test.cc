@@ -284,6 +284,18 @@ TEST_P(MessagingTest, CarriedOverSuppressionsStopMembersAtOnce) {
   EXPECT_EQ(sum->rejected[0].line, 4);
   EXPECT_EQ(sum->rejected[0].reason.find("not-an-address"), std::string::npos);
   EXPECT_EQ(Count(s, Kind::kCampaign), 1);
+  std::int64_t suppress_events = -1;
+  ASSERT_TRUE(env_.store_
+                  ->Read([&](store::Tx& tx) -> Status {
+                    SB_ASSIGN_OR_RETURN(
+                        suppress_events,
+                        tx.QueryInt("SELECT COUNT(*) FROM audit_events WHERE "
+                                    "action = 'member.suppress' AND members = $1",
+                                    {std::to_string(a.value()) + "," + std::to_string(b.value())}));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(suppress_events, 1);
   // The list itself answers for addresses whether or not a member matched.
   ASSERT_TRUE(env_.store_
                   ->Read([&](store::Tx& tx) -> Status {
@@ -293,8 +305,6 @@ TEST_P(MessagingTest, CarriedOverSuppressionsStopMembersAtOnce) {
                     return Status::Ok();
                   })
                   .ok());
-  (void)a;
-  (void)b;
 }
 
 TEST_P(MessagingTest, CancelStopsRowsNotYetHanded) {

@@ -2,9 +2,11 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "audit/audit_log.h"
 #include "crypto/keyring.h"
 #include "members/contact.h"
 #include "members/register.h"
@@ -141,6 +143,7 @@ Result<SuppressionImportSummary> ImportSuppressions(store::Store& store,
       SB_RETURN_IF_ERROR(inner);
     }
     const std::int64_t bit = members::kNoEmail;
+    std::vector<std::int64_t> changed;
     for (std::int64_t id : members) {
       SB_ASSIGN_OR_RETURN(std::int64_t n,
                           tx.Exec("UPDATE members SET suppressions = suppressions | $2, "
@@ -148,11 +151,26 @@ Result<SuppressionImportSummary> ImportSuppressions(store::Store& store,
                                   {id, bit, now}));
       if (n == 0) continue;
       ++suppressed;
+      changed.push_back(id);
       SB_RETURN_IF_ERROR(
           tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, "
                   "source) SELECT id, $2, suppressions, $3 FROM members WHERE id = $1",
                   {id, now, "suppression-list:" + std::string(source)})
               .status());
+    }
+    // On the record: the import (which opened every address to compare
+    // hashes) and each member it suppressed, a thousand per event.
+    audit::Event e;
+    e.at = now;
+    e.action = "suppression.import";
+    e.decision = "allow";
+    e.rule = "suppression-list";
+    SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+    for (size_t i = 0; i < changed.size(); i += 1000) {
+      audit::Event m = e;
+      m.action = "member.suppress";
+      m.members.assign(changed.begin() + i, changed.begin() + std::min(changed.size(), i + 1000));
+      SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, m).status());
     }
     return Status::Ok();
   }));

@@ -198,9 +198,13 @@ void AddMemberPages(HttpServer& http, const ApiDeps& deps) {
     auto claims = signer->Verify(token);
     if (!claims) return Page(404, org, "Your choices", kBadLink);
     MemberState s;
-    Status st = deps.store->Read([&](store::Tx& tx) -> Status {
+    // The member's own choices, read on their token: recorded like any read.
+    Status st = deps.store->Write([&](store::Tx& tx) -> Status {
       SB_ASSIGN_OR_RETURN(s, Load(tx, claims->member));
-      return Status::Ok();
+      if (!s.found) return Status::Ok();
+      return audit::AuditLog::Append(tx, MemberEvent(req, "member.preferences.view", claims->member,
+                                                     claims->message, deps.clock->Now()))
+          .status();
     });
     if (!st.ok()) return Page(503, org, "Your choices", "<p>Please try again in a minute.</p>");
     if (!s.found) return Page(404, org, "Your choices", kBadLink);
