@@ -39,6 +39,7 @@ asan: setup
 	ctest --preset asan -j $(JOBS)
 
 bench: build
+	@scripts/setup.sh --bench
 	@scripts/run-bench.sh $(BUILD)
 
 format:

@@ -3,7 +3,7 @@
 # build/bench-results.md. Figures are medians of several runs; baselines are
 # measured in the same run. Usage: scripts/run-bench.sh BUILD_DIR [MEMBERS]
 # SB_BENCH_ONLY: a comma-separated list of sections to run (store, p1, p2, p4,
-# import, p3), e.g. SB_BENCH_ONLY=p3; default all.
+# import, p3, p6), e.g. SB_BENCH_ONLY=p3; default all.
 set -euo pipefail
 build=${1:?build dir}
 members=${2:-${SB_BENCH_MEMBERS:-1000000}}
@@ -143,6 +143,29 @@ if want p3 && [ -x "$build/bench/phonebank_load" ]; then
   done
   "$p3_baseline" stop "$work/p3-pg"
   python3 "$root/bench/phonebank_report.py" "$work/p3-prepare.json" "$work/p3-runs.jsonl" "$p3_rate"
+  echo
+fi
+if want p6 && [ -x /usr/sbin/smtp-sink ]; then
+  # P6: bench/email_load.py drives `switchboard serve` through the HTTP API;
+  # the SMTP server is Postfix's smtp-sink on loopback (installed by
+  # `scripts/setup.sh --bench`); baselines in the same run (see the script).
+  p6_members=${SB_P6_MEMBERS:-552000}  # about 500,000 of them have an e-mail address
+  p6_workers=${SB_P6_WORKERS:-16}
+  p6_window=${SB_P6_WINDOW:-100000}
+  echo "## P6: member e-mail, $p6_members members (target: 500 k queued <= 20 s; >= 2,000 delivered/s)"
+  echo
+  /usr/bin/python3 "$root/bench/email_load.py" --bin "$bin" --dir "$work/p6" \
+    --members "$p6_members" --rounds "$runs" --workers "$p6_workers" --window "$p6_window" \
+    >"$work/p6-runs.jsonl"
+  python3 "$root/bench/email_report.py" "$work/p6-runs.jsonl"
+  echo
+  echo "Per message, in process (bench/mail_bench: GMime rendering, libopendkim signing, and"
+  echo "the RSA-2048 signature alone with the key parsed once):"
+  echo
+  echo '```'
+  "$build/bench/mail_bench" --benchmark_repetitions="$runs" --benchmark_report_aggregates_only=true \
+    2>/dev/null | grep -E 'Benchmark|median|---'
+  echo '```'
   echo
 fi
 } | tee "$out"

@@ -2,7 +2,13 @@
 # Installs every Debian package that building, testing and the demo need.
 # Idempotent, and silent when everything is already present. Uses sudo when
 # not run as root.
+#   scripts/setup.sh          building, testing and the demo
+#   scripts/setup.sh --bench  also what `make bench` needs: Postfix for its C
+#                             SMTP test tools smtp-sink and smtp-source (P6),
+#                             installed unconfigured so no mail server starts
 set -euo pipefail
+bench=0
+[ "${1:-}" = "--bench" ] && bench=1
 
 packages=(
   # toolchain
@@ -23,6 +29,8 @@ packages=(
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )
+
+[ "$bench" = 1 ] && packages+=(postfix)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -61,6 +69,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+if [[ " ${missing[*]} " == *" postfix "* ]]; then
+  # "No configuration": the package installs its tools and leaves the mail
+  # server unconfigured and stopped.
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+fi
 $sudo apt-get update -qq >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 browser_deps
