@@ -486,15 +486,36 @@ Result<DeliveryStats> Outbox::DeliverDue() {
     // Rows that could neither go nor be recorded (relay down): stop for now.
     if (round.sent + round.deferred + round.failed + round.suppressed == 0) break;
   }
+  // Messages with nobody left to try are finished. Each gets one audit event:
+  // the outbox opened its recipients' addresses (field class "contact") to
+  // deliver it. Who they were, and what became of each, is in its outbox rows
+  // (the report), not repeated in the log half a million times.
   const Micros now = clock_.Now();
   SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
-    return tx
-        .Exec(
-            "UPDATE messages SET state = 'sent', completed_at = $1 WHERE state = 'sending' AND "
-            "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = messages.id AND o.state IN "
-            "('queued', 'deferred', 'handed'))",
-            {now})
-        .status();
+    std::vector<std::int64_t> finished;
+    SB_RETURN_IF_ERROR(tx.Query(
+        "SELECT id FROM messages WHERE state = 'sending' AND NOT EXISTS (SELECT 1 FROM outbox o "
+        "WHERE o.message_id = messages.id AND o.state IN ('queued', 'deferred', 'handed'))",
+        {}, [&](const store::Row& r) {
+          finished.push_back(r.Int(0));
+          return true;
+        }));
+    for (std::int64_t id : finished) {
+      SB_ASSIGN_OR_RETURN(std::int64_t n,
+                          tx.Exec("UPDATE messages SET state = 'sent', completed_at = $2 WHERE "
+                                  "id = $1 AND state = 'sending'",
+                                  {id, now}));
+      if (n != 1) continue;
+      audit::Event e;
+      e.at = now;
+      e.action = "message.deliver";
+      e.decision = "allow";
+      e.rule = "messaging.outbox";
+      e.field_classes = {"contact"};
+      e.message = id;
+      SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+    }
+    return Status::Ok();
   }));
   return round_total;
 }

@@ -144,6 +144,16 @@ class EmailTest(DataDirTest):
             self.assertIn("<b>Monday</b>", html)
         self.assertEqual(len(ids), 30)
 
+        # Delivery opened 30 addresses: one event for the message, on the record.
+        def delivered():
+            events = [json.loads(l) for l in self.cli("audit", "query").stdout.splitlines()]
+            return [e for e in events
+                    if e["action"] == "message.deliver" and e.get("message") == msg["id"]]
+        events = wait_for("the delivery's audit event", delivered, timeout=60)
+        self.assertEqual(len(events), 1, events)
+        self.assertEqual(events[0]["field_classes"], ["contact"])
+        self.assertNotIn("@", json.dumps(events))
+
         # RFC 8058 one-click from the first recipient's own header.
         first_rcpt = rcpts[0]
         url = got[0][1]["List-Unsubscribe"].strip("<>").replace("http://127.0.0.1:1",
