@@ -839,12 +839,7 @@ Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micr
     return out;
   }
   // Pace: leases handed to this caller recently (calls rows are written at
-  // lease time, so they count every new contact).
-  auto count_since = [&](Micros since) -> Result<std::int64_t> {
-    return tx.QueryInt(
-        "SELECT COUNT(*) FROM calls WHERE campaign_id = $1 AND caller_id = $2 AND started_at > $3",
-        {c.id.value(), caller.value(), since});
-  };
+  // lease time, so they count every new contact), in each window at once.
   struct Window {
     const char* name;
     Micros length;
@@ -856,9 +851,23 @@ Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micr
       {"hour", 3600 * kMicrosPerSecond, c.pace.per_hour},
       {"day", kMicrosPerDay, c.pace.per_day},
   };
-  for (const Window& w : windows) {
-    SB_ASSIGN_OR_RETURN(std::int64_t n, count_since(now - w.length));
-    if (n >= w.limit) {
+  Micros longest = 0;
+  for (const Window& w : windows) longest = std::max(longest, w.length);
+  std::int64_t counts[3] = {0, 0, 0};
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT COALESCE(SUM(CASE WHEN started_at > $3 THEN 1 ELSE 0 END), 0), "
+               "COALESCE(SUM(CASE WHEN started_at > $4 THEN 1 ELSE 0 END), 0), "
+               "COALESCE(SUM(CASE WHEN started_at > $5 THEN 1 ELSE 0 END), 0) FROM calls "
+               "WHERE campaign_id = $1 AND caller_id = $2 AND started_at > $6",
+               {c.id.value(), caller.value(), now - windows[0].length, now - windows[1].length,
+                now - windows[2].length, now - longest},
+               [&](const store::Row& r) {
+                 for (int i = 0; i < 3; ++i) counts[i] = r.Int(i);
+                 return false;
+               }));
+  for (int i = 0; i < 3; ++i) {
+    const Window& w = windows[i];
+    if (counts[i] >= w.limit) {
       // Free again when the oldest contact inside the window leaves it.
       std::int64_t oldest = now;
       SB_RETURN_IF_ERROR(
@@ -874,20 +883,42 @@ Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micr
       return out;
     }
   }
-  std::optional<MemberId> pick;
+  // The first callable target in lease order (fewest passes, longest due,
+  // lowest id): the better of the first free one and the first whose lease
+  // lapsed. Each has its own partial index (schema v11), so neither query
+  // steps over the targets other callers are working on.
+  const std::string callable =
+      " AND (m.consents & " + std::to_string(members::kConsentPhone) +
+      ") <> 0 AND (m.suppressions & " + std::to_string(kNotCallable) +
+      ") = 0 AND NOT EXISTS (SELECT 1 FROM canaries k WHERE k.member_id = m.id) AND EXISTS "
+      "(SELECT 1 FROM contact_points p WHERE p.member_id = m.id AND p.kind = 'phone' AND "
+      "p.valid = 1) ORDER BY t.passes, t.next_at, t.member_id LIMIT 1";
+  struct Candidate {
+    std::int64_t passes, next_at, member;
+    bool operator<(const Candidate& o) const {
+      return std::tie(passes, next_at, member) < std::tie(o.passes, o.next_at, o.member);
+    }
+  };
+  std::optional<Candidate> best;
+  auto consider = [&](const store::Row& r) {
+    Candidate cand{r.Int(0), r.Int(1), r.Int(2)};
+    if (!best || cand < *best) best = cand;
+    return false;
+  };
   SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT t.member_id FROM campaign_targets t JOIN members m ON m.id = t.member_id "
-      "WHERE t.campaign_id = $1 AND t.done = 0 AND t.next_at <= $2 AND "
-      "(t.leased_by IS NULL OR t.lease_expires <= $2) AND (m.consents & " +
-          std::to_string(members::kConsentPhone) + ") <> 0 AND (m.suppressions & " +
-          std::to_string(kNotCallable) +
-          ") = 0 AND NOT EXISTS (SELECT 1 FROM canaries k WHERE k.member_id = m.id) AND EXISTS "
-          "(SELECT 1 FROM contact_points p WHERE p.member_id = m.id AND p.kind = 'phone' AND "
-          "p.valid = 1) ORDER BY t.passes, t.next_at, t.member_id LIMIT 1",
-      {c.id.value(), now}, [&](const store::Row& r) {
-        pick = MemberId(r.Int(0));
-        return false;
-      }));
+      "SELECT t.passes, t.next_at, t.member_id FROM campaign_targets t JOIN members m ON "
+      "m.id = t.member_id WHERE t.campaign_id = $1 AND t.done = 0 AND t.leased_by IS NULL AND "
+      "t.next_at <= $2" +
+          callable,
+      {c.id.value(), now}, consider));
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT t.passes, t.next_at, t.member_id FROM campaign_targets t JOIN members m ON "
+      "m.id = t.member_id WHERE t.campaign_id = $1 AND t.done = 0 AND t.leased_by IS NOT NULL "
+      "AND t.lease_expires <= $2 AND t.next_at <= $2" +
+          callable,
+      {c.id.value(), now}, consider));
+  std::optional<MemberId> pick;
+  if (best) pick = MemberId(best->member);
   if (!pick) return out;
   const Micros expires = now + kLeaseMicros;
   SB_ASSIGN_OR_RETURN(
@@ -919,11 +950,12 @@ Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
     return std::find(c.fields.begin(), c.fields.end(), f) != c.fields.end();
   };
   bool found = false;
+  std::string first_name;
   SB_RETURN_IF_ERROR(
       tx.Query("SELECT first_name, joined_on, lapsed_on, branch_id FROM members WHERE id = $1",
                {member.value()}, [&](const store::Row& r) {
                  found = true;
-                 if (shown("first_name")) out.first_name = std::string(r.Text(0));
+                 first_name = std::string(r.Text(0));
                  if (shown("membership_years") && !r.IsNull(1)) {
                    const std::int64_t until = r.IsNull(2) ? now / kMicrosPerDay : r.Int(2);
                    out.membership_years =
@@ -935,25 +967,17 @@ Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
                  return false;
                }));
   if (!found) return Status::NotFound("the member is no longer on the register");
-  // Others sharing the phone number (same blind index): say whom to ask for.
-  std::int64_t sharing = 0;
-  SB_RETURN_IF_ERROR(
-      tx.Query("SELECT COUNT(DISTINCT o.member_id) FROM contact_points p JOIN contact_points o ON "
-               "o.blind_index = p.blind_index AND o.kind = 'phone' AND o.member_id <> p.member_id "
-               "WHERE p.member_id = $1 AND p.kind = 'phone' AND p.valid = 1",
-               {member.value()}, [&](const store::Row& r) {
-                 sharing = r.Int(0);
-                 return false;
-               }));
-  if (sharing > 0) {
-    std::string first;
-    SB_RETURN_IF_ERROR(tx.Query("SELECT first_name FROM members WHERE id = $1", {member.value()},
-                                [&](const store::Row& r) {
-                                  first = std::string(r.Text(0));
-                                  return false;
-                                }));
-    out.ask_for = first;
-  }
+  if (shown("first_name")) out.first_name = first_name;
+  // Someone else shares the phone number (same blind index): say whom to
+  // ask for. Whether anyone does, not how many: the first match ends it.
+  SB_ASSIGN_OR_RETURN(
+      std::int64_t sharing,
+      tx.QueryInt("SELECT COUNT(*) FROM contact_points p WHERE p.member_id = $1 AND "
+                  "p.kind = 'phone' AND p.valid = 1 AND EXISTS (SELECT 1 FROM contact_points o "
+                  "WHERE o.blind_index = p.blind_index AND o.kind = 'phone' AND "
+                  "o.member_id <> p.member_id)",
+                  {member.value()}));
+  if (sharing > 0) out.ask_for = first_name;
   return out;
 }
 
