@@ -21,6 +21,7 @@ packages=(
   libhowardhinnant-date-dev tzdata
   # mail: SMTP submission, MIME, DKIM, templates
   libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev libgumbo-dev
+  libidn2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev postgresql postgresql-contrib sqlite3 curl python3 python3-yaml bc
   # a real SMTP server on loopback and an independent DKIM verifier; the

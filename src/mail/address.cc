@@ -1,5 +1,9 @@
 #include "mail/address.h"
 
+#include <idn2.h>
+
+#include <algorithm>
+#include <memory>
 #include <string>
 
 namespace switchboard::mail {
@@ -128,6 +132,43 @@ Status ValidateAddress(std::string_view address, std::string_view field) {
     return Invalid(field, "has an invalid domain");
   }
   return Status::Ok();
+}
+
+Result<std::string> ToSmtpAddress(std::string_view address) {
+  const size_t at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == address.size()) {
+    return Status::InvalidArgument("the address has no local part or no domain");
+  }
+  const std::string_view local = address.substr(0, at);
+  const std::string_view domain = address.substr(at + 1);
+  for (char c : local) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return Status::FailedPrecondition(
+          "the address has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531); delivery "
+          "does not use it");
+    }
+  }
+  std::string out(local);
+  out += '@';
+  const bool ascii = std::all_of(domain.begin(), domain.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii || (domain.size() > 1 && domain.front() == '[')) {
+    out += domain;
+  } else {
+    const std::string input(domain);
+    char* converted = nullptr;
+    const int rc =
+        idn2_to_ascii_8z(input.c_str(), &converted, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+    std::unique_ptr<char, decltype(&idn2_free)> owned(converted, &idn2_free);
+    if (rc != IDN2_OK || converted == nullptr) {
+      return Status::InvalidArgument(std::string("the address's domain is not a valid "
+                                                 "internationalised domain name (") +
+                                     idn2_strerror(rc) + ")");
+    }
+    out += converted;
+  }
+  SB_RETURN_IF_ERROR(ValidateAddress(out, "address"));
+  return out;
 }
 
 }  // namespace switchboard::mail

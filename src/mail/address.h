@@ -4,6 +4,7 @@
 // (an address is personal data).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -22,6 +23,17 @@ inline constexpr size_t kMaxAddressBytes = 254;
 //    ("xn--..."); non-ASCII local parts (SMTPUTF8) are not supported.
 // `field` names the address in the error ("to.address").
 Status ValidateAddress(std::string_view address, std::string_view field);
+
+// The form of a member's address that SMTP without the SMTPUTF8 extension
+// can carry: an internationalised domain converted to A-labels (IDNA2008
+// with UTS #46 mapping, libidn2: "bücher.example" -> "xn--bcher-kva.example"),
+// the local part unchanged. Then checked by ValidateAddress. Errors never
+// repeat the address:
+//  - kFailedPrecondition when the local part is not ASCII: such an address
+//    (RFC 6531) needs SMTPUTF8 end to end, which delivery does not use;
+//  - kInvalidArgument when the domain is not a valid IDN or the result is not
+//    a valid address.
+Result<std::string> ToSmtpAddress(std::string_view address);
 
 // True when `name` is a host name as above (one or more labels), e.g. for a
 // DKIM domain, selector or the EHLO name.

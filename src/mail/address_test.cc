@@ -74,5 +74,31 @@ TEST(AddressTest, HostNames) {
   EXPECT_FALSE(IsHostName(std::string(64, 'a') + ".org"));
 }
 
+TEST(AddressTest, SmtpFormOfInternationalisedDomains) {
+  EXPECT_EQ(ToSmtpAddress("plain@example.org").value(), "plain@example.org");
+  EXPECT_EQ(ToSmtpAddress("idn.test@b\u00fccher.example").value(),
+            "idn.test@xn--bcher-kva.example");
+  // UTS #46 mapping: upper-case and full-width forms of a domain fold.
+  EXPECT_EQ(ToSmtpAddress("a@B\u00dcCHER.example").value(), "a@xn--bcher-kva.example");
+  EXPECT_EQ(ToSmtpAddress("a@[192.0.2.1]").value(), "a@[192.0.2.1]");
+}
+
+TEST(AddressTest, SmtpFormRefusesWhatItCannotCarryWithoutRepeatingIt) {
+  const std::string eai = "t\u00ebst.person@example.org";
+  auto r = ToSmtpAddress(eai);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.error().message().find("SMTPUTF8"), std::string::npos);
+  EXPECT_EQ(r.error().message().find("person"), std::string::npos);
+
+  // A disallowed code point in the domain (U+2615, a symbol: not IDNA2008).
+  auto bad = ToSmtpAddress("secret.person@caf\u2615.example");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.error().message().find("secret"), std::string::npos);
+  EXPECT_FALSE(ToSmtpAddress("no-at-sign").has_value());
+  EXPECT_FALSE(ToSmtpAddress("@example.org").has_value());
+}
+
 }  // namespace
 }  // namespace switchboard::mail

@@ -7,6 +7,7 @@
 
 #include "audit/audit_log.h"
 #include "core/log.h"
+#include "mail/address.h"
 #include "mail/mime.h"
 #include "members/contact.h"
 #include "members/register.h"
@@ -158,11 +159,12 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   const std::uint32_t excl = ExcludingSuppressions();
 
   // The member as of now, and their address (opened here and nowhere else).
-  std::string first_name, why_not;
+  std::string first_name, why_not, cannot;
   std::string address;
   UnitId unit;
   Status read = store_.Read([&](store::Tx& tx) -> Status {
     why_not.clear();
+    cannot.clear();
     std::uint32_t consents = 0, suppressions = 0;
     bool found = false;
     SB_RETURN_IF_ERROR(
@@ -205,6 +207,15 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
       why_not = "the member's e-mail address is not valid";
       return Status::Ok();
     }
+    // SMTP's form of it: an internationalised domain as A-labels.
+    // (If it has none, the checks below still decide first: a suppressed
+    // member is suppressed, whatever their address.)
+    auto smtp_form = mail::ToSmtpAddress(email->address);
+    if (smtp_form) {
+      address = std::move(*smtp_form);
+    } else {
+      cannot = smtp_form.error().message();
+    }
     SB_ASSIGN_OR_RETURN(bool listed, OnSuppressionList(tx, sealer_, email->match_key));
     if (listed) {
       why_not = "the address is on the suppression list carried over from a previous provider";
@@ -226,6 +237,13 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   if (!why_not.empty()) {
     (void)Finish(row, "suppressed", 0, why_not, 0);
     ++stats.suppressed;
+    return;
+  }
+  if (!cannot.empty()) {
+    // Our limit, not the recipient's: failed, and not counted as a bounce.
+    address.clear();
+    (void)Finish(row, "failed", 0, cannot, 0);
+    ++stats.failed;
     return;
   }
 
@@ -373,6 +391,13 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
       return;
     }
     case mail::SmtpResult::Kind::kPermanent: {
+      if (res.stage == mail::SmtpResult::Stage::kInput) {
+        // Refused before connecting (the address or message is not one SMTP
+        // can carry): our failure, not a bounce from the recipient's side.
+        (void)Finish(row, "failed", 0, "not sent: " + res.detail, 0);
+        ++stats.failed;
+        return;
+      }
       // A hard bounce: counted per member; at the limit the member gets the
       // no-e-mail suppression, recorded like any other.
       const int limit = cfg_.hard_bounce_limit;

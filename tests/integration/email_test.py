@@ -218,6 +218,38 @@ class EmailTest(DataDirTest):
         self.assertEqual(len(suppressed), 1, suppressed)
         self.assertEqual(suppressed[0]["rule"], "messaging.hard_bounces")
 
+    def test_internationalised_addresses(self):
+        """A domain in Unicode is sent as A-labels; a non-ASCII local part
+        (which needs SMTPUTF8) fails with a reason and is never counted as a
+        bounce, so the member is not suppressed for our limitation."""
+        csv = os.path.join(self.tmp, "members.csv")
+        with open(csv, "w", encoding="utf-8") as f:
+            f.write("member_id,first_name,last_name,email,postcode,constituency,status,joined,"
+                    "consent_email\n"
+                    "I1,Test,One,plain.test@example.org,,E14000530,current,2020-01-01,yes\n"
+                    "I2,Test,Two,idn.test@b\u00fccher.example,,E14000530,current,2020-01-01,yes\n"
+                    "I3,Test,Three,t\u00ebst.three@example.org,,E14000530,current,2020-01-01,"
+                    "yes\n")
+        self.cli("import", "members", csv, "--unit-column", "constituency")
+        self.start()
+        bob = Api(self.port, "bob", PW["bob"])
+        for attempt in (1, 2, 3):  # past the hard-bounce limit of 2
+            msg = self.draft(bob, subject=f"News {attempt}")
+            status, out = bob.call("POST", f"/api/v1/messages/{msg['id']}/send",
+                                   {"version": msg["version"]})
+            self.assertEqual((status, out["queued"]), (202, 3), out)
+            r = self.wait_done(bob, msg["id"])
+            c = r["counts"]
+            self.assertEqual((c["sent"], c["failed"], c["bounced"]), (2, 1, 0), c)
+        got = self.sink.messages()
+        rcpts = sorted({env["rcpt_tos"][0] for env, _, _ in got})
+        self.assertEqual(rcpts, ["idn.test@xn--bcher-kva.example", "plain.test@example.org"])
+        for env, m, raw in got:
+            self.assertEqual(m["To"].addresses[0].addr_spec, env["rcpt_tos"][0])
+            self.assertTrue(dkim_verify(raw, "example.org", "sb2026", self.pub))
+        events = [json.loads(l) for l in self.cli("audit", "query").stdout.splitlines()]
+        self.assertEqual([e for e in events if e["action"] == "member.suppress"], [])
+
     def test_staff_cannot_send_in_another_persons_name(self):
         """The incident: a staffer used the member-email tool to promote one
         candidate in someone else's name."""
