@@ -22,7 +22,7 @@ test: build
 	@$(MAKE) --no-print-directory fuzz
 
 unit: build
-	ctest --preset release -j $(JOBS) -L unit
+	ctest --preset release -j $(JOBS) -LE "integration|browser"
 
 # The web app in headless Chromium (tests/browser).
 browser: build
