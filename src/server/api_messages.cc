@@ -527,10 +527,14 @@ HttpResponse Api::MyApprovals(const ApiCall& call) {
   json out = json::array();
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
     out = json::array();
+    AccountNames names(tx);
     SB_ASSIGN_OR_RETURN(auto list,
                         msg::AwaitingOnBehalf(tx, *deps_.tree, call.session->session.account));
     for (const auto& m : list) {
       json j = MessageJson(tx, *deps_.tree, m);
+      // Who drafted it (an account, not a member), so the person it speaks
+      // for knows whom to ask about it.
+      SB_ASSIGN_OR_RETURN(j["author_name"], names(m.author));
       bool approved = false;
       for (const auto& a : j["approvals"]) {
         approved = approved || (a["kind"] == "on_behalf" &&

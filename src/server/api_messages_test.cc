@@ -1,6 +1,7 @@
 // The member e-mail routes' lists: which messages an account sees in
 // GET /api/v1/messages (its own, and every message the access decision lets
-// it open). It carries no member data.
+// it open), and who drafted each message waiting in GET /api/v1/me/approvals.
+// Neither carries member data.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -168,6 +169,19 @@ TEST_F(ApiMessagesTest, ListEntriesNameTheAuthorAccount) {
   // A summary: no bodies, no audience.
   EXPECT_FALSE(list[0].contains("text_body"));
   EXPECT_FALSE(list[0].contains("audience"));
+}
+
+TEST_F(ApiMessagesTest, TheApprovalsInboxSaysWhoDraftedEachMessage) {
+  TestSession s = Session(nina_);
+  HttpResponse r = env_.Send("GET", "/api/v1/me/approvals", "", &s);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ExpectNoMemberData(r.body);
+  const auto list = Body(r)["messages"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], bob_for_nina_);
+  EXPECT_EQ(list[0]["author"], bob_.value());
+  EXPECT_EQ(list[0]["author_name"], "Bob Officer");
+  EXPECT_EQ(list[0]["approved_by_you"], false);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // and cannot send it; an officer finds it among the messages in their scope
 // and their Send is refused with the failed checks (the named person has not
 // approved; a second approval is missing); the named person approves it from
-// their own account in "Messages in your name"; the owner gives the second approval; the officer sends it and the report
+// their own account in "Messages in your name", which says who drafted it;
+// the owner gives the second approval; the officer sends it and the report
 // shows the queued recipients, who drafted, who sent, the approvals and the
 // checks; then the officer cancels it. No mail relay is configured, so the
 // server only queues.
@@ -329,6 +330,7 @@ step("Nina reads the message in her inbox and approves it in her name", async ()
   await card.getByText("HTML version (as written").click();
   assert.equal(await card.locator("details pre").textContent(), HTML);
   assert.match(await card.textContent(), /In your name asNina Named/);
+  assert.match(await card.textContent(), /Drafted bySam Staff/, "the inbox says who drafted it");
   assert.match(await card.textContent(), /Goes toMembers in .*status current/);
   // Shown as text: the markup made no element.
   assert.equal(await card.locator("strong").count(), 0);
