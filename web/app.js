@@ -154,8 +154,19 @@ window.addEventListener("switchboard:signed-out", () => {
 });
 window.addEventListener("hashchange", () => render());
 
+// The skip link's "#main" is an in-page target, not a route: following it
+// would change the hash the router reads and show "Page not found". Move
+// focus to the main content instead, leaving the address as it is.
+function skipToMain(ev) {
+  ev.preventDefault();
+  const main = document.getElementById("main");
+  main.focus();
+  main.scrollIntoView({ block: "start" });
+}
+
 async function start() {
   document.getElementById("sign-out").addEventListener("click", signOut);
+  document.querySelector("a.skip").addEventListener("click", skipToMain);
   try {
     await loadSession();
   } catch (err) {

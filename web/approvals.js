@@ -38,6 +38,7 @@ function messageCard(ctx, m, result) {
     h("h3", { id: headingId }, m.subject),
     facts([
       ["In your name as", fromWords(m.from)],
+      ["Drafted by", m.author_name],
       ["Kind", (KIND_NAMES[m.kind] || m.kind) + ": " + (KIND_HELP[m.kind] || "")],
       ["Goes to", audienceWords(m.audience, m.scope)],
       ["Scope", unitWords(m.scope)],

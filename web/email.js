@@ -1,8 +1,9 @@
-// E-mail to members (RULEBOOK §7): the account's messages (#/email) and one
-// message (#/email/<id>): its state and version, what sending it needs,
-// approvals, the buttons the account's roles allow (approve, send, cancel),
-// the preview and the report. Approving and sending name the version read
-// here, so nobody approves or sends something that changed under them.
+// E-mail to members (RULEBOOK §7): the account's messages and the others in
+// its scopes (#/email) and one message (#/email/<id>): its state and
+// version, what sending it needs, approvals, the buttons the account's roles
+// allow (approve, send, cancel), the preview and the report. Approving and
+// sending name the version read here, so nobody approves or sends something
+// that changed under them.
 
 import { get, post, ApiError } from "./api.js";
 import { h, show, field, errorBanner, announce, formatDate, facts } from "./dom.js";
@@ -28,24 +29,40 @@ export async function renderList(ctx) {
     return;
   }
   const me = ctx.session.account.id;
-  const section = h("section", { "aria-labelledby": "mine-h", id: "message-list" },
+  // The server lists the account's own messages and every other message it
+  // may open (a scope its grants cover); the second kind is shown apart.
+  const yours = (m) => m.author === me || m.sent_by === me || (m.from && m.from.account === me);
+  const mine = list.filter(yours);
+  const others = list.filter((m) => !yours(m));
+  const sections = [h("section", { "aria-labelledby": "mine-h", id: "message-list" },
     h("h2", { id: "mine-h" }, "Your messages"),
-    list.length ? "" : h("p", {}, "No messages yet: none drafted or sent by you, or written in your name."),
-    list.map((m) => h("div", { class: "card", "data-message": String(m.id) },
-      h("h3", {}, h("a", { href: "#/email/" + encodeURIComponent(m.id) }, m.subject || "Message " + m.id)),
-      h("p", {},
-        h("strong", { class: "state-" + m.state }, STATE_NAMES[m.state] || m.state),
-        " · " + (KIND_NAMES[m.kind] || m.kind) +
-        " · from " + fromWords(m.from) +
-        (m.scope ? " · to " + unitWords(m.scope) : "") +
-        " · version " + m.version +
-        (m.author === me ? " · you drafted it" : "") +
-        (m.updated_at ? " · changed " + formatDate(m.updated_at, true) : "")))));
-  main.querySelector("p.muted").replaceWith(section);
+    mine.length ? "" : h("p", {}, "No messages yet: none drafted or sent by you, or written in your name."),
+    mine.map((m) => messageCard(m, me)))];
+  if (others.length) {
+    sections.push(h("section", { "aria-labelledby": "others-h", id: "scope-message-list" },
+      h("h2", { id: "others-h" }, "Other messages in your scopes"),
+      h("p", { class: "muted" }, "Drafted by others to members in units your grants cover."),
+      others.map((m) => messageCard(m, me))));
+  }
+  main.querySelector("p.muted").replaceWith(...sections);
 }
 
-// Someone asked to approve or send a message they did not draft gets its
-// number (or link) from its author.
+function messageCard(m, me) {
+  return h("div", { class: "card", "data-message": String(m.id) },
+    h("h3", {}, h("a", { href: "#/email/" + encodeURIComponent(m.id) }, m.subject || "Message " + m.id)),
+    h("p", {},
+      h("strong", { class: "state-" + m.state }, STATE_NAMES[m.state] || m.state),
+      " · " + (KIND_NAMES[m.kind] || m.kind) +
+      " · from " + fromWords(m.from) +
+      (m.scope ? " · to " + unitWords(m.scope) : "") +
+      " · version " + m.version +
+      (m.author === me ? " · you drafted it" : m.author_name ? " · drafted by " + m.author_name : "") +
+      (m.updated_at ? " · changed " + formatDate(m.updated_at, true) : "")));
+}
+
+// The list holds the newest messages only; an older one, or one someone was
+// asked to approve with a grant that does not let them draft, is opened by
+// its number (or link), which its author can give.
 function openByNumber() {
   const num = h("input", { type: "text", name: "message_number", inputmode: "numeric", pattern: "[0-9]*",
     maxlength: "12" });

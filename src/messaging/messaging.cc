@@ -272,21 +272,33 @@ Status UpdateDraft(store::Tx& tx, const members::OrgTree& tree, Message& m, Micr
 }
 
 Result<std::vector<Message>> ListMessages(store::Tx& tx, const members::OrgTree& tree,
-                                          AccountId account, int limit) {
+                                          AccountId account, const std::vector<UnitId>& scopes,
+                                          const std::function<bool(const Message&)>& in_scope,
+                                          int limit) {
   std::vector<Message> out;
+  if (limit <= 0) return out;
+  std::string where = " WHERE author_id = $1 OR sent_by = $1 OR from_account = $1";
+  std::vector<store::Value> params{account.value()};
+  if (tree.root() && std::find(scopes.begin(), scopes.end(), tree.root()->id) != scopes.end()) {
+    where.clear();  // a scope over the whole organisation: every message
+    params.clear();
+  } else if (!scopes.empty()) {
+    // The tree's own integers, so safe inline.
+    where += " OR scope_unit IN (" + tree.IdsWithin(scopes) + ")";
+  }
   Status inner = Status::Ok();
   SB_RETURN_IF_ERROR(
-      tx.Query(std::string("SELECT ") + kColumns +
-                   " FROM messages WHERE author_id = $1 OR sent_by = $1 OR from_account = $1 "
-                   "ORDER BY id DESC LIMIT $2",
-               {account.value(), static_cast<std::int64_t>(limit)}, [&](const store::Row& r) {
+      tx.Query(std::string("SELECT ") + kColumns + " FROM messages" + where + " ORDER BY id DESC",
+               params, [&](const store::Row& r) {
                  auto m = FromRow(r, tree);
                  if (!m) {
                    inner = m.status();
                    return false;
                  }
-                 out.push_back(std::move(*m));
-                 return true;
+                 const bool own =
+                     m->author == account || m->sent_by == account || m->from.account == account;
+                 if (own || (in_scope && in_scope(*m))) out.push_back(std::move(*m));
+                 return static_cast<int>(out.size()) < limit;
                }));
   SB_RETURN_IF_ERROR(inner);
   return out;

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,9 +100,15 @@ Result<MessageId> CreateDraft(store::Tx& tx, const members::OrgTree& tree, Messa
 Result<Message> GetMessage(store::Tx& tx, const members::OrgTree& tree, MessageId id);
 // Saves a new version of a draft (only drafts change); voids approvals.
 Status UpdateDraft(store::Tx& tx, const members::OrgTree& tree, Message& m, Micros now);
-// Messages `account` authored, sent, or is named in, newest first.
+// Messages `account` authored, sent, or is named in, and messages whose
+// scope lies within one of `scopes` (the scopes of the account's grants that
+// could open them), newest first, at most `limit`. A message found only by
+// its scope is listed when `in_scope` allows it: the caller's access
+// decision for that message has the last word.
 Result<std::vector<Message>> ListMessages(store::Tx& tx, const members::OrgTree& tree,
-                                          AccountId account, int limit);
+                                          AccountId account, const std::vector<UnitId>& scopes,
+                                          const std::function<bool(const Message&)>& in_scope,
+                                          int limit);
 // Drafts naming `account` as their person/candidate identity.
 Result<std::vector<Message>> AwaitingOnBehalf(store::Tx& tx, const members::OrgTree& tree,
                                               AccountId account);

@@ -333,6 +333,60 @@ TEST_P(MessagingTest, CancelStopsRowsNotYetHanded) {
                   .ok());
 }
 
+TEST_P(MessagingTest, ListFindsOwnMessagesAndThoseWithinTheScopesGiven) {
+  const AccountId officer = Account("officer", "Olga Officer");
+  const UnitId south_east = env_.tree_.Find(aldershot_)->parent;
+  Message own = Draft();
+  own.author = officer;
+  own.scope = aldridge_;
+  own.audience.scope = aldridge_;
+  own.from.unit = aldridge_;
+  const MessageId own_id = Create(own);
+  Message in_aldershot = Draft();
+  const MessageId aldershot_id = Create(in_aldershot);
+  Message named = Draft(FromKind::kPerson);
+  named.from.account = officer;
+  named.from.unit = UnitId();
+  named.scope = aldridge_;
+  named.audience.scope = aldridge_;
+  const MessageId named_id = Create(named);
+  Message regional = Draft();  // wider than Aldershot
+  regional.scope = south_east;
+  regional.audience.scope = south_east;
+  regional.from.unit = south_east;
+  const MessageId regional_id = Create(regional);
+
+  auto list = [&](std::vector<UnitId> scopes, std::function<bool(const Message&)> in_scope,
+                  int limit = 100) {
+    std::vector<std::int64_t> ids;
+    EXPECT_TRUE(env_.store_
+                    ->Read([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(
+                          auto l, ListMessages(tx, env_.tree_, officer, scopes, in_scope, limit));
+                      for (const auto& m : l) ids.push_back(m.id.value());
+                      return Status::Ok();
+                    })
+                    .ok());
+    return ids;
+  };
+  auto yes = [](const Message&) { return true; };
+  using V = std::vector<std::int64_t>;
+  // No scopes: only the account's own (drafted, or in its name).
+  EXPECT_EQ(list({}, yes), (V{named_id.value(), own_id.value()}));
+  // A constituency: its messages, never the region's.
+  EXPECT_EQ(list({aldershot_}, yes), (V{named_id.value(), aldershot_id.value(), own_id.value()}));
+  // The caller's decision has the last word on messages found by scope only.
+  EXPECT_EQ(list({aldershot_}, [](const Message&) { return false; }),
+            (V{named_id.value(), own_id.value()}));
+  // A region covers itself and the units in it.
+  EXPECT_EQ(list({south_east}, yes),
+            (V{regional_id.value(), named_id.value(), aldershot_id.value(), own_id.value()}));
+  // The root: every message.
+  EXPECT_EQ(list({env_.tree_.root()->id}, yes).size(), 4u);
+  // Newest first, at most `limit`.
+  EXPECT_EQ(list({south_east}, yes, 2), (V{regional_id.value(), named_id.value()}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MessagingTest, ::testing::Values("sqlite", "postgres"));
 
 TEST(TokenTest, RoundTripsAndRefusesTampering) {

@@ -3,6 +3,7 @@
 // message.approve; sending and cancelling need message.send. Approving in
 // one's own name needs only to be that person, signed in: no grant lets
 // anyone else do it. Member addresses never appear in any answer.
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "access/store/access_store.h"
@@ -10,6 +11,7 @@
 #include "messaging/tokens.h"
 #include "server/api.h"
 #include "server/api_internal.h"
+#include "server/api_routes.h"
 
 namespace switchboard::server {
 
@@ -177,6 +179,25 @@ json ChecksJson(const std::vector<msg::RuleCheck>& checks) {
   return out;
 }
 
+// Display names of accounts (never of members), each read once per answer.
+class AccountNames {
+ public:
+  explicit AccountNames(store::Tx& tx) : tx_(tx) {}
+  Result<std::string> operator()(AccountId id) {
+    auto it = names_.find(id.value());
+    if (it != names_.end()) return it->second;
+    SB_ASSIGN_OR_RETURN(access::Account a, access::GetAccount(tx_, id));
+    return names_.emplace(id.value(), a.display_name).first->second;
+  }
+
+ private:
+  store::Tx& tx_;
+  std::map<std::int64_t, std::string> names_;
+};
+
+// The most messages GET /api/v1/messages lists, newest first.
+constexpr int kMessageListMax = 100;
+
 Result<int> VersionField(const json& j) {
   if (!j.contains("version") || !j["version"].is_number_integer()) {
     return Status::InvalidArgument(
@@ -203,21 +224,50 @@ void Api::AddMessageHandlers() {
 }
 
 HttpResponse Api::ListMessages(const ApiCall& call) {
+  // Besides the account's own messages, every message it could open: the
+  // same decision GET /api/v1/messages/{id} asks for, over each message's
+  // scope. The list carries no member data, only what a message's page
+  // shows above its text.
+  const std::string_view capability = FindApiRoute("messages.get")->capability;
+  const access::Principal who = call.session->principal();
+  std::vector<UnitId> scopes;
+  for (const access::Grant& g : who.grants) {
+    const access::Role* r = deps_.policy->FindRole(g.role);
+    if (r && r->capabilities.contains(capability) && access::GrantInForce(g, call.now)) {
+      scopes.push_back(g.scope);
+    }
+  }
+  std::map<std::int64_t, bool> allowed;  // by scope: one decision each
+  auto in_scope = [&](const msg::Message& m) {
+    auto [it, fresh] = allowed.try_emplace(m.scope.value(), false);
+    if (fresh) {
+      it->second = access::Decide(*deps_.policy, *deps_.tree, who, capability,
+                                  access::Target{m.scope}, call.now)
+                       .allow;
+    }
+    return it->second;
+  };
   json out = json::array();
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
     out = json::array();
-    SB_ASSIGN_OR_RETURN(auto list,
-                        msg::ListMessages(tx, *deps_.tree, call.session->session.account, 100));
+    AccountNames names(tx);
+    SB_ASSIGN_OR_RETURN(auto list, msg::ListMessages(tx, *deps_.tree, who.account, scopes, in_scope,
+                                                     kMessageListMax));
     for (const auto& m : list) {
-      out.push_back({{"id", m.id.value()},
-                     {"subject", m.subject},
-                     {"kind", msg::KindName(m.kind)},
-                     {"state", msg::StateName(m.state)},
-                     {"version", m.version},
-                     {"scope", UnitJson(*deps_.tree, m.scope)},
-                     {"from", {{"kind", msg::FromKindName(m.from.kind)}, {"name", m.from.name}}},
-                     {"author", m.author.value()},
-                     {"updated_at", FormatTimestamp(m.updated_at)}});
+      json from{{"kind", msg::FromKindName(m.from.kind)}, {"name", m.from.name}};
+      if (m.from.account.valid()) from["account"] = m.from.account.value();
+      json j{{"id", m.id.value()},
+             {"subject", m.subject},
+             {"kind", msg::KindName(m.kind)},
+             {"state", msg::StateName(m.state)},
+             {"version", m.version},
+             {"scope", UnitJson(*deps_.tree, m.scope)},
+             {"from", from},
+             {"author", m.author.value()},
+             {"updated_at", FormatTimestamp(m.updated_at)}};
+      SB_ASSIGN_OR_RETURN(j["author_name"], names(m.author));
+      if (m.sent_by.valid()) j["sent_by"] = m.sent_by.value();
+      out.push_back(std::move(j));
     }
     return Status::Ok();
   });
@@ -477,10 +527,14 @@ HttpResponse Api::MyApprovals(const ApiCall& call) {
   json out = json::array();
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
     out = json::array();
+    AccountNames names(tx);
     SB_ASSIGN_OR_RETURN(auto list,
                         msg::AwaitingOnBehalf(tx, *deps_.tree, call.session->session.account));
     for (const auto& m : list) {
       json j = MessageJson(tx, *deps_.tree, m);
+      // Who drafted it (an account, not a member), so the person it speaks
+      // for knows whom to ask about it.
+      SB_ASSIGN_OR_RETURN(j["author_name"], names(m.author));
       bool approved = false;
       for (const auto& a : j["approvals"]) {
         approved = approved || (a["kind"] == "on_behalf" &&

@@ -125,7 +125,7 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {"me.endpoint_verify", "POST", "/api/v1/me/endpoint/verify", RouteAuth::kSession, "",
      RouteTarget::kNone, "Confirm your phone with the code sent to it"},
     {"messages.list", "GET", "/api/v1/messages", RouteAuth::kSession, "", RouteTarget::kNone,
-     "E-mail messages the signed-in account drafted, sent or is named in"},
+     "E-mail messages the signed-in account drafted, sent or is named in, and those it may open"},
     {"messages.create", "POST", "/api/v1/messages", RouteAuth::kCapability, "message.draft",
      RouteTarget::kUnitBody, "Draft an e-mail message to an audience inside a scope"},
     {"messages.count", "POST", "/api/v1/messages/audience-count", RouteAuth::kCapability,

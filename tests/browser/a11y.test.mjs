@@ -5,7 +5,8 @@
 // in, an unusable link, the campaign list, a new campaign, an organiser's
 // draft and live campaign (with an invitation link made), joining, calling
 // (before, during and after a call, and refused), a caller's progress and
-// the not-found page.
+// the not-found page. The skip link is followed too: it must move focus to
+// the content and leave the screen as it is.
 //
 // axe is injected as an init script (through the DevTools protocol), so the
 // pages run under the server's real Content-Security-Policy.
@@ -174,6 +175,24 @@ step("an organiser's draft, then live with an invitation link", async () => {
   await page.getByRole("alertdialog").waitFor();
   await audit(page, "live campaign, confirming a kill");
   await page.getByRole("button", { name: "Cancel" }).click();
+});
+
+step("the skip link moves focus to the content and leaves the page where it is", async () => {
+  const page = organiser;
+  await page.getByRole("heading", { name: "Accessible calls", level: 1 }).waitFor();
+  const address = page.url();
+  assert.match(address, /#\/organise\/\d+$/);
+  const skip = page.getByRole("link", { name: "Skip to content" });
+  await skip.focus();
+  assert.ok(await skip.isVisible(), "the skip link shows when it has focus");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === "main");
+  assert.equal(page.url(), address, "the address, and so the screen, is unchanged");
+  await page.waitForTimeout(300);  // time for a route change to render, were there one
+  assert.equal(page.url(), address);
+  assert.equal(await page.evaluate(() => document.activeElement.id), "main");
+  await page.getByRole("heading", { name: "Accessible calls", level: 1 }).waitFor();
+  assert.equal(await page.getByRole("heading", { name: "Page not found" }).count(), 0);
 });
 
 step("an invitation link: signing in, joining, and a link that does not work", async () => {

@@ -1,13 +1,14 @@
 // E-mail to members end to end in a real browser (RULEBOOK §7): a staff
 // member drafts a message in a named person's name to a constituency, sees
 // the live recipient count and the server's validation errors, previews it,
-// and cannot send it; an officer's Send is refused with the failed checks
-// (the named person has not approved; a second approval is missing); the
-// named person approves it from their own account in "Messages in your
-// name"; the owner gives the second approval; the officer sends it and the
-// report shows the queued recipients, who drafted, who sent, the approvals
-// and the checks; then the officer cancels it. No mail relay is configured,
-// so the server only queues.
+// and cannot send it; an officer finds it among the messages in their scope
+// and their Send is refused with the failed checks (the named person has not
+// approved; a second approval is missing); the named person approves it from
+// their own account in "Messages in your name", which says who drafted it;
+// the owner gives the second approval; the officer sends it and the report
+// shows the queued recipients, who drafted, who sent, the approvals and the
+// checks; then the officer cancels it. No mail relay is configured, so the
+// server only queues.
 // Everything the browsers receive is recorded, and no member e-mail address
 // or phone number may appear in any of it (TARGETS R1).
 import assert from "node:assert/strict";
@@ -282,8 +283,20 @@ step("the message page shows what sending needs, and staff cannot send it", asyn
 step("the officer's Send is refused: Nina has not approved, no second approval", async () => {
   const page = await newPage("officer");
   await signIn(page, "olga", PASSWORDS.olga);
-  await page.goto(messageUrl);
+  // Olga drafted nothing, but the message goes to her constituency: her list
+  // shows it, with who drafted it, and she opens it from there.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "E-mail" }).click();
+  await page.getByRole("heading", { name: "E-mail", level: 1 }).waitFor();
+  const others = page.getByRole("region", { name: "Other messages in your scopes" });
+  const card = others.locator(`[data-message="${messageId}"]`);
+  await card.getByRole("link", { name: SUBJECT }).waitFor();
+  assert.match(await card.textContent(), /Draft · Campaign · from Nina Named \(a named person\)/);
+  assert.match(await card.textContent(), /drafted by Sam Staff/);
+  await page.locator("#message-list").getByText("No messages yet").waitFor();
+  await rec.snapshot(page, "officer", "message list");
+  await card.getByRole("link", { name: SUBJECT }).click();
   await page.getByRole("heading", { name: SUBJECT, level: 1 }).waitFor();
+  assert.equal(page.url(), messageUrl);
   const sent = page.waitForResponse(isApi("POST", /\/send$/));
   await page.getByRole("button", { name: "Send version 2" }).click();
   const res = await sent;
@@ -317,6 +330,7 @@ step("Nina reads the message in her inbox and approves it in her name", async ()
   await card.getByText("HTML version (as written").click();
   assert.equal(await card.locator("details pre").textContent(), HTML);
   assert.match(await card.textContent(), /In your name asNina Named/);
+  assert.match(await card.textContent(), /Drafted bySam Staff/, "the inbox says who drafted it");
   assert.match(await card.textContent(), /Goes toMembers in .*status current/);
   // Shown as text: the markup made no element.
   assert.equal(await card.locator("strong").count(), 0);
