@@ -150,15 +150,16 @@ BEGIN
       AND g.not_before <= now() AND now() < g.not_after;
 END $$;
 
--- Others sharing the member's phone number (whom to ask for): a count only,
+-- Whether anyone else shares the member's phone number (whom to ask for),
+-- as Switchboard asks it (EXISTS, since schema v11's change to ContactFor),
 -- computed with the owner's rights since callers see no other member's rows.
 CREATE FUNCTION sharing_phone(m bigint) RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = public AS $$
 BEGIN
-  RETURN (SELECT COUNT(DISTINCT o.member_id) FROM contact_points p
-            JOIN contact_points o ON o.blind_index = p.blind_index AND o.kind = 'phone'
-                                  AND o.member_id <> p.member_id
-          WHERE p.member_id = m AND p.kind = 'phone' AND p.valid);
+  RETURN (SELECT COUNT(*) FROM contact_points p
+          WHERE p.member_id = m AND p.kind = 'phone' AND p.valid AND EXISTS (
+            SELECT 1 FROM contact_points o WHERE o.blind_index = p.blind_index
+              AND o.kind = 'phone' AND o.member_id <> p.member_id));
 END $$;
 
 -- Whether the member has a valid phone number: the lease must know, though
