@@ -145,6 +145,10 @@ if want p3 && [ -x "$build/bench/phonebank_load" ]; then
   python3 "$root/bench/phonebank_report.py" "$work/p3-prepare.json" "$work/p3-runs.jsonl" "$p3_rate"
   echo
 fi
+if want p6 && [ ! -x /usr/sbin/smtp-sink ]; then
+  echo "## P6: not run: Postfix's smtp-sink is missing (scripts/setup.sh --bench installs it)"
+  echo
+fi
 if want p6 && [ -x /usr/sbin/smtp-sink ]; then
   # P6: bench/email_load.py drives `switchboard serve` through the HTTP API;
   # the SMTP server is Postfix's smtp-sink on loopback (installed by
