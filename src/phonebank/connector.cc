@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include "access/credentials/token.h"
-#include "core/log.h"
 
 namespace switchboard::phonebank {
 
@@ -25,26 +24,23 @@ Result<std::string> OpenPhone(store::Tx& tx, const crypto::Sealer& sealer, Membe
 }  // namespace
 
 Result<CallState> SandboxConnector::Connect(store::Tx& tx, const Campaign& campaign,
-                                            AccountId caller, MemberId member, Micros now) {
+                                            AccountId caller, const Lease& lease, Micros now) {
   SB_ASSIGN_OR_RETURN(bool verified, EndpointVerified(tx, caller));
   if (!verified) {
     return Status::FailedPrecondition(
         "register and verify your own phone first (the number the platform rings you on)");
   }
   // Resolve the number here, as a real connector must; it goes nowhere else.
-  SB_ASSIGN_OR_RETURN(std::string number, OpenPhone(tx, sealer_, member));
+  SB_ASSIGN_OR_RETURN(std::string number, OpenPhone(tx, sealer_, lease.member));
   sodium_memzero(number.data(), number.size());
   // The lease wrote a call row; this connection is that call.
-  SB_ASSIGN_OR_RETURN(std::int64_t id,
-                      tx.QueryInt("SELECT MAX(id) FROM calls WHERE campaign_id = $1 AND "
-                                  "member_id = $2 AND caller_id = $3 AND outcome IS NULL",
-                                  {campaign.id.value(), member.value(), caller.value()}));
-  SB_RETURN_IF_ERROR(tx.Exec("UPDATE calls SET connector = 'sandbox', state = 'ringing', "
-                             "connected_at = $2 WHERE id = $1",
-                             {id, now})
-                         .status());
-  log::Info("phonebank", "sandbox call (simulated, nothing dialled)", {{"call", id}});
-  return CallState{CallId(id), "ringing", 0, true};
+  SB_ASSIGN_OR_RETURN(std::int64_t n,
+                      tx.Exec("UPDATE calls SET connector = 'sandbox', state = 'ringing', "
+                              "connected_at = $2 WHERE id = $1 AND campaign_id = $3 AND "
+                              "caller_id = $4 AND outcome IS NULL",
+                              {lease.call.value(), now, campaign.id.value(), caller.value()}));
+  if (n != 1) return Status::FailedPrecondition("the call for this contact has already ended");
+  return CallState{lease.call, "ringing", 0, true};
 }
 
 Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId caller,

@@ -34,9 +34,10 @@ class Connector {
   virtual ~Connector() = default;
   virtual std::string_view name() const = 0;
   // Rings `caller_endpoint` (the caller's own verified phone, opened by the
-  // connector) and bridges to `member`'s phone. Records the call in `calls`.
+  // connector) and bridges to the leased member's phone. Records the call
+  // on the lease's row in `calls`.
   virtual Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
-                                    MemberId member, Micros now) = 0;
+                                    const Lease& lease, Micros now) = 0;
   virtual Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) = 0;
 };
 
@@ -45,7 +46,7 @@ class SandboxConnector final : public Connector {
   explicit SandboxConnector(const crypto::Sealer& sealer) : sealer_(sealer) {}
   std::string_view name() const override { return "sandbox"; }
   Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
-                            MemberId member, Micros now) override;
+                            const Lease& lease, Micros now) override;
   Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) override;
 
   // The simulated timeline: ringing for kRingSeconds; calls whose id is not

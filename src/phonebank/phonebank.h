@@ -248,6 +248,9 @@ struct Contact {
 
 struct Lease {
   MemberId member;
+  // The call row written when the member was leased: connect and outcome
+  // act on it. Zero only for a lease taken before schema v12.
+  CallId call;
   Micros expires_at = 0;
   bool renewed = false;  // the caller already held it
 };
@@ -271,9 +274,9 @@ Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
 
 // "HH:MM" for minutes after midnight.
 std::string FormatMinutes(int minutes);
-// The member the caller holds a live lease on, if any.
-Result<std::optional<MemberId>> CurrentLease(store::Tx& tx, const Campaign& c, AccountId caller,
-                                             Micros now);
+// The caller's live lease in this campaign, if any: the member and the call.
+Result<std::optional<Lease>> CurrentLease(store::Tx& tx, const Campaign& c, AccountId caller,
+                                          Micros now);
 
 const std::vector<std::string>& OutcomeNames();
 // Records the outcome of the caller's current lease and releases it:

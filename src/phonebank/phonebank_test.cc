@@ -423,7 +423,7 @@ TEST_P(PhonebankTest, SandboxCallsNeedAVerifiedEndpointAndFollowTheClock) {
   ASSERT_TRUE(lease && lease->lease);
   SandboxConnector sandbox(*env_.sealer_);
   Status unverified = Write([&](store::Tx& tx) {
-    return sandbox.Connect(tx, c, caller_, lease->lease->member, clock_.Now()).status();
+    return sandbox.Connect(tx, c, caller_, *lease->lease, clock_.Now()).status();
   });
   EXPECT_EQ(unverified.code(), StatusCode::kFailedPrecondition);
   EndpointVerification v;
@@ -438,12 +438,16 @@ TEST_P(PhonebankTest, SandboxCallsNeedAVerifiedEndpointAndFollowTheClock) {
       Write([&](store::Tx& tx) { return VerifyEndpoint(tx, caller_, v.code, clock_.Now()); }).ok());
   CallState call;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
-                SB_ASSIGN_OR_RETURN(
-                    call, sandbox.Connect(tx, c, caller_, lease->lease->member, clock_.Now()));
+                SB_ASSIGN_OR_RETURN(call,
+                                    sandbox.Connect(tx, c, caller_, *lease->lease, clock_.Now()));
                 return Status::Ok();
               }).ok());
   EXPECT_TRUE(call.simulated);
   EXPECT_EQ(call.state, "ringing");
+  // The connection is the call row the lease wrote, not a new one.
+  EXPECT_NE(lease->lease->call.value(), 0);
+  EXPECT_EQ(call.id, lease->lease->call);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls"), 1);
   clock_.Advance((SandboxConnector::kRingSeconds + SandboxConnector::kTalkSeconds + 1) *
                  kMicrosPerSecond);
   CallState later;
@@ -457,6 +461,33 @@ TEST_P(PhonebankTest, SandboxCallsNeedAVerifiedEndpointAndFollowTheClock) {
               return sandbox.Status(tx, call.id, organiser_, clock_.Now()).status();
             }).code(),
             StatusCode::kNotFound);
+}
+
+TEST_P(PhonebankTest, ALeaseTakenBeforeSchemaV12FindsItsCallTheOldWay) {
+  Member("91", aldershot_, members::kConsentPhone);
+  Campaign c = Live(Draft());
+  auto first = NextFor(c, caller_);
+  ASSERT_TRUE(first && first->lease);
+  const CallId call = first->lease->call;
+  ASSERT_NE(call.value(), 0);
+  // As an upgraded database has it: the lease, but no call named on it.
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return tx.Exec("UPDATE campaign_targets SET lease_call = NULL").status();
+              }).ok());
+  auto again = NextFor(c, caller_);
+  ASSERT_TRUE(again && again->lease);
+  EXPECT_TRUE(again->lease->renewed);
+  EXPECT_EQ(again->lease->call, call);
+  EXPECT_EQ(again->lease->member, first->lease->member);
+  ASSERT_TRUE(Write([&](store::Tx& tx) {
+                return RecordOutcome(tx, c, caller_, "answered", "{}", clock_.Now()).status();
+              }).ok());
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls WHERE outcome = 'answered' AND id = " +
+                       call.ToString()),
+            1);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM campaign_targets WHERE done = 1 AND lease_call IS "
+                       "NULL AND leased_by IS NULL"),
+            1);
 }
 
 TEST_P(PhonebankTest, TheAudienceIsASegmentWithTheCallableRulesOnTop) {

@@ -8,6 +8,7 @@
 
 #include "access/guard/anomaly.h"
 #include "access/store/access_store.h"
+#include "core/log.h"
 #include "members/contact.h"
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
@@ -636,10 +637,15 @@ HttpResponse Api::Connect(const ApiCall& call) {
     if (!held) return Status::FailedPrecondition("ask for the next contact first");
     SB_ASSIGN_OR_RETURN(state, connector_->Connect(tx, c, me, *held, call.now));
     audit::Event e = PhonebankEvent(call, "phonebank.connect", c.id);
-    e.members.push_back(held->value());
+    e.members.push_back(held->member.value());
     return audit::AuditLog::Append(tx, e).status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
+  // Logged once the call is durable (a write may run twice), and labelled.
+  if (state.simulated) {
+    log::Info("phonebank", "sandbox call (simulated, nothing dialled)",
+              {{"call", state.id.value()}, {"connector", connector_->name()}});
+  }
   return Json(201, {{"call",
                      {{"id", state.id.value()},
                       {"state", state.state},
