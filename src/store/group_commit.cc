@@ -71,8 +71,7 @@ void GroupCommitWriter::Enqueue(Op op) {
   // Not queued: the store is shutting down.
   const Status closed = Status::Unavailable("the store is shutting down");
   if (op.waiter) {
-    op.waiter->result = closed;
-    op.waiter->done.store(1, std::memory_order_release);
+    op.waiter->Finish(closed);
   } else {
     op.promise->set_value(closed);
   }
@@ -81,7 +80,8 @@ void GroupCommitWriter::Enqueue(Op op) {
 Status GroupCommitWriter::Write(TxFn fn) {
   auto waiter = std::make_shared<Waiter>();
   Enqueue(Op{std::move(fn), waiter, std::nullopt, Status()});
-  while (waiter->done.load(std::memory_order_acquire) == 0) waiter->done.wait(0);
+  std::unique_lock lock(waiter->mu);
+  waiter->cv.wait(lock, [&] { return waiter->done; });
   return std::move(waiter->result);
 }
 
@@ -123,9 +123,7 @@ void GroupCommitWriter::Answer() {
     for (auto& group : batch) {
       for (Op& op : group) {
         if (op.waiter) {
-          op.waiter->result = std::move(op.result);
-          op.waiter->done.store(1, std::memory_order_release);
-          op.waiter->done.notify_one();
+          op.waiter->Finish(std::move(op.result));
         } else {
           op.promise->set_value(std::move(op.result));
         }
