@@ -621,13 +621,15 @@ Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campa
   if (to == CampaignState::kEnded || to == CampaignState::kKilled) {
     // Release every lease; derived grants end through their source end.
     SB_RETURN_IF_ERROR(tx.Exec("UPDATE campaign_targets SET leased_by = NULL, lease_expires = "
-                               "NULL WHERE campaign_id = $1 AND leased_by IS NOT NULL",
+                               "NULL, lease_call = NULL WHERE campaign_id = $1 AND leased_by IS "
+                               "NOT NULL",
                                {c.id.value()})
                            .status());
     SB_RETURN_IF_ERROR(tx.Exec("UPDATE grants SET source_end = $2 WHERE source = $1 AND "
                                "(source_end IS NULL OR source_end > $2)",
                                {"campaign:" + c.id.ToString(), now})
                            .status());
+    SB_RETURN_IF_ERROR(access::BumpAccessVersion(tx));
   }
   c.state = to;
   return targets;

@@ -504,6 +504,18 @@ constexpr const char* kV12 = R"sql(
 ALTER TABLE campaign_targets ADD COLUMN lease_call {{int}};
 )sql";
 
+// Version 13: the access version (access/store/access_store.h), raised
+// with every change to an existing account, grant or session, so that a
+// server may keep a signed-in caller's session and grants between requests
+// and still see a revocation at once.
+constexpr const char* kV13 = R"sql(
+CREATE TABLE access_version (
+  id {{int}} PRIMARY KEY,
+  n {{int}} NOT NULL
+);
+INSERT INTO access_version (id, n) VALUES (1, 0);
+)sql";
+
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
     s.replace(pos, from.size(), to);
@@ -541,6 +553,7 @@ const std::vector<Migration>& AllMigrations() {
       {10, "the phone-bank queue in lease order", kV10},
       {11, "the phone-bank queue: free and leased targets apart", kV11},
       {12, "a phone-bank lease names its call", kV12},
+      {13, "the access version", kV13},
   };
   return kAll;
 }

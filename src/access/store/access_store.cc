@@ -143,6 +143,7 @@ Status SetAccountState(store::Tx& tx, AccountId id, AccountState state, std::str
                                               "state_changed_at = $4 WHERE id = $1",
                                               {id.value(), AccountStateName(state), reason, now}));
   if (n == 0) return Status::NotFound("no account " + id.ToString());
+  SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
   return Status::Ok();
 }
 
@@ -151,6 +152,7 @@ Status SetPasswordHash(store::Tx& tx, AccountId id, std::string_view hash) {
       std::int64_t n,
       tx.Exec("UPDATE accounts SET password_hash = $2 WHERE id = $1", {id.value(), hash}));
   if (n == 0) return Status::NotFound("no account " + id.ToString());
+  SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
   return Status::Ok();
 }
 
@@ -161,6 +163,7 @@ Status SetTotp(store::Tx& tx, AccountId id, const TotpState& t) {
                               {id.value(), static_cast<std::int64_t>(t.key_id),
                                store::Value::Bytes(t.sealed), t.last_step}));
   if (n == 0) return Status::NotFound("no account " + id.ToString());
+  SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
   return Status::Ok();
 }
 
@@ -197,6 +200,7 @@ Result<GrantId> InsertGrant(store::Tx& tx, const GrantRequest& g, AccountId gran
         id = r.Int(0);
         return false;
       }));
+  SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
   return GrantId(id);
 }
 
@@ -238,6 +242,7 @@ Status MarkGrantApproved(store::Tx& tx, GrantId id, AccountId approver, Micros n
                               "WHERE id = $1 AND approved = 0",
                               {id.value(), approver.value(), now}));
   if (n == 0) return Status::FailedPrecondition("grant " + id.ToString() + " is not pending");
+  SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
   return Status::Ok();
 }
 
@@ -250,7 +255,20 @@ Status MarkGrantRevoked(store::Tx& tx, GrantId id, AccountId by, std::string_vie
               "= $4 WHERE id = $1 AND revoked_at IS NULL",
               {id.value(), now, by.valid() ? store::Value(by.value()) : store::Value(), reason}));
   if (n == 0) return Status::FailedPrecondition("grant " + id.ToString() + " is already revoked");
+  SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
   return Status::Ok();
+}
+
+Status BumpAccessVersion(store::Tx& tx) {
+  SB_ASSIGN_OR_RETURN(std::int64_t n, tx.Exec("UPDATE access_version SET n = n + 1 WHERE id = 1"));
+  if (n != 1) return Status::Internal("the access version row is missing (schema v13)");
+  return Status::Ok();
+}
+
+Result<std::int64_t> ReadAccessVersion(store::Tx& tx) {
+  auto v = tx.QueryInt("SELECT n FROM access_version WHERE id = 1");
+  if (!v) return v.error().WithContext("reading the access version");
+  return *v;
 }
 
 Result<PrincipalData> LoadPrincipal(store::Tx& tx, AccountId id) {

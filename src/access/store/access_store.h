@@ -80,4 +80,14 @@ struct PrincipalData {
 };
 Result<PrincipalData> LoadPrincipal(store::Tx& tx, AccountId id);
 
+// The access version: one number, raised in the same transaction as every
+// change to an existing account, grant or session (schema v13). A signed-in
+// request reads it instead of its session, account and grants when it has
+// them from an earlier request at the same version (AuthService::Resume),
+// so a revocation, suspension or new grant is seen by the next request, in
+// this process or any other on the same database. A new session needs no
+// raise: nobody can have it already.
+Status BumpAccessVersion(store::Tx& tx);
+Result<std::int64_t> ReadAccessVersion(store::Tx& tx);
+
 }  // namespace switchboard::access

@@ -234,7 +234,7 @@ Result<LoginOutcome> AuthService::Login(const Credentials& c, SessionKind kind,
                             tx.Exec("UPDATE sessions SET revoked_at = $2, revoke_reason = $3 "
                                     "WHERE token_hash = $1 AND revoked_at IS NULL",
                                     {HashToken(replaces), t, "replaced by a new sign-in"}));
-        (void)n;
+        if (n > 0) SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
       }
       IssuedToken token = IssueToken();
       NewSessionRow row;
@@ -269,7 +269,37 @@ Result<LoginOutcome> AuthService::Login(const Credentials& c, SessionKind kind,
   return out;
 }
 
+std::optional<ActiveSession> AuthService::KnownAt(const std::string& token_hash,
+                                                  std::int64_t version) {
+  std::lock_guard lock(known_mu_);
+  auto it = known_.find(token_hash);
+  if (it == known_.end()) return std::nullopt;
+  if (it->second.version != version) {
+    known_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.active;
+}
+
+void AuthService::Remember(const std::string& token_hash, std::int64_t version,
+                           const ActiveSession& active) {
+  constexpr size_t kMaxKnown = 100'000;  // then start again; a miss costs one read
+  std::lock_guard lock(known_mu_);
+  if (known_.size() >= kMaxKnown && !known_.contains(token_hash)) known_.clear();
+  known_[token_hash] = Known{version, active};
+}
+
+void AuthService::Forget(const std::string& token_hash) {
+  std::lock_guard lock(known_mu_);
+  known_.erase(token_hash);
+}
+
 Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind kind) {
+  return Resume(token, kind, /*use_known=*/true);
+}
+
+Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind kind,
+                                          bool use_known) {
   ResumeOutcome out;
   auto refuse = [&](ResumeRefusal r, std::string m) {
     out.refusal = r;
@@ -278,10 +308,22 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
   };
   if (!LooksLikeToken(token)) return refuse(ResumeRefusal::kUnknown, "sign in first");
   const Micros now = clock_.Now();
+  const std::string token_hash = HashToken(token);
   ActiveSession active;
   bool found = false;
+  bool known = false;
+  std::int64_t version = 0;
   SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
-    auto s = FindSessionByTokenHash(tx, HashToken(token));
+    // The session, account and grants as an earlier request read them, if
+    // nothing about any account, grant or session has changed since;
+    // otherwise read them again, in the same snapshot as the version.
+    SB_ASSIGN_OR_RETURN(version, ReadAccessVersion(tx));
+    if (auto k = use_known ? KnownAt(token_hash, version) : std::nullopt) {
+      active = std::move(*k);
+      found = known = true;
+      return Status::Ok();
+    }
+    auto s = FindSessionByTokenHash(tx, token_hash);
     if (!s) return s.error().code() == StatusCode::kNotFound ? Status::Ok() : s.error();
     found = true;
     active.session = *s;
@@ -289,6 +331,9 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
     return Status::Ok();
   }));
   if (!found) return refuse(ResumeRefusal::kUnknown, "sign in first");
+  // Kept only while usable: a refusal reads afresh next time (another server
+  // on the same database may have recorded activity this one has not seen).
+  if (!known) Remember(token_hash, version, active);
   const Session& s = active.session;
   if (s.kind != kind) {
     return refuse(ResumeRefusal::kWrongTransport,
@@ -298,9 +343,11 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
                       : "this token is for API clients; send it in an Authorization header");
   }
   if (s.revoked_at != 0 && s.revoked_at <= now) {
+    Forget(token_hash);
     return refuse(ResumeRefusal::kRevoked, "this session has been signed out; sign in again");
   }
   if (now >= s.expires_at) {
+    Forget(token_hash);
     return refuse(ResumeRefusal::kExpired, "this session ended at " +
                                                FormatTimestamp(s.expires_at) +
                                                " (the longest a session lasts); sign in again");
@@ -308,11 +355,19 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
   const Micros idle = IdleTimeout(active.data, now);
   active.idle_expires_at = s.last_seen_at + idle;
   if (now >= active.idle_expires_at) {
+    if (known) {
+      // Activity recorded by another server would not have changed the
+      // version: look again before refusing.
+      Forget(token_hash);
+      return Resume(token, kind, /*use_known=*/false);
+    }
+    Forget(token_hash);
     return refuse(ResumeRefusal::kIdle, "this session ended after " +
                                             std::to_string(idle / 60 / kMicrosPerSecond) +
                                             " minutes without activity; sign in again");
   }
   if (active.data.account.state != AccountState::kActive) {
+    Forget(token_hash);
     return refuse(ResumeRefusal::kNotActive,
                   "this account is " + std::string(AccountStateName(active.data.account.state)));
   }
@@ -320,6 +375,7 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
     SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) { return TouchSession(tx, s.id, now); }));
     active.session.last_seen_at = now;
     active.idle_expires_at = now + idle;
+    Remember(token_hash, version, active);
   }
   out.active = std::move(active);
   return out;

@@ -246,6 +246,65 @@ TEST_P(AuthServiceTest, LogoutEverywhereAndSuspensionEndSessions) {
   EXPECT_EQ(refused->refusal, LoginRefusal::kNotActive);
 }
 
+// Resume keeps a session, its account and grants between requests; another
+// server on the same database (`other`) makes every change here, so nothing
+// but the stored access version can tell this one about them.
+TEST_P(AuthServiceTest, AResumedSessionSeesEveryLaterChangeAtOnce) {
+  AuthOptions o;
+  o.hash = PasswordHashOptions::Minimum();
+  o.recovery_pepper.fill(7);
+  AuthService other(*env_.store_, policy_, *env_.sealer_, clock_, o);
+  auto a = auth_->Login(Creds(), SessionKind::kBearer);
+  ASSERT_TRUE(a && a->ok());
+  const std::string token = a->session->token;
+  auto first = auth_->Resume(token, SessionKind::kBearer);
+  ASSERT_TRUE(first && first->ok());
+  EXPECT_TRUE(first->active->data.grants.empty());
+
+  // A grant given after the session was kept is on the next request.
+  auto grant = service_->Bootstrap(volunteer_, clock_.Now() + 30 * kMicrosPerDay, "test");
+  ASSERT_TRUE(grant) << grant.error().ToString();
+  auto granted = auth_->Resume(token, SessionKind::kBearer);
+  ASSERT_TRUE(granted && granted->ok());
+  ASSERT_EQ(granted->active->data.grants.size(), 1u);
+  EXPECT_EQ(granted->active->data.grants[0].revoked_at, 0);
+
+  // And its revocation.
+  ASSERT_TRUE(env_.store_
+                  ->Write([&](store::Tx& tx) {
+                    return MarkGrantRevoked(tx, *grant, volunteer_, "test", clock_.Now());
+                  })
+                  .ok());
+  auto revoked = auth_->Resume(token, SessionKind::kBearer);
+  ASSERT_TRUE(revoked && revoked->ok());
+  ASSERT_EQ(revoked->active->data.grants.size(), 1u);
+  EXPECT_NE(revoked->active->data.grants[0].revoked_at, 0);
+
+  // Activity recorded by the other server keeps the session alive here
+  // too, though it changes no version: an idle refusal looks again first.
+  const Micros idle = auth_->IdleTimeout(revoked->active->data, clock_.Now());
+  clock_.Advance(idle - 60 * kMicrosPerSecond);
+  auto touched = other.Resume(token, SessionKind::kBearer);
+  ASSERT_TRUE(touched && touched->ok());
+  clock_.Advance(2 * 60 * kMicrosPerSecond);  // past the idle end as this server last saw it
+  auto still = auth_->Resume(token, SessionKind::kBearer);
+  ASSERT_TRUE(still);
+  EXPECT_TRUE(still->ok()) << still->message;
+
+  // Signed out on the other server: refused here at once.
+  ASSERT_TRUE(other.Logout(still->active->session, "req", "").ok());
+  auto out = auth_->Resume(token, SessionKind::kBearer);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->refusal, ResumeRefusal::kRevoked);
+
+  // Suspension, for a session kept just before it.
+  auto b = auth_->Login(Creds(), SessionKind::kBearer);
+  ASSERT_TRUE(b && b->ok());
+  ASSERT_TRUE(auth_->Resume(b->session->token, SessionKind::kBearer)->ok());
+  ASSERT_TRUE(service_->SetState(volunteer_, AccountState::kSuspended, "test").ok());
+  EXPECT_FALSE(auth_->Resume(b->session->token, SessionKind::kBearer)->ok());
+}
+
 TEST_P(AuthServiceTest, SignInNeverPromotesATokenTheClientAlreadyHad) {
   auto first = auth_->Login(Creds(), SessionKind::kCookie);
   ASSERT_TRUE(first && first->ok());

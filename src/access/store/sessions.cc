@@ -1,5 +1,7 @@
 #include "access/store/sessions.h"
 
+#include "access/store/access_store.h"
+
 namespace switchboard::access {
 
 std::string_view SessionKindName(SessionKind k) {
@@ -72,15 +74,17 @@ Status RevokeSession(store::Tx& tx, SessionId id, std::string_view reason, Micro
                               "WHERE id = $1 AND revoked_at IS NULL",
                               {id.value(), now, reason}));
   if (n == 0) return Status::NotFound("the session has already ended");
-  return Status::Ok();
+  return BumpAccessVersion(tx);
 }
 
 Result<std::int64_t> RevokeAccountSessions(store::Tx& tx, AccountId account,
                                            std::string_view reason, Micros now) {
-  return tx.Exec(
-      "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 "
-      "WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2",
-      {account.value(), now, reason});
+  SB_ASSIGN_OR_RETURN(std::int64_t n,
+                      tx.Exec("UPDATE sessions SET revoked_at = $2, revoke_reason = $3 "
+                              "WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+                              {account.value(), now, reason}));
+  SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
+  return n;
 }
 
 Result<std::vector<Session>> ListOpenSessions(store::Tx& tx, AccountId account, Micros now) {
