@@ -71,7 +71,10 @@ void GroupCommitWriter::Enqueue(Op op) {
   // Not queued: the store is shutting down.
   const Status closed = Status::Unavailable("the store is shutting down");
   if (op.waiter) {
-    op.waiter->Finish(closed);
+    op.waiter->result = closed;
+    op.waiter->done.store(1, std::memory_order_release);
+  } else if (op.then) {
+    op.then(closed);
   } else {
     op.promise->set_value(closed);
   }
@@ -79,17 +82,20 @@ void GroupCommitWriter::Enqueue(Op op) {
 
 Status GroupCommitWriter::Write(TxFn fn) {
   auto waiter = std::make_shared<Waiter>();
-  Enqueue(Op{std::move(fn), waiter, std::nullopt, Status()});
-  std::unique_lock lock(waiter->mu);
-  waiter->cv.wait(lock, [&] { return waiter->done; });
+  Enqueue(Op{std::move(fn), waiter, std::nullopt, nullptr, Status()});
+  while (waiter->done.load(std::memory_order_acquire) == 0) waiter->done.wait(0);
   return std::move(waiter->result);
 }
 
 std::future<Status> GroupCommitWriter::Submit(TxFn fn) {
   std::promise<Status> promise;
   auto fut = promise.get_future();
-  Enqueue(Op{std::move(fn), nullptr, std::move(promise), Status()});
+  Enqueue(Op{std::move(fn), nullptr, std::move(promise), nullptr, Status()});
   return fut;
+}
+
+void GroupCommitWriter::Then(TxFn fn, std::function<void(Status)> then) {
+  Enqueue(Op{std::move(fn), nullptr, std::nullopt, std::move(then), Status()});
 }
 
 StoreStats GroupCommitWriter::stats() const {
@@ -123,7 +129,11 @@ void GroupCommitWriter::Answer() {
     for (auto& group : batch) {
       for (Op& op : group) {
         if (op.waiter) {
-          op.waiter->Finish(std::move(op.result));
+          op.waiter->result = std::move(op.result);
+          op.waiter->done.store(1, std::memory_order_release);
+          op.waiter->done.notify_one();
+        } else if (op.then) {
+          op.then(std::move(op.result));
         } else {
           op.promise->set_value(std::move(op.result));
         }

@@ -91,6 +91,11 @@ class Store {
   virtual Status Write(TxFn fn) = 0;
   // As Write(), without waiting.
   virtual std::future<Status> WriteAsync(TxFn fn) = 0;
+  // As Write(), without waiting: `then` gets the outcome, on the thread that
+  // answers writers, so it must not block (no Write, no Read) and should
+  // hand work elsewhere (server::Deferred). The default runs Write() and
+  // then `then` on the calling thread.
+  virtual void WriteThen(TxFn fn, std::function<void(Status)> then) { then(Write(std::move(fn))); }
 
   // Runs `fn` at once in a transaction of its own on a dedicated connection,
   // committed before returning (one commit per call). For large batches that

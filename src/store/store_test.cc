@@ -786,6 +786,45 @@ TEST_P(StoreTest, AFailingOperationRollsBackOnlyItself) {
   EXPECT_EQ(after.write_failures - before.write_failures, 2u);
 }
 
+// WriteThen: the outcome reaches `then` once the group has committed (the
+// row is readable by then), a failure with its effects rolled back, and on
+// a thread other than the caller's (the writer's answering thread).
+TEST_P(StoreTest, WriteThenAnswersAfterTheCommit) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  struct Seen {
+    std::promise<Status> status;
+    std::promise<std::int64_t> rows;
+    std::promise<bool> caller_thread;
+  };
+  auto run = [&](TxFn fn, Seen& seen) {
+    const auto caller = std::this_thread::get_id();
+    store_->WriteThen(std::move(fn), [&, caller](Status st) {
+      seen.caller_thread.set_value(std::this_thread::get_id() == caller);
+      // Reading here would be wrong in a server (this thread must not
+      // block); a test may, to see what the commit left.
+      seen.rows.set_value(IntOf("SELECT COUNT(*) FROM kv"));
+      seen.status.set_value(std::move(st));
+    });
+  };
+  WriterBlocker blocker(*store_);
+  Seen ok, failed;
+  run([](Tx& tx) { return InsertKv(tx, 7); }, ok);
+  run(
+      [](Tx& tx) -> Status {
+        SB_RETURN_IF_ERROR(InsertKv(tx, 8));
+        return Status::InvalidArgument("changed its mind");
+      },
+      failed);
+  EXPECT_OK(blocker.Release());
+  EXPECT_OK(ok.status.get_future().get());
+  EXPECT_EQ(failed.status.get_future().get(), Status::InvalidArgument("changed its mind"));
+  EXPECT_EQ(ok.rows.get_future().get(), 1);
+  EXPECT_EQ(failed.rows.get_future().get(), 1);
+  EXPECT_FALSE(ok.caller_thread.get_future().get());
+  EXPECT_FALSE(failed.caller_thread.get_future().get());
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{7}));
+}
+
 TEST_P(StoreTest, AGroupWithAFailureIsRunAgainWithoutIt) {
   // The writer runs a group without savepoints first; when one operation
   // fails it rolls the group back and runs the others again, each isolated.

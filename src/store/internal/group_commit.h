@@ -32,6 +32,9 @@ class GroupCommitWriter {
   Status Write(TxFn fn);
   // Queues `fn`; the future holds its outcome (Store::WriteAsync).
   std::future<Status> Submit(TxFn fn);
+  // Queues `fn`; `then` gets its outcome on the answering thread
+  // (Store::WriteThen).
+  void Then(TxFn fn, std::function<void(Status)> then);
   StoreStats stats() const;
 
  private:
@@ -41,28 +44,15 @@ class GroupCommitWriter {
   // briefly before it sleeps; with hundreds of callers on two cores that
   // measured faster than a condition variable (many answers then need no
   // futex wake at all).
-  // A blocked Write(). A mutex and condition variable, not an atomic
-  // wait: libstdc++'s atomic wait spins with sched_yield before it sleeps,
-  // and with a few dozen writers waiting on two cores that spinning was a
-  // fifth of the HTTP threads' CPU in P3.
   struct Waiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;  // GUARDED_BY(mu)
-    Status result;      // GUARDED_BY(mu)
-    void Finish(Status st) {
-      {
-        std::lock_guard lock(mu);
-        result = std::move(st);
-        done = true;
-      }
-      cv.notify_one();
-    }
+    std::atomic<std::uint32_t> done{0};
+    Status result;
   };
   struct Op {
     TxFn fn;
     std::shared_ptr<Waiter> waiter;               // Write()
     std::optional<std::promise<Status>> promise;  // Submit()
+    std::function<void(Status)> then;             // Then()
     Status result;
   };
   void Enqueue(Op op);

@@ -292,6 +292,9 @@ class SqliteStore final : public Store {
 
   Status Write(TxFn fn) override { return writer_.Write(std::move(fn)); }
   std::future<Status> WriteAsync(TxFn fn) override { return writer_.Submit(std::move(fn)); }
+  void WriteThen(TxFn fn, std::function<void(Status)> then) override {
+    writer_.Then(std::move(fn), std::move(then));
+  }
 
   Status WriteNow(const TxFn& fn) override {
     std::lock_guard lock(direct_mu_);
