@@ -85,7 +85,27 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);
 }
 
-Api::~Api() = default;
+Api::~Api() {
+  std::unique_lock lock(later_mu_);
+  later_cv_.wait(lock, [&] { return later_pending_ == 0; });
+}
+
+HttpResponse Api::Later(const ApiCall& call, store::TxFn fn,
+                        std::function<HttpResponse(const Status&)> make) {
+  auto later = std::make_shared<Deferred>();
+  {
+    std::lock_guard lock(later_mu_);
+    ++later_pending_;
+  }
+  deps_.store->WriteThen(std::move(fn), [this, later, keep = call.shared_from_this(),
+                                         make = std::move(make)](Status st) mutable {
+    // On the thread that answers writers: hand over, never block here.
+    later->Finish([keep, make = std::move(make), st = std::move(st)] { return make(st); });
+    std::lock_guard lock(later_mu_);
+    if (--later_pending_ == 0) later_cv_.notify_all();
+  });
+  return HttpResponse::Later(std::move(later));
+}
 
 void Api::Register(HttpServer& http) {
   for (const ApiRoute& r : kApiRoutes) {
@@ -153,7 +173,8 @@ HttpResponse Api::Refuse(const ApiCall& call, const access::Decision& d, MemberI
 }
 
 HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
-  ApiCall call{route, req};
+  auto owned = std::make_shared<ApiCall>(route, req);
+  ApiCall& call = *owned;
   call.now = deps_.clock->Now();
   call.client = access::TruncateAddress(req.remote);
 
@@ -167,7 +188,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
   }
 
   // 2. The session.
-  std::optional<access::ActiveSession> active;
+  std::optional<access::ActiveSession>& active = call.active_session;
   if (route.auth != RouteAuth::kPublic) {
     const std::string authz = req.Header("authorization");
     access::SessionKind kind = access::SessionKind::kCookie;
@@ -222,7 +243,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
   }
 
   // 3. The decision.
-  std::optional<access::Decision> decision;
+  std::optional<access::Decision>& decision = call.active_decision;
   if (route.auth == RouteAuth::kCapability) {
     const access::Principal who = active->principal();
     auto holds_anywhere = [&] {

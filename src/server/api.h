@@ -21,9 +21,11 @@
 // Errors are {"error": {"code", "message", "request_id"}} with stable codes.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -61,8 +63,12 @@ struct ApiDeps {
 };
 
 // What a handler gets: the request, the session (for non-public routes) and
-// the decision (for capability routes).
-struct ApiCall {
+// the decision (for capability routes). Held by a shared_ptr: a handler that
+// finishes after a group commit (Api::Later) keeps the call, session and
+// decision with shared_from_this(). The request outlives it: the HTTP layer
+// keeps it until the response is sent.
+struct ApiCall : std::enable_shared_from_this<ApiCall> {
+  ApiCall(const ApiRoute& r, const HttpRequest& q) : route(r), req(q) {}
   const ApiRoute& route;
   const HttpRequest& req;
   Micros now = 0;
@@ -71,6 +77,9 @@ struct ApiCall {
   const access::Decision* decision = nullptr;
   UnitId target_unit;
   MemberId target_member;  // kMemberPath routes
+  // What `session` and `decision` point to.
+  std::optional<access::ActiveSession> active_session;
+  std::optional<access::Decision> active_decision;
 };
 
 using ApiHandler = std::function<HttpResponse(const ApiCall&)>;
@@ -159,11 +168,26 @@ class Api {
   // Feeds an allowed read to the anomaly rules inside the read's transaction.
   Status ObserveRead(store::Tx& tx, const ApiCall& call, std::vector<MemberId> members);
 
+  // A write whose response is made after its group commit without holding
+  // an HTTP thread meanwhile: `fn` as for Store::Write (it may run twice),
+  // then `make` on an HTTP thread with the write's status. Both may use the
+  // call (kept alive) and whatever they capture.
+  HttpResponse Later(const ApiCall& call, store::TxFn fn,
+                     std::function<HttpResponse(const Status&)> make);
+  // The answer to "next", once its write is done.
+  HttpResponse NextResponse(const ApiCall& call, const Status& st, const phonebank::Campaign& c,
+                            const phonebank::NextResult& next, const phonebank::Contact& contact);
+
   ApiDeps deps_;
   std::unique_ptr<access::AuthService> auth_;
   std::unique_ptr<access::AccessService> access_;
   std::map<std::string_view, ApiHandler> handlers_;
   std::unique_ptr<phonebank::Connector> connector_;
+  // Later() writes not yet answered: the destructor waits for them, since
+  // they refer to this object.
+  std::mutex later_mu_;
+  std::condition_variable later_cv_;
+  int later_pending_ = 0;  // GUARDED_BY(later_mu_)
 };
 
 // Status code and stable error code for a Status from a service.

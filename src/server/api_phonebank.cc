@@ -555,27 +555,41 @@ Status CheckJoined(store::Tx& tx, const pb::Campaign& c, AccountId caller, const
 
 }  // namespace
 
+// The three calling routes write and answer after the group commit
+// (Api::Later), so an HTTP thread is not held while a write becomes durable.
 HttpResponse Api::NextContact(const ApiCall& call) {
+  struct State {
+    pb::Campaign c;
+    pb::NextResult next;
+    pb::Contact contact;
+  };
+  auto s = std::make_shared<State>();
   const AccountId me = call.session->session.account;
-  pb::Campaign c;
-  pb::NextResult next;
-  pb::Contact contact;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
-    SB_ASSIGN_OR_RETURN(next, pb::Next(tx, c, me, call.now));
-    if (!next.lease) return Status::Ok();
-    SB_ASSIGN_OR_RETURN(
-        contact, pb::ContactFor(tx, *call.decision, *deps_.tree, c, next.lease->member, call.now));
-    audit::Event e = PhonebankEvent(call, "phonebank.next", c.id);
-    e.members.push_back(next.lease->member.value());
-    for (const auto& f : c.fields) {
-      e.field_classes.push_back(f == "first_name" ? "first_name"
-                                : f == "branch"   ? "location"
-                                                  : "membership");
-    }
-    return audit::AuditLog::Append(tx, e).status();
-  });
+  return Later(
+      call,
+      [this, &call, s, me](store::Tx& tx) -> Status {
+        SB_ASSIGN_OR_RETURN(s->c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+        SB_RETURN_IF_ERROR(CheckJoined(tx, s->c, me, deps_.time_zone, call.now));
+        SB_ASSIGN_OR_RETURN(s->next, pb::Next(tx, s->c, me, call.now));
+        if (!s->next.lease) return Status::Ok();
+        SB_ASSIGN_OR_RETURN(s->contact, pb::ContactFor(tx, *call.decision, *deps_.tree, s->c,
+                                                       s->next.lease->member, call.now));
+        audit::Event e = PhonebankEvent(call, "phonebank.next", s->c.id);
+        e.members.push_back(s->next.lease->member.value());
+        for (const auto& f : s->c.fields) {
+          e.field_classes.push_back(f == "first_name" ? "first_name"
+                                    : f == "branch"   ? "location"
+                                                      : "membership");
+        }
+        return audit::AuditLog::Append(tx, e).status();
+      },
+      [this, &call, s](const Status& st) {
+        return NextResponse(call, st, s->c, s->next, s->contact);
+      });
+}
+
+HttpResponse Api::NextResponse(const ApiCall& call, const Status& st, const pb::Campaign& c,
+                               const pb::NextResult& next, const pb::Contact& contact) {
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
   if (!next.lease && !next.pace_limit.empty()) {
     // Pace refusals are denials: a script hammering "next" is probing.
@@ -629,28 +643,32 @@ HttpResponse Api::NextContact(const ApiCall& call) {
 
 HttpResponse Api::Connect(const ApiCall& call) {
   const AccountId me = call.session->session.account;
-  pb::CallState state;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
-    SB_ASSIGN_OR_RETURN(auto held, pb::CurrentLease(tx, c, me, call.now));
-    if (!held) return Status::FailedPrecondition("ask for the next contact first");
-    SB_ASSIGN_OR_RETURN(state, connector_->Connect(tx, c, me, *held, call.now));
-    audit::Event e = PhonebankEvent(call, "phonebank.connect", c.id);
-    e.members.push_back(held->member.value());
-    return audit::AuditLog::Append(tx, e).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  // Logged once the call is durable (a write may run twice), and labelled.
-  if (state.simulated) {
-    log::Info("phonebank", "sandbox call (simulated, nothing dialled)",
-              {{"call", state.id.value()}, {"connector", connector_->name()}});
-  }
-  return Json(201, {{"call",
-                     {{"id", state.id.value()},
-                      {"state", state.state},
-                      {"simulated", state.simulated},
-                      {"connector", connector_->name()}}}});
+  auto state = std::make_shared<pb::CallState>();
+  return Later(
+      call,
+      [this, &call, me, state](store::Tx& tx) -> Status {
+        SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+        SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
+        SB_ASSIGN_OR_RETURN(auto held, pb::CurrentLease(tx, c, me, call.now));
+        if (!held) return Status::FailedPrecondition("ask for the next contact first");
+        SB_ASSIGN_OR_RETURN(*state, connector_->Connect(tx, c, me, *held, call.now));
+        audit::Event e = PhonebankEvent(call, "phonebank.connect", c.id);
+        e.members.push_back(held->member.value());
+        return audit::AuditLog::Append(tx, e).status();
+      },
+      [this, &call, state](const Status& st) {
+        if (!st.ok()) return StatusResponse(st, call.req.request_id);
+        // Logged once the call is durable (a write may run twice), and labelled.
+        if (state->simulated) {
+          log::Info("phonebank", "sandbox call (simulated, nothing dialled)",
+                    {{"call", state->id.value()}, {"connector", connector_->name()}});
+        }
+        return Json(201, {{"call",
+                           {{"id", state->id.value()},
+                            {"state", state->state},
+                            {"simulated", state->simulated},
+                            {"connector", connector_->name()}}}});
+      });
 }
 
 HttpResponse Api::Outcome(const ApiCall& call) {
@@ -659,18 +677,23 @@ HttpResponse Api::Outcome(const ApiCall& call) {
   if (!body) return StatusResponse(body.error(), call.req.request_id);
   auto outcome = StringField(*body, "outcome", true, 20);
   if (!outcome) return StatusResponse(outcome.error(), call.req.request_id);
-  const std::string answers = body->value("answers", json::object()).dump();
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
-    SB_ASSIGN_OR_RETURN(MemberId m, pb::RecordOutcome(tx, c, me, *outcome, answers, call.now));
-    audit::Event e = PhonebankEvent(call, "phonebank.outcome", c.id);
-    e.members.push_back(m.value());
-    e.rule = "outcome." + *outcome;
-    return audit::AuditLog::Append(tx, e).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"recorded", true}});
+  auto answers = std::make_shared<const std::string>(body->value("answers", json::object()).dump());
+  auto chosen = std::make_shared<const std::string>(*outcome);
+  return Later(
+      call,
+      [this, &call, me, answers, chosen](store::Tx& tx) -> Status {
+        SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
+        SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
+        SB_ASSIGN_OR_RETURN(MemberId m, pb::RecordOutcome(tx, c, me, *chosen, *answers, call.now));
+        audit::Event e = PhonebankEvent(call, "phonebank.outcome", c.id);
+        e.members.push_back(m.value());
+        e.rule = "outcome." + *chosen;
+        return audit::AuditLog::Append(tx, e).status();
+      },
+      [&call](const Status& st) {
+        if (!st.ok()) return StatusResponse(st, call.req.request_id);
+        return Json(200, {{"recorded", true}});
+      });
 }
 
 HttpResponse Api::CallStatus(const ApiCall& call) {

@@ -88,6 +88,47 @@ bool Decode(std::string_view in, bool plus_is_space, std::string* out) {
 
 }  // namespace
 
+void Deferred::Finish(Make make) {
+  std::function<void(Make)> run;
+  {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    if (!run_) {
+      make_ = std::move(make);
+    } else {
+      run = std::move(run_);
+    }
+  }
+  if (run) {
+    run(std::move(make));
+  } else {
+    cv_.notify_all();
+  }
+}
+
+void Deferred::OnFinish(std::function<void(Make)> run) {
+  Make make;
+  {
+    std::lock_guard lock(mu_);
+    if (!finished_) {
+      run_ = std::move(run);
+      return;
+    }
+    make = std::move(make_);
+  }
+  run(std::move(make));
+}
+
+HttpResponse Deferred::Wait() {
+  Make make;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return finished_; });
+    make = std::move(make_);
+  }
+  return make();
+}
+
 std::string HttpRequest::Header(std::string_view name) const {
   auto it = headers.find(std::string(name));
   return it == headers.end() ? std::string() : it->second;
@@ -276,7 +317,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(std::move(r), rid, /*keep_alive=*/false, 11);
     }
     auto msg = parser_->release();
-    HttpRequest req;
+    // The request stays here until its response is sent: a deferred
+    // response's handler still refers to it.
+    request_ = HttpRequest();
+    HttpRequest& req = request_;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     if (!ParseTarget(req.target, &req.path, &req.query)) {
@@ -295,11 +339,30 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers[name] = std::string(f.value());
     }
     HttpResponse resp = impl_.Dispatch(req);
-    impl_.CountRequest(req.method, req.route, resp.status);
-    log::Debug(
-        "http", "request",
-        {{"method", req.method}, {"path", req.path}, {"status", resp.status}, {"request_id", rid}});
-    Send(std::move(resp), rid, msg.keep_alive(), msg.version());
+    const bool keep_alive = msg.keep_alive();
+    const unsigned version = msg.version();
+    if (resp.later) {
+      // Finished on another thread; made and sent on this connection's strand.
+      std::shared_ptr<Deferred> later = std::move(resp.later);
+      later->OnFinish([self = shared_from_this(), rid, keep_alive, version](Deferred::Make make) {
+        asio::post(self->stream_.get_executor(),
+                   [self, rid, keep_alive, version, make = std::move(make)] {
+                     self->Respond(make(), rid, keep_alive, version);
+                   });
+      });
+      return;
+    }
+    Respond(std::move(resp), rid, keep_alive, version);
+  }
+
+  void Respond(HttpResponse resp, const std::string& rid, bool keep_alive, unsigned version) {
+    impl_.CountRequest(request_.method, request_.route, resp.status);
+    log::Debug("http", "request",
+               {{"method", request_.method},
+                {"path", request_.path},
+                {"status", resp.status},
+                {"request_id", rid}});
+    Send(std::move(resp), rid, keep_alive, version);
   }
 
   void Send(HttpResponse r, const std::string& rid, bool keep_alive, unsigned version) {
@@ -336,6 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   HttpServer::Impl& impl_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest request_;
   std::shared_ptr<void> response_;
 };
 
@@ -379,7 +443,11 @@ std::vector<std::pair<std::string, std::string>> HttpServer::Routes() const {
   return out;
 }
 
-HttpResponse HttpServer::Dispatch(HttpRequest& request) const { return impl_->Dispatch(request); }
+HttpResponse HttpServer::Dispatch(HttpRequest& request) const {
+  HttpResponse r = impl_->Dispatch(request);
+  if (r.later) return r.later->Wait();
+  return r;
+}
 
 Status HttpServer::Start() {
   beast::error_code ec;

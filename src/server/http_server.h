@@ -4,15 +4,18 @@
 // request id; errors carry a stable code and a message a person can act on.
 //
 // Threading: `threads` Asio worker threads; handlers run on them and must be
-// thread-safe. Start() returns once listening; Stop() closes the listener and
-// open connections and joins the threads.
+// thread-safe. A handler that would wait for a durable write returns a
+// Deferred response instead, so a few threads serve many writes in flight. Start() returns once
+// listening; Stop() closes the listener and open connections and joins the threads.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,11 +49,45 @@ bool ParseTarget(std::string_view target, std::string* path,
 HttpRequest MakeRequest(std::string method, std::string target, std::string body = {},
                         std::map<std::string, std::string> headers = {});
 
+struct HttpResponse;
+
+// A response made later. A handler whose work waits on something else (a
+// group commit) returns HttpResponse::Later(d) at once instead of holding
+// its thread, and whoever finishes the work calls d->Finish(make). `make`
+// builds the response on an HTTP thread, where it may block as a handler
+// may; never on the thread that called Finish.
+class Deferred {
+ public:
+  using Make = std::function<HttpResponse()>;
+  // Once, from any thread.
+  void Finish(Make make);
+  // The server's side: `run` gets `make` once both are there.
+  void OnFinish(std::function<void(Make)> run);
+  // In process (HttpServer::Dispatch): waits for Finish and makes the
+  // response on this thread.
+  HttpResponse Wait();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool finished_ = false;          // GUARDED_BY(mu_)
+  Make make_;                      // GUARDED_BY(mu_)
+  std::function<void(Make)> run_;  // GUARDED_BY(mu_)
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set: nothing above counts yet; the response comes from `later`.
+  std::shared_ptr<Deferred> later;
+
+  static HttpResponse Later(std::shared_ptr<Deferred> d) {
+    HttpResponse r;
+    r.later = std::move(d);
+    return r;
+  }
 };
 
 // Builds the JSON error body {"error": {"code", "message", "request_id"}}.

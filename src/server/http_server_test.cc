@@ -6,8 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace switchboard::server {
 namespace {
@@ -103,6 +106,59 @@ TEST_F(HttpServerTest, RoutesAndKeepAlive) {
     EXPECT_EQ(j["path"], "/hello");
     EXPECT_EQ(j["target"], "/hello?x=1");
   }
+}
+
+// A deferred response is finished by another thread, which only hands the
+// work over: the response is made on an HTTP thread and sent on the request's
+// own connection, whether Finish comes before or after the server is ready
+// for it; keep-alive goes on afterwards. Dispatch (in process) waits for it.
+TEST_F(HttpServerTest, DeferredResponsesAreMadeOffTheFinishingThread) {
+  std::mutex mu;
+  std::vector<std::thread> finishers;
+  HttpServer server(cfg_);
+  server.Route("GET", "/later/{order}", [&](const HttpRequest& r) {
+    auto d = std::make_shared<Deferred>();
+    const bool early = r.params.at("order") == "early";
+    const std::string path = r.path;  // the request is still there when made
+    auto finish = [d, path] {
+      const auto finisher = std::this_thread::get_id();
+      d->Finish([path, finisher] {
+        HttpResponse resp;
+        resp.status = 201;
+        resp.body = nlohmann::json{{"path", path},
+                                   {"made_on_finisher", std::this_thread::get_id() == finisher}}
+                        .dump();
+        return resp;
+      });
+    };
+    if (early) {
+      std::thread t(finish);  // finished before the handler even returns
+      t.join();
+    } else {
+      std::lock_guard lock(mu);
+      finishers.emplace_back(finish);
+    }
+    return HttpResponse::Later(d);
+  });
+  ASSERT_TRUE(server.Start().ok());
+  Client c(server.port());
+  ASSERT_TRUE(c.connected());
+  for (const std::string order : {"early", "late", "early"}) {
+    c.Send("GET /later/" + order + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    const std::string r = c.ReadResponse();
+    ASSERT_NE(r.find("HTTP/1.1 201"), std::string::npos) << order << ": " << r;
+    auto j = nlohmann::json::parse(Body(r));
+    EXPECT_EQ(j["path"], "/later/" + order);
+    EXPECT_FALSE(j["made_on_finisher"].get<bool>()) << order;
+  }
+  HttpRequest in_process = MakeRequest("GET", "/later/late");
+  HttpResponse direct = server.Dispatch(in_process);
+  EXPECT_EQ(direct.status, 201);
+  EXPECT_FALSE(direct.later);
+  EXPECT_EQ(nlohmann::json::parse(direct.body)["path"], "/later/late");
+  server.Stop();
+  std::lock_guard lock(mu);
+  for (auto& t : finishers) t.join();
 }
 
 TEST_F(HttpServerTest, UnknownRouteAndWrongMethodAreJsonErrors) {
