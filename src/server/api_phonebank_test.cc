@@ -282,6 +282,12 @@ TEST_F(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheR
   HttpResponse first = env_.Send("POST", base + "/next", "", &v);
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(Body(first)["script_version"], 1);
+  EXPECT_EQ(Body(first)["script"], "Hello, I'm calling from the branch.");
+  ASSERT_EQ(Body(first)["survey"].size(), 1u);
+  EXPECT_EQ(Body(first)["survey"][0]["id"], "agm");
+  EXPECT_EQ(Body(first)["survey"][0]["type"], "yesno");
+  EXPECT_TRUE(Body(first)["contact"].contains("ref"));
+  EXPECT_TRUE(Body(first)["lease"].contains("expires_at"));
 
   HttpResponse edit = env_.Send(
       "PATCH", base,
@@ -300,6 +306,7 @@ TEST_F(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheR
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(Body(again)["script_version"], 2);
   EXPECT_EQ(Body(again)["script"], "Hello, I'm a volunteer with the branch.");
+  EXPECT_EQ(Body(again)["survey"][0]["id"], "agm");
   EXPECT_FALSE(Body(again)["contact"].contains("branch"));
 
   for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
