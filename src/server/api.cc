@@ -78,6 +78,9 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
       {"alerts.acknowledge", [this](const ApiCall& c) { return AcknowledgeAlert(c); }},
   };
   connector_ = std::make_unique<phonebank::SandboxConnector>(*deps.sealer);
+  log::Info("phonebank",
+            "telephony connector: sandbox, a simulator (calls are simulated, nothing is dialled)",
+            {{"connector", connector_->name()}});
   AddPhonebankHandlers();
   AddMessageHandlers();
   // Every route in the table has a handler and every handler a route.

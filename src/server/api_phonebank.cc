@@ -696,10 +696,12 @@ HttpResponse Api::Connect(const ApiCall& call) {
       },
       [this, &call, state](const Status& st) {
         if (!st.ok()) return StatusResponse(st, call.req.request_id);
-        // Logged once the call is durable (a write may run twice), and labelled.
+        // Logged once the call is durable (a write may run twice), and
+        // labelled. At debug level: the server says at start that the
+        // connector is a simulator, and every call row records its connector.
         if (state->simulated) {
-          log::Info("phonebank", "sandbox call (simulated, nothing dialled)",
-                    {{"call", state->id.value()}, {"connector", connector_->name()}});
+          log::Debug("phonebank", "sandbox call (simulated, nothing dialled)",
+                     {{"call", state->id.value()}, {"connector", connector_->name()}});
         }
         return Json(201, {{"call",
                            {{"id", state->id.value()},
