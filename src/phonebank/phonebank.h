@@ -64,7 +64,6 @@ struct SurveyQuestion {
   std::string question;
   std::string type;  // yesno, choice, scale, text
   std::vector<std::string> options;
-  bool operator==(const SurveyQuestion&) const = default;
 };
 
 // Pace per caller (RULEBOOK §6 defaults): `burst` new contacts, then at most

@@ -4,7 +4,6 @@
 // force (a caller of one campaign cannot call for another in the same
 // unit). Callers only ever see the campaign's allowed fields and an opaque
 // reference; member ids, numbers and addresses stay on the server.
-#include <map>
 #include <nlohmann/json.hpp>
 
 #include "access/guard/anomaly.h"
@@ -34,12 +33,17 @@ Result<int> ParseHhMm(const std::string& s, std::string_view field) {
   return h * 60 + m;
 }
 
-json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::Campaign& c) {
+// A survey as organisers and callers see it.
+json SurveyJson(const std::vector<pb::SurveyQuestion>& questions) {
   json survey = json::array();
-  for (const auto& q : c.survey) {
+  for (const auto& q : questions) {
     survey.push_back(
         {{"id", q.id}, {"question", q.question}, {"type", q.type}, {"options", q.options}});
   }
+  return survey;
+}
+
+json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::Campaign& c) {
   return {{"id", c.id.value()},
           {"version", c.version},
           {"name", c.name},
@@ -48,7 +52,7 @@ json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::
           {"purpose", c.purpose},
           {"audience", json::parse(segment::SegmentToJson(pb::AudienceOf(c), tree))},
           {"script", c.script},
-          {"survey", survey},
+          {"survey", SurveyJson(c.survey)},
           {"fields", c.fields},
           {"calling_hours",
            {{"start", pb::FormatMinutes(c.calling_start)},
@@ -556,42 +560,6 @@ Status CheckJoined(store::Tx& tx, const pb::Campaign& c, AccountId caller, const
 
 }  // namespace
 
-namespace {
-
-// `"script":…,"script_version":…,"survey":[…]` for the campaign, kept per
-// thread and reused while the script, its version and the survey are what
-// they were.
-const std::string& ScriptAndSurveyJson(const pb::Campaign& c) {
-  struct Kept {
-    std::string script;
-    int version = -1;
-    std::vector<pb::SurveyQuestion> survey;
-    std::string text;
-  };
-  constexpr size_t kKept = 32;
-  thread_local std::map<std::int64_t, Kept> kept;
-  auto it = kept.find(c.id.value());
-  if (it != kept.end() && it->second.version == c.version && it->second.script == c.script &&
-      it->second.survey == c.survey) {
-    return it->second.text;
-  }
-  if (it == kept.end() && kept.size() >= kKept) kept.clear();
-  json survey = json::array();
-  for (const auto& q : c.survey) {
-    survey.push_back(
-        {{"id", q.id}, {"question", q.question}, {"type", q.type}, {"options", q.options}});
-  }
-  std::string text =
-      json{{"script", c.script}, {"script_version", c.version}, {"survey", survey}}.dump(
-          -1, ' ', false, json::error_handler_t::replace);
-  text = text.substr(1, text.size() - 2);  // the members, without the braces
-  Kept& k = kept[c.id.value()];
-  k = Kept{c.script, c.version, c.survey, std::move(text)};
-  return k.text;
-}
-
-}  // namespace
-
 // The three calling routes write and answer after the group commit
 // (Api::Later), so an HTTP thread is not held while a write becomes durable.
 HttpResponse Api::NextContact(const ApiCall& call) {
@@ -666,17 +634,11 @@ HttpResponse Api::NextResponse(const ApiCall& call, const Status& st, const pb::
   if (contact.membership_years) cj["membership_years"] = *contact.membership_years;
   if (contact.branch) cj["branch"] = *contact.branch;
   if (contact.ask_for) cj["ask_for"] = *contact.ask_for;
-  json head{{"lease", {{"expires_at", FormatTimestamp(next.lease->expires_at)}}}, {"contact", cj}};
-  HttpResponse r = Json(200, head);
-  // The script and survey are the same for every contact of a campaign:
-  // serialised once per thread while they stay the same, then appended to
-  // the per-contact members ({"contact","lease"} + "script",
-  // "script_version", "survey").
-  r.body.pop_back();  // the closing brace
-  r.body += ',';
-  r.body += ScriptAndSurveyJson(c);
-  r.body += '}';
-  return r;
+  return Json(200, {{"lease", {{"expires_at", FormatTimestamp(next.lease->expires_at)}}},
+                    {"contact", cj},
+                    {"script", c.script},
+                    {"script_version", c.version},
+                    {"survey", SurveyJson(c.survey)}});
 }
 
 HttpResponse Api::Connect(const ApiCall& call) {
