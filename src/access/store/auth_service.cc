@@ -301,18 +301,24 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
 Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind kind,
                                           bool use_known) {
   ResumeOutcome out;
-  auto refuse = [&](ResumeRefusal r, std::string m) {
-    out.refusal = r;
-    out.message = std::move(m);
+  if (!LooksLikeToken(token)) {
+    out.refusal = ResumeRefusal::kUnknown;
+    out.message = "sign in first";
     return out;
-  };
-  if (!LooksLikeToken(token)) return refuse(ResumeRefusal::kUnknown, "sign in first");
+  }
   const Micros now = clock_.Now();
   const std::string token_hash = HashToken(token);
   ActiveSession active;
   bool found = false;
-  bool known = false;
+  bool known = false;  // from an earlier request, not read now
   std::int64_t version = 0;
+  // Only a usable session is kept: a refused one is read afresh next time.
+  auto refuse = [&](ResumeRefusal r, std::string m) {
+    if (known) Forget(token_hash);
+    out.refusal = r;
+    out.message = std::move(m);
+    return out;
+  };
   SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     // The session, account and grants as an earlier request read them, if
     // nothing about any account, grant or session has changed since;
@@ -331,9 +337,6 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
     return Status::Ok();
   }));
   if (!found) return refuse(ResumeRefusal::kUnknown, "sign in first");
-  // Kept only while usable: a refusal reads afresh next time (another server
-  // on the same database may have recorded activity this one has not seen).
-  if (!known) Remember(token_hash, version, active);
   const Session& s = active.session;
   if (s.kind != kind) {
     return refuse(ResumeRefusal::kWrongTransport,
@@ -343,11 +346,9 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
                       : "this token is for API clients; send it in an Authorization header");
   }
   if (s.revoked_at != 0 && s.revoked_at <= now) {
-    Forget(token_hash);
     return refuse(ResumeRefusal::kRevoked, "this session has been signed out; sign in again");
   }
   if (now >= s.expires_at) {
-    Forget(token_hash);
     return refuse(ResumeRefusal::kExpired, "this session ended at " +
                                                FormatTimestamp(s.expires_at) +
                                                " (the longest a session lasts); sign in again");
@@ -361,22 +362,22 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
       Forget(token_hash);
       return Resume(token, kind, /*use_known=*/false);
     }
-    Forget(token_hash);
     return refuse(ResumeRefusal::kIdle, "this session ended after " +
                                             std::to_string(idle / 60 / kMicrosPerSecond) +
                                             " minutes without activity; sign in again");
   }
   if (active.data.account.state != AccountState::kActive) {
-    Forget(token_hash);
     return refuse(ResumeRefusal::kNotActive,
                   "this account is " + std::string(AccountStateName(active.data.account.state)));
   }
+  bool keep = !known;  // read now, or changed below
   if (now - s.last_seen_at >= kTouchEvery) {
     SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) { return TouchSession(tx, s.id, now); }));
     active.session.last_seen_at = now;
     active.idle_expires_at = now + idle;
-    Remember(token_hash, version, active);
+    keep = true;
   }
+  if (keep) Remember(token_hash, version, active);
   out.active = std::move(active);
   return out;
 }
