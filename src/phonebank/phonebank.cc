@@ -971,9 +971,8 @@ Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micr
       "AND t.lease_expires <= $2 AND t.next_at <= $2" +
           callable,
       {c.id.value(), now}, consider));
-  std::optional<MemberId> pick;
-  if (best) pick = MemberId(best->member);
-  if (!pick) return out;
+  if (!best) return out;
+  const MemberId pick(best->member);
   const Micros expires = now + kLeaseMicros;
   // The call row first, so that the lease can name it. A lease that loses
   // the race below fails this write, and the call row goes with it.
@@ -981,15 +980,15 @@ Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micr
       std::int64_t call,
       tx.QueryInt("INSERT INTO calls (campaign_id, member_id, caller_id, connector, state, "
                   "started_at) VALUES ($1, $2, $3, 'none', 'leased', $4) RETURNING id",
-                  {c.id.value(), pick->value(), caller.value(), now}));
+                  {c.id.value(), pick.value(), caller.value(), now}));
   SB_ASSIGN_OR_RETURN(
       std::int64_t n,
       tx.Exec("UPDATE campaign_targets SET leased_by = $3, lease_expires = $4, lease_call = $6 "
               "WHERE campaign_id = $1 AND member_id = $2 AND (leased_by IS NULL OR "
               "lease_expires <= $5)",
-              {c.id.value(), pick->value(), caller.value(), expires, now, call}));
+              {c.id.value(), pick.value(), caller.value(), expires, now, call}));
   if (n != 1) return Status::Aborted("the member was leased concurrently; ask again");
-  out.lease = Lease{*pick, CallId(call), expires, false};
+  out.lease = Lease{pick, CallId(call), expires, false};
   return out;
 }
 
