@@ -21,6 +21,16 @@ only=${SB_BENCH_ONLY:-all}
 want() { [ "$only" = all ] || [[ ",$only," == *",$1,"* ]]; }
 out="$root/build/bench-results.md"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# A Google Benchmark binary's aggregates and medians, fenced:
+#   gbench BINARY [FLAG...]
+# Each run gets SB_BENCH_DIR; a "NAME_bench:" line is a benchmark saying why
+# it could not run.
+gbench() {
+  echo '```'
+  SB_BENCH_DIR="$work" "$@" --benchmark_repetitions="$runs" --benchmark_report_aggregates_only=true \
+    2>&1 | grep -E 'Benchmark|median|---|_bench:'
+  echo '```'
+}
 
 {
 echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -31,29 +41,19 @@ echo
 if want store; then
 echo "## Durable writes: group commit vs one transaction per write (SQLite, WAL, synchronous=FULL)"
 echo
-echo '```'
-SB_BENCH_DIR="$work" "$build/bench/store_bench" --benchmark_repetitions="$runs" \
-  --benchmark_report_aggregates_only=true --benchmark_counters_tabular=true 2>/dev/null \
-  | grep -E 'Benchmark|median|---'
-echo '```'
+gbench "$build/bench/store_bench" --benchmark_counters_tabular=true
 echo
 fi
 if want p1; then
 echo "## P1: access decisions in process, warm (target: median <= 0.5 us, >= 2 M/s per core)"
 echo
-echo '```'
-"$build/bench/access_bench" --benchmark_repetitions="$runs" --benchmark_report_aggregates_only=true \
-  2>/dev/null | grep -E 'Benchmark|median|---'
-echo '```'
+gbench "$build/bench/access_bench"
 echo
 fi
 if want p2 && [ -x "$build/bench/audit_bench" ]; then
   echo "## P2: audit log (target: >= 200 k durable appends/s, verification >= 1 M events/s)"
   echo
-  echo '```'
-  SB_BENCH_DIR="$work" "$build/bench/audit_bench" --benchmark_repetitions="$runs" \
-    --benchmark_report_aggregates_only=true 2>/dev/null | grep -E 'Benchmark|median|---'
-  echo '```'
+  gbench "$build/bench/audit_bench"
   echo
 fi
 if want p4 && [ -x "$build/bench/segment_bench" ]; then
@@ -62,11 +62,7 @@ if want p4 && [ -x "$build/bench/segment_bench" ]; then
   echo
   echo "Sizes: $seg_sizes (SB_SEGMENT_MEMBERS, comma-separated; e.g. 1000000,10000000). Baseline: the same COUNT(*) in SQLite."
   echo
-  echo '```'
-  SB_BENCH_DIR="$work" SB_SEGMENT_MEMBERS="$seg_sizes" "$build/bench/segment_bench" \
-    --benchmark_repetitions="$runs" --benchmark_report_aggregates_only=true 2>&1 \
-    | grep -E 'Benchmark|median|---|segment_bench:'
-  echo '```'
+  SB_SEGMENT_MEMBERS="$seg_sizes" gbench "$build/bench/segment_bench"
   echo
 fi
 if want import; then
@@ -166,10 +162,7 @@ if want p6 && [ -x /usr/sbin/smtp-sink ]; then
   echo "Per message, in process (bench/mail_bench: GMime rendering, libopendkim signing, and"
   echo "the RSA-2048 signature alone with the key parsed once):"
   echo
-  echo '```'
-  "$build/bench/mail_bench" --benchmark_repetitions="$runs" --benchmark_report_aggregates_only=true \
-    2>/dev/null | grep -E 'Benchmark|median|---'
-  echo '```'
+  gbench "$build/bench/mail_bench"
   echo
 fi
 } | tee "$out"
