@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "access/store/access_store.h"
+#include "access/store/sessions.h"
 #include "audit/audit_log.h"
 
 namespace switchboard::access {
@@ -82,12 +83,7 @@ Status Suspend(store::Tx& tx, const Observation& obs, const Alert& alert) {
     e.request_id = obs.request_id;
     SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, std::move(e)).status());
   }
-  SB_RETURN_IF_ERROR(
-      tx.Exec("UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE account_id = $1 AND "
-              "revoked_at IS NULL",
-              {obs.account.value(), obs.now, reason})
-          .status());
-  return BumpAccessVersion(tx);
+  return RevokeAccountSessions(tx, obs.account, reason, obs.now).status();
 }
 
 // The rate rule, after `touches` (this hour's count, including this request).
