@@ -2,7 +2,75 @@
 
 namespace switchboard {
 
+namespace {
+
+// toml++ limits nested arrays and inline tables (256) but not dotted keys or
+// table headers: "a.a.a...a = 1" a million deep is parsed into a million
+// nested tables and overflows the stack while parsing or destroying them.
+// This pass, made before toml++ sees the text, counts the dots of each key
+// outside strings and comments: a run of dots not broken by '=', ',', a
+// bracket, a brace or a line end belongs to one key (a number or a time holds
+// at most one). It stops at the first key with more than `max_dots`, giving
+// its line.
+Status CheckKeyDepth(std::string_view text, int max_dots, const std::string& source) {
+  int line = 1;
+  int dots = 0;
+  size_t i = 0;
+  const size_t n = text.size();
+  auto starts = [&](std::string_view s) { return text.substr(i, s.size()) == s; };
+  while (i < n) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      dots = 0;
+      ++i;
+    } else if (c == '#') {
+      while (i < n && text[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      const bool basic = c == '"';
+      const std::string_view triple = basic ? "\"\"\"" : "\'\'\'";
+      const bool multi = starts(triple);
+      i += multi ? 3 : 1;
+      while (i < n) {
+        if (basic && text[i] == '\\') {
+          if (i + 1 < n && text[i + 1] == '\n') ++line;
+          i += 2;
+          continue;
+        }
+        if (multi ? starts(triple) : text[i] == c) {
+          i += multi ? 3 : 1;
+          break;
+        }
+        if (text[i] == '\n') {
+          if (!multi) break;  // an unterminated string: toml++ reports it
+          ++line;
+        }
+        ++i;
+      }
+    } else {
+      if (c == '.') {
+        if (++dots > max_dots) {
+          return Status::InvalidArgument(
+              source + ":" + std::to_string(line) + ": a key nests deeper than " +
+              std::to_string(max_dots + 1) + " levels (dotted keys or table headers)");
+        }
+      } else if (c == '=' || c == ',' || c == '[' || c == ']' || c == '{' || c == '}') {
+        dots = 0;
+      }
+      ++i;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<toml::table> TomlReader::Parse(std::string_view text) const {
+  if (text.size() > kMaxBytes) {
+    return Status::InvalidArgument(source_ + ": larger than " + std::to_string(kMaxBytes) +
+                                   " bytes");
+  }
+  SB_RETURN_IF_ERROR(CheckKeyDepth(text, kMaxKeyDepth - 1, source_));
   try {
     return toml::parse(text, source_);
   } catch (const toml::parse_error& e) {

@@ -1,6 +1,7 @@
 // TomlReader: the checks every TOML file of ours needs (switchboard.toml,
 // policy.toml): parse with the line of any syntax error, refuse unknown keys,
 // read typed values with ranges — every error naming "<file>:<line>: ...".
+// Refuses, before parsing, text too large or keys nested too deep (below).
 // Wraps toml++, whose exceptions never leave Parse().
 #pragma once
 
@@ -17,6 +18,12 @@ namespace switchboard {
 
 class TomlReader {
  public:
+  // Limits checked before toml++ parses anything: the file's size, and the
+  // levels of one dotted key or table header ("a.b.c" is 3). toml++ itself
+  // refuses arrays and inline tables nested deeper than 256.
+  static constexpr size_t kMaxBytes = 4u << 20;
+  static constexpr int kMaxKeyDepth = 32;
+
   explicit TomlReader(std::string_view source) : source_(source) {}
 
   Result<toml::table> Parse(std::string_view text) const;

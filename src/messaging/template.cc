@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <mstch/mstch.hpp>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/text.h"
 
@@ -17,6 +20,12 @@ const std::vector<std::string>& MergeFields() {
 }
 
 namespace {
+
+// Limits that keep mstch and gumbo, which recurse per level, far from the end
+// of a thread's stack.
+constexpr size_t kMaxSectionDepth = 8;
+constexpr size_t kMaxHtmlTags = 10'000;
+constexpr size_t kMaxHtmlDepth = 100;
 
 std::string AllowedList() {
   std::string s;
@@ -114,6 +123,10 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
           }
           open.pop_back();
         } else {
+          if (open.size() >= kMaxSectionDepth) {
+            return Bad(part, src, at,
+                       "sections nest deeper than " + std::to_string(kMaxSectionDepth) + " levels");
+          }
           open.emplace_back(name, at);
           used->push_back(name);
         }
@@ -164,16 +177,7 @@ bool SafeHref(std::string_view v) {
   return false;
 }
 
-Status CheckNode(const GumboNode* n, std::string_view part) {
-  if (n->type == GUMBO_NODE_DOCUMENT) {
-    for (unsigned i = 0; i < n->v.document.children.length; ++i) {
-      SB_RETURN_IF_ERROR(
-          CheckNode(static_cast<const GumboNode*>(n->v.document.children.data[i]), part));
-    }
-    return Status::Ok();
-  }
-  if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE) return Status::Ok();
-  const GumboElement& e = n->v.element;
+Status CheckElement(const GumboElement& e, std::string_view part) {
   auto where = [&]() {
     return std::string(part) + ": line " + std::to_string(e.start_pos.line) + ", column " +
            std::to_string(e.start_pos.column) + ": ";
@@ -200,16 +204,48 @@ Status CheckNode(const GumboNode* n, std::string_view part) {
                                      "{{unsubscribe_url}} or {{preferences_url}}");
     }
   }
-  for (unsigned i = 0; i < e.children.length; ++i) {
-    SB_RETURN_IF_ERROR(CheckNode(static_cast<const GumboNode*>(e.children.data[i]), part));
+  return Status::Ok();
+}
+
+// Every element in document order, with an explicit stack (no recursion).
+Status CheckTree(const GumboNode* root, std::string_view part) {
+  std::vector<std::pair<const GumboNode*, size_t>> stack{{root, 0}};  // node, depth
+  while (!stack.empty()) {
+    const auto [n, depth] = stack.back();
+    stack.pop_back();
+    const GumboVector* children = nullptr;
+    if (n->type == GUMBO_NODE_DOCUMENT) {
+      children = &n->v.document.children;
+    } else if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE) {
+      const GumboElement& e = n->v.element;
+      if (depth > kMaxHtmlDepth) {
+        return Status::InvalidArgument(
+            std::string(part) + ": line " + std::to_string(e.start_pos.line) + ", column " +
+            std::to_string(e.start_pos.column) + ": elements nest deeper than " +
+            std::to_string(kMaxHtmlDepth) + " levels");
+      }
+      SB_RETURN_IF_ERROR(CheckElement(e, part));
+      children = &e.children;
+    }
+    if (!children) continue;
+    for (unsigned i = children->length; i-- > 0;) {
+      stack.emplace_back(static_cast<const GumboNode*>(children->data[i]), depth + 1);
+    }
   }
   return Status::Ok();
 }
 
 Status CheckHtml(std::string_view src, std::string_view part) {
+  // Gumbo builds and frees its tree recursively: bound the elements it can
+  // make (and so their depth) before it starts.
+  const size_t tags = static_cast<size_t>(std::count(src.begin(), src.end(), '<'));
+  if (tags > kMaxHtmlTags) {
+    return Status::InvalidArgument(std::string(part) + ": more than " +
+                                   std::to_string(kMaxHtmlTags) + " tags");
+  }
   GumboOutput* out = gumbo_parse_with_options(&kGumboDefaultOptions, src.data(), src.size());
   if (!out) return Status::InvalidArgument(std::string(part) + ": could not be read as HTML");
-  Status st = CheckNode(out->document, part);
+  Status st = CheckTree(out->document, part);
   gumbo_destroy_output(&kGumboDefaultOptions, out);
   return st;
 }

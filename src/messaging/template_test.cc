@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace switchboard::messaging {
 namespace {
 
@@ -98,6 +100,54 @@ TEST(TemplateTest, SafeHtmlIsAccepted) {
       BodyKind::kHtml, "html_body");
   ASSERT_TRUE(t.has_value()) << t.status().message();
   EXPECT_NE(t->Render(Sample()).find("href=\"https://x.example.org/p/T\""), std::string::npos);
+}
+
+std::string Repeat(std::string_view s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// mstch renders sections, and gumbo builds and frees its tree, recursively:
+// before these limits a body 10,000 sections or 100,000 elements deep (well
+// under the 256 KiB body limit) overflowed the stack.
+TEST(TemplateTest, DeepSectionsAreRefusedBeforeRendering) {
+  for (size_t depth : {size_t{9}, size_t{1'000'000}}) {
+    const std::string src =
+        Repeat("{{#first_name}}", depth) + "x" + Repeat("{{/first_name}}", depth);
+    auto t = Template::Compile(src, BodyKind::kText, "text_body");
+    ASSERT_FALSE(t.has_value());
+    EXPECT_NE(t.status().message().find("deeper than 8 levels"), std::string::npos)
+        << t.status().message();
+  }
+  const std::string ok = Repeat("{{#first_name}}", 8) + "x" + Repeat("{{/first_name}}", 8);
+  auto t = Template::Compile(ok, BodyKind::kText, "text_body");
+  ASSERT_TRUE(t.has_value()) << t.status().ToString();
+  EXPECT_EQ(t->Render(Sample()), "x");
+}
+
+TEST(TemplateTest, DeepOrHugeHtmlIsRefusedWithoutCrashing) {
+  for (const std::string& src : {Repeat("<div>", 1'000'000) + "x",
+                                 Repeat("<div>", 50'000) + "x" + Repeat("</div>", 50'000)}) {
+    auto t = Template::Compile(src, BodyKind::kHtml, "html_body");
+    ASSERT_FALSE(t.has_value());
+    EXPECT_NE(t.status().message().find("more than 10000 tags"), std::string::npos)
+        << t.status().message();
+  }
+  // Within the tag count but deeper than the nesting limit, in several shapes
+  // (plain nesting, and formatting elements the parser re-opens).
+  for (const std::string& src :
+       {Repeat("<div>", 5'000) + "x", Repeat("<b><i>", 2'500) + "x",
+        Repeat("<ul><li>", 2'500) + "x", Repeat("<table><tr><td>", 1'500) + "x"}) {
+    auto t = Template::Compile(src, BodyKind::kHtml, "html_body");
+    ASSERT_FALSE(t.has_value()) << src.substr(0, 20);
+    EXPECT_NE(t.status().message().find("nest deeper than 100 levels"), std::string::npos)
+        << t.status().message();
+  }
+  auto fine = Template::Compile(Repeat("<div>", 90) + "x" + Repeat("</div>", 90), BodyKind::kHtml,
+                                "html_body");
+  EXPECT_TRUE(fine.has_value()) << fine.status().ToString();
 }
 
 }  // namespace
