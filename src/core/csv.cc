@@ -274,4 +274,50 @@ MappedFile::~MappedFile() {
   if (address_ != nullptr) ::munmap(address_, size_);
 }
 
+namespace {
+
+bool StartsFormula(std::string_view field) {
+  return !field.empty() &&
+         std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool NeedsNeutralising(std::string_view field) {
+  // A value that already starts with apostrophes before a formula character
+  // gets one more, so that Unneutralise gives it back exactly.
+  const size_t quotes = field.find_first_not_of('\'');
+  return quotes != std::string_view::npos && StartsFormula(field.substr(quotes));
+}
+
+std::string_view Unneutralise(std::string_view field) {
+  if (!field.empty() && field.front() == '\'' && NeedsNeutralising(field)) field.remove_prefix(1);
+  return field;
+}
+
+std::string FormatField(std::string_view field) {
+  const bool neutralise = NeedsNeutralising(field);
+  if (!neutralise && field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    return std::string(field);
+  }
+  std::string out;
+  out.reserve(field.size() + 4);
+  out += '"';
+  if (neutralise) out += '\'';
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+void AppendRow(std::string* out, const std::vector<std::string>& fields) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) *out += ',';
+    *out += FormatField(fields[i]);
+  }
+  *out += "\r\n";
+}
+
 }  // namespace switchboard::csv

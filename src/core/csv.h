@@ -115,6 +115,26 @@ class Reader {
 
 // A whole file mapped read-only into memory. Empty files work (data() is
 // empty). The file must not be truncated while mapped. Thread-safe to read.
+// Writing. Every CSV the product writes goes through AppendRow, which quotes
+// fields as RFC 4180 needs and neutralises spreadsheet formulas (OWASP, "CSV
+// Injection"): a field that begins with '=', '+', '-', '@', a tab or a
+// carriage return is written with an apostrophe before it, so a spreadsheet
+// shows it as text instead of running it (=HYPERLINK(...) would otherwise
+// send data to another site when clicked). A field that already starts with
+// apostrophes before such a character gets one more, so the change can always
+// be undone; such fields are always quoted. Readers undo it with Unneutralise.
+
+// The field as it goes into a file: neutralised, then quoted when needed.
+std::string FormatField(std::string_view field);
+// Appends the fields, comma-separated, and "\r\n" (RFC 4180's line end).
+void AppendRow(std::string* out, const std::vector<std::string>& fields);
+// Whether FormatField puts an apostrophe before `field`: it starts, after any
+// apostrophes, with one of = + - @ tab CR.
+bool NeedsNeutralising(std::string_view field);
+// `field` without the apostrophe FormatField added ("'=1" -> "=1", "''=1" ->
+// "'=1"); any other field unchanged.
+std::string_view Unneutralise(std::string_view field);
+
 class MappedFile {
  public:
   // Fails with kNotFound when the path does not exist, kInvalidArgument when

