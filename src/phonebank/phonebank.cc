@@ -10,11 +10,23 @@
 
 #include "access/credentials/token.h"
 #include "access/store/access_store.h"
+#include "core/json.h"
 #include "members/register.h"
 
 namespace switchboard::phonebank {
 
 using json = nlohmann::json;
+
+namespace {
+
+// Stored columns and request parts, read under the common JSON limits
+// (core/json.h); whatever is refused reads as "not JSON".
+json ParseOrDiscarded(std::string_view text) {
+  auto r = ParseJson(text);
+  return r ? std::move(*r) : json(json::value_t::discarded);
+}
+
+}  // namespace
 
 std::string_view StateName(CampaignState s) {
   switch (s) {
@@ -92,7 +104,7 @@ Result<segment::Segment> ParseLegacyAudience(const json& j) {
 // The stored audience: the segment JSON form (SegmentToJson), or the form
 // used before it.
 Result<segment::Segment> ReadAudience(std::string_view text, const members::OrgTree& tree) {
-  const json j = json::parse(text, nullptr, false);
+  const json j = ParseOrDiscarded(text);
   if (j.is_object() && !j.contains("scope")) return ParseLegacyAudience(j);
   return segment::ParseSegment(text, tree);
 }
@@ -108,7 +120,7 @@ std::string SurveyJson(const std::vector<SurveyQuestion>& qs) {
 
 std::vector<SurveyQuestion> ParseSurvey(std::string_view text) {
   std::vector<SurveyQuestion> out;
-  json j = json::parse(text, nullptr, false);
+  json j = ParseOrDiscarded(text);
   if (!j.is_array()) return out;
   for (const auto& q : j) {
     SurveyQuestion s;
@@ -156,12 +168,12 @@ ParsedColumns ParseColumns(const store::Row& r, const members::OrgTree& tree) {
   p.audience = ReadAudience(p.audience_text, tree);
   p.survey = ParseSurvey(p.survey_text);
   p.fields = Split(p.fields_text);
-  json e = json::parse(p.eligibility_text, nullptr, false);
+  json e = ParseOrDiscarded(p.eligibility_text);
   if (e.is_object()) {
     p.eligibility.members_in_scope_only = e.value("members_in_scope_only", false);
     p.eligibility.min_membership_years = e.value("min_membership_years", 0);
   }
-  json pace = json::parse(p.pace_text, nullptr, false);
+  json pace = ParseOrDiscarded(p.pace_text);
   if (pace.is_object()) {
     p.pace.burst = pace.value("burst", 3);
     p.pace.interval_seconds = pace.value("interval_seconds", 15);
@@ -320,7 +332,9 @@ segment::Segment AudienceOf(const Campaign& c) {
 
 Result<segment::Segment> ParseAudience(std::string_view text, const members::OrgTree& tree,
                                        UnitId scope) {
-  json j = json::parse(text, nullptr, false);
+  auto parsed = ParseJson(text);
+  if (!parsed) return parsed.error().WithContext("audience");
+  json j = std::move(*parsed);
   if (!j.is_object()) return Status::InvalidArgument("audience: expected a JSON object");
   const members::Unit* own = tree.Find(scope);
   if (!own) return Status::InvalidArgument("scope: no such unit");
@@ -429,9 +443,13 @@ Status Validate(const Campaign& c, const access::Policy& policy, const members::
     return Status::InvalidArgument("ends_at: a campaign lasts at most " + std::to_string(max_days) +
                                    " days (policy)");
   }
-  if (c.pace.burst < 1 || c.pace.burst > 20 || c.pace.interval_seconds < 1 || c.pace.per_hour < 1 ||
-      c.pace.per_day < 1) {
-    return Status::InvalidArgument("pace: burst 1-20, and positive interval and limits");
+  if (c.pace.burst < 1 || c.pace.burst > policy.phonebank_pace_burst_max) {
+    return Status::InvalidArgument("pace.burst: 1 to " +
+                                   std::to_string(policy.phonebank_pace_burst_max) +
+                                   " new contacts (the policy's [phonebank] pace_burst_max)");
+  }
+  if (c.pace.interval_seconds < 1 || c.pace.per_hour < 1 || c.pace.per_day < 1) {
+    return Status::InvalidArgument("pace: a positive interval and positive limits");
   }
   if (c.recall_minutes < 1 || c.max_passes < 1 || c.max_passes > 10) {
     return Status::InvalidArgument("recall: a positive interval and 1 to 10 passes");
@@ -1046,7 +1064,7 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
         "outcome: one of answered, no_answer, busy, voicemail, wrong_number, do_not_call, moved, "
         "deceased");
   }
-  json answers = answers_json.empty() ? json::object() : json::parse(answers_json, nullptr, false);
+  json answers = answers_json.empty() ? json::object() : ParseOrDiscarded(answers_json);
   if (!answers.is_object()) return Status::InvalidArgument("answers: must be an object");
   for (const auto& item : answers.items()) {
     const std::string k = item.key();

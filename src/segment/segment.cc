@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/json.h"
 #include "members/register.h"
 
 namespace switchboard::segment {
@@ -196,8 +197,9 @@ std::optional<std::uint32_t> SuppressionBit(std::string_view name) {
 }
 
 Result<Segment> ParseSegment(std::string_view text, const members::OrgTree& tree) {
-  const Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::InvalidArgument("segment: not valid JSON");
+  auto parsed = ParseJson(text);
+  if (!parsed) return parsed.error().WithContext("segment");
+  const Json j = std::move(*parsed);
   if (!j.is_object()) return Status::InvalidArgument("segment: expected a JSON object");
   for (const auto& [key, value] : j.items()) {
     bool known = false;

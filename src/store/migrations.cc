@@ -516,6 +516,12 @@ CREATE TABLE access_version (
 INSERT INTO access_version (id, n) VALUES (1, 0);
 )sql";
 
+// Probing counts refusals within a window (policy [anomaly]
+// probe_window_minutes) that opens at the first refusal counted.
+constexpr const char* kV14 = R"sql(
+ALTER TABLE anomaly_state ADD COLUMN probe_since {{int}} NOT NULL DEFAULT 0;
+)sql";
+
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
     s.replace(pos, from.size(), to);
@@ -554,6 +560,7 @@ const std::vector<Migration>& AllMigrations() {
       {11, "the phone-bank queue: free and leased targets apart", kV11},
       {12, "a phone-bank lease names its call", kV12},
       {13, "the access version", kV13},
+      {14, "probing counted within a window", kV14},
   };
   return kAll;
 }

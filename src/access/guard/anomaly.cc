@@ -132,10 +132,6 @@ Result<AnomalyOutcome> Observe(store::Tx& tx, const Policy& policy, const Observ
   bool severe = false;
 
   if (obs.kind == Observation::kAllowed) {
-    SB_RETURN_IF_ERROR(tx.Exec("UPDATE anomaly_state SET probe_run = 0 WHERE account_id = $1 AND "
-                               "probe_run <> 0",
-                               {obs.account.value()})
-                           .status());
     if (!members.empty()) {
       // Canaries: one primary-key look-up per member, in one statement.
       std::string sql = "SELECT member_id FROM canaries WHERE member_id IN (";
@@ -175,20 +171,27 @@ Result<AnomalyOutcome> Observe(store::Tx& tx, const Policy& policy, const Observ
       }
     }
   } else {
+    // The window opens at the first refusal counted; one that has closed
+    // starts again at this refusal.
+    const Micros window = std::int64_t{policy.anomaly_probe_window_minutes} * 60 * kMicrosPerSecond;
     SB_ASSIGN_OR_RETURN(
         std::int64_t run,
-        tx.QueryInt("INSERT INTO anomaly_state (account_id, probe_run) VALUES ($1, 1) ON "
-                    "CONFLICT (account_id) DO UPDATE SET probe_run = anomaly_state.probe_run + 1 "
-                    "RETURNING probe_run",
-                    {obs.account.value()}));
+        tx.QueryInt("INSERT INTO anomaly_state (account_id, probe_run, probe_since) VALUES ($1, 1, "
+                    "$2) ON CONFLICT (account_id) DO UPDATE SET probe_run = CASE WHEN "
+                    "anomaly_state.probe_since > $3 THEN anomaly_state.probe_run + 1 ELSE 1 END, "
+                    "probe_since = CASE WHEN anomaly_state.probe_since > $3 THEN "
+                    "anomaly_state.probe_since ELSE $2 END RETURNING probe_run",
+                    {obs.account.value(), obs.now, obs.now - window}));
     if (run >= policy.anomaly_probe_run) {
-      SB_RETURN_IF_ERROR(tx.Exec("UPDATE anomaly_state SET probe_run = 0 WHERE account_id = $1",
+      SB_RETURN_IF_ERROR(tx.Exec("UPDATE anomaly_state SET probe_run = 0, probe_since = 0 WHERE "
+                                 "account_id = $1",
                                  {obs.account.value()})
                              .status());
       severe = true;
       raised.push_back({"anomaly.probing", "severe",
-                        std::to_string(run) +
-                            " denials or not-founds in a row; the last: " + obs.capability +
+                        std::to_string(run) + " denials or not-founds within " +
+                            std::to_string(policy.anomaly_probe_window_minutes) +
+                            " minutes; the last: " + obs.capability +
                             (obs.kind == Observation::kDenied ? " (denied)" : " (not found)")});
     }
   }

@@ -9,8 +9,10 @@
 //                    rate_floor_per_hour. At most one alert per account per
 //                    hour. A new account has a baseline of 0: the floor alone
 //                    applies.
-//   anomaly.probing  (severe) probe_run denials or not-founds in a row; any
-//                    allowed request resets the run, as does the alert.
+//   anomaly.probing  (severe) probe_run denials or not-founds within
+//                    probe_window_minutes of the first of them; allowed
+//                    requests in between do not reset the count (a scraper
+//                    would interleave them), the alert does.
 //   anomaly.canary   (severe) an allowed request touched a member listed in
 //                    the `canaries` table. Normal phone-bank assignment never
 //                    hands out canaries, so a canary reached through search or

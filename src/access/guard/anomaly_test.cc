@@ -92,7 +92,7 @@ class AnomalyTest : public ::testing::TestWithParam<std::string> {
 
 // ---- Probing ----
 
-TEST_P(AnomalyTest, ARunOfDenialsSuspendsAtExactlyTheThreshold) {
+TEST_P(AnomalyTest, RefusalsWithinTheWindowSuspendAtExactlyTheThreshold) {
   policy_.anomaly_probe_run = 5;
   const std::int64_t s1 = env_.NewSession(account_, clock_.Now());
   env_.NewSession(account_, clock_.Now());
@@ -108,15 +108,17 @@ TEST_P(AnomalyTest, ARunOfDenialsSuspendsAtExactlyTheThreshold) {
                   .ok());
   env_.NewSession(other_, clock_.Now());
 
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 2; ++i) {
     clock_.Advance(kMicrosPerSecond);
     AnomalyOutcome o = See(i % 2 ? Observation::kDenied : Observation::kNotFound, Ids(1));
     EXPECT_TRUE(o.alerts.empty()) << i;
     EXPECT_FALSE(o.suspended);
   }
-  // An allowed request resets the run.
+  // Allowed requests in between do not reset the count: a scraper would
+  // interleave them.
   EXPECT_TRUE(See(Observation::kAllowed).alerts.empty());
-  for (int i = 0; i < 4; ++i) {
+  EXPECT_TRUE(See(Observation::kAllowed, Ids(2)).alerts.empty());
+  for (int i = 0; i < 2; ++i) {
     clock_.Advance(kMicrosPerSecond);
     EXPECT_TRUE(See(Observation::kDenied).alerts.empty()) << i;
   }
@@ -132,7 +134,7 @@ TEST_P(AnomalyTest, ARunOfDenialsSuspendsAtExactlyTheThreshold) {
   EXPECT_EQ(fifth.alerts[0].severity, "severe");
   EXPECT_EQ(fifth.alerts[0].account, account_);
   EXPECT_EQ(fifth.alerts[0].detail,
-            "5 denials or not-founds in a row; the last: member.view (not found)");
+            "5 denials or not-founds within 60 minutes; the last: member.view (not found)");
   EXPECT_TRUE(fifth.suspended);
 
   EXPECT_EQ(StateOf(account_), AccountState::kSuspended);
@@ -152,6 +154,25 @@ TEST_P(AnomalyTest, ARunOfDenialsSuspendsAtExactlyTheThreshold) {
   EXPECT_EQ(Events("alert.raised", "anomaly.probing"), 1);
   EXPECT_EQ(Events("account.suspend", "anomaly.probing"), 1);
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM alerts"), 1);
+}
+
+TEST_P(AnomalyTest, RefusalsSpreadBeyondTheWindowStartAgain) {
+  policy_.anomaly_probe_run = 3;
+  policy_.anomaly_probe_window_minutes = 60;
+  env_.NewSession(account_, clock_.Now());
+  // Two refusals, then the third 61 minutes after the first: a new window.
+  EXPECT_TRUE(See(Observation::kDenied).alerts.empty());
+  clock_.Advance(30 * 60 * kMicrosPerSecond);
+  EXPECT_TRUE(See(Observation::kNotFound).alerts.empty());
+  clock_.Advance(31 * 60 * kMicrosPerSecond);
+  EXPECT_TRUE(See(Observation::kDenied).alerts.empty());
+  // Two more inside the new window make three: suspended.
+  clock_.Advance(59 * 60 * kMicrosPerSecond);
+  EXPECT_TRUE(See(Observation::kDenied).alerts.empty());
+  AnomalyOutcome third = See(Observation::kNotFound);
+  ASSERT_EQ(third.alerts.size(), 1u);
+  EXPECT_TRUE(third.suspended);
+  EXPECT_EQ(StateOf(account_), AccountState::kSuspended);
 }
 
 TEST_P(AnomalyTest, ARolledBackObservationLeavesNoTrace) {

@@ -70,7 +70,7 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   Policy p;
   SB_RETURN_IF_ERROR(rd.OnlyKeys(root,
                                  {"roles", "sessions", "calling_hours", "retention", "login",
-                                  "search", "anomaly", "messaging"},
+                                  "search", "anomaly", "messaging", "phonebank"},
                                  "the policy file"));
   const toml::table* roles = root["roles"].as_table();
   if (!roles || roles->empty()) {
@@ -175,13 +175,21 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
     SB_RETURN_IF_ERROR(rd.Int(*m, "hard_bounce_limit", 1, 100, &p.messaging_hard_bounce_limit));
   }
   if (const toml::table* a = root["anomaly"].as_table()) {
-    SB_RETURN_IF_ERROR(rd.OnlyKeys(
-        *a, {"rate_factor", "rate_floor_per_hour", "baseline_days", "probe_run"}, "[anomaly]"));
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(*a,
+                                   {"rate_factor", "rate_floor_per_hour", "baseline_days",
+                                    "probe_run", "probe_window_minutes"},
+                                   "[anomaly]"));
     SB_RETURN_IF_ERROR(rd.Int(*a, "rate_factor", 2, 1000, &p.anomaly_rate_factor));
     SB_RETURN_IF_ERROR(
         rd.Int(*a, "rate_floor_per_hour", 1, 10'000'000, &p.anomaly_rate_floor_per_hour));
     SB_RETURN_IF_ERROR(rd.Int(*a, "baseline_days", 1, 365, &p.anomaly_baseline_days));
     SB_RETURN_IF_ERROR(rd.Int(*a, "probe_run", 3, 10000, &p.anomaly_probe_run));
+    SB_RETURN_IF_ERROR(
+        rd.Int(*a, "probe_window_minutes", 1, 7 * 24 * 60, &p.anomaly_probe_window_minutes));
+  }
+  if (const toml::table* pb = root["phonebank"].as_table()) {
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(*pb, {"pace_burst_max"}, "[phonebank]"));
+    SB_RETURN_IF_ERROR(rd.Int(*pb, "pace_burst_max", 1, 1000, &p.phonebank_pace_burst_max));
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
@@ -282,13 +290,20 @@ page_max = 50
 
 [anomaly]
 # Alerts to the DPO. "rate": record touches in an hour above rate_factor times
-# the account's own hourly baseline and above the floor. "probing": a run of
-# denials or not-founds; it suspends the account at once, as does touching a
-# canary record outside normal assignment.
+# the account's own hourly baseline and above the floor. "probing": probe_run
+# denials or not-founds (ids the account could only be guessing) within
+# probe_window_minutes, whatever succeeded in between; it suspends the account
+# at once, as does touching a canary record outside normal assignment.
 rate_factor = 5
 rate_floor_per_hour = 200
 baseline_days = 14
 probe_run = 20
+probe_window_minutes = 60
+
+[phonebank]
+# The most new contacts a caller may take in a burst before the campaign's
+# interval applies; organisers choose up to this (RULEBOOK §6: 3 by default).
+pace_burst_max = 5
 
 [messaging]
 # A second person approves any message to more members than this (RULEBOOK §7).

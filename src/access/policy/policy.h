@@ -65,8 +65,15 @@ struct Policy {
   int anomaly_rate_factor = 5;
   int anomaly_rate_floor_per_hour = 200;
   int anomaly_baseline_days = 14;
-  // probing: this many denials or not-founds in a row (severe: suspends).
+  // probing: this many denials or not-founds within `probe_window_minutes`
+  // (severe: suspends). Successful requests do not reset the count: a
+  // scraper guessing ids would interleave valid ones to stay under a "run".
   int anomaly_probe_run = 20;
+  int anomaly_probe_window_minutes = 60;
+  // [phonebank] (RULEBOOK §6, TARGETS R5): the largest pace burst an
+  // organiser may give a campaign (new contacts before the interval applies).
+  // Only the policy's owner raises it.
+  int phonebank_pace_burst_max = 5;
   // [messaging] (RULEBOOK §7): a second approval above this audience size;
   // hard bounces after which an address is suppressed.
   std::int64_t messaging_approval_audience_above = 1000;
