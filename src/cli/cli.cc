@@ -86,7 +86,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   // supervisor's prompt SIGTERM always gets a clean shutdown.
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  server::HttpServer http(cfg);
+  server::HttpServer http(cfg, {.successes_per_second = app.config().log.requests_per_second});
   server::AddHealthRoutes(http, app);
   server::AddWebRoutes(http);
   auto outbox = server::OutboxFor(app);

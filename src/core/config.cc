@@ -123,8 +123,9 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
         }
         return Status::Ok();
       }));
-  SB_RETURN_IF_ERROR(r.Section("log", {"level"}, [&](const toml::table& t) {
+  SB_RETURN_IF_ERROR(r.Section("log", {"level", "requests_per_second"}, [&](const toml::table& t) {
     SB_RETURN_IF_ERROR(r.String(t, "level", &c.log.level));
+    SB_RETURN_IF_ERROR(r.Int(t, "requests_per_second", 0, 1000000, &c.log.requests_per_second));
     if (c.log.level != "debug" && c.log.level != "info" && c.log.level != "warn" &&
         c.log.level != "error") {
       return Status::InvalidArgument(std::string(source) +
@@ -174,6 +175,7 @@ default_phone_region = "GB"
 
 [log]
 level = "info"
+requests_per_second = 200
 
 [mail]
 # SMTP relay for member e-mail; empty: messages queue but are not delivered.

@@ -53,6 +53,11 @@ struct ImportConfig {
 struct LogConfig {
   // debug, info, warn or error.
   std::string level = "info";
+  // The request log (one line per request at info: request id, route, status,
+  // latency, account id). Refusals and errors are always logged; successful
+  // requests beyond this many per second are counted in a once-a-second
+  // summary line instead of logged one by one. 0 logs only refusals and errors.
+  int requests_per_second = 200;
 };
 
 struct OrganisationConfig {

@@ -8,6 +8,7 @@
 #include "access/store/member_reader.h"
 #include "audit/audit_log.h"
 #include "core/check.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "phonebank/phonebank.h"
 #include "server/api_internal.h"
@@ -129,7 +130,7 @@ Status Api::RecordRefusal(const ApiCall& call, std::string_view action, const ac
     SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
     access::Observation o;
     o.account = call.session->session.account;
-    o.capability = std::string(call.route.capability);
+    o.capability = std::string(action);
     o.kind = not_found ? access::Observation::kNotFound : access::Observation::kDenied;
     if (member.valid()) o.members.push_back(member);
     o.now = call.now;
@@ -159,7 +160,10 @@ Status Api::ObserveRead(store::Tx& tx, const ApiCall& call, std::vector<MemberId
 HttpResponse Api::Refuse(const ApiCall& call, const access::Decision& d, MemberId member,
                          bool not_found) {
   bool suspended = false;
-  Status rec = RecordRefusal(call, call.route.capability, d, member, not_found, &suspended);
+  // Session routes have no capability: their refusals are named by the route.
+  const std::string_view action =
+      call.route.capability.empty() ? call.route.id : call.route.capability;
+  Status rec = RecordRefusal(call, action, d, member, not_found, &suspended);
   if (!rec.ok()) return StatusResponse(rec, call.req.request_id);
   if (suspended) {
     return Error(403, "account_suspended",
@@ -175,19 +179,34 @@ HttpResponse Api::Refuse(const ApiCall& call, const access::Decision& d, MemberI
                       {"request_id", call.req.request_id}}}});
 }
 
+HttpResponse Api::RefuseNotFound(const ApiCall& call, std::string_view message) {
+  access::Decision d;
+  d.rule = "not_found";
+  d.deny_reason = std::string(message);
+  return Refuse(call, d, MemberId(), /*not_found=*/true);
+}
+
 HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
   auto owned = std::make_shared<ApiCall>(route, req);
   ApiCall& call = *owned;
   call.now = deps_.clock->Now();
   call.client = access::TruncateAddress(req.remote);
 
-  // 1. Bodies are JSON.
+  // 1. Bodies are JSON, parsed once here under the limits.
   if (Unsafe(req.method) && !req.body.empty()) {
-    const std::string ct = req.Header("content-type");
-    if (ct.rfind("application/json", 0) != 0) {
+    if (!IsJsonMediaType(req.Header("content-type"))) {
       return Error(415, "unsupported_media_type",
-                   "send the request body as JSON with Content-Type: application/json", req);
+                   "send the request body as JSON with Content-Type: application/json (UTF-8)",
+                   req);
     }
+    JsonError fault;
+    auto parsed = ParseJson(req.body, kBodyLimits, &fault);
+    if (!parsed)
+      return Error(400, JsonFaultCode(fault.fault), "the request body " + fault.message, req);
+    if (!parsed->is_object()) {
+      return Error(400, "invalid_request", "the request body must be a JSON object", req);
+    }
+    call.body = std::move(*parsed);
   }
 
   // 2. The session.
@@ -232,6 +251,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
     }
     active = std::move(resumed->active);
     call.session = &*active;
+    req.account = active->session.account.value();
     if (kind == access::SessionKind::kCookie && Unsafe(req.method)) {
       if (!access::AuthService::CheckCsrf(active->session, req.Header("x-csrf-token"))) {
         return Error(403, "csrf_failed",
@@ -269,8 +289,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
         break;
       }
       case RouteTarget::kUnitBody: {
-        auto body = ParseBody(req);
-        if (!body) return StatusResponse(body.error(), req.request_id);
+        const json* body = &call.body;
         auto scope = StringField(*body, "scope", true, 64);
         if (!scope) return StatusResponse(scope.error(), req.request_id);
         auto u = UnitFrom(*deps_.tree, *scope, "the field \"scope\"");
@@ -375,8 +394,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
 
 HttpResponse Api::Login(const ApiCall& call) {
   const HttpRequest& req = call.req;
-  auto body = ParseBody(req);
-  if (!body) return StatusResponse(body.error(), req.request_id);
+  const json* body = &call.body;
   access::Credentials c;
   auto login = StringField(*body, "login", true, 64);
   auto password = StringField(*body, "password", true, access::kMaxPasswordBytes);
@@ -613,8 +631,7 @@ HttpResponse Api::ListGrants(const ApiCall& call) {
 
 HttpResponse Api::AddGrant(const ApiCall& call) {
   const HttpRequest& req = call.req;
-  auto body = ParseBody(req);
-  if (!body) return StatusResponse(body.error(), req.request_id);
+  const json* body = &call.body;
   auto account = StringField(*body, "account", true, 64);
   auto role = StringField(*body, "role", true, 64);
   auto purpose = StringField(*body, "purpose", true, 500);
@@ -674,8 +691,7 @@ HttpResponse Api::ApproveGrant(const ApiCall& call) {
 }
 
 HttpResponse Api::RevokeGrant(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto reason = StringField(*body, "reason", true, 500);
   if (!reason) return StatusResponse(reason.error(), call.req.request_id);
   const access::GrantId id(*ParseId(call.req.params.at("id"), "id"));
@@ -707,8 +723,7 @@ HttpResponse Api::ListAccounts(const ApiCall& call) {
 HttpResponse Api::SetAccountState(const ApiCall& call, access::AccountState state) {
   auto id = ParseId(call.req.params.at("id"), "the account id");
   if (!id) return StatusResponse(id.error(), call.req.request_id);
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto reason = StringField(*body, "reason", true, 500);
   if (!reason) return StatusResponse(reason.error(), call.req.request_id);
   Status st =
@@ -876,8 +891,7 @@ HttpResponse Api::ListAlerts(const ApiCall& call) {
 HttpResponse Api::AcknowledgeAlert(const ApiCall& call) {
   auto id = ParseId(call.req.params.at("id"), "the alert id");
   if (!id) return StatusResponse(id.error(), call.req.request_id);
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto note = StringField(*body, "note", true, 1000);
   if (!note) return StatusResponse(note.error(), call.req.request_id);
   Status st = deps_.store->Write([&](store::Tx& tx) {

@@ -2,7 +2,9 @@
 //
 // Every request goes through one path (Api::Handle):
 //   1. bodies of state-changing requests must be JSON (415 otherwise; also
-//      what stops cross-site form posts);
+//      what stops cross-site form posts), parsed once under limits on depth,
+//      size and count with duplicate keys, out-of-range numbers and NUL
+//      refused (core/json.h; 400 with a code naming the rule);
 //   2. the session: a bearer token (Authorization: Bearer ...) or the session
 //      cookie; cookie requests that change state must carry the session's
 //      CSRF token in X-CSRF-Token and, when the browser sends Origin, come
@@ -26,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -77,6 +80,9 @@ struct ApiCall : std::enable_shared_from_this<ApiCall> {
   const access::Decision* decision = nullptr;
   UnitId target_unit;
   MemberId target_member;  // kMemberPath routes
+  // The request body of a state-changing request, parsed once under the
+  // body limits (kBodyLimits): always an object ({} when there was none).
+  nlohmann::json body = nlohmann::json::object();
   // What `session` and `decision` point to.
   std::optional<access::ActiveSession> active_session;
   std::optional<access::Decision> active_decision;
@@ -165,6 +171,10 @@ class Api {
   // severe anomaly rule fired on this very request.
   HttpResponse Refuse(const ApiCall& call, const access::Decision& decision, MemberId member,
                       bool not_found);
+  // Refuse() for an id or token the account could only have guessed (a call,
+  // a link, a message not in its name): 404 with `message`, recorded and
+  // counted toward the probing rule like any other refusal.
+  HttpResponse RefuseNotFound(const ApiCall& call, std::string_view message);
   // Feeds an allowed read to the anomaly rules inside the read's transaction.
   Status ObserveRead(store::Tx& tx, const ApiCall& call, std::vector<MemberId> members);
 

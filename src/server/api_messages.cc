@@ -276,8 +276,7 @@ HttpResponse Api::ListMessages(const ApiCall& call) {
 }
 
 HttpResponse Api::CreateMessage(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   msg::Message m;
   m.author = call.session->session.account;
   m.scope = call.target_unit;
@@ -301,8 +300,7 @@ HttpResponse Api::CreateMessage(const ApiCall& call) {
 }
 
 HttpResponse Api::CountMessageAudience(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   msg::Message m;
   m.scope = call.target_unit;
   std::int64_t n = 0;
@@ -343,8 +341,7 @@ HttpResponse Api::GetMessage(const ApiCall& call) {
 }
 
 HttpResponse Api::UpdateMessage(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   json out;
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
@@ -412,8 +409,7 @@ HttpResponse Api::PreviewMessage(const ApiCall& call) {
 }
 
 HttpResponse Api::ApproveMessage(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto version = VersionField(*body);
   if (!version) return StatusResponse(version.error(), call.req.request_id);
   json out;
@@ -433,8 +429,7 @@ HttpResponse Api::ApproveMessage(const ApiCall& call) {
 }
 
 HttpResponse Api::SendMessage(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto version = VersionField(*body);
   if (!version) return StatusResponse(version.error(), call.req.request_id);
   msg::SendResult result;
@@ -552,8 +547,7 @@ HttpResponse Api::MyApprovals(const ApiCall& call) {
 HttpResponse Api::ApproveInMyName(const ApiCall& call) {
   auto id = ParseId(call.req.params.at("id"), "the message id");
   if (!id) return StatusResponse(id.error(), call.req.request_id);
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto version = VersionField(*body);
   if (!version) return StatusResponse(version.error(), call.req.request_id);
   const AccountId me = call.session->session.account;
@@ -569,6 +563,7 @@ HttpResponse Api::ApproveInMyName(const ApiCall& call) {
     e.on_behalf_of = me.value();
     return audit::AuditLog::Append(tx, e).status();
   });
+  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
   return Json(200, {{"approved", true}, {"version", *version}});
 }

@@ -239,8 +239,7 @@ HttpResponse Api::ListCampaigns(const ApiCall& call) {
 }
 
 HttpResponse Api::CreateCampaign(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   pb::Campaign c;
   c.owner = call.session->session.account;
   c.scope = call.target_unit;
@@ -278,8 +277,7 @@ HttpResponse Api::GetCampaign(const ApiCall& call) {
 }
 
 HttpResponse Api::UpdateCampaign(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   int expected_version = 0;
   if (body->contains("version")) {
     const json& v = (*body)["version"];
@@ -320,8 +318,7 @@ HttpResponse Api::UpdateCampaign(const ApiCall& call) {
 }
 
 HttpResponse Api::AudienceCount(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   std::int64_t count = 0;
   Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
@@ -337,8 +334,7 @@ HttpResponse Api::AudienceCount(const ApiCall& call) {
 }
 
 HttpResponse Api::AudiencePreview(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   const json& a = body->value("audience", json::object());
   if (!a.is_object()) {
     return Error(400, "invalid_request", "audience: must be an object", call.req);
@@ -358,8 +354,7 @@ HttpResponse Api::AudiencePreview(const ApiCall& call) {
 }
 
 HttpResponse Api::CampaignState(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto state = StringField(*body, "state", true, 10);
   if (!state) return StatusResponse(state.error(), call.req.request_id);
   auto to = pb::ParseState(*state);
@@ -406,8 +401,7 @@ HttpResponse Api::CampaignProgress(const ApiCall& call) {
 }
 
 HttpResponse Api::CreateInvite(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto label = StringField(*body, "label", true, 100);
   if (!label) return StatusResponse(label.error(), call.req.request_id);
   Micros expires = 0;
@@ -492,6 +486,7 @@ HttpResponse Api::JoinInfo(const ApiCall& call) {
     eligible = pb::CheckJoin(tx, *deps_.tree, c, inv, call.session->session.account, call.now);
     return Status::Ok();
   });
+  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
   json j{{"campaign",
           {{"id", c.id.value()},
@@ -517,6 +512,7 @@ HttpResponse Api::JoinCampaign(const ApiCall& call) {
     e.grant_id = joined.grant.value();
     return audit::AuditLog::Append(tx, e).status();
   });
+  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
   if (!st.ok()) {
     // Refusals are recorded too: a shared link tried by strangers is worth knowing about.
     (void)deps_.store->Write([&](store::Tx& tx) {
@@ -675,8 +671,7 @@ HttpResponse Api::Connect(const ApiCall& call) {
 
 HttpResponse Api::Outcome(const ApiCall& call) {
   const AccountId me = call.session->session.account;
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto outcome = StringField(*body, "outcome", true, 20);
   if (!outcome) return StatusResponse(outcome.error(), call.req.request_id);
   auto answers = std::make_shared<const std::string>(body->value("answers", json::object()).dump());
@@ -707,6 +702,7 @@ HttpResponse Api::CallStatus(const ApiCall& call) {
         s, connector_->Status(tx, pb::CallId(*id), call.session->session.account, call.now));
     return Status::Ok();
   });
+  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
   json j{{"id", s.id.value()}, {"state", s.state}, {"simulated", s.simulated}};
   if (s.state == "answered" || s.state == "completed") j["duration_seconds"] = s.duration_seconds;
@@ -740,8 +736,7 @@ HttpResponse Api::MyStats(const ApiCall& call) {
 }
 
 HttpResponse Api::RegisterEndpoint(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto phone = StringField(*body, "phone", true, 40);
   if (!phone) return StatusResponse(phone.error(), call.req.request_id);
   auto parsed = members::NormalisePhone(*phone, "GB");
@@ -758,8 +753,7 @@ HttpResponse Api::RegisterEndpoint(const ApiCall& call) {
 }
 
 HttpResponse Api::VerifyEndpoint(const ApiCall& call) {
-  auto body = ParseBody(call.req);
-  if (!body) return StatusResponse(body.error(), call.req.request_id);
+  const json* body = &call.body;
   auto code = StringField(*body, "code", true, 12);
   if (!code) return StatusResponse(code.error(), call.req.request_id);
   Status st = deps_.store->Write([&](store::Tx& tx) -> Status {

@@ -203,7 +203,7 @@ TEST_F(ApiTest, BadBodiesGetClearErrorsAndChangeNothing) {
   EXPECT_EQ(form.status, 415);
   HttpResponse broken = env_.Send("POST", "/api/v1/session", "{\"login\": ");
   EXPECT_EQ(broken.status, 400);
-  EXPECT_EQ(Body(broken)["error"]["code"], "invalid_request");
+  EXPECT_EQ(Body(broken)["error"]["code"], "invalid_json");
   HttpResponse wrong_type =
       env_.Send("POST", "/api/v1/session", R"({"login": 5, "password": "x"})");
   EXPECT_EQ(wrong_type.status, 400);

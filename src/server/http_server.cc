@@ -14,7 +14,6 @@
 #include <tuple>
 
 #include "core/log.h"
-#include "crypto/keyring.h"
 
 namespace switchboard::server {
 
@@ -35,10 +34,14 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 
 namespace {
 
+// 16 letters from 21 consonants (70 bits): no digits, so the log scrubber's
+// phone-number rule never redacts one (hex ids could hold seven digits in a
+// row, and did), and no vowels, so no words.
 std::string NewRequestId() {
-  unsigned char b[8];
-  randombytes_buf(b, sizeof b);
-  return crypto::ToHex(b, sizeof b);
+  static constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxyz";
+  std::string id(16, ' ');
+  for (char& c : id) c = kAlphabet[randombytes_uniform(kAlphabet.size())];
+  return id;
 }
 
 }  // namespace
@@ -150,6 +153,93 @@ std::string HttpRequest::Cookie(std::string_view name) const {
   return "";
 }
 
+namespace {
+
+bool IsTchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string_view Token(std::string_view& rest) {
+  size_t n = 0;
+  while (n < rest.size() && IsTchar(rest[n])) ++n;
+  std::string_view t = rest.substr(0, n);
+  rest.remove_prefix(n);
+  return t;
+}
+
+void SkipOws(std::string_view& rest) {
+  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::optional<MediaType> ParseMediaType(std::string_view text) {
+  std::string_view rest = text;
+  SkipOws(rest);
+  MediaType m;
+  m.type = Lower(Token(rest));
+  if (m.type.empty() || rest.empty() || rest.front() != '/') return std::nullopt;
+  rest.remove_prefix(1);
+  m.subtype = Lower(Token(rest));
+  if (m.subtype.empty()) return std::nullopt;
+  for (;;) {
+    SkipOws(rest);
+    if (rest.empty()) return m;
+    if (rest.front() != ';') return std::nullopt;
+    rest.remove_prefix(1);
+    SkipOws(rest);
+    if (rest.empty()) return m;  // a trailing ";" is allowed (RFC 9110 §5.6.6)
+    std::string name = Lower(Token(rest));
+    if (name.empty() || rest.empty() || rest.front() != '=') return std::nullopt;
+    rest.remove_prefix(1);
+    std::string value;
+    if (!rest.empty() && rest.front() == '"') {
+      rest.remove_prefix(1);
+      bool closed = false;
+      while (!rest.empty()) {
+        const unsigned char c = static_cast<unsigned char>(rest.front());
+        rest.remove_prefix(1);
+        if (c == '"') {
+          closed = true;
+          break;
+        }
+        if (c == '\\') {
+          if (rest.empty()) return std::nullopt;
+          const unsigned char q = static_cast<unsigned char>(rest.front());
+          if (q != '\t' && (q < 0x20 || q == 0x7f)) return std::nullopt;
+          value += static_cast<char>(q);
+          rest.remove_prefix(1);
+        } else if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+          value += static_cast<char>(c);
+        } else {
+          return std::nullopt;
+        }
+      }
+      if (!closed) return std::nullopt;
+    } else {
+      value = std::string(Token(rest));
+      if (value.empty()) return std::nullopt;
+    }
+    m.params.emplace_back(std::move(name), std::move(value));
+  }
+}
+
+bool IsJsonMediaType(std::string_view content_type) {
+  const std::optional<MediaType> m = ParseMediaType(content_type);
+  if (!m || m->type != "application" || m->subtype != "json") return false;
+  for (const auto& [name, value] : m->params) {
+    if (name != "charset" || Lower(value) != "utf-8") return false;
+  }
+  return true;
+}
+
 bool ParseTarget(std::string_view target, std::string* path,
                  std::map<std::string, std::string>* query) {
   const size_t q = target.find('?');
@@ -202,6 +292,56 @@ struct HttpServer::Impl {
   // Requests served, by (method, route or "unmatched", status).
   std::mutex metrics_mu;
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
+
+  RequestLogOptions log_options;
+  std::mutex log_mu;
+  std::int64_t log_second = 0;         // GUARDED_BY(log_mu): the second being counted
+  int log_successes = 0;               // GUARDED_BY(log_mu): successes logged in it
+  std::uint64_t log_unlogged = 0;      // GUARDED_BY(log_mu): successes only counted since
+  std::int64_t log_unlogged_from = 0;  // GUARDED_BY(log_mu): ... this second
+
+  void LogRequest(const HttpRequest& req, const std::string& rid, int status, std::int64_t micros) {
+    if (status < 400) {
+      static const SystemClock kSystem;
+      const Clock& clock = log_options.clock ? *log_options.clock : kSystem;
+      const std::int64_t second = clock.Now() / kMicrosPerSecond;
+      std::uint64_t report = 0;
+      std::int64_t report_seconds = 0;
+      bool log_this = false;
+      {
+        std::lock_guard lock(log_mu);
+        if (second != log_second) {
+          if (log_unlogged > 0) {
+            report = log_unlogged;
+            report_seconds = second - log_unlogged_from;
+          }
+          log_second = second;
+          log_successes = 0;
+          log_unlogged = 0;
+        }
+        if (log_successes < log_options.successes_per_second) {
+          ++log_successes;
+          log_this = true;
+        } else if (log_unlogged++ == 0) {
+          log_unlogged_from = second;
+        }
+      }
+      if (report > 0) {
+        log::Info(
+            "http", "successful requests counted, not logged one by one",
+            {{"count", static_cast<std::int64_t>(report)}, {"within_seconds", report_seconds}});
+      }
+      if (!log_this) return;
+    }
+    const bool known = !req.route.empty();
+    log::Write(status >= 500 ? log::Level::kError : log::Level::kInfo, "http", "request",
+               {{"request_id", rid},
+                {"method", req.method},
+                {"route", known ? std::string_view(req.route) : std::string_view("unmatched")},
+                {"status", status},
+                {"micros", micros},
+                {"account", req.account}});
+  }
 
   void CountRequest(const std::string& method, const std::string& route, int status) {
     const bool known = !route.empty();
@@ -277,6 +417,30 @@ struct HttpServer::Impl {
 
 namespace {
 
+// The end of the header block at the start of `data`: the offset just past
+// the blank line after the fields ("\n\r\n", or "\n\n", which Beast then
+// refuses as it should); 0 when it has not all arrived.
+constexpr size_t kMaxHeaderBytes = 16 * 1024;
+
+size_t HeaderBlockEnd(std::string_view data) {
+  for (size_t i = data.find('\n'); i != std::string_view::npos; i = data.find('\n', i + 1)) {
+    if (i + 1 < data.size() && data[i + 1] == '\n') return i + 2;
+    if (i + 2 < data.size() && data[i + 1] == '\r' && data[i + 2] == '\n') return i + 3;
+  }
+  return 0;
+}
+
+// Whether a complete header block uses obsolete line folding (RFC 9112
+// §5.2) or starts a field line with whitespace (§2.2): a line break followed
+// by a space or tab anywhere in it.
+bool HasFoldedLine(std::string_view header) {
+  for (size_t i = header.find('\n'); i != std::string_view::npos && i + 1 < header.size();
+       i = header.find('\n', i + 1)) {
+    if (header[i + 1] == ' ' || header[i + 1] == '\t') return true;
+  }
+  return false;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& impl) : stream_(std::move(socket)), impl_(impl) {}
@@ -287,49 +451,124 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // A request is read in three steps: the raw header block (to refuse
+  // folded lines, which Beast would unfold), the parsed header (to refuse
+  // transfer codings before any body is read), then the body.
   void Read() {
     parser_.emplace();
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(static_cast<std::uint64_t>(impl_.config.max_body_bytes));
+    request_ = HttpRequest();
     stream_.expires_after(std::chrono::seconds(impl_.config.request_timeout_seconds));
+    ReadHeaderBytes();
+  }
+
+  std::string_view Buffered() const {
+    const auto data = buffer_.data();
+    return {static_cast<const char*>(data.data()), data.size()};
+  }
+
+  // Reads until the buffer holds a whole header block (it may already, when
+  // requests are pipelined).
+  void ReadHeaderBytes() {
+    const std::string_view data = Buffered();
+    const size_t end = HeaderBlockEnd(data.substr(0, kMaxHeaderBytes));
+    if (end > 0) return OnHeaderBytes(end);
+    if (data.size() >= kMaxHeaderBytes) {
+      return Refuse(431, "headers_too_large", "the request headers are too large");
+    }
+    stream_.async_read_some(buffer_.prepare(kMaxHeaderBytes - data.size()),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->Close();
+                              self->ReadHeaderBytes();
+                            });
+  }
+
+  static bool Quiet(beast::error_code ec) {
+    return ec == asio::error::eof || ec == http::error::end_of_stream ||
+           ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+           ec == asio::error::connection_reset;
+  }
+
+  void OnHeaderBytes(std::size_t n) {
+    start_ = std::chrono::steady_clock::now();
+    if (HasFoldedLine(Buffered().substr(0, n))) {
+      return Refuse(400, "bad_request",
+                    "header lines may not be folded or start with whitespace (RFC 9112)");
+    }
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnError(ec);
+    const auto& h = parser_->get();
+    int te_fields = 0;
+    std::string te;
+    for (const auto& f : h) {
+      if (f.name() == http::field::transfer_encoding) {
+        ++te_fields;
+        te = std::string(f.value());
+      }
+    }
+    if (te_fields > 0) {
+      if (h.find(http::field::content_length) != h.end()) {
+        return Refuse(400, "bad_request",
+                      "a request may not carry both Transfer-Encoding and Content-Length");
+      }
+      std::string_view v(te);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      if (te_fields != 1 || !beast::iequals(beast::string_view(v.data(), v.size()), "chunked")) {
+        return Refuse(501, "transfer_encoding_not_implemented",
+                      "the only transfer coding accepted is \"chunked\"");
+      }
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
-  void OnRead(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
-      return Close();
+  void OnError(beast::error_code ec) {
+    if (Quiet(ec)) return Close();
+    if (ec == http::error::body_limit) {
+      return Refuse(413, "body_too_large",
+                    "the request body is larger than " +
+                        std::to_string(impl_.config.max_body_bytes) + " bytes");
     }
+    if (ec == http::error::header_limit) {
+      return Refuse(431, "headers_too_large", "the request headers are too large");
+    }
+    return Refuse(400, "bad_request", "the request is not valid HTTP/1.1");
+  }
+
+  // Answers a request that could not be read, and closes the connection.
+  void Refuse(int status, std::string_view code, const std::string& message) {
     const std::string rid = NewRequestId();
-    if (ec) {
-      HttpResponse r;
-      if (ec == http::error::body_limit) {
-        r = ErrorResponse(413, "body_too_large",
-                          "the request body is larger than " +
-                              std::to_string(impl_.config.max_body_bytes) + " bytes",
-                          rid);
-      } else if (ec == http::error::header_limit) {
-        r = ErrorResponse(431, "headers_too_large", "the request headers are too large", rid);
-      } else {
-        r = ErrorResponse(400, "bad_request", "the request is not valid HTTP/1.1", rid);
-      }
-      return Send(std::move(r), rid, /*keep_alive=*/false, 11);
+    if (request_.method.empty() && parser_ && parser_->is_header_done()) {
+      request_.method = std::string(parser_->get().method_string());
     }
+    if (start_ == std::chrono::steady_clock::time_point())
+      start_ = std::chrono::steady_clock::now();
+    Respond(ErrorResponse(status, code, message, rid), rid, /*keep_alive=*/false, 11);
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec) return OnError(ec);
+    const std::string rid = NewRequestId();
     auto msg = parser_->release();
     // The request stays here until its response is sent: a deferred
     // response's handler still refers to it.
-    request_ = HttpRequest();
     HttpRequest& req = request_;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
+    req.request_id = rid;
     if (!ParseTarget(req.target, &req.path, &req.query)) {
-      return Send(ErrorResponse(400, "bad_target",
-                                "the request path or query has invalid percent-encoding", rid),
-                  rid, msg.keep_alive(), msg.version());
+      return Respond(ErrorResponse(400, "bad_target",
+                                   "the request path or query has invalid percent-encoding", rid),
+                     rid, msg.keep_alive(), msg.version());
     }
     req.body = std::move(msg.body());
-    req.request_id = rid;
     beast::error_code addr_ec;
     const auto remote = stream_.socket().remote_endpoint(addr_ec);
     if (!addr_ec) req.remote = remote.address().to_string();
@@ -357,11 +596,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Respond(HttpResponse resp, const std::string& rid, bool keep_alive, unsigned version) {
     impl_.CountRequest(request_.method, request_.route, resp.status);
-    log::Debug("http", "request",
-               {{"method", request_.method},
-                {"path", request_.path},
-                {"status", resp.status},
-                {"request_id", rid}});
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start_)
+                            .count();
+    impl_.LogRequest(request_, rid, resp.status, micros);
+    start_ = {};
     Send(std::move(resp), rid, keep_alive, version);
   }
 
@@ -400,6 +639,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& impl_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
+  std::chrono::steady_clock::time_point start_;
   std::shared_ptr<void> response_;
 };
 
@@ -417,8 +657,10 @@ void Accept(HttpServer::Impl& impl) {
 
 }  // namespace
 
-HttpServer::HttpServer(const ServerConfig& config) : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer(const ServerConfig& config, RequestLogOptions log)
+    : impl_(std::make_unique<Impl>()) {
   impl_->config = config;
+  impl_->log_options = log;
 }
 
 HttpServer::~HttpServer() { Stop(); }

@@ -1,6 +1,10 @@
 // HttpServer: the HTTP/1.1 front door (Boost.Beast over Asio). Keep-alive,
 // a bounded header and body size, and a deadline for every request so a slow
-// client cannot hold a connection (slow-loris). Each response is JSON with a
+// client cannot hold a connection (slow-loris). Strict where leniency lets a
+// proxy and this server read different requests (RFC 9112): obsolete line
+// folding is refused (400), a Transfer-Encoding other than "chunked" is 501,
+// and Transfer-Encoding with Content-Length is 400; each closes the
+// connection. Each response is JSON with a
 // request id; errors carry a stable code and a message a person can act on.
 //
 // Threading: `threads` Asio worker threads; handlers run on them and must be
@@ -16,10 +20,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/status.h"
 
@@ -36,6 +42,9 @@ struct HttpRequest {
   std::map<std::string, std::string> query;    // decoded ?a=b&c=d
   std::map<std::string, std::string> params;   // {name} segments of the matched route
   std::string route;                           // the matched route's pattern
+  // The signed-in account, set by the handler that resumed a session; only
+  // for the request log (0: none).
+  mutable std::int64_t account = 0;
 
   std::string Header(std::string_view name) const;  // lower-case name; "" when absent
   // The value of one cookie, or "".
@@ -45,6 +54,20 @@ struct HttpRequest {
 // Splits `target` into path and decoded query. False on bad percent-encoding.
 bool ParseTarget(std::string_view target, std::string* path,
                  std::map<std::string, std::string>* query);
+// A media type (RFC 9110 §8.3.1): type, subtype and parameter names folded to
+// lower case, parameter values unquoted (and kept as sent).
+struct MediaType {
+  std::string type;
+  std::string subtype;
+  std::vector<std::pair<std::string, std::string>> params;
+};
+// Parses a Content-Type value; nullopt unless it is `type "/" subtype *( OWS
+// ";" OWS name "=" ( token / quoted-string ) )` with tokens as RFC 9110 defines.
+std::optional<MediaType> ParseMediaType(std::string_view text);
+// True for application/json, in any case, with no parameter other than a
+// charset of UTF-8 (RFC 8259 §8.1: JSON between systems is UTF-8).
+bool IsJsonMediaType(std::string_view content_type);
+
 // A request as the server would build it (for in-process tests).
 HttpRequest MakeRequest(std::string method, std::string target, std::string body = {},
                         std::map<std::string, std::string> headers = {});
@@ -96,9 +119,20 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+// The request log ([log] requests_per_second): a line per request at info
+// with the request id, method, route pattern (never the path, which may hold
+// a token), status, latency and account id. Every response of 400 or more is
+// logged; successes beyond `successes_per_second` in one second are counted
+// in a summary line instead.
+struct RequestLogOptions {
+  int successes_per_second = 200;
+  // What "one second" is read from; nullptr: the system clock. Not owned.
+  const Clock* clock = nullptr;
+};
+
 class HttpServer {
  public:
-  explicit HttpServer(const ServerConfig& config);
+  explicit HttpServer(const ServerConfig& config, RequestLogOptions log = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

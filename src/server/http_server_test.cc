@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/log.h"
+
 namespace switchboard::server {
 namespace {
 
@@ -206,6 +208,161 @@ TEST_F(HttpServerTest, SlowClientIsDisconnected) {
   Client ok(server_->port());
   ok.Send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_NE(ok.ReadResponse().find("200"), std::string::npos);
+}
+
+TEST(MediaType, ParsesAsRfc9110Says) {
+  auto m = ParseMediaType("Application/JSON ; Charset=\"UTF-8\"");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->type, "application");
+  EXPECT_EQ(m->subtype, "json");
+  ASSERT_EQ(m->params.size(), 1u);
+  EXPECT_EQ(m->params[0].first, "charset");
+  EXPECT_EQ(m->params[0].second, "UTF-8");
+  EXPECT_FALSE(ParseMediaType("application"));
+  EXPECT_FALSE(ParseMediaType("application/"));
+  EXPECT_FALSE(ParseMediaType("application/json charset=utf-8"));
+  EXPECT_FALSE(ParseMediaType("application/json; charset"));
+  EXPECT_FALSE(ParseMediaType("application/json; charset=\"utf-8"));
+  EXPECT_FALSE(ParseMediaType("application/json; charset=\"a\x01\""));
+}
+
+TEST(MediaType, OnlyJsonInUtf8IsJson) {
+  for (const char* ok : {"application/json", "APPLICATION/JSON", "application/json;charset=utf-8",
+                         "application/json; charset=UTF-8", "application/json; charset=\"utf-8\"",
+                         "application/json;"}) {
+    EXPECT_TRUE(IsJsonMediaType(ok)) << ok;
+  }
+  for (const char* bad :
+       {"", "application/jsonx", "application/json-patch+json", "text/json", "application/xjson",
+        "application/json; charset=utf-16", "application/json; charset=latin1",
+        "application/json; boundary=x", "application/json, text/plain", "application/json/x"}) {
+    EXPECT_FALSE(IsJsonMediaType(bad)) << bad;
+  }
+}
+
+// A coding this server does not know must not fall back to Content-Length:
+// behind a proxy that reads it differently, the rest would be a second,
+// smuggled request.
+TEST_F(HttpServerTest, AnUnknownTransferCodingIs501AndNothingAfterItIsRead) {
+  for (const char* te : {"xchunked", "gzip, chunked", "chunked, gzip", "identity"}) {
+    Client c(server_->port());
+    c.Send(std::string("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: ") + te +
+           "\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    const std::string r = c.ReadResponse();
+    ASSERT_NE(r.find("HTTP/1.1 501"), std::string::npos) << te << "\n" << r;
+    EXPECT_EQ(nlohmann::json::parse(Body(r))["error"]["code"], "transfer_encoding_not_implemented");
+    EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+    EXPECT_EQ(c.ReadResponse(), "") << te;  // the GET was never answered
+  }
+}
+
+TEST_F(HttpServerTest, TransferEncodingWithContentLengthIs400) {
+  for (const std::string order : {"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+                                  "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+                                  "Content-Length: 3\r\nTransfer-Encoding: xchunked\r\n"}) {
+    Client c(server_->port());
+    c.Send("POST /echo HTTP/1.1\r\nHost: t\r\n" + order + "\r\nabc");
+    const std::string r = c.ReadResponse();
+    EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << order << r;
+    EXPECT_EQ(c.ReadResponse(), "");
+  }
+}
+
+TEST_F(HttpServerTest, ChunkedBodiesStillWork) {
+  Client c(server_->port());
+  c.Send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: Chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  const std::string r = c.ReadResponse();
+  ASSERT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_EQ(nlohmann::json::parse(Body(r))["bytes"], 5);
+}
+
+TEST_F(HttpServerTest, FoldedHeaderLinesAreRefused) {
+  for (const char* req : {"GET /hello HTTP/1.1\r\nHost: t\r\nX-A: one\r\n two\r\n\r\n",
+                          "GET /hello HTTP/1.1\r\nHost: t\r\nX-A: one\r\n\ttwo\r\n\r\n",
+                          "GET /hello HTTP/1.1\r\n Host: t\r\n\r\n"}) {
+    Client c(server_->port());
+    c.Send(req);
+    const std::string r = c.ReadResponse();
+    ASSERT_NE(r.find("HTTP/1.1 400"), std::string::npos) << req << r;
+    EXPECT_NE(nlohmann::json::parse(Body(r))["error"]["message"].get<std::string>().find("folded"),
+              std::string::npos);
+    EXPECT_EQ(c.ReadResponse(), "");
+  }
+  // Spaces inside a value are not folding.
+  Client ok(server_->port());
+  ok.Send("GET /hello HTTP/1.1\r\nHost: t\r\nX-A: one two\r\n\r\n");
+  EXPECT_NE(ok.ReadResponse().find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, HeadersBeyondTheLimitAre431AndPipeliningStillWorks) {
+  {
+    Client c(server_->port());
+    c.Send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+    EXPECT_NE(c.ReadResponse().find("HTTP/1.1 431"), std::string::npos);
+  }
+  Client c(server_->port());
+  c.Send("GET /hello?n=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /hello?n=2 HTTP/1.1\r\nHost: t\r\n\r\n");
+  const std::string a = c.ReadResponse(), b = c.ReadResponse();
+  EXPECT_NE(a.find("n=1"), std::string::npos) << a;
+  EXPECT_NE(b.find("n=2"), std::string::npos) << b;
+}
+
+// The request log: every refusal and error, successes up to a budget per
+// second, each with the id the client was given and never the path.
+TEST(RequestLog, LogsEveryErrorAndSuccessesUpToTheBudget) {
+  std::mutex mu;
+  std::vector<nlohmann::json> lines;
+  log::Sink old = log::SetLogSink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    lines.push_back(nlohmann::json::parse(line));
+  });
+  ManualClock clock(1'700'000'000 * kMicrosPerSecond);
+  ServerConfig cfg;
+  cfg.port = 0;
+  HttpServer server(cfg, {.successes_per_second = 2, .clock = &clock});
+  server.Route("GET", "/t/{token}", [](const HttpRequest& r) {
+    r.account = 42;
+    HttpResponse resp;
+    resp.status = r.params.at("token") == "bad" ? 403 : 200;
+    return resp;
+  });
+  ASSERT_TRUE(server.Start().ok());
+  std::vector<std::string> ids;
+  Client c(server.port());
+  for (const char* token : {"s3cret1", "s3cret2", "s3cret3", "bad", "s3cret4", "bad"}) {
+    c.Send(std::string("GET /t/") + token + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    const std::string r = c.ReadResponse();
+    const size_t at = r.find("X-Request-Id: ");
+    ASSERT_NE(at, std::string::npos);
+    ids.push_back(r.substr(at + 14, r.find("\r\n", at) - at - 14));
+  }
+  clock.Advance(kMicrosPerSecond);
+  c.Send("GET /t/s3cret5 HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_NE(c.ReadResponse().find("200"), std::string::npos);
+  server.Stop();
+  log::SetLogSink(old);
+
+  std::vector<std::string> logged;
+  int summaries = 0;
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.dump().find("s3cret"), std::string::npos) << l.dump();
+    if (l["event"] == "request") {
+      EXPECT_EQ(l["route"], "/t/{token}");
+      EXPECT_EQ(l["account"], 42);
+      EXPECT_TRUE(l.contains("micros"));
+      logged.push_back(l["request_id"]);
+    } else if (l["event"] == "successful requests counted, not logged one by one") {
+      EXPECT_EQ(l["count"], 2);  // s3cret3 and s3cret4
+      ++summaries;
+    }
+  }
+  // Two successes, both refusals, then the next second's first success.
+  EXPECT_EQ(logged, (std::vector<std::string>{ids[0], ids[1], ids[3], ids[5],
+                                              logged.empty() ? "" : logged.back()}));
+  EXPECT_EQ(logged.size(), 5u);
+  EXPECT_EQ(summaries, 1);
 }
 
 }  // namespace
