@@ -362,8 +362,8 @@ TEST_F(ApiTest, UnknownRoutesAndMethodsGetJsonErrors) {
   EXPECT_EQ(Body(b)["error"]["code"], "not_found");
   TestSession s = env_.Login("officer.one");
   HttpResponse q = env_.Send("GET", "/api/v1/members?unit=E14000530&q=\xca\xca", "", &s);
-  EXPECT_EQ(q.status, 200) << q.body;
-  EXPECT_FALSE(Body(q).is_null());
+  EXPECT_EQ(q.status, 400) << q.body;
+  EXPECT_EQ(Body(q)["error"]["message"], "the name is not UTF-8 text") << q.body;
   HttpRequest put = MakeRequest("PUT", "/api/v1/session");
   HttpResponse m = env_.http_->Dispatch(put);
   EXPECT_EQ(m.status, 405);
