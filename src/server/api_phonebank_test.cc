@@ -12,10 +12,10 @@ namespace {
 using testing::Body;
 using testing::TestSession;
 
-class ApiPhonebankTest : public ::testing::Test {
+class ApiPhonebankTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    env_.SetUp();
+    env_.SetUp(GetParam());
     aldershot_ = env_.Unit("E14000530");
     aldridge_ = env_.Unit("E14000531");
     organiser_ = env_.AddAccount("organiser.one");
@@ -76,7 +76,7 @@ class ApiPhonebankTest : public ::testing::Test {
   TestSession org_;
 };
 
-TEST_F(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) {
+TEST_P(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.one", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -118,7 +118,7 @@ TEST_F(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) 
   EXPECT_EQ(env_.Events("phonebank.outcome").size(), 3u);
 }
 
-TEST_F(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
+TEST_P(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
   auto [id, token] = LiveCampaign();
   TestSession early = Volunteer("volunteer.early", token);
   HttpResponse c = env_.Send("GET", "/api/v1/campaigns/" + std::to_string(id), "", &org_);
@@ -140,7 +140,7 @@ TEST_F(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
   (void)early;
 }
 
-TEST_F(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
+TEST_P(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
   auto [id, token] = LiveCampaign(R"(, "eligibility": {"members_in_scope_only": true})");
   int refused = 0;
   for (int i = 0; i < 40; ++i) {
@@ -158,7 +158,7 @@ TEST_F(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
   EXPECT_EQ(env_.env_.Count("SELECT SUM(joins) FROM campaign_invites"), 0);
 }
 
-TEST_F(ApiPhonebankTest, ACallerCannotReachMembersOutsideTheAudienceByAnyRoute) {
+TEST_P(ApiPhonebankTest, ACallerCannotReachMembersOutsideTheAudienceByAnyRoute) {
   auto [id, token] = LiveCampaign();
   auto [other, other_token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.two", token);
@@ -180,7 +180,7 @@ TEST_F(ApiPhonebankTest, ACallerCannotReachMembersOutsideTheAudienceByAnyRoute) 
   (void)other_token;
 }
 
-TEST_F(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended) {
+TEST_P(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.scraper", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -208,7 +208,7 @@ TEST_F(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended
   EXPECT_EQ(alerts.back().rule, "anomaly.probing");
 }
 
-TEST_F(ApiPhonebankTest, KillTakesEffectAtOnce) {
+TEST_P(ApiPhonebankTest, KillTakesEffectAtOnce) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.three", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -220,7 +220,7 @@ TEST_F(ApiPhonebankTest, KillTakesEffectAtOnce) {
   EXPECT_FALSE(Body(join)["eligible"].get<bool>());
 }
 
-TEST_F(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
+TEST_P(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
   for (int i = 0; i < 4; ++i) {
     env_.AddMember(std::to_string(200 + i), aldershot_, "Both" + std::to_string(i), "Surname",
                    members::kConsentPhone | members::kConsentEmail);
@@ -275,7 +275,7 @@ TEST_F(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
   EXPECT_NE(canaries.body.find("audience.exclude_canaries"), std::string::npos);
 }
 
-TEST_F(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheRest) {
+TEST_P(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheRest) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.four", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -328,7 +328,7 @@ TEST_F(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheR
   EXPECT_EQ(env_.Events("campaign.live_edit").size(), 1u);
 }
 
-TEST_F(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
+TEST_P(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
   // Created in March (GMT), called in April (BST): 20:30 UTC is 21:30 in London.
   HttpResponse c = env_.Send("POST", "/api/v1/campaigns",
                              R"({"name": "Spring", "scope": "E14000530", "purpose": "p",
@@ -351,6 +351,8 @@ TEST_F(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
   env_.clock_.Set(*ParseTimestamp("2026-04-01T19:30:00Z"));
   EXPECT_EQ(env_.Send("POST", base + "/next", "", &v).status, 200);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiPhonebankTest, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace switchboard::server

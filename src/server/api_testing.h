@@ -1,7 +1,8 @@
-// Test fixture for the API: a SQLite store with the UK tree, the default
-// policy (optionally amended), a ManualClock, and the API's routes on an
-// HttpServer that is never started — requests go through Dispatch(), the
-// same path a connection takes after parsing. Header-only, for tests.
+// Test fixture for the API: a store ("sqlite" or "postgres": the suites run
+// on both) with the UK tree, the default policy (optionally amended), a
+// ManualClock, and the API's routes on an HttpServer that is never started —
+// requests go through Dispatch(), the same path a connection takes after
+// parsing. Header-only, for tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,8 +29,9 @@ struct TestSession {
 
 class ApiEnv {
  public:
-  void SetUp(const std::string& policy_extra = "") {
-    env_.SetUp("sqlite");
+  void SetUp(const std::string& backend, const std::string& policy_extra = "") {
+    env_.SetUp(backend);
+    if (::testing::Test::HasFatalFailure()) return;
     auto p = access::ParsePolicy(access::DefaultPolicyToml() + policy_extra, "policy.toml");
     ASSERT_TRUE(p) << p.error().ToString();
     policy_ = std::move(*p);
