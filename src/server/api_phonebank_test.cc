@@ -4,6 +4,7 @@
 // scraping by a valid caller account.
 #include <gtest/gtest.h>
 
+#include "phonebank/connector.h"
 #include "server/api_testing.h"
 
 namespace switchboard::server {
@@ -352,7 +353,89 @@ TEST_P(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
   EXPECT_EQ(env_.Send("POST", base + "/next", "", &v).status, 200);
 }
 
+TEST_P(ApiPhonebankTest, TheSandboxShowsTheVerificationCodeAndSaysSo) {
+  env_.AddAccount("volunteer.six");
+  TestSession s = env_.Login("volunteer.six");
+  HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  ASSERT_EQ(e.status, 201) << e.body;
+  EXPECT_EQ(Body(e)["simulated"], true);
+  const std::string code = Body(e)["sandbox_code"];
+  EXPECT_EQ(code.size(), 6u);
+  HttpResponse v =
+      env_.Send("POST", "/api/v1/me/endpoint/verify", nlohmann::json{{"code", code}}.dump(), &s);
+  EXPECT_EQ(v.status, 200) << v.body;
+}
+
+// A connector that is not a simulator: it texts verification codes (here,
+// into `sent`, or fails when `fail` is set) and dials nothing.
+class TextingConnector final : public phonebank::Connector {
+ public:
+  std::string_view name() const override { return "texting-test"; }
+  Result<phonebank::CallState> Connect(store::Tx&, const phonebank::Campaign&, AccountId,
+                                       const phonebank::Lease&, Micros) override {
+    return switchboard::Status::FailedPrecondition("this test connector dials nothing");
+  }
+  Result<phonebank::CallState> Status(store::Tx&, phonebank::CallId, AccountId, Micros) override {
+    return switchboard::Status::NotFound("this test connector has no calls");
+  }
+  switchboard::Status SendVerificationCode(std::string_view e164, std::string_view code) override {
+    if (fail) return switchboard::Status::Unavailable("the text-message gateway is down");
+    sent.emplace_back(e164, code);
+    return switchboard::Status::Ok();
+  }
+  bool fail = false;
+  std::vector<std::pair<std::string, std::string>> sent;
+};
+
+class ApiTextingConnectorTest : public ApiPhonebankTest {
+ protected:
+  void SetUp() override {
+    env_.connector_ = connector_;
+    ApiPhonebankTest::SetUp();
+  }
+  std::shared_ptr<TextingConnector> connector_ = std::make_shared<TextingConnector>();
+};
+
+TEST_P(ApiTextingConnectorTest, TheCodeIsTextedToTheCallerAndNeverShown) {
+  env_.AddAccount("volunteer.seven");
+  TestSession s = env_.Login("volunteer.seven");
+  HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  ASSERT_EQ(e.status, 201) << e.body;
+  EXPECT_EQ(Body(e), (nlohmann::json{{"verification", "sent"}})) << e.body;
+  ASSERT_EQ(connector_->sent.size(), 1u);
+  const auto [phone, code] = connector_->sent[0];
+  EXPECT_EQ(phone, "+447700900321");
+  EXPECT_EQ(e.body.find(code), std::string::npos) << e.body;
+  EXPECT_EQ(env_.Send("POST", "/api/v1/me/endpoint/verify", R"({"code": "not it"})", &s).status,
+            400);
+  HttpResponse v =
+      env_.Send("POST", "/api/v1/me/endpoint/verify", nlohmann::json{{"code", code}}.dump(), &s);
+  EXPECT_EQ(v.status, 200) << v.body;
+}
+
+TEST_P(ApiTextingConnectorTest, AFailedTextSaysSoAndVerifiesNothing) {
+  connector_->fail = true;
+  env_.AddAccount("volunteer.eight");
+  TestSession s = env_.Login("volunteer.eight");
+  HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  EXPECT_EQ(e.status, 503) << e.body;
+  EXPECT_FALSE(Body(e).contains("sandbox_code")) << e.body;
+  EXPECT_EQ(env_.env_.Count("SELECT COUNT(*) FROM caller_endpoints WHERE verified_at IS NOT NULL"),
+            0);
+  // Asking again once the gateway is back sends a fresh code that works.
+  connector_->fail = false;
+  e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  ASSERT_EQ(e.status, 201) << e.body;
+  ASSERT_EQ(connector_->sent.size(), 1u);
+  EXPECT_EQ(env_.Send("POST", "/api/v1/me/endpoint/verify",
+                      nlohmann::json{{"code", connector_->sent[0].second}}.dump(), &s)
+                .status,
+            200);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ApiPhonebankTest, ::testing::Values("sqlite", "postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, ApiTextingConnectorTest,
+                         ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace switchboard::server

@@ -44,6 +44,7 @@ class ApiEnv {
     d.time_zone = *TimeZone::Find(time_zone_);
     d.auth.hash = access::PasswordHashOptions::Minimum();
     d.auth.recovery_pepper.fill(3);
+    d.connector = connector_;
     api_ = std::make_unique<Api>(d);
     http_ = std::make_unique<HttpServer>(ServerConfig{});
     api_->Register(*http_);
@@ -186,6 +187,8 @@ class ApiEnv {
   ManualClock clock_{*ParseTimestamp("2026-03-02T10:00:00Z")};
   // The organisation's time zone; set before SetUp to try another.
   std::string time_zone_ = "Europe/London";
+  // The telephony connector; set before SetUp to try another than the sandbox.
+  std::shared_ptr<phonebank::Connector> connector_;
   access::Policy policy_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;
