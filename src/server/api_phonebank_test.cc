@@ -133,12 +133,16 @@ TEST_P(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
   HttpResponse join = env_.Send("POST", "/api/v1/join/" + token, "", &late);
   EXPECT_EQ(join.status, 409) << join.body;
   EXPECT_NE(join.body.find(ends.substr(0, 10)), std::string::npos) << join.body;
-  // The volunteer who joined in time has nothing either, with no job having run.
+  // The volunteer who joined in time has nothing either, with no job having
+  // run: their session ended long ago (ApiSessionChangeTest keeps one open
+  // across a grant's end), and a new one may not call.
+  HttpResponse old = env_.Send("GET", "/api/v1/session", "", &early);
+  EXPECT_EQ(old.status, 401) << old.body;
+  EXPECT_EQ(Body(old)["error"]["code"], "session_expired") << old.body;
   TestSession again = env_.Login("volunteer.early");
   HttpResponse next =
       env_.Send("POST", "/api/v1/campaigns/" + std::to_string(id) + "/next", "", &again);
   EXPECT_EQ(next.status, 403) << next.body;
-  (void)early;
 }
 
 TEST_P(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
