@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -39,6 +40,13 @@ class Connector {
   virtual Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
                                     const Lease& lease, Micros now) = 0;
   virtual Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) = 0;
+  // Texts a verification code to a caller's own phone (RegisterEndpoint);
+  // called once the endpoint is stored.
+  virtual switchboard::Status SendVerificationCode(std::string_view e164,
+                                                   std::string_view code) = 0;
+  // A simulator dials and texts nothing; only then may the API show what it
+  // would have sent (the verification code) to the caller.
+  virtual bool simulated() const { return false; }
 };
 
 class SandboxConnector final : public Connector {
@@ -48,6 +56,11 @@ class SandboxConnector final : public Connector {
   Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
                             const Lease& lease, Micros now) override;
   Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) override;
+  // Sends nothing: the API shows the code instead.
+  switchboard::Status SendVerificationCode(std::string_view, std::string_view) override {
+    return switchboard::Status::Ok();
+  }
+  bool simulated() const override { return true; }
 
   // The simulated timeline: ringing for kRingSeconds; calls whose id is not
   // a multiple of 3 are answered and complete after kTalkSeconds; the rest
@@ -60,9 +73,10 @@ class SandboxConnector final : public Connector {
 };
 
 // Caller endpoints: the caller's own phone, sealed, verified once with a
-// code. The sandbox "sends" the code by returning it (labelled simulated).
+// code, which the connector texts (Connector::SendVerificationCode); the
+// sandbox texts nothing and the API shows the code instead.
 struct EndpointVerification {
-  std::string code;  // the sandbox shows it; a real connector would text it
+  std::string code;
 };
 Result<EndpointVerification> RegisterEndpoint(store::Tx& tx, const crypto::Sealer& sealer,
                                               AccountId account, std::string_view e164, Micros now);

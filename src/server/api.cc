@@ -78,9 +78,12 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
       {"alerts.list", [this](const ApiCall& c) { return ListAlerts(c); }},
       {"alerts.acknowledge", [this](const ApiCall& c) { return AcknowledgeAlert(c); }},
   };
-  connector_ = std::make_unique<phonebank::SandboxConnector>(*deps.sealer);
+  connector_ =
+      deps.connector ? deps.connector : std::make_shared<phonebank::SandboxConnector>(*deps.sealer);
   log::Info("phonebank",
-            "telephony connector: sandbox, a simulator (calls are simulated, nothing is dialled)",
+            connector_->simulated()
+                ? "telephony connector: a simulator (calls are simulated, nothing is dialled)"
+                : "telephony connector",
             {{"connector", connector_->name()}});
   AddPhonebankHandlers();
   AddMessageHandlers();

@@ -63,6 +63,8 @@ struct ApiDeps {
   std::string public_base_url = "http://127.0.0.1:8080";
   std::string organisation_name = "Example Party";
   std::function<void()> on_message_queued;
+  // The telephony connector; when null, the sandbox (a simulator).
+  std::shared_ptr<phonebank::Connector> connector;
 };
 
 // What a handler gets: the request, the session (for non-public routes) and
@@ -192,7 +194,7 @@ class Api {
   std::unique_ptr<access::AuthService> auth_;
   std::unique_ptr<access::AccessService> access_;
   std::map<std::string_view, ApiHandler> handlers_;
-  std::unique_ptr<phonebank::Connector> connector_;
+  std::shared_ptr<phonebank::Connector> connector_;
   // Later() writes not yet answered: the destructor waits for them, since
   // they refer to this object.
   std::mutex later_mu_;

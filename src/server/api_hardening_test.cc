@@ -13,10 +13,11 @@ namespace {
 using testing::Body;
 using testing::TestSession;
 
-class ApiHardeningTest : public ::testing::Test {
+class ApiHardeningTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    env_.SetUp();
+    env_.SetUp(GetParam());
+    if (HasFatalFailure()) return;
     aldershot_ = env_.Unit("E14000530");
     organiser_ = env_.AddAccount("organiser.one");
     env_.Grant(organiser_, "officer", aldershot_, env_.clock_.Now() - 1,
@@ -44,7 +45,7 @@ class ApiHardeningTest : public ::testing::Test {
 
 std::string Nested(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
-TEST_F(ApiHardeningTest, BodiesBeyondTheLimitsGetStableCodesAndChangeNothing) {
+TEST_P(ApiHardeningTest, BodiesBeyondTheLimitsGetStableCodesAndChangeNothing) {
   const std::int64_t events = static_cast<std::int64_t>(env_.Events("campaign.create").size());
   struct Case {
     std::string body, code;
@@ -71,7 +72,7 @@ TEST_F(ApiHardeningTest, BodiesBeyondTheLimitsGetStableCodesAndChangeNothing) {
   EXPECT_EQ(env_.env_.Count("SELECT COUNT(*) FROM campaigns"), 0);
 }
 
-TEST_F(ApiHardeningTest, EveryJsonRouteRefusesABodyThatIsNotJson) {
+TEST_P(ApiHardeningTest, EveryJsonRouteRefusesABodyThatIsNotJson) {
   // POST .../next used to ignore its body; every route that takes one now
   // reads it, once, before anything else.
   for (const char* path : {"/api/v1/campaigns/1/next", "/api/v1/campaigns/1/connect",
@@ -83,7 +84,7 @@ TEST_F(ApiHardeningTest, EveryJsonRouteRefusesABodyThatIsNotJson) {
   EXPECT_EQ(env_.Send("GET", "/api/v1/session", "", &org_).status, 200);  // still signed in
 }
 
-TEST_F(ApiHardeningTest, MediaTypesAreComparedAsRfc9110Says) {
+TEST_P(ApiHardeningTest, MediaTypesAreComparedAsRfc9110Says) {
   const std::string body = R"({"login": "organiser.one", "password": "correct horse battery"})";
   for (const char* ok : {"APPLICATION/JSON", "application/json; charset=UTF-8"}) {
     EXPECT_EQ(env_.Send("POST", "/api/v1/session", body, nullptr, {{"content-type", ok}}).status,
@@ -99,7 +100,7 @@ TEST_F(ApiHardeningTest, MediaTypesAreComparedAsRfc9110Says) {
 
 // Not-founds on ids only a guesser would ask for count toward probing, and
 // successful requests in between do not reset the count (RULEBOOK §5).
-TEST_F(ApiHardeningTest, GuessedCallIdsAndLinksCountAsProbingDespiteSuccesses) {
+TEST_P(ApiHardeningTest, GuessedCallIdsAndLinksCountAsProbingDespiteSuccesses) {
   env_.policy_.anomaly_probe_run = 6;
   env_.AddAccount("guesser");
   TestSession s = env_.Login("guesser");
@@ -129,7 +130,7 @@ TEST_F(ApiHardeningTest, GuessedCallIdsAndLinksCountAsProbingDespiteSuccesses) {
   EXPECT_EQ(env_.Events("alert.raised").size(), 1u);
 }
 
-TEST_F(ApiHardeningTest, APaceBurstAboveThePolicysMaximumIsRefused) {
+TEST_P(ApiHardeningTest, APaceBurstAboveThePolicysMaximumIsRefused) {
   HttpResponse r = CreateCampaign(R"({"burst": 20})");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("1 to 5"), std::string::npos)
@@ -143,6 +144,8 @@ TEST_F(ApiHardeningTest, APaceBurstAboveThePolicysMaximumIsRefused) {
   EXPECT_EQ(CreateCampaign(R"({"burst": 20})").status, 201);
   EXPECT_EQ(CreateCampaign(R"({"burst": 21})").status, 400);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiHardeningTest, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace switchboard::server

@@ -105,12 +105,12 @@ const char* WhenName(When w) {
   return w == When::kBefore ? "before" : w == When::kInside ? "inside" : "after";
 }
 
-class ApiMatrixTest : public ::testing::Test {
+class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     // The matrix makes many denials per account; probing alerts are tested
     // elsewhere and must not interfere here.
-    env_.SetUp("");
+    env_.SetUp(GetParam());
     base_ = env_.clock_.Now();
     aldershot_ = env_.Unit("E14000530");
     south_east_ = env_.env_.tree_.Find(aldershot_)->parent;
@@ -457,7 +457,7 @@ class ApiMatrixTest : public ::testing::Test {
   int n_ = 0;
 };
 
-TEST_F(ApiMatrixTest, EveryRouteEveryRoleScopeAndTime) {
+TEST_P(ApiMatrixTest, EveryRouteEveryRoleScopeAndTime) {
   int cases = 0, allowed = 0;
   for (const ApiRoute& route : kApiRoutes) {
     if (route.auth != RouteAuth::kCapability) continue;
@@ -501,7 +501,7 @@ TEST_F(ApiMatrixTest, EveryRouteEveryRoleScopeAndTime) {
   EXPECT_EQ(cases, capability_routes * static_cast<int>(env_.policy_.roles.size()) * 2 * 3);
 }
 
-TEST_F(ApiMatrixTest, EveryNonPublicRouteNeedsASession) {
+TEST_P(ApiMatrixTest, EveryNonPublicRouteNeedsASession) {
   for (const ApiRoute& route : kApiRoutes) {
     if (route.auth == RouteAuth::kPublic) continue;
     const Request req = Probe(route, AccountId(1), "owner");
@@ -511,7 +511,7 @@ TEST_F(ApiMatrixTest, EveryNonPublicRouteNeedsASession) {
   }
 }
 
-TEST_F(ApiMatrixTest, SessionRoutesServeAnySignedInAccountAtAnyTime) {
+TEST_P(ApiMatrixTest, SessionRoutesServeAnySignedInAccountAtAnyTime) {
   for (const ApiRoute& route : kApiRoutes) {
     if (route.auth != RouteAuth::kSession) continue;
     for (When when : {When::kBefore, When::kInside, When::kAfter}) {
@@ -526,13 +526,15 @@ TEST_F(ApiMatrixTest, SessionRoutesServeAnySignedInAccountAtAnyTime) {
   }
 }
 
-TEST_F(ApiMatrixTest, PublicRoutesNeedNoSession) {
+TEST_P(ApiMatrixTest, PublicRoutesNeedNoSession) {
   for (const ApiRoute& route : kApiRoutes) {
     if (route.auth != RouteAuth::kPublic) continue;
     HttpResponse r = Send(Probe(route, AccountId(), ""), nullptr);
     EXPECT_LT(r.status, 300) << route.id << ": " << r.body;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiMatrixTest, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace switchboard::server

@@ -18,10 +18,10 @@ namespace {
 using testing::Body;
 using testing::TestSession;
 
-class ApiMessagesTest : public ::testing::Test {
+class ApiMessagesTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    env_.SetUp();
+    env_.SetUp(GetParam());
     aldershot_ = env_.Unit("E14000530");
     aldridge_ = env_.Unit("E14000531");
     south_east_ = env_.env_.tree_.Find(aldershot_)->parent;
@@ -122,7 +122,7 @@ class ApiMessagesTest : public ::testing::Test {
 
 using Ids = std::set<std::int64_t>;
 
-TEST_F(ApiMessagesTest, AnOfficerSeesEveryMessageInTheirScopeWhoeverDraftedIt) {
+TEST_P(ApiMessagesTest, AnOfficerSeesEveryMessageInTheirScopeWhoeverDraftedIt) {
   // Olga drafted nothing: she sees every message to Aldershot, none to the
   // region around it (wider than her grant) or to Aldridge.
   EXPECT_EQ(Listed(olga_), (Ids{bob_aldershot_, bob_for_nina_, sam_aldershot_}));
@@ -136,7 +136,7 @@ TEST_F(ApiMessagesTest, AnOfficerSeesEveryMessageInTheirScopeWhoeverDraftedIt) {
   EXPECT_EQ(Listed(nina_), (Ids{bob_for_nina_}));
 }
 
-TEST_F(ApiMessagesTest, TheListAgreesWithTheDecisionOnEachMessage) {
+TEST_P(ApiMessagesTest, TheListAgreesWithTheDecisionOnEachMessage) {
   // For messages an account did not draft and is not named in: listed
   // exactly when GET /api/v1/messages/{id} allows it.
   for (AccountId who : {olga_, sam_, alan_, lee_, vic_}) {
@@ -150,7 +150,7 @@ TEST_F(ApiMessagesTest, TheListAgreesWithTheDecisionOnEachMessage) {
   }
 }
 
-TEST_F(ApiMessagesTest, ListEntriesNameTheAuthorAccount) {
+TEST_P(ApiMessagesTest, ListEntriesNameTheAuthorAccount) {
   TestSession s = Session(olga_);
   HttpResponse r = env_.Send("GET", "/api/v1/messages", "", &s);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -171,7 +171,7 @@ TEST_F(ApiMessagesTest, ListEntriesNameTheAuthorAccount) {
   EXPECT_FALSE(list[0].contains("audience"));
 }
 
-TEST_F(ApiMessagesTest, TheApprovalsInboxSaysWhoDraftedEachMessage) {
+TEST_P(ApiMessagesTest, TheApprovalsInboxSaysWhoDraftedEachMessage) {
   TestSession s = Session(nina_);
   HttpResponse r = env_.Send("GET", "/api/v1/me/approvals", "", &s);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -183,6 +183,8 @@ TEST_F(ApiMessagesTest, TheApprovalsInboxSaysWhoDraftedEachMessage) {
   EXPECT_EQ(list[0]["author_name"], "Bob Officer");
   EXPECT_EQ(list[0]["approved_by_you"], false);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiMessagesTest, ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace switchboard::server

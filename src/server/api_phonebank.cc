@@ -748,7 +748,10 @@ HttpResponse Api::RegisterEndpoint(const ApiCall& call) {
     return audit::AuditLog::Append(tx, PhonebankEvent(call, "endpoint.register", {})).status();
   });
   if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  // The sandbox sends no text message: it shows the code, and says so.
+  Status sent = connector_->SendVerificationCode(parsed->e164, v.code);
+  if (!sent.ok()) return StatusResponse(sent, call.req.request_id);
+  if (!connector_->simulated()) return Json(201, {{"verification", "sent"}});
+  // A simulator texts nothing: the code is shown instead, and labelled.
   return Json(201, {{"verification", "sent"}, {"simulated", true}, {"sandbox_code", v.code}});
 }
 

@@ -4,6 +4,7 @@
 // scraping by a valid caller account.
 #include <gtest/gtest.h>
 
+#include "phonebank/connector.h"
 #include "server/api_testing.h"
 
 namespace switchboard::server {
@@ -12,10 +13,10 @@ namespace {
 using testing::Body;
 using testing::TestSession;
 
-class ApiPhonebankTest : public ::testing::Test {
+class ApiPhonebankTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    env_.SetUp();
+    env_.SetUp(GetParam());
     aldershot_ = env_.Unit("E14000530");
     aldridge_ = env_.Unit("E14000531");
     organiser_ = env_.AddAccount("organiser.one");
@@ -76,7 +77,7 @@ class ApiPhonebankTest : public ::testing::Test {
   TestSession org_;
 };
 
-TEST_F(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) {
+TEST_P(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.one", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -118,7 +119,7 @@ TEST_F(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) 
   EXPECT_EQ(env_.Events("phonebank.outcome").size(), 3u);
 }
 
-TEST_F(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
+TEST_P(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
   auto [id, token] = LiveCampaign();
   TestSession early = Volunteer("volunteer.early", token);
   HttpResponse c = env_.Send("GET", "/api/v1/campaigns/" + std::to_string(id), "", &org_);
@@ -132,15 +133,19 @@ TEST_F(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
   HttpResponse join = env_.Send("POST", "/api/v1/join/" + token, "", &late);
   EXPECT_EQ(join.status, 409) << join.body;
   EXPECT_NE(join.body.find(ends.substr(0, 10)), std::string::npos) << join.body;
-  // The volunteer who joined in time has nothing either, with no job having run.
+  // The volunteer who joined in time has nothing either, with no job having
+  // run: their session ended long ago (ApiSessionChangeTest keeps one open
+  // across a grant's end), and a new one may not call.
+  HttpResponse old = env_.Send("GET", "/api/v1/session", "", &early);
+  EXPECT_EQ(old.status, 401) << old.body;
+  EXPECT_EQ(Body(old)["error"]["code"], "session_expired") << old.body;
   TestSession again = env_.Login("volunteer.early");
   HttpResponse next =
       env_.Send("POST", "/api/v1/campaigns/" + std::to_string(id) + "/next", "", &again);
   EXPECT_EQ(next.status, 403) << next.body;
-  (void)early;
 }
 
-TEST_F(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
+TEST_P(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
   auto [id, token] = LiveCampaign(R"(, "eligibility": {"members_in_scope_only": true})");
   int refused = 0;
   for (int i = 0; i < 40; ++i) {
@@ -158,7 +163,7 @@ TEST_F(ApiPhonebankTest, ALinkSharedToThousandsLetsNoIneligiblePersonIn) {
   EXPECT_EQ(env_.env_.Count("SELECT SUM(joins) FROM campaign_invites"), 0);
 }
 
-TEST_F(ApiPhonebankTest, ACallerCannotReachMembersOutsideTheAudienceByAnyRoute) {
+TEST_P(ApiPhonebankTest, ACallerCannotReachMembersOutsideTheAudienceByAnyRoute) {
   auto [id, token] = LiveCampaign();
   auto [other, other_token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.two", token);
@@ -180,7 +185,7 @@ TEST_F(ApiPhonebankTest, ACallerCannotReachMembersOutsideTheAudienceByAnyRoute) 
   (void)other_token;
 }
 
-TEST_F(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended) {
+TEST_P(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.scraper", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -208,7 +213,7 @@ TEST_F(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended
   EXPECT_EQ(alerts.back().rule, "anomaly.probing");
 }
 
-TEST_F(ApiPhonebankTest, KillTakesEffectAtOnce) {
+TEST_P(ApiPhonebankTest, KillTakesEffectAtOnce) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.three", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -220,7 +225,7 @@ TEST_F(ApiPhonebankTest, KillTakesEffectAtOnce) {
   EXPECT_FALSE(Body(join)["eligible"].get<bool>());
 }
 
-TEST_F(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
+TEST_P(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
   for (int i = 0; i < 4; ++i) {
     env_.AddMember(std::to_string(200 + i), aldershot_, "Both" + std::to_string(i), "Surname",
                    members::kConsentPhone | members::kConsentEmail);
@@ -275,7 +280,7 @@ TEST_F(ApiPhonebankTest, TheAudienceBuilderTakesEverySegmentField) {
   EXPECT_NE(canaries.body.find("audience.exclude_canaries"), std::string::npos);
 }
 
-TEST_F(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheRest) {
+TEST_P(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheRest) {
   auto [id, token] = LiveCampaign();
   TestSession v = Volunteer("volunteer.four", token);
   const std::string base = "/api/v1/campaigns/" + std::to_string(id);
@@ -328,7 +333,7 @@ TEST_F(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheR
   EXPECT_EQ(env_.Events("campaign.live_edit").size(), 1u);
 }
 
-TEST_F(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
+TEST_P(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
   // Created in March (GMT), called in April (BST): 20:30 UTC is 21:30 in London.
   HttpResponse c = env_.Send("POST", "/api/v1/campaigns",
                              R"({"name": "Spring", "scope": "E14000530", "purpose": "p",
@@ -351,6 +356,90 @@ TEST_F(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
   env_.clock_.Set(*ParseTimestamp("2026-04-01T19:30:00Z"));
   EXPECT_EQ(env_.Send("POST", base + "/next", "", &v).status, 200);
 }
+
+TEST_P(ApiPhonebankTest, TheSandboxShowsTheVerificationCodeAndSaysSo) {
+  env_.AddAccount("volunteer.six");
+  TestSession s = env_.Login("volunteer.six");
+  HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  ASSERT_EQ(e.status, 201) << e.body;
+  EXPECT_EQ(Body(e)["simulated"], true);
+  const std::string code = Body(e)["sandbox_code"];
+  EXPECT_EQ(code.size(), 6u);
+  HttpResponse v =
+      env_.Send("POST", "/api/v1/me/endpoint/verify", nlohmann::json{{"code", code}}.dump(), &s);
+  EXPECT_EQ(v.status, 200) << v.body;
+}
+
+// A connector that is not a simulator: it texts verification codes (here,
+// into `sent`, or fails when `fail` is set) and dials nothing.
+class TextingConnector final : public phonebank::Connector {
+ public:
+  std::string_view name() const override { return "texting-test"; }
+  Result<phonebank::CallState> Connect(store::Tx&, const phonebank::Campaign&, AccountId,
+                                       const phonebank::Lease&, Micros) override {
+    return switchboard::Status::FailedPrecondition("this test connector dials nothing");
+  }
+  Result<phonebank::CallState> Status(store::Tx&, phonebank::CallId, AccountId, Micros) override {
+    return switchboard::Status::NotFound("this test connector has no calls");
+  }
+  switchboard::Status SendVerificationCode(std::string_view e164, std::string_view code) override {
+    if (fail) return switchboard::Status::Unavailable("the text-message gateway is down");
+    sent.emplace_back(e164, code);
+    return switchboard::Status::Ok();
+  }
+  bool fail = false;
+  std::vector<std::pair<std::string, std::string>> sent;
+};
+
+class ApiTextingConnectorTest : public ApiPhonebankTest {
+ protected:
+  void SetUp() override {
+    env_.connector_ = connector_;
+    ApiPhonebankTest::SetUp();
+  }
+  std::shared_ptr<TextingConnector> connector_ = std::make_shared<TextingConnector>();
+};
+
+TEST_P(ApiTextingConnectorTest, TheCodeIsTextedToTheCallerAndNeverShown) {
+  env_.AddAccount("volunteer.seven");
+  TestSession s = env_.Login("volunteer.seven");
+  HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  ASSERT_EQ(e.status, 201) << e.body;
+  EXPECT_EQ(Body(e), (nlohmann::json{{"verification", "sent"}})) << e.body;
+  ASSERT_EQ(connector_->sent.size(), 1u);
+  const auto [phone, code] = connector_->sent[0];
+  EXPECT_EQ(phone, "+447700900321");
+  EXPECT_EQ(e.body.find(code), std::string::npos) << e.body;
+  EXPECT_EQ(env_.Send("POST", "/api/v1/me/endpoint/verify", R"({"code": "not it"})", &s).status,
+            400);
+  HttpResponse v =
+      env_.Send("POST", "/api/v1/me/endpoint/verify", nlohmann::json{{"code", code}}.dump(), &s);
+  EXPECT_EQ(v.status, 200) << v.body;
+}
+
+TEST_P(ApiTextingConnectorTest, AFailedTextSaysSoAndVerifiesNothing) {
+  connector_->fail = true;
+  env_.AddAccount("volunteer.eight");
+  TestSession s = env_.Login("volunteer.eight");
+  HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  EXPECT_EQ(e.status, 503) << e.body;
+  EXPECT_FALSE(Body(e).contains("sandbox_code")) << e.body;
+  EXPECT_EQ(env_.env_.Count("SELECT COUNT(*) FROM caller_endpoints WHERE verified_at IS NOT NULL"),
+            0);
+  // Asking again once the gateway is back sends a fresh code that works.
+  connector_->fail = false;
+  e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  ASSERT_EQ(e.status, 201) << e.body;
+  ASSERT_EQ(connector_->sent.size(), 1u);
+  EXPECT_EQ(env_.Send("POST", "/api/v1/me/endpoint/verify",
+                      nlohmann::json{{"code", connector_->sent[0].second}}.dump(), &s)
+                .status,
+            200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ApiPhonebankTest, ::testing::Values("sqlite", "postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, ApiTextingConnectorTest,
+                         ::testing::Values("sqlite", "postgres"));
 
 }  // namespace
 }  // namespace switchboard::server

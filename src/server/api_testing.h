@@ -1,7 +1,8 @@
-// Test fixture for the API: a SQLite store with the UK tree, the default
-// policy (optionally amended), a ManualClock, and the API's routes on an
-// HttpServer that is never started — requests go through Dispatch(), the
-// same path a connection takes after parsing. Header-only, for tests.
+// Test fixture for the API: a store ("sqlite" or "postgres": the suites run
+// on both) with the UK tree, the default policy (optionally amended), a
+// ManualClock, and the API's routes on an HttpServer that is never started —
+// requests go through Dispatch(), the same path a connection takes after
+// parsing. Header-only, for tests.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,8 +29,9 @@ struct TestSession {
 
 class ApiEnv {
  public:
-  void SetUp(const std::string& policy_extra = "") {
-    env_.SetUp("sqlite");
+  void SetUp(const std::string& backend, const std::string& policy_extra = "") {
+    env_.SetUp(backend);
+    if (::testing::Test::HasFatalFailure()) return;
     auto p = access::ParsePolicy(access::DefaultPolicyToml() + policy_extra, "policy.toml");
     ASSERT_TRUE(p) << p.error().ToString();
     policy_ = std::move(*p);
@@ -42,6 +44,7 @@ class ApiEnv {
     d.time_zone = *TimeZone::Find(time_zone_);
     d.auth.hash = access::PasswordHashOptions::Minimum();
     d.auth.recovery_pepper.fill(3);
+    d.connector = connector_;
     api_ = std::make_unique<Api>(d);
     http_ = std::make_unique<HttpServer>(ServerConfig{});
     api_->Register(*http_);
@@ -184,6 +187,8 @@ class ApiEnv {
   ManualClock clock_{*ParseTimestamp("2026-03-02T10:00:00Z")};
   // The organisation's time zone; set before SetUp to try another.
   std::string time_zone_ = "Europe/London";
+  // The telephony connector; set before SetUp to try another than the sandbox.
+  std::shared_ptr<phonebank::Connector> connector_;
   access::Policy policy_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;

@@ -211,16 +211,47 @@ TEST_P(StoreTest, OpenAppliesAllMigrations) {
 // The phone bank's lease queries (phonebank::Next): the first free target in
 // lease order, from its own partial index without a sort (or every lease
 // sorts the whole audience, schema v10, or steps over every other caller's
-// lease, v11); and lapsed leases by expiry.
+// lease, v11); and lapsed leases by expiry, from theirs. SQLite plans by its
+// rules, on an empty table as on a full one; PostgreSQL plans by statistics,
+// so it gets a phone bank in full swing first (five campaigns of 2,000
+// targets: some done, some leased, some lapsed), analysed as autovacuum would.
 TEST_P(StoreTest, ThePhoneBankQueueIsInLeaseOrder) {
-  if (postgres()) GTEST_SKIP() << "SQLite's plan; PostgreSQL plans by its statistics";
+  constexpr std::int64_t kNow = 1'000'000'000;
+  if (postgres()) {
+    ASSERT_OK(store_->WriteNow([&](Tx& tx) -> Status {
+      for (const char* sql : {
+               "INSERT INTO units (code, name, kind) VALUES ('U', 'Unit', 'root')",
+               "INSERT INTO accounts (login, display_name, created_at) VALUES ('a', 'A', 0)",
+               "INSERT INTO members (source, external_id, unit_id, first_name, last_name, status, "
+               "membership_type, content_hash, created_at, updated_at) SELECT 'native', g::text, "
+               "1, 'F', 'L', 'current', 'standard', '\\x00', 0, 0 FROM generate_series(1, 2000) g",
+               "INSERT INTO campaigns (name, owner_id, scope_unit, purpose, audience, script, "
+               "survey, fields, calling_start, calling_end, starts_at, ends_at, state, "
+               "eligibility, pace, recall_minutes, max_passes, created_at, updated_at) SELECT "
+               "'c' || g, 1, 1, 'p', '{}', '', '[]', '', 0, 1440, 0, 2000000000, 'live', '{}', "
+               "'{}', 60, 3, 0, 0 FROM generate_series(1, 5) g",
+               // Per campaign: 40 % done, 2 % leased (half of them lapsed),
+               // the rest free over three passes and due times up to now.
+               "INSERT INTO campaign_targets (campaign_id, member_id, passes, next_at, done, "
+               "leased_by, lease_expires) SELECT c, m, m % 3, (m * 7919) % 1000000000, "
+               "CASE WHEN m % 5 < 2 THEN 1 ELSE 0 END, CASE WHEN m % 50 = 2 THEN 1 END, "
+               "CASE WHEN m % 50 = 2 THEN 1000000000 + (m % 100 - 50) * 1000 END "
+               "FROM generate_series(1, 5) c, generate_series(1, 2000) m",
+               "ANALYZE campaign_targets",
+           }) {
+        SB_RETURN_IF_ERROR(tx.Exec(sql).status());
+      }
+      return Status::Ok();
+    }));
+  }
   auto plan_of = [&](const std::string& sql) {
     std::string plan;
     EXPECT_OK(store_->Read([&](Tx& tx) {
-      return tx.Query("EXPLAIN QUERY PLAN " + sql, {1, 2}, [&](const Row& row) {
-        plan += std::string(row.Text(3)) + "\n";
-        return true;
-      });
+      return tx.Query(postgres() ? "EXPLAIN " + sql : "EXPLAIN QUERY PLAN " + sql, {1, kNow},
+                      [&](const Row& row) {
+                        plan += std::string(row.Text(postgres() ? 0 : 3)) + "\n";
+                        return true;
+                      });
     }));
     return plan;
   };
@@ -228,12 +259,15 @@ TEST_P(StoreTest, ThePhoneBankQueueIsInLeaseOrder) {
       "SELECT member_id FROM campaign_targets WHERE campaign_id = $1 AND done = 0 AND "
       "leased_by IS NULL AND next_at <= $2 ORDER BY passes, next_at, member_id LIMIT 1");
   EXPECT_NE(free_plan.find("campaign_targets_free"), std::string::npos) << free_plan;
-  EXPECT_EQ(free_plan.find("TEMP B-TREE"), std::string::npos) << free_plan;
+  for (const char* step : {"TEMP B-TREE", "Sort", "Seq Scan"}) {
+    EXPECT_EQ(free_plan.find(step), std::string::npos) << step << " in\n" << free_plan;
+  }
   const std::string lapsed_plan = plan_of(
       "SELECT member_id FROM campaign_targets WHERE campaign_id = $1 AND done = 0 AND "
       "leased_by IS NOT NULL AND lease_expires <= $2 AND next_at <= $2 ORDER BY passes, "
       "next_at, member_id LIMIT 1");
   EXPECT_NE(lapsed_plan.find("campaign_targets_leased"), std::string::npos) << lapsed_plan;
+  EXPECT_EQ(lapsed_plan.find("Seq Scan"), std::string::npos) << lapsed_plan;
 }
 
 TEST_P(StoreTest, ReopenIsIdempotent) {

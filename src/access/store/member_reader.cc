@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "core/text.h"
 #include "members/register.h"
 
 namespace switchboard::access {
@@ -148,6 +149,9 @@ Result<SearchPage> SearchMembers(store::Tx& tx, const Decision& decision,
                                    " may not see names, so it cannot search by name");
   }
   if (q.name_prefix.size() > 100) return Status::InvalidArgument("the name is too long");
+  if (!text::IsValidUtf8(q.name_prefix)) {
+    return Status::InvalidArgument("the name is not UTF-8 text");
+  }
   if (!q.status.empty() && std::find(std::begin(members::kStatuses), std::end(members::kStatuses),
                                      q.status) == std::end(members::kStatuses)) {
     return Status::InvalidArgument("unknown membership status '" + q.status +
