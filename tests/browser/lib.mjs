@@ -5,11 +5,13 @@
 //
 // Only synthetic data: example.org addresses and Ofcom drama numbers
 // (07700 900xxx).
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { test } from "node:test";
 import { chromium } from "playwright-core";
 
 export const BIN = process.env.SWITCHBOARD_BIN || "switchboard";
@@ -164,12 +166,27 @@ export async function launch() {
 }
 
 // Keeps every response (URL, status, headers, body), console message, page
-// error and page snapshot of the contexts it watches.
+// error and page snapshot of the contexts it watches, and lists as problems
+// what a test must not pass over: uncaught errors and console errors in a
+// page, CSP violations, server errors and requests that failed.
+//
+// Bodies are read as each response arrives. Two kinds of response have no
+// body to read, and are kept apart in `bodiless` with the reason rather than
+// passed over: redirects (the browser follows them; HTTP gives the page no
+// body) and requests a page abandoned (net::ERR_ABORTED after its document
+// was replaced, e.g. a poll cut short by a reload, or after the test closed
+// the page). Any other response whose headers or body could not be read is
+// in `unchecked`, and leaks() reports it: it escaped the check.
 export class Recorder {
   constructor() {
     this.items = [];  // {where, kind, text}
     this.pending = [];
-    this.problems = [];  // CSP violations and uncaught errors
+    this.problems = [];  // CSP violations, uncaught and console errors, failed requests, 5xx
+    this.checked = 0;  // responses whose headers and body were read
+    this.bodiless = [];  // {where, why}: responses that have no body, and why
+    this.unchecked = [];  // {where, why}: responses that escaped the check
+    this.failed = [];  // requests that failed: classified in settle()
+    this.abandoned = new WeakSet();
   }
 
   watch(context, who) {
@@ -178,24 +195,70 @@ export class Recorder {
   }
 
   watchPage(page, who) {
+    // Document loads of the page's main frame, to tell a request the page
+    // abandoned by navigating from one that failed on its own.
+    let documents = 0;
+    const startedAt = new WeakMap();
+    const describe = (req) => `${who}: ${req.method()} ${req.url()}`;
+    // Why a request the page gave up is no problem, or null. `closed`: the
+    // page was closed when it failed.
+    const abandoned = (req, closed) => {
+      const f = req.failure();
+      if (f && f.errorText === "net::ERR_ABORTED" && documents > startedAt.get(req)) {
+        return "abandoned by a navigation";
+      }
+      return closed ? "abandoned: the test closed its page" : null;
+    };
+    page.on("request", (req) => {
+      if (req.isNavigationRequest() && req.frame() === page.mainFrame()) documents++;
+      startedAt.set(req, documents);
+    });
+    page.on("requestfailed", (req) => {
+      const closed = page.isClosed();
+      this.failed.push({ req, where: describe(req), verdict: () => abandoned(req, closed), error: req.failure().errorText });
+    });
     page.on("response", (res) => {
+      const req = res.request();
+      const where = `${describe(req)} -> ${res.status()}`;
+      if (res.status() >= 500) this.problems.push(`${where}: a server error`);
       this.pending.push((async () => {
-        const where = `${who}: ${res.request().method()} ${res.url()} -> ${res.status()}`;
-        const headers = await res.allHeaders().catch(() => ({}));
-        this.items.push({ where, kind: "headers", text: JSON.stringify(headers) });
-        const body = await res.body().catch(() => null);
-        if (body) this.items.push({ where, kind: "body", text: body.toString("utf8") });
+        const [headers, body] = await Promise.allSettled([res.allHeaders(), res.body()]);
+        if (headers.status === "fulfilled") {
+          this.items.push({ where, kind: "headers", text: JSON.stringify(headers.value) });
+        }
+        if (body.status === "fulfilled") {
+          this.items.push({ where, kind: "body", text: body.value.toString("utf8") });
+        }
+        const redirect = res.status() >= 300 && res.status() < 400;
+        if (headers.status === "fulfilled" && body.status === "fulfilled") {
+          this.checked++;
+        } else if (headers.status === "fulfilled" && redirect) {
+          this.bodiless.push({ where, why: "a redirect" });
+        } else {
+          const why = String((body.reason || headers.reason || {}).message || "unreadable").split("\n")[0];
+          // Decided once the navigation that may explain it has been seen.
+          const closed = page.isClosed();
+          this.failed.push({ req, where, verdict: () => abandoned(req, closed), error: why, response: true });
+        }
       })());
     });
     page.on("console", (msg) => {
       const text = msg.text();
       this.items.push({ where: `${who}: console.${msg.type()}`, kind: "console", text });
-      if (/Content Security Policy|Refused to (execute|load|apply)/i.test(text)) this.problems.push(`${who}: ${text}`);
+      if (/Content Security Policy|Refused to (execute|load|apply)/i.test(text)) {
+        this.problems.push(`${who}: ${text}`);
+      } else if (msg.type() === "error" &&
+        !/^Failed to load resource: the server responded with a status of [1-4]\d\d /.test(text)) {
+        // Chromium logs every 4xx answer as an error; the tests assert those
+        // they provoke, and a 5xx is a problem of its own (above).
+        this.problems.push(`${who}: console error: ${text}`);
+      }
     });
     page.on("pageerror", (e) => {
       this.items.push({ where: `${who}: pageerror`, kind: "console", text: String(e) });
       this.problems.push(`${who}: uncaught ${e}`);
     });
+    page.on("crash", () => this.problems.push(`${who}: the page crashed`));
   }
 
   // The page's HTML now, plus the values of its form fields (which the HTML
@@ -207,8 +270,23 @@ export class Recorder {
     this.items.push({ where: `${who}: page at ${label}`, kind: "html", text: html + "\n" + values });
   }
 
+  // Waits for every response read so far, then sorts the failures: a
+  // request its page abandoned is expected, anything else is a problem.
   async settle() {
     while (this.pending.length) await Promise.all(this.pending.splice(0));
+    for (const f of this.failed.splice(0)) {
+      const why = f.verdict();
+      if (why) {
+        // Both its response and its failure may be reported: count it once.
+        if (this.abandoned.has(f.req)) continue;
+        this.abandoned.add(f.req);
+        this.bodiless.push({ where: f.where, why });
+      } else if (f.response) {
+        this.unchecked.push({ where: f.where, why: f.error });
+      } else {
+        this.problems.push(`${f.where}: the request failed: ${f.error}`);
+      }
+    }
   }
 
   // Every place a member e-mail address or phone number appears; `allowed`
@@ -228,7 +306,7 @@ export class Recorder {
       [/(?:\+44\s?\(?0?\)?\s?|\b0)7\d{3}[\s-]?\d{3}[\s-]?\d{3}\b/g, "a UK mobile number"],
       [/\b447\d{9}\b/g, "a UK mobile number without +"],
     ];
-    const found = [];
+    const found = this.unchecked.map((u) => `${u.where}: not checked, it could not be read: ${u.why}`);
     for (const item of this.items) {
       const lower = item.text.toLowerCase();
       for (const [needle, what] of needles) {
@@ -243,4 +321,25 @@ export class Recorder {
     }
     return found;
   }
+}
+
+// A scenario told as one story: returns step(name, fn). Once a step fails
+// the later ones fail at once (not skip) instead of each waiting out its
+// timeouts. A step also fails when a page it drove reported a problem
+// (Recorder.problems), and a failing step's message lists them, so an error
+// in a page is seen in the step where it happened.
+export function story(rec) {
+  let broken = null;
+  return (name, fn) => test(name, async () => {
+    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
+    try {
+      await fn();
+      await rec.settle();
+      assert.deepEqual(rec.problems, [], "problems in the pages");
+    } catch (e) {
+      broken = name;
+      if (rec.problems.length) e.message += "\nProblems in the pages:\n" + rec.problems.join("\n");
+      throw e;
+    }
+  });
 }
