@@ -312,12 +312,50 @@ step("the officer's Send is refused: Nina has not approved, no second approval",
   await rec.snapshot(page, "officer", "refused");
 });
 
-step("Nina reads the message in her inbox and approves it in her name", async () => {
+// A screen left before its data arrived must not write over the next one.
+// Once in three runs Nina's campaign list (the screen after signing in)
+// answered after she had opened "Messages in your name", and wrote itself
+// over it. Here her campaign list is held back until that screen has asked
+// for its own list, and let through first.
+step("Nina leaves her campaign list before it loaded, for the messages in her name", async () => {
   const page = await newPage("nina");
+  let releaseCampaigns;
+  const campaignsHeld = new Promise((resolve) => { releaseCampaigns = resolve; });
+  await page.route((url) => url.pathname === "/api/v1/campaigns", async (route) => {
+    await campaignsHeld;
+    await route.continue();
+  });
+  let releaseApprovals;
+  const approvalsHeld = new Promise((resolve) => { releaseApprovals = resolve; });
+  let approvalsRouted;
+  const approvalsAsked = new Promise((resolve) => { approvalsRouted = resolve; });
+  await page.route((url) => url.pathname === "/api/v1/me/approvals", async (route) => {
+    approvalsRouted();
+    await approvalsHeld;
+    await route.continue();
+  });
+  const campaignsAsked = page.waitForRequest((req) => new URL(req.url()).pathname === "/api/v1/campaigns");
   await signIn(page, "nina", MORE.nina);
+  await campaignsAsked;
   const nav = page.getByRole("navigation", { name: "Main" });
   assert.equal(await nav.getByRole("link", { name: "E-mail" }).count(), 0, "no e-mail grants, no E-mail entry");
   await nav.getByRole("link", { name: "Messages in your name" }).click();
+  await page.getByRole("heading", { name: "Messages in your name", level: 1 }).waitFor();
+  await approvalsAsked;
+  const campaignsAnswered = page.waitForResponse(isApi("GET", /^\/api\/v1\/campaigns$/));
+  releaseCampaigns();
+  await (await campaignsAnswered).finished();
+  const approvalsAnswered = page.waitForResponse(isApi("GET", /^\/api\/v1\/me\/approvals$/));
+  releaseApprovals();
+  await (await approvalsAnswered).finished();
+  await page.unrouteAll();
+  await page.getByRole("region", { name: "Waiting for you" }).getByRole("article", { name: SUBJECT }).waitFor();
+  assert.equal(await page.getByRole("heading", { name: "Messages in your name", level: 1 }).count(), 1);
+  assert.equal(await page.getByText("You are not in any campaign yet").count(), 0, "the campaign list stayed away");
+});
+
+step("Nina reads the message in her inbox and approves it in her name", async () => {
+  const page = pages.nina;
   await page.getByRole("heading", { name: "Messages in your name", level: 1 }).waitFor();
   assert.equal(await page.locator("#your-account strong").textContent(), String(ninaId));
   const card = page.getByRole("article", { name: SUBJECT });

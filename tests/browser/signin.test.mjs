@@ -93,6 +93,47 @@ test("sign in with a second factor, then sign out", async () => {
   await context.close();
 });
 
+// Failures provoked on purpose, so this page is not recorded (the recorder
+// would count them as problems); its uncaught errors still fail the test.
+test("a request that fails, or answers what the page cannot read, is shown, not swallowed", async () => {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(server.url + "/");
+  await page.getByLabel("Login name").fill("olga");
+  await page.getByLabel("Password").fill(PASSWORDS.olga);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Your campaigns" }).waitFor();
+  const api = (path) => (url) => url.pathname === "/api/v1" + path;
+
+  // The calling screen works without its campaign's name, and says why it is missing.
+  await page.route(api("/campaigns"), (route) => route.abort("connectionrefused"));
+  await page.goto(server.url + "/#/call/1");
+  await page.getByRole("heading", { name: "Calling", exact: true }).waitFor();
+  await page.locator("#call-errors").getByRole("alert").getByText(/Cannot reach Switchboard/).waitFor();
+
+  // A success whose body is not JSON is no success.
+  await page.route(api("/me/approvals"), (route) =>
+    route.fulfill({ status: 200, contentType: "text/html", body: "<html>a proxy's page</html>" }));
+  await page.goto(server.url + "/#/approvals");
+  await page.getByRole("alert").getByText(/answer could not be read/).waitFor();
+  assert.equal(await page.getByText("Nothing is waiting for your approval.").count(), 0);
+
+  // Signing out while the server cannot be reached: signed out here, and told so.
+  await page.route(api("/session"), (route) =>
+    (route.request().method() === "DELETE" ? route.abort("connectionrefused") : route.continue()));
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.getByRole("alert").getByText(/could not end the session/).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("switchboard.csrf")), null);
+  assert.equal((await page.request.get(server.url + "/api/v1/session")).status(), 200,
+    "the session is still open on the server, as the page says");
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
 test("no member e-mail address or phone number reached the browser", async () => {
   const leaks = await rec.leaks(data.members);
   assert.deepEqual(rec.problems, [], "problems in the pages");
