@@ -34,7 +34,7 @@ async function newPage(who) {
   const context = await browser.newContext();
   context.setDefaultTimeout(TIMEOUT);
   await context.addInitScript({ path: AXE });
-  rec.watch(context, who);
+  await rec.watch(context, who);
   return context.newPage();
 }
 

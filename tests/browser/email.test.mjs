@@ -53,7 +53,7 @@ function isApi(method, pathRe) {
 async function newPage(who) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });  // a phone
   context.setDefaultTimeout(TIMEOUT);
-  rec.watch(context, who);
+  await rec.watch(context, who);
   const page = await context.newPage();
   pages[who] = page;
   return page;
@@ -323,7 +323,7 @@ step("Nina leaves her campaign list before it loaded, for the messages in her na
   const campaignsHeld = new Promise((resolve) => { releaseCampaigns = resolve; });
   await page.route((url) => url.pathname === "/api/v1/campaigns", async (route) => {
     await campaignsHeld;
-    await route.continue();
+    await route.fallback();  // on to the recorder
   });
   let releaseApprovals;
   const approvalsHeld = new Promise((resolve) => { releaseApprovals = resolve; });
@@ -332,7 +332,7 @@ step("Nina leaves her campaign list before it loaded, for the messages in her na
   await page.route((url) => url.pathname === "/api/v1/me/approvals", async (route) => {
     approvalsRouted();
     await approvalsHeld;
-    await route.continue();
+    await route.fallback();  // on to the recorder
   });
   const campaignsAsked = page.waitForRequest((req) => new URL(req.url()).pathname === "/api/v1/campaigns");
   await signIn(page, "nina", MORE.nina);

@@ -170,13 +170,17 @@ export async function launch() {
 // what a test must not pass over: uncaught errors and console errors in a
 // page, CSP violations, server errors and requests that failed.
 //
-// Bodies are read as each response arrives. Two kinds of response have no
-// body to read, and are kept apart in `bodiless` with the reason rather than
-// passed over: redirects (the browser follows them; HTTP gives the page no
-// body) and requests a page abandoned (net::ERR_ABORTED after its document
-// was replaced, e.g. a poll cut short by a reload, or after the test closed
-// the page). Any other response whose headers or body could not be read is
-// in `unchecked`, and leaks() reports it: it escaped the check.
+// Every request of a watched context passes through the recorder: it fetches
+// the answer, keeps it, and only then hands it to the page, so no body can
+// reach a page unread. (Reading bodies from response events instead loses
+// one now and then: Chromium drops a finished response's body when its page
+// loads another document, e.g. a 5-second poll that answered just before a
+// reload.) A response that did not pass through (a test's own route that
+// continues to the network) is read from its response event; one that
+// cannot be read there is in `unchecked`, and leaks() reports it, unless it
+// has no body to read: a redirect, or a request its page abandoned
+// (net::ERR_ABORTED after another document started loading, or after the
+// test closed the page). Those are kept in `bodiless` with the reason.
 export class Recorder {
   constructor() {
     this.items = [];  // {where, kind, text}
@@ -187,11 +191,36 @@ export class Recorder {
     this.unchecked = [];  // {where, why}: responses that escaped the check
     this.failed = [];  // requests that failed: classified in settle()
     this.abandoned = new WeakSet();
+    this.read = new WeakSet();  // requests whose answers passed through
   }
 
-  watch(context, who) {
+  async watch(context, who) {
     context.on("page", (page) => this.watchPage(page, who));
     for (const page of context.pages()) this.watchPage(page, who);
+    await context.route(() => true, (route) => this.passThrough(route, who));
+  }
+
+  async passThrough(route, who) {
+    const req = route.request();
+    let res;
+    let body;
+    try {
+      // Redirects go to the browser, which follows them through here again.
+      res = await route.fetch({ maxRedirects: 0 });
+      body = await res.body();
+    } catch {
+      // No answer (the server is gone, or the page): the page sees a failed
+      // request, which the requestfailed handler judges.
+      await route.abort().catch(() => {});
+      return;
+    }
+    const where = `${who}: ${req.method()} ${req.url()} -> ${res.status()}`;
+    this.items.push({ where, kind: "headers", text: JSON.stringify(res.headers()) });
+    this.items.push({ where, kind: "body", text: body.toString("utf8") });
+    this.read.add(req);
+    this.checked++;
+    // Its page may have gone meanwhile; the answer was read all the same.
+    await route.fulfill({ response: res, body }).catch(() => {});
   }
 
   watchPage(page, who) {
@@ -221,6 +250,7 @@ export class Recorder {
       const req = res.request();
       const where = `${describe(req)} -> ${res.status()}`;
       if (res.status() >= 500) this.problems.push(`${where}: a server error`);
+      if (this.read.has(req)) return;  // read as it passed through
       this.pending.push((async () => {
         const [headers, body] = await Promise.allSettled([res.allHeaders(), res.body()]);
         if (headers.status === "fulfilled") {
@@ -275,6 +305,7 @@ export class Recorder {
   async settle() {
     while (this.pending.length) await Promise.all(this.pending.splice(0));
     for (const f of this.failed.splice(0)) {
+      if (this.read.has(f.req)) continue;  // its answer was read before the page lost it
       const why = f.verdict();
       if (why) {
         // Both its response and its failure may be reported: count it once.

@@ -34,7 +34,7 @@ async function signIn(page, login) {
 async function newPage(who) {
   const context = await browser.newContext();
   context.setDefaultTimeout(TIMEOUT);
-  rec.watch(context, who);
+  await rec.watch(context, who);
   return context.newPage();
 }
 

@@ -37,7 +37,7 @@ test("the app's files are served with their types and the CSP", async () => {
 
 test("sign in with a second factor, then sign out", async () => {
   const context = await browser.newContext();
-  rec.watch(context, "alice");
+  await rec.watch(context, "alice");
   const page = await context.newPage();
   await page.goto(server.url + "/");
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
@@ -75,7 +75,7 @@ test("sign in with a second factor, then sign out", async () => {
 
   // An invitation link opens the app, which asks whoever is not signed in to sign in.
   const other = await context.browser().newContext();
-  rec.watch(other, "anonymous");
+  await rec.watch(other, "anonymous");
   const anon = await other.newPage();
   await anon.goto(server.url + "/join/not-a-real-token");
   await anon.getByRole("heading", { name: "Sign in to join this campaign" }).waitFor();
@@ -196,6 +196,16 @@ test("a response the recorder cannot read fails the check, unless it has no body
   page.emit("console", { type: () => "error",
     text: () => "Failed to load resource: the server responded with a status of 403 (Forbidden)" });
   page.respond(page.request("http://127.0.0.1/api/v1/boom"), 500, async () => Buffer.from("{}"));
+  // Passed through the recorder, then lost by its page: read all the same.
+  const through = page.request("http://127.0.0.1/api/v1/progress", { failure: { errorText: "net::ERR_ABORTED" } });
+  await rec.passThrough({
+    request: () => through,
+    fetch: async () => ({ status: () => 200, headers: () => ({}), body: async () => Buffer.from('{"x":"passed"}') }),
+    fulfill: async () => { throw new Error("Target page, context or browser has been closed"); },
+    abort: async () => {},
+  }, "fake");
+  page.respond(through, 200, unreadable);
+  page.emit("requestfailed", through);
   await rec.settle();
   // A request cut short because the test closed the page.
   page.closed = true;
@@ -208,7 +218,8 @@ test("a response the recorder cannot read fails the check, unless it has no body
   assert.ok(leaks.every((l) => /not checked/.test(l)), leaks.join("\n"));
   assert.deepEqual(rec.bodiless.map((b) => b.why).sort(),
     ["a redirect", "abandoned by a navigation", "abandoned: the test closed its page"]);
-  assert.equal(rec.checked, 2);  // /ok and /boom
+  assert.equal(rec.checked, 3);  // /ok, /boom and /progress
+  assert.ok(rec.items.some((i) => i.kind === "body" && i.text === '{"x":"passed"}'));
   assert.equal(rec.problems.length, 3, rec.problems.join("\n"));
   assert.match(rec.problems.join("\n"), /api\/v1\/boom -> 500: a server error/);
   assert.match(rec.problems.join("\n"), /console error: TypeError/);
