@@ -43,9 +43,23 @@ export async function api(method, path, body) {
       message: "Cannot reach Switchboard. Check your connection and try again." } });
   }
   let json = null;
-  const text = await res.text();
+  let text;
+  try {
+    text = await res.text();
+  } catch {
+    throw new ApiError(0, { error: { code: "offline",
+      message: "The connection to Switchboard broke off. Check your connection and try again." } });
+  }
   if (text) {
-    try { json = JSON.parse(text); } catch { json = null; }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // A refusal still has its status; a success we cannot read is no success.
+      if (res.ok) {
+        throw new ApiError(res.status, { error: { code: "unreadable_answer",
+          message: "Switchboard's answer could not be read. Please try again." } });
+      }
+    }
   }
   if (!res.ok) {
     const err = new ApiError(res.status, json);

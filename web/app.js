@@ -1,6 +1,9 @@
 // Start-up and routing. Screens live in their own modules; each exports
 // render(ctx) and registers any timers with ctx.onLeave so that leaving the
-// screen stops them.
+// screen stops them. A screen shows itself with ctx.show, which does nothing
+// once the person has moved on to another screen, and after an await
+// changes only elements it made itself: a screen whose data arrives late
+// never writes over the one that replaced it.
 //
 //   /join/<token>          an invitation link (join.js)
 //   #/                      the account's campaigns (campaigns.js)
@@ -12,7 +15,7 @@
 //   #/approvals             messages in the signed-in person's name (approvals.js)
 
 import { ApiError, get, del, csrfToken, setCsrfToken } from "./api.js";
-import { show, h, errorBanner } from "./dom.js";
+import { show, h, errorBanner, messageOf } from "./dom.js";
 import * as signin from "./signin.js";
 import * as campaigns from "./campaigns.js";
 import * as join from "./join.js";
@@ -24,8 +27,9 @@ import * as compose from "./compose.js";
 import * as approvals from "./approvals.js";
 import { canEmail } from "./mail.js";
 
-const state = { session: null };
+const state = { session: null, notice: null };
 let leaving = [];
+let current = null;  // the screen being shown: { live }
 
 function route() {
   const join = /^\/join\/([^/]+)\/?$/.exec(location.pathname);
@@ -101,11 +105,19 @@ function updateHeader() {
 export async function render() {
   for (const fn of leaving) fn();
   leaving = [];
+  if (current) current.live = false;
+  const view = { live: true };
+  current = view;
   const { screen, params } = route();
   const ctx = {
     session: state.session,
     params,
-    onLeave: (fn) => leaving.push(fn),
+    // Runs fn when the screen is left (at once if it has been already).
+    onLeave: (fn) => (view.live ? leaving.push(fn) : fn()),
+    // Whether this screen is still the one shown.
+    live: () => view.live,
+    // Replaces the screen, unless another one has replaced this one meanwhile.
+    show: (...children) => (view.live ? show(...children) : h("div", {}, children)),
     // After signing in: load the session and show the screen asked for.
     signedIn: async () => {
       await loadSession();
@@ -118,33 +130,42 @@ export async function render() {
   updateHeader();
   try {
     if (screen === "notfound") {
-      show(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
+      ctx.show(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
       return;
     }
     if (!state.session || screen === "signin") {
       const heading = screen === "join" ? "Sign in to join this campaign" : "Sign in";
-      signin.render(ctx, heading);
+      signin.render(ctx, heading, state.notice);
+      state.notice = null;
       return;
     }
     await screens[screen].render(ctx);
   } catch (err) {
-    show(h("h1", {}, "Something went wrong"), errorBanner(err));
+    // The API's refusals are shown where they happen; this is a fault in the
+    // page itself: show it, and report it as an uncaught error would be.
+    if (!(err instanceof ApiError)) window.reportError(err);
+    ctx.show(h("h1", {}, "Something went wrong"), errorBanner(err));
   }
 }
 
 async function signOut() {
+  let notice = null;
   try {
     await del("/session");
-  } catch {
-    // Signed out on the server already, or unreachable: forget it here anyway.
+  } catch (err) {
+    // Signed out on the server already is fine; otherwise say the session
+    // may still be open there. Either way it is forgotten here.
+    if (!(err instanceof ApiError) || err.status !== 401) {
+      notice = "You are signed out on this device, but Switchboard could not end the session: " +
+        messageOf(err) + " Sign in and out again to end it now; otherwise it ends when it expires.";
+    }
   }
   setCsrfToken(null);
   state.session = null;
-  if (location.pathname !== "/") location.assign("/#/");
-  else {
-    location.hash = "#/";
-    await render();
-  }
+  state.notice = notice;
+  // One render, with no hashchange to start a second that would drop the notice.
+  history.replaceState(null, "", "/#/");
+  await render();
 }
 
 window.addEventListener("switchboard:signed-out", () => {

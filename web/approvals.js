@@ -5,31 +5,31 @@
 // account has this page; it lists messages only when there are some.
 
 import { get, post } from "./api.js";
-import { h, show, errorBanner, announce, formatDate, facts } from "./dom.js";
+import { h, errorBanner, announce, formatDate, facts } from "./dom.js";
 import { KIND_NAMES, KIND_HELP, audienceWords, fromWords, unitWords } from "./mail.js";
 
 export async function render(ctx) {
-  const main = show(
+  const result = h("div", { id: "approvals-result", "aria-live": "polite" });
+  const loading = h("p", { class: "muted" }, "Loading…");
+  ctx.show(
     h("h1", {}, "Messages in your name"),
     h("p", {}, "When someone drafts an e-mail that speaks for you, it waits here until you approve it. " +
       "Nothing is sent in your name without your approval of that exact version."),
     h("p", { id: "your-account" }, "Your account number (for people who draft in your name): ",
       h("strong", {}, String(ctx.session.account.id))),
-    h("div", { id: "approvals-result", "aria-live": "polite" }),
-    h("p", { class: "muted" }, "Loading…"));
-  const result = main.querySelector("#approvals-result");
+    result, loading);
   let list;
   try {
     list = (await get("/me/approvals")).messages || [];
   } catch (err) {
-    main.querySelector("p.muted").replaceWith(errorBanner(err));
+    loading.replaceWith(errorBanner(err));
     return;
   }
   const section = h("section", { "aria-labelledby": "waiting-h", id: "approvals" },
     h("h2", { id: "waiting-h" }, "Waiting for you"),
     list.length ? "" : h("p", {}, "Nothing is waiting for your approval."),
     list.map((m) => messageCard(ctx, m, result)));
-  main.querySelector("p.muted").replaceWith(section);
+  loading.replaceWith(section);
 }
 
 function messageCard(ctx, m, result) {

@@ -5,7 +5,7 @@
 // ever reaches this page.
 
 import { get, post } from "./api.js";
-import { h, show, field, errorBanner, announce, facts, formatDate, clear } from "./dom.js";
+import { h, field, errorBanner, announce, facts, formatDate, clear } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 const OUTCOMES = [
@@ -28,15 +28,16 @@ const CALL_STATES = {
 
 export async function render(ctx) {
   const id = ctx.params.id;
-  const name = await campaignName(id);
   const timers = new Set();
   ctx.onLeave(() => {
     for (const t of timers) { clearTimeout(t); clearInterval(t); }
     timers.clear();
   });
+  const campaign = await campaignName(id);
+  const name = campaign.name;
 
   const status = h("div", { class: "status", role: "status", "aria-live": "polite", id: "call-status" });
-  const errors = h("div", { id: "call-errors" });
+  const errors = h("div", { id: "call-errors" }, campaign.error ? errorBanner(campaign.error) : "");
   const work = h("div", { id: "call-work" });
   const nextButton = h("button", { type: "button", id: "next" }, "Get the first member to call");
   const endpoint = endpointPanel(errors);
@@ -205,7 +206,7 @@ export async function render(ctx) {
   }
 
   nextButton.addEventListener("click", next);
-  show(
+  ctx.show(
     h("h1", {}, name ? "Calling for " + name : "Calling"),
     h("p", { class: "banner practice", id: "practice" },
       "Practice mode: calls are simulated. Nobody's phone will ring."),
@@ -215,13 +216,15 @@ export async function render(ctx) {
       h("a", { href: "#/" }, "All campaigns")));
 }
 
+// The campaign's name for the heading; without it the screen still works,
+// and says why the name is missing.
 async function campaignName(id) {
   try {
     const list = (await get("/campaigns")).campaigns || [];
     const c = list.find((x) => String(x.id) === String(id));
-    return c ? c.name : "";
-  } catch {
-    return "";
+    return { name: c ? c.name : "" };
+  } catch (err) {
+    return { name: "", error: err };
   }
 }
 

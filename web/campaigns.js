@@ -2,7 +2,7 @@
 // organises.
 
 import { get } from "./api.js";
-import { h, show, errorBanner, formatDate } from "./dom.js";
+import { h, errorBanner, formatDate } from "./dom.js";
 
 const STATE_NAMES = { draft: "Draft", live: "Live", paused: "Paused", ended: "Ended", killed: "Stopped" };
 
@@ -16,12 +16,13 @@ export async function render(ctx) {
     head.push(h("div", { class: "actions" },
       h("a", { class: "button", href: "#/organise/new" }, "New campaign")));
   }
-  const main = show(...head, h("p", { class: "muted" }, "Loading campaigns…"));
+  const loading = h("p", { class: "muted" }, "Loading campaigns…");
+  ctx.show(...head, loading);
   let list;
   try {
     list = (await get("/campaigns")).campaigns || [];
   } catch (err) {
-    main.lastChild.replaceWith(errorBanner(err));
+    loading.replaceWith(errorBanner(err));
     return;
   }
   const children = [];
@@ -48,7 +49,7 @@ export async function render(ctx) {
         (c.role === "organiser" ? " · you organise it" : " · you call for it")),
       h("div", { class: "actions" }, links)));
   }
-  main.lastChild.replaceWith(...children);
+  loading.replaceWith(...children);
 }
 
 export { STATE_NAMES };

@@ -6,7 +6,7 @@
 // shown both in the live region above the form and next to the field.
 
 import { get, post, patch } from "./api.js";
-import { h, show, field, errorBanner, announce } from "./dom.js";
+import { h, field, errorBanner, announce } from "./dom.js";
 import {
   KINDS, FROM_KINDS, MERGE_FIELDS, countText, hasCap, loadPreview, unitWords,
 } from "./mail.js";
@@ -26,24 +26,24 @@ export async function render(ctx) {
   const id = ctx.params.id;
   if (id === "new") {
     if (!hasCap(ctx.session, "message.draft")) {
-      show(h("h1", {}, "New e-mail"),
+      ctx.show(h("h1", {}, "New e-mail"),
         h("p", { class: "banner practice" }, "None of your roles lets you draft e-mail."),
         h("p", {}, h("a", { href: "#/email" }, "All e-mail")));
       return;
     }
-    show(h("h1", {}, "New e-mail"), composeForm(ctx, null));
+    ctx.show(h("h1", {}, "New e-mail"), composeForm(ctx, null));
     return;
   }
   let m;
   try {
     m = (await get("/messages/" + encodeURIComponent(id))).message;
   } catch (err) {
-    show(h("h1", {}, "Edit e-mail"), errorBanner(err), h("p", {}, h("a", { href: "#/email" }, "All e-mail")));
+    ctx.show(h("h1", {}, "Edit e-mail"), errorBanner(err), h("p", {}, h("a", { href: "#/email" }, "All e-mail")));
     return;
   }
   const back = h("p", {}, h("a", { href: "#/email/" + encodeURIComponent(m.id) }, "Back to the message"));
   if (m.state !== "draft" || m.author !== ctx.session.account.id) {
-    show(h("h1", {}, "Edit e-mail"),
+    ctx.show(h("h1", {}, "Edit e-mail"),
       h("p", { class: "banner practice" }, m.state !== "draft"
         ? "This message is " + m.state + ": only drafts can be edited."
         : "Only the person who drafted a message edits it."),
@@ -51,8 +51,8 @@ export async function render(ctx) {
     return;
   }
   const form = composeForm(ctx, m);
-  show(h("h1", {}, "Edit e-mail"), form, back);
-  if (previewNext === String(m.id)) {
+  ctx.show(h("h1", {}, "Edit e-mail"), form, back);
+  if (ctx.live() && previewNext === String(m.id)) {
     previewNext = null;
     form.runPreview();
   }

@@ -6,7 +6,7 @@
 // that changed under them.
 
 import { get, post, ApiError } from "./api.js";
-import { h, show, field, errorBanner, announce, formatDate, facts } from "./dom.js";
+import { h, field, errorBanner, announce, formatDate, facts } from "./dom.js";
 import { stat } from "./progress.js";
 import {
   KIND_NAMES, KIND_HELP, STATE_NAMES, approvalsList, audienceWords, checkName, checksTable,
@@ -20,12 +20,13 @@ export async function renderList(ctx) {
   if (hasCap(ctx.session, "message.draft")) {
     head.push(h("div", { class: "actions" }, h("a", { class: "button", href: "#/email/new" }, "New e-mail")));
   }
-  const main = show(...head, h("p", { class: "muted" }, "Loading your messages…"), openByNumber());
+  const loading = h("p", { class: "muted" }, "Loading your messages…");
+  ctx.show(...head, loading, openByNumber());
   let list;
   try {
     list = (await get("/messages")).messages || [];
   } catch (err) {
-    main.querySelector("p.muted").replaceWith(errorBanner(err));
+    loading.replaceWith(errorBanner(err));
     return;
   }
   const me = ctx.session.account.id;
@@ -44,7 +45,7 @@ export async function renderList(ctx) {
       h("p", { class: "muted" }, "Drafted by others to members in units your grants cover."),
       others.map((m) => messageCard(m, me))));
   }
-  main.querySelector("p.muted").replaceWith(...sections);
+  loading.replaceWith(...sections);
 }
 
 function messageCard(m, me) {
@@ -86,11 +87,13 @@ export async function renderMessage(ctx) {
   let m;
   let report = null;
   try {
+    // The message without its report is still worth showing; the report
+    // section then says why it is missing.
     const [one, rep] = await Promise.all([get(base), get(base + "/report").catch((e) => e)]);
     m = one.message;
-    if (!(rep instanceof Error)) report = rep.report;
+    report = rep instanceof Error ? rep : rep.report;
   } catch (err) {
-    show(h("h1", {}, "E-mail"), errorBanner(err), h("p", {}, h("a", { href: "#/email" }, "All e-mail")));
+    ctx.show(h("h1", {}, "E-mail"), errorBanner(err), h("p", {}, h("a", { href: "#/email" }, "All e-mail")));
     return;
   }
   const me = ctx.session.account.id;
@@ -109,7 +112,8 @@ export async function renderMessage(ctx) {
       ["From", fromWords(m.from)],
       ["Scope", unitWords(m.scope)],
       ["Audience", audienceWords(m.audience, m.scope)],
-      ["Drafted by", report && report.drafted_by ? report.drafted_by.name + (isAuthor ? " (you)" : "")
+      ["Drafted by", report && !(report instanceof Error) && report.drafted_by
+        ? report.drafted_by.name + (isAuthor ? " (you)" : "")
         : (isAuthor ? "You" : "")],
       ["Last changed", formatDate(m.updated_at, true)],
       ["Recipients", m.recipients],
@@ -132,7 +136,7 @@ export async function renderMessage(ctx) {
   }
   parts.push(previewSection(m), reportSection(report),
     h("p", {}, h("a", { href: "#/email" }, "All e-mail")));
-  show(...parts);
+  ctx.show(...parts);
 }
 
 function requirementsSection(m) {
@@ -267,6 +271,10 @@ const COUNTS = [
 
 function reportSection(r) {
   const head = h("h2", { id: "report-h" }, "Report");
+  if (r instanceof Error) {
+    return h("section", { "aria-labelledby": "report-h", id: "report" }, head,
+      h("p", { class: "muted" }, "The report is not available: " + r.message));
+  }
   if (!r) {
     return h("section", { "aria-labelledby": "report-h", id: "report" }, head,
       h("p", { class: "muted" }, "The report is not available."));

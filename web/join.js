@@ -3,16 +3,16 @@
 // join, and joining creates a grant that ends with the campaign.
 
 import { get, post } from "./api.js";
-import { h, show, errorBanner, facts, formatDate, announce } from "./dom.js";
+import { h, errorBanner, facts, formatDate, announce } from "./dom.js";
 
 export async function render(ctx) {
   const token = ctx.params.token;
-  show(h("h1", {}, "Join a campaign"), h("p", { class: "muted" }, "Checking the invitation…"));
+  ctx.show(h("h1", {}, "Join a campaign"), h("p", { class: "muted" }, "Checking the invitation…"));
   let info;
   try {
     info = await get("/join/" + encodeURIComponent(token));
   } catch (err) {
-    show(h("h1", {}, "This invitation cannot be used"), errorBanner(err),
+    ctx.show(h("h1", {}, "This invitation cannot be used"), errorBanner(err),
       h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
     return;
   }
@@ -27,7 +27,7 @@ export async function render(ctx) {
     children.push(h("div", { class: "banner error", role: "alert" },
       info.reason || "You cannot join this campaign."));
     children.push(h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
-    show(...children);
+    ctx.show(...children);
     return;
   }
   const button = h("button", { type: "button" }, "Join");
@@ -51,5 +51,5 @@ export async function render(ctx) {
       button.disabled = false;
     }
   });
-  show(...children);
+  ctx.show(...children);
 }

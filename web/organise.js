@@ -3,7 +3,7 @@
 // progress, and pause, end or kill.
 
 import { get, post, patch } from "./api.js";
-import { h, show, field, errorBanner, announce, formatDate, clear, facts } from "./dom.js";
+import { h, field, errorBanner, announce, formatDate, clear, facts } from "./dom.js";
 import { STATE_NAMES } from "./campaigns.js";
 import { stat, unitName } from "./progress.js";
 
@@ -23,22 +23,23 @@ export async function render(ctx) {
   const timers = [];
   ctx.onLeave(() => timers.forEach((t) => { clearInterval(t); clearTimeout(t); }));
   if (id === "new") {
-    show(h("h1", {}, "New campaign"), campaignForm(ctx, null, timers));
+    ctx.show(h("h1", {}, "New campaign"), campaignForm(ctx, null, timers));
     return;
   }
   let campaign;
   try {
     campaign = (await get("/campaigns/" + encodeURIComponent(id))).campaign;
   } catch (err) {
-    show(h("h1", {}, "Campaign"), errorBanner(err));
+    ctx.show(h("h1", {}, "Campaign"), errorBanner(err));
     return;
   }
+  if (!ctx.live()) return;  // left while loading: start no timers
   const progress = h("section", { "aria-labelledby": "progress-h", id: "progress" },
     h("h2", { id: "progress-h" }, "Live progress"), h("div", {}));
   const refresh = () => loadProgress(id, progress.lastChild);
   refresh();
   timers.push(setInterval(refresh, 5000));
-  show(
+  ctx.show(
     h("h1", {}, campaign.name),
     stateSection(ctx, campaign),
     progress,

@@ -2,7 +2,7 @@
 // units compare (counts only, never people).
 
 import { get } from "./api.js";
-import { h, show, errorBanner } from "./dom.js";
+import { h, errorBanner } from "./dom.js";
 
 export async function render(ctx) {
   const id = ctx.params.id;
@@ -12,13 +12,13 @@ export async function render(ctx) {
     // full progress is for its organisers.
     p = await get("/me/stats");
   } catch (err) {
-    show(h("h1", {}, "Your progress"), errorBanner(err));
+    ctx.show(h("h1", {}, "Your progress"), errorBanner(err));
     return;
   }
   const me = p.me || {};
   const badges = me.badges || [];
   const board = p.leaderboard || [];
-  show(
+  ctx.show(
     h("h1", {}, "Your progress"),
     h("div", { class: "stats" },
       stat("Calls", me.calls), stat("Conversations", me.conversations),

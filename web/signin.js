@@ -3,10 +3,11 @@
 // (or a recovery code) and send everything again.
 
 import { post, setCsrfToken, ApiError } from "./api.js";
-import { h, show, field, errorBanner, announce } from "./dom.js";
+import { h, field, errorBanner, announce } from "./dom.js";
 
-export function render(ctx, heading = "Sign in") {
-  const errors = h("div", {});
+// `notice`: a problem to show at once (a sign-out the server did not confirm).
+export function render(ctx, heading = "Sign in", notice = null) {
+  const errors = h("div", {}, notice ? errorBanner({ message: notice }) : "");
   const login = h("input", { type: "text", name: "login", autocomplete: "username", required: true,
     autocapitalize: "none", spellcheck: "false" });
   const password = h("input", { type: "password", name: "password",
@@ -65,6 +66,6 @@ export function render(ctx, heading = "Sign in") {
     }
   });
 
-  show(h("h1", {}, heading), errors, form);
+  ctx.show(h("h1", {}, heading), errors, form);
   login.focus();
 }

@@ -395,8 +395,6 @@ int Main(int argc, char** argv) {
     o.batch_size = imp_batch > 0 ? imp_batch : (*a)->config().import.batch_size;
     o.max_record_bytes = static_cast<std::size_t>((*a)->config().import.max_record_bytes);
     o.default_phone_region = (*a)->config().import.default_phone_region;
-    if (const char* k = std::getenv("SWITCHBOARD_TEST_KILL_AFTER_BATCHES"))
-      o.kill_after_batches = std::atoi(k);
     Progress bar("importing");
     if (!imp_json) {
       o.progress = [&](std::uint64_t d, std::uint64_t t, std::uint64_t r) { bar.Update(d, t, r); };

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
-#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -737,10 +736,6 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
     log::Debug("import", "batch committed",
                {{"batch", batches}, {"rows", sum.rows}, {"rejected", sum.rejected}});
     if (opt.progress) opt.progress(batch->bytes_done, total, sum.rows);
-    if (opt.kill_after_batches > 0 && batches >= opt.kill_after_batches) {
-      rejects.Close().IgnoreError();
-      std::raise(SIGKILL);
-    }
   }
   producer.join();
   SB_RETURN_IF_ERROR(failure);

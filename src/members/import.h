@@ -38,9 +38,6 @@ struct ImportOptions {
   std::string default_phone_region = "GB";
   // Called now and then with bytes read so far and the file's size.
   std::function<void(std::uint64_t done, std::uint64_t total, std::uint64_t rows)> progress;
-  // Test hook: after this many committed batches the process kills itself
-  // with SIGKILL (a crash at a known point). 0 = never.
-  int kill_after_batches = 0;
 };
 
 struct ImportSummary {

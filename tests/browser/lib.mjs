@@ -5,11 +5,13 @@
 //
 // Only synthetic data: example.org addresses and Ofcom drama numbers
 // (07700 900xxx).
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { test } from "node:test";
 import { chromium } from "playwright-core";
 
 export const BIN = process.env.SWITCHBOARD_BIN || "switchboard";
@@ -164,38 +166,129 @@ export async function launch() {
 }
 
 // Keeps every response (URL, status, headers, body), console message, page
-// error and page snapshot of the contexts it watches.
+// error and page snapshot of the contexts it watches, and lists as problems
+// what a test must not pass over: uncaught errors and console errors in a
+// page, CSP violations, server errors and requests that failed.
+//
+// Every request of a watched context passes through the recorder: it fetches
+// the answer, keeps it, and only then hands it to the page, so no body can
+// reach a page unread. (Reading bodies from response events instead loses
+// one now and then: Chromium drops a finished response's body when its page
+// loads another document, e.g. a 5-second poll that answered just before a
+// reload.) A response that did not pass through (a test's own route that
+// continues to the network) is read from its response event; one that
+// cannot be read there is in `unchecked`, and leaks() reports it, unless it
+// has no body to read: a redirect, or a request its page abandoned
+// (net::ERR_ABORTED after another document started loading, or after the
+// test closed the page). Those are kept in `bodiless` with the reason.
 export class Recorder {
   constructor() {
     this.items = [];  // {where, kind, text}
     this.pending = [];
-    this.problems = [];  // CSP violations and uncaught errors
+    this.problems = [];  // CSP violations, uncaught and console errors, failed requests, 5xx
+    this.checked = 0;  // responses whose headers and body were read
+    this.bodiless = [];  // {where, why}: responses that have no body, and why
+    this.unchecked = [];  // {where, why}: responses that escaped the check
+    this.failed = [];  // requests that failed: classified in settle()
+    this.abandoned = new WeakSet();
+    this.read = new WeakSet();  // requests whose answers passed through
   }
 
-  watch(context, who) {
+  async watch(context, who) {
     context.on("page", (page) => this.watchPage(page, who));
     for (const page of context.pages()) this.watchPage(page, who);
+    await context.route(() => true, (route) => this.passThrough(route, who));
+  }
+
+  async passThrough(route, who) {
+    const req = route.request();
+    let res;
+    let body;
+    try {
+      // Redirects go to the browser, which follows them through here again.
+      res = await route.fetch({ maxRedirects: 0 });
+      body = await res.body();
+    } catch {
+      // No answer (the server is gone, or the page): the page sees a failed
+      // request, which the requestfailed handler judges.
+      await route.abort().catch(() => {});
+      return;
+    }
+    const where = `${who}: ${req.method()} ${req.url()} -> ${res.status()}`;
+    this.items.push({ where, kind: "headers", text: JSON.stringify(res.headers()) });
+    this.items.push({ where, kind: "body", text: body.toString("utf8") });
+    this.read.add(req);
+    this.checked++;
+    // Its page may have gone meanwhile; the answer was read all the same.
+    await route.fulfill({ response: res, body }).catch(() => {});
   }
 
   watchPage(page, who) {
+    // Document loads of the page's main frame, to tell a request the page
+    // abandoned by navigating from one that failed on its own.
+    let documents = 0;
+    const startedAt = new WeakMap();
+    const describe = (req) => `${who}: ${req.method()} ${req.url()}`;
+    // Why a request the page gave up is no problem, or null. `closed`: the
+    // page was closed when it failed.
+    const abandoned = (req, closed) => {
+      const f = req.failure();
+      if (f && f.errorText === "net::ERR_ABORTED" && documents > startedAt.get(req)) {
+        return "abandoned by a navigation";
+      }
+      return closed ? "abandoned: the test closed its page" : null;
+    };
+    page.on("request", (req) => {
+      if (req.isNavigationRequest() && req.frame() === page.mainFrame()) documents++;
+      startedAt.set(req, documents);
+    });
+    page.on("requestfailed", (req) => {
+      const closed = page.isClosed();
+      this.failed.push({ req, where: describe(req), verdict: () => abandoned(req, closed), error: req.failure().errorText });
+    });
     page.on("response", (res) => {
+      const req = res.request();
+      const where = `${describe(req)} -> ${res.status()}`;
+      if (res.status() >= 500) this.problems.push(`${where}: a server error`);
+      if (this.read.has(req)) return;  // read as it passed through
       this.pending.push((async () => {
-        const where = `${who}: ${res.request().method()} ${res.url()} -> ${res.status()}`;
-        const headers = await res.allHeaders().catch(() => ({}));
-        this.items.push({ where, kind: "headers", text: JSON.stringify(headers) });
-        const body = await res.body().catch(() => null);
-        if (body) this.items.push({ where, kind: "body", text: body.toString("utf8") });
+        const [headers, body] = await Promise.allSettled([res.allHeaders(), res.body()]);
+        if (headers.status === "fulfilled") {
+          this.items.push({ where, kind: "headers", text: JSON.stringify(headers.value) });
+        }
+        if (body.status === "fulfilled") {
+          this.items.push({ where, kind: "body", text: body.value.toString("utf8") });
+        }
+        const redirect = res.status() >= 300 && res.status() < 400;
+        if (headers.status === "fulfilled" && body.status === "fulfilled") {
+          this.checked++;
+        } else if (headers.status === "fulfilled" && redirect) {
+          this.bodiless.push({ where, why: "a redirect" });
+        } else {
+          const why = String((body.reason || headers.reason || {}).message || "unreadable").split("\n")[0];
+          // Decided once the navigation that may explain it has been seen.
+          const closed = page.isClosed();
+          this.failed.push({ req, where, verdict: () => abandoned(req, closed), error: why, response: true });
+        }
       })());
     });
     page.on("console", (msg) => {
       const text = msg.text();
       this.items.push({ where: `${who}: console.${msg.type()}`, kind: "console", text });
-      if (/Content Security Policy|Refused to (execute|load|apply)/i.test(text)) this.problems.push(`${who}: ${text}`);
+      if (/Content Security Policy|Refused to (execute|load|apply)/i.test(text)) {
+        this.problems.push(`${who}: ${text}`);
+      } else if (msg.type() === "error" &&
+        !/^Failed to load resource: the server responded with a status of [1-4]\d\d /.test(text)) {
+        // Chromium logs every 4xx answer as an error; the tests assert those
+        // they provoke, and a 5xx is a problem of its own (above).
+        this.problems.push(`${who}: console error: ${text}`);
+      }
     });
     page.on("pageerror", (e) => {
       this.items.push({ where: `${who}: pageerror`, kind: "console", text: String(e) });
       this.problems.push(`${who}: uncaught ${e}`);
     });
+    page.on("crash", () => this.problems.push(`${who}: the page crashed`));
   }
 
   // The page's HTML now, plus the values of its form fields (which the HTML
@@ -207,8 +300,24 @@ export class Recorder {
     this.items.push({ where: `${who}: page at ${label}`, kind: "html", text: html + "\n" + values });
   }
 
+  // Waits for every response read so far, then sorts the failures: a
+  // request its page abandoned is expected, anything else is a problem.
   async settle() {
     while (this.pending.length) await Promise.all(this.pending.splice(0));
+    for (const f of this.failed.splice(0)) {
+      if (this.read.has(f.req)) continue;  // its answer was read before the page lost it
+      const why = f.verdict();
+      if (why) {
+        // Both its response and its failure may be reported: count it once.
+        if (this.abandoned.has(f.req)) continue;
+        this.abandoned.add(f.req);
+        this.bodiless.push({ where: f.where, why });
+      } else if (f.response) {
+        this.unchecked.push({ where: f.where, why: f.error });
+      } else {
+        this.problems.push(`${f.where}: the request failed: ${f.error}`);
+      }
+    }
   }
 
   // Every place a member e-mail address or phone number appears; `allowed`
@@ -228,7 +337,7 @@ export class Recorder {
       [/(?:\+44\s?\(?0?\)?\s?|\b0)7\d{3}[\s-]?\d{3}[\s-]?\d{3}\b/g, "a UK mobile number"],
       [/\b447\d{9}\b/g, "a UK mobile number without +"],
     ];
-    const found = [];
+    const found = this.unchecked.map((u) => `${u.where}: not checked, it could not be read: ${u.why}`);
     for (const item of this.items) {
       const lower = item.text.toLowerCase();
       for (const [needle, what] of needles) {
@@ -243,4 +352,25 @@ export class Recorder {
     }
     return found;
   }
+}
+
+// A scenario told as one story: returns step(name, fn). Once a step fails
+// the later ones fail at once (not skip) instead of each waiting out its
+// timeouts. A step also fails when a page it drove reported a problem
+// (Recorder.problems), and a failing step's message lists them, so an error
+// in a page is seen in the step where it happened.
+export function story(rec) {
+  let broken = null;
+  return (name, fn) => test(name, async () => {
+    if (broken) throw new Error(`not run: the earlier step "${broken}" failed`);
+    try {
+      await fn();
+      await rec.settle();
+      assert.deepEqual(rec.problems, [], "problems in the pages");
+    } catch (e) {
+      broken = name;
+      if (rec.problems.length) e.message += "\nProblems in the pages:\n" + rec.problems.join("\n");
+      throw e;
+    }
+  });
 }

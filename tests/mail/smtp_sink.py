@@ -11,7 +11,9 @@ Each accepted message becomes two files in DIR, numbered in arrival order:
                   "auth_user": ... or null, "tls": true/false}
 The .json is written last (atomically), so a reader waiting for it sees a
 complete .eml. Every accepted connection adds a line "connection <n>" to
-DIR/connections.log, so tests can count connections.
+DIR/connections.log, so tests can count connections, and each closed one
+(by either side) a line "closed <n>" to DIR/closed.log once the server has
+finished with it: nothing more is received on it after that line.
 
 Options:
   --reject-rcpt ADDR=CODE  answer RCPT TO:<ADDR> with CODE (4xx or 5xx); repeatable
@@ -64,6 +66,10 @@ class Sink:
             log.write(f"connection {self.connections}\n")
         return self.connections
 
+    def connection_closed(self, n):
+        with open(os.path.join(self.directory, "closed.log"), "a") as log:
+            log.write(f"closed {n}\n")
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         code = self.reject_rcpt.get(address.lower())
         if code:
@@ -101,6 +107,13 @@ def make_smtp_class(sink):
             if getattr(self, "sink_connection", None) is None:
                 self.sink_connection = sink.connection_opened()
             super().connection_made(transport)
+
+        def connection_lost(self, error):
+            # aiosmtpd cancels the session's task here: no message follows.
+            super().connection_lost(error)
+            if not getattr(self, "sink_closed", False):
+                self.sink_closed = True
+                sink.connection_closed(self.sink_connection)
 
     return CountingSMTP
 

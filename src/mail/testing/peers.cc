@@ -298,10 +298,29 @@ Result<std::vector<ReceivedMessage>> SmtpSink::WaitForMessages(size_t n, int tim
   }
 }
 
-int SmtpSink::Connections() const {
-  Result<std::string> log = ReadFile(messages_dir_ + "/connections.log");
+namespace {
+
+int LinesIn(const std::string& path) {
+  Result<std::string> log = ReadFile(path);
   if (!log.has_value()) return 0;
   return static_cast<int>(std::count(log->begin(), log->end(), '\n'));
+}
+
+}  // namespace
+
+int SmtpSink::Connections() const { return LinesIn(messages_dir_ + "/connections.log"); }
+
+Result<int> SmtpSink::WaitForClosedConnections(int n, int timeout_ms) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    const int closed = LinesIn(messages_dir_ + "/closed.log");
+    if (closed >= n) return closed;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Unavailable("the SMTP sink closed " + std::to_string(closed) +
+                                 " connections, not " + std::to_string(n));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Result<std::string> VerifyDkim(std::string_view message, std::string_view dns_name,

@@ -94,6 +94,10 @@ class SmtpSink {
   Result<std::vector<ReceivedMessage>> WaitForMessages(size_t n, int timeout_ms = 10'000) const;
   // Connections accepted so far.
   int Connections() const;
+  // Waits until the server has finished with at least `n` connections
+  // (closed by either side; it receives nothing more on them); returns how
+  // many it has. kUnavailable after `timeout_ms`.
+  Result<int> WaitForClosedConnections(int n, int timeout_ms = 10'000) const;
 
  private:
   SmtpSink() = default;
