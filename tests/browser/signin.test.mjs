@@ -225,3 +225,38 @@ test("a response the recorder cannot read fails the check, unless it has no body
   assert.match(rec.problems.join("\n"), /console error: TypeError/);
   assert.match(rec.problems.join("\n"), /gone: the request failed: net::ERR_CONNECTION_REFUSED/);
 });
+
+// Call scripts are a Markdown subset rendered in the caller's browser; the
+// renderer reads line by line and never recurses, so even input a million
+// levels "deep" renders (the server already caps scripts at 20,000 characters).
+test("the script renderer takes input a million levels deep without recursing", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + "/");
+  const results = await page.evaluate(async () => {
+    const { renderMarkdown } = await import("/app/markdown.js");
+    const n = 1_000_000;
+    const cases = {
+      lists: "- ".repeat(n) + "x",
+      numbered: "1. ".repeat(n) + "x",
+      headings: "#".repeat(n) + " x",
+      emphasis: "*".repeat(n) + "x" + "*".repeat(n),
+      underscores: "_".repeat(n) + "x",
+      bold: "**a** ".repeat(n / 10),
+      lines: "- a\n".repeat(n / 10),
+    };
+    const out = {};
+    for (const [name, text] of Object.entries(cases)) {
+      const el = renderMarkdown(text);
+      out[name] = { elements: el.querySelectorAll("*").length, text: el.textContent.length };
+    }
+    return out;
+  });
+  await context.close();
+  assert.deepEqual(results.lists, { elements: 2, text: 2 * 1_000_000 - 1 });  // one list item
+  assert.equal(results.numbered.elements, 2);
+  assert.equal(results.headings.elements, 1);  // a paragraph: not a heading of level 10^6
+  assert.equal(results.bold.elements, 1 + 100_000);  // a paragraph and its <strong>s
+  assert.deepEqual(results.lines, { elements: 1 + 100_000, text: 100_000 });
+  for (const name of ["emphasis", "underscores"]) assert.ok(results[name].text > 0, name);
+});
