@@ -353,7 +353,9 @@ Status AppendToWitnessFile(const std::string& path, const std::vector<SignedChec
     created = false;
     fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   }
-  if (fd < 0) return OpenError(path);
+  if (fd < 0) {
+    return Status::Unavailable("cannot create or open " + path + ": " + std::strerror(errno));
+  }
   auto fail = [&](Status st) {
     ::close(fd);
     return st;

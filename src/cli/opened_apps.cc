@@ -10,10 +10,11 @@ Result<server::App*> OpenedApps::Open(const std::string& data_dir, const std::st
                                       Check check) {
   SB_ASSIGN_OR_RETURN(auto app, server::App::Open(data_dir, store));
   server::App* out = app.get();
-  apps_.push_back({std::move(app), check});
+  apps_.push_back({std::move(app), check, /*opened=*/false});
   if (check == Check::kPreflight) {
     SB_RETURN_IF_ERROR(out->audit().Preflight(out->store(), out->audit_key().verify_key()));
   }
+  apps_.back().opened = true;
   return out;
 }
 
@@ -24,7 +25,7 @@ int OpenedApps::Finish(int code) {
       audit_failed = true;  // reported where it was found
       continue;
     }
-    if (o.check == Check::kInspect && code != kExitOk) continue;
+    if (!o.opened || (o.check == Check::kInspect && code != kExitOk)) continue;
     Status st = o.app->SealAudit();
     if (st.ok()) continue;
     std::fprintf(stderr, "switchboard: the audit checkpoint was not signed: %s\n",

@@ -37,6 +37,7 @@ class OpenedApps {
   struct Opened {
     std::unique_ptr<server::App> app;
     Check check;
+    bool opened;  // false when the preflight failed: nothing to seal
   };
   std::vector<Opened> apps_;
 };
