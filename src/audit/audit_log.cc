@@ -1,8 +1,11 @@
 #include "audit/audit_log.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -427,13 +430,207 @@ Hash AuditLog::root() const {
   return tree_.Root();
 }
 
+namespace {
+
+std::string N(std::uint64_t v) { return std::to_string(v); }
+
+// Two copies of the same signed checkpoint.
+bool SameCheckpoint(const SignedCheckpoint& a, const SignedCheckpoint& b) {
+  return a.signature == b.signature && a.checkpoint.Encode() == b.checkpoint.Encode();
+}
+
+// The plain message for a log shorter than a checkpoint signed over it.
+std::string ShorterThanSigned(std::uint64_t events, std::uint64_t size, const std::string& where) {
+  const std::string held = events == 0
+                               ? "the database holds no audit events"
+                               : "the audit log in the database ends at event " + N(events - 1);
+  const std::string gone = events + 1 == size
+                               ? "event " + N(events) + " was deleted"
+                               : "events " + N(events) + " to " + N(size - 1) + " were deleted";
+  return held + ", but the checkpoint at size " + N(size) + where + " covers events up to " +
+         N(size - 1) + ": " + gone + ", or the database was rolled back to an older copy";
+}
+
+constexpr size_t kKnownRoots = 64;
+
+}  // namespace
+
+struct AuditLog::Anchor {
+  std::uint64_t size = 0;
+  Hash root{};
+  std::string path;
+};
+
+struct AuditLog::Heads {
+  std::vector<Anchor> anchors;  // each file's newest checkpoint, by size
+  // The smallest newest size over the files (0 for an empty file); every file
+  // holds a checkpoint at least this large. UINT64_MAX without a checkpoint log.
+  std::uint64_t min_logged = UINT64_MAX;
+};
+
+void AuditLog::SetCheckpointLog(const CheckpointLog* checkpoint_log) {
+  std::lock_guard lock(mu_);
+  checkpoint_log_ = checkpoint_log;
+}
+
+Status AuditLog::integrity() const {
+  std::lock_guard lock(mu_);
+  return broken_;
+}
+
+Status AuditLog::Broken(Status st) {
+  if (broken_.ok()) broken_ = st;
+  return st;
+}
+
+Result<AuditLog::Heads> AuditLog::PreflightLocked(store::Store& store, const VerifyKey& key) {
+  Heads out;
+  if (!checkpoint_log_) return out;
+  SB_ASSIGN_OR_RETURN(auto heads, checkpoint_log_->Heads());
+  std::int64_t events = 0;
+  std::int64_t newest_stored = 0;
+  SB_RETURN_IF_ERROR(store.Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(events, tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events"));
+    SB_ASSIGN_OR_RETURN(newest_stored,
+                        tx.QueryInt("SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints"));
+    return Status::Ok();
+  }));
+  bool missing = false;
+  for (const CheckpointLog::Head& h : heads) {
+    if (h.exists) continue;
+    if (newest_stored > 0) {
+      return Broken(Status::FailedPrecondition(
+          "the audit checkpoint log " + h.path +
+          " does not exist, but the database holds signed checkpoints (the newest at size " +
+          std::to_string(newest_stored) +
+          "). If this deployment is older than checkpoint logs, or [audit] checkpoint_logs "
+          "names a new file, run `switchboard audit adopt`; otherwise the file was deleted: "
+          "find out how before anything else (docs/operations.md)"));
+    }
+    missing = true;
+  }
+  if (missing) SB_RETURN_IF_ERROR(checkpoint_log_->CreateMissing());
+  for (const CheckpointLog::Head& h : heads) {
+    if (!h.newest) {
+      out.min_logged = 0;
+      continue;
+    }
+    const SignedCheckpoint& cp = *h.newest;
+    if (!(last_ && SameCheckpoint(*last_, cp))) {
+      if (Status sig = key.Verify(cp); !sig.ok()) {
+        return Broken(Status::DataLoss("the newest checkpoint in the audit checkpoint log " +
+                                       h.path + " does not verify: " + sig.message()));
+      }
+    }
+    out.min_logged = std::min(out.min_logged, cp.checkpoint.tree_size);
+    out.anchors.push_back({cp.checkpoint.tree_size, cp.checkpoint.root, h.path});
+  }
+  std::sort(out.anchors.begin(), out.anchors.end(),
+            [](const Anchor& a, const Anchor& b) { return a.size < b.size; });
+  for (size_t i = 1; i < out.anchors.size(); ++i) {
+    const Anchor& a = out.anchors[i - 1];
+    const Anchor& b = out.anchors[i];
+    if (a.size == b.size && a.root != b.root) {
+      return Broken(Status::DataLoss("the audit checkpoint logs " + a.path + " and " + b.path +
+                                     " hold different checkpoints at size " + N(a.size)));
+    }
+  }
+  if (!out.anchors.empty() && static_cast<std::uint64_t>(events) < out.anchors.back().size) {
+    return Broken(Status::DataLoss(ShorterThanSigned(static_cast<std::uint64_t>(events),
+                                                     out.anchors.back().size,
+                                                     " in " + out.anchors.back().path)));
+  }
+  return out;
+}
+
+Status AuditLog::SyncChecked(store::Store& store, const std::vector<Anchor>& anchors) {
+  std::uint64_t last_good = 0;  // the largest size checked so far in this call
+  auto mismatch = [&](const Anchor& a) {
+    return Status::DataLoss("an audit event from " + N(last_good) + " to " + N(a.size - 1) +
+                            " was altered in the database: the checkpoint at size " + N(a.size) +
+                            " in " + a.path +
+                            " does not match. Run `switchboard audit verify` to find it");
+  };
+  // Sizes the tree has passed already: check those whose root is known.
+  size_t next = 0;
+  for (; next < anchors.size() && anchors[next].size <= tree_.size(); ++next) {
+    const Anchor& a = anchors[next];
+    std::optional<Hash> known;
+    if (a.size == tree_.size()) {
+      known = tree_.Root();
+    } else if (auto it = known_roots_.find(a.size); it != known_roots_.end()) {
+      known = it->second;
+    }
+    if (known && *known != a.root) return Broken(mismatch(a));
+    if (known) last_good = a.size;
+  }
+  Status bad;
+  SB_RETURN_IF_ERROR(store.Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(std::int64_t stored,
+                        tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events"));
+    if (static_cast<std::uint64_t>(stored) < tree_.size()) {
+      bad = Status::DataLoss("the database holds " + N(static_cast<std::uint64_t>(stored)) +
+                             " audit events, fewer than the " + N(tree_.size()) +
+                             " this process has read: events were deleted while it ran");
+      return Status::Ok();
+    }
+    return tx.Query("SELECT seq, body FROM audit_events WHERE seq >= $1 ORDER BY seq",
+                    {static_cast<std::int64_t>(tree_.size())}, [&](const Row& row) {
+                      if (row.Int(0) != static_cast<std::int64_t>(tree_.size())) {
+                        bad = Status::DataLoss("audit event " + N(tree_.size()) +
+                                               " is missing from the store; run audit verify");
+                        return false;
+                      }
+                      tree_.Append(LeafHash(row.Bytes(1)));
+                      for (; next < anchors.size() && anchors[next].size == tree_.size(); ++next) {
+                        const Hash root = tree_.Root();
+                        if (root != anchors[next].root) {
+                          bad = mismatch(anchors[next]);
+                          return false;
+                        }
+                        last_good = tree_.size();
+                        known_roots_[tree_.size()] = root;
+                      }
+                      return true;
+                    });
+  }));
+  if (!bad.ok()) return Broken(bad);
+  if (!anchors.empty() && tree_.size() < anchors.back().size) {
+    return Broken(Status::DataLoss(
+        ShorterThanSigned(tree_.size(), anchors.back().size, " in " + anchors.back().path)));
+  }
+  while (known_roots_.size() > kKnownRoots) known_roots_.erase(known_roots_.begin());
+  return Status::Ok();
+}
+
+Status AuditLog::CheckLocked(store::Store& store, const VerifyKey& key) {
+  if (!broken_.ok()) return broken_;
+  SB_ASSIGN_OR_RETURN(Heads heads, PreflightLocked(store, key));
+  return SyncChecked(store, heads.anchors);
+}
+
+Status AuditLog::Preflight(store::Store& store, const VerifyKey& key) {
+  std::lock_guard lock(mu_);
+  if (!broken_.ok()) return broken_;
+  return PreflightLocked(store, key).status();
+}
+
+Status AuditLog::Check(store::Store& store, const VerifyKey& key) {
+  std::lock_guard lock(mu_);
+  return CheckLocked(store, key);
+}
+
 Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const SigningKey& key,
                                               const Clock& clock) {
   std::lock_guard lock(mu_);
-  SB_RETURN_IF_ERROR(SyncTree(store, tree_));
+  if (!broken_.ok()) return broken_;
+  SB_ASSIGN_OR_RETURN(Heads heads, PreflightLocked(store, key.verify_key()));
+  SB_RETURN_IF_ERROR(SyncChecked(store, heads.anchors));
   const std::uint64_t size = tree_.size();
   const Hash root = tree_.Root();
+  if (last_ && last_->checkpoint.tree_size == size && heads.min_logged >= size) return *last_;
   SignedCheckpoint out;
+  Status altered;
   SB_RETURN_IF_ERROR(store.Write([&](Tx& tx) -> Status {
     std::optional<SignedCheckpoint> last;
     SB_RETURN_IF_ERROR(
@@ -461,6 +658,14 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const Signing
                                         "): is another sequencer running?");
     }
     if (last && last_size == size) {
+      Status sig = key.verify_key().Verify(*last);
+      if (!sig.ok() || last->checkpoint.root != root) {
+        altered = Status::DataLoss("the database's newest audit checkpoint (size " + N(size) +
+                                   ") does not match the events: " +
+                                   (sig.ok() ? std::string("its root differs") : sig.message()) +
+                                   "; run `switchboard audit verify`");
+        return Status::Ok();
+      }
       out = *last;
       return Status::Ok();
     }
@@ -479,6 +684,12 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const Signing
              out.checkpoint.key_id, Value::Bytes(out.signature)})
         .status();
   }));
+  if (!altered.ok()) return Broken(altered);
+  known_roots_[size] = root;
+  // After the commit: a crash here leaves the database one checkpoint ahead of
+  // the checkpoint log, which the next call repairs; never the other way round.
+  if (checkpoint_log_ && heads.min_logged < size) SB_RETURN_IF_ERROR(checkpoint_log_->Append(out));
+  last_ = out;
   return out;
 }
 
@@ -496,17 +707,43 @@ Result<VerifyReport> AuditLog::Verify(Tx& tx, const VerifyKey& key, const Verify
       bad_reason = std::move(reason);
     }
   };
+  // A problem that is not at an index (reported when there is none at one).
+  std::string general;
+
+  std::vector<CheckpointSource> external = options.external;
+  for (const CheckpointLog::File& file : options.checkpoint_log) {
+    const std::string name = "the checkpoint log " + file.path;
+    if (!file.exists) {
+      if (!stored.empty() && general.empty()) {
+        general = name +
+                  " does not exist, but the database holds signed checkpoints: it was deleted, "
+                  "or this deployment is older than checkpoint logs (see `switchboard audit "
+                  "adopt`)";
+      }
+      continue;
+    }
+    if (!file.damage.empty()) {
+      if (general.empty()) general = name + " is corrupt: " + file.damage;
+      continue;
+    }
+    if (file.content.torn_tail) {
+      report.notes.push_back("the last line of " + file.path +
+                             " was cut short (a crash while writing it) and is ignored");
+    }
+    external.push_back({name, file.content.checkpoints});
+  }
 
   // Roots to compare against, by tree size: stored checkpoints with a good
-  // signature, and witnessed ones (which must also be stored).
+  // signature, and external ones (which must also be stored).
   struct Expect {
     std::uint64_t size;
     Hash root;
-    std::string source;
-    std::uint64_t previous_size;
+    std::string where;  // "" for a stored checkpoint, else " in <source>"
   };
   std::vector<Expect> expects;
-  for (const StoredCheckpoint& s : stored) {
+  std::vector<bool> stored_ok(stored.size(), false);
+  for (size_t i = 0; i < stored.size(); ++i) {
+    const StoredCheckpoint& s = stored[i];
     const audit::Checkpoint& cp = s.signed_cp.checkpoint;
     const auto size = static_cast<std::int64_t>(cp.tree_size);
     Status sig = s.root_ok ? key.Verify(s.signed_cp)
@@ -516,25 +753,34 @@ Result<VerifyReport> AuditLog::Verify(Tx& tx, const VerifyKey& key, const Verify
       problem(size, sig.message() + " (forged, altered, or a checkpoint before it was deleted)");
       continue;
     }
-    expects.push_back({cp.tree_size, cp.root, "checkpoint", cp.previous_size});
+    stored_ok[i] = true;
+    expects.push_back({cp.tree_size, cp.root, ""});
   }
-  for (const SignedCheckpoint& w : options.witnessed) {
-    const auto size = static_cast<std::int64_t>(w.checkpoint.tree_size);
-    Status sig = key.Verify(w);
-    if (!sig.ok()) {
-      problem(size, "witnessed " + sig.message());
-      continue;
+  for (const CheckpointSource& source : external) {
+    const std::string where = " in " + source.name;
+    for (const SignedCheckpoint& w : source.checkpoints) {
+      ++report.external_checkpoints;
+      const auto size = static_cast<std::int64_t>(w.checkpoint.tree_size);
+      const auto it = std::lower_bound(stored.begin(), stored.end(), w.checkpoint.tree_size,
+                                       [](const StoredCheckpoint& s, std::uint64_t v) {
+                                         return s.signed_cp.checkpoint.tree_size < v;
+                                       });
+      const bool found =
+          it != stored.end() && it->signed_cp.checkpoint.tree_size == w.checkpoint.tree_size;
+      // A copy of a stored checkpoint whose signature checked out needs no second check.
+      if (!(found && stored_ok[static_cast<size_t>(it - stored.begin())] &&
+            SameCheckpoint(it->signed_cp, w))) {
+        if (Status sig = key.Verify(w); !sig.ok()) {
+          problem(size, sig.message() + where);
+          continue;
+        }
+      }
+      if (!found) {
+        problem(size, "the checkpoint at size " + std::to_string(size) + where +
+                          " is missing from the database");
+      }
+      expects.push_back({w.checkpoint.tree_size, w.checkpoint.root, where});
     }
-    bool found = false;
-    for (const StoredCheckpoint& s : stored) {
-      if (s.signed_cp.checkpoint.tree_size == w.checkpoint.tree_size) found = true;
-    }
-    if (!found) {
-      problem(size, "witnessed checkpoint at size " + std::to_string(size) +
-                        " is missing from the database");
-    }
-    expects.push_back({w.checkpoint.tree_size, w.checkpoint.root, "witnessed checkpoint",
-                       w.checkpoint.previous_size});
   }
   std::sort(expects.begin(), expects.end(),
             [](const Expect& a, const Expect& b) { return a.size < b.size; });
@@ -578,8 +824,8 @@ Result<VerifyReport> AuditLog::Verify(Tx& tx, const VerifyKey& key, const Verify
           if (tree.Root() != expects[next].root) {
             problem(static_cast<std::int64_t>(last_good),
                     "an event from " + std::to_string(last_good) + " to " +
-                        std::to_string(tree.size() - 1) + " was altered: the " +
-                        expects[next].source + " at size " + std::to_string(expects[next].size) +
+                        std::to_string(tree.size() - 1) + " was altered: the checkpoint at size " +
+                        std::to_string(expects[next].size) + expects[next].where +
                         " does not match");
             stop = true;
             return false;
@@ -588,21 +834,96 @@ Result<VerifyReport> AuditLog::Verify(Tx& tx, const VerifyKey& key, const Verify
         }
         return true;
       }));
-  if (!stop) {
-    for (; next < expects.size(); ++next) {
-      if (expects[next].size > tree.size()) {
-        const auto n = static_cast<std::int64_t>(tree.size());
-        problem(n, "events missing after " + std::to_string(n - 1) + ": the " +
-                       expects[next].source + " at size " + std::to_string(expects[next].size) +
-                       " does not match");
-        break;
-      }
-    }
+  if (!stop && next < expects.size()) {
+    // Checkpoints beyond the last event: the largest shows all that is gone.
+    const Expect& largest = expects.back();
+    problem(static_cast<std::int64_t>(tree.size()),
+            ShorterThanSigned(tree.size(), largest.size, largest.where));
   }
-  report.ok = bad_index < 0;
+  if (bad_index < 0 && !general.empty()) bad_reason = std::move(general);
+  report.ok = bad_reason.empty();
   report.first_bad = bad_index;
   report.reason = std::move(bad_reason);
   if (report.ok) report.root = tree.Root();
+  return report;
+}
+
+Result<AdoptReport> AdoptCheckpointLog(store::Store& store, AuditLog& log,
+                                       const CheckpointLog& checkpoint_log, const SigningKey& key,
+                                       const Clock& clock) {
+  struct Change {
+    std::string path;
+    bool replace = false;
+    std::string rule;
+  };
+  std::vector<Change> changes;
+  std::vector<SignedCheckpoint> stored;
+  AdoptReport report;
+  SB_ASSIGN_OR_RETURN(auto files, checkpoint_log.ReadAll());
+  SB_RETURN_IF_ERROR(store.Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(VerifyReport alone, AuditLog::Verify(tx, key.verify_key()));
+    if (!alone.ok) {
+      return Status::FailedPrecondition(
+          "the audit log in the database fails verification on its own (" +
+          (alone.first_bad >= 0 ? "at index " + std::to_string(alone.first_bad) + ": " : "") +
+          alone.reason + "); adopt re-anchors only a log that is whole");
+    }
+    SB_ASSIGN_OR_RETURN(stored, AuditLog::Checkpoints(tx));
+    for (const CheckpointLog::File& file : files) {
+      if (!file.exists) {
+        changes.push_back({file.path, false, "checkpoint_log.created"});
+        continue;
+      }
+      if (!file.damage.empty()) {
+        changes.push_back({file.path, true, "checkpoint_log.replaced:corrupt"});
+        continue;
+      }
+      std::uint64_t newest = 0;
+      for (const auto& cp : file.content.checkpoints) {
+        newest = std::max(newest, cp.checkpoint.tree_size);
+      }
+      VerifyOptions with;
+      with.checkpoint_log.push_back(file);
+      SB_ASSIGN_OR_RETURN(VerifyReport checked, AuditLog::Verify(tx, key.verify_key(), with));
+      if (checked.ok) {
+        report.kept.push_back(file.path);
+      } else {
+        changes.push_back({file.path, true, "checkpoint_log.replaced:" + N(newest)});
+      }
+    }
+    return Status::Ok();
+  }));
+  if (changes.empty()) return report;
+  std::string stamp = FormatTimestamp(clock.Now());
+  stamp.erase(std::remove(stamp.begin(), stamp.end(), ':'), stamp.end());
+  for (const Change& c : changes) {
+    if (c.replace) {
+      std::string to = c.path + ".superseded-" + stamp;
+      for (int i = 2; std::filesystem::exists(to); ++i) {
+        to = c.path + ".superseded-" + stamp + "-" + std::to_string(i);
+      }
+      if (std::rename(c.path.c_str(), to.c_str()) != 0) {
+        return Status::Unavailable("cannot rename " + c.path + " to " + to + ": " +
+                                   std::strerror(errno));
+      }
+      report.replaced.push_back(to);
+    } else {
+      report.created.push_back(c.path);
+    }
+    SB_RETURN_IF_ERROR(AppendToWitnessFile(c.path, stored, CheckpointLog::Header()));
+  }
+  SB_RETURN_IF_ERROR(store.Write([&](Tx& tx) -> Status {
+    for (const Change& c : changes) {
+      Event e;
+      e.at = clock.Now();
+      e.action = "audit.adopt";
+      e.decision = "allow";
+      e.rule = c.rule;
+      SB_RETURN_IF_ERROR(AuditLog::Append(tx, e).status());
+    }
+    return Status::Ok();
+  }));
+  SB_RETURN_IF_ERROR(log.Checkpoint(store, key, clock).status());
   return report;
 }
 

@@ -21,23 +21,37 @@
 // never reaches the table, so it can never reach the tree. Checkpoint() syncs
 // first, then signs and stores the current (size, root).
 //
+// The checkpoint log (audit/checkpoint_log.h): every checkpoint signed is
+// also appended to files outside the database. Someone with write access to
+// the database can rewrite events and the checkpoints stored beside them, but
+// not those files. So Checkpoint() refuses to sign a tree that is not an
+// extension of the newest checkpoint there: while it folds events into the
+// tree, it compares the root at each such checkpoint's size with the signed
+// one, and it checks the database still holds at least that many events.
+// Check() does the same without signing (serve, at start); Preflight() does
+// the part that reads no event (every command, at start).
+//
 // Verification recomputes each leaf from the stored body *and* re-encodes the
 // event from its columns (a body that disagrees with its columns is
 // tampering), checks that seq runs 0, 1, 2, ... with each body carrying its
 // own seq, rebuilds the tree and checks every stored checkpoint's root, chain
-// and signature (and, when given, the checkpoints of a witness file).
+// and signature, and every checkpoint of the checkpoint log and of a witness
+// file: each must verify, be stored in the database too, and match the
+// rebuilt tree at its size; the database must hold at least as many events.
 //
-// Threading: an AuditLog may be shared; Sync() and Checkpoint() are
+// Threading: an AuditLog may be shared; Sync(), Check() and Checkpoint() are
 // serialised by an internal mutex; the static functions are stateless.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "audit/checkpoint.h"
+#include "audit/checkpoint_log.h"
 #include "audit/merkle.h"
 #include "core/clock.h"
 #include "core/status.h"
@@ -98,19 +112,34 @@ struct QueryFilter {
   int limit = 1000;
 };
 
+// Checkpoints kept outside the database, and where they came from.
+struct CheckpointSource {
+  std::string name;  // e.g. "the witness file /mnt/w/witness.txt"
+  std::vector<SignedCheckpoint> checkpoints;
+};
+
 struct VerifyOptions {
-  // Checkpoints kept outside the database (a witness file): each must be
-  // present in the database and match the recomputed tree.
-  std::vector<SignedCheckpoint> witnessed;
+  // Each of these checkpoints must verify, be stored in the database too and
+  // match the recomputed tree at its size.
+  std::vector<CheckpointSource> external;
+  // The checkpoint log's files (CheckpointLog::ReadAll, read before the
+  // transaction began), checked the same way. A file that does not exist
+  // fails verification once the database holds a checkpoint; a malformed line
+  // fails it, except a last line cut short by a crash.
+  std::vector<CheckpointLog::File> checkpoint_log;
 };
 
 struct VerifyReport {
   bool ok = false;
-  std::uint64_t events = 0;       // events read
-  std::uint64_t checkpoints = 0;  // stored checkpoints checked
-  std::int64_t first_bad = -1;    // the first bad event index (or checkpoint size); -1 if ok
-  std::string reason;             // e.g. "event 1234 was altered"
-  Hash root{};                    // the recomputed root of all events (when ok)
+  std::uint64_t events = 0;                // events read
+  std::uint64_t checkpoints = 0;           // stored checkpoints checked
+  std::uint64_t external_checkpoints = 0;  // checkpoints outside the database checked
+  // The first bad event index (or checkpoint size); -1 if ok, or when the
+  // problem is not at an index (a checkpoint log that is missing or corrupt).
+  std::int64_t first_bad = -1;
+  std::string reason;              // e.g. "event 1234 was altered"
+  std::vector<std::string> notes;  // harmless findings, e.g. a torn last line
+  Hash root{};                     // the recomputed root of all events (when ok)
 };
 
 class AuditLog {
@@ -123,6 +152,26 @@ class AuditLog {
   // Returns its seq and leaf hash. The in-memory tree is not touched (see above).
   static Result<Appended> Append(store::Tx& tx, Event event);
 
+  // Ties this log to its checkpoint log (not owned; must outlive this).
+  // Without one, checkpoints are only stored in the database.
+  void SetCheckpointLog(const CheckpointLog* checkpoint_log);
+
+  // The checks that read no event. Each file of the checkpoint log must exist:
+  // a missing one is created while the database holds no checkpoint, and is
+  // kFailedPrecondition after (see `switchboard audit adopt`). The newest
+  // checkpoint in each must verify, and the database must hold at least as
+  // many events as the largest (kDataLoss: rolled back or cut short).
+  Status Preflight(store::Store& store, const VerifyKey& key);
+  // Preflight(), then folds the committed events into the tree, checking it
+  // against every newest checkpoint of the checkpoint log on the way
+  // (kDataLoss naming the events that differ). Costs what the first
+  // Checkpoint() would: one read of every event body.
+  Status Check(store::Store& store, const VerifyKey& key);
+  // The first kDataLoss or kFailedPrecondition found by the checks above, or
+  // OK. Once set, Check() and Checkpoint() return it: this process signs
+  // nothing more.
+  Status integrity() const;
+
   // Folds committed events not yet in the in-memory tree into it. kDataLoss
   // if the stored rows after the tree are not a contiguous run.
   Status Sync(store::Store& store);
@@ -130,10 +179,13 @@ class AuditLog {
   std::uint64_t size() const;
   Hash root() const;
 
-  // Syncs, then signs (size, root, now) and stores the checkpoint, chained to
-  // the previous one. When nothing was appended since the last checkpoint,
-  // returns that one unchanged. kFailedPrecondition when the stored
-  // checkpoints are ahead of this log (another sequencer is running).
+  // Check()s and syncs, then signs (size, root, now) and stores the
+  // checkpoint, chained to the previous one, and appends it to the checkpoint
+  // log. When nothing was appended since the last checkpoint, returns that
+  // one unchanged (after checking its root and signature, and copying it to
+  // any file of the checkpoint log that lacks it). kFailedPrecondition when
+  // the stored checkpoints are ahead of this log (another sequencer is
+  // running) or the log is empty.
   Result<SignedCheckpoint> Checkpoint(store::Store& store, const SigningKey& key,
                                       const Clock& clock);
 
@@ -155,8 +207,41 @@ class AuditLog {
   static Result<std::vector<Event>> Query(store::Tx& tx, const QueryFilter& filter);
 
  private:
+  struct Anchor;
+  struct Heads;
+  Result<Heads> PreflightLocked(store::Store& store, const VerifyKey& key);
+  Status CheckLocked(store::Store& store, const VerifyKey& key);
+  Status SyncChecked(store::Store& store, const std::vector<Anchor>& anchors);
+  Status Broken(Status st);
+
   mutable std::mutex mu_;
   CompactTree tree_;  // GUARDED_BY(mu_): committed events 0 .. tree_.size()-1
+  const CheckpointLog* checkpoint_log_ = nullptr;
+  // GUARDED_BY(mu_): roots this process signed or checked, by tree size (the
+  // latest few), to check a checkpoint log entry at a size the tree has passed.
+  std::map<std::uint64_t, Hash> known_roots_;
+  // GUARDED_BY(mu_): the checkpoint last returned by Checkpoint().
+  std::optional<SignedCheckpoint> last_;
+  Status broken_;  // GUARDED_BY(mu_)
 };
+
+// `switchboard audit adopt`: makes the checkpoint log agree with the database
+// again, on purpose and on the record. For a deployment older than checkpoint
+// logs, a file added to [audit] checkpoint_logs, or a database restored from
+// a backup older than the log. The database must pass verification on its
+// own. Each file that is missing is written from the database's checkpoints;
+// each that disagrees with the database is renamed "<path>.superseded-<time>"
+// (kept: it shows what was lost) and written afresh. Each change is an audit
+// event (action "audit.adopt", rule "checkpoint_log.created" or
+// "checkpoint_log.replaced:<size of its newest checkpoint>"), and a checkpoint
+// over them is signed and appended. `log` must be tied to `checkpoint_log`.
+struct AdoptReport {
+  std::vector<std::string> created;
+  std::vector<std::string> replaced;  // the paths the old files were renamed to
+  std::vector<std::string> kept;
+};
+Result<AdoptReport> AdoptCheckpointLog(store::Store& store, AuditLog& log,
+                                       const CheckpointLog& checkpoint_log, const SigningKey& key,
+                                       const Clock& clock);
 
 }  // namespace switchboard::audit

@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +64,10 @@ class AuditLogTest : public ::testing::TestWithParam<std::string> {
     ASSERT_OK(store);
     store_ = std::move(store).value();
     key_ = SigningKey::Generate();
+    auto files = ScopedTempDir::Create("sb-audit-cplog");
+    ASSERT_OK(files);
+    files_.emplace(std::move(files).value());
+    clog_.emplace(std::vector<std::string>{files_->Join("checkpoints.log")});
   }
 
   void TearDown() override {
@@ -106,6 +114,55 @@ class AuditLogTest : public ::testing::TestWithParam<std::string> {
     return report;
   }
 
+  // Verification with the checkpoint log, as `audit verify` does by default.
+  VerifyReport VerifyWithLog() {
+    VerifyOptions options;
+    auto files = clog_->ReadAll();
+    EXPECT_OK(files);
+    if (files) options.checkpoint_log = std::move(files).value();
+    return Verify(options);
+  }
+
+  const std::string& LogPath() const { return clog_->paths()[0]; }
+
+  std::string ReadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // The stored checkpoints, oldest first.
+  std::vector<SignedCheckpoint> Stored() {
+    std::vector<SignedCheckpoint> out;
+    EXPECT_OK(store_->Read([&](Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(out, AuditLog::Checkpoints(tx));
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  // The events' actions and rules, in order.
+  std::vector<std::pair<std::string, std::string>> ActionsAndRules() {
+    std::vector<std::pair<std::string, std::string>> out;
+    EXPECT_OK(store_->Read([&](Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(auto events, AuditLog::Query(tx, {}));
+      for (const Event& e : events) out.emplace_back(e.action, e.rule);
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  // Alters event `seq` the way a careful attacker would: its columns and its
+  // body together, so that the row agrees with itself.
+  void AlterConsistently(int seq) {
+    Event e = MakeEvent(seq);
+    e.seq = seq;
+    e.decision = "deny";
+    Sql("UPDATE audit_events SET decision = 'deny', body = $1 WHERE seq = $2",
+        {store::Value::Bytes(Encode(e)), std::int64_t{seq}});
+  }
+
   // Runs SQL directly against the database, as an attacker with write access would.
   void Sql(const std::string& sql, std::initializer_list<store::Value> params = {}) {
     std::vector<store::Value> copy(params);
@@ -123,6 +180,8 @@ class AuditLogTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::optional<ScopedTempDir> dir_;
+  std::optional<ScopedTempDir> files_;  // the checkpoint log's directory
+  std::optional<CheckpointLog> clog_;
   std::vector<std::string> databases_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<SigningKey> key_;
@@ -376,7 +435,10 @@ TEST_P(AuditLogTest, TamperTruncateTail) {
   const VerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad, 18);
-  EXPECT_EQ(r.reason, "events missing after 17: the checkpoint at size 20 does not match");
+  EXPECT_EQ(r.reason,
+            "the audit log in the database ends at event 17, but the checkpoint at size 20 "
+            "covers events up to 19: events 18 to 19 were deleted, or the database was rolled "
+            "back to an older copy");
 }
 
 TEST_P(AuditLogTest, TamperDeleteMiddleCheckpoint) {
@@ -391,8 +453,9 @@ TEST_P(AuditLogTest, TamperDeleteMiddleCheckpoint) {
 TEST_P(AuditLogTest, TamperDeleteLatestCheckpointAndTailCaughtByWitness) {
   Build(30, 10);
   VerifyOptions witness;
+  witness.external.push_back({"the witness file w", {}});
   ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(witness.witnessed, AuditLog::Checkpoints(tx));
+    SB_ASSIGN_OR_RETURN(witness.external[0].checkpoints, AuditLog::Checkpoints(tx));
     return Status::Ok();
   }));
   EXPECT_TRUE(Verify(witness).ok);
@@ -403,7 +466,9 @@ TEST_P(AuditLogTest, TamperDeleteLatestCheckpointAndTailCaughtByWitness) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad, 25);
   EXPECT_EQ(r.reason,
-            "events missing after 24: the witnessed checkpoint at size 30 does not match");
+            "the audit log in the database ends at event 24, but the checkpoint at size 30 in "
+            "the witness file w covers events up to 29: events 25 to 29 were deleted, or the "
+            "database was rolled back to an older copy");
 }
 
 TEST_P(AuditLogTest, TamperForgeCheckpointSignature) {
@@ -432,6 +497,321 @@ TEST_P(AuditLogTest, TamperCheckpointRootResignedWithOtherKey) {
   const VerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad, 20);
+}
+
+// ---- the checkpoint log: copies of every checkpoint outside the database ----
+
+TEST_P(AuditLogTest, EveryCheckpointIsCopiedToTheCheckpointLog) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(25, 10);
+  auto file = ReadWitnessFileFully(LogPath());
+  ASSERT_OK(file);
+  const std::vector<SignedCheckpoint> stored = Stored();
+  ASSERT_EQ(file->checkpoints.size(), 3u);
+  ASSERT_EQ(stored.size(), 3u);
+  for (size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(FormatWitnessLine(file->checkpoints[i]), FormatWitnessLine(stored[i]));
+  }
+  EXPECT_EQ(ReadFile(LogPath()).rfind(CheckpointLog::Header(), 0), 0u);
+  const VerifyReport r = VerifyWithLog();
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.external_checkpoints, 3u);
+  // Nothing new: no new checkpoint, in the database or the file.
+  ASSERT_OK(log_.Checkpoint(*store_, *key_, clock_));
+  EXPECT_EQ(ReadWitnessFile(LogPath())->size(), 3u);
+  EXPECT_EQ(Count("audit_checkpoints"), 3);
+}
+
+// Issue 13 (a): an event altered consistently (columns and body), and the
+// checkpoints signed after it deleted, passes verification of the database
+// alone; the checkpoint log catches it, and nothing signs over it.
+TEST_P(AuditLogTest, ConsistentEditWithDeletedCheckpointsIsCaught) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(30, 10);
+  AlterConsistently(13);
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size > 10");
+  EXPECT_TRUE(Verify().ok);  // the database on its own cannot tell
+  const VerifyReport r = VerifyWithLog();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 10);
+  EXPECT_EQ(r.reason,
+            "an event from 10 to 19 was altered: the checkpoint at size 20 in the "
+            "checkpoint log " +
+                LogPath() + " does not match");
+  // A fresh process (a command, or serve at start) refuses it, and signs nothing.
+  AuditLog fresh;
+  fresh.SetCheckpointLog(&*clog_);
+  EXPECT_OK(fresh.Preflight(*store_, key_->verify_key()));  // the sizes agree
+  Status st = fresh.Check(*store_, key_->verify_key());
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("an audit event from 0 to 29 was altered in the database: the "
+                              "checkpoint at size 30 in " +
+                              LogPath() + " does not match"),
+            std::string::npos)
+      << st.message();
+  AppendEvents(30, 1);
+  auto cp = fresh.Checkpoint(*store_, *key_, clock_);
+  ASSERT_FALSE(cp.has_value());
+  EXPECT_EQ(cp.error().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(fresh.integrity().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(Count("audit_checkpoints"), 1);
+  EXPECT_EQ(ReadWitnessFile(LogPath())->size(), 3u);
+}
+
+// Issue 13 (b): the newest events cut off together with the checkpoints
+// after them.
+TEST_P(AuditLogTest, TailTruncationWithDeletedCheckpointsIsCaught) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(30, 10);
+  Sql("DELETE FROM audit_events WHERE seq >= 25");
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size > 20");
+  EXPECT_TRUE(Verify().ok);
+  const VerifyReport r = VerifyWithLog();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 25);
+  EXPECT_EQ(r.reason,
+            "the audit log in the database ends at event 24, but the checkpoint at "
+            "size 30 in the checkpoint log " +
+                LogPath() +
+                " covers events up to 29: events 25 to 29 were deleted, or the database "
+                "was rolled back to an older copy");
+  AuditLog fresh;
+  fresh.SetCheckpointLog(&*clog_);
+  Status st = fresh.Preflight(*store_, key_->verify_key());
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("events 25 to 29 were deleted"), std::string::npos) << st.message();
+  // New events since do not hide the cut: the tree no longer matches.
+  AppendEvents(100, 10);
+  AuditLog later;
+  later.SetCheckpointLog(&*clog_);
+  EXPECT_OK(later.Preflight(*store_, key_->verify_key()));
+  EXPECT_EQ(later.Check(*store_, key_->verify_key()).code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(VerifyWithLog().ok);
+}
+
+// Issue 13 (c): one command's events under one checkpoint; the newest event
+// deleted (with that checkpoint) is noticed.
+TEST_P(AuditLogTest, DeletingTheNewestEventIsCaught) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(3, 3);
+  Sql("DELETE FROM audit_events WHERE seq = 2");
+  Sql("DELETE FROM audit_checkpoints");
+  EXPECT_TRUE(Verify().ok);
+  const VerifyReport r = VerifyWithLog();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 2);
+}
+
+TEST_P(AuditLogTest, DeletedCheckpointAloneIsCaught) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(30, 10);
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size = 30");
+  EXPECT_TRUE(Verify().ok);
+  const VerifyReport r = VerifyWithLog();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 30);
+  EXPECT_EQ(r.reason, "the checkpoint at size 30 in the checkpoint log " + LogPath() +
+                          " is missing from the database");
+}
+
+// Events deleted while a process holds the tree: it stops signing.
+TEST_P(AuditLogTest, TruncationWhileRunningStopsSigning) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(20, 10);
+  AppendEvents(20, 5);
+  Sql("DELETE FROM audit_events WHERE seq >= 15");
+  auto cp = log_.Checkpoint(*store_, *key_, clock_);
+  ASSERT_FALSE(cp.has_value());
+  EXPECT_EQ(cp.error().code(), StatusCode::kDataLoss);
+  AppendEvents(15, 10);
+  EXPECT_EQ(log_.Checkpoint(*store_, *key_, clock_).error().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(Count("audit_checkpoints"), 2);
+}
+
+TEST_P(AuditLogTest, AMissingCheckpointLogIsRefusedOnceCheckpointsExist) {
+  // No checkpoint yet: the file is created.
+  AuditLog first;
+  first.SetCheckpointLog(&*clog_);
+  AppendEvents(0, 3);
+  ASSERT_OK(first.Preflight(*store_, key_->verify_key()));
+  EXPECT_TRUE(std::filesystem::exists(LogPath()));
+  ASSERT_OK(first.Checkpoint(*store_, *key_, clock_));
+  // Deleted afterwards: refused, and verification fails.
+  std::filesystem::remove(LogPath());
+  AuditLog fresh;
+  fresh.SetCheckpointLog(&*clog_);
+  Status st = fresh.Preflight(*store_, key_->verify_key());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("switchboard audit adopt"), std::string::npos) << st.message();
+  EXPECT_FALSE(std::filesystem::exists(LogPath()));
+  EXPECT_EQ(fresh.Checkpoint(*store_, *key_, clock_).error().code(),
+            StatusCode::kFailedPrecondition);
+  const VerifyReport r = VerifyWithLog();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, -1);
+  EXPECT_NE(r.reason.find("does not exist"), std::string::npos) << r.reason;
+}
+
+TEST_P(AuditLogTest, AdoptRecreatesAMissingCheckpointLogOnTheRecord) {
+  Build(20, 10);  // a deployment older than checkpoint logs
+  AuditLog log;
+  log.SetCheckpointLog(&*clog_);
+  EXPECT_EQ(log.Preflight(*store_, key_->verify_key()).code(), StatusCode::kFailedPrecondition);
+  AuditLog adopting;
+  adopting.SetCheckpointLog(&*clog_);
+  auto report = AdoptCheckpointLog(*store_, adopting, *clog_, *key_, clock_);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->created, std::vector<std::string>{LogPath()});
+  EXPECT_TRUE(report->replaced.empty());
+  const auto events = ActionsAndRules();
+  ASSERT_EQ(events.size(), 21u);
+  EXPECT_EQ(events.back(),
+            std::make_pair(std::string("audit.adopt"), std::string("checkpoint_log.created")));
+  auto file = ReadWitnessFile(LogPath());
+  ASSERT_OK(file);
+  ASSERT_EQ(file->size(), 3u);  // 10, 20, and 21 over the adopt event
+  EXPECT_EQ(file->back().checkpoint.tree_size, 21u);
+  EXPECT_TRUE(VerifyWithLog().ok) << VerifyWithLog().reason;
+  AuditLog after;
+  after.SetCheckpointLog(&*clog_);
+  EXPECT_OK(after.Check(*store_, key_->verify_key()));
+  // Again: nothing to do.
+  auto again = AdoptCheckpointLog(*store_, adopting, *clog_, *key_, clock_);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->kept, std::vector<std::string>{LogPath()});
+  EXPECT_EQ(ActionsAndRules().size(), 21u);
+}
+
+// A database restored from a backup older than the checkpoint log: refused
+// until the operator adopts it; the old log is kept and the loss recorded.
+TEST_P(AuditLogTest, AdoptAfterRestoringAnOlderBackup) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(30, 10);
+  const std::string before = ReadFile(LogPath());
+  Sql("DELETE FROM audit_events WHERE seq >= 20");  // the backup was taken at 20
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size > 20");
+  AuditLog fresh;
+  fresh.SetCheckpointLog(&*clog_);
+  EXPECT_EQ(fresh.Preflight(*store_, key_->verify_key()).code(), StatusCode::kDataLoss);
+  clock_.Advance(kMicrosPerSecond);
+  AuditLog adopting;
+  adopting.SetCheckpointLog(&*clog_);
+  auto report = AdoptCheckpointLog(*store_, adopting, *clog_, *key_, clock_);
+  ASSERT_OK(report);
+  ASSERT_EQ(report->replaced.size(), 1u);
+  EXPECT_EQ(report->replaced[0].rfind(LogPath() + ".superseded-", 0), 0u) << report->replaced[0];
+  EXPECT_EQ(ReadFile(report->replaced[0]), before);
+  EXPECT_EQ(ActionsAndRules().back(),
+            std::make_pair(std::string("audit.adopt"), std::string("checkpoint_log.replaced:30")));
+  EXPECT_TRUE(VerifyWithLog().ok) << VerifyWithLog().reason;
+  AuditLog after;
+  after.SetCheckpointLog(&*clog_);
+  EXPECT_OK(after.Check(*store_, key_->verify_key()));
+}
+
+TEST_P(AuditLogTest, AdoptRefusesADatabaseThatFailsOnItsOwn) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(20, 10);
+  Sql("UPDATE audit_events SET decision = 'deny' WHERE seq = 12");
+  AuditLog adopting;
+  adopting.SetCheckpointLog(&*clog_);
+  auto report = AdoptCheckpointLog(*store_, adopting, *clog_, *key_, clock_);
+  ASSERT_FALSE(report.has_value());
+  EXPECT_EQ(report.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(report.error().message().find("event 12 was altered"), std::string::npos);
+  EXPECT_EQ(Count("audit_events"), 20);
+}
+
+TEST_P(AuditLogTest, OnlyATornLastLineIsTolerated) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(20, 10);
+  const std::string whole = FormatWitnessLine(Stored().back());
+  {
+    std::ofstream out(LogPath(), std::ios::app | std::ios::binary);
+    out << whole.substr(0, whole.size() / 2);  // a crash in the middle of a write
+  }
+  VerifyReport r = VerifyWithLog();
+  EXPECT_TRUE(r.ok) << r.reason;
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_NE(r.notes[0].find("cut short"), std::string::npos);
+  AuditLog fresh;
+  fresh.SetCheckpointLog(&*clog_);
+  EXPECT_OK(fresh.Check(*store_, key_->verify_key()));
+  // The next checkpoint cuts the torn line off and appends after it.
+  AppendEvents(20, 5);
+  ASSERT_OK(fresh.Checkpoint(*store_, *key_, clock_));
+  auto file = ReadWitnessFileFully(LogPath());
+  ASSERT_OK(file);
+  EXPECT_FALSE(file->torn_tail);
+  ASSERT_EQ(file->checkpoints.size(), 3u);
+  EXPECT_EQ(file->checkpoints.back().checkpoint.tree_size, 25u);
+  EXPECT_TRUE(VerifyWithLog().notes.empty());
+  // A damaged line anywhere else fails verification.
+  std::string text = ReadFile(LogPath());
+  size_t after_first = 0;
+  for (int lines = 0; lines < 4; ++lines) after_first = text.find('\n', after_first) + 1;
+  text.insert(after_first, "20 garbage\n");  // after the header and the first checkpoint
+  {
+    std::ofstream out(LogPath(), std::ios::trunc | std::ios::binary);
+    out << text;
+  }
+  r = VerifyWithLog();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.reason.find("is corrupt"), std::string::npos) << r.reason;
+}
+
+// A crash after the database committed a checkpoint but before the file got
+// it: verification passes, and the next checkpoint copies it over.
+TEST_P(AuditLogTest, TheCheckpointLogCatchesUpAfterACrash) {
+  Build(10, 10);  // signed without the checkpoint log: as if the copy never happened
+  ASSERT_OK(clog_->CreateMissing());
+  EXPECT_TRUE(VerifyWithLog().ok);
+  AuditLog restarted;
+  restarted.SetCheckpointLog(&*clog_);
+  auto cp = restarted.Checkpoint(*store_, *key_, clock_);
+  ASSERT_OK(cp);
+  EXPECT_EQ(cp->checkpoint.tree_size, 10u);
+  auto file = ReadWitnessFile(LogPath());
+  ASSERT_OK(file);
+  ASSERT_EQ(file->size(), 1u);
+  EXPECT_EQ(FormatWitnessLine((*file)[0]), FormatWitnessLine(Stored()[0]));
+  EXPECT_EQ(Count("audit_checkpoints"), 1);
+}
+
+TEST_P(AuditLogTest, EveryFileOfTheCheckpointLogIsWritten) {
+  CheckpointLog two({files_->Join("a.log"), files_->Join("b.log")});
+  log_.SetCheckpointLog(&two);
+  Build(20, 10);
+  EXPECT_EQ(ReadFile(files_->Join("a.log")), ReadFile(files_->Join("b.log")));
+  EXPECT_EQ(ReadWitnessFile(files_->Join("b.log"))->size(), 2u);
+  // One file rolled back with the database is still caught by the other.
+  std::string a = ReadFile(files_->Join("a.log"));
+  a.resize(a.rfind('\n', a.size() - 2) + 1);  // drop its last line
+  {
+    std::ofstream out(files_->Join("a.log"), std::ios::trunc | std::ios::binary);
+    out << a;
+  }
+  Sql("DELETE FROM audit_events WHERE seq >= 10");
+  Sql("DELETE FROM audit_checkpoints WHERE tree_size > 10");
+  AuditLog fresh;
+  fresh.SetCheckpointLog(&two);
+  Status st = fresh.Preflight(*store_, key_->verify_key());
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("b.log"), std::string::npos) << st.message();
+}
+
+TEST_P(AuditLogTest, ACheckpointLogSignedByAnotherKeyIsRefused) {
+  log_.SetCheckpointLog(&*clog_);
+  Build(10, 10);
+  auto other = SigningKey::Generate();
+  Checkpoint forged;
+  forged.tree_size = 5;
+  forged.root = EmptyRoot();
+  ASSERT_OK(AppendToWitnessFile(LogPath(), {other->Sign(forged)}));
+  AuditLog fresh;
+  fresh.SetCheckpointLog(&*clog_);
+  EXPECT_EQ(fresh.Preflight(*store_, key_->verify_key()).code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(VerifyWithLog().ok);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuditLogTest, ::testing::Values("sqlite", "postgres"),

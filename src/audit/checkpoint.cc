@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -248,29 +251,217 @@ Result<SignedCheckpoint> ParseWitnessLine(std::string_view line) {
   return out;
 }
 
-Status AppendToWitnessFile(const std::string& path, const std::vector<SignedCheckpoint>& cps) {
+namespace {
+
+constexpr size_t kTailChunk = 8 * 1024;
+
+bool IsBlankOrComment(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos || line[0] == '#';
+}
+
+Status OpenError(const std::string& path) {
+  if (errno == ENOENT) return Status::NotFound("there is no file " + path);
+  return Status::Unavailable("cannot open " + path + ": " + std::strerror(errno));
+}
+
+// flock() that retries when a signal interrupts it.
+Status Lock(int fd, int op, const std::string& path) {
+  while (::flock(fd, op) != 0) {
+    if (errno != EINTR)
+      return Status::Unavailable("cannot lock " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+// pread() of exactly `n` bytes at `off` into `out`.
+Status ReadAt(int fd, off_t off, size_t n, std::string& out, const std::string& path) {
+  out.resize(n);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(fd, out.data() + done, n - done, off + static_cast<off_t>(done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      return Status::Unavailable("cannot read " + path + ": " +
+                                 (r < 0 ? std::strerror(errno) : "the file shrank"));
+    }
+    done += static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
+// The offset just after the last '\n' of the first `size` bytes (0 if none).
+Result<off_t> EndOfLastLine(int fd, off_t size, const std::string& path) {
+  std::string chunk;
+  off_t end = size;
+  while (end > 0) {
+    const off_t begin = std::max<off_t>(0, end - static_cast<off_t>(kTailChunk));
+    SB_RETURN_IF_ERROR(ReadAt(fd, begin, static_cast<size_t>(end - begin), chunk, path));
+    const size_t nl = chunk.rfind('\n');
+    if (nl != std::string::npos) return begin + static_cast<off_t>(nl) + 1;
+    end = begin;
+  }
+  return off_t{0};
+}
+
+Status SyncDirectoryOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Status::Unavailable("cannot open " + dir + ": " + std::strerror(errno));
+  const bool ok = ::fsync(dfd) == 0;
+  const int e = errno;
+  ::close(dfd);
+  if (!ok) return Status::Unavailable("cannot sync " + dir + ": " + std::strerror(e));
+  return Status::Ok();
+}
+
+// The checkpoints of `text`, the whole content of a witness file.
+Result<WitnessFile> ParseWitnessText(std::string_view text, const std::string& path) {
+  WitnessFile out;
+  int lineno = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    ++lineno;
+    const size_t nl = text.find('\n', pos);
+    const bool last_unterminated = nl == std::string_view::npos;
+    const std::string_view line =
+        text.substr(pos, last_unterminated ? text.size() - pos : nl - pos);
+    pos = last_unterminated ? text.size() : nl + 1;
+    if (IsBlankOrComment(line)) continue;
+    auto cp = ParseWitnessLine(line);
+    if (!cp) {
+      if (last_unterminated) {
+        out.torn_tail = true;
+        break;
+      }
+      return Status::DataLoss(path + ":" + std::to_string(lineno) + ": " + cp.error().message());
+    }
+    out.checkpoints.push_back(std::move(cp).value());
+  }
+  return out;
+}
+
+}  // namespace
+
+Status AppendToWitnessFile(const std::string& path, const std::vector<SignedCheckpoint>& cps,
+                           std::string_view header) {
   std::string text;
   for (const auto& cp : cps) text += FormatWitnessLine(cp) + "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Unavailable("cannot open " + path + ": " + std::strerror(errno));
-  return WriteAllSyncAndClose(fd, text, path);
+  bool created = true;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  }
+  if (fd < 0) {
+    return Status::Unavailable("cannot create or open " + path + ": " + std::strerror(errno));
+  }
+  auto fail = [&](Status st) {
+    ::close(fd);
+    return st;
+  };
+  if (Status st = Lock(fd, LOCK_EX, path); !st.ok()) return fail(st);
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    return fail(Status::Unavailable("cannot stat " + path + ": " + std::strerror(errno)));
+  }
+  if (info.st_size == 0) {
+    text.insert(0, header);
+  } else {
+    auto line_end = EndOfLastLine(fd, info.st_size, path);
+    if (!line_end) return fail(line_end.error());
+    if (*line_end < info.st_size) {
+      std::string fragment;
+      if (Status st =
+              ReadAt(fd, *line_end, static_cast<size_t>(info.st_size - *line_end), fragment, path);
+          !st.ok()) {
+        return fail(st);
+      }
+      if (ParseWitnessLine(fragment).has_value()) {
+        text.insert(0, "\n");  // a whole checkpoint that only lacks its newline
+      } else if (::ftruncate(fd, *line_end) != 0) {
+        return fail(Status::Unavailable("cannot cut the torn last line of " + path + ": " +
+                                        std::strerror(errno)));
+      }
+    }
+  }
+  SB_RETURN_IF_ERROR(WriteAllSyncAndClose(fd, text, path));
+  if (created) return SyncDirectoryOf(path);
+  return Status::Ok();
+}
+
+Result<WitnessFile> ReadWitnessFileFully(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return OpenError(path);
+  std::string text;
+  Status st = Lock(fd, LOCK_SH, path);
+  struct stat info;
+  if (st.ok() && ::fstat(fd, &info) != 0) {
+    st = Status::Unavailable("cannot stat " + path + ": " + std::strerror(errno));
+  }
+  if (st.ok()) st = ReadAt(fd, 0, static_cast<size_t>(info.st_size), text, path);
+  ::close(fd);
+  SB_RETURN_IF_ERROR(st);
+  return ParseWitnessText(text, path);
 }
 
 Result<std::vector<SignedCheckpoint>> ReadWitnessFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("cannot read the witness file " + path);
-  std::vector<SignedCheckpoint> out;
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
-    auto cp = ParseWitnessLine(line);
-    if (!cp)
-      return Status::DataLoss(path + ":" + std::to_string(lineno) + ": " + cp.error().message());
-    out.push_back(std::move(cp).value());
+  SB_ASSIGN_OR_RETURN(WitnessFile file, ReadWitnessFileFully(path));
+  return std::move(file.checkpoints);
+}
+
+Result<std::optional<SignedCheckpoint>> ReadLastWitnessLine(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return OpenError(path);
+  std::string tail;
+  off_t begin = 0;
+  Status st = Lock(fd, LOCK_SH, path);
+  struct stat info;
+  if (st.ok() && ::fstat(fd, &info) != 0) {
+    st = Status::Unavailable("cannot stat " + path + ": " + std::strerror(errno));
   }
-  return out;
+  if (st.ok()) {
+    begin = std::max<off_t>(0, info.st_size - static_cast<off_t>(kTailChunk));
+    st = ReadAt(fd, begin, static_cast<size_t>(info.st_size - begin), tail, path);
+  }
+  ::close(fd);
+  SB_RETURN_IF_ERROR(st);
+  std::string_view text = tail;
+  if (begin > 0) {
+    // The chunk starts inside a line: drop that part.
+    const size_t nl = text.find('\n');
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  }
+  std::vector<std::string_view> lines;
+  bool torn_possible = false;  // the last line has no newline
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      lines.push_back(text.substr(pos));
+      torn_possible = true;
+      break;
+    }
+    lines.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  std::optional<SignedCheckpoint> last;
+  for (size_t i = lines.size(); i-- > 0;) {
+    if (IsBlankOrComment(lines[i])) continue;
+    auto cp = ParseWitnessLine(lines[i]);
+    if (cp) {
+      last = std::move(cp).value();
+      break;
+    }
+    if (torn_possible && i + 1 == lines.size()) continue;  // a write cut short by a crash
+    return Status::DataLoss(path +
+                            ": its last checkpoint line is malformed: " + cp.error().message());
+  }
+  if (!last && begin > 0) {
+    // No checkpoint in the last chunk: read everything.
+    SB_ASSIGN_OR_RETURN(WitnessFile file, ReadWitnessFileFully(path));
+    if (!file.checkpoints.empty()) last = std::move(file.checkpoints.back());
+  }
+  return last;
 }
 
 }  // namespace switchboard::audit

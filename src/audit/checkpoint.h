@@ -14,7 +14,9 @@
 //   <key id>\n
 //
 // A witness file keeps copies outside the database, one signed checkpoint per
-// line: "<size> <root b64> <time> <previous size> <key id> <signature b64>".
+// line: "<size> <root b64> <time> <previous size> <key id> <signature b64>";
+// blank lines and lines starting with '#' are comments. The checkpoint log
+// (audit/checkpoint_log.h) is made of files in the same format.
 //
 // SigningKey lives in its own file (mode 0600, refused when group or others
 // can read it, like crypto::Keyring). VerifyKey is public and may be handed
@@ -25,6 +27,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,10 +113,32 @@ Result<std::string> FromBase64(std::string_view text);
 std::string FormatWitnessLine(const SignedCheckpoint& cp);
 Result<SignedCheckpoint> ParseWitnessLine(std::string_view line);
 
-// Appends checkpoints to a witness file (created 0644 if missing) and syncs it.
-Status AppendToWitnessFile(const std::string& path, const std::vector<SignedCheckpoint>& cps);
-// Reads every checkpoint in a witness file; blank lines and '#' comments are
-// skipped; a malformed line is kDataLoss naming its line number.
+// Appends checkpoints to a witness file and syncs it, under an exclusive
+// flock() so that two processes appending never interleave. A missing file is
+// created (mode 0644) starting with `header` (comment lines, may be empty) and
+// its directory synced, so that a crash cannot lose the new file. A last line
+// cut short by a crash (no newline at the end) is first cut off, or, when it
+// is a whole checkpoint that only lacks its newline, completed.
+Status AppendToWitnessFile(const std::string& path, const std::vector<SignedCheckpoint>& cps,
+                           std::string_view header = {});
+
+// A witness file as read.
+struct WitnessFile {
+  std::vector<SignedCheckpoint> checkpoints;  // in file order
+  // The last line lacked its newline and did not parse: a write cut short by
+  // a crash. It is ignored (and cut off by the next append).
+  bool torn_tail = false;
+};
+
+// Reads every checkpoint in a witness file. A malformed line is kDataLoss
+// naming its line number, except a torn last line (see WitnessFile); a file
+// that does not exist is kNotFound.
+Result<WitnessFile> ReadWitnessFileFully(const std::string& path);
+// The checkpoints only (as ReadWitnessFileFully).
 Result<std::vector<SignedCheckpoint>> ReadWitnessFile(const std::string& path);
+// The last checkpoint in a witness file, reading only the end of the file;
+// nullopt when it holds none. A torn last line is skipped; the line before
+// it must parse. kNotFound when the file does not exist.
+Result<std::optional<SignedCheckpoint>> ReadLastWitnessLine(const std::string& path);
 
 }  // namespace switchboard::audit

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "store/testing/temp_dir.h"
 
@@ -124,6 +127,100 @@ TEST(CheckpointTest, WitnessFileRoundTrip) {
   auto bad = ReadWitnessFile(path);
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message().find(":4:"), std::string::npos) << bad.error().message();
+}
+
+// Checkpoints at sizes 10, 20, ... signed by `key`.
+std::vector<SignedCheckpoint> Chain(const SigningKey& key, int n) {
+  std::vector<SignedCheckpoint> out;
+  for (int i = 1; i <= n; ++i) {
+    Checkpoint cp = Sample();
+    cp.tree_size = static_cast<std::uint64_t>(i * 10);
+    cp.previous_size = static_cast<std::uint64_t>((i - 1) * 10);
+    out.push_back(key.Sign(cp));
+  }
+  return out;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+TEST(CheckpointTest, TornLastLineIsIgnoredThenCutOff) {
+  auto dir = ScopedTempDir::Create("sb-audit-witness");
+  ASSERT_TRUE(dir.has_value());
+  const std::string path = dir->Join("log");
+  auto key = SigningKey::Generate();
+  const auto cps = Chain(*key, 3);
+  ASSERT_TRUE(AppendToWitnessFile(path, {cps[0], cps[1]}, "# header\n").ok());
+  const std::string whole = Slurp(path);
+  EXPECT_EQ(whole,
+            "# header\n" + FormatWitnessLine(cps[0]) + "\n" + FormatWitnessLine(cps[1]) + "\n");
+  const std::string third = FormatWitnessLine(cps[2]);
+  Write(path, whole + third.substr(0, third.size() - 10));  // cut short by a crash
+  auto read = ReadWitnessFileFully(path);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  EXPECT_TRUE(read->torn_tail);
+  ASSERT_EQ(read->checkpoints.size(), 2u);
+  auto last = ReadLastWitnessLine(path);
+  ASSERT_TRUE(last.has_value()) << last.error().ToString();
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->checkpoint.tree_size, 20u);
+  ASSERT_TRUE(AppendToWitnessFile(path, {cps[2]}, "# header\n").ok());
+  EXPECT_EQ(Slurp(path), whole + third + "\n");
+  // The same fragment anywhere but last is damage, not a crash.
+  Write(path, whole + third.substr(0, 30) + "\n" + third + "\n");
+  auto bad = ReadWitnessFileFully(path);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kDataLoss);
+  EXPECT_NE(bad.error().message().find(":4:"), std::string::npos) << bad.error().message();
+  Write(path, whole + third.substr(0, 30) + "\n");
+  EXPECT_EQ(ReadLastWitnessLine(path).error().code(), StatusCode::kDataLoss);
+}
+
+TEST(CheckpointTest, AWholeLastLineWithoutItsNewlineIsKept) {
+  auto dir = ScopedTempDir::Create("sb-audit-witness");
+  ASSERT_TRUE(dir.has_value());
+  const std::string path = dir->Join("log");
+  auto key = SigningKey::Generate();
+  const auto cps = Chain(*key, 2);
+  Write(path, FormatWitnessLine(cps[0]));
+  auto read = ReadWitnessFileFully(path);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_FALSE(read->torn_tail);
+  EXPECT_EQ(read->checkpoints.size(), 1u);
+  EXPECT_EQ((*ReadLastWitnessLine(path))->checkpoint.tree_size, 10u);
+  ASSERT_TRUE(AppendToWitnessFile(path, {cps[1]}, "# not written: the file exists\n").ok());
+  EXPECT_EQ(Slurp(path), FormatWitnessLine(cps[0]) + "\n" + FormatWitnessLine(cps[1]) + "\n");
+}
+
+TEST(CheckpointTest, ReadLastWitnessLineReadsTheEnd) {
+  auto dir = ScopedTempDir::Create("sb-audit-witness");
+  ASSERT_TRUE(dir.has_value());
+  const std::string path = dir->Join("log");
+  EXPECT_EQ(ReadLastWitnessLine(path).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ReadWitnessFileFully(path).error().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(AppendToWitnessFile(path, {}, "# only a header\n").ok());
+  auto none = ReadLastWitnessLine(path);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->has_value());
+  // Longer than the chunk read from the end.
+  auto key = SigningKey::Generate();
+  const auto cps = Chain(*key, 500);
+  ASSERT_TRUE(AppendToWitnessFile(path, cps).ok());
+  ASSERT_GT(Slurp(path).size(), 8u * 1024);
+  auto last = ReadLastWitnessLine(path);
+  ASSERT_TRUE(last.has_value()) << last.error().ToString();
+  EXPECT_EQ((*last)->checkpoint.tree_size, 5000u);
+  EXPECT_EQ(ReadWitnessFile(path)->size(), 500u);
+  // A comment after the last checkpoint is skipped.
+  Write(path, Slurp(path) + "# trailing comment\n\n");
+  EXPECT_EQ((*ReadLastWitnessLine(path))->checkpoint.tree_size, 5000u);
 }
 
 TEST(CheckpointTest, Base64) {

@@ -11,6 +11,7 @@
 #include "access/store/auth_service.h"
 #include "audit/audit_log.h"
 #include "cli/exit_codes.h"
+#include "cli/opened_apps.h"
 #include "server/app.h"
 
 namespace switchboard::cli {
@@ -177,14 +178,14 @@ Result<UnitId> Unit(server::App& app, const std::string& text) {
 
 }  // namespace
 
-std::optional<int> AccessCommands::Run() {
+std::optional<int> AccessCommands::Run(OpenedApps& opened_apps) {
   State& s = *s_;
   const bool any = s.acc_add->parsed() || s.acc_list->parsed() || s.acc_suspend->parsed() ||
                    s.acc_reinstate->parsed() || s.acc_totp->parsed() || s.acc_password->parsed() ||
                    s.gr_bootstrap->parsed() || s.gr_add->parsed() || s.gr_list->parsed() ||
                    s.gr_approve->parsed() || s.gr_revoke->parsed() || s.explain->parsed();
   if (!any) return std::nullopt;
-  auto opened = server::App::Open(s.data_dir, s.store);
+  auto opened = opened_apps.Open(s.data_dir, s.store);
   if (!opened) return Fail(opened.error());
   server::App& app = **opened;
   access::AccessService service(app.store(), app.policy(), app.tree(), app.clock());

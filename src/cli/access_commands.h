@@ -11,12 +11,15 @@
 
 namespace switchboard::cli {
 
+class OpenedApps;
+
 class AccessCommands {
  public:
   explicit AccessCommands(CLI::App& app);
   ~AccessCommands();
   // The exit code when one of these subcommands was given; nullopt otherwise.
-  std::optional<int> Run();
+  // The data directory is opened through `opened`, which seals it afterwards.
+  std::optional<int> Run(OpenedApps& opened);
 
   struct State;
 

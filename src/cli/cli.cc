@@ -19,6 +19,7 @@
 #include "audit/checkpoint.h"
 #include "cli/access_commands.h"
 #include "cli/exit_codes.h"
+#include "cli/opened_apps.h"
 #include "core/csv.h"
 #include "core/log.h"
 #include "crypto/keyring.h"
@@ -86,6 +87,21 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   // supervisor's prompt SIGTERM always gets a clean shutdown.
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  // Nothing is served from an audit log that does not extend every checkpoint
+  // in its checkpoint log (docs/security.md).
+  server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
+                                        std::chrono::milliseconds(cfg.checkpoint_interval_ms));
+  if (Status st = sequencer.Start(); !st.ok()) {
+    if (app.audit().integrity().ok()) return ExitFor(st);
+    log::Error("audit", "refusing to serve: the audit log failed its start-up check",
+               {{"error", st.message()}});
+    std::fprintf(stderr,
+                 "switchboard: refusing to serve: %s\n"
+                 "  (`switchboard audit verify` shows the first bad event; docs/operations.md "
+                 "says what to do)\n",
+                 st.message().c_str());
+    return kExitAudit;
+  }
   server::HttpServer http(cfg, {.successes_per_second = app.config().log.requests_per_second});
   server::AddHealthRoutes(http, app);
   server::AddWebRoutes(http);
@@ -105,9 +121,6 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     if (!recovered) return ExitFor(recovered.error());
     (*outbox)->Start();
   }
-  server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
-                                        std::chrono::milliseconds(cfg.checkpoint_interval_ms));
-  sequencer.Start();
   Status st = http.Start();
   if (!st.ok()) {
     (void)sequencer.Stop();
@@ -135,9 +148,9 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   return kExitOk;
 }
 
-}  // namespace
-
-int Main(int argc, char** argv) {
+// Parses the command line and runs one subcommand, opening data directories
+// through `opened`.
+int Dispatch(int argc, char** argv, OpenedApps& opened) {
   CLI::App app{"Switchboard: contact members without taking custody of their data.", "switchboard"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "switchboard 0.1.0");
@@ -274,7 +287,8 @@ int Main(int argc, char** argv) {
       "verify", "Check every event against the Merkle tree and every signed checkpoint");
   AddCommon(aud_verify, &aud_c);
   aud_verify->add_option("--witness", aud_witness,
-                         "Also check the checkpoints kept in this witness file");
+                         "Also check the checkpoints kept in this witness file (the checkpoint "
+                         "log of [audit] checkpoint_logs is always checked)");
   aud_verify->add_flag("--json", aud_json, "Print the report as JSON");
   auto* aud_prove = audit_cmd->add_subcommand("prove", "Inclusion proof of one event");
   AddCommon(aud_prove, &aud_c);
@@ -295,6 +309,11 @@ int Main(int argc, char** argv) {
       "checkpoint", "Sign a checkpoint now; with --witness, append it to a file kept elsewhere");
   AddCommon(aud_checkpoint, &aud_c);
   aud_checkpoint->add_option("--witness", aud_witness, "Witness file to append to");
+  auto* aud_adopt = audit_cmd->add_subcommand(
+      "adopt",
+      "Re-create the checkpoint log from the database, on the record: after upgrading, adding "
+      "a file to [audit] checkpoint_logs, or restoring an older backup (docs/operations.md)");
+  AddCommon(aud_adopt, &aud_c);
 
   // api
   auto* api_cmd = app.add_subcommand("api", "Describe the HTTP API");
@@ -318,7 +337,7 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
-  if (auto code = access_commands.Run()) return *code;
+  if (auto code = access_commands.Run(opened)) return *code;
   SystemClock clock;
   if (init->parsed()) {
     server::InitOptions o{init_c.data_dir, init_c.store, tree_csv};
@@ -332,7 +351,7 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (imp_sup->parsed()) {
-    auto a = server::App::Open(sup_c.data_dir, sup_c.store);
+    auto a = opened.Open(sup_c.data_dir, sup_c.store);
     if (!a) return ExitFor(a.error());
     std::ifstream in(sup_file, std::ios::binary);
     if (!in) {
@@ -368,7 +387,7 @@ int Main(int argc, char** argv) {
     return kExitOk;  // like member import: rejected lines are reported, the rest applied
   }
   if (mail_deliver->parsed()) {
-    auto a = server::App::Open(mail_c.data_dir, mail_c.store);
+    auto a = opened.Open(mail_c.data_dir, mail_c.store);
     if (!a) return ExitFor(a.error());
     auto outbox = server::OutboxFor(**a);
     if (!outbox) return ExitFor(outbox.error());
@@ -386,7 +405,7 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (imp_members->parsed()) {
-    auto a = server::App::Open(imp_c.data_dir, imp_c.store);
+    auto a = opened.Open(imp_c.data_dir, imp_c.store);
     if (!a) return ExitFor(a.error());
     members::ImportOptions o;
     o.profile = imp_profile;
@@ -429,7 +448,7 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (imp_pc->parsed()) {
-    auto a = server::App::Open(pc_c.data_dir, pc_c.store);
+    auto a = opened.Open(pc_c.data_dir, pc_c.store);
     if (!a) return ExitFor(a.error());
     auto sum = members::ImportPostcodes((*a)->store(), (*a)->tree(), pc_file, pc_rejects);
     if (!sum) return ExitFor(sum.error());
@@ -452,7 +471,7 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (imp_units->parsed()) {
-    auto a = server::App::Open(units_c.data_dir, units_c.store);
+    auto a = opened.Open(units_c.data_dir, units_c.store);
     if (!a) return ExitFor(a.error());
     auto file = csv::MappedFile::Open(units_file);
     if (!file) return ExitFor(file.error());
@@ -469,7 +488,7 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (gen_members->parsed()) {
-    auto a = server::App::Open(gen_c.data_dir, gen_c.store);
+    auto a = opened.Open(gen_c.data_dir, gen_c.store);
     if (!a) return ExitFor(a.error());
     Progress bar("generating");
     if (!gen_json)
@@ -515,18 +534,42 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (serve->parsed()) {
-    auto a = server::App::Open(serve_c.data_dir, serve_c.store);
+    auto a = opened.Open(serve_c.data_dir, serve_c.store, OpenedApps::Check::kServe);
     if (!a) return ExitFor(a.error());
     return RunServe(**a, serve_port, true);
   }
   if (aud_verify->parsed() || aud_prove->parsed() || aud_cons->parsed() || aud_query->parsed() ||
-      aud_checkpoint->parsed()) {
-    auto a = server::App::Open(aud_c.data_dir, aud_c.store);
+      aud_checkpoint->parsed() || aud_adopt->parsed()) {
+    auto a = opened.Open(
+        aud_c.data_dir, aud_c.store,
+        aud_checkpoint->parsed() ? OpenedApps::Check::kPreflight : OpenedApps::Check::kInspect);
     if (!a) return ExitFor(a.error());
     server::App& ap = **a;
+    if (aud_adopt->parsed()) {
+      auto r = audit::AdoptCheckpointLog(ap.store(), ap.audit(), ap.checkpoint_log(),
+                                         ap.audit_key(), ap.clock());
+      if (!r) return ExitFor(r.error());
+      for (const auto& p : r->kept) {
+        std::printf("kept %s: it agrees with the database\n", p.c_str());
+      }
+      for (const auto& p : r->created) {
+        std::printf("created %s from the database's checkpoints\n", p.c_str());
+      }
+      for (const auto& p : r->replaced) {
+        std::printf(
+            "replaced a checkpoint log that disagreed with the database; the old one is kept "
+            "as %s\n",
+            p.c_str());
+      }
+      if (r->created.empty() && r->replaced.empty()) {
+        std::printf("nothing to adopt: every checkpoint log agrees with the database\n");
+      } else {
+        std::printf("recorded as audit.adopt events, under a new signed checkpoint\n");
+      }
+      return kExitOk;
+    }
     if (aud_checkpoint->parsed()) {
-      SystemClock sc;
-      auto cp = ap.audit().Checkpoint(ap.store(), ap.audit_key(), sc);
+      auto cp = ap.audit().Checkpoint(ap.store(), ap.audit_key(), ap.clock());
       if (!cp) return ExitFor(cp.error());
       if (!aud_witness.empty()) {
         Status st = audit::AppendToWitnessFile(aud_witness, {*cp});
@@ -541,35 +584,55 @@ int Main(int argc, char** argv) {
       return kExitOk;
     }
     int code = kExitOk;
+    // The files outside the database are read before the database snapshot
+    // begins, so a checkpoint a running server appends meanwhile is not
+    // mistaken for one deleted from the database.
+    audit::VerifyOptions vo;
+    if (aud_verify->parsed()) {
+      auto files = ap.checkpoint_log().ReadAll();
+      if (!files) return ExitFor(files.error());
+      vo.checkpoint_log = std::move(files).value();
+      if (!aud_witness.empty()) {
+        auto witnessed = audit::ReadWitnessFile(aud_witness);
+        if (!witnessed) return ExitFor(witnessed.error());
+        vo.external.push_back({"the witness file " + aud_witness, std::move(witnessed).value()});
+      }
+    }
     Status st = ap.store().Read([&](store::Tx& tx) -> Status {
       auto hex = [](const audit::Hash& h) {
         return crypto::ToHex(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
       };
       if (aud_verify->parsed()) {
-        audit::VerifyOptions vo;
-        if (!aud_witness.empty()) {
-          SB_ASSIGN_OR_RETURN(vo.witnessed, audit::ReadWitnessFile(aud_witness));
-        }
         SB_ASSIGN_OR_RETURN(auto report,
                             audit::AuditLog::Verify(tx, ap.audit_key().verify_key(), vo));
         if (aud_json) {
           std::printf("%s\n", nlohmann::json{{"ok", report.ok},
                                              {"events", report.events},
                                              {"checkpoints", report.checkpoints},
+                                             {"external_checkpoints", report.external_checkpoints},
                                              {"first_bad", report.first_bad},
-                                             {"reason", report.reason}}
+                                             {"reason", report.reason},
+                                             {"notes", report.notes}}
                                   .dump()
                                   .c_str());
-        } else if (report.ok) {
-          std::printf("audit log verified: %llu events, %llu signed checkpoints, root %s\n",
-                      static_cast<unsigned long long>(report.events),
-                      static_cast<unsigned long long>(report.checkpoints),
-                      hex(report.root).c_str());
         } else {
-          std::printf("AUDIT LOG FAILED VERIFICATION at index %lld: %s\n",
-                      static_cast<long long>(report.first_bad), report.reason.c_str());
+          for (const auto& note : report.notes) std::printf("note: %s\n", note.c_str());
+          if (report.ok) {
+            std::printf(
+                "audit log verified: %llu events, %llu signed checkpoints (%llu checked outside "
+                "the database), root %s\n",
+                static_cast<unsigned long long>(report.events),
+                static_cast<unsigned long long>(report.checkpoints),
+                static_cast<unsigned long long>(report.external_checkpoints),
+                hex(report.root).c_str());
+          } else if (report.first_bad >= 0) {
+            std::printf("AUDIT LOG FAILED VERIFICATION at index %lld: %s\n",
+                        static_cast<long long>(report.first_bad), report.reason.c_str());
+          } else {
+            std::printf("AUDIT LOG FAILED VERIFICATION: %s\n", report.reason.c_str());
+          }
         }
-        if (!report.ok) code = kExitRuntime;
+        if (!report.ok) code = kExitAudit;
         return Status::Ok();
       }
       if (aud_prove->parsed()) {
@@ -638,7 +701,7 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (status->parsed()) {
-    auto a = server::App::Open(status_c.data_dir, status_c.store);
+    auto a = opened.Open(status_c.data_dir, status_c.store);
     if (!a) return ExitFor(a.error());
     members::RegisterCounts counts;
     Status st = (*a)->store().Read([&](store::Tx& tx) -> Status {
@@ -733,7 +796,7 @@ int Main(int argc, char** argv) {
       std::ofstream out(path, std::ios::trunc);
       out << cfg;
     }
-    auto a = server::App::Open(demo_dir, demo_store);
+    auto a = opened.Open(demo_dir, demo_store, OpenedApps::Check::kServe);
     if (!a) return ExitFor(a.error());
     members::GenerateOptions g;
     g.count = demo_count;
@@ -792,6 +855,15 @@ int Main(int argc, char** argv) {
     return RunServe(**a, demo_port, true);
   }
   return kExitUsage;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  // Every command ends by sealing what it appended to the audit log, however
+  // it returns.
+  OpenedApps opened;
+  return opened.Finish(Dispatch(argc, argv, opened));
 }
 
 }  // namespace switchboard::cli

@@ -38,8 +38,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   SB_ASSIGN_OR_RETURN(toml::table root, TomlReader(source).Parse(text));
   Config c;
   Reader r(root, source);
-  static const std::set<std::string> kSections = {"organisation", "store", "server",
-                                                  "import",       "log",   "mail"};
+  static const std::set<std::string> kSections = {"organisation", "store", "server", "import",
+                                                  "log",          "mail",  "audit"};
   for (const auto& [k, v] : root) {
     if (!kSections.count(std::string(k.str()))) {
       return r.Bad(v,
@@ -133,6 +133,29 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
     }
     return Status::Ok();
   }));
+  SB_RETURN_IF_ERROR(r.Section("audit", {"checkpoint_logs"}, [&](const toml::table& t) {
+    const toml::node* node = t.get("checkpoint_logs");
+    if (!node) return Status::Ok();
+    const toml::array* list = node->as_array();
+    constexpr size_t kMaxLogs = 8;
+    if (!list || list->empty() || list->size() > kMaxLogs) {
+      return r.Bad(*node, "[audit] checkpoint_logs must be a list of 1 to " +
+                              std::to_string(kMaxLogs) + " file paths");
+    }
+    c.audit.checkpoint_logs.clear();
+    for (const toml::node& item : *list) {
+      const auto path = item.value<std::string>();
+      if (!path || path->empty()) {
+        return r.Bad(item, "[audit] checkpoint_logs: each entry must be a non-empty path");
+      }
+      for (const std::string& seen : c.audit.checkpoint_logs) {
+        if (seen == *path)
+          return r.Bad(item, "[audit] checkpoint_logs: " + *path + " is listed twice");
+      }
+      c.audit.checkpoint_logs.push_back(*path);
+    }
+    return Status::Ok();
+  }));
   return c;
 }
 
@@ -176,6 +199,11 @@ default_phone_region = "GB"
 [log]
 level = "info"
 requests_per_second = 200
+
+[audit]
+# Files outside the database that every signed audit checkpoint is appended
+# to; relative to the data directory. Add one on another disk or machine.
+checkpoint_logs = ["audit-checkpoints.log"]
 
 [mail]
 # SMTP relay for member e-mail; empty: messages queue but are not delivered.

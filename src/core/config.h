@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -101,6 +102,15 @@ struct MailConfig {
   int retry_seconds = 60;
 };
 
+// [audit]: where the audit log's signed checkpoints are copied outside the
+// database (docs/security.md, "The audit log").
+struct AuditConfig {
+  // Files every signed checkpoint is appended to (and synced), one or more;
+  // relative paths are inside the data directory. Put one on another disk,
+  // mount or machine: the database cannot be rolled back past them unnoticed.
+  std::vector<std::string> checkpoint_logs = {"audit-checkpoints.log"};
+};
+
 struct Config {
   OrganisationConfig organisation;
   MailConfig mail;
@@ -108,6 +118,7 @@ struct Config {
   ServerConfig server;
   ImportConfig import;
   LogConfig log;
+  AuditConfig audit;
 };
 
 // Parses and validates TOML text. Errors name the line and the problem.

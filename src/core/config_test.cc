@@ -64,6 +64,25 @@ TEST(ConfigTest, TimeZoneIsCheckedAgainstTheTzDatabase) {
   EXPECT_NE(bad.error().message().find("time_zone"), std::string::npos);
 }
 
+TEST(ConfigTest, AuditCheckpointLogs) {
+  auto d = ParseConfig(DefaultConfigToml(), "t");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->audit.checkpoint_logs, std::vector<std::string>{"audit-checkpoints.log"});
+  auto two = ParseConfig(
+      "[audit]\ncheckpoint_logs = [\"audit-checkpoints.log\", \"/mnt/witness/sb.log\"]\n", "t");
+  ASSERT_TRUE(two) << two.error().ToString();
+  EXPECT_EQ(two->audit.checkpoint_logs,
+            (std::vector<std::string>{"audit-checkpoints.log", "/mnt/witness/sb.log"}));
+  for (const char* bad : {"[audit]\ncheckpoint_logs = []\n", "[audit]\ncheckpoint_logs = \"a\"\n",
+                          "[audit]\ncheckpoint_logs = [\"\"]\n", "[audit]\ncheckpoint_logs = [1]\n",
+                          "[audit]\ncheckpoint_logs = [\"a\", \"a\"]\n",
+                          "[audit]\ncheckpoint_log = [\"a\"]\n"}) {
+    auto c = ParseConfig(bad, "t.toml");
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().message().find("t.toml:2"), std::string::npos) << c.error().message();
+  }
+}
+
 TEST(ConfigTest, MissingFileIsDefaults) {
   auto c = LoadConfig("/nonexistent/switchboard.toml");
   ASSERT_TRUE(c);

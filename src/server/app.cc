@@ -53,6 +53,14 @@ Status RecordPolicy(store::Store& store, const access::Policy& policy, const Clo
 std::string AuditKeyPath(const std::string& dir) { return dir + "/keys/audit-signing.key"; }
 std::string AuditVerifyKeyPath(const std::string& dir) { return dir + "/audit-verify.pub"; }
 
+std::vector<std::string> CheckpointLogPaths(const std::string& dir, const Config& config) {
+  std::vector<std::string> out;
+  for (const std::string& p : config.audit.checkpoint_logs) {
+    out.push_back(!p.empty() && p[0] == '/' ? p : dir + "/" + p);
+  }
+  return out;
+}
+
 namespace {
 
 std::string ResolveStoreUrl(const std::string& dir, const std::string& override_url,
@@ -211,11 +219,38 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   const std::string url = ResolveStoreUrl(data_dir, store_override, app->config_);
   SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, StoreOptionsFor(app->config_)));
   SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
+  app->checkpoint_log_ =
+      std::make_unique<audit::CheckpointLog>(CheckpointLogPaths(data_dir, app->config_));
+  app->audit_.SetCheckpointLog(app->checkpoint_log_.get());
   SB_RETURN_IF_ERROR(app->ReloadTree());
   SB_RETURN_IF_ERROR(RecordPolicy(*app->store_, app->policy_, app->clock_));
-  // The in-memory audit tree is built lazily: AuditLog::Checkpoint syncs it
-  // from the stored events, so commands that never sign pay nothing.
+  // The in-memory audit tree is built lazily: AuditLog::Check and Checkpoint
+  // sync it from the stored events, so commands that never sign pay nothing.
   return app;
+}
+
+Status App::SealAudit() {
+  SB_RETURN_IF_ERROR(audit_.integrity());
+  std::int64_t events = 0;
+  std::int64_t newest = 0;
+  SB_RETURN_IF_ERROR(store_->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(events, tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events"));
+    SB_ASSIGN_OR_RETURN(newest,
+                        tx.QueryInt("SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints"));
+    return Status::Ok();
+  }));
+  if (events == 0) return Status::Ok();
+  if (events == newest) {
+    SB_ASSIGN_OR_RETURN(auto heads, checkpoint_log_->Heads());
+    bool everywhere = true;
+    for (const auto& h : heads) {
+      if (!h.newest || h.newest->checkpoint.tree_size < static_cast<std::uint64_t>(newest)) {
+        everywhere = false;
+      }
+    }
+    if (everywhere) return Status::Ok();
+  }
+  return audit_.Checkpoint(*store_, *audit_key_, clock_).status();
 }
 
 Status App::ReloadTree() {

@@ -8,11 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "access/policy/policy.h"
 #include "access/store/auth_service.h"
 #include "audit/audit_log.h"
 #include "audit/checkpoint.h"
+#include "audit/checkpoint_log.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/time_zone.h"
@@ -29,6 +31,9 @@ std::string DefaultDataDir();
 // Paths inside a data directory.
 std::string AuditKeyPath(const std::string& data_dir);        // Ed25519 signing key, 0600
 std::string AuditVerifyKeyPath(const std::string& data_dir);  // its public half, for witnesses
+// The files of the audit checkpoint log ([audit] checkpoint_logs; relative
+// paths are inside the data directory).
+std::vector<std::string> CheckpointLogPaths(const std::string& data_dir, const Config& config);
 
 // Reads and validates <data_dir>/policy.toml.
 Result<access::Policy> LoadPolicyFile(const std::string& path);
@@ -78,8 +83,17 @@ class App {
   const members::OrgTree& tree() const { return tree_; }
   Status ReloadTree();
   const Clock& clock() const { return clock_; }
+  // The audit log, tied to the checkpoint log: every checkpoint it signs is
+  // also appended there. App::Open checks nothing about it; callers run
+  // audit().Preflight() or audit().Check() as their command needs.
   audit::AuditLog& audit() { return audit_; }
+  const audit::CheckpointLog& checkpoint_log() const { return *checkpoint_log_; }
   const audit::SigningKey& audit_key() const { return *audit_key_; }
+  // Signs a checkpoint over the events appended since the newest one and
+  // appends it to the checkpoint log. Reads no event when there is nothing
+  // new (every event under the database's newest checkpoint, and that one in
+  // every file); fails, signing nothing, when audit().integrity() has failed.
+  Status SealAudit();
   // Sign-in settings for this deployment: the recovery-code key is derived
   // from the keyring here and nowhere else.
   access::AuthOptions auth_options() const;
@@ -97,6 +111,7 @@ class App {
   members::OrgTree tree_;
   SystemClock clock_;
   std::unique_ptr<audit::SigningKey> audit_key_;
+  std::unique_ptr<audit::CheckpointLog> checkpoint_log_;  // outlives audit_
   audit::AuditLog audit_;
 };
 

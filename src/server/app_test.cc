@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <string>
+#include <vector>
+
 #include "store/testing/pg_cluster.h"
 #include "store/testing/temp_dir.h"
 
@@ -31,6 +34,43 @@ TEST(AppTest, InitCreatesPrivateFilesAndLoadsTree) {
   auto app = App::Open(data, "");
   ASSERT_TRUE(app) << app.error().ToString();
   EXPECT_EQ((*app)->tree().OfKind("constituency").size(), 650u);
+}
+
+TEST(AppTest, CheckpointLogPathsAreInTheDataDirectoryUnlessAbsolute) {
+  Config c;
+  EXPECT_EQ(CheckpointLogPaths("/srv/sb", c),
+            std::vector<std::string>{"/srv/sb/audit-checkpoints.log"});
+  c.audit.checkpoint_logs = {"logs/cp.log", "/mnt/witness/sb.log"};
+  EXPECT_EQ(CheckpointLogPaths("/srv/sb", c),
+            (std::vector<std::string>{"/srv/sb/logs/cp.log", "/mnt/witness/sb.log"}));
+}
+
+TEST(AppTest, SealAuditSignsWhatWasAppendedOnce) {
+  auto dir = store::testing::ScopedTempDir::Create("sb-app");
+  ASSERT_TRUE(dir);
+  SystemClock clock;
+  const std::string data = dir->Join("data");
+  ASSERT_TRUE(InitDataDir({data, "", ""}, clock));
+  auto app = App::Open(data, "");  // records policy.load: one event
+  ASSERT_TRUE(app) << app.error().ToString();
+  ASSERT_TRUE((*app)->SealAudit().ok());
+  auto logged = audit::ReadWitnessFile(data + "/audit-checkpoints.log");
+  ASSERT_TRUE(logged) << logged.error().ToString();
+  ASSERT_EQ(logged->size(), 1u);
+  EXPECT_EQ(logged->back().checkpoint.tree_size, 1u);
+  // Nothing new: nothing signed.
+  ASSERT_TRUE((*app)->SealAudit().ok());
+  EXPECT_EQ(audit::ReadWitnessFile(data + "/audit-checkpoints.log")->size(), 1u);
+  std::int64_t stored = 0;
+  ASSERT_TRUE((*app)
+                  ->store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    SB_ASSIGN_OR_RETURN(stored,
+                                        tx.QueryInt("SELECT COUNT(*) FROM audit_checkpoints"));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(stored, 1);
 }
 
 TEST(AppTest, StoreKeepsAReaderForEveryHttpWorker) {

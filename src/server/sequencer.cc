@@ -4,19 +4,28 @@
 
 namespace switchboard::server {
 
-void CheckpointSequencer::Start() {
+Status CheckpointSequencer::Start() {
   std::lock_guard lock(mu_);
-  if (running_) return;
+  if (running_) return Status::Ok();
+  SB_RETURN_IF_ERROR(log_.Check(store_, key_.verify_key()));
   running_ = true;
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
 }
+
+namespace {
+// Nothing to sign yet is not a failure.
+bool NothingYet(const Status& st, const audit::AuditLog& log) {
+  return st.code() == StatusCode::kFailedPrecondition && log.size() == 0;
+}
+}  // namespace
 
 Result<audit::SignedCheckpoint> CheckpointSequencer::CheckpointNow() {
   auto cp = log_.Checkpoint(store_, key_, clock_);
   std::lock_guard lock(mu_);
   if (!cp) {
-    ++failures_;
+    if (!NothingYet(cp.error(), log_)) ++failures_;
     return cp;
   }
   if (cp->checkpoint.tree_size != last_size_) {
@@ -35,10 +44,14 @@ void CheckpointSequencer::Run() {
     if (stop_) break;
     lock.unlock();
     auto cp = CheckpointNow();
-    if (!cp) {
-      log::Error("audit", "checkpoint failed", {{"error", cp.error().ToString()}});
-    }
     lock.lock();
+    if (!cp && NothingYet(cp.error(), log_)) continue;
+    if (!cp && cp.error().ToString() != last_error_) {
+      last_error_ = cp.error().ToString();
+      log::Error("audit", "checkpoint failed", {{"error", last_error_}});
+    } else if (cp) {
+      last_error_.clear();
+    }
   }
 }
 
@@ -52,6 +65,7 @@ Status CheckpointSequencer::Stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   auto cp = CheckpointNow();
+  if (!cp && NothingYet(cp.error(), log_)) return Status::Ok();
   if (!cp) return cp.error();
   log::Info("audit", "final checkpoint",
             {{"tree_size", static_cast<std::int64_t>(cp->checkpoint.tree_size)}});

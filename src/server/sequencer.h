@@ -1,14 +1,21 @@
 // CheckpointSequencer: signs audit checkpoints while the server runs
 // (RULEBOOK §9): whenever events were appended, at most `interval` after the
 // first of them, and once more on Stop() so a clean shutdown leaves every
-// event under a signed checkpoint. One sequencer per database: a second one
-// finds the stored checkpoints ahead of its tree and reports it.
+// event under a signed checkpoint. Each is also appended to the audit log's
+// checkpoint log (AuditLog::SetCheckpointLog): one fsync per checkpoint, not
+// per event. One sequencer per database: a second one finds the stored
+// checkpoints ahead of its tree and reports it.
+//
+// Start() first checks the stored log against the checkpoint log
+// (AuditLog::Check): the one read of every event body that the first
+// checkpoint needs anyway, done before serving instead of a second later.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "audit/audit_log.h"
@@ -27,7 +34,9 @@ class CheckpointSequencer {
   CheckpointSequencer(const CheckpointSequencer&) = delete;
   CheckpointSequencer& operator=(const CheckpointSequencer&) = delete;
 
-  void Start();
+  // Checks the log (see above) and starts signing; the check's error, and
+  // nothing started, when it fails.
+  Status Start();
   // Stops the thread and makes a last checkpoint; returns its outcome.
   Status Stop();
   // One checkpoint now (when anything was appended since the last one).
@@ -51,6 +60,7 @@ class CheckpointSequencer {
   std::uint64_t made_ = 0;
   std::uint64_t failures_ = 0;
   std::uint64_t last_size_ = 0;
+  std::string last_error_;  // logged once, not every interval
   std::thread thread_;
 };
 

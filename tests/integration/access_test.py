@@ -144,7 +144,7 @@ class AccessTest(DataDirTest):
         db.execute("UPDATE audit_events SET decision = 'deny' WHERE seq = 2")
         db.commit()
         db.close()
-        v = json.loads(self.cli("audit", "verify", "--json", check=1).stdout)
+        v = json.loads(self.cli("audit", "verify", "--json", check=3).stdout)  # 3: audit failed
         self.assertFalse(v["ok"])
         self.assertEqual(v["first_bad"], 2)
         self.assertIn("altered", v["reason"])
