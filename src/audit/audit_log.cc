@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/json.h"
+
 namespace switchboard::audit {
 
 namespace {
@@ -158,8 +160,12 @@ Value OrNull(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Valu
 Value OrNull(std::string&& v) { return v.empty() ? Value() : Value(std::move(v)); }
 
 // The seq written inside a body, if the body is JSON with an integer "seq".
+// Bodies are read back from a database an attacker may have written, so
+// under the common limits (an event is one flat object).
 std::optional<std::int64_t> SeqInBody(std::string_view body) {
-  auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto parsed = ParseJson(body, {.max_depth = 4});
+  if (!parsed) return std::nullopt;
+  const nlohmann::json& j = *parsed;
   if (!j.is_object()) return std::nullopt;
   auto it = j.find("seq");
   if (it == j.end() || !it->is_number_integer()) return std::nullopt;
