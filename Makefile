@@ -2,7 +2,7 @@
 # up what it needs first. Everything else is a convenience around CMake presets.
 JOBS ?= 2
 BUILD := build/release
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 15
 
 .PHONY: setup build demo test unit browser fuzz asan bench format clean
 
