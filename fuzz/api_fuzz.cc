@@ -38,6 +38,7 @@
 // ids (comma-separated, e.g. "calling.next,calling.connect") the process
 // fails at exit unless each of them answered 2xx at least once and had its
 // answer checked; scripts/run-fuzz.sh sets it for the pass over the seeds.
+// SB_API_FUZZ_TRACE=1 prints every request and the start of its answer.
 #include <unistd.h>
 
 #include <algorithm>
@@ -333,7 +334,7 @@ std::unique_ptr<Env> Setup() {
   }
 
   // The officer's live campaign, its invitation, a second (draft) campaign
-  // the caller never joined, and a draft e-mail.
+  // the caller never joined, and draft e-mails.
   auto campaign = [&](const std::string& scope) {
     sb::server::HttpResponse c =
         Send(*e, kOfficer, "POST", "/api/v1/campaigns",
@@ -359,16 +360,34 @@ std::unique_ptr<Env> Setup() {
   e->real["invite"].push_back(std::to_string(Body(r)["invite"]["id"].get<std::int64_t>()));
   e->real["join"].push_back(invite);
   e->real["campaign"] = {live, campaign("E14000530")};
-  r = Send(*e, kOfficer, "POST", "/api/v1/messages",
-           json{{"scope", "E14000530"},
-                {"kind", "campaign"},
-                {"subject", "Hello {{first_name}}"},
-                {"text_body", "Dear {{first_name}} of {{unit_name}}: {{unsubscribe_url}}"},
-                {"html_body", "<p>Dear {{first_name}}</p><a href=\"{{unsubscribe_url}}\">stop</a>"}}
+  // Two drafts: one to edit and preview, one to cancel or send.
+  std::int64_t message = 0;
+  for (int i = 0; i < 2; ++i) {
+    r = Send(
+        *e, kOfficer, "POST", "/api/v1/messages",
+        json{{"scope", "E14000530"},
+             {"kind", "campaign"},
+             {"subject", "Hello {{first_name}}"},
+             {"text_body", "Dear {{first_name}} of {{unit_name}}: {{unsubscribe_url}}"},
+             {"html_body", "<p>Dear {{first_name}}</p><a href=\"{{unsubscribe_url}}\">stop</a>"}}
+            .dump());
+    Require(r.status == 201, "draft message", r.body);
+    if (i == 0) message = Body(r)["message"]["id"];
+    e->real["message"].push_back(std::to_string(Body(r)["message"]["id"].get<std::int64_t>()));
+  }
+
+  // A privileged grant waiting for its second approval (the first grant
+  // routes act on), then the caller's campaign grant.
+  r = Send(*e, kAdmin, "POST", "/api/v1/grants",
+           json{{"account", "staff"},
+                {"role", "admin"},
+                {"scope", "E14000531"},
+                {"purpose", "fuzz"},
+                {"reason", "fuzz"},
+                {"not_after", "+20d"}}
                .dump());
-  Require(r.status == 201, "draft message", r.body);
-  const std::int64_t message = Body(r)["message"]["id"];
-  e->real["message"].push_back(std::to_string(message));
+  Require(r.status / 100 == 2, "pending grant", r.body);
+  e->real["grant"].push_back(std::to_string(Body(r)["grant"]["id"].get<std::int64_t>()));
 
   // The caller joins and verifies a phone (not a member's).
   r = Send(*e, kCaller, "POST", "/api/v1/join/" + invite, "");
@@ -596,6 +615,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sb::server::HttpResponse r = e.http->Dispatch(req);
   ++e.inputs;
 
+  static const bool trace = std::getenv("SB_API_FUZZ_TRACE") != nullptr;
+  if (trace) {
+    std::fprintf(stderr, "api_fuzz: %s %s as %s -> %d %.200s\n", method.c_str(), target.c_str(),
+                 who < kNobody ? kLogins[who] : "nobody", r.status, r.body.c_str());
+  }
   Require(r.status >= 200 && r.status < 600, "status out of range", r.body);
   const bool api = req.path.rfind("/api/", 0) == 0;
   const bool page = req.route == "/u/{token}" || req.route == "/preferences/{token}";

@@ -115,8 +115,8 @@ GOOD = {
                                      "html_body": "<p>{{first_name}}</p>"}),
     "messages.preview": ("0", "", {}),
     "messages.approve": ("0", "", {"version": 1}),
-    "messages.send": ("0", "", {"version": 1}),
-    "messages.cancel": ("0", "", {}),
+    "messages.send": ("1", "", {"version": 1}),
+    "messages.cancel": ("1", "", {}),
     "messages.report": ("0", "", None),
     "me.approvals": ("", "", None),
     "me.approve": ("0", "", {"version": 1}),
@@ -133,8 +133,11 @@ OTHER_ROUTES = [
     ("GET", "/"), ("GET", "/join/{token}"), ("GET", "/app/{file}"),
 ]
 
-# Sign-outs end the world; they go last in a pass over the seeds.
-LAST = ("session.logout_everywhere", "session.logout", "accounts.suspend")
+# Sign-outs, a suspension, a withdrawn invitation, a new (unverified) phone
+# and a cancelled or sent draft change the world for the seeds after them;
+# they go last in a pass over the seeds.
+LAST = ("session.logout_everywhere", "session.logout", "accounts.suspend", "invites.revoke",
+        "me.endpoint", "messages.cancel", "messages.send")
 
 
 def api_routes():
@@ -262,18 +265,19 @@ def api_seeds():
     seeds["hostile-deep-next"] = api_input(CALLER, "POST /api/v1/campaigns/{id}/next",
                                            body=deep_array(DEEP))
     # Deep and long templates through a draft.
-    # Saving checks a template; a preview renders it (mstch). In this order.
+    # Saving checks a template; a preview renders it (mstch). In this order,
+    # on the second draft, which the other seeds leave alone until the end.
     seeds["hostile-deep-template-2-preview"] = api_input(
-        OFFICER, "POST /api/v1/messages/{id}/preview", "0", body="{}")
+        OFFICER, "POST /api/v1/messages/{id}/preview", "1", body="{}")
     seeds["hostile-deep-template-1-save"] = api_input(
-        OFFICER, "PATCH /api/v1/messages/{id}", "0",
+        OFFICER, "PATCH /api/v1/messages/{id}", "1",
         body=json.dumps({"text_body": "{{#first_name}}" * (BODY_BYTES // 30) + "x" +
                          "{{/first_name}}" * (BODY_BYTES // 30)}))
     seeds["hostile-deep-html"] = api_input(
-        OFFICER, "PATCH /api/v1/messages/{id}", "0",
+        OFFICER, "PATCH /api/v1/messages/{id}", "1",
         body=json.dumps({"html_body": "<div>" * (BODY_BYTES // 5)}))
     seeds["hostile-misnested-html"] = api_input(
-        OFFICER, "PATCH /api/v1/messages/{id}", "0",
+        OFFICER, "PATCH /api/v1/messages/{id}", "1",
         body=json.dumps({"html_body": "<b><i>" * (BODY_BYTES // 14) +
                          "</b></i>" * (BODY_BYTES // 14)}))
     for ctype in ("application/json; charset=utf-8", "APPLICATION/JSON", "application/jsonx",
