@@ -3,14 +3,16 @@
 // /preferences/{token} pages and the web app's files) goes through
 // HttpServer::Dispatch with a real SQLite store and the real decision point.
 //
-// The world the requests land in (made again every few thousand inputs, and
-// whenever a session has ended): two units; members with synthetic contacts;
-// an officer who runs a live phone-bank campaign with an invitation and a
-// draft e-mail; a caller who joined that campaign through the invitation and
-// verified a phone, so `next`, `connect` and `outcome` really hand out
-// members; a membership admin (who may read contact details), a staff member
-// and an administrator, each signed in with a cookie and with a bearer token;
-// and valid unsubscribe/preferences tokens.
+// The world the requests land in (made again after 2,000 inputs, when the
+// calling hours are over and when a session has ended other than by its own
+// sign-out): two units; members with synthetic contacts; an officer who runs
+// a live phone-bank campaign with an invitation, and two draft e-mails; a
+// caller who joined that campaign through the invitation and verified a
+// phone, so `next`, `connect` and `outcome` really hand out members; a
+// membership admin (who may read contact details), a staff member and an
+// administrator, each signed in with a cookie and with a bearer token; a
+// privileged grant waiting for its second approval; and valid
+// unsubscribe/preferences tokens.
 //
 // Input: three control bytes, then fields separated by NUL bytes:
 //   [who] [method] [fill] route \0 param \0 query \0 content-type \0 headers \0 body
@@ -19,10 +21,10 @@
 //           CSRF token, cookie + CSRF token from a foreign Origin.
 //   method  % 8: the route's own, GET, POST, PATCH, DELETE, PUT, HEAD, OPTIONS.
 //   fill    % 4, for each {placeholder}: a real value of the right kind
-//           (param[0] '0', '1', ... picks which), the param text itself, a real value
-//           with one byte changed (param[0] where, param[1] what), or a real
-//           value of the wrong kind. / 4 % 4: advance the clock by 0, 1 s,
-//           31 s or 3 min first (pace limits, simulated calls).
+//           (param[0] '0', '1', ... picks which), the param text itself, a
+//           real value with one byte changed (param[0] where, param[1]
+//           what), or a real value of the wrong kind. / 4 % 4: advance the
+//           clock by 0, 1 s, 31 s or 3 min first (pace limits, calls).
 //   route   "METHOD /pattern" of a registered route (see fuzz/dict/api.dict),
 //           or a raw target starting with '/', or else any bytes (a hash
 //           picks a route).
@@ -100,7 +102,7 @@ class Needles {
       for (size_t i = 1; i < k; ++i) top *= kBase;
       for (size_t i = k;; ++i) {
         auto it = needles.find(have);
-        if (it != needles.end()) return &it->second;
+        if (it != needles.end() && hay.substr(i - k, k) == it->second) return &it->second;
         if (i == hay.size()) break;
         have = (have - top * static_cast<unsigned char>(hay[i - k])) * kBase +
                static_cast<unsigned char>(hay[i]);
