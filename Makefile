@@ -2,7 +2,7 @@
 # up what it needs first. Everything else is a convenience around CMake presets.
 JOBS ?= 2
 BUILD := build/release
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 15
 
 .PHONY: setup build demo test unit browser fuzz asan bench format clean
 
@@ -30,7 +30,8 @@ browser: build
 
 fuzz: setup
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
-	@cmake --build --preset fuzz -j $(JOBS) --target csv_fuzz contact_fuzz import_fuzz api_fuzz mail_fuzz
+	@cmake --build --preset fuzz -j $(JOBS) --target csv_fuzz contact_fuzz import_fuzz api_fuzz mail_fuzz json_fuzz \
+	  http_fuzz template_fuzz policy_fuzz
 	@scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 asan: setup
