@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.h"
 #include "server/api_routes.h"
@@ -138,6 +139,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::uint64_t body_limit =
       data[1] % 2 ? 64 : static_cast<std::uint64_t>(switchboard::ServerConfig{}.max_body_bytes);
   const std::string_view input(reinterpret_cast<const char*>(data) + 2, size - 2);
+  // The server reads the raw header block first and refuses folded lines.
+  const size_t end = server::HeaderBlockEnd(input);
+  Require(end <= input.size() && (end == 0 || input[end - 1] == '\n'),
+          "a header block that does not end at a line end");
+  if (end > 0 && server::HasFoldedLine(input.substr(0, end))) return 0;  // 400, closed
   InputStream stream(input, data[0]);
   beast::flat_buffer buffer;
   for (;;) {
@@ -170,6 +176,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::uint64_t n = 0;
       for (char c : cl) n = n * 10 + static_cast<std::uint64_t>(c - '0');  // within body_limit
       Require(msg.body().size() == n, "a body whose length disagrees with Content-Length", cl);
+    }
+    // Then its framing, before any body is read: refused, the connection closes.
+    std::vector<std::string> te;
+    for (const auto& f : msg) {
+      if (f.name() == http::field::transfer_encoding) te.emplace_back(f.value());
+    }
+    if (auto refusal =
+            server::CheckTransferEncoding(te, msg.find(http::field::content_length) != msg.end())) {
+      Require(refusal->status == 400 || refusal->status == 501, "an unexpected framing refusal");
+      break;
     }
     const bool keep_alive = msg.keep_alive();
     server::HttpRequest req;

@@ -64,9 +64,10 @@ const sb::members::OrgTree& Tree() {
 
 // The body parser every JSON route uses; the one call site of it here.
 sb::Result<nlohmann::json> ParseRequestBody(std::string body) {
-  const sb::server::HttpRequest req = sb::server::MakeRequest(
-      "POST", "/api/v1/x", std::move(body), {{"content-type", "application/json"}});
-  return ai::ParseBody(req);
+  sb::JsonError fault;
+  auto j = ai::ParseBody(body, &fault);
+  Require(j.has_value() || !fault.message.empty(), "a refusal without a reason");
+  return j;
 }
 
 void Body(std::string_view text) {

@@ -203,11 +203,11 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
                    req);
     }
     JsonError fault;
-    auto parsed = ParseJson(req.body, kBodyLimits, &fault);
-    if (!parsed)
-      return Error(400, JsonFaultCode(fault.fault), "the request body " + fault.message, req);
-    if (!parsed->is_object()) {
-      return Error(400, "invalid_request", "the request body must be a JSON object", req);
+    auto parsed = ParseBody(req.body, &fault);
+    if (!parsed) {
+      return Error(400,
+                   fault.fault == JsonFault::kNone ? "invalid_request" : JsonFaultCode(fault.fault),
+                   "the request body " + fault.message, req);
     }
     call.body = std::move(*parsed);
   }

@@ -108,8 +108,21 @@ inline json EventJson(const audit::Event& e) {
   return j;
 }
 
-// Typed body fields (the body itself is parsed once, in Api::Handle, into
-// ApiCall::body), with errors that name the field.
+// A request body as every JSON route reads it (once, in Api::Handle, into
+// ApiCall::body): under kBodyLimits, and an object. `fault` says which rule a
+// refusal broke (its JsonFaultCode is the API's error code).
+inline Result<json> ParseBody(std::string_view body, JsonError* fault) {
+  if (body.empty()) return json::object();
+  auto parsed = ParseJson(body, kBodyLimits, fault);
+  if (!parsed) return parsed.error();
+  if (!parsed->is_object()) {
+    *fault = {JsonFault::kNone, 0, "must be a JSON object"};
+    return Status::InvalidArgument("the request body must be a JSON object");
+  }
+  return parsed;
+}
+
+// Typed body fields, with errors that name the field.
 inline Result<std::string> StringField(const json& j, std::string_view key, bool required,
                                        size_t max_len = 1000) {
   auto it = j.find(std::string(key));

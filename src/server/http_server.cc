@@ -34,6 +34,8 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 
 namespace {
 
+constexpr size_t kMaxHeaderBytes = 16 * 1024;
+
 // 16 letters from 21 consonants (70 bits): no digits, so the log scrubber's
 // phone-number rule never redacts one (hex ids could hold seven digits in a
 // row, and did), and no vowels, so no words.
@@ -274,6 +276,45 @@ HttpRequest MakeRequest(std::string method, std::string target, std::string body
   return r;
 }
 
+// The end of the header block at the start of `data`: the offset just past
+// the blank line after the fields ("\n\r\n", or "\n\n", which Beast then
+// refuses as it should); 0 when it has not all arrived.
+size_t HeaderBlockEnd(std::string_view data) {
+  for (size_t i = data.find('\n'); i != std::string_view::npos; i = data.find('\n', i + 1)) {
+    if (i + 1 < data.size() && data[i + 1] == '\n') return i + 2;
+    if (i + 2 < data.size() && data[i + 1] == '\r' && data[i + 2] == '\n') return i + 3;
+  }
+  return 0;
+}
+
+// Whether a complete header block uses obsolete line folding (RFC 9112
+// §5.2) or starts a field line with whitespace (§2.2): a line break followed
+// by a space or tab anywhere in it.
+bool HasFoldedLine(std::string_view header) {
+  for (size_t i = header.find('\n'); i != std::string_view::npos && i + 1 < header.size();
+       i = header.find('\n', i + 1)) {
+    if (header[i + 1] == ' ' || header[i + 1] == '\t') return true;
+  }
+  return false;
+}
+
+std::optional<FramingRefusal> CheckTransferEncoding(const std::vector<std::string>& values,
+                                                    bool has_content_length) {
+  if (values.empty()) return std::nullopt;
+  if (has_content_length) {
+    return FramingRefusal{400, "bad_request",
+                          "a request may not carry both Transfer-Encoding and Content-Length"};
+  }
+  std::string_view v(values.front());
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (values.size() != 1 || !beast::iequals(beast::string_view(v.data(), v.size()), "chunked")) {
+    return FramingRefusal{501, "transfer_encoding_not_implemented",
+                          "the only transfer coding accepted is \"chunked\""};
+  }
+  return std::nullopt;
+}
+
 struct HttpServer::Impl {
   ServerConfig config;
   asio::io_context ioc;
@@ -417,30 +458,6 @@ struct HttpServer::Impl {
 
 namespace {
 
-// The end of the header block at the start of `data`: the offset just past
-// the blank line after the fields ("\n\r\n", or "\n\n", which Beast then
-// refuses as it should); 0 when it has not all arrived.
-constexpr size_t kMaxHeaderBytes = 16 * 1024;
-
-size_t HeaderBlockEnd(std::string_view data) {
-  for (size_t i = data.find('\n'); i != std::string_view::npos; i = data.find('\n', i + 1)) {
-    if (i + 1 < data.size() && data[i + 1] == '\n') return i + 2;
-    if (i + 2 < data.size() && data[i + 1] == '\r' && data[i + 2] == '\n') return i + 3;
-  }
-  return 0;
-}
-
-// Whether a complete header block uses obsolete line folding (RFC 9112
-// §5.2) or starts a field line with whitespace (§2.2): a line break followed
-// by a space or tab anywhere in it.
-bool HasFoldedLine(std::string_view header) {
-  for (size_t i = header.find('\n'); i != std::string_view::npos && i + 1 < header.size();
-       i = header.find('\n', i + 1)) {
-    if (header[i + 1] == ' ' || header[i + 1] == '\t') return true;
-  }
-  return false;
-}
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl& impl) : stream_(std::move(socket)), impl_(impl) {}
@@ -504,26 +521,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, std::size_t) {
     if (ec) return OnError(ec);
     const auto& h = parser_->get();
-    int te_fields = 0;
-    std::string te;
+    std::vector<std::string> te;
     for (const auto& f : h) {
-      if (f.name() == http::field::transfer_encoding) {
-        ++te_fields;
-        te = std::string(f.value());
-      }
+      if (f.name() == http::field::transfer_encoding) te.emplace_back(f.value());
     }
-    if (te_fields > 0) {
-      if (h.find(http::field::content_length) != h.end()) {
-        return Refuse(400, "bad_request",
-                      "a request may not carry both Transfer-Encoding and Content-Length");
-      }
-      std::string_view v(te);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-      if (te_fields != 1 || !beast::iequals(beast::string_view(v.data(), v.size()), "chunked")) {
-        return Refuse(501, "transfer_encoding_not_implemented",
-                      "the only transfer coding accepted is \"chunked\"");
-      }
+    if (auto refusal = CheckTransferEncoding(te, h.find(http::field::content_length) != h.end())) {
+      return Refuse(refusal->status, refusal->code, refusal->message);
     }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));

@@ -68,6 +68,24 @@ std::optional<MediaType> ParseMediaType(std::string_view text);
 // charset of UTF-8 (RFC 8259 §8.1: JSON between systems is UTF-8).
 bool IsJsonMediaType(std::string_view content_type);
 
+// Framing checks made before Beast reads a request (RFC 9112), exposed for
+// the HTTP fuzz target. HeaderBlockEnd: the offset just past the blank line
+// ending the header block at the start of `data` ("\n\r\n", or "\n\n",
+// which Beast then refuses), 0 when it has not all arrived. HasFoldedLine:
+// whether a header block has a line starting with a space or tab (obsolete
+// folding, or whitespace before the first field). CheckTransferEncoding: the
+// refusal for a request's Transfer-Encoding values (501 unless exactly one,
+// "chunked"; 400 with Content-Length too), nullopt when they are fine.
+size_t HeaderBlockEnd(std::string_view data);
+bool HasFoldedLine(std::string_view header);
+struct FramingRefusal {
+  int status;
+  std::string_view code;
+  std::string message;
+};
+std::optional<FramingRefusal> CheckTransferEncoding(const std::vector<std::string>& values,
+                                                    bool has_content_length);
+
 // A request as the server would build it (for in-process tests).
 HttpRequest MakeRequest(std::string method, std::string target, std::string body = {},
                         std::map<std::string, std::string> headers = {});
