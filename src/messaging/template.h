@@ -8,7 +8,7 @@
 //  - in HTML bodies, unescaped output ({{{x}}} or {{& x}}) and any markup
 //    outside a small allowlist (no script, style, forms, frames, images or
 //    event handlers; links only to http(s)/mailto or the merge links),
-//    checked with an HTML5 parser (gumbo); at most 10,000 tags, elements
+//    checked with an HTML5 parser (gumbo); at most 5,000 tags, elements
 //    nested at most 100 deep (mstch and gumbo recurse once per level).
 // Errors name the part, the line and the column and never echo the text.
 #pragma once
