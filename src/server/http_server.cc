@@ -36,13 +36,16 @@ namespace {
 
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
 
-// 16 letters from 21 consonants (70 bits): no digits, so the log scrubber's
-// phone-number rule never redacts one (hex ids could hold seven digits in a
-// row, and did), and no vowels, so no words.
+// 16 letters from 21 consonants (about 70 bits, drawn in one call): no
+// digits, so the log scrubber's phone-number rule never redacts one (hex ids
+// could hold seven digits in a row, and did), and no vowels, so no words. The
+// slight bias of a byte modulo 21 does not matter for an id.
 std::string NewRequestId() {
   static constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxyz";
-  std::string id(16, ' ');
-  for (char& c : id) c = kAlphabet[randombytes_uniform(kAlphabet.size())];
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  std::string id(sizeof b, ' ');
+  for (size_t i = 0; i < sizeof b; ++i) id[i] = kAlphabet[b[i] % kAlphabet.size()];
   return id;
 }
 
@@ -335,44 +338,31 @@ struct HttpServer::Impl {
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
 
   RequestLogOptions log_options;
-  std::mutex log_mu;
-  std::int64_t log_second = 0;         // GUARDED_BY(log_mu): the second being counted
-  int log_successes = 0;               // GUARDED_BY(log_mu): successes logged in it
-  std::uint64_t log_unlogged = 0;      // GUARDED_BY(log_mu): successes only counted since
-  std::int64_t log_unlogged_from = 0;  // GUARDED_BY(log_mu): ... this second
+  // The success budget, without a lock on every request: the thread that
+  // sees a new second first starts it (and reports the last one's count).
+  // Requests racing that change may be counted in either second.
+  std::atomic<std::int64_t> log_second{0};     // the second being counted
+  std::atomic<int> log_successes{0};           // successes logged in it
+  std::atomic<std::uint64_t> log_unlogged{0};  // successes only counted in it
 
   void LogRequest(const HttpRequest& req, const std::string& rid, int status, std::int64_t micros) {
     if (status < 400) {
       static const SystemClock kSystem;
       const Clock& clock = log_options.clock ? *log_options.clock : kSystem;
       const std::int64_t second = clock.Now() / kMicrosPerSecond;
-      std::uint64_t report = 0;
-      std::int64_t report_seconds = 0;
-      bool log_this = false;
-      {
-        std::lock_guard lock(log_mu);
-        if (second != log_second) {
-          if (log_unlogged > 0) {
-            report = log_unlogged;
-            report_seconds = second - log_unlogged_from;
-          }
-          log_second = second;
-          log_successes = 0;
-          log_unlogged = 0;
-        }
-        if (log_successes < log_options.successes_per_second) {
-          ++log_successes;
-          log_this = true;
-        } else if (log_unlogged++ == 0) {
-          log_unlogged_from = second;
+      std::int64_t seen = log_second.load(std::memory_order_relaxed);
+      if (second != seen && log_second.compare_exchange_strong(seen, second)) {
+        log_successes.store(0, std::memory_order_relaxed);
+        if (const std::uint64_t n = log_unlogged.exchange(0); n > 0) {
+          log::Info("http", "successful requests counted, not logged one by one",
+                    {{"count", static_cast<std::int64_t>(n)}, {"second", seen}});
         }
       }
-      if (report > 0) {
-        log::Info(
-            "http", "successful requests counted, not logged one by one",
-            {{"count", static_cast<std::int64_t>(report)}, {"within_seconds", report_seconds}});
+      if (log_successes.fetch_add(1, std::memory_order_relaxed) >=
+          log_options.successes_per_second) {
+        log_unlogged.fetch_add(1, std::memory_order_relaxed);
+        return;
       }
-      if (!log_this) return;
     }
     const bool known = !req.route.empty();
     log::Write(status >= 500 ? log::Level::kError : log::Level::kInfo, "http", "request",
@@ -508,17 +498,21 @@ class Session : public std::enable_shared_from_this<Session> {
            ec == asio::error::connection_reset;
   }
 
+  // The header block is in the buffer: parse it here, check its framing,
+  // then take whatever of the body has arrived with it, all without another
+  // trip through the executor (a request that came in one segment is
+  // dispatched at once); only a body still on its way is read asynchronously.
   void OnHeaderBytes(std::size_t n) {
     start_ = std::chrono::steady_clock::now();
     if (HasFoldedLine(Buffered().substr(0, n))) {
       return Refuse(400, "bad_request",
                     "header lines may not be folded or start with whitespace (RFC 9112)");
     }
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
-  }
-
-  void OnHeader(beast::error_code ec, std::size_t) {
+    beast::error_code ec;
+    buffer_.consume(parser_->put(asio::const_buffer(buffer_.data().data(), n), ec));
+    if (ec == http::error::need_more || (!ec && !parser_->is_header_done())) {
+      ec = http::error::bad_line_ending;  // a block Beast does not read as a whole header
+    }
     if (ec) return OnError(ec);
     const auto& h = parser_->get();
     std::vector<std::string> te;
@@ -528,6 +522,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto refusal = CheckTransferEncoding(te, h.find(http::field::content_length) != h.end())) {
       return Refuse(refusal->status, refusal->code, refusal->message);
     }
+    if (!parser_->is_done() && buffer_.size() > 0) {
+      parser_->eager(true);
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec == http::error::need_more) ec = {};
+      if (ec) return OnError(ec);
+    }
+    if (parser_->is_done()) return OnRead({}, 0);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
