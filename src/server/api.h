@@ -9,17 +9,19 @@
 //      cookie; cookie requests that change state must carry the session's
 //      CSRF token in X-CSRF-Token and, when the browser sends Origin, come
 //      from this server's own origin;
-//   3. for capability routes, the target's unit (api_routes.h) and one call
-//      to access::Decide; a deny is recorded in the audit log and answered
-//      403 with the rule and a reason a person can act on; an allow is then
-//      metered against the role's quota (access/guard/quota.h; 429 with the
-//      time it resets). Denials, not-founds and member reads feed the
-//      anomaly rules (access/guard/anomaly.h) in the same transaction as
-//      their audit event, so a severe rule suspends the account and ends its
-//      sessions within the request that triggered it;
-//   4. the route's handler, which receives the Decision. Member reads take
-//      it (access/store/member_reader.h) and record the read — member ids and
-//      field classes, never values — in the same transaction.
+//   3. the route's handler (one file per area: api_members.cc, api_grants.cc,
+//      api_audit.cc, api_phonebank.cc, api_messages.cc, api_session.cc)
+//      parses the request and calls Api::Act with one service operation;
+//   4. Act opens the one transaction of the request. For capability routes
+//      it first passes the gate (access/guard/gate.h) in it: the target's
+//      unit (api_routes.h), the account's grants as they stand in that
+//      transaction, one call to access::Decide and the role's quota. A
+//      refusal is recorded (audit event and anomaly rules, so a severe rule
+//      suspends the account within the request that triggered it) and
+//      answered 403/404/429 with the rule and a reason a person can act on;
+//      an allow runs the operation, which acts and records its own audit
+//      event in the same transaction, with the Decision (access::Acting);
+//   5. the handler renders the operation's result.
 // Errors are {"error": {"code", "message", "request_id"}} with stable codes.
 #pragma once
 
@@ -32,6 +34,8 @@
 #include <optional>
 #include <string>
 
+#include "access/guard/gate.h"
+#include "access/policy/acting.h"
 #include "access/policy/decision.h"
 #include "access/policy/policy.h"
 #include "access/store/access_service.h"
@@ -41,7 +45,9 @@
 #include "core/time_zone.h"
 #include "crypto/sealer.h"
 #include "members/org_tree.h"
+#include "messaging/operations.h"
 #include "phonebank/connector.h"
+#include "phonebank/operations.h"
 #include "server/api_routes.h"
 #include "server/http_server.h"
 #include "store/store.h"
@@ -68,10 +74,10 @@ struct ApiDeps {
 };
 
 // What a handler gets: the request, the session (for non-public routes) and
-// the decision (for capability routes). Held by a shared_ptr: a handler that
-// finishes after a group commit (Api::Later) keeps the call, session and
-// decision with shared_from_this(). The request outlives it: the HTTP layer
-// keeps it until the response is sent.
+// the target parsed from the path, query or body. Held by a shared_ptr: a
+// handler that finishes after a group commit (TxKind::kLater) keeps the call
+// and session with shared_from_this(). The request outlives it: the HTTP
+// layer keeps it until the response is sent.
 struct ApiCall : std::enable_shared_from_this<ApiCall> {
   ApiCall(const ApiRoute& r, const HttpRequest& q) : route(r), req(q) {}
   const ApiRoute& route;
@@ -79,15 +85,16 @@ struct ApiCall : std::enable_shared_from_this<ApiCall> {
   Micros now = 0;
   std::string client;  // truncated address for the audit log
   const access::ActiveSession* session = nullptr;
-  const access::Decision* decision = nullptr;
+  // kUnitQuery and kUnitBody routes: the unit named (decided on by the gate).
   UnitId target_unit;
+  // Path targets: the id named by {id} (a member, grant, campaign, message).
+  std::int64_t target_id = 0;
   MemberId target_member;  // kMemberPath routes
   // The request body of a state-changing request, parsed once under the
   // body limits (kBodyLimits): always an object ({} when there was none).
   nlohmann::json body = nlohmann::json::object();
-  // What `session` and `decision` point to.
+  // What `session` points to.
   std::optional<access::ActiveSession> active_session;
-  std::optional<access::Decision> active_decision;
 };
 
 using ApiHandler = std::function<HttpResponse(const ApiCall&)>;
@@ -108,20 +115,72 @@ class Api {
 
   static constexpr std::string_view kSessionCookie = "sb_session";
 
+  // How Act runs the request's transaction: a read, a write answered on
+  // this thread, or a write answered after its group commit without holding
+  // an HTTP thread meanwhile (the operation may then run twice, and it and
+  // `render` must keep what they use alive: the call is kept by Act).
+  enum class TxKind { kRead, kWrite, kLater };
+  using ActFn = std::function<Status(store::Tx&, const access::Acting&)>;
+  using RenderFn = std::function<HttpResponse(const Status&)>;
+
  private:
+  void AddSessionHandlers();
+  void AddMemberHandlers();
+  void AddGrantHandlers();
+  void AddAuditHandlers();
+  void AddPhonebankHandlers();
+  void AddMessageHandlers();
+
+  // The request's one transaction (see the top of this file): the gate for
+  // capability routes, then `act` with who acts; `render` makes the answer
+  // from the transaction's status (refusals are answered by Act). With no
+  // `act`, only the gate runs (in a read), for services that open their own
+  // transaction and decide again in it (AccessService, AuthService).
+  HttpResponse Act(const ApiCall& call, TxKind kind, ActFn act, RenderFn render);
+  // Step 2 of Handle: the session, its CSRF token and origin; false with
+  // `refusal` set when the request may not go on.
+  bool Authenticate(ApiCall& call, HttpResponse* refusal);
+  // Who acts on a session route: the account itself, no decision.
+  access::Acting Self(const ApiCall& call) const;
+  // The gate's request for `call`, and the answer to a refusal.
+  access::GateRequest GateRequestFor(const ApiCall& call) const;
+  HttpResponse Refused(const ApiCall& call, const access::GateRequest& r,
+                       const access::GateResult& g);
+  // A refusal for an id or token the account could only have guessed (a
+  // call, a link, a message not in its name): 404 with `message`, recorded
+  // and counted toward the probing rule like any other refusal.
+  HttpResponse RefuseNotFound(const ApiCall& call, std::string_view message);
+  // A refusal decided by a service (pace): recorded like a gate refusal,
+  // answered by `answer` unless the account was suspended by it.
+  HttpResponse RefuseWith(const ApiCall& call, std::string_view action, const access::Decision& d,
+                          std::function<HttpResponse()> answer);
+
+  // A write whose response is made after its group commit without holding
+  // an HTTP thread meanwhile: `fn` as for Store::Write (it may run twice),
+  // then `make` on an HTTP thread with the write's status. Both may use the
+  // call (kept alive) and whatever they capture.
+  HttpResponse Later(const ApiCall& call, store::TxFn fn,
+                     std::function<HttpResponse(const Status&)> make);
+  // The answer to "next", once its write is done.
+  HttpResponse NextResponse(const ApiCall& call, const phonebank::NextContact& next);
+
+  // Session (api_session.cc).
   HttpResponse Login(const ApiCall& call);
   HttpResponse SessionInfo(const ApiCall& call);
   HttpResponse Logout(const ApiCall& call);
   HttpResponse LogoutEverywhere(const ApiCall& call);
+  // Members (api_members.cc).
   HttpResponse SearchMembers(const ApiCall& call);
   HttpResponse ViewMember(const ApiCall& call);
   HttpResponse ViewContact(const ApiCall& call);
+  // Grants and accounts (api_grants.cc).
   HttpResponse ListGrants(const ApiCall& call);
   HttpResponse AddGrant(const ApiCall& call);
   HttpResponse ApproveGrant(const ApiCall& call);
   HttpResponse RevokeGrant(const ApiCall& call);
   HttpResponse ListAccounts(const ApiCall& call);
   HttpResponse SetAccountState(const ApiCall& call, access::AccountState state);
+  // Audit and alerts (api_audit.cc).
   HttpResponse Explain(const ApiCall& call);
   HttpResponse AuditEvents(const ApiCall& call);
   HttpResponse AuditCheckpoints(const ApiCall& call);
@@ -149,8 +208,7 @@ class Api {
   HttpResponse MyStats(const ApiCall& call);
   HttpResponse RegisterEndpoint(const ApiCall& call);
   HttpResponse VerifyEndpoint(const ApiCall& call);
-  void AddPhonebankHandlers();
-  void AddMessageHandlers();
+  // Member e-mail (api_messages.cc).
   HttpResponse ListMessages(const ApiCall& call);
   HttpResponse CreateMessage(const ApiCall& call);
   HttpResponse CountMessageAudience(const ApiCall& call);
@@ -164,37 +222,13 @@ class Api {
   HttpResponse MyApprovals(const ApiCall& call);
   HttpResponse ApproveInMyName(const ApiCall& call);
 
-  // Records a refusal (a deny, or a not-found) and feeds the anomaly rules,
-  // in one transaction; `suspended` says whether a severe rule fired.
-  Status RecordRefusal(const ApiCall& call, std::string_view action,
-                       const access::Decision& decision, MemberId member, bool not_found,
-                       bool* suspended);
-  // RecordRefusal, then the 403 (or 404) answer; "account_suspended" when a
-  // severe anomaly rule fired on this very request.
-  HttpResponse Refuse(const ApiCall& call, const access::Decision& decision, MemberId member,
-                      bool not_found);
-  // Refuse() for an id or token the account could only have guessed (a call,
-  // a link, a message not in its name): 404 with `message`, recorded and
-  // counted toward the probing rule like any other refusal.
-  HttpResponse RefuseNotFound(const ApiCall& call, std::string_view message);
-  // Feeds an allowed read to the anomaly rules inside the read's transaction.
-  Status ObserveRead(store::Tx& tx, const ApiCall& call, std::vector<MemberId> members);
-
-  // A write whose response is made after its group commit without holding
-  // an HTTP thread meanwhile: `fn` as for Store::Write (it may run twice),
-  // then `make` on an HTTP thread with the write's status. Both may use the
-  // call (kept alive) and whatever they capture.
-  HttpResponse Later(const ApiCall& call, store::TxFn fn,
-                     std::function<HttpResponse(const Status&)> make);
-  // The answer to "next", once its write is done.
-  HttpResponse NextResponse(const ApiCall& call, const Status& st, const phonebank::Campaign& c,
-                            const phonebank::NextResult& next, const phonebank::Contact& contact);
-
   ApiDeps deps_;
   std::unique_ptr<access::AuthService> auth_;
   std::unique_ptr<access::AccessService> access_;
   std::map<std::string_view, ApiHandler> handlers_;
   std::shared_ptr<phonebank::Connector> connector_;
+  std::unique_ptr<phonebank::Operations> phonebank_;
+  std::unique_ptr<messaging::Operations> messaging_;
   // Later() writes not yet answered: the destructor waits for them, since
   // they refer to this object.
   std::mutex later_mu_;

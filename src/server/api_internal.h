@@ -33,6 +33,15 @@ inline HttpResponse Error(int status, std::string_view code, std::string_view me
   return ErrorResponse(status, code, message, req.request_id);
 }
 
+// The answer when an anomaly rule suspended the account on this very request.
+inline HttpResponse Suspended(const HttpRequest& req,
+                              std::string_view why = "after a pattern of refused requests") {
+  return Error(403, "account_suspended",
+               "this account has been suspended " + std::string(why) +
+                   "; the data protection officer has been alerted",
+               req);
+}
+
 inline bool Unsafe(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
@@ -173,16 +182,6 @@ inline Result<UnitId> UnitFrom(const members::OrgTree& tree, const std::string& 
 inline std::string QueryParam(const HttpRequest& req, std::string_view key) {
   auto it = req.query.find(std::string(key));
   return it == req.query.end() ? std::string() : it->second;
-}
-
-inline audit::Event EventFor(const ApiCall& call, std::string_view action) {
-  audit::Event e;
-  e.at = call.now;
-  e.action = std::string(action);
-  if (call.session) e.actor = call.session->session.account.value();
-  e.request_id = call.req.request_id;
-  e.client = call.client;
-  return e;
 }
 
 inline std::vector<std::string> Classes(const std::set<std::string>& s) {

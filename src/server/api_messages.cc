@@ -1,13 +1,16 @@
-// Member e-mail routes (RULEBOOK §7). Drafting, previews, counts and reports
-// need message.draft over the message's scope; second approvals need
-// message.approve; sending and cancelling need message.send. Approving in
-// one's own name needs only to be that person, signed in: no grant lets
-// anyone else do it. Member addresses never appear in any answer.
+// Member e-mail routes (RULEBOOK §7): each parses, calls one operation of
+// messaging/operations.h in the request's transaction (Api::Act) and
+// renders. Drafting, previews, counts and reports need message.draft over
+// the message's scope; second approvals need message.approve; sending and
+// cancelling need message.send. Approving in one's own name needs only to be
+// that person, signed in: no grant lets anyone else do it. Member addresses
+// never appear in any answer.
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "access/store/access_store.h"
 #include "messaging/messaging.h"
+#include "messaging/operations.h"
 #include "messaging/tokens.h"
 #include "server/api.h"
 #include "server/api_internal.h"
@@ -28,20 +31,7 @@ Status Guard(const std::function<Status()>& f) {
   }
 }
 
-msg::MessageId MessageOf(const ApiCall& call) {
-  return msg::MessageId(ParseId(call.req.params.at("id"), "the message id").value_or(0));
-}
-
-audit::Event MessageEvent(const ApiCall& call, std::string_view action, msg::MessageId id) {
-  audit::Event e = EventFor(call, action);
-  e.decision = "allow";
-  if (call.decision) {
-    e.rule = call.decision->rule;
-    e.grant_id = call.decision->grant.value();
-  }
-  if (id.valid()) e.message = id.value();
-  return e;
-}
+msg::MessageId MessageOf(const ApiCall& call) { return msg::MessageId(call.target_id); }
 
 // Reads the fields present in `j` into `m` (all required when `create`).
 Status ReadMessageBody(const json& j, store::Tx& tx, const members::OrgTree& tree, bool create,
@@ -228,344 +218,278 @@ HttpResponse Api::ListMessages(const ApiCall& call) {
   // same decision GET /api/v1/messages/{id} asks for, over each message's
   // scope. The list carries no member data, only what a message's page
   // shows above its text.
-  const std::string_view capability = FindApiRoute("messages.get")->capability;
-  const access::Principal who = call.session->principal();
-  std::vector<UnitId> scopes;
-  for (const access::Grant& g : who.grants) {
-    const access::Role* r = deps_.policy->FindRole(g.role);
-    if (r && r->capabilities.contains(capability) && access::GrantInForce(g, call.now)) {
-      scopes.push_back(g.scope);
-    }
-  }
-  std::map<std::int64_t, bool> allowed;  // by scope: one decision each
-  auto in_scope = [&](const msg::Message& m) {
-    auto [it, fresh] = allowed.try_emplace(m.scope.value(), false);
-    if (fresh) {
-      it->second = access::Decide(*deps_.policy, *deps_.tree, who, capability,
-                                  access::Target{m.scope}, call.now)
-                       .allow;
-    }
-    return it->second;
-  };
   json out = json::array();
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    out = json::array();
-    AccountNames names(tx);
-    SB_ASSIGN_OR_RETURN(auto list, msg::ListMessages(tx, *deps_.tree, who.account, scopes, in_scope,
-                                                     kMessageListMax));
-    for (const auto& m : list) {
-      json from{{"kind", msg::FromKindName(m.from.kind)}, {"name", m.from.name}};
-      if (m.from.account.valid()) from["account"] = m.from.account.value();
-      json j{{"id", m.id.value()},
-             {"subject", m.subject},
-             {"kind", msg::KindName(m.kind)},
-             {"state", msg::StateName(m.state)},
-             {"version", m.version},
-             {"scope", UnitJson(*deps_.tree, m.scope)},
-             {"from", from},
-             {"author", m.author.value()},
-             {"updated_at", FormatTimestamp(m.updated_at)}};
-      SB_ASSIGN_OR_RETURN(j["author_name"], names(m.author));
-      if (m.sent_by.valid()) j["sent_by"] = m.sent_by.value();
-      out.push_back(std::move(j));
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"messages", out}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        out = json::array();
+        AccountNames names(tx);
+        SB_ASSIGN_OR_RETURN(auto list, messaging_->Visible(tx, call.session->principal(),
+                                                           FindApiRoute("messages.get")->capability,
+                                                           call.now, kMessageListMax));
+        for (const auto& m : list) {
+          json from{{"kind", msg::FromKindName(m.from.kind)}, {"name", m.from.name}};
+          if (m.from.account.valid()) from["account"] = m.from.account.value();
+          json j{{"id", m.id.value()},
+                 {"subject", m.subject},
+                 {"kind", msg::KindName(m.kind)},
+                 {"state", msg::StateName(m.state)},
+                 {"version", m.version},
+                 {"scope", UnitJson(*deps_.tree, m.scope)},
+                 {"from", from},
+                 {"author", m.author.value()},
+                 {"updated_at", FormatTimestamp(m.updated_at)}};
+          SB_ASSIGN_OR_RETURN(j["author_name"], names(m.author));
+          if (m.sent_by.valid()) j["sent_by"] = m.sent_by.value();
+          out.push_back(std::move(j));
+        }
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"messages", out}});
+      });
 }
 
 HttpResponse Api::CreateMessage(const ApiCall& call) {
-  const json* body = &call.body;
-  msg::Message m;
-  m.author = call.session->session.account;
-  m.scope = call.target_unit;
   json out;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    m.id = msg::MessageId();
-    SB_RETURN_IF_ERROR(Guard([&] { return ReadMessageBody(*body, tx, *deps_.tree, true, m); }));
-    SB_ASSIGN_OR_RETURN(m.id, msg::CreateDraft(tx, *deps_.tree, m, call.now));
-    SB_RETURN_IF_ERROR(
-        audit::AuditLog::Append(tx, MessageEvent(call, "message.draft", m.id)).status());
-    out = MessageJson(tx, *deps_.tree, m);
-    SB_ASSIGN_OR_RETURN(
-        auto req,
-        msg::RequirementsFor(tx, *deps_.tree, m, m.author, call.session->data.account.staff,
-                             msg::SendPolicyFrom(*deps_.policy), msg::NoContestHooks(), call.now));
-    out["requirements"] = RequirementsJson(req);
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(201, {{"message", out}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        msg::Message m;
+        m.author = who.account;
+        m.scope = call.target_unit;
+        SB_RETURN_IF_ERROR(
+            Guard([&] { return ReadMessageBody(call.body, tx, *deps_.tree, true, m); }));
+        SB_RETURN_IF_ERROR(messaging_->Draft(tx, who, m));
+        out = MessageJson(tx, *deps_.tree, m);
+        SB_ASSIGN_OR_RETURN(auto req, messaging_->RequirementsOf(tx, who, m));
+        out["requirements"] = RequirementsJson(req);
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(201, {{"message", out}});
+      });
 }
 
 HttpResponse Api::CountMessageAudience(const ApiCall& call) {
-  const json* body = &call.body;
   msg::Message m;
-  m.scope = call.target_unit;
   std::int64_t n = 0;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    json j = *body;
-    if (!j.contains("kind")) j["kind"] = "campaign";
-    if (!j.contains("subject")) j["subject"] = "-";
-    if (!j.contains("text_body")) j["text_body"] = "-";
-    SB_RETURN_IF_ERROR(Guard([&] { return ReadMessageBody(j, tx, *deps_.tree, true, m); }));
-    SB_ASSIGN_OR_RETURN(n, msg::CountRecipients(tx, *deps_.tree, m.audience, m.kind));
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"recipients", n},
-                    {"kind", msg::KindName(m.kind)},
-                    {"note",
-                     "members with the consent this kind needs, not suppressed, with a "
-                     "valid address; canaries excluded"}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        m.scope = call.target_unit;
+        json j = call.body;
+        if (!j.contains("kind")) j["kind"] = "campaign";
+        if (!j.contains("subject")) j["subject"] = "-";
+        if (!j.contains("text_body")) j["text_body"] = "-";
+        SB_RETURN_IF_ERROR(Guard([&] { return ReadMessageBody(j, tx, *deps_.tree, true, m); }));
+        SB_ASSIGN_OR_RETURN(n, msg::CountRecipients(tx, *deps_.tree, m.audience, m.kind));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"recipients", n},
+                          {"kind", msg::KindName(m.kind)},
+                          {"note",
+                           "members with the consent this kind needs, not suppressed, with a "
+                           "valid address; canaries excluded"}});
+      });
 }
 
 HttpResponse Api::GetMessage(const ApiCall& call) {
   json out;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
-    out = MessageJson(tx, *deps_.tree, m);
-    if (m.state == msg::State::kDraft) {
-      SB_ASSIGN_OR_RETURN(
-          auto req,
-          msg::RequirementsFor(tx, *deps_.tree, m, call.session->session.account,
-                               call.session->data.account.staff, msg::SendPolicyFrom(*deps_.policy),
-                               msg::NoContestHooks(), call.now));
-      out["requirements"] = RequirementsJson(req);
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"message", out}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+        out = MessageJson(tx, *deps_.tree, m);
+        if (m.state == msg::State::kDraft) {
+          SB_ASSIGN_OR_RETURN(auto req, messaging_->RequirementsOf(tx, who, m));
+          out["requirements"] = RequirementsJson(req);
+        }
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"message", out}});
+      });
 }
 
 HttpResponse Api::UpdateMessage(const ApiCall& call) {
-  const json* body = &call.body;
   json out;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
-    if (m.author != call.session->session.account) {
-      return Status::PermissionDenied("only the author edits a draft; ask them, or draft your own");
-    }
-    SB_RETURN_IF_ERROR(Guard([&] { return ReadMessageBody(*body, tx, *deps_.tree, false, m); }));
-    SB_RETURN_IF_ERROR(msg::UpdateDraft(tx, *deps_.tree, m, call.now));
-    SB_RETURN_IF_ERROR(
-        audit::AuditLog::Append(tx, MessageEvent(call, "message.edit", m.id)).status());
-    out = MessageJson(tx, *deps_.tree, m);
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"message", out}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        msg::Message m;
+        auto edit = [&](msg::Message& x) {
+          return Guard([&] { return ReadMessageBody(call.body, tx, *deps_.tree, false, x); });
+        };
+        SB_RETURN_IF_ERROR(messaging_->Edit(tx, who, MessageOf(call), edit, m));
+        out = MessageJson(tx, *deps_.tree, m);
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"message", out}});
+      });
 }
 
 HttpResponse Api::PreviewMessage(const ApiCall& call) {
-  // A made-up sample recipient: a preview never shows a real member.
-  json out;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
-    SB_ASSIGN_OR_RETURN(auto subject,
-                        msg::Template::Compile(m.subject, msg::BodyKind::kText, "subject"));
-    SB_ASSIGN_OR_RETURN(auto text,
-                        msg::Template::Compile(m.text_body, msg::BodyKind::kText, "text_body"));
-    msg::MergeValues v;
-    v.first_name = "Alex";
-    const members::Unit* u =
-        deps_.tree->Find(m.audience.units.empty() ? m.scope : m.audience.units[0]);
-    v.unit_name = u ? u->name : "";
-    v.unsubscribe_url = deps_.public_base_url + "/u/SAMPLE";
-    v.preferences_url = deps_.public_base_url + "/preferences/SAMPLE";
-    msg::FooterFacts f;
-    f.sender_name = call.session->data.account.display_name;
-    f.sender_role = call.decision && call.decision->role ? call.decision->role->name : "";
-    switch (m.from.kind) {
-      case msg::FromKind::kOrganisation:
-        f.identity = deps_.organisation_name;
-        break;
-      case msg::FromKind::kUnit:
-        if (const members::Unit* fu = deps_.tree->Find(m.from.unit)) f.identity = fu->name;
-        break;
-      default:
-        f.identity = m.from.name;
-    }
-    SB_ASSIGN_OR_RETURN(auto approvals, msg::CurrentApprovals(tx, m));
-    for (const auto& a : approvals) {
-      if (a.kind == msg::ApprovalKind::kSecond) f.approver = a.account_name;
-    }
-    f.unit_name = v.unit_name;
-    out = {{"sample_recipient", {{"first_name", v.first_name}, {"unit_name", v.unit_name}}},
-           {"from_name", f.identity},
-           {"subject", subject.Render(v)},
-           {"text", text.Render(v) + msg::FooterText(f, v.unsubscribe_url, v.preferences_url)}};
-    if (!m.html_body.empty()) {
-      SB_ASSIGN_OR_RETURN(auto html,
-                          msg::Template::Compile(m.html_body, msg::BodyKind::kHtml, "html_body"));
-      out["html"] = html.Render(v) + msg::FooterHtml(f, v.unsubscribe_url, v.preferences_url);
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"preview", out}});
+  msg::Preview p;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(p,
+                            messaging_->PreviewAs(tx, who, MessageOf(call), deps_.public_base_url,
+                                                  deps_.organisation_name));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json out{{"sample_recipient",
+                  {{"first_name", p.sample_first_name}, {"unit_name", p.sample_unit_name}}},
+                 {"from_name", p.from_name},
+                 {"subject", p.subject},
+                 {"text", p.text}};
+        if (!p.html.empty()) out["html"] = p.html;
+        return Json(200, {{"preview", out}});
+      });
 }
 
 HttpResponse Api::ApproveMessage(const ApiCall& call) {
-  const json* body = &call.body;
-  auto version = VersionField(*body);
-  if (!version) return StatusResponse(version.error(), call.req.request_id);
   json out;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_RETURN_IF_ERROR(msg::Approve(tx, *deps_.tree, MessageOf(call), *version,
-                                    msg::ApprovalKind::kSecond, call.session->session.account,
-                                    call.now));
-    SB_RETURN_IF_ERROR(
-        audit::AuditLog::Append(tx, MessageEvent(call, "message.approve", MessageOf(call)))
-            .status());
-    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
-    out = MessageJson(tx, *deps_.tree, m);
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"message", out}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(int version, VersionField(call.body));
+        SB_RETURN_IF_ERROR(messaging_->ApproveSecond(tx, who, MessageOf(call), version));
+        SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+        out = MessageJson(tx, *deps_.tree, m);
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"message", out}});
+      });
 }
 
 HttpResponse Api::SendMessage(const ApiCall& call) {
-  const json* body = &call.body;
-  auto version = VersionField(*body);
-  if (!version) return StatusResponse(version.error(), call.req.request_id);
   msg::SendResult result;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(
-        result, msg::Send(tx, *deps_.tree, MessageOf(call), *version, call.session->session.account,
-                          call.session->data.account.staff, *call.decision,
-                          msg::SendPolicyFrom(*deps_.policy), msg::NoContestHooks(), call.now));
-    audit::Event e =
-        MessageEvent(call, result.sent ? "message.send" : "message.send_refused", MessageOf(call));
-    if (!result.sent) {
-      e.decision = "deny";
-      for (const auto& c : result.checks) {
-        if (!c.passed) {
-          e.rule = c.rule;
-          break;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(int version, VersionField(call.body));
+        SB_ASSIGN_OR_RETURN(result, messaging_->SendAs(tx, who, MessageOf(call), version));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        if (!result.sent) {
+          std::string why;
+          for (const auto& c : result.checks) {
+            if (!c.passed) why += (why.empty() ? "" : "; ") + c.detail;
+          }
+          return Json(409, {{"error",
+                             {{"code", "checks_failed"},
+                              {"message", "not sent: " + why},
+                              {"checks", ChecksJson(result.checks)},
+                              {"request_id", call.req.request_id}}}});
         }
-      }
-    }
-    return audit::AuditLog::Append(tx, e).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  if (!result.sent) {
-    std::string why;
-    for (const auto& c : result.checks) {
-      if (!c.passed) why += (why.empty() ? "" : "; ") + c.detail;
-    }
-    return Json(409, {{"error",
-                       {{"code", "checks_failed"},
-                        {"message", "not sent: " + why},
-                        {"checks", ChecksJson(result.checks)},
-                        {"request_id", call.req.request_id}}}});
-  }
-  if (deps_.on_message_queued) deps_.on_message_queued();
-  return Json(202, {{"queued", result.recipients}, {"checks", ChecksJson(result.checks)}});
+        if (deps_.on_message_queued) deps_.on_message_queued();
+        return Json(202, {{"queued", result.recipients}, {"checks", ChecksJson(result.checks)}});
+      });
 }
 
 HttpResponse Api::CancelMessage(const ApiCall& call) {
   std::int64_t n = 0;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
-    if (m.state == msg::State::kSent || m.state == msg::State::kCancelled) {
-      return Status::FailedPrecondition("the message is already " +
-                                        std::string(msg::StateName(m.state)));
-    }
-    SB_ASSIGN_OR_RETURN(n, msg::Cancel(tx, m.id, call.now));
-    return audit::AuditLog::Append(tx, MessageEvent(call, "message.cancel", m.id)).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"cancelled", n}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(n, messaging_->CancelAs(tx, who, MessageOf(call)));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"cancelled", n}});
+      });
 }
 
 HttpResponse Api::MessageReport(const ApiCall& call) {
   json out;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
-    SB_ASSIGN_OR_RETURN(msg::Report r, msg::MessageReport(tx, m));
-    json approvals = json::array();
-    for (const auto& a : r.approvals) approvals.push_back(ApprovalJson(a));
-    out = {{"message", m.id.value()},
-           {"state", msg::StateName(m.state)},
-           {"version", m.version},
-           {"drafted_by", {{"account", m.author.value()}, {"name", r.author_name}}},
-           {"counts",
-            {{"recipients", r.recipients},
-             {"queued", r.queued},
-             {"handed", r.handed},
-             {"sent", r.sent},
-             {"deferred", r.deferred},
-             {"failed", r.failed},
-             {"bounced", r.bounced},
-             {"suppressed", r.suppressed},
-             {"cancelled", r.cancelled},
-             {"unsubscribed", r.unsubscribed}}},
-           {"approvals", approvals},
-           {"checks", ChecksJson(r.checks)}};
-    if (m.sent_by.valid()) {
-      out["sent_by"] = {
-          {"account", m.sent_by.value()}, {"name", r.sender_name}, {"role", m.sent_role}};
-      out["queued_at"] = FormatTimestamp(m.queued_at);
-    }
-    if (m.completed_at) out["completed_at"] = FormatTimestamp(m.completed_at);
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"report", out}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        SB_ASSIGN_OR_RETURN(msg::Message m, msg::GetMessage(tx, *deps_.tree, MessageOf(call)));
+        SB_ASSIGN_OR_RETURN(msg::Report r, msg::MessageReport(tx, m));
+        json approvals = json::array();
+        for (const auto& a : r.approvals) approvals.push_back(ApprovalJson(a));
+        out = {{"message", m.id.value()},
+               {"state", msg::StateName(m.state)},
+               {"version", m.version},
+               {"drafted_by", {{"account", m.author.value()}, {"name", r.author_name}}},
+               {"counts",
+                {{"recipients", r.recipients},
+                 {"queued", r.queued},
+                 {"handed", r.handed},
+                 {"sent", r.sent},
+                 {"deferred", r.deferred},
+                 {"failed", r.failed},
+                 {"bounced", r.bounced},
+                 {"suppressed", r.suppressed},
+                 {"cancelled", r.cancelled},
+                 {"unsubscribed", r.unsubscribed}}},
+               {"approvals", approvals},
+               {"checks", ChecksJson(r.checks)}};
+        if (m.sent_by.valid()) {
+          out["sent_by"] = {
+              {"account", m.sent_by.value()}, {"name", r.sender_name}, {"role", m.sent_role}};
+          out["queued_at"] = FormatTimestamp(m.queued_at);
+        }
+        if (m.completed_at) out["completed_at"] = FormatTimestamp(m.completed_at);
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"report", out}});
+      });
 }
 
 HttpResponse Api::MyApprovals(const ApiCall& call) {
   json out = json::array();
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    out = json::array();
-    AccountNames names(tx);
-    SB_ASSIGN_OR_RETURN(auto list,
-                        msg::AwaitingOnBehalf(tx, *deps_.tree, call.session->session.account));
-    for (const auto& m : list) {
-      json j = MessageJson(tx, *deps_.tree, m);
-      // Who drafted it (an account, not a member), so the person it speaks
-      // for knows whom to ask about it.
-      SB_ASSIGN_OR_RETURN(j["author_name"], names(m.author));
-      bool approved = false;
-      for (const auto& a : j["approvals"]) {
-        approved = approved || (a["kind"] == "on_behalf" &&
-                                a["account"] == call.session->session.account.value());
-      }
-      j["approved_by_you"] = approved;
-      out.push_back(j);
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"messages", out}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        out = json::array();
+        AccountNames names(tx);
+        SB_ASSIGN_OR_RETURN(auto list, msg::AwaitingOnBehalf(tx, *deps_.tree, who.account));
+        for (const auto& m : list) {
+          json j = MessageJson(tx, *deps_.tree, m);
+          // Who drafted it (an account, not a member), so the person it
+          // speaks for knows whom to ask about it.
+          SB_ASSIGN_OR_RETURN(j["author_name"], names(m.author));
+          bool approved = false;
+          for (const auto& a : j["approvals"]) {
+            approved =
+                approved || (a["kind"] == "on_behalf" && a["account"] == who.account.value());
+          }
+          j["approved_by_you"] = approved;
+          out.push_back(j);
+        }
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"messages", out}});
+      });
 }
 
 HttpResponse Api::ApproveInMyName(const ApiCall& call) {
-  auto id = ParseId(call.req.params.at("id"), "the message id");
-  if (!id) return StatusResponse(id.error(), call.req.request_id);
-  const json* body = &call.body;
-  auto version = VersionField(*body);
-  if (!version) return StatusResponse(version.error(), call.req.request_id);
-  const AccountId me = call.session->session.account;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    auto m = msg::GetMessage(tx, *deps_.tree, msg::MessageId(*id));
-    // Someone not named learns nothing about the message.
-    if (!m || m->from.account != me) {
-      return Status::NotFound("no message in your name has this id");
-    }
-    SB_RETURN_IF_ERROR(
-        msg::Approve(tx, *deps_.tree, m->id, *version, msg::ApprovalKind::kOnBehalf, me, call.now));
-    audit::Event e = MessageEvent(call, "message.approve_in_own_name", m->id);
-    e.on_behalf_of = me.value();
-    return audit::AuditLog::Append(tx, e).status();
-  });
-  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"approved", true}, {"version", *version}});
+  int version = 0;
+  Status failed = Status::Ok();
+  HttpResponse r = Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(call.req.params.at("id"), "the message id"));
+        SB_ASSIGN_OR_RETURN(version, VersionField(call.body));
+        failed = messaging_->ApproveInOwnName(tx, who, msg::MessageId(id), version);
+        return failed;
+      },
+      [&](const Status&) {
+        return Json(200, {{"approved", true}, {"version", version}});
+      });
+  if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
+  return r;
 }
 
 }  // namespace switchboard::server

@@ -1,16 +1,13 @@
-// The phone bank's routes (RULEBOOK §6). Organiser routes need
-// phonebank.manage over the campaign's scope; calling routes need
-// phonebank.call there *and* a join of this very campaign whose grant is in
-// force (a caller of one campaign cannot call for another in the same
-// unit). Callers only ever see the campaign's allowed fields and an opaque
+// The phone bank's routes (RULEBOOK §6): each parses, calls one operation of
+// phonebank/operations.h in the request's transaction (Api::Act) and
+// renders. Callers only ever see the campaign's allowed fields and an opaque
 // reference; member ids, numbers and addresses stay on the server.
 #include <nlohmann/json.hpp>
 
-#include "access/guard/anomaly.h"
-#include "access/store/access_store.h"
 #include "core/log.h"
 #include "members/contact.h"
 #include "phonebank/connector.h"
+#include "phonebank/operations.h"
 #include "phonebank/phonebank.h"
 #include "segment/segment.h"
 #include "server/api.h"
@@ -198,414 +195,337 @@ void Api::AddPhonebankHandlers() {
 
 namespace {
 
-pb::CampaignId CampaignOf(const ApiCall& call) {
-  return pb::CampaignId(*ParseId(call.req.params.at("id"), "id"));
-}
-
-audit::Event PhonebankEvent(const ApiCall& call, std::string_view action, pb::CampaignId c) {
-  audit::Event e = EventFor(call, action);
-  e.decision = "allow";
-  if (call.decision) {
-    e.rule = call.decision->rule;
-    if (call.decision->grant.valid()) e.grant_id = call.decision->grant.value();
-  } else {
-    e.rule = "self";
-  }
-  if (c.valid()) e.campaign = c.value();
-  return e;
-}
+pb::CampaignId CampaignOf(const ApiCall& call) { return pb::CampaignId(call.target_id); }
 
 }  // namespace
 
 HttpResponse Api::ListCampaigns(const ApiCall& call) {
   std::vector<pb::CampaignRole> list;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(list, pb::ListCampaigns(tx, *deps_.tree, call.session->session.account));
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json out = json::array();
-  for (const auto& r : list) {
-    out.push_back({{"id", r.campaign.id.value()},
-                   {"name", r.campaign.name},
-                   {"purpose", r.campaign.purpose},
-                   {"state", pb::StateName(r.campaign.state)},
-                   {"scope", UnitJson(*deps_.tree, r.campaign.scope)},
-                   {"starts_at", FormatTimestamp(r.campaign.starts_at)},
-                   {"ends_at", FormatTimestamp(r.campaign.ends_at)},
-                   {"role", r.role}});
-  }
-  return Json(200, {{"campaigns", out}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(list, pb::ListCampaigns(tx, *deps_.tree, who.account));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json out = json::array();
+        for (const auto& r : list) {
+          out.push_back({{"id", r.campaign.id.value()},
+                         {"name", r.campaign.name},
+                         {"purpose", r.campaign.purpose},
+                         {"state", pb::StateName(r.campaign.state)},
+                         {"scope", UnitJson(*deps_.tree, r.campaign.scope)},
+                         {"starts_at", FormatTimestamp(r.campaign.starts_at)},
+                         {"ends_at", FormatTimestamp(r.campaign.ends_at)},
+                         {"role", r.role}});
+        }
+        return Json(200, {{"campaigns", out}});
+      });
 }
 
 HttpResponse Api::CreateCampaign(const ApiCall& call) {
-  const json* body = &call.body;
   pb::Campaign c;
-  c.owner = call.session->session.account;
-  c.scope = call.target_unit;
-  Status st = SafeRead([&] { return ReadCampaignBody(*body, *deps_.tree, call.now, true, c); });
-  if (st.ok()) st = pb::Validate(c, *deps_.policy, *deps_.tree);
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
   std::int64_t count = 0;
-  st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c.id, pb::InsertCampaign(tx, *deps_.tree, c, call.now));
-    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
-    return audit::AuditLog::Append(tx, PhonebankEvent(call, "campaign.create", c.id)).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j = CampaignJson(*deps_.tree, deps_.time_zone, c);
-  j["audience_count"] = count;
-  return Json(201, {{"campaign", j}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        c = pb::Campaign();
+        c.owner = who.account;
+        c.scope = call.target_unit;
+        SB_RETURN_IF_ERROR(
+            SafeRead([&] { return ReadCampaignBody(call.body, *deps_.tree, call.now, true, c); }));
+        SB_ASSIGN_OR_RETURN(count, phonebank_->Create(tx, who, c));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json j = CampaignJson(*deps_.tree, deps_.time_zone, c);
+        j["audience_count"] = count;
+        return Json(201, {{"campaign", j}});
+      });
 }
 
 HttpResponse Api::GetCampaign(const ApiCall& call) {
-  pb::Campaign c;
-  std::int64_t count = 0, targets = 0;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
-    SB_ASSIGN_OR_RETURN(targets, tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE "
-                                             "campaign_id = $1",
-                                             {c.id.value()}));
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j = CampaignJson(*deps_.tree, deps_.time_zone, c);
-  j["audience_count"] = count;
-  j["targets"] = targets;
-  return Json(200, {{"campaign", j}});
+  pb::CampaignSummary s;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        SB_ASSIGN_OR_RETURN(s, phonebank_->Get(tx, CampaignOf(call)));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json j = CampaignJson(*deps_.tree, deps_.time_zone, s.campaign);
+        j["audience_count"] = s.audience_count;
+        j["targets"] = s.targets;
+        return Json(200, {{"campaign", j}});
+      });
 }
 
 HttpResponse Api::UpdateCampaign(const ApiCall& call) {
-  const json* body = &call.body;
-  int expected_version = 0;
-  if (body->contains("version")) {
-    const json& v = (*body)["version"];
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > INT32_MAX) {
-      return Error(400, "invalid_request", "version: the campaign's version, a whole number",
-                   call.req);
-    }
-    expected_version = v.get<int>();
-  }
   pb::Campaign c;
   pb::CampaignEdit edit;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    const bool live = c.state != pb::CampaignState::kDraft;
-    const UnitId scope = c.scope;
-    SB_RETURN_IF_ERROR(
-        SafeRead([&] { return ReadCampaignBody(*body, *deps_.tree, call.now, false, c); }));
-    if (c.scope != scope) {
-      return Status::InvalidArgument("scope: a campaign's scope cannot change; make a new one");
-    }
-    SB_RETURN_IF_ERROR(pb::Validate(c, *deps_.policy, *deps_.tree));
-    SB_ASSIGN_OR_RETURN(edit, pb::UpdateCampaign(tx, *deps_.tree, c, call.now, expected_version));
-    c.version = edit.version;
-    // The event says what changed and the version it made; never the text.
-    audit::Event e = PhonebankEvent(call, live ? "campaign.live_edit" : "campaign.update", c.id);
-    std::string rule = "edit.v" + std::to_string(edit.version);
-    for (const auto& f : edit.changed) {
-      if (rule.size() + 1 + f.size() > 128) break;
-      rule += ":" + f;
-    }
-    if (edit.changed.empty()) rule += ":unchanged";
-    e.rule = rule;
-    return audit::AuditLog::Append(tx, e).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)},
-                    {"changed", edit.changed}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        const json& body = call.body;
+        int expected_version = 0;
+        if (body.contains("version")) {
+          const json& v = body["version"];
+          if (!v.is_number_integer() || v.get<std::int64_t>() < 1 ||
+              v.get<std::int64_t>() > INT32_MAX) {
+            return Status::InvalidArgument("version: the campaign's version, a whole number");
+          }
+          expected_version = v.get<int>();
+        }
+        auto apply = [&](pb::Campaign& x) {
+          return SafeRead([&] { return ReadCampaignBody(body, *deps_.tree, call.now, false, x); });
+        };
+        SB_ASSIGN_OR_RETURN(
+            edit, phonebank_->Edit(tx, who, CampaignOf(call), expected_version, apply, c));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)},
+                          {"changed", edit.changed}});
+      });
 }
 
 HttpResponse Api::AudienceCount(const ApiCall& call) {
-  const json* body = &call.body;
   std::int64_t count = 0;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    json j{{"audience", body->value("audience", json::object())}};
-    SB_RETURN_IF_ERROR(
-        SafeRead([&] { return ReadCampaignBody(j, *deps_.tree, call.now, false, c); }));
-    SB_RETURN_IF_ERROR(pb::Validate(c, *deps_.policy, *deps_.tree));
-    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"count", count}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        json j{{"audience", call.body.value("audience", json::object())}};
+        auto apply = [&](pb::Campaign& c) {
+          return SafeRead([&] { return ReadCampaignBody(j, *deps_.tree, call.now, false, c); });
+        };
+        SB_ASSIGN_OR_RETURN(count, phonebank_->CountWith(tx, CampaignOf(call), apply));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"count", count}});
+      });
 }
 
 HttpResponse Api::AudiencePreview(const ApiCall& call) {
-  const json* body = &call.body;
-  const json& a = body->value("audience", json::object());
-  if (!a.is_object()) {
-    return Error(400, "invalid_request", "audience: must be an object", call.req);
-  }
-  pb::Campaign c;
-  c.scope = call.target_unit;  // the body's scope, which the decision was about
-  auto audience = pb::ParseAudience(a.dump(), *deps_.tree, c.scope);
-  if (!audience) return StatusResponse(audience.error(), call.req.request_id);
-  c.audience = std::move(*audience);
   std::int64_t count = 0;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"count", count}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        const json& a = call.body.value("audience", json::object());
+        if (!a.is_object()) return Status::InvalidArgument("audience: must be an object");
+        pb::Campaign c;
+        c.scope = call.target_unit;  // the body's scope, which the decision was about
+        SB_ASSIGN_OR_RETURN(c.audience, pb::ParseAudience(a.dump(), *deps_.tree, c.scope));
+        SB_ASSIGN_OR_RETURN(count, pb::CountAudience(tx, *deps_.tree, c));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, {{"count", count}});
+      });
 }
 
 HttpResponse Api::CampaignState(const ApiCall& call) {
-  const json* body = &call.body;
-  auto state = StringField(*body, "state", true, 10);
-  if (!state) return StatusResponse(state.error(), call.req.request_id);
-  auto to = pb::ParseState(*state);
-  if (!to) {
-    return Error(400, "invalid_request", "state: one of live, paused, ended, killed", call.req);
-  }
   pb::Campaign c;
   std::int64_t targets = 0;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    SB_ASSIGN_OR_RETURN(targets, pb::SetState(tx, *deps_.tree, c, *to, call.now));
-    return audit::AuditLog::Append(
-               tx, PhonebankEvent(call, "campaign." + std::string(pb::StateName(*to)), c.id))
-        .status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j{{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)}};
-  if (*to == pb::CampaignState::kLive) j["targets"] = targets;
-  return Json(200, j);
+  std::optional<pb::CampaignState> to;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(std::string state, StringField(call.body, "state", true, 10));
+        to = pb::ParseState(state);
+        if (!to) return Status::InvalidArgument("state: one of live, paused, ended, killed");
+        SB_ASSIGN_OR_RETURN(targets, phonebank_->ChangeState(tx, who, CampaignOf(call), *to, c));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json j{{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)}};
+        if (*to == pb::CampaignState::kLive) j["targets"] = targets;
+        return Json(200, j);
+      });
 }
 
 HttpResponse Api::CampaignProgress(const ApiCall& call) {
   pb::Progress p;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(p, pb::CampaignProgress(tx, *deps_.tree, CampaignOf(call)));
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json by_outcome = json::object();
-  for (const auto& [k, v] : p.by_outcome) by_outcome[k] = v;
-  json by_unit = json::array();
-  for (const auto& [k, v] : p.by_unit) by_unit.push_back({{"unit", k}, {"calls", v}});
-  json by_caller = json::array();
-  for (const auto& r : p.by_caller) {
-    by_caller.push_back({{"account", r.account.value()},
-                         {"display_name", r.display_name},
-                         {"calls", r.calls},
-                         {"conversations", r.conversations}});
-  }
-  return Json(200,
-              {{"totals", {{"targets", p.targets}, {"done", p.done}, {"by_outcome", by_outcome}}},
-               {"by_unit", by_unit},
-               {"by_caller", by_caller}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        SB_ASSIGN_OR_RETURN(p, pb::CampaignProgress(tx, *deps_.tree, CampaignOf(call)));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json by_outcome = json::object();
+        for (const auto& [k, v] : p.by_outcome) by_outcome[k] = v;
+        json by_unit = json::array();
+        for (const auto& [k, v] : p.by_unit) by_unit.push_back({{"unit", k}, {"calls", v}});
+        json by_caller = json::array();
+        for (const auto& r : p.by_caller) {
+          by_caller.push_back({{"account", r.account.value()},
+                               {"display_name", r.display_name},
+                               {"calls", r.calls},
+                               {"conversations", r.conversations}});
+        }
+        return Json(200, {{"totals",
+                           {{"targets", p.targets}, {"done", p.done}, {"by_outcome", by_outcome}}},
+                          {"by_unit", by_unit},
+                          {"by_caller", by_caller}});
+      });
 }
 
 HttpResponse Api::CreateInvite(const ApiCall& call) {
-  const json* body = &call.body;
-  auto label = StringField(*body, "label", true, 100);
-  if (!label) return StatusResponse(label.error(), call.req.request_id);
-  Micros expires = 0;
-  if (body->contains("expires_at")) {
-    auto t = StringField(*body, "expires_at", true, 40);
-    if (!t) return StatusResponse(t.error(), call.req.request_id);
-    auto v = ParseTimeOrOffset(*t, call.now);
-    if (!v) return StatusResponse(v.error().WithContext("expires_at"), call.req.request_id);
-    expires = *v;
-  }
-  const json& mj = body->value("max_joins", json(50));
-  if (!mj.is_number_integer()) {
-    return Error(400, "invalid_request", "max_joins: a whole number", call.req);
-  }
   pb::NewInvite inv;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-    SB_ASSIGN_OR_RETURN(inv, pb::CreateInvite(tx, c, call.session->session.account, *label, expires,
-                                              mj.get<int>(), call.now));
-    return audit::AuditLog::Append(tx, PhonebankEvent(call, "invite.create", c.id)).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(201, {{"invite",
-                     {{"id", inv.invite.id.value()},
-                      {"label", inv.invite.label},
-                      {"expires_at", FormatTimestamp(inv.invite.expires_at)},
-                      {"max_joins", inv.invite.max_joins},
-                      {"joins", 0}}},
-                    {"token", inv.token},
-                    {"url", "/join/" + inv.token}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        const json& body = call.body;
+        SB_ASSIGN_OR_RETURN(std::string label, StringField(body, "label", true, 100));
+        Micros expires = 0;
+        if (body.contains("expires_at")) {
+          SB_ASSIGN_OR_RETURN(std::string t, StringField(body, "expires_at", true, 40));
+          auto v = ParseTimeOrOffset(t, call.now);
+          if (!v) return v.error().WithContext("expires_at");
+          expires = *v;
+        }
+        const json& mj = body.value("max_joins", json(50));
+        if (!mj.is_number_integer()) return Status::InvalidArgument("max_joins: a whole number");
+        SB_ASSIGN_OR_RETURN(
+            inv, phonebank_->Invite(tx, who, CampaignOf(call), label, expires, mj.get<int>()));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(201, {{"invite",
+                           {{"id", inv.invite.id.value()},
+                            {"label", inv.invite.label},
+                            {"expires_at", FormatTimestamp(inv.invite.expires_at)},
+                            {"max_joins", inv.invite.max_joins},
+                            {"joins", 0}}},
+                          {"token", inv.token},
+                          {"url", "/join/" + inv.token}});
+      });
 }
 
 HttpResponse Api::ListInvites(const ApiCall& call) {
   std::vector<pb::Invite> invites;
   std::vector<pb::Joined> joined;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(invites, pb::ListInvites(tx, CampaignOf(call)));
-    SB_ASSIGN_OR_RETURN(joined, pb::ListJoined(tx, CampaignOf(call)));
-    return Status::Ok();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json out = json::array();
-  for (const auto& i : invites) {
-    json who = json::array();
-    for (const auto& j : joined) {
-      if (j.invite == i.id) {
-        who.push_back({{"account", j.account.value()},
-                       {"display_name", j.display_name},
-                       {"joined_at", FormatTimestamp(j.joined_at)}});
-      }
-    }
-    out.push_back({{"id", i.id.value()},
-                   {"label", i.label},
-                   {"joins", i.joins},
-                   {"max_joins", i.max_joins},
-                   {"expires_at", FormatTimestamp(i.expires_at)},
-                   {"revoked", i.revoked_at != 0},
-                   {"created_by", i.created_by.value()},
-                   {"joined", who}});
-  }
-  return Json(200, {{"invites", out}});
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        SB_ASSIGN_OR_RETURN(invites, pb::ListInvites(tx, CampaignOf(call)));
+        SB_ASSIGN_OR_RETURN(joined, pb::ListJoined(tx, CampaignOf(call)));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json out = json::array();
+        for (const auto& i : invites) {
+          json who = json::array();
+          for (const auto& j : joined) {
+            if (j.invite == i.id) {
+              who.push_back({{"account", j.account.value()},
+                             {"display_name", j.display_name},
+                             {"joined_at", FormatTimestamp(j.joined_at)}});
+            }
+          }
+          out.push_back({{"id", i.id.value()},
+                         {"label", i.label},
+                         {"joins", i.joins},
+                         {"max_joins", i.max_joins},
+                         {"expires_at", FormatTimestamp(i.expires_at)},
+                         {"revoked", i.revoked_at != 0},
+                         {"created_by", i.created_by.value()},
+                         {"joined", who}});
+        }
+        return Json(200, {{"invites", out}});
+      });
 }
 
 HttpResponse Api::RevokeInvite(const ApiCall& call) {
-  auto invite = ParseId(call.req.params.at("invite"), "the invitation id");
-  if (!invite) return StatusResponse(invite.error(), call.req.request_id);
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_RETURN_IF_ERROR(pb::RevokeInvite(tx, CampaignOf(call), pb::InviteId(*invite), call.now));
-    return audit::AuditLog::Append(tx, PhonebankEvent(call, "invite.revoke", CampaignOf(call)))
-        .status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"invite", *invite}, {"status", "revoked"}});
+  std::int64_t invite = 0;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(invite, ParseId(call.req.params.at("invite"), "the invitation id"));
+        return phonebank_->WithdrawInvite(tx, who, CampaignOf(call), pb::InviteId(invite));
+      },
+      [&](const Status&) {
+        return Json(200, {{"invite", invite}, {"status", "revoked"}});
+      });
 }
 
 HttpResponse Api::JoinInfo(const ApiCall& call) {
   pb::Campaign c;
   Status eligible = Status::Ok();
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Invite inv, pb::FindInvite(tx, call.req.params.at("token")));
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, inv.campaign));
-    eligible = pb::CheckJoin(tx, *deps_.tree, c, inv, call.session->session.account, call.now);
-    return Status::Ok();
-  });
-  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j{{"campaign",
-          {{"id", c.id.value()},
-           {"name", c.name},
-           {"purpose", c.purpose},
-           {"ends_at", FormatTimestamp(c.ends_at)},
-           {"state", pb::StateName(c.state)},
-           {"scope", UnitJson(*deps_.tree, c.scope)}}},
-         {"eligible", eligible.ok()}};
-  if (!eligible.ok()) j["reason"] = eligible.message();
-  return Json(200, j);
+  Status failed = Status::Ok();
+  HttpResponse r = Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        auto inv = pb::FindInvite(tx, call.req.params.at("token"));
+        if (!inv) return failed = inv.error();
+        SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, inv->campaign));
+        eligible = pb::CheckJoin(tx, *deps_.tree, c, *inv, who.account, call.now);
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json j{{"campaign",
+                {{"id", c.id.value()},
+                 {"name", c.name},
+                 {"purpose", c.purpose},
+                 {"ends_at", FormatTimestamp(c.ends_at)},
+                 {"state", pb::StateName(c.state)},
+                 {"scope", UnitJson(*deps_.tree, c.scope)}}},
+               {"eligible", eligible.ok()}};
+        if (!eligible.ok()) j["reason"] = eligible.message();
+        return Json(200, j);
+      });
+  if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
+  return r;
 }
 
 HttpResponse Api::JoinCampaign(const ApiCall& call) {
   pb::Campaign c;
   pb::JoinResult joined;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(pb::Invite inv, pb::FindInvite(tx, call.req.params.at("token")));
-    SB_ASSIGN_OR_RETURN(c, pb::GetCampaign(tx, *deps_.tree, inv.campaign));
-    SB_ASSIGN_OR_RETURN(joined,
-                        pb::Join(tx, *deps_.tree, c, inv, call.session->session.account, call.now));
-    audit::Event e = PhonebankEvent(call, "campaign.join", c.id);
-    e.grant_id = joined.grant.value();
-    return audit::AuditLog::Append(tx, e).status();
-  });
-  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
-  if (!st.ok()) {
-    // Refusals are recorded too: a shared link tried by strangers is worth knowing about.
-    (void)deps_.store->Write([&](store::Tx& tx) {
-      audit::Event e = EventFor(call, "campaign.join");
-      e.decision = "deny";
-      e.rule = st.code() == StatusCode::kPermissionDenied ? "join.not_eligible" : "join.refused";
-      return audit::AuditLog::Append(tx, e).status();
-    });
-    return StatusResponse(st, call.req.request_id);
+  Status failed = Status::Ok();
+  HttpResponse r = Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        auto j = phonebank_->JoinByLink(tx, who, call.req.params.at("token"), c);
+        if (!j) failed = j.error();
+        SB_ASSIGN_OR_RETURN(joined, std::move(j));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(
+            joined.already ? 200 : 201,
+            {{"campaign", {{"id", c.id.value()}, {"name", c.name}}},
+             {"grant",
+              {{"id", joined.grant.value()}, {"not_after", FormatTimestamp(joined.not_after)}}},
+             {"already_joined", joined.already}});
+      });
+  if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
+  if (!failed.ok()) {
+    // The refused join rolled back; its refusal is recorded on its own.
+    (void)deps_.store->Write(
+        [&](store::Tx& tx) { return phonebank_->RecordJoinRefusal(tx, Self(call), failed); });
   }
-  return Json(
-      joined.already ? 200 : 201,
-      {{"campaign", {{"id", c.id.value()}, {"name", c.name}}},
-       {"grant", {{"id", joined.grant.value()}, {"not_after", FormatTimestamp(joined.not_after)}}},
-       {"already_joined", joined.already}});
+  return r;
 }
-
-namespace {
-
-// The caller must have joined this campaign, with that grant still in force.
-Status CheckJoined(store::Tx& tx, const pb::Campaign& c, AccountId caller, const TimeZone& zone,
-                   Micros now) {
-  std::optional<std::int64_t> grant;
-  SB_RETURN_IF_ERROR(
-      tx.Query("SELECT grant_id FROM campaign_callers WHERE campaign_id = $1 AND account_id = $2",
-               {c.id.value(), caller.value()}, [&](const store::Row& r) {
-                 grant = r.Int(0);
-                 return false;
-               }));
-  if (!grant) {
-    return Status::PermissionDenied("you have not joined this campaign; use its invitation link");
-  }
-  SB_ASSIGN_OR_RETURN(access::Grant g, access::GetGrant(tx, access::GrantId(*grant)));
-  if (!access::GrantInForce(g, now)) {
-    return Status::PermissionDenied(
-        "your access to this campaign ended on " +
-        FormatTimestamp(std::min(g.not_after, g.source_end != 0 ? g.source_end : g.not_after)));
-  }
-  return pb::CallingOpen(c, zone, now);
-}
-
-}  // namespace
 
 // The three calling routes write and answer after the group commit
-// (Api::Later), so an HTTP thread is not held while a write becomes durable.
+// (TxKind::kLater), so an HTTP thread is not held while a write becomes
+// durable. Each is one gate and one operation in one transaction.
 HttpResponse Api::NextContact(const ApiCall& call) {
-  struct State {
-    pb::Campaign c;
-    pb::NextResult next;
-    pb::Contact contact;
-  };
-  auto s = std::make_shared<State>();
-  const AccountId me = call.session->session.account;
-  return Later(
-      call,
-      [this, &call, s, me](store::Tx& tx) -> Status {
-        SB_ASSIGN_OR_RETURN(s->c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-        SB_RETURN_IF_ERROR(CheckJoined(tx, s->c, me, deps_.time_zone, call.now));
-        SB_ASSIGN_OR_RETURN(s->next, pb::Next(tx, s->c, me, call.now));
-        if (!s->next.lease) return Status::Ok();
-        SB_ASSIGN_OR_RETURN(s->contact, pb::ContactFor(tx, *call.decision, *deps_.tree, s->c,
-                                                       s->next.lease->member, call.now));
-        audit::Event e = PhonebankEvent(call, "phonebank.next", s->c.id);
-        e.members.push_back(s->next.lease->member.value());
-        for (const auto& f : s->c.fields) {
-          e.field_classes.push_back(f == "first_name" ? "first_name"
-                                    : f == "branch"   ? "location"
-                                                      : "membership");
-        }
-        return audit::AuditLog::Append(tx, e).status();
+  auto s = std::make_shared<pb::NextContact>();
+  return Act(
+      call, TxKind::kLater,
+      [this, &call, s](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(*s, phonebank_->Next(tx, who, CampaignOf(call)));
+        return Status::Ok();
       },
-      [this, &call, s](const Status& st) {
-        return NextResponse(call, st, s->c, s->next, s->contact);
-      });
+      [this, &call, s](const Status&) { return NextResponse(call, *s); });
 }
 
-HttpResponse Api::NextResponse(const ApiCall& call, const Status& st, const pb::Campaign& c,
-                               const pb::NextResult& next, const pb::Contact& contact) {
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
+HttpResponse Api::NextResponse(const ApiCall& call, const pb::NextContact& s) {
+  const pb::NextResult& next = s.next;
   if (!next.lease && !next.pace_limit.empty()) {
-    // Pace refusals are denials: a script hammering "next" is probing.
-    bool suspended = false;
-    access::Decision d;
-    d.rule = "pace." + next.pace_limit;
-    d.deny_reason = "pace";
-    Status rec = RecordRefusal(call, "phonebank.next", d, MemberId(), false, &suspended);
-    if (!rec.ok()) return StatusResponse(rec, call.req.request_id);
-    if (suspended) {
-      return Error(403, "account_suspended",
-                   "this account has been suspended after too many requests; the data "
-                   "protection officer has been alerted",
-                   call.req);
-    }
+    if (s.suspended) return Suspended(call.req, "after too many requests");
     HttpResponse r = Json(
         429,
         {{"error",
@@ -622,38 +542,28 @@ HttpResponse Api::NextResponse(const ApiCall& call, const Status& st, const pb::
   if (!next.lease) {
     return Json(200, {{"done", true}, {"message", "nobody is left to call right now; thank you"}});
   }
-  // An opaque reference: a keyed hash, not the member id.
-  const std::string ref = crypto::ToHex(
-      deps_.sealer->BlindIndex("lease-ref", c.id.ToString() + ":" + next.lease->member.ToString()));
-  json cj{{"ref", ref}};
+  const pb::Contact& contact = s.contact;
+  json cj{{"ref", s.ref}};
   if (contact.first_name) cj["first_name"] = *contact.first_name;
   if (contact.membership_years) cj["membership_years"] = *contact.membership_years;
   if (contact.branch) cj["branch"] = *contact.branch;
   if (contact.ask_for) cj["ask_for"] = *contact.ask_for;
   return Json(200, {{"lease", {{"expires_at", FormatTimestamp(next.lease->expires_at)}}},
                     {"contact", cj},
-                    {"script", c.script},
-                    {"script_version", c.version},
-                    {"survey", SurveyJson(c.survey)}});
+                    {"script", s.campaign.script},
+                    {"script_version", s.campaign.version},
+                    {"survey", SurveyJson(s.campaign.survey)}});
 }
 
 HttpResponse Api::Connect(const ApiCall& call) {
-  const AccountId me = call.session->session.account;
   auto state = std::make_shared<pb::CallState>();
-  return Later(
-      call,
-      [this, &call, me, state](store::Tx& tx) -> Status {
-        SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-        SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
-        SB_ASSIGN_OR_RETURN(auto held, pb::CurrentLease(tx, c, me, call.now));
-        if (!held) return Status::FailedPrecondition("ask for the next contact first");
-        SB_ASSIGN_OR_RETURN(*state, connector_->Connect(tx, c, me, *held, call.now));
-        audit::Event e = PhonebankEvent(call, "phonebank.connect", c.id);
-        e.members.push_back(held->member.value());
-        return audit::AuditLog::Append(tx, e).status();
+  return Act(
+      call, TxKind::kLater,
+      [this, &call, state](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(*state, phonebank_->Connect(tx, who, CampaignOf(call)));
+        return Status::Ok();
       },
-      [this, &call, state](const Status& st) {
-        if (!st.ok()) return StatusResponse(st, call.req.request_id);
+      [this, state](const Status&) {
         // Logged once the call is durable (a write may run twice), and
         // labelled. At debug level: the server says at start that the
         // connector is a simulator, and every call row records its connector.
@@ -670,101 +580,95 @@ HttpResponse Api::Connect(const ApiCall& call) {
 }
 
 HttpResponse Api::Outcome(const ApiCall& call) {
-  const AccountId me = call.session->session.account;
-  const json* body = &call.body;
-  auto outcome = StringField(*body, "outcome", true, 20);
-  if (!outcome) return StatusResponse(outcome.error(), call.req.request_id);
-  auto answers = std::make_shared<const std::string>(body->value("answers", json::object()).dump());
-  auto chosen = std::make_shared<const std::string>(*outcome);
-  return Later(
-      call,
-      [this, &call, me, answers, chosen](store::Tx& tx) -> Status {
-        SB_ASSIGN_OR_RETURN(pb::Campaign c, pb::GetCampaign(tx, *deps_.tree, CampaignOf(call)));
-        SB_RETURN_IF_ERROR(CheckJoined(tx, c, me, deps_.time_zone, call.now));
-        SB_ASSIGN_OR_RETURN(MemberId m, pb::RecordOutcome(tx, c, me, *chosen, *answers, call.now));
-        audit::Event e = PhonebankEvent(call, "phonebank.outcome", c.id);
-        e.members.push_back(m.value());
-        e.rule = "outcome." + *chosen;
-        return audit::AuditLog::Append(tx, e).status();
+  return Act(
+      call, TxKind::kLater,
+      [this, &call](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(std::string outcome, StringField(call.body, "outcome", true, 20));
+        const std::string answers = call.body.value("answers", json::object()).dump();
+        return phonebank_->Outcome(tx, who, CampaignOf(call), outcome, answers);
       },
-      [&call](const Status& st) {
-        if (!st.ok()) return StatusResponse(st, call.req.request_id);
+      [](const Status&) {
         return Json(200, {{"recorded", true}});
       });
 }
 
 HttpResponse Api::CallStatus(const ApiCall& call) {
-  auto id = ParseId(call.req.params.at("id"), "the call id");
-  if (!id) return StatusResponse(id.error(), call.req.request_id);
   pb::CallState s;
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(
-        s, connector_->Status(tx, pb::CallId(*id), call.session->session.account, call.now));
-    return Status::Ok();
-  });
-  if (st.code() == StatusCode::kNotFound) return RefuseNotFound(call, st.message());
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  json j{{"id", s.id.value()}, {"state", s.state}, {"simulated", s.simulated}};
-  if (s.state == "answered" || s.state == "completed") j["duration_seconds"] = s.duration_seconds;
-  return Json(200, {{"call", j}});
+  Status failed = Status::Ok();
+  HttpResponse r = Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(call.req.params.at("id"), "the call id"));
+        auto got = connector_->Status(tx, pb::CallId(id), who.account, call.now);
+        if (!got) failed = got.error();
+        SB_ASSIGN_OR_RETURN(s, std::move(got));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json j{{"id", s.id.value()}, {"state", s.state}, {"simulated", s.simulated}};
+        if (s.state == "answered" || s.state == "completed") {
+          j["duration_seconds"] = s.duration_seconds;
+        }
+        return Json(200, {{"call", j}});
+      });
+  if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
+  return r;
 }
 
 HttpResponse Api::MyStats(const ApiCall& call) {
   pb::CallerStats s;
-  json board = json::array();
-  Status st = deps_.store->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(s, pb::StatsFor(tx, call.session->session.account, call.now));
-    // Units ranked by calls made in the campaigns this account calls for:
-    // counts only, no member appears.
-    return tx.Query(
-        "SELECT m.unit_id, COUNT(*) FROM calls k JOIN members m ON m.id = k.member_id WHERE "
-        "k.outcome IS NOT NULL AND k.campaign_id IN (SELECT campaign_id FROM campaign_callers "
-        "WHERE account_id = $1) GROUP BY m.unit_id ORDER BY COUNT(*) DESC LIMIT 10",
-        {call.session->session.account.value()}, [&](const store::Row& r) {
-          const members::Unit* u = deps_.tree->Find(UnitId(r.Int(0)));
-          board.push_back({{"unit", u ? u->name : "?"}, {"calls", r.Int(1)}});
-          return true;
-        });
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"me",
-                     {{"calls", s.calls},
-                      {"conversations", s.conversations},
-                      {"streak_days", s.streak_days},
-                      {"badges", s.badges}}},
-                    {"leaderboard", board}});
+  std::vector<pb::UnitCalls> board;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(s, pb::StatsFor(tx, who.account, call.now));
+        SB_ASSIGN_OR_RETURN(board, phonebank_->Leaderboard(tx, who.account));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json lb = json::array();
+        for (const auto& u : board) lb.push_back({{"unit", u.unit}, {"calls", u.calls}});
+        return Json(200, {{"me",
+                           {{"calls", s.calls},
+                            {"conversations", s.conversations},
+                            {"streak_days", s.streak_days},
+                            {"badges", s.badges}}},
+                          {"leaderboard", lb}});
+      });
 }
 
 HttpResponse Api::RegisterEndpoint(const ApiCall& call) {
-  const json* body = &call.body;
-  auto phone = StringField(*body, "phone", true, 40);
-  if (!phone) return StatusResponse(phone.error(), call.req.request_id);
-  auto parsed = members::NormalisePhone(*phone, "GB");
-  if (!parsed) return StatusResponse(parsed.error().WithContext("phone"), call.req.request_id);
   pb::EndpointVerification v;
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(v, pb::RegisterEndpoint(tx, *deps_.sealer, call.session->session.account,
-                                                parsed->e164, call.now));
-    return audit::AuditLog::Append(tx, PhonebankEvent(call, "endpoint.register", {})).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  Status sent = connector_->SendVerificationCode(parsed->e164, v.code);
-  if (!sent.ok()) return StatusResponse(sent, call.req.request_id);
-  if (!connector_->simulated()) return Json(201, {{"verification", "sent"}});
-  // A simulator texts nothing: the code is shown instead, and labelled.
-  return Json(201, {{"verification", "sent"}, {"simulated", true}, {"sandbox_code", v.code}});
+  std::string e164;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(std::string phone, StringField(call.body, "phone", true, 40));
+        auto parsed = members::NormalisePhone(phone, "GB");
+        if (!parsed) return parsed.error().WithContext("phone");
+        e164 = parsed->e164;
+        SB_ASSIGN_OR_RETURN(v, phonebank_->RegisterEndpoint(tx, who, e164));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        Status sent = connector_->SendVerificationCode(e164, v.code);
+        if (!sent.ok()) return StatusResponse(sent, call.req.request_id);
+        if (!connector_->simulated()) return Json(201, {{"verification", "sent"}});
+        // A simulator texts nothing: the code is shown instead, and labelled.
+        return Json(201, {{"verification", "sent"}, {"simulated", true}, {"sandbox_code", v.code}});
+      });
 }
 
 HttpResponse Api::VerifyEndpoint(const ApiCall& call) {
-  const json* body = &call.body;
-  auto code = StringField(*body, "code", true, 12);
-  if (!code) return StatusResponse(code.error(), call.req.request_id);
-  Status st = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_RETURN_IF_ERROR(pb::VerifyEndpoint(tx, call.session->session.account, *code, call.now));
-    return audit::AuditLog::Append(tx, PhonebankEvent(call, "endpoint.verify", {})).status();
-  });
-  if (!st.ok()) return StatusResponse(st, call.req.request_id);
-  return Json(200, {{"verified", true}});
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(std::string code, StringField(call.body, "code", true, 12));
+        return phonebank_->VerifyEndpoint(tx, who, code);
+      },
+      [](const Status&) {
+        return Json(200, {{"verified", true}});
+      });
 }
 
 }  // namespace switchboard::server

@@ -27,6 +27,22 @@ enum class RouteTarget {
   kMessagePath,   // the scope of the e-mail message named by {id}
 };
 
+// What a path target names, for messages: "member", "grant", ...
+constexpr std::string_view TargetName(RouteTarget t) {
+  switch (t) {
+    case RouteTarget::kMemberPath:
+      return "member";
+    case RouteTarget::kGrantPath:
+      return "grant";
+    case RouteTarget::kCampaignPath:
+      return "campaign";
+    case RouteTarget::kMessagePath:
+      return "message";
+    default:
+      return "unit";
+  }
+}
+
 struct ApiRoute {
   std::string_view id;  // stable name, e.g. "members.view"
   std::string_view method;

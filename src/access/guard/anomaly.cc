@@ -122,6 +122,25 @@ Result<std::optional<Raised>> CheckRate(store::Tx& tx, const Policy& policy, con
 
 }  // namespace
 
+Result<std::vector<MemberId>> Canaries(store::Tx& tx, const std::vector<MemberId>& members) {
+  std::vector<MemberId> canaries;
+  if (members.empty()) return canaries;
+  // One primary-key look-up per member, in one statement.
+  std::string sql = "SELECT member_id FROM canaries WHERE member_id IN (";
+  std::vector<store::Value> params;
+  for (MemberId m : members) {
+    params.emplace_back(m.value());
+    if (params.size() > 1) sql += ", ";
+    sql += "$" + std::to_string(params.size());
+  }
+  sql += ") ORDER BY member_id";
+  SB_RETURN_IF_ERROR(tx.Query(sql, params, [&](const store::Row& r) {
+    canaries.emplace_back(r.Int(0));
+    return true;
+  }));
+  return canaries;
+}
+
 Result<AnomalyOutcome> Observe(store::Tx& tx, const Policy& policy, const Observation& obs) {
   if (!obs.account.valid()) return Status::InvalidArgument("an observation needs an account");
   std::vector<MemberId> members = obs.members;
@@ -133,20 +152,7 @@ Result<AnomalyOutcome> Observe(store::Tx& tx, const Policy& policy, const Observ
 
   if (obs.kind == Observation::kAllowed) {
     if (!members.empty()) {
-      // Canaries: one primary-key look-up per member, in one statement.
-      std::string sql = "SELECT member_id FROM canaries WHERE member_id IN (";
-      std::vector<store::Value> params;
-      for (MemberId m : members) {
-        params.emplace_back(m.value());
-        if (params.size() > 1) sql += ", ";
-        sql += "$" + std::to_string(params.size());
-      }
-      sql += ") ORDER BY member_id";
-      std::vector<MemberId> canaries;
-      SB_RETURN_IF_ERROR(tx.Query(sql, params, [&](const store::Row& r) {
-        canaries.emplace_back(r.Int(0));
-        return true;
-      }));
+      SB_ASSIGN_OR_RETURN(std::vector<MemberId> canaries, Canaries(tx, members));
 
       const auto n = static_cast<std::int64_t>(members.size());
       SB_ASSIGN_OR_RETURN(

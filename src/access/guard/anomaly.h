@@ -87,6 +87,9 @@ struct AnomalyOutcome {
   bool suspended = false;     // a severe rule fired: the account is not active now
 };
 
+// Which of `members` are canary records (RULEBOOK §5), in ascending order.
+Result<std::vector<MemberId>> Canaries(store::Tx& tx, const std::vector<MemberId>& members);
+
 // Records `obs` and applies the rules, inside the caller's transaction.
 Result<AnomalyOutcome> Observe(store::Tx& tx, const Policy& policy, const Observation& obs);
 

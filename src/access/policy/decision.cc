@@ -124,4 +124,16 @@ Decision Decide(const Policy& policy, const members::OrgTree& tree, const Princi
   return nearest;
 }
 
+std::vector<UnitId> ScopesHolding(const Policy& policy, const Principal& who,
+                                  std::string_view capability, Micros now) {
+  std::vector<UnitId> scopes;
+  for (const Grant& g : who.grants) {
+    const Role* r = policy.FindRole(g.role);
+    if (r && r->capabilities.contains(capability) && GrantInForce(g, now)) {
+      scopes.push_back(g.scope);
+    }
+  }
+  return scopes;
+}
+
 }  // namespace switchboard::access

@@ -94,4 +94,9 @@ Decision Decide(const Policy& policy, const members::OrgTree& tree, const Princi
 // Whether a grant is in force at `now` (window, revocation, approval, source).
 bool GrantInForce(const Grant& g, Micros now);
 
+// The scopes where `who` holds `capability` under a grant in force at `now`.
+// Every "where may this account do C" question asks this.
+std::vector<UnitId> ScopesHolding(const Policy& policy, const Principal& who,
+                                  std::string_view capability, Micros now);
+
 }  // namespace switchboard::access

@@ -42,6 +42,13 @@ struct Role {
 
 struct Policy {
   std::map<std::string, Role> roles;
+  // Whether any role meters `capability` with a quota.
+  bool Meters(std::string_view capability) const {
+    for (const auto& [name, role] : roles) {
+      if (role.quotas.count(std::string(capability))) return true;
+    }
+    return false;
+  }
   int session_idle_minutes_privileged = 30;
   int session_idle_minutes_other = 480;
   int session_absolute_hours = 12;

@@ -131,22 +131,28 @@ Status AccessService::Revoke(AccountId revoker, bool second_factor, GrantId gran
   return st.ok() ? st : Refused(store_, "grant.revoke", revoker, grant, st, clock_.Now());
 }
 
+Result<Decision> ExplainAt(store::Tx& tx, const Policy& policy, const members::OrgTree& tree,
+                           AccountId account, std::string_view capability, UnitId unit,
+                           Micros at) {
+  SB_ASSIGN_OR_RETURN(PrincipalData who, LoadPrincipal(tx, account));
+  // Grants as they stood at `at`: not yet recorded, not yet approved, not
+  // yet revoked.
+  std::vector<Grant> then;
+  for (Grant g : who.grants) {
+    if (g.created_at > at) continue;
+    if (g.approved && g.approved_at > at) g.approved = false;
+    if (g.revoked_at > at) g.revoked_at = 0;
+    then.push_back(g);
+  }
+  who.grants = std::move(then);
+  return Decide(policy, tree, who.principal(/*second_factor=*/true), capability, Target{unit}, at);
+}
+
 Result<Decision> AccessService::Explain(AccountId account, std::string_view capability, UnitId unit,
                                         Micros at) {
   Decision d;
   SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(PrincipalData who, LoadPrincipal(tx, account));
-    // Grants as they stood at `at`: not yet recorded, not yet approved, not
-    // yet revoked.
-    std::vector<Grant> then;
-    for (Grant g : who.grants) {
-      if (g.created_at > at) continue;
-      if (g.approved && g.approved_at > at) g.approved = false;
-      if (g.revoked_at > at) g.revoked_at = 0;
-      then.push_back(g);
-    }
-    who.grants = std::move(then);
-    d = Decide(policy_, tree_, who.principal(/*second_factor=*/true), capability, Target{unit}, at);
+    SB_ASSIGN_OR_RETURN(d, ExplainAt(tx, policy_, tree_, account, capability, unit, at));
     return Status::Ok();
   }));
   return d;

@@ -22,6 +22,12 @@
 
 namespace switchboard::access {
 
+// The decision `account` would have had for `capability` over `unit` at
+// `at`, with its grants as they stood then (`access explain`).
+Result<Decision> ExplainAt(store::Tx& tx, const Policy& policy, const members::OrgTree& tree,
+                           AccountId account, std::string_view capability, UnitId unit,
+                           Micros at);
+
 class AccessService {
  public:
   AccessService(store::Store& store, const Policy& policy, const members::OrgTree& tree,

@@ -337,6 +337,7 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
     return Status::Ok();
   }));
   if (!found) return refuse(ResumeRefusal::kUnknown, "sign in first");
+  active.access_version = version;
   const Session& s = active.session;
   if (s.kind != kind) {
     return refuse(ResumeRefusal::kWrongTransport,

@@ -94,6 +94,9 @@ struct ActiveSession {
   Session session;
   PrincipalData data;
   Micros idle_expires_at = 0;
+  // The access version `data` was read at (access_store.h): a transaction
+  // that reads the same version sees the same session, account and grants.
+  std::int64_t access_version = 0;
   Principal principal() const { return data.principal(session.second_factor); }
 };
 

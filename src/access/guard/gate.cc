@@ -1,0 +1,142 @@
+#include "access/guard/gate.h"
+
+#include "access/guard/anomaly.h"
+#include "access/store/access_store.h"
+#include "audit/audit_log.h"
+#include "core/log.h"
+
+namespace switchboard::access {
+
+Acting GateResult::acting(const GateRequest& r) const {
+  Acting a = ActingOf(r);
+  a.staff = data->account.staff;
+  a.display_name = data->account.display_name;
+  a.decision = &decision;
+  return a;
+}
+
+Result<GateResult> Authorise(store::Tx& tx, const Policy& policy, const members::OrgTree& tree,
+                             const GateRequest& r, bool record) {
+  GateResult out;
+  // The account and grants as this transaction sees them.
+  SB_ASSIGN_OR_RETURN(std::int64_t version, ReadAccessVersion(tx));
+  out.data = &r.session->data;
+  if (version != r.session->access_version) {
+    SB_ASSIGN_OR_RETURN(out.fresh, LoadPrincipal(tx, r.session->session.account));
+    out.data = &*out.fresh;
+  }
+  const Principal who = out.data->principal(r.session->session.second_factor);
+  const UnitId root = tree.root() ? tree.root()->id : UnitId();
+
+  std::optional<UnitId> unit;
+  if (r.unit) {
+    auto found = r.unit(tx);
+    if (!found) {
+      if (found.error().code() != StatusCode::kNotFound) return found.error();
+      // Only someone who could see such a thing learns that it does not exist.
+      const bool holds = !ScopesHolding(policy, who, r.capability, r.now).empty();
+      out.outcome = holds ? GateOutcome::kNotFound : GateOutcome::kDenied;
+      out.decision.rule = holds ? "not_found" : "capability.not_held";
+      out.decision.deny_reason =
+          holds ? "no " + std::string(r.what) + " has that id"
+                : "none of your grants in force includes " + std::string(r.capability);
+      out.unit = root;
+      if (record) {
+        SB_ASSIGN_OR_RETURN(out.suspended, RecordRefusal(tx, policy, r, out.decision, holds));
+        out.recorded = true;
+      }
+      return out;
+    }
+    unit = *found;
+  }
+  out.unit = unit ? *unit : root;
+  out.decision = Decide(policy, tree, who, r.capability, Target{unit}, r.now);
+  if (!out.decision.allow) {
+    out.outcome = GateOutcome::kDenied;
+    if (record) {
+      SB_ASSIGN_OR_RETURN(out.suspended, RecordRefusal(tx, policy, r, out.decision, false));
+      out.recorded = true;
+    }
+    return out;
+  }
+  // Quotas: only for capabilities the role meters.
+  const Role* role = out.decision.role;
+  if (role && role->quotas.count(std::string(r.capability))) {
+    if (!record) {
+      out.charge_pending = true;
+    } else {
+      SB_ASSIGN_OR_RETURN(out.quota, ChargeQuota(tx, r, out.decision));
+      if (!out.quota.allow) {
+        out.outcome = GateOutcome::kOverQuota;
+        out.recorded = true;
+        return out;
+      }
+    }
+  }
+  out.outcome = GateOutcome::kAllowed;
+  return out;
+}
+
+Acting ActingOf(const GateRequest& r) {
+  Acting a;
+  a.account = r.session->session.account;
+  a.staff = r.session->data.account.staff;
+  a.display_name = r.session->data.account.display_name;
+  a.now = r.now;
+  a.request_id = r.request_id;
+  a.client = r.client;
+  return a;
+}
+
+Result<bool> RecordRefusal(store::Tx& tx, const Policy& policy, const GateRequest& r,
+                           const Decision& d, bool not_found) {
+  return RecordRefusal(tx, policy, ActingOf(r), r.action, d, not_found, r.member);
+}
+
+Result<bool> RecordRefusal(store::Tx& tx, const Policy& policy, const Acting& who,
+                           std::string_view action, const Decision& d, bool not_found,
+                           MemberId member) {
+  audit::Event e = who.Deny(action, not_found ? "not_found" : d.rule);
+  if (d.grant.valid()) e.grant_id = d.grant.value();
+  if (member.valid()) e.members.push_back(member.value());
+  SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+  Observation o;
+  o.account = who.account;
+  o.capability = std::string(action);
+  o.kind = not_found ? Observation::kNotFound : Observation::kDenied;
+  if (member.valid()) o.members.push_back(member);
+  o.now = who.now;
+  o.request_id = who.request_id;
+  SB_ASSIGN_OR_RETURN(AnomalyOutcome outcome, Observe(tx, policy, o));
+  return outcome.suspended;
+}
+
+Result<QuotaCheck> ChargeQuota(store::Tx& tx, const GateRequest& r, const Decision& allow) {
+  SB_ASSIGN_OR_RETURN(QuotaCheck q,
+                      Charge(tx, r.session->session.account, *allow.role, r.capability, r.now));
+  if (q.allow) return q;
+  audit::Event e = ActingOf(r).Deny(r.capability, "quota.exceeded");
+  e.grant_id = allow.grant.value();
+  if (r.member.valid()) e.members.push_back(r.member.value());
+  SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+  return q;
+}
+
+Status ObserveRead(store::Tx& tx, const Policy& policy, const Acting& who,
+                   std::string_view capability, std::vector<MemberId> members) {
+  Observation o;
+  o.account = who.account;
+  o.capability = std::string(capability);
+  o.kind = Observation::kAllowed;
+  o.members = std::move(members);
+  o.now = who.now;
+  o.request_id = who.request_id;
+  SB_ASSIGN_OR_RETURN(AnomalyOutcome out, Observe(tx, policy, o));
+  if (out.suspended) {
+    log::Warn("access", "account suspended by an anomaly rule",
+              {{"account", o.account}, {"request_id", who.request_id}});
+  }
+  return Status::Ok();
+}
+
+}  // namespace switchboard::access

@@ -1,0 +1,165 @@
+#include "messaging/operations.h"
+
+#include <map>
+
+#include "audit/audit_log.h"
+#include "messaging/template.h"
+
+namespace switchboard::messaging {
+
+namespace {
+
+audit::Event MessageEvent(const access::Acting& who, std::string_view action, MessageId id) {
+  audit::Event e = who.Allow(action);
+  if (id.valid()) e.message = id.value();
+  return e;
+}
+
+Status Record(store::Tx& tx, const audit::Event& e) {
+  return audit::AuditLog::Append(tx, e).status();
+}
+
+}  // namespace
+
+Result<UnitId> MessageScope(store::Tx& tx, MessageId id) {
+  SB_ASSIGN_OR_RETURN(std::int64_t unit,
+                      tx.QueryInt("SELECT scope_unit FROM messages WHERE id = $1", {id.value()}));
+  if (unit <= 0) return Status::NotFound("no message has this id");
+  return UnitId(unit);
+}
+
+Operations::Operations(const access::Policy& policy, const members::OrgTree& tree)
+    : policy_(policy), tree_(tree) {}
+
+Status Operations::Draft(store::Tx& tx, const access::Acting& who, Message& m) const {
+  SB_ASSIGN_OR_RETURN(m.id, CreateDraft(tx, tree_, m, who.now));
+  return Record(tx, MessageEvent(who, "message.draft", m.id));
+}
+
+Status Operations::Edit(store::Tx& tx, const access::Acting& who, MessageId id,
+                        const std::function<Status(Message&)>& edit, Message& m) const {
+  SB_ASSIGN_OR_RETURN(m, GetMessage(tx, tree_, id));
+  if (m.author != who.account) {
+    return Status::PermissionDenied("only the author edits a draft; ask them, or draft your own");
+  }
+  SB_RETURN_IF_ERROR(edit(m));
+  SB_RETURN_IF_ERROR(UpdateDraft(tx, tree_, m, who.now));
+  return Record(tx, MessageEvent(who, "message.edit", m.id));
+}
+
+Result<Requirements> Operations::RequirementsOf(store::Tx& tx, const access::Acting& who,
+                                                const Message& m) const {
+  return RequirementsFor(tx, tree_, m, who.account, who.staff, SendPolicyFrom(policy_),
+                         NoContestHooks(), who.now);
+}
+
+Status Operations::ApproveSecond(store::Tx& tx, const access::Acting& who, MessageId id,
+                                 int version) const {
+  SB_RETURN_IF_ERROR(Approve(tx, tree_, id, version, ApprovalKind::kSecond, who.account, who.now));
+  return Record(tx, MessageEvent(who, "message.approve", id));
+}
+
+Status Operations::ApproveInOwnName(store::Tx& tx, const access::Acting& who, MessageId id,
+                                    int version) const {
+  auto m = GetMessage(tx, tree_, id);
+  if (!m || m->from.account != who.account) {
+    return Status::NotFound("no message in your name has this id");
+  }
+  SB_RETURN_IF_ERROR(
+      Approve(tx, tree_, m->id, version, ApprovalKind::kOnBehalf, who.account, who.now));
+  audit::Event e = MessageEvent(who, "message.approve_in_own_name", m->id);
+  e.rule.clear();  // no grant is involved: being that person is the rule
+  e.on_behalf_of = who.account.value();
+  return Record(tx, e);
+}
+
+Result<SendResult> Operations::SendAs(store::Tx& tx, const access::Acting& who, MessageId id,
+                                      int version) const {
+  SB_ASSIGN_OR_RETURN(SendResult result,
+                      Send(tx, tree_, id, version, who.account, who.staff, *who.decision,
+                           SendPolicyFrom(policy_), NoContestHooks(), who.now));
+  audit::Event e = MessageEvent(who, result.sent ? "message.send" : "message.send_refused", id);
+  if (!result.sent) {
+    e.decision = "deny";
+    for (const auto& c : result.checks) {
+      if (!c.passed) {
+        e.rule = c.rule;
+        break;
+      }
+    }
+  }
+  SB_RETURN_IF_ERROR(Record(tx, e));
+  return result;
+}
+
+Result<std::int64_t> Operations::CancelAs(store::Tx& tx, const access::Acting& who,
+                                          MessageId id) const {
+  SB_ASSIGN_OR_RETURN(Message m, GetMessage(tx, tree_, id));
+  if (m.state == State::kSent || m.state == State::kCancelled) {
+    return Status::FailedPrecondition("the message is already " + std::string(StateName(m.state)));
+  }
+  SB_ASSIGN_OR_RETURN(std::int64_t n, Cancel(tx, m.id, who.now));
+  SB_RETURN_IF_ERROR(Record(tx, MessageEvent(who, "message.cancel", m.id)));
+  return n;
+}
+
+Result<Preview> Operations::PreviewAs(store::Tx& tx, const access::Acting& who, MessageId id,
+                                      std::string_view public_base_url,
+                                      std::string_view organisation_name) const {
+  SB_ASSIGN_OR_RETURN(Message m, GetMessage(tx, tree_, id));
+  SB_ASSIGN_OR_RETURN(auto subject, Template::Compile(m.subject, BodyKind::kText, "subject"));
+  SB_ASSIGN_OR_RETURN(auto text, Template::Compile(m.text_body, BodyKind::kText, "text_body"));
+  MergeValues v;
+  v.first_name = "Alex";
+  const members::Unit* u = tree_.Find(m.audience.units.empty() ? m.scope : m.audience.units[0]);
+  v.unit_name = u ? u->name : "";
+  v.unsubscribe_url = std::string(public_base_url) + "/u/SAMPLE";
+  v.preferences_url = std::string(public_base_url) + "/preferences/SAMPLE";
+  FooterFacts f;
+  f.sender_name = who.display_name;
+  f.sender_role = who.decision && who.decision->role ? who.decision->role->name : "";
+  switch (m.from.kind) {
+    case FromKind::kOrganisation:
+      f.identity = std::string(organisation_name);
+      break;
+    case FromKind::kUnit:
+      if (const members::Unit* fu = tree_.Find(m.from.unit)) f.identity = fu->name;
+      break;
+    default:
+      f.identity = m.from.name;
+  }
+  SB_ASSIGN_OR_RETURN(auto approvals, CurrentApprovals(tx, m));
+  for (const auto& a : approvals) {
+    if (a.kind == ApprovalKind::kSecond) f.approver = a.account_name;
+  }
+  f.unit_name = v.unit_name;
+  Preview p;
+  p.sample_first_name = v.first_name;
+  p.sample_unit_name = v.unit_name;
+  p.from_name = f.identity;
+  p.subject = subject.Render(v);
+  p.text = text.Render(v) + FooterText(f, v.unsubscribe_url, v.preferences_url);
+  if (!m.html_body.empty()) {
+    SB_ASSIGN_OR_RETURN(auto html, Template::Compile(m.html_body, BodyKind::kHtml, "html_body"));
+    p.html = html.Render(v) + FooterHtml(f, v.unsubscribe_url, v.preferences_url);
+  }
+  return p;
+}
+
+Result<std::vector<Message>> Operations::Visible(store::Tx& tx, const access::Principal& who,
+                                                 std::string_view capability, Micros now,
+                                                 int limit) const {
+  const std::vector<UnitId> scopes = access::ScopesHolding(policy_, who, capability, now);
+  std::map<std::int64_t, bool> allowed;  // by scope: one decision each
+  auto in_scope = [&](const Message& m) {
+    auto [it, fresh] = allowed.try_emplace(m.scope.value(), false);
+    if (fresh) {
+      it->second =
+          access::Decide(policy_, tree_, who, capability, access::Target{m.scope}, now).allow;
+    }
+    return it->second;
+  };
+  return ListMessages(tx, tree_, who.account, scopes, in_scope, limit);
+}
+
+}  // namespace switchboard::messaging

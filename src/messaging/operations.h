@@ -1,0 +1,68 @@
+// Member e-mail operations as the API calls them (RULEBOOK §7). Each runs in
+// the caller's transaction after the gate (access/guard/gate.h) allowed it,
+// decides what is left (authorship, the identity's own approval, the send
+// checks), acts, and appends its own audit event in that same transaction.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "access/policy/acting.h"
+#include "access/policy/policy.h"
+#include "members/org_tree.h"
+#include "messaging/messaging.h"
+#include "store/store.h"
+
+namespace switchboard::messaging {
+
+// The scope of message `id` (what the gate decides on); kNotFound when no
+// message has it.
+Result<UnitId> MessageScope(store::Tx& tx, MessageId id);
+
+// A preview with a made-up sample recipient: never a real member.
+struct Preview {
+  std::string sample_first_name, sample_unit_name;
+  std::string from_name, subject, text, html;  // html empty when the message has none
+};
+
+class Operations {
+ public:
+  Operations(const access::Policy& policy, const members::OrgTree& tree);
+
+  // Stores a new draft by `who` ("message.draft").
+  Status Draft(store::Tx& tx, const access::Acting& who, Message& m) const;
+  // Applies `edit` to the stored draft and saves it; only its author edits
+  // a draft ("message.edit").
+  Status Edit(store::Tx& tx, const access::Acting& who, MessageId id,
+              const std::function<Status(Message&)>& edit, Message& m) const;
+  // What sending `m` as `who` would need now.
+  Result<Requirements> RequirementsOf(store::Tx& tx, const access::Acting& who,
+                                      const Message& m) const;
+  // A second person's approval of exactly `version` ("message.approve").
+  Status ApproveSecond(store::Tx& tx, const access::Acting& who, MessageId id, int version) const;
+  // The approval of the person a draft speaks for, by that person; kNotFound
+  // for anyone else, who learns nothing about the message.
+  Status ApproveInOwnName(store::Tx& tx, const access::Acting& who, MessageId id,
+                          int version) const;
+  // Runs the send checks and queues the message when all pass; a refusal is
+  // recorded too ("message.send" or "message.send_refused").
+  Result<SendResult> SendAs(store::Tx& tx, const access::Acting& who, MessageId id,
+                            int version) const;
+  // Stops a sending message ("message.cancel"); returns the rows cancelled.
+  Result<std::int64_t> CancelAs(store::Tx& tx, const access::Acting& who, MessageId id) const;
+  // The preview of message `id` as `who` would send it.
+  Result<Preview> PreviewAs(store::Tx& tx, const access::Acting& who, MessageId id,
+                            std::string_view public_base_url,
+                            std::string_view organisation_name) const;
+  // Messages `who` may open: its own, those naming it, and those within the
+  // scopes where a decision on `capability` allows it, newest first.
+  Result<std::vector<Message>> Visible(store::Tx& tx, const access::Principal& who,
+                                       std::string_view capability, Micros now, int limit) const;
+
+ private:
+  const access::Policy& policy_;
+  const members::OrgTree& tree_;
+};
+
+}  // namespace switchboard::messaging

@@ -1,0 +1,261 @@
+#include "phonebank/operations.h"
+
+#include "access/guard/gate.h"
+#include "access/store/access_store.h"
+#include "audit/audit_log.h"
+
+namespace switchboard::phonebank {
+
+namespace {
+
+audit::Event CampaignEvent(const access::Acting& who, std::string_view action, CampaignId c) {
+  audit::Event e = who.Allow(action);
+  if (c.valid()) e.campaign = c.value();
+  return e;
+}
+
+Status Record(store::Tx& tx, const audit::Event& e) {
+  return audit::AuditLog::Append(tx, e).status();
+}
+
+// The field classes a campaign's caller fields belong to.
+std::vector<std::string> FieldClasses(const Campaign& c) {
+  std::vector<std::string> classes;
+  for (const auto& f : c.fields) {
+    classes.push_back(f == "first_name" ? "first_name" : f == "branch" ? "location" : "membership");
+  }
+  return classes;
+}
+
+// Members fixed as the campaign's targets when it went live.
+Result<std::int64_t> CountTargets(store::Tx& tx, CampaignId id) {
+  return tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE campaign_id = $1", {id.value()});
+}
+
+// The grant `caller` got by joining campaign `id`, if it joined.
+Result<std::optional<access::GrantId>> JoinGrant(store::Tx& tx, CampaignId id, AccountId caller) {
+  std::optional<access::GrantId> grant;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT grant_id FROM campaign_callers WHERE campaign_id = $1 AND account_id = $2",
+               {id.value(), caller.value()}, [&](const store::Row& r) {
+                 grant = access::GrantId(r.Int(0));
+                 return false;
+               }));
+  return grant;
+}
+
+// Units ranked by calls made in the campaigns `caller` calls for: counts
+// only, no member appears.
+Result<std::vector<std::pair<UnitId, std::int64_t>>> UnitLeaderboard(store::Tx& tx,
+                                                                     AccountId caller, int limit) {
+  std::vector<std::pair<UnitId, std::int64_t>> rows;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT m.unit_id, COUNT(*) FROM calls k JOIN members m ON m.id = k.member_id WHERE "
+      "k.outcome IS NOT NULL AND k.campaign_id IN (SELECT campaign_id FROM campaign_callers "
+      "WHERE account_id = $1) GROUP BY m.unit_id ORDER BY COUNT(*) DESC LIMIT $2",
+      {caller.value(), std::int64_t{limit}}, [&](const store::Row& r) {
+        rows.emplace_back(UnitId(r.Int(0)), r.Int(1));
+        return true;
+      }));
+  return rows;
+}
+
+}  // namespace
+
+Operations::Operations(const access::Policy& policy, const members::OrgTree& tree,
+                       const crypto::Sealer& sealer, TimeZone zone, Connector& connector)
+    : policy_(policy),
+      tree_(tree),
+      sealer_(sealer),
+      zone_(std::move(zone)),
+      connector_(connector) {}
+
+Result<std::int64_t> Operations::Create(store::Tx& tx, const access::Acting& who,
+                                        Campaign& c) const {
+  SB_RETURN_IF_ERROR(Validate(c, policy_, tree_));
+  SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, tree_, c, who.now));
+  SB_ASSIGN_OR_RETURN(std::int64_t count, CountAudience(tx, tree_, c));
+  SB_RETURN_IF_ERROR(Record(tx, CampaignEvent(who, "campaign.create", c.id)));
+  return count;
+}
+
+Result<CampaignSummary> Operations::Get(store::Tx& tx, CampaignId id) const {
+  CampaignSummary s;
+  SB_ASSIGN_OR_RETURN(s.campaign, GetCampaign(tx, tree_, id));
+  SB_ASSIGN_OR_RETURN(s.audience_count, CountAudience(tx, tree_, s.campaign));
+  SB_ASSIGN_OR_RETURN(s.targets, CountTargets(tx, id));
+  return s;
+}
+
+Result<CampaignEdit> Operations::Edit(store::Tx& tx, const access::Acting& who, CampaignId id,
+                                      int expected_version,
+                                      const std::function<Status(Campaign&)>& edit,
+                                      Campaign& c) const {
+  SB_ASSIGN_OR_RETURN(c, GetCampaign(tx, tree_, id));
+  const bool live = c.state != CampaignState::kDraft;
+  const UnitId scope = c.scope;
+  SB_RETURN_IF_ERROR(edit(c));
+  if (c.scope != scope) {
+    return Status::InvalidArgument("scope: a campaign's scope cannot change; make a new one");
+  }
+  SB_RETURN_IF_ERROR(Validate(c, policy_, tree_));
+  SB_ASSIGN_OR_RETURN(CampaignEdit out, UpdateCampaign(tx, tree_, c, who.now, expected_version));
+  c.version = out.version;
+  // The event says what changed and the version it made; never the text.
+  audit::Event e = CampaignEvent(who, live ? "campaign.live_edit" : "campaign.update", c.id);
+  std::string rule = "edit.v" + std::to_string(out.version);
+  for (const auto& f : out.changed) {
+    if (rule.size() + 1 + f.size() > 128) break;
+    rule += ":" + f;
+  }
+  if (out.changed.empty()) rule += ":unchanged";
+  e.rule = rule;
+  SB_RETURN_IF_ERROR(Record(tx, e));
+  return out;
+}
+
+Result<std::int64_t> Operations::CountWith(store::Tx& tx, CampaignId id,
+                                           const std::function<Status(Campaign&)>& edit) const {
+  SB_ASSIGN_OR_RETURN(Campaign c, GetCampaign(tx, tree_, id));
+  SB_RETURN_IF_ERROR(edit(c));
+  SB_RETURN_IF_ERROR(Validate(c, policy_, tree_));
+  return CountAudience(tx, tree_, c);
+}
+
+Result<std::int64_t> Operations::ChangeState(store::Tx& tx, const access::Acting& who,
+                                             CampaignId id, CampaignState to, Campaign& c) const {
+  SB_ASSIGN_OR_RETURN(c, GetCampaign(tx, tree_, id));
+  SB_ASSIGN_OR_RETURN(std::int64_t targets, SetState(tx, tree_, c, to, who.now));
+  SB_RETURN_IF_ERROR(
+      Record(tx, CampaignEvent(who, "campaign." + std::string(StateName(to)), c.id)));
+  return targets;
+}
+
+Result<NewInvite> Operations::Invite(store::Tx& tx, const access::Acting& who, CampaignId id,
+                                     std::string_view label, Micros expires_at,
+                                     int max_joins) const {
+  SB_ASSIGN_OR_RETURN(Campaign c, GetCampaign(tx, tree_, id));
+  SB_ASSIGN_OR_RETURN(NewInvite inv,
+                      CreateInvite(tx, c, who.account, label, expires_at, max_joins, who.now));
+  SB_RETURN_IF_ERROR(Record(tx, CampaignEvent(who, "invite.create", c.id)));
+  return inv;
+}
+
+Status Operations::WithdrawInvite(store::Tx& tx, const access::Acting& who, CampaignId id,
+                                  InviteId invite) const {
+  SB_RETURN_IF_ERROR(RevokeInvite(tx, id, invite, who.now));
+  return Record(tx, CampaignEvent(who, "invite.revoke", id));
+}
+
+Result<JoinResult> Operations::JoinByLink(store::Tx& tx, const access::Acting& who,
+                                          std::string_view token, Campaign& c) const {
+  SB_ASSIGN_OR_RETURN(phonebank::Invite inv, FindInvite(tx, token));
+  SB_ASSIGN_OR_RETURN(c, GetCampaign(tx, tree_, inv.campaign));
+  SB_ASSIGN_OR_RETURN(JoinResult joined, Join(tx, tree_, c, inv, who.account, who.now));
+  audit::Event e = CampaignEvent(who, "campaign.join", c.id);
+  e.grant_id = joined.grant.value();
+  SB_RETURN_IF_ERROR(Record(tx, e));
+  return joined;
+}
+
+Status Operations::RecordJoinRefusal(store::Tx& tx, const access::Acting& who,
+                                     const Status& why) const {
+  return Record(tx, who.Deny("campaign.join", why.code() == StatusCode::kPermissionDenied
+                                                  ? "join.not_eligible"
+                                                  : "join.refused"));
+}
+
+Status Operations::CheckJoined(store::Tx& tx, const Campaign& c, AccountId caller,
+                               Micros now) const {
+  SB_ASSIGN_OR_RETURN(std::optional<access::GrantId> grant, JoinGrant(tx, c.id, caller));
+  if (!grant) {
+    return Status::PermissionDenied("you have not joined this campaign; use its invitation link");
+  }
+  SB_ASSIGN_OR_RETURN(access::Grant g, access::GetGrant(tx, *grant));
+  if (!access::GrantInForce(g, now)) {
+    return Status::PermissionDenied(
+        "your access to this campaign ended on " +
+        FormatTimestamp(std::min(g.not_after, g.source_end != 0 ? g.source_end : g.not_after)));
+  }
+  return CallingOpen(c, zone_, now);
+}
+
+Result<NextContact> Operations::Next(store::Tx& tx, const access::Acting& who,
+                                     CampaignId id) const {
+  NextContact out;
+  SB_ASSIGN_OR_RETURN(out.campaign, GetCampaign(tx, tree_, id));
+  const Campaign& c = out.campaign;
+  SB_RETURN_IF_ERROR(CheckJoined(tx, c, who.account, who.now));
+  SB_ASSIGN_OR_RETURN(out.next, phonebank::Next(tx, c, who.account, who.now));
+  if (!out.next.lease) {
+    if (!out.next.pace_limit.empty()) {
+      // Pace refusals are denials: a script hammering "next" is probing.
+      access::Decision d;
+      d.rule = "pace." + out.next.pace_limit;
+      d.deny_reason = "pace";
+      SB_ASSIGN_OR_RETURN(out.suspended,
+                          access::RecordRefusal(tx, policy_, who, "phonebank.next", d, false));
+    }
+    return out;
+  }
+  const MemberId member = out.next.lease->member;
+  SB_ASSIGN_OR_RETURN(out.contact, ContactFor(tx, *who.decision, tree_, c, member, who.now));
+  out.ref =
+      crypto::ToHex(sealer_.BlindIndex("lease-ref", c.id.ToString() + ":" + member.ToString()));
+  audit::Event e = CampaignEvent(who, "phonebank.next", c.id);
+  e.members.push_back(member.value());
+  e.field_classes = FieldClasses(c);
+  SB_RETURN_IF_ERROR(Record(tx, e));
+  return out;
+}
+
+Result<CallState> Operations::Connect(store::Tx& tx, const access::Acting& who,
+                                      CampaignId id) const {
+  SB_ASSIGN_OR_RETURN(Campaign c, GetCampaign(tx, tree_, id));
+  SB_RETURN_IF_ERROR(CheckJoined(tx, c, who.account, who.now));
+  SB_ASSIGN_OR_RETURN(auto held, CurrentLease(tx, c, who.account, who.now));
+  if (!held) return Status::FailedPrecondition("ask for the next contact first");
+  SB_ASSIGN_OR_RETURN(CallState state, connector_.Connect(tx, c, who.account, *held, who.now));
+  audit::Event e = CampaignEvent(who, "phonebank.connect", c.id);
+  e.members.push_back(held->member.value());
+  SB_RETURN_IF_ERROR(Record(tx, e));
+  return state;
+}
+
+Status Operations::Outcome(store::Tx& tx, const access::Acting& who, CampaignId id,
+                           std::string_view outcome, const std::string& answers_json) const {
+  SB_ASSIGN_OR_RETURN(Campaign c, GetCampaign(tx, tree_, id));
+  SB_RETURN_IF_ERROR(CheckJoined(tx, c, who.account, who.now));
+  SB_ASSIGN_OR_RETURN(MemberId m,
+                      RecordOutcome(tx, c, who.account, outcome, answers_json, who.now));
+  audit::Event e = CampaignEvent(who, "phonebank.outcome", c.id);
+  e.members.push_back(m.value());
+  e.rule = "outcome." + std::string(outcome);
+  return Record(tx, e);
+}
+
+Result<EndpointVerification> Operations::RegisterEndpoint(store::Tx& tx, const access::Acting& who,
+                                                          std::string_view e164) const {
+  SB_ASSIGN_OR_RETURN(EndpointVerification v,
+                      phonebank::RegisterEndpoint(tx, sealer_, who.account, e164, who.now));
+  SB_RETURN_IF_ERROR(Record(tx, CampaignEvent(who, "endpoint.register", {})));
+  return v;
+}
+
+Status Operations::VerifyEndpoint(store::Tx& tx, const access::Acting& who,
+                                  std::string_view code) const {
+  SB_RETURN_IF_ERROR(phonebank::VerifyEndpoint(tx, who.account, code, who.now));
+  return Record(tx, CampaignEvent(who, "endpoint.verify", {}));
+}
+
+Result<std::vector<UnitCalls>> Operations::Leaderboard(store::Tx& tx, AccountId caller) const {
+  SB_ASSIGN_OR_RETURN(auto rows, UnitLeaderboard(tx, caller, 10));
+  std::vector<UnitCalls> out;
+  for (const auto& [unit, calls] : rows) {
+    const members::Unit* u = tree_.Find(unit);
+    out.push_back({u ? u->name : "?", calls});
+  }
+  return out;
+}
+
+}  // namespace switchboard::phonebank

@@ -1,0 +1,118 @@
+// The phone bank's operations as the API calls them (RULEBOOK §6). Each runs
+// inside the caller's transaction, after the gate (access/guard/gate.h)
+// allowed it: it decides what is left to decide there (the caller's join and
+// its grant, calling hours, pace, the campaign's state), acts, and appends its
+// own audit event in that same transaction, so an action and its record
+// commit together or not at all. Organiser operations need phonebank.manage
+// over the campaign's scope; calling operations phonebank.call there *and* a
+// join of this very campaign whose grant is in force.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/policy/acting.h"
+#include "access/policy/policy.h"
+#include "core/time_zone.h"
+#include "crypto/sealer.h"
+#include "members/org_tree.h"
+#include "phonebank/connector.h"
+#include "phonebank/phonebank.h"
+#include "store/store.h"
+
+namespace switchboard::phonebank {
+
+// A campaign with its counts, as organisers see it.
+struct CampaignSummary {
+  Campaign campaign;
+  std::int64_t audience_count = 0;
+  std::int64_t targets = 0;  // members fixed when it went live
+};
+
+// What "next" gave a caller.
+struct NextContact {
+  Campaign campaign;
+  NextResult next;
+  Contact contact;
+  // An opaque reference to the leased member for the caller's page: a keyed
+  // hash of campaign and member, never the member id.
+  std::string ref;
+  // Pace-limited: the refusal was recorded (audit and anomaly rules) and
+  // this says whether a severe rule suspended the account.
+  bool suspended = false;
+};
+
+// One unit's line in the leaderboard: counts only.
+struct UnitCalls {
+  std::string unit;
+  std::int64_t calls = 0;
+};
+
+class Operations {
+ public:
+  Operations(const access::Policy& policy, const members::OrgTree& tree,
+             const crypto::Sealer& sealer, TimeZone zone, Connector& connector);
+
+  // ---- organisers --------------------------------------------------------
+  // Validates and stores a new draft; returns its audience count.
+  Result<std::int64_t> Create(store::Tx& tx, const access::Acting& who, Campaign& c) const;
+  Result<CampaignSummary> Get(store::Tx& tx, CampaignId id) const;
+  // Applies `edit` to the stored campaign, checks it, and saves it under the
+  // rules of UpdateCampaign (phonebank.h); `c` is the campaign after.
+  Result<CampaignEdit> Edit(store::Tx& tx, const access::Acting& who, CampaignId id,
+                            int expected_version, const std::function<Status(Campaign&)>& edit,
+                            Campaign& c) const;
+  // How many members the campaign would reach with `edit` applied (nothing
+  // is saved).
+  Result<std::int64_t> CountWith(store::Tx& tx, CampaignId id,
+                                 const std::function<Status(Campaign&)>& edit) const;
+  // Live, paused, ended, killed; returns the targets fixed on going live.
+  Result<std::int64_t> ChangeState(store::Tx& tx, const access::Acting& who, CampaignId id,
+                                   CampaignState to, Campaign& c) const;
+  Result<NewInvite> Invite(store::Tx& tx, const access::Acting& who, CampaignId id,
+                           std::string_view label, Micros expires_at, int max_joins) const;
+  Status WithdrawInvite(store::Tx& tx, const access::Acting& who, CampaignId id,
+                        InviteId invite) const;
+
+  // ---- joining -------------------------------------------------------------
+  // Joins through the link `token`; kNotFound for an unknown link.
+  Result<JoinResult> JoinByLink(store::Tx& tx, const access::Acting& who, std::string_view token,
+                                Campaign& c) const;
+  // Records a refused join ("campaign.join", deny): a shared link tried by
+  // strangers is worth knowing about. In a transaction of its own, since the
+  // refused one rolled back.
+  Status RecordJoinRefusal(store::Tx& tx, const access::Acting& who, const Status& why) const;
+
+  // ---- calling -------------------------------------------------------------
+  // The caller's current lease, or the next member to call, pace permitting.
+  Result<NextContact> Next(store::Tx& tx, const access::Acting& who, CampaignId id) const;
+  // Rings the caller's phone and bridges to the leased member.
+  Result<CallState> Connect(store::Tx& tx, const access::Acting& who, CampaignId id) const;
+  // Records the outcome and survey answers of the current lease; releases it.
+  Status Outcome(store::Tx& tx, const access::Acting& who, CampaignId id, std::string_view outcome,
+                 const std::string& answers_json) const;
+
+  // ---- the caller's own ----------------------------------------------------
+  Result<EndpointVerification> RegisterEndpoint(store::Tx& tx, const access::Acting& who,
+                                                std::string_view e164) const;
+  Status VerifyEndpoint(store::Tx& tx, const access::Acting& who, std::string_view code) const;
+  // Units ranked by calls made in the campaigns `caller` calls for.
+  Result<std::vector<UnitCalls>> Leaderboard(store::Tx& tx, AccountId caller) const;
+
+  Connector& connector() const { return connector_; }
+
+ private:
+  // The caller must have joined this campaign, with that grant still in
+  // force, and calling must be open.
+  Status CheckJoined(store::Tx& tx, const Campaign& c, AccountId caller, Micros now) const;
+
+  const access::Policy& policy_;
+  const members::OrgTree& tree_;
+  const crypto::Sealer& sealer_;
+  TimeZone zone_;
+  Connector& connector_;
+};
+
+}  // namespace switchboard::phonebank

@@ -1,0 +1,201 @@
+// Audit routes for the data protection officer: explain a decision, query
+// the log (both recorded in the log, access/guard/reads.h), checkpoints,
+// inclusion proofs, and the anomaly alerts.
+#include <nlohmann/json.hpp>
+
+#include "access/guard/anomaly.h"
+#include "access/guard/reads.h"
+#include "audit/audit_log.h"
+#include "server/api.h"
+#include "server/api_internal.h"
+
+namespace switchboard::server {
+
+using json = nlohmann::json;
+using namespace api_internal;  // NOLINT(build/namespaces)
+
+void Api::AddAuditHandlers() {
+  handlers_["access.explain"] = [this](const ApiCall& c) { return Explain(c); };
+  handlers_["audit.events"] = [this](const ApiCall& c) { return AuditEvents(c); };
+  handlers_["audit.checkpoints"] = [this](const ApiCall& c) { return AuditCheckpoints(c); };
+  handlers_["audit.proof"] = [this](const ApiCall& c) { return AuditProof(c); };
+  handlers_["alerts.list"] = [this](const ApiCall& c) { return ListAlerts(c); };
+  handlers_["alerts.acknowledge"] = [this](const ApiCall& c) { return AcknowledgeAlert(c); };
+}
+
+HttpResponse Api::Explain(const ApiCall& call) {
+  struct Asked {
+    std::int64_t account = 0;
+    std::string capability;
+    UnitId unit;
+    Micros at = 0;
+    access::Decision d;
+  } q;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        const HttpRequest& req = call.req;
+        SB_ASSIGN_OR_RETURN(q.account,
+                            ParseId(QueryParam(req, "account"), "the query parameter \"account\""));
+        q.capability = QueryParam(req, "capability");
+        if (!access::KnownCapabilities().contains(q.capability)) {
+          return Status::InvalidArgument("unknown or missing capability");
+        }
+        q.unit = deps_.tree->root() ? deps_.tree->root()->id : UnitId();
+        if (!QueryParam(req, "unit").empty()) {
+          SB_ASSIGN_OR_RETURN(q.unit, UnitFrom(*deps_.tree, QueryParam(req, "unit"),
+                                               "the query parameter \"unit\""));
+        }
+        auto at = ParseTimeOrOffset(QueryParam(req, "at").empty() ? "now" : QueryParam(req, "at"),
+                                    call.now);
+        if (!at) return at.error().WithContext("at");
+        q.at = *at;
+        SB_ASSIGN_OR_RETURN(
+            q.d, access::ExplainRecorded(tx, *deps_.policy, *deps_.tree, who, AccountId(q.account),
+                                         q.capability, q.unit, q.at));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json j{{"account", q.account},
+               {"capability", q.capability},
+               {"unit", UnitJson(*deps_.tree, q.unit)},
+               {"at", FormatTimestamp(q.at)},
+               {"allow", q.d.allow},
+               {"rule", q.d.rule},
+               {"reason", q.d.reason()},
+               {"field_classes", Classes(q.d.fields())}};
+        if (q.d.grant.valid()) j["grant"] = q.d.grant.value();
+        return Json(200, j);
+      });
+}
+
+HttpResponse Api::AuditEvents(const ApiCall& call) {
+  std::vector<audit::Event> events;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        const HttpRequest& req = call.req;
+        audit::QueryFilter f;
+        f.limit = 1000;
+        if (auto m = QueryParam(req, "member"); !m.empty()) {
+          SB_ASSIGN_OR_RETURN(f.member, ParseId(m, "member"));
+        }
+        if (auto a = QueryParam(req, "actor"); !a.empty()) {
+          SB_ASSIGN_OR_RETURN(f.actor, ParseId(a, "actor"));
+        }
+        for (const char* key : {"from", "to"}) {
+          if (auto t = QueryParam(req, key); !t.empty()) {
+            auto v = ParseTimestamp(t);
+            if (!v) return Status::InvalidArgument(std::string(key) + ": use ISO 8601");
+            (std::string_view(key) == "from" ? f.from : f.to) = *v;
+          }
+        }
+        if (auto l = QueryParam(req, "limit"); !l.empty()) {
+          auto v = ParseId(l, "limit");
+          if (!v || *v > 10000) return Status::InvalidArgument("limit is 1 to 10000");
+          f.limit = static_cast<int>(*v);
+        }
+        SB_ASSIGN_OR_RETURN(events, access::ReadAuditLog(tx, who, f));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json out = json::array();
+        for (const auto& e : events) out.push_back(EventJson(e));
+        return Json(200, {{"events", out}});
+      });
+}
+
+HttpResponse Api::AuditCheckpoints(const ApiCall& call) {
+  std::vector<audit::SignedCheckpoint> cps;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        SB_ASSIGN_OR_RETURN(cps, audit::AuditLog::Checkpoints(tx));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json out = json::array();
+        for (const auto& cp : cps) {
+          out.push_back({{"tree_size", cp.checkpoint.tree_size},
+                         {"root", audit::ToHex(cp.checkpoint.root)},
+                         {"time", FormatTimestamp(cp.checkpoint.time)},
+                         {"key_id", cp.checkpoint.key_id},
+                         {"witness_line", audit::FormatWitnessLine(cp)}});
+        }
+        return Json(200, {{"checkpoints", out}});
+      });
+}
+
+HttpResponse Api::AuditProof(const ApiCall& call) {
+  std::int64_t seq = 0, size = 0;
+  std::vector<audit::Hash> proof;
+  audit::Hash root{};
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        const HttpRequest& req = call.req;
+        if (QueryParam(req, "seq") != "0") {
+          SB_ASSIGN_OR_RETURN(seq, ParseId(QueryParam(req, "seq"), "seq"));
+        }
+        SB_ASSIGN_OR_RETURN(size, ParseId(QueryParam(req, "size"), "size"));
+        SB_ASSIGN_OR_RETURN(proof, audit::AuditLog::Prove(tx, seq, size));
+        SB_ASSIGN_OR_RETURN(root, audit::AuditLog::RootAt(tx, size));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json hashes = json::array();
+        for (const auto& h : proof) hashes.push_back(audit::ToHex(h));
+        return Json(
+            200,
+            {{"seq", seq}, {"tree_size", size}, {"root", audit::ToHex(root)}, {"proof", hashes}});
+      });
+}
+
+HttpResponse Api::ListAlerts(const ApiCall& call) {
+  std::vector<access::Alert> alerts;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        access::AlertFilter f;
+        f.open_only = QueryParam(call.req, "open") == "true";
+        if (auto a = QueryParam(call.req, "account"); !a.empty()) {
+          SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(a, "account"));
+          f.account = AccountId(id);
+        }
+        f.limit = 500;
+        SB_ASSIGN_OR_RETURN(alerts, access::ListAlerts(tx, f));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json out = json::array();
+        for (const auto& a : alerts) {
+          json j{
+              {"id", a.id.value()},         {"account", a.account.value()},  {"rule", a.rule},
+              {"severity", a.severity},     {"at", FormatTimestamp(a.at)},   {"detail", a.detail},
+              {"request_id", a.request_id}, {"open", a.acknowledged_at == 0}};
+          if (a.acknowledged_at != 0) {
+            j["acknowledged_at"] = FormatTimestamp(a.acknowledged_at);
+            j["acknowledged_by"] = a.acknowledged_by.value();
+            j["note"] = a.acknowledge_note;
+          }
+          out.push_back(j);
+        }
+        return Json(200, {{"alerts", out}});
+      });
+}
+
+HttpResponse Api::AcknowledgeAlert(const ApiCall& call) {
+  std::int64_t id = 0;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(id, ParseId(call.req.params.at("id"), "the alert id"));
+        SB_ASSIGN_OR_RETURN(std::string note, StringField(call.body, "note", true, 1000));
+        return access::AcknowledgeAlert(tx, access::AlertId(id), who.account, note, who.now);
+      },
+      [&](const Status&) {
+        return Json(200, {{"alert", id}, {"status", "acknowledged"}});
+      });
+}
+
+}  // namespace switchboard::server
