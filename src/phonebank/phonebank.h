@@ -37,6 +37,8 @@
 
 namespace switchboard::phonebank {
 
+// ---- campaigns (campaigns.cc) ----------------------------------------------
+
 using CampaignId = Id<struct CampaignIdTag>;
 using InviteId = Id<struct InviteIdTag>;
 using CallId = Id<struct CallIdTag>;
@@ -185,7 +187,7 @@ Result<std::int64_t> SetState(store::Tx& tx, const members::OrgTree& tree, Campa
 // the hours names them, the zone and the time there now.
 Status CallingOpen(const Campaign& c, const TimeZone& zone, Micros now);
 
-// ---- invitations -----------------------------------------------------------
+// ---- invitations (invitations.cc) ------------------------------------------
 
 struct Invite {
   InviteId id;
@@ -236,7 +238,7 @@ struct JoinResult {
 Result<JoinResult> Join(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
                         const Invite& invite, AccountId account, Micros now);
 
-// ---- calling ---------------------------------------------------------------
+// ---- calling (calling.cc) --------------------------------------------------
 
 struct Contact {
   MemberId member;  // stays on the server: callers get an opaque `ref`
@@ -289,7 +291,7 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
                                std::string_view outcome, const std::string& answers_json,
                                Micros now);
 
-// ---- progress --------------------------------------------------------------
+// ---- progress (progress.cc) ------------------------------------------------
 
 struct Progress {
   std::int64_t targets = 0;
