@@ -956,6 +956,14 @@ Result<Hash> AuditLog::RootAt(Tx& tx, std::int64_t size) {
   return RootOf(leaves);
 }
 
+Result<std::int64_t> AuditLog::Size(store::Tx& tx) {
+  return tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events");
+}
+
+Result<std::int64_t> AuditLog::CheckpointedSize(store::Tx& tx) {
+  return tx.QueryInt("SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints");
+}
+
 Result<std::vector<SignedCheckpoint>> AuditLog::Checkpoints(Tx& tx) {
   SB_ASSIGN_OR_RETURN(auto stored, LoadCheckpoints(tx));
   std::vector<SignedCheckpoint> out;

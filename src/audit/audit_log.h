@@ -202,6 +202,10 @@ class AuditLog {
   static Result<Hash> RootAt(store::Tx& tx, std::int64_t size);
   // The stored checkpoints, oldest first.
   static Result<std::vector<SignedCheckpoint>> Checkpoints(store::Tx& tx);
+  // How many events the log holds, and the size of its newest checkpoint (0
+  // when none).
+  static Result<std::int64_t> Size(store::Tx& tx);
+  static Result<std::int64_t> CheckpointedSize(store::Tx& tx);
 
   // Events matching `filter`, in seq order.
   static Result<std::vector<Event>> Query(store::Tx& tx, const QueryFilter& filter);

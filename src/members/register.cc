@@ -1,5 +1,7 @@
 #include "members/register.h"
 
+#include "members/preferences.h"
+
 namespace switchboard::members {
 
 namespace {
@@ -18,18 +20,10 @@ Status InsertChildren(store::Tx& tx, std::int64_t id, const MemberRecord& r, Mic
                 {id, c.kind, c.label, static_cast<std::int64_t>(c.sealed.key_id),
                  store::Value::Bytes(c.sealed.bytes), store::Value::Bytes(c.blind_index), now}));
   }
-  if (!old_consents || *old_consents != r.consents) {
-    SB_RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO consent_events (member_id, at, consents, source) VALUES ($1, $2, $3, $4)",
-        {id, now, static_cast<std::int64_t>(r.consents), change_source}));
-  }
-  if ((!old_suppressions && r.suppressions != 0) ||
-      (old_suppressions && *old_suppressions != r.suppressions)) {
-    SB_RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO suppression_events (member_id, at, suppressions, source) VALUES ($1, $2, "
-        "$3, $4)",
-        {id, now, static_cast<std::int64_t>(r.suppressions), change_source}));
-  }
+  std::optional<Preferences> before;
+  if (old_consents) before = Preferences{*old_consents, old_suppressions.value_or(0)};
+  SB_RETURN_IF_ERROR(RecordPreferenceHistory(
+      tx, MemberId(id), before, Preferences{r.consents, r.suppressions}, change_source, now));
   return Status::Ok();
 }
 
@@ -101,6 +95,22 @@ Result<RegisterCounts> CountRegister(store::Tx& tx) {
   SB_ASSIGN_OR_RETURN(c.canaries, tx.QueryInt("SELECT COUNT(*) FROM canaries"));
   SB_ASSIGN_OR_RETURN(c.units, tx.QueryInt("SELECT COUNT(*) FROM units"));
   return c;
+}
+
+Result<std::int64_t> CountMembers(store::Tx& tx) {
+  return tx.QueryInt("SELECT COUNT(*) FROM members");
+}
+
+Result<std::optional<UnitId>> BusiestUnit(store::Tx& tx, std::uint32_t consent) {
+  std::optional<UnitId> unit;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT unit_id FROM members WHERE (consents & $1) <> 0 AND suppressions = 0 AND status = "
+      "'current' GROUP BY unit_id ORDER BY COUNT(*) DESC, unit_id LIMIT 1",
+      {static_cast<std::int64_t>(consent)}, [&](const store::Row& r) {
+        unit = UnitId(r.Int(0));
+        return false;
+      }));
+  return unit;
 }
 
 }  // namespace switchboard::members

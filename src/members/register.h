@@ -92,5 +92,10 @@ struct RegisterCounts {
   std::int64_t units = 0;
 };
 Result<RegisterCounts> CountRegister(store::Tx& tx);
+// How many members the register holds (one index count; /readyz).
+Result<std::int64_t> CountMembers(store::Tx& tx);
+// The unit with the most current members who gave `consent` and suppressed
+// nothing (ties: the lowest id); nullopt for an empty register.
+Result<std::optional<UnitId>> BusiestUnit(store::Tx& tx, std::uint32_t consent);
 
 }  // namespace switchboard::members

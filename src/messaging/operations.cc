@@ -3,6 +3,7 @@
 #include <map>
 
 #include "audit/audit_log.h"
+#include "members/register.h"
 #include "messaging/template.h"
 
 namespace switchboard::messaging {
@@ -26,6 +27,72 @@ Result<UnitId> MessageScope(store::Tx& tx, MessageId id) {
                       tx.QueryInt("SELECT scope_unit FROM messages WHERE id = $1", {id.value()}));
   if (unit <= 0) return Status::NotFound("no message has this id");
   return UnitId(unit);
+}
+
+namespace {
+
+audit::Event LinkEvent(const MemberLink& link, std::string_view action) {
+  audit::Event e;
+  e.at = link.now;
+  e.action = std::string(action);
+  e.decision = "allow";
+  e.rule = "member.own_token";
+  e.members = {link.member.value()};
+  if (link.message.valid()) e.message = link.message.value();
+  e.request_id = link.request_id;
+  return e;
+}
+
+}  // namespace
+
+Result<std::optional<members::Preferences>> Unsubscribe(store::Tx& tx, const MemberLink& link) {
+  SB_ASSIGN_OR_RETURN(auto before, members::GetPreferences(tx, link.member));
+  if (!before) return before;
+  bool service = false;
+  if (link.message.valid()) {
+    SB_ASSIGN_OR_RETURN(std::int64_t k,
+                        tx.QueryInt("SELECT COUNT(*) FROM messages WHERE id = $1 AND "
+                                    "kind = 'service'",
+                                    {link.message.value()}));
+    service = k > 0;
+  }
+  members::Preferences after = *before;
+  if (service) {
+    after.suppressions |= members::kNoEmail;
+  } else {
+    after.consents &= ~static_cast<std::uint32_t>(members::kConsentEmail);
+  }
+  SB_RETURN_IF_ERROR(
+      members::SetPreferences(tx, link.member, *before, after, "member:unsubscribe", link.now)
+          .status());
+  SB_RETURN_IF_ERROR(
+      tx.Exec(
+            "INSERT INTO unsubscribes (member_id, message_id, at, how) "
+            "VALUES ($1, $2, $3, 'one-click')",
+            {link.member.value(),
+             link.message.valid() ? store::Value(link.message.value()) : store::Value(), link.now})
+          .status());
+  SB_RETURN_IF_ERROR(Record(tx, LinkEvent(link, "member.unsubscribe")));
+  return std::optional<members::Preferences>(after);
+}
+
+Result<std::optional<members::Preferences>> ReadPreferences(store::Tx& tx, const MemberLink& link) {
+  SB_ASSIGN_OR_RETURN(auto p, members::GetPreferences(tx, link.member));
+  if (p) SB_RETURN_IF_ERROR(Record(tx, LinkEvent(link, "member.preferences.view")));
+  return p;
+}
+
+Result<std::optional<members::Preferences>> SavePreferences(
+    store::Tx& tx, const MemberLink& link,
+    const std::function<members::Preferences(members::Preferences)>& choose) {
+  SB_ASSIGN_OR_RETURN(auto before, members::GetPreferences(tx, link.member));
+  if (!before) return before;
+  const members::Preferences after = choose(*before);
+  SB_RETURN_IF_ERROR(
+      members::SetPreferences(tx, link.member, *before, after, "member:preferences", link.now)
+          .status());
+  SB_RETURN_IF_ERROR(Record(tx, LinkEvent(link, "member.preferences")));
+  return std::optional<members::Preferences>(after);
 }
 
 Operations::Operations(const access::Policy& policy, const members::OrgTree& tree)

@@ -11,6 +11,7 @@
 #include "access/policy/acting.h"
 #include "access/policy/policy.h"
 #include "members/org_tree.h"
+#include "members/preferences.h"
 #include "messaging/messaging.h"
 #include "store/store.h"
 
@@ -25,6 +26,26 @@ struct Preview {
   std::string sample_first_name, sample_unit_name;
   std::string from_name, subject, text, html;  // html empty when the message has none
 };
+
+// A member acting through the signed link in a message (messaging/tokens.h):
+// no account, no grant; the token is the right to act on these choices.
+struct MemberLink {
+  MemberId member;
+  MessageId message;  // the message the link came in, if any
+  std::string request_id;
+  Micros now = 0;
+};
+// One-click unsubscribe (RFC 8058): a service message's link stops all
+// e-mail, any other link the e-mail consent. Recorded ("member.unsubscribe")
+// with the unsubscribe row. nullopt when the member no longer exists.
+Result<std::optional<members::Preferences>> Unsubscribe(store::Tx& tx, const MemberLink& link);
+// The member's choices, read on their token: recorded like any read
+// ("member.preferences.view").
+Result<std::optional<members::Preferences>> ReadPreferences(store::Tx& tx, const MemberLink& link);
+// Saves the choices `choose` makes from the current ones ("member.preferences").
+Result<std::optional<members::Preferences>> SavePreferences(
+    store::Tx& tx, const MemberLink& link,
+    const std::function<members::Preferences(members::Preferences)>& choose);
 
 class Operations {
  public:

@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "crypto/keyring.h"
 #include "members/contact.h"
+#include "members/preferences.h"
 #include "members/register.h"
 
 namespace switchboard::messaging {
@@ -142,21 +143,14 @@ Result<SuppressionImportSummary> ImportSuppressions(store::Store& store,
           }));
       SB_RETURN_IF_ERROR(inner);
     }
-    const std::int64_t bit = members::kNoEmail;
     std::vector<std::int64_t> changed;
+    const std::string from = "suppression-list:" + std::string(source);
     for (std::int64_t id : members) {
-      SB_ASSIGN_OR_RETURN(std::int64_t n,
-                          tx.Exec("UPDATE members SET suppressions = suppressions | $2, "
-                                  "updated_at = $3 WHERE id = $1 AND (suppressions & $2) = 0",
-                                  {id, bit, now}));
-      if (n == 0) continue;
+      SB_ASSIGN_OR_RETURN(bool added,
+                          members::AddSuppressions(tx, MemberId(id), members::kNoEmail, from, now));
+      if (!added) continue;
       ++suppressed;
       changed.push_back(id);
-      SB_RETURN_IF_ERROR(
-          tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, "
-                  "source) SELECT id, $2, suppressions, $3 FROM members WHERE id = $1",
-                  {id, now, "suppression-list:" + std::string(source)})
-              .status());
     }
     // On the record: the import (which opened every address to compare
     // hashes) and each member it suppressed, a thousand per event.

@@ -4,6 +4,11 @@
 // scraping by a valid caller account.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "audit/audit_log.h"
 #include "phonebank/connector.h"
 #include "server/api_testing.h"
 
@@ -355,6 +360,85 @@ TEST_P(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {
   EXPECT_NE(late.body.find("21:30 BST"), std::string::npos) << late.body;
   env_.clock_.Set(*ParseTimestamp("2026-04-01T19:30:00Z"));
   EXPECT_EQ(env_.Send("POST", base + "/next", "", &v).status, 200);
+}
+
+// A revocation lands before a request or after it, never between its
+// decision and its action: 1,000 "next" calls from four threads while an
+// administrator revokes the caller's grant. No "phonebank.next" may be
+// recorded after the revocation, and every answer given after it refuses.
+TEST_P(ApiPhonebankTest, NoCallIsRecordedAfterItsGrantsRevocation) {
+  auto [id, token] = LiveCampaign();
+  const AccountId caller_id = env_.AddAccount("caller.race");
+  TestSession caller = env_.Login("caller.race");
+  HttpResponse j = env_.Send("POST", "/api/v1/join/" + token, "", &caller);
+  ASSERT_EQ(j.status, 201) << j.body;
+  const std::int64_t grant = Body(j)["grant"]["id"];
+  const AccountId admin = env_.AddAccount("admin.race");
+  env_.Grant(admin, "owner", env_.Root(), env_.clock_.Now() - kMicrosPerDay,
+             env_.clock_.Now() + 300 * kMicrosPerDay);
+  env_.EnrolTotp(admin);
+  TestSession admin_session = env_.Login("admin.race", admin);
+
+  const std::string next = "/api/v1/campaigns/" + std::to_string(id) + "/next";
+  constexpr int kCalls = 1000, kThreads = 4;
+  std::atomic<int> started{0}, answered{0}, allowed{0}, refused{0}, other{0};
+  std::atomic<bool> revoked{false};
+  std::atomic<int> allowed_after_revoke{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      while (started.fetch_add(1) < kCalls) {
+        const bool after = revoked.load();
+        HttpResponse r = env_.Send("POST", next, "", &caller);
+        if (r.status == 200) {
+          ++allowed;
+          if (after) ++allowed_after_revoke;
+        } else if (r.status == 403 || r.status == 401) {
+          ++refused;
+        } else {
+          ++other;
+        }
+        ++answered;
+      }
+    });
+  }
+  HttpResponse rv;
+  std::thread revoker([&] {
+    while (answered.load() < kCalls / 4) std::this_thread::yield();
+    rv = env_.Send("POST", "/api/v1/grants/" + std::to_string(grant) + "/revoke",
+                   R"({"reason": "left the campaign"})", &admin_session);
+    revoked = true;
+  });
+  for (auto& t : threads) t.join();
+  revoker.join();
+  ASSERT_EQ(rv.status, 200) << rv.body;
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(allowed.load(), 0);
+  EXPECT_GT(refused.load(), 0);
+  // A call that began after the revocation had committed was refused.
+  EXPECT_EQ(allowed_after_revoke.load(), 0);
+
+  // In the log's own order: every recorded "next" comes before the revocation.
+  std::int64_t revoke_seq = -1;
+  std::vector<std::int64_t> next_seqs;
+  ASSERT_TRUE(env_.env_.store_
+                  ->Read([&](store::Tx& tx) -> Status {
+                    audit::QueryFilter f;
+                    f.limit = 100'000;
+                    SB_ASSIGN_OR_RETURN(auto events, audit::AuditLog::Query(tx, f));
+                    for (const auto& e : events) {
+                      if (e.action == "grant.revoke" && e.grant_id == grant) revoke_seq = e.seq;
+                      if (e.action == "phonebank.next" && e.decision == "allow" &&
+                          e.actor == caller_id.value()) {
+                        next_seqs.push_back(e.seq);
+                      }
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_GE(revoke_seq, 0);
+  EXPECT_EQ(static_cast<int>(next_seqs.size()), allowed.load());
+  for (std::int64_t seq : next_seqs) EXPECT_LT(seq, revoke_seq);
 }
 
 TEST_P(ApiPhonebankTest, TheSandboxShowsTheVerificationCodeAndSaysSo) {

@@ -10,9 +10,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "access/store/policy_record.h"
 #include "core/csv.h"
 #include "core/log.h"
 #include "store/postgres/pg_store.h"
+#include "store/settings.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace switchboard::server {
@@ -26,26 +28,13 @@ std::string PolicyPath(const std::string& dir) { return dir + "/policy.toml"; }
 // to settings) in one transaction.
 Status RecordPolicy(store::Store& store, const access::Policy& policy, const Clock& clock) {
   std::string recorded;
-  SB_RETURN_IF_ERROR(store.Read([&](store::Tx& tx) {
-    return tx.Query("SELECT value FROM settings WHERE name = 'policy_sha256'", {},
-                    [&](const store::Row& r) {
-                      recorded = std::string(r.Text(0));
-                      return false;
-                    });
+  SB_RETURN_IF_ERROR(store.Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(recorded, store::GetSetting(tx, "policy_sha256"));
+    return Status::Ok();
   }));
   if (recorded == policy.source_hash) return Status::Ok();
-  return store.Write([&](store::Tx& tx) -> Status {
-    SB_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO settings (name, value) VALUES ('policy_sha256', $1) "
-                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                {policy.source_hash}));
-    audit::Event e;
-    e.at = clock.Now();
-    e.action = recorded.empty() ? "policy.load" : "policy.change";
-    e.decision = "allow";
-    e.rule = "sha256:" + policy.source_hash;
-    return audit::AuditLog::Append(tx, e).status();
-  });
+  return store.Write(
+      [&](store::Tx& tx) { return access::RecordPolicyInForce(tx, policy, clock.Now()); });
 }
 
 }  // namespace
@@ -86,21 +75,13 @@ Status MakeDir(const std::string& path, mode_t mode) {
 Status BindKeyring(store::Store& store, const crypto::Keyring& keyring) {
   const std::string fp = keyring.Fingerprint();
   std::string stored;
-  SB_RETURN_IF_ERROR(store.Read([&](store::Tx& tx) {
-    return tx.Query("SELECT value FROM settings WHERE name = 'keyring_fingerprint'", {},
-                    [&](const store::Row& r) {
-                      stored = std::string(r.Text(0));
-                      return false;
-                    });
+  SB_RETURN_IF_ERROR(store.Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(stored, store::GetSetting(tx, "keyring_fingerprint"));
+    return Status::Ok();
   }));
   if (stored.empty()) {
     return store.Write([&](store::Tx& tx) {
-      return tx
-          .Exec(
-              "INSERT INTO settings (name, value) VALUES ('keyring_fingerprint', $1) ON "
-              "CONFLICT (name) DO NOTHING",
-              {fp})
-          .status();
+      return store::PutSetting(tx, "keyring_fingerprint", fp, /*replace=*/false);
     });
   }
   if (stored != fp) {
@@ -234,9 +215,8 @@ Status App::SealAudit() {
   std::int64_t events = 0;
   std::int64_t newest = 0;
   SB_RETURN_IF_ERROR(store_->Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(events, tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events"));
-    SB_ASSIGN_OR_RETURN(newest,
-                        tx.QueryInt("SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints"));
+    SB_ASSIGN_OR_RETURN(events, audit::AuditLog::Size(tx));
+    SB_ASSIGN_OR_RETURN(newest, audit::AuditLog::CheckpointedSize(tx));
     return Status::Ok();
   }));
   if (events == 0) return Status::Ok();

@@ -3,11 +3,12 @@
 #include <sodium.h>
 
 #include "access/credentials/password.h"
+#include "access/store/access_service.h"
 #include "access/store/access_store.h"
-#include "audit/audit_log.h"
-#include "messaging/messaging.h"
+#include "members/register.h"
+#include "messaging/operations.h"
 #include "phonebank/connector.h"
-#include "phonebank/phonebank.h"
+#include "phonebank/operations.h"
 
 namespace switchboard::server {
 
@@ -41,14 +42,10 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
   DemoPhonebank d;
   // The constituency with the most members one could call.
   const members::Unit* unit = nullptr;
-  SB_RETURN_IF_ERROR(app.store().Read([&](store::Tx& tx) {
-    return tx.Query(
-        "SELECT unit_id FROM members WHERE (consents & 2) <> 0 AND suppressions = 0 AND status = "
-        "'current' GROUP BY unit_id ORDER BY COUNT(*) DESC, unit_id LIMIT 1",
-        {}, [&](const store::Row& r) {
-          unit = app.tree().Find(UnitId(r.Int(0)));
-          return false;
-        });
+  SB_RETURN_IF_ERROR(app.store().Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(auto busiest, members::BusiestUnit(tx, members::kConsentPhone));
+    if (busiest) unit = app.tree().Find(*busiest);
+    return Status::Ok();
   }));
   if (!unit) unit = app.tree().FindByCode("E14000530");
   if (!unit) return Status::FailedPrecondition("the demo needs a constituency in the tree");
@@ -60,6 +57,8 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
   SB_ASSIGN_OR_RETURN(std::string org_hash, access::HashPassword(d.organiser_password));
   SB_ASSIGN_OR_RETURN(std::string vol_hash, access::HashPassword(d.volunteer_password));
   const Micros now = app.clock().Now();
+  phonebank::SandboxConnector sandbox(app.sealer());
+  const phonebank::Operations ops(app.policy(), app.tree(), app.sealer(), TimeZone(), sandbox);
   SB_RETURN_IF_ERROR(app.store().Write([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(
         AccountId org,
@@ -78,15 +77,22 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
                            "demo set-up",
                            "direct",
                            0};
-    SB_ASSIGN_OR_RETURN(access::GrantId grant, access::InsertGrant(tx, g, AccountId(), true, now));
-    audit::Event e;
-    e.at = now;
-    e.action = "grant.demo";
-    e.decision = "allow";
-    e.rule = "demo";
-    e.grant_id = grant.value();
-    e.on_behalf_of = org.value();
-    SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+    SB_RETURN_IF_ERROR(access::GrantBySystem(tx, g, "demo", now).status());
+
+    // The organiser acts under the grant just made, as through the API.
+    SB_ASSIGN_OR_RETURN(access::PrincipalData pd, access::LoadPrincipal(tx, org));
+    const access::Decision allow = access::Decide(app.policy(), app.tree(), pd.principal(true),
+                                                  "phonebank.manage", {unit->id}, now);
+    if (!allow.allow) return Status::FailedPrecondition("demo: " + allow.deny_reason);
+    access::Acting organiser;
+    organiser.account = org;
+    organiser.display_name = "Demo Organiser";
+    organiser.decision = &allow;
+    organiser.now = now;
+    access::Acting volunteer;
+    volunteer.account = vol;
+    volunteer.display_name = "Demo Volunteer";
+    volunteer.now = now;
 
     phonebank::Campaign c;
     c.name = "Autumn members' check-in";
@@ -107,25 +113,17 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
     c.calling_end = 24 * 60;
     c.starts_at = now;
     c.ends_at = now + 28 * kMicrosPerDay;
-    SB_RETURN_IF_ERROR(phonebank::Validate(c, app.policy(), app.tree()));
-    SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, app.tree(), c, now));
-    SB_ASSIGN_OR_RETURN(
-        d.targets, phonebank::SetState(tx, app.tree(), c, phonebank::CampaignState::kLive, now));
+    SB_RETURN_IF_ERROR(ops.Create(tx, organiser, c).status());
+    SB_ASSIGN_OR_RETURN(d.targets,
+                        ops.ChangeState(tx, organiser, c.id, phonebank::CampaignState::kLive, c));
     SB_ASSIGN_OR_RETURN(phonebank::NewInvite inv,
-                        phonebank::CreateInvite(tx, c, org, "demo link", 0, 100, now));
-    SB_RETURN_IF_ERROR(phonebank::Join(tx, app.tree(), c, inv.invite, vol, now).status());
-    SB_ASSIGN_OR_RETURN(auto v,
-                        phonebank::RegisterEndpoint(tx, app.sealer(), vol, "+447700900001", now));
-    SB_RETURN_IF_ERROR(phonebank::VerifyEndpoint(tx, vol, v.code, now));
+                        ops.Invite(tx, organiser, c.id, "demo link", 0, 100));
+    SB_RETURN_IF_ERROR(ops.JoinByLink(tx, volunteer, inv.token, c).status());
+    SB_ASSIGN_OR_RETURN(auto v, ops.RegisterEndpoint(tx, volunteer, "+447700900001"));
+    SB_RETURN_IF_ERROR(ops.VerifyEndpoint(tx, volunteer, v.code));
     d.campaign = c.id.value();
     d.invite_path = "/join/" + inv.token;
-    audit::Event ce;
-    ce.at = now;
-    ce.action = "campaign.demo";
-    ce.decision = "allow";
-    ce.rule = "demo";
-    ce.campaign = c.id.value();
-    return audit::AuditLog::Append(tx, ce).status();
+    return Status::Ok();
   }));
   return d;
 }
@@ -158,20 +156,16 @@ Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_logi
         "<p>Dear {{first_name}},</p><p>The <strong>{{unit_name}}</strong> branch AGM is next "
         "month. Volunteers may ring to ask whether you can come.</p><p>Thank you for being a "
         "member.</p>";
-    SB_ASSIGN_OR_RETURN(messaging::MessageId id, messaging::CreateDraft(tx, app.tree(), m, now));
-    SB_ASSIGN_OR_RETURN(
-        messaging::SendResult r,
-        messaging::Send(tx, app.tree(), id, m.version, who.id, false, d,
-                        messaging::SendPolicyFrom(app.policy()), messaging::NoContestHooks(), now));
+    access::Acting organiser;
+    organiser.account = who.id;
+    organiser.display_name = who.display_name;
+    organiser.decision = &d;
+    organiser.now = now;
+    const messaging::Operations ops(app.policy(), app.tree());
+    SB_RETURN_IF_ERROR(ops.Draft(tx, organiser, m));
+    SB_ASSIGN_OR_RETURN(messaging::SendResult r, ops.SendAs(tx, organiser, m.id, m.version));
     queued = r.sent ? r.recipients : 0;
-    audit::Event e;
-    e.at = now;
-    e.actor = who.id.value();
-    e.action = r.sent ? "message.send" : "message.send_refused";
-    e.decision = r.sent ? "allow" : "deny";
-    e.rule = "demo";
-    e.message = id.value();
-    return audit::AuditLog::Append(tx, e).status();
+    return Status::Ok();
   }));
   return queued;
 }

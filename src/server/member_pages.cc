@@ -1,9 +1,9 @@
 #include "server/member_pages.h"
 
-#include "audit/audit_log.h"
 #include "core/text.h"
 #include "members/register.h"
 #include "messaging/messaging.h"
+#include "messaging/operations.h"
 #include "messaging/tokens.h"
 
 namespace switchboard::server {
@@ -54,60 +54,8 @@ std::map<std::string, std::string> FormFields(const std::string& body) {
   return q;
 }
 
-struct MemberState {
-  bool found = false;
-  std::uint32_t consents = 0, suppressions = 0;
-};
-
-Result<MemberState> Load(store::Tx& tx, MemberId id) {
-  MemberState s;
-  SB_RETURN_IF_ERROR(tx.Query("SELECT consents, suppressions FROM members WHERE id = $1",
-                              {id.value()}, [&](const store::Row& r) {
-                                s.found = true;
-                                s.consents = static_cast<std::uint32_t>(r.Int(0));
-                                s.suppressions = static_cast<std::uint32_t>(r.Int(1));
-                                return false;
-                              }));
-  return s;
-}
-
-// Writes new consents/suppressions with their events; no-op when unchanged.
-Status Save(store::Tx& tx, MemberId id, const MemberState& before, std::uint32_t consents,
-            std::uint32_t suppressions, std::string_view source, Micros now) {
-  if (consents == before.consents && suppressions == before.suppressions) return Status::Ok();
-  SB_RETURN_IF_ERROR(tx.Exec("UPDATE members SET consents = $2, suppressions = $3, "
-                             "updated_at = $4 WHERE id = $1",
-                             {id.value(), static_cast<std::int64_t>(consents),
-                              static_cast<std::int64_t>(suppressions), now})
-                         .status());
-  if (consents != before.consents) {
-    SB_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO consent_events (member_id, at, consents, source) "
-                "VALUES ($1, $2, $3, $4)",
-                {id.value(), now, static_cast<std::int64_t>(consents), std::string(source)})
-            .status());
-  }
-  if (suppressions != before.suppressions) {
-    SB_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, "
-                "source) VALUES ($1, $2, $3, $4)",
-                {id.value(), now, static_cast<std::int64_t>(suppressions), std::string(source)})
-            .status());
-  }
-  return Status::Ok();
-}
-
-audit::Event MemberEvent(const HttpRequest& req, std::string_view action, MemberId member,
-                         msg::MessageId message, Micros now) {
-  audit::Event e;
-  e.at = now;
-  e.action = std::string(action);
-  e.decision = "allow";
-  e.rule = "member.own_token";
-  e.members = {member.value()};
-  if (message.valid()) e.message = message.value();
-  e.request_id = req.request_id;
-  return e;
+msg::MemberLink LinkOf(const msg::TokenClaims& claims, const HttpRequest& req, Micros now) {
+  return {claims.member, claims.message, req.request_id, now};
 }
 
 const char* kBadLink =
@@ -136,51 +84,24 @@ void AddMemberPages(HttpServer& http, const ApiDeps& deps) {
     const std::string& token = req.params.at("token");
     auto claims = signer->Verify(token);
     if (!claims) return Page(404, org, "Unsubscribe", kBadLink);
-    const Micros now = deps.clock->Now();
-    bool found = false;
+    std::optional<members::Preferences> after;
     Status st = deps.store->Write([&](store::Tx& tx) -> Status {
-      SB_ASSIGN_OR_RETURN(MemberState s, Load(tx, claims->member));
-      found = s.found;
-      if (!s.found) return Status::Ok();
-      msg::Kind kind = msg::Kind::kCampaign;
-      if (claims->message.valid()) {
-        SB_ASSIGN_OR_RETURN(std::int64_t k,
-                            tx.QueryInt("SELECT COUNT(*) FROM messages WHERE id = $1 AND "
-                                        "kind = 'service'",
-                                        {claims->message.value()}));
-        if (k > 0) kind = msg::Kind::kService;
-      }
-      std::uint32_t consents = s.consents, suppressions = s.suppressions;
-      if (kind == msg::Kind::kService) {
-        suppressions |= members::kNoEmail;
-      } else {
-        consents &= ~static_cast<std::uint32_t>(members::kConsentEmail);
-      }
-      SB_RETURN_IF_ERROR(
-          Save(tx, claims->member, s, consents, suppressions, "member:unsubscribe", now));
-      SB_RETURN_IF_ERROR(
-          tx.Exec("INSERT INTO unsubscribes (member_id, message_id, at, how) "
-                  "VALUES ($1, $2, $3, 'one-click')",
-                  {claims->member.value(),
-                   claims->message.valid() ? store::Value(claims->message.value()) : store::Value(),
-                   now})
-              .status());
-      return audit::AuditLog::Append(
-                 tx, MemberEvent(req, "member.unsubscribe", claims->member, claims->message, now))
-          .status();
+      SB_ASSIGN_OR_RETURN(after, msg::Unsubscribe(tx, LinkOf(*claims, req, deps.clock->Now())));
+      return Status::Ok();
     });
     if (!st.ok()) {
       return Page(503, org, "Unsubscribe",
                   "<p>We could not record this just now. Please try again in a minute.</p>");
     }
-    if (!found) return Page(404, org, "Unsubscribe", kBadLink);
+    if (!after) return Page(404, org, "Unsubscribe", kBadLink);
     return Page(200, org, "Unsubscribed",
                 "<p>Done. You will not receive this kind of e-mail from us again; messages "
                 "already on their way have been stopped.</p><p><a href=\"/preferences/" +
                     text::EscapeHtml(token) + "\">Choose what we send you</a></p>");
   });
 
-  auto form = [org](const std::string& token, const MemberState& s, const std::string& note) {
+  auto form = [org](const std::string& token, const members::Preferences& s,
+                    const std::string& note) {
     std::string body = note + "<form method=\"post\" action=\"/preferences/" +
                        text::EscapeHtml(token) +
                        "\"><fieldset><legend>What may we send you?</legend>";
@@ -197,18 +118,14 @@ void AddMemberPages(HttpServer& http, const ApiDeps& deps) {
     const std::string& token = req.params.at("token");
     auto claims = signer->Verify(token);
     if (!claims) return Page(404, org, "Your choices", kBadLink);
-    MemberState s;
-    // The member's own choices, read on their token: recorded like any read.
+    std::optional<members::Preferences> s;
     Status st = deps.store->Write([&](store::Tx& tx) -> Status {
-      SB_ASSIGN_OR_RETURN(s, Load(tx, claims->member));
-      if (!s.found) return Status::Ok();
-      return audit::AuditLog::Append(tx, MemberEvent(req, "member.preferences.view", claims->member,
-                                                     claims->message, deps.clock->Now()))
-          .status();
+      SB_ASSIGN_OR_RETURN(s, msg::ReadPreferences(tx, LinkOf(*claims, req, deps.clock->Now())));
+      return Status::Ok();
     });
     if (!st.ok()) return Page(503, org, "Your choices", "<p>Please try again in a minute.</p>");
-    if (!s.found) return Page(404, org, "Your choices", kBadLink);
-    return form(token, s, "");
+    if (!s) return Page(404, org, "Your choices", kBadLink);
+    return form(token, *s, "");
   });
 
   http.Route("POST", "/preferences/{token}", [signer, org, form, &deps](const HttpRequest& req) {
@@ -216,29 +133,24 @@ void AddMemberPages(HttpServer& http, const ApiDeps& deps) {
     auto claims = signer->Verify(token);
     if (!claims) return Page(404, org, "Your choices", kBadLink);
     const auto fields = FormFields(req.body);
-    const Micros now = deps.clock->Now();
-    MemberState after;
-    Status st = deps.store->Write([&](store::Tx& tx) -> Status {
-      SB_ASSIGN_OR_RETURN(MemberState s, Load(tx, claims->member));
-      after = s;
-      if (!s.found) return Status::Ok();
-      std::uint32_t consents = s.consents, suppressions = s.suppressions;
+    // The page's choices, each a consent or a suppression bit.
+    auto choose = [&fields](members::Preferences p) {
       for (const Choice& c : kChoices) {
         const bool on = fields.count(c.field) > 0;
-        std::uint32_t& bits = c.suppression ? suppressions : consents;
+        std::uint32_t& bits = c.suppression ? p.suppressions : p.consents;
         bits = on ? (bits | c.bit) : (bits & ~c.bit);
       }
-      SB_RETURN_IF_ERROR(
-          Save(tx, claims->member, s, consents, suppressions, "member:preferences", now));
-      after.consents = consents;
-      after.suppressions = suppressions;
-      return audit::AuditLog::Append(
-                 tx, MemberEvent(req, "member.preferences", claims->member, claims->message, now))
-          .status();
+      return p;
+    };
+    std::optional<members::Preferences> after;
+    Status st = deps.store->Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(
+          after, msg::SavePreferences(tx, LinkOf(*claims, req, deps.clock->Now()), choose));
+      return Status::Ok();
     });
     if (!st.ok()) return Page(503, org, "Your choices", "<p>Please try again in a minute.</p>");
-    if (!after.found) return Page(404, org, "Your choices", kBadLink);
-    return form(token, after, "<p role=\"status\">Saved. This applies from now on.</p>");
+    if (!after) return Page(404, org, "Your choices", kBadLink);
+    return form(token, *after, "<p role=\"status\">Saved. This applies from now on.</p>");
   });
 }
 

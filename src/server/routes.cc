@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "members/register.h"
 #include "server/web_assets.h"
 
 namespace switchboard::server {
@@ -54,7 +55,7 @@ void AddHealthRoutes(HttpServer& http, App& app) {
   http.Route("GET", "/readyz", [&app](const HttpRequest& req) {
     std::int64_t members = 0;
     Status st = app.store().Read([&](store::Tx& tx) -> Status {
-      SB_ASSIGN_OR_RETURN(members, tx.QueryInt("SELECT COUNT(*) FROM members"));
+      SB_ASSIGN_OR_RETURN(members, ::switchboard::members::CountMembers(tx));
       return Status::Ok();
     });
     if (!st.ok()) {

@@ -131,9 +131,22 @@ Status AccessService::Revoke(AccountId revoker, bool second_factor, GrantId gran
   return st.ok() ? st : Refused(store_, "grant.revoke", revoker, grant, st, clock_.Now());
 }
 
+Result<GrantId> GrantBySystem(store::Tx& tx, const GrantRequest& request, std::string_view why,
+                              Micros now) {
+  SB_ASSIGN_OR_RETURN(GrantId id, InsertGrant(tx, request, AccountId(), /*approved=*/true, now));
+  audit::Event e;
+  e.at = now;
+  e.action = "grant." + std::string(why);
+  e.decision = "allow";
+  e.rule = std::string(why);
+  e.grant_id = id.value();
+  e.on_behalf_of = request.account.value();
+  SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+  return id;
+}
+
 Result<Decision> ExplainAt(store::Tx& tx, const Policy& policy, const members::OrgTree& tree,
-                           AccountId account, std::string_view capability, UnitId unit,
-                           Micros at) {
+                           AccountId account, std::string_view capability, UnitId unit, Micros at) {
   SB_ASSIGN_OR_RETURN(PrincipalData who, LoadPrincipal(tx, account));
   // Grants as they stood at `at`: not yet recorded, not yet approved, not
   // yet revoked.

@@ -22,11 +22,15 @@
 
 namespace switchboard::access {
 
+// A grant made by the system itself, not by an account (`demo` set-up):
+// inserted approved and recorded as "grant.<why>" on behalf of its holder.
+Result<GrantId> GrantBySystem(store::Tx& tx, const GrantRequest& request, std::string_view why,
+                              Micros now);
+
 // The decision `account` would have had for `capability` over `unit` at
 // `at`, with its grants as they stood then (`access explain`).
 Result<Decision> ExplainAt(store::Tx& tx, const Policy& policy, const members::OrgTree& tree,
-                           AccountId account, std::string_view capability, UnitId unit,
-                           Micros at);
+                           AccountId account, std::string_view capability, UnitId unit, Micros at);
 
 class AccessService {
  public:
