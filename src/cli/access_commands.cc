@@ -176,6 +176,216 @@ Result<UnitId> Unit(server::App& app, const std::string& text) {
   return u->id;
 }
 
+// What each subcommand works with once the data directory is open.
+struct Ctx {
+  AccessCommands::State& s;
+  server::App& app;
+  access::AccessService& service;
+  Micros now;
+};
+
+// account add, account password: the password from standard input, checked
+// against the policy and hashed.
+int AccountAddOrPassword(Ctx& x) {
+  AccessCommands::State& s = x.s;
+  std::string hash;
+  if (s.acc_password->parsed() || s.password_stdin) {
+    const std::string password = ReadPasswordLine();
+    Status policy = access::CheckPasswordPolicy(password, s.login);
+    if (!policy.ok()) return Fail(policy);
+    auto h = access::HashPassword(password);
+    if (!h) return Fail(h.error());
+    hash = *h;
+  }
+  if (s.acc_password->parsed()) {
+    auto acc = Lookup(x.app, s.login);
+    if (!acc) return Fail(acc.error());
+    Status st = x.service.SetPassword(acc->id, hash);
+    if (!st.ok()) return Fail(st);
+    std::printf("password set for %s\n", s.login.c_str());
+    return kOk;
+  }
+  auto id = x.service.AddAccount({s.login, s.name, MemberId(s.member), s.staff}, hash);
+  if (!id) return Fail(id.error());
+  std::printf("account %s created (id %lld)%s\n", s.login.c_str(),
+              static_cast<long long>(id->value()),
+              hash.empty() ? "; set a password with `switchboard account password`" : "");
+  return kOk;
+}
+
+int AccountList(Ctx& x) {
+  const bool json = x.s.json;
+  Status st = x.app.store().Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(auto accounts, access::ListAccounts(tx));
+    for (const auto& a : accounts) {
+      if (json) {
+        std::printf("%s\n", nlohmann::json{{"id", a.id.value()},
+                                           {"login", a.login},
+                                           {"name", a.display_name},
+                                           {"staff", a.staff},
+                                           {"state", access::AccountStateName(a.state)}}
+                                .dump()
+                                .c_str());
+      } else {
+        std::printf("%-6lld %-28s %-10s %s%s\n", static_cast<long long>(a.id.value()),
+                    a.login.c_str(), std::string(access::AccountStateName(a.state)).c_str(),
+                    a.display_name.c_str(), a.staff ? " (staff)" : "");
+      }
+    }
+    return Status::Ok();
+  });
+  return st.ok() ? kOk : Fail(st);
+}
+
+// account suspend, account reinstate.
+int AccountSetState(Ctx& x) {
+  AccessCommands::State& s = x.s;
+  auto acc = Lookup(x.app, s.login);
+  if (!acc) return Fail(acc.error());
+  const auto state =
+      s.acc_suspend->parsed() ? access::AccountState::kSuspended : access::AccountState::kActive;
+  Status st = x.service.SetState(acc->id, state, s.reason);
+  if (!st.ok()) return Fail(st);
+  std::printf("%s is now %s\n", s.login.c_str(),
+              std::string(access::AccountStateName(state)).c_str());
+  return kOk;
+}
+
+int AccountTotp(Ctx& x) {
+  AccessCommands::State& s = x.s;
+  server::App& app = x.app;
+  const std::string password = ReadPasswordLine();
+  auto acc = Lookup(app, s.login);
+  if (!acc) return Fail(acc.error());
+  auto ok = acc->password_hash.empty() ? Result<bool>(false)
+                                       : access::VerifyPassword(password, acc->password_hash);
+  if (!ok || !*ok) return Fail(Status::PermissionDenied("login or password not accepted"));
+  const std::string secret = access::GenerateTotpSecret();
+  const crypto::Sealed sealed = app.sealer().Seal(secret, "totp");
+  Status st = x.service.EnrolTotp(acc->id, {sealed.key_id, sealed.bytes, -1});
+  if (!st.ok()) return Fail(st);
+  const std::string uri = access::OtpauthUri(app.config().organisation.name, s.login, secret);
+  auto qr = access::QrText(uri);
+  access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(),
+                           app.auth_options());
+  auto codes = auth.IssueRecoveryCodes(acc->id);
+  if (!codes) return Fail(codes.error());
+  std::printf(
+      "Second factor enrolled for %s. Add it to an authenticator app now; it is shown "
+      "only once.\n\n%s\nSecret: %s\n\nRecovery codes (each works once, instead of a code "
+      "from the app; print them and keep them somewhere safe):\n",
+      s.login.c_str(), qr ? qr->c_str() : "", access::Base32Encode(secret).c_str());
+  for (const std::string& c : *codes) std::printf("  %s\n", c.c_str());
+  return kOk;
+}
+
+int GrantBootstrap(Ctx& x) {
+  AccessCommands::State& s = x.s;
+  auto acc = Lookup(x.app, s.to);
+  if (!acc) return Fail(acc.error());
+  ParsedTime until = ParseWhen(s.until, x.now);
+  if (!until.ok) return Fail(Status::InvalidArgument("--until: use ISO 8601 or +30d"));
+  auto id = x.service.Bootstrap(acc->id, until.micros, s.reason);
+  if (!id) return Fail(id.error());
+  std::printf("grant %lld: %s is owner of the whole organisation until %s\n",
+              static_cast<long long>(id->value()), s.to.c_str(),
+              FormatTimestamp(until.micros).c_str());
+  return kOk;
+}
+
+int GrantAdd(Ctx& x, AccountId actor, bool second) {
+  AccessCommands::State& s = x.s;
+  server::App& app = x.app;
+  auto to = Lookup(app, s.to);
+  if (!to) return Fail(to.error());
+  auto unit = Unit(app, s.scope);
+  if (!unit) return Fail(unit.error());
+  ParsedTime from = ParseWhen(s.from, x.now), until = ParseWhen(s.until, x.now);
+  if (!from.ok || !until.ok) {
+    return Fail(Status::InvalidArgument("--from/--until: use ISO 8601 or +8h, +30d, +2w"));
+  }
+  access::GrantRequest r{to->id,       s.role,   *unit,    s.purpose, from.micros,
+                         until.micros, s.reason, "direct", 0};
+  auto id = x.service.AddGrant(actor, second, r);
+  if (!id) return Fail(id.error());
+  const access::Role* role = app.policy().FindRole(s.role);
+  std::printf("grant %lld: %s is %s over %s until %s%s\n", static_cast<long long>(id->value()),
+              s.to.c_str(), s.role.c_str(), app.tree().Find(*unit)->name.c_str(),
+              FormatTimestamp(until.micros).c_str(),
+              role && role->privileged ? " (privileged: pending a second approver)" : "");
+  return kOk;
+}
+
+// grant add, approve, revoke: by an account that signs in first.
+int GrantAsActor(Ctx& x) {
+  AccessCommands::State& s = x.s;
+  auto who = Authenticate(x.app, s.as, s.totp);
+  if (!who) return Fail(who.error());
+  const AccountId actor = who->first.id;
+  const bool second = who->second;
+  if (s.gr_approve->parsed()) {
+    Status st = x.service.Approve(actor, second, access::GrantId(s.grant_id));
+    if (!st.ok()) return Fail(st);
+    std::printf("grant %lld approved\n", static_cast<long long>(s.grant_id));
+    return kOk;
+  }
+  if (s.gr_revoke->parsed()) {
+    Status st = x.service.Revoke(actor, second, access::GrantId(s.grant_id), s.reason);
+    if (!st.ok()) return Fail(st);
+    std::printf("grant %lld revoked\n", static_cast<long long>(s.grant_id));
+    return kOk;
+  }
+  return GrantAdd(x, actor, second);
+}
+
+int GrantList(Ctx& x) {
+  AccessCommands::State& s = x.s;
+  server::App& app = x.app;
+  const Micros now = x.now;
+  access::GrantFilter f;
+  if (!s.account_filter.empty()) {
+    auto acc = Lookup(app, s.account_filter);
+    if (!acc) return Fail(acc.error());
+    f.account = acc->id;
+  }
+  f.include_ended = !s.active_only;
+  Status st = app.store().Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(auto grants, access::ListGrants(tx, f, now));
+    for (const auto& g : grants) {
+      const members::Unit* u = app.tree().Find(g.scope);
+      const char* state = !g.approved          ? "pending"
+                          : g.revoked_at != 0  ? "revoked"
+                          : now >= g.not_after ? "ended"
+                          : now < g.not_before ? "future"
+                                               : "in force";
+      std::printf("%-5lld account %-5lld %-18s %-28s %s -> %s  %s  purpose: %s\n",
+                  static_cast<long long>(g.id.value()), static_cast<long long>(g.account.value()),
+                  g.role.c_str(), u ? u->name.c_str() : "?", FormatTimestamp(g.not_before).c_str(),
+                  FormatTimestamp(g.not_after).c_str(), state, g.purpose.c_str());
+    }
+    return Status::Ok();
+  });
+  return st.ok() ? kOk : Fail(st);
+}
+
+int AccessExplain(Ctx& x) {
+  AccessCommands::State& s = x.s;
+  auto acc = Lookup(x.app, s.login);
+  if (!acc) return Fail(acc.error());
+  auto unit = Unit(x.app, s.unit);
+  if (!unit) return Fail(unit.error());
+  ParsedTime at = ParseWhen(s.at, x.now);
+  if (!at.ok) return Fail(Status::InvalidArgument("--at: use ISO 8601 or a relative time"));
+  auto d = x.service.Explain(acc->id, s.capability, *unit, at.micros);
+  if (!d) return Fail(d.error());
+  std::string fields;
+  for (const auto& f : d->fields()) fields += (fields.empty() ? "" : ", ") + f;
+  std::printf("%s: %s (rule %s)\n%s\n", d->allow ? "ALLOW" : "DENY", s.capability.c_str(),
+              d->rule.c_str(), d->reason().c_str());
+  if (d->allow) std::printf("fields: %s\n", fields.empty() ? "none" : fields.c_str());
+  return d->allow ? kOk : kRuntime;
+}
+
 }  // namespace
 
 std::optional<int> AccessCommands::Run(OpenedApps& opened_apps) {
@@ -189,181 +399,17 @@ std::optional<int> AccessCommands::Run(OpenedApps& opened_apps) {
   if (!opened) return Fail(opened.error());
   server::App& app = **opened;
   access::AccessService service(app.store(), app.policy(), app.tree(), app.clock());
-  const Micros now = app.clock().Now();
-
-  if (s.acc_add->parsed() || s.acc_password->parsed()) {
-    std::string hash;
-    if (s.acc_password->parsed() || s.password_stdin) {
-      const std::string password = ReadPasswordLine();
-      Status policy = access::CheckPasswordPolicy(password, s.login);
-      if (!policy.ok()) return Fail(policy);
-      auto h = access::HashPassword(password);
-      if (!h) return Fail(h.error());
-      hash = *h;
-    }
-    if (s.acc_password->parsed()) {
-      auto acc = Lookup(app, s.login);
-      if (!acc) return Fail(acc.error());
-      Status st = service.SetPassword(acc->id, hash);
-      if (!st.ok()) return Fail(st);
-      std::printf("password set for %s\n", s.login.c_str());
-      return kOk;
-    }
-    auto id = service.AddAccount({s.login, s.name, MemberId(s.member), s.staff}, hash);
-    if (!id) return Fail(id.error());
-    std::printf("account %s created (id %lld)%s\n", s.login.c_str(),
-                static_cast<long long>(id->value()),
-                hash.empty() ? "; set a password with `switchboard account password`" : "");
-    return kOk;
-  }
-  if (s.acc_list->parsed()) {
-    Status st = app.store().Read([&](store::Tx& tx) -> Status {
-      SB_ASSIGN_OR_RETURN(auto accounts, access::ListAccounts(tx));
-      for (const auto& a : accounts) {
-        if (s.json) {
-          std::printf("%s\n", nlohmann::json{{"id", a.id.value()},
-                                             {"login", a.login},
-                                             {"name", a.display_name},
-                                             {"staff", a.staff},
-                                             {"state", access::AccountStateName(a.state)}}
-                                  .dump()
-                                  .c_str());
-        } else {
-          std::printf("%-6lld %-28s %-10s %s%s\n", static_cast<long long>(a.id.value()),
-                      a.login.c_str(), std::string(access::AccountStateName(a.state)).c_str(),
-                      a.display_name.c_str(), a.staff ? " (staff)" : "");
-        }
-      }
-      return Status::Ok();
-    });
-    return st.ok() ? kOk : Fail(st);
-  }
-  if (s.acc_suspend->parsed() || s.acc_reinstate->parsed()) {
-    auto acc = Lookup(app, s.login);
-    if (!acc) return Fail(acc.error());
-    const auto state =
-        s.acc_suspend->parsed() ? access::AccountState::kSuspended : access::AccountState::kActive;
-    Status st = service.SetState(acc->id, state, s.reason);
-    if (!st.ok()) return Fail(st);
-    std::printf("%s is now %s\n", s.login.c_str(),
-                std::string(access::AccountStateName(state)).c_str());
-    return kOk;
-  }
-  if (s.acc_totp->parsed()) {
-    const std::string password = ReadPasswordLine();
-    auto acc = Lookup(app, s.login);
-    if (!acc) return Fail(acc.error());
-    auto ok = acc->password_hash.empty() ? Result<bool>(false)
-                                         : access::VerifyPassword(password, acc->password_hash);
-    if (!ok || !*ok) return Fail(Status::PermissionDenied("login or password not accepted"));
-    const std::string secret = access::GenerateTotpSecret();
-    const crypto::Sealed sealed = app.sealer().Seal(secret, "totp");
-    Status st = service.EnrolTotp(acc->id, {sealed.key_id, sealed.bytes, -1});
-    if (!st.ok()) return Fail(st);
-    const std::string uri = access::OtpauthUri(app.config().organisation.name, s.login, secret);
-    auto qr = access::QrText(uri);
-    access::AuthService auth(app.store(), app.policy(), app.sealer(), app.clock(),
-                             app.auth_options());
-    auto codes = auth.IssueRecoveryCodes(acc->id);
-    if (!codes) return Fail(codes.error());
-    std::printf(
-        "Second factor enrolled for %s. Add it to an authenticator app now; it is shown "
-        "only once.\n\n%s\nSecret: %s\n\nRecovery codes (each works once, instead of a code "
-        "from the app; print them and keep them somewhere safe):\n",
-        s.login.c_str(), qr ? qr->c_str() : "", access::Base32Encode(secret).c_str());
-    for (const std::string& c : *codes) std::printf("  %s\n", c.c_str());
-    return kOk;
-  }
-  if (s.gr_bootstrap->parsed()) {
-    auto acc = Lookup(app, s.to);
-    if (!acc) return Fail(acc.error());
-    ParsedTime until = ParseWhen(s.until, now);
-    if (!until.ok) return Fail(Status::InvalidArgument("--until: use ISO 8601 or +30d"));
-    auto id = service.Bootstrap(acc->id, until.micros, s.reason);
-    if (!id) return Fail(id.error());
-    std::printf("grant %lld: %s is owner of the whole organisation until %s\n",
-                static_cast<long long>(id->value()), s.to.c_str(),
-                FormatTimestamp(until.micros).c_str());
-    return kOk;
-  }
+  Ctx x{s, app, service, app.clock().Now()};
+  if (s.acc_add->parsed() || s.acc_password->parsed()) return AccountAddOrPassword(x);
+  if (s.acc_list->parsed()) return AccountList(x);
+  if (s.acc_suspend->parsed() || s.acc_reinstate->parsed()) return AccountSetState(x);
+  if (s.acc_totp->parsed()) return AccountTotp(x);
+  if (s.gr_bootstrap->parsed()) return GrantBootstrap(x);
   if (s.gr_add->parsed() || s.gr_approve->parsed() || s.gr_revoke->parsed()) {
-    auto who = Authenticate(app, s.as, s.totp);
-    if (!who) return Fail(who.error());
-    const AccountId actor = who->first.id;
-    const bool second = who->second;
-    if (s.gr_approve->parsed()) {
-      Status st = service.Approve(actor, second, access::GrantId(s.grant_id));
-      if (!st.ok()) return Fail(st);
-      std::printf("grant %lld approved\n", static_cast<long long>(s.grant_id));
-      return kOk;
-    }
-    if (s.gr_revoke->parsed()) {
-      Status st = service.Revoke(actor, second, access::GrantId(s.grant_id), s.reason);
-      if (!st.ok()) return Fail(st);
-      std::printf("grant %lld revoked\n", static_cast<long long>(s.grant_id));
-      return kOk;
-    }
-    auto to = Lookup(app, s.to);
-    if (!to) return Fail(to.error());
-    auto unit = Unit(app, s.scope);
-    if (!unit) return Fail(unit.error());
-    ParsedTime from = ParseWhen(s.from, now), until = ParseWhen(s.until, now);
-    if (!from.ok || !until.ok) {
-      return Fail(Status::InvalidArgument("--from/--until: use ISO 8601 or +8h, +30d, +2w"));
-    }
-    access::GrantRequest r{to->id,       s.role,   *unit,    s.purpose, from.micros,
-                           until.micros, s.reason, "direct", 0};
-    auto id = service.AddGrant(actor, second, r);
-    if (!id) return Fail(id.error());
-    const access::Role* role = app.policy().FindRole(s.role);
-    std::printf("grant %lld: %s is %s over %s until %s%s\n", static_cast<long long>(id->value()),
-                s.to.c_str(), s.role.c_str(), app.tree().Find(*unit)->name.c_str(),
-                FormatTimestamp(until.micros).c_str(),
-                role && role->privileged ? " (privileged: pending a second approver)" : "");
-    return kOk;
+    return GrantAsActor(x);
   }
-  if (s.gr_list->parsed()) {
-    access::GrantFilter f;
-    if (!s.account_filter.empty()) {
-      auto acc = Lookup(app, s.account_filter);
-      if (!acc) return Fail(acc.error());
-      f.account = acc->id;
-    }
-    f.include_ended = !s.active_only;
-    Status st = app.store().Read([&](store::Tx& tx) -> Status {
-      SB_ASSIGN_OR_RETURN(auto grants, access::ListGrants(tx, f, now));
-      for (const auto& g : grants) {
-        const members::Unit* u = app.tree().Find(g.scope);
-        const char* state = !g.approved          ? "pending"
-                            : g.revoked_at != 0  ? "revoked"
-                            : now >= g.not_after ? "ended"
-                            : now < g.not_before ? "future"
-                                                 : "in force";
-        std::printf("%-5lld account %-5lld %-18s %-28s %s -> %s  %s  purpose: %s\n",
-                    static_cast<long long>(g.id.value()), static_cast<long long>(g.account.value()),
-                    g.role.c_str(), u ? u->name.c_str() : "?",
-                    FormatTimestamp(g.not_before).c_str(), FormatTimestamp(g.not_after).c_str(),
-                    state, g.purpose.c_str());
-      }
-      return Status::Ok();
-    });
-    return st.ok() ? kOk : Fail(st);
-  }
-  // access explain
-  auto acc = Lookup(app, s.login);
-  if (!acc) return Fail(acc.error());
-  auto unit = Unit(app, s.unit);
-  if (!unit) return Fail(unit.error());
-  ParsedTime at = ParseWhen(s.at, now);
-  if (!at.ok) return Fail(Status::InvalidArgument("--at: use ISO 8601 or a relative time"));
-  auto d = service.Explain(acc->id, s.capability, *unit, at.micros);
-  if (!d) return Fail(d.error());
-  std::string fields;
-  for (const auto& f : d->fields()) fields += (fields.empty() ? "" : ", ") + f;
-  std::printf("%s: %s (rule %s)\n%s\n", d->allow ? "ALLOW" : "DENY", s.capability.c_str(),
-              d->rule.c_str(), d->reason().c_str());
-  if (d->allow) std::printf("fields: %s\n", fields.empty() ? "none" : fields.c_str());
-  return d->allow ? kOk : kRuntime;
+  if (s.gr_list->parsed()) return GrantList(x);
+  return AccessExplain(x);
 }
 
 }  // namespace switchboard::cli

@@ -9,17 +9,17 @@
 #include <memory>
 #include <optional>
 
+#include "cli/command.h"
+
 namespace switchboard::cli {
 
-class OpenedApps;
-
-class AccessCommands {
+class AccessCommands final : public Command {
  public:
   explicit AccessCommands(CLI::App& app);
-  ~AccessCommands();
+  ~AccessCommands() override;
   // The exit code when one of these subcommands was given; nullopt otherwise.
   // The data directory is opened through `opened`, which seals it afterwards.
-  std::optional<int> Run(OpenedApps& opened);
+  std::optional<int> Run(OpenedApps& opened) override;
 
   struct State;
 

@@ -145,6 +145,22 @@ Status Outbox::Finish(const Row& row, std::string_view state, int code, std::str
   });
 }
 
+// One delivery of one row, as Deliver's steps pass it along.
+struct Outbox::Attempt {
+  const Row& row;
+  std::uint32_t need;  // the consents the message's kind requires
+  std::uint32_t excl;  // the suppressions that exclude a member
+  DeliveryStats& stats;
+};
+
+struct Outbox::Recipient {
+  std::string first_name;
+  UnitId unit;
+  std::string address;  // SMTP's form; opened in ReadRecipient and nowhere else
+  std::string why_not;  // set: not eligible now (suppressed)
+  std::string cannot;   // set: an address SMTP cannot carry (failed)
+};
+
 void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stats) {
   auto cached = MessageFor(row.message);
   if (!cached) {
@@ -155,38 +171,47 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
     return;
   }
   const Cached& c = **cached;
-  const std::uint32_t need = RequiredConsents(c.message.kind);
-  const std::uint32_t excl = ExcludingSuppressions();
+  Attempt a{row, RequiredConsents(c.message.kind), ExcludingSuppressions(), stats};
+  std::optional<Recipient> to = Eligible(a);
+  if (!to) return;
+  std::optional<std::string> data = Render(a, c, *to);
+  if (!data) return;
+  Throttle();
+  bool handed = false;
+  const mail::SmtpResult res = Send(a, smtp, to->address, *data, handed);
+  const Micros now = clock_.Now();
+  if (!handed && SettledWithoutHandOff(a, res)) return;
+  Record(a, res, handed, now);
+}
 
-  // The member as of now, and their address (opened here and nowhere else).
-  std::string first_name, why_not, cannot;
-  std::string address;
-  UnitId unit;
-  Status read = store_.Read([&](store::Tx& tx) -> Status {
-    why_not.clear();
-    cannot.clear();
+// The member as of now, and their address (opened here and nowhere else).
+Result<Outbox::Recipient> Outbox::ReadRecipient(const Attempt& a) {
+  Recipient to;
+  const Row& row = a.row;
+  SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
+    to = Recipient{};
     std::uint32_t consents = 0, suppressions = 0;
     bool found = false;
     SB_RETURN_IF_ERROR(
         tx.Query("SELECT first_name, unit_id, consents, suppressions FROM members WHERE id = $1",
                  {row.member.value()}, [&](const store::Row& r) {
                    found = true;
-                   first_name = std::string(r.Text(0));
-                   unit = UnitId(r.Int(1));
+                   to.first_name = std::string(r.Text(0));
+                   to.unit = UnitId(r.Int(1));
                    consents = static_cast<std::uint32_t>(r.Int(2));
                    suppressions = static_cast<std::uint32_t>(r.Int(3));
                    return false;
                  }));
     if (!found) {
-      why_not = "the member is no longer in the register";
+      to.why_not = "the member is no longer in the register";
       return Status::Ok();
     }
-    if ((consents & need) != need) {
-      why_not = "the member no longer consents to this kind of message";
+    if ((consents & a.need) != a.need) {
+      to.why_not = "the member no longer consents to this kind of message";
       return Status::Ok();
     }
-    if (suppressions & excl) {
-      why_not = "the member is suppressed (unsubscribed, moved, deceased or do not contact)";
+    if (suppressions & a.excl) {
+      to.why_not = "the member is suppressed (unsubscribed, moved, deceased or do not contact)";
       return Status::Ok();
     }
     std::optional<crypto::Sealed> sealed;
@@ -198,13 +223,13 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
           return false;
         }));
     if (!sealed) {
-      why_not = "the member has no valid e-mail address";
+      to.why_not = "the member has no valid e-mail address";
       return Status::Ok();
     }
-    SB_ASSIGN_OR_RETURN(address, sealer_.Open(*sealed, "email"));
-    auto email = members::NormaliseEmail(address);
+    SB_ASSIGN_OR_RETURN(to.address, sealer_.Open(*sealed, "email"));
+    auto email = members::NormaliseEmail(to.address);
     if (!email) {
-      why_not = "the member's e-mail address is not valid";
+      to.why_not = "the member's e-mail address is not valid";
       return Status::Ok();
     }
     // SMTP's form of it: an internationalised domain as A-labels.
@@ -212,13 +237,13 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
     // member is suppressed, whatever their address.)
     auto smtp_form = mail::ToSmtpAddress(email->address);
     if (smtp_form) {
-      address = std::move(*smtp_form);
+      to.address = std::move(*smtp_form);
     } else {
-      cannot = smtp_form.error().message();
+      to.cannot = smtp_form.error().message();
     }
     SB_ASSIGN_OR_RETURN(bool listed, OnSuppressionList(tx, sealer_, email->match_key));
     if (listed) {
-      why_not = "the address is on the suppression list carried over from a previous provider";
+      to.why_not = "the address is on the suppression list carried over from a previous provider";
       return Status::Ok();
     }
     SB_ASSIGN_OR_RETURN(std::int64_t bounces,
@@ -226,31 +251,40 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
                                     "WHERE member_id = $1",
                                     {row.member.value()}));
     if (bounces >= cfg_.hard_bounce_limit) {
-      why_not = "the address bounced " + std::to_string(bounces) + " times";
+      to.why_not = "the address bounced " + std::to_string(bounces) + " times";
     }
     return Status::Ok();
-  });
-  if (!read.ok()) {
-    log::Error("outbox", "read_failed", {{"row", row.id}, {"error", read.message()}});
-    return;  // stays queued; retried next round
-  }
-  if (!why_not.empty()) {
-    (void)Finish(row, "suppressed", 0, why_not, 0);
-    ++stats.suppressed;
-    return;
-  }
-  if (!cannot.empty()) {
-    // Our limit, not the recipient's: failed, and not counted as a bounce.
-    address.clear();
-    (void)Finish(row, "failed", 0, cannot, 0);
-    ++stats.failed;
-    return;
-  }
+  }));
+  return to;
+}
 
+std::optional<Outbox::Recipient> Outbox::Eligible(Attempt& a) {
+  auto to = ReadRecipient(a);
+  if (!to) {
+    log::Error("outbox", "read_failed", {{"row", a.row.id}, {"error", to.status().message()}});
+    return std::nullopt;  // stays queued; retried next round
+  }
+  if (!to->why_not.empty()) {
+    (void)Finish(a.row, "suppressed", 0, to->why_not, 0);
+    ++a.stats.suppressed;
+    return std::nullopt;
+  }
+  if (!to->cannot.empty()) {
+    // Our limit, not the recipient's: failed, and not counted as a bounce.
+    to->address.clear();
+    (void)Finish(a.row, "failed", 0, to->cannot, 0);
+    ++a.stats.failed;
+    return std::nullopt;
+  }
+  return std::move(*to);
+}
+
+std::optional<std::string> Outbox::Render(Attempt& a, const Cached& c, const Recipient& to) {
+  const Row& row = a.row;
   const std::string token = signer_.Make({row.member, row.message});
   MergeValues v;
-  v.first_name = first_name;
-  if (const members::Unit* u = tree_.Find(unit)) v.unit_name = u->name;
+  v.first_name = to.first_name;
+  if (const members::Unit* u = tree_.Find(to.unit)) v.unit_name = u->name;
   v.unsubscribe_url = cfg_.public_base_url + "/u/" + token;
   v.preferences_url = cfg_.public_base_url + "/preferences/" + token;
   FooterFacts facts = c.footer;
@@ -258,7 +292,7 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
 
   mail::OutgoingMessage out;
   out.from = {c.footer.identity, cfg_.from_address};
-  out.to = {"", address};
+  out.to = {"", to.address};
   out.subject = c.subject.Render(v);
   out.text_body = c.text.Render(v) + FooterText(facts, v.unsubscribe_url, v.preferences_url);
   if (c.has_html) {
@@ -279,8 +313,8 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   if (!rendered) {
     (void)Finish(row, "failed", 0, "the message could not be built: " + rendered.status().message(),
                  0);
-    ++stats.failed;
-    return;
+    ++a.stats.failed;
+    return std::nullopt;
   }
   std::string data = std::move(*rendered);
   if (cfg_.dkim) {
@@ -289,15 +323,17 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
       log::Error("outbox", "dkim_failed",
                  {{"row", row.id}, {"error", signed_msg.status().message()}});
       (void)Finish(row, "deferred", 0, "DKIM signing failed", clock_.Now() + cfg_.retry_base);
-      ++stats.deferred;
-      return;
+      ++a.stats.deferred;
+      return std::nullopt;
     }
     data = std::move(*signed_msg);
   }
-  Throttle();
+  return data;
+}
 
+mail::SmtpResult Outbox::Send(const Attempt& a, mail::SmtpClient* smtp, std::string& address,
+                              const std::string& data, bool& handed) {
   // The point of no return: durable, and re-checking eligibility atomically.
-  bool handed = false;
   auto before_end = [&]() -> bool {
     const Micros now = clock_.Now();
     std::int64_t n = 0;
@@ -307,8 +343,8 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
                      "WHERE id = $1 AND state IN ('queued', 'deferred') AND EXISTS (SELECT 1 FROM "
                      "members m WHERE m.id = $2 AND (m.consents & $4) = $4 AND "
                      "(m.suppressions & $5) = 0)",
-                     {row.id, row.member.value(), now, static_cast<std::int64_t>(need),
-                      static_cast<std::int64_t>(excl)}));
+                     {a.row.id, a.row.member.value(), now, static_cast<std::int64_t>(a.need),
+                      static_cast<std::int64_t>(a.excl)}));
       return Status::Ok();
     });
     handed = st.ok() && n == 1;
@@ -316,135 +352,145 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   };
   mail::SmtpResult res = smtp->Send(cfg_.bounce_address, address, data, before_end);
   address.clear();
-  const Micros now = clock_.Now();
-  if (!handed) {
-    // Aborted before the end-of-data marker: nothing was delivered. Either
-    // the member became ineligible a moment ago, the row was cancelled, or
-    // the relay failed before we got that far.
-    std::string state;
-    (void)store_.Read([&](store::Tx& tx) -> Status {
-      state.clear();
-      return tx.Query("SELECT state FROM outbox WHERE id = $1", {row.id}, [&](const store::Row& r) {
-        state = std::string(r.Text(0));
-        return false;
-      });
+  return res;
+}
+
+bool Outbox::SettledWithoutHandOff(Attempt& a, const mail::SmtpResult& res) {
+  // Aborted before the end-of-data marker: nothing was delivered. Either
+  // the member became ineligible a moment ago, the row was cancelled, or
+  // the relay failed before we got that far.
+  const Row& row = a.row;
+  std::string state;
+  (void)store_.Read([&](store::Tx& tx) -> Status {
+    state.clear();
+    return tx.Query("SELECT state FROM outbox WHERE id = $1", {row.id}, [&](const store::Row& r) {
+      state = std::string(r.Text(0));
+      return false;
     });
-    if (state == "cancelled") return;
-    if (res.kind == mail::SmtpResult::Kind::kPermanent) {
-      // Refused at RCPT (e.g. 550 no such user): a hard bounce.
-    } else if (res.kind == mail::SmtpResult::Kind::kAccepted ||
-               res.kind == mail::SmtpResult::Kind::kTransient) {
-      // Either the hand-off write refused it (member no longer eligible) or a
-      // temporary failure before the end of data.
-      bool eligible = true;
-      (void)store_.Read([&](store::Tx& tx) -> Status {
-        auto n = tx.QueryInt(
-            "SELECT COUNT(*) FROM members m WHERE m.id = $1 AND (m.consents & $2) = $2 AND "
-            "(m.suppressions & $3) = 0",
-            {row.member.value(), static_cast<std::int64_t>(need), static_cast<std::int64_t>(excl)});
-        eligible = n.has_value() && *n > 0;
-        return Status::Ok();
-      });
-      if (!eligible) {
-        (void)Finish(row, "suppressed", 0,
-                     "the member unsubscribed or withdrew consent before "
-                     "the message was handed to the relay",
-                     0);
-        ++stats.suppressed;
-        return;
-      }
-      ++stats.aborted;
-    }
+  });
+  if (state == "cancelled") return true;
+  if (res.kind == mail::SmtpResult::Kind::kPermanent) {
+    // Refused at RCPT (e.g. 550 no such user): a hard bounce.
+    return false;
   }
+  // Either the hand-off write refused it (member no longer eligible) or a
+  // temporary failure before the end of data.
+  bool eligible = true;
+  (void)store_.Read([&](store::Tx& tx) -> Status {
+    auto n = tx.QueryInt(
+        "SELECT COUNT(*) FROM members m WHERE m.id = $1 AND (m.consents & $2) = $2 AND "
+        "(m.suppressions & $3) = 0",
+        {row.member.value(), static_cast<std::int64_t>(a.need), static_cast<std::int64_t>(a.excl)});
+    eligible = n.has_value() && *n > 0;
+    return Status::Ok();
+  });
+  if (!eligible) {
+    (void)Finish(row, "suppressed", 0,
+                 "the member unsubscribed or withdrew consent before "
+                 "the message was handed to the relay",
+                 0);
+    ++a.stats.suppressed;
+    return true;
+  }
+  ++a.stats.aborted;
+  return false;
+}
+
+void Outbox::Record(Attempt& a, const mail::SmtpResult& res, bool handed, Micros now) {
   switch (res.kind) {
     case mail::SmtpResult::Kind::kAccepted:
       if (handed) {
-        (void)Finish(row, "sent", res.code, "", 0);
-        ++stats.sent;
+        (void)Finish(a.row, "sent", res.code, "", 0);
+        ++a.stats.sent;
         return;
       }
       [[fallthrough]];
-    case mail::SmtpResult::Kind::kTransient: {
-      const int attempts = row.attempts + 1;
-      if (attempts >= cfg_.max_attempts) {
-        (void)Finish(row, "failed", res.code,
-                     "gave up after " + std::to_string(attempts) + " attempts: " + res.detail, 0);
-        ++stats.failed;
-        return;
-      }
-      Micros backoff = cfg_.retry_base;
-      for (int i = 1; i < attempts && backoff < cfg_.retry_max; ++i) backoff *= 2;
-      backoff = std::min(backoff, cfg_.retry_max);
-      // Handed rows get their attempt counted by the hand-off write; others here.
-      const Status st = store_.Write([&](store::Tx& tx) -> Status {
-        return tx
-            .Exec(
-                "UPDATE outbox SET state = 'deferred', attempts = $2, smtp_code = $3, "
-                "detail = $4, next_attempt_at = $5, updated_at = $6 WHERE id = $1",
-                {row.id, static_cast<std::int64_t>(attempts),
-                 res.code > 0 ? store::Value(std::int64_t{res.code}) : store::Value(),
-                 "temporary: " + res.detail, now + backoff, now})
-            .status();
-      });
-      (void)st;
-      ++stats.deferred;
+    case mail::SmtpResult::Kind::kTransient:
+      RecordRetry(a, res, now);
       return;
-    }
-    case mail::SmtpResult::Kind::kPermanent: {
+    case mail::SmtpResult::Kind::kPermanent:
       if (res.stage == mail::SmtpResult::Stage::kInput) {
         // Refused before connecting (the address or message is not one SMTP
         // can carry): our failure, not a bounce from the recipient's side.
-        (void)Finish(row, "failed", 0, "not sent: " + res.detail, 0);
-        ++stats.failed;
+        (void)Finish(a.row, "failed", 0, "not sent: " + res.detail, 0);
+        ++a.stats.failed;
         return;
       }
-      // A hard bounce: counted per member; at the limit the member gets the
-      // no-e-mail suppression, recorded like any other.
-      const int limit = cfg_.hard_bounce_limit;
-      const Status st = store_.Write([&](store::Tx& tx) -> Status {
-        SB_RETURN_IF_ERROR(
-            tx.Exec("UPDATE outbox SET state = 'bounced', smtp_code = $2, detail = $3, "
-                    "updated_at = $4 WHERE id = $1",
-                    {row.id, static_cast<std::int64_t>(res.code), "permanent: " + res.detail, now})
-                .status());
-        SB_RETURN_IF_ERROR(
-            tx.Exec("INSERT INTO email_bounces (member_id, hard_count, last_at, last_code) VALUES "
-                    "($1, 1, $2, $3) ON CONFLICT (member_id) DO UPDATE SET hard_count = "
-                    "email_bounces.hard_count + 1, last_at = $2, last_code = $3",
-                    {row.member.value(), now, static_cast<std::int64_t>(res.code)})
-                .status());
-        SB_ASSIGN_OR_RETURN(std::int64_t count,
-                            tx.QueryInt("SELECT hard_count FROM email_bounces WHERE member_id = $1",
-                                        {row.member.value()}));
-        if (count >= limit) {
-          SB_ASSIGN_OR_RETURN(
-              std::int64_t n,
-              tx.Exec("UPDATE members SET suppressions = suppressions | $2, updated_at = $3 WHERE "
-                      "id = $1 AND (suppressions & $2) = 0",
-                      {row.member.value(), static_cast<std::int64_t>(members::kNoEmail), now}));
-          if (n == 1) {
-            SB_RETURN_IF_ERROR(
-                tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, source) "
-                        "SELECT id, $2, suppressions, 'hard-bounces' FROM members WHERE id = $1",
-                        {row.member.value(), now})
-                    .status());
-            audit::Event e;
-            e.at = now;
-            e.action = "member.suppress";
-            e.decision = "allow";
-            e.rule = "messaging.hard_bounces";
-            e.members = {row.member.value()};
-            e.message = row.message.value();
-            SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
-          }
-        }
-        return Status::Ok();
-      });
-      (void)st;
-      ++stats.failed;
+      RecordBounce(a, res, now);
       return;
-    }
   }
+}
+
+void Outbox::RecordRetry(Attempt& a, const mail::SmtpResult& res, Micros now) {
+  const Row& row = a.row;
+  const int attempts = row.attempts + 1;
+  if (attempts >= cfg_.max_attempts) {
+    (void)Finish(row, "failed", res.code,
+                 "gave up after " + std::to_string(attempts) + " attempts: " + res.detail, 0);
+    ++a.stats.failed;
+    return;
+  }
+  Micros backoff = cfg_.retry_base;
+  for (int i = 1; i < attempts && backoff < cfg_.retry_max; ++i) backoff *= 2;
+  backoff = std::min(backoff, cfg_.retry_max);
+  // Handed rows get their attempt counted by the hand-off write; others here.
+  const Status st = store_.Write([&](store::Tx& tx) -> Status {
+    return tx
+        .Exec(
+            "UPDATE outbox SET state = 'deferred', attempts = $2, smtp_code = $3, "
+            "detail = $4, next_attempt_at = $5, updated_at = $6 WHERE id = $1",
+            {row.id, static_cast<std::int64_t>(attempts),
+             res.code > 0 ? store::Value(std::int64_t{res.code}) : store::Value(),
+             "temporary: " + res.detail, now + backoff, now})
+        .status();
+  });
+  (void)st;
+  ++a.stats.deferred;
+}
+
+void Outbox::RecordBounce(Attempt& a, const mail::SmtpResult& res, Micros now) {
+  // A hard bounce: counted per member; at the limit the member gets the
+  // no-e-mail suppression, recorded like any other.
+  const Row& row = a.row;
+  const int limit = cfg_.hard_bounce_limit;
+  const Status st = store_.Write([&](store::Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(
+        tx.Exec("UPDATE outbox SET state = 'bounced', smtp_code = $2, detail = $3, "
+                "updated_at = $4 WHERE id = $1",
+                {row.id, static_cast<std::int64_t>(res.code), "permanent: " + res.detail, now})
+            .status());
+    SB_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO email_bounces (member_id, hard_count, last_at, last_code) VALUES "
+                "($1, 1, $2, $3) ON CONFLICT (member_id) DO UPDATE SET hard_count = "
+                "email_bounces.hard_count + 1, last_at = $2, last_code = $3",
+                {row.member.value(), now, static_cast<std::int64_t>(res.code)})
+            .status());
+    SB_ASSIGN_OR_RETURN(std::int64_t count,
+                        tx.QueryInt("SELECT hard_count FROM email_bounces WHERE member_id = $1",
+                                    {row.member.value()}));
+    if (count < limit) return Status::Ok();
+    SB_ASSIGN_OR_RETURN(
+        std::int64_t n,
+        tx.Exec("UPDATE members SET suppressions = suppressions | $2, updated_at = $3 WHERE "
+                "id = $1 AND (suppressions & $2) = 0",
+                {row.member.value(), static_cast<std::int64_t>(members::kNoEmail), now}));
+    if (n != 1) return Status::Ok();
+    SB_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, source) "
+                "SELECT id, $2, suppressions, 'hard-bounces' FROM members WHERE id = $1",
+                {row.member.value(), now})
+            .status());
+    audit::Event e;
+    e.at = now;
+    e.action = "member.suppress";
+    e.decision = "allow";
+    e.rule = "messaging.hard_bounces";
+    e.members = {row.member.value()};
+    e.message = row.message.value();
+    return audit::AuditLog::Append(tx, e).status();
+  });
+  (void)st;
+  ++a.stats.failed;
 }
 
 Result<DeliveryStats> Outbox::DeliverDue() {

@@ -97,8 +97,21 @@ class Outbox {
  private:
   struct Cached;
   struct Row;
+  struct Attempt;
+  struct Recipient;
   Result<std::shared_ptr<const Cached>> MessageFor(MessageId id);
   void Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stats);
+  // Deliver's steps. Those returning optional or bool settle the row (its
+  // state and a count in the attempt's stats) when they stop it.
+  Result<Recipient> ReadRecipient(const Attempt& a);
+  std::optional<Recipient> Eligible(Attempt& a);
+  std::optional<std::string> Render(Attempt& a, const Cached& c, const Recipient& to);
+  mail::SmtpResult Send(const Attempt& a, mail::SmtpClient* smtp, std::string& address,
+                        const std::string& data, bool& handed);
+  bool SettledWithoutHandOff(Attempt& a, const mail::SmtpResult& res);
+  void Record(Attempt& a, const mail::SmtpResult& res, bool handed, Micros now);
+  void RecordRetry(Attempt& a, const mail::SmtpResult& res, Micros now);
+  void RecordBounce(Attempt& a, const mail::SmtpResult& res, Micros now);
   Status Finish(const Row& row, std::string_view state, int code, std::string detail, Micros next);
   void Throttle();
 

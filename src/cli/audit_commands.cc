@@ -1,0 +1,237 @@
+#include "cli/audit_commands.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "audit/audit_log.h"
+#include "audit/checkpoint.h"
+#include "cli/exit_codes.h"
+#include "cli/opened_apps.h"
+#include "crypto/keyring.h"
+#include "server/app.h"
+
+namespace switchboard::cli {
+namespace {
+
+std::string Hex(const audit::Hash& h) {
+  return crypto::ToHex(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+}
+
+class AuditCommands final : public Command {
+ public:
+  explicit AuditCommands(CLI::App& app) {
+    auto* audit = app.add_subcommand("audit", "Verify, prove and query the audit log");
+    audit->require_subcommand(1);
+    verify_ = audit->add_subcommand(
+        "verify", "Check every event against the Merkle tree and every signed checkpoint");
+    AddCommon(verify_, &c_);
+    verify_->add_option("--witness", witness_,
+                        "Also check the checkpoints kept in this witness file (the checkpoint "
+                        "log of [audit] checkpoint_logs is always checked)");
+    verify_->add_flag("--json", json_, "Print the report as JSON");
+    prove_ = audit->add_subcommand("prove", "Inclusion proof of one event");
+    AddCommon(prove_, &c_);
+    prove_->add_option("SEQ", seq_, "Event sequence number")->required();
+    prove_->add_option("--size", size_, "Tree size (default: the latest checkpoint's)");
+    consistency_ = audit->add_subcommand(
+        "consistency", "Consistency proof between two tree sizes (e.g. two checkpoints)");
+    AddCommon(consistency_, &c_);
+    consistency_->add_option("A", m_, "Older tree size")->required();
+    consistency_->add_option("B", n_, "Newer tree size")->required();
+    query_ = audit->add_subcommand("query", "Events by member, actor or time");
+    AddCommon(query_, &c_);
+    query_->add_option("--member", member_, "Member id");
+    query_->add_option("--actor", actor_, "Account id");
+    query_->add_option("--from", from_, "From (ISO 8601, inclusive)");
+    query_->add_option("--to", to_, "To (ISO 8601, exclusive)");
+    checkpoint_ = audit->add_subcommand(
+        "checkpoint", "Sign a checkpoint now; with --witness, append it to a file kept elsewhere");
+    AddCommon(checkpoint_, &c_);
+    checkpoint_->add_option("--witness", witness_, "Witness file to append to");
+    adopt_ = audit->add_subcommand(
+        "adopt",
+        "Re-create the checkpoint log from the database, on the record: after upgrading, adding "
+        "a file to [audit] checkpoint_logs, or restoring an older backup (docs/operations.md)");
+    AddCommon(adopt_, &c_);
+  }
+
+  std::optional<int> Run(OpenedApps& opened) override {
+    if (!verify_->parsed() && !prove_->parsed() && !consistency_->parsed() && !query_->parsed() &&
+        !checkpoint_->parsed() && !adopt_->parsed()) {
+      return std::nullopt;
+    }
+    // `checkpoint` gets the preflight check; the others exist to inspect or
+    // repair a log that may fail it.
+    auto a = opened.Open(
+        c_.data_dir, c_.store,
+        checkpoint_->parsed() ? OpenedApps::Check::kPreflight : OpenedApps::Check::kInspect);
+    if (!a) return ExitFor(a.error());
+    server::App& app = **a;
+    if (adopt_->parsed()) return RunAdopt(app);
+    if (checkpoint_->parsed()) return RunCheckpoint(app);
+    if (verify_->parsed()) return RunVerify(app);
+    if (prove_->parsed()) return ReadAndPrint(app, [&](store::Tx& tx) { return Prove(tx); });
+    if (consistency_->parsed()) {
+      return ReadAndPrint(app, [&](store::Tx& tx) { return Consistency(tx); });
+    }
+    return ReadAndPrint(app, [&](store::Tx& tx) { return Query(tx); });
+  }
+
+ private:
+  int RunAdopt(server::App& app) {
+    auto r = audit::AdoptCheckpointLog(app.store(), app.audit(), app.checkpoint_log(),
+                                       app.audit_key(), app.clock());
+    if (!r) return ExitFor(r.error());
+    for (const auto& p : r->kept) {
+      std::printf("kept %s: it agrees with the database\n", p.c_str());
+    }
+    for (const auto& p : r->created) {
+      std::printf("created %s from the database's checkpoints\n", p.c_str());
+    }
+    for (const auto& p : r->replaced) {
+      std::printf(
+          "replaced a checkpoint log that disagreed with the database; the old one is kept "
+          "as %s\n",
+          p.c_str());
+    }
+    if (r->created.empty() && r->replaced.empty()) {
+      std::printf("nothing to adopt: every checkpoint log agrees with the database\n");
+    } else {
+      std::printf("recorded as audit.adopt events, under a new signed checkpoint\n");
+    }
+    return kExitOk;
+  }
+
+  int RunCheckpoint(server::App& app) {
+    auto cp = app.audit().Checkpoint(app.store(), app.audit_key(), app.clock());
+    if (!cp) return ExitFor(cp.error());
+    if (!witness_.empty()) {
+      Status st = audit::AppendToWitnessFile(witness_, {*cp});
+      if (!st.ok()) return ExitFor(st);
+    }
+    std::printf("checkpoint: size %llu, root %s\n",
+                static_cast<unsigned long long>(cp->checkpoint.tree_size),
+                Hex(cp->checkpoint.root).c_str());
+    return kExitOk;
+  }
+
+  int RunVerify(server::App& app) {
+    // The files outside the database are read before the database snapshot
+    // begins, so a checkpoint a running server appends meanwhile is not
+    // mistaken for one deleted from the database.
+    audit::VerifyOptions vo;
+    auto files = app.checkpoint_log().ReadAll();
+    if (!files) return ExitFor(files.error());
+    vo.checkpoint_log = std::move(files).value();
+    if (!witness_.empty()) {
+      auto witnessed = audit::ReadWitnessFile(witness_);
+      if (!witnessed) return ExitFor(witnessed.error());
+      vo.external.push_back({"the witness file " + witness_, std::move(witnessed).value()});
+    }
+    audit::VerifyReport report;
+    Status st = app.store().Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(report, audit::AuditLog::Verify(tx, app.audit_key().verify_key(), vo));
+      return Status::Ok();
+    });
+    if (!st.ok()) return ExitFor(st);
+    PrintReport(report);
+    return report.ok ? kExitOk : kExitAudit;
+  }
+
+  void PrintReport(const audit::VerifyReport& report) {
+    if (json_) {
+      std::printf("%s\n", nlohmann::json{{"ok", report.ok},
+                                         {"events", report.events},
+                                         {"checkpoints", report.checkpoints},
+                                         {"external_checkpoints", report.external_checkpoints},
+                                         {"first_bad", report.first_bad},
+                                         {"reason", report.reason},
+                                         {"notes", report.notes}}
+                              .dump()
+                              .c_str());
+      return;
+    }
+    for (const auto& note : report.notes) std::printf("note: %s\n", note.c_str());
+    if (report.ok) {
+      std::printf(
+          "audit log verified: %llu events, %llu signed checkpoints (%llu checked outside "
+          "the database), root %s\n",
+          static_cast<unsigned long long>(report.events),
+          static_cast<unsigned long long>(report.checkpoints),
+          static_cast<unsigned long long>(report.external_checkpoints), Hex(report.root).c_str());
+    } else if (report.first_bad >= 0) {
+      std::printf("AUDIT LOG FAILED VERIFICATION at index %lld: %s\n",
+                  static_cast<long long>(report.first_bad), report.reason.c_str());
+    } else {
+      std::printf("AUDIT LOG FAILED VERIFICATION: %s\n", report.reason.c_str());
+    }
+  }
+
+  // Runs `print` in one read transaction; its status decides the exit code.
+  template <typename F>
+  int ReadAndPrint(server::App& app, F print) {
+    Status st = app.store().Read([&](store::Tx& tx) -> Status { return print(tx); });
+    return st.ok() ? kExitOk : ExitFor(st);
+  }
+
+  Status Prove(store::Tx& tx) {
+    std::int64_t size = size_;
+    if (size == 0) {
+      SB_ASSIGN_OR_RETURN(auto cps, audit::AuditLog::Checkpoints(tx));
+      if (cps.empty()) {
+        return Status::FailedPrecondition(
+            "no checkpoint yet; run `switchboard audit checkpoint` or pass --size");
+      }
+      size = static_cast<std::int64_t>(cps.back().checkpoint.tree_size);
+    }
+    SB_ASSIGN_OR_RETURN(auto proof, audit::AuditLog::Prove(tx, seq_, size));
+    SB_ASSIGN_OR_RETURN(auto root, audit::AuditLog::RootAt(tx, size));
+    nlohmann::json j = {{"seq", seq_}, {"tree_size", size}, {"root", Hex(root)}};
+    for (const auto& h : proof) j["proof"].push_back(Hex(h));
+    std::printf("%s\n", j.dump(2).c_str());
+    return Status::Ok();
+  }
+
+  Status Consistency(store::Tx& tx) {
+    SB_ASSIGN_OR_RETURN(auto proof, audit::AuditLog::Consistency(tx, m_, n_));
+    SB_ASSIGN_OR_RETURN(auto rm, audit::AuditLog::RootAt(tx, m_));
+    SB_ASSIGN_OR_RETURN(auto rn, audit::AuditLog::RootAt(tx, n_));
+    nlohmann::json j = {{"old_size", m_},
+                        {"new_size", n_},
+                        {"old_root", Hex(rm)},
+                        {"new_root", Hex(rn)},
+                        {"proof", nlohmann::json::array()}};
+    for (const auto& h : proof) j["proof"].push_back(Hex(h));
+    std::printf("%s\n", j.dump(2).c_str());
+    return Status::Ok();
+  }
+
+  Status Query(store::Tx& tx) {
+    audit::QueryFilter f;
+    if (member_ > 0) f.member = member_;
+    if (actor_ > 0) f.actor = actor_;
+    if (!from_.empty()) {
+      SB_ASSIGN_OR_RETURN(f.from, ParseTimestamp(from_));
+    }
+    if (!to_.empty()) {
+      SB_ASSIGN_OR_RETURN(f.to, ParseTimestamp(to_));
+    }
+    SB_ASSIGN_OR_RETURN(auto events, audit::AuditLog::Query(tx, f));
+    for (const auto& e : events) std::printf("%s\n", audit::Encode(e).c_str());
+    return Status::Ok();
+  }
+
+  CLI::App *verify_, *prove_, *consistency_, *query_, *checkpoint_, *adopt_;
+  Common c_;  // one set, for whichever subcommand was given
+  std::string witness_, from_, to_;
+  std::int64_t seq_ = -1, size_ = 0, m_ = 0, n_ = 0, member_ = 0, actor_ = 0;
+  bool json_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> AddAuditCommands(CLI::App& app) {
+  return std::make_unique<AuditCommands>(app);
+}
+
+}  // namespace switchboard::cli

@@ -1,0 +1,335 @@
+#include "cli/serve_commands.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli/exit_codes.h"
+#include "cli/opened_apps.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "members/generate.h"
+#include "members/register.h"
+#include "server/app.h"
+#include "server/demo.h"
+#include "server/http_server.h"
+#include "server/mail_delivery.h"
+#include "server/member_pages.h"
+#include "server/routes.h"
+#include "server/sequencer.h"
+
+namespace switchboard::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int RunServe(server::App& app, int port_override, bool print_banner) {
+  ServerConfig cfg = app.config().server;
+  if (port_override >= 0) cfg.port = port_override;
+  // Handlers go in before anything announces that the server is up, so a
+  // supervisor's prompt SIGTERM always gets a clean shutdown.
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  // Nothing is served from an audit log that does not extend every checkpoint
+  // in its checkpoint log (docs/security.md).
+  server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
+                                        std::chrono::milliseconds(cfg.checkpoint_interval_ms));
+  if (Status st = sequencer.Start(); !st.ok()) {
+    if (app.audit().integrity().ok()) return ExitFor(st);
+    log::Error("audit", "refusing to serve: the audit log failed its start-up check",
+               {{"error", st.message()}});
+    std::fprintf(stderr,
+                 "switchboard: refusing to serve: %s\n"
+                 "  (`switchboard audit verify` shows the first bad event; docs/operations.md "
+                 "says what to do)\n",
+                 st.message().c_str());
+    return kExitAudit;
+  }
+  server::HttpServer http(cfg, {.successes_per_second = app.config().log.requests_per_second});
+  server::AddHealthRoutes(http, app);
+  server::AddWebRoutes(http);
+  auto outbox = server::OutboxFor(app);
+  if (!outbox) return ExitFor(outbox.error());
+  server::ApiDeps deps = server::ApiDepsFor(app);
+  if (*outbox) {
+    messaging::Outbox* o = outbox->get();
+    deps.on_message_queued = [o] { o->Wake(); };
+  }
+  server::Api api(deps);
+  api.Register(http);
+  server::AddMemberPages(http, deps);
+  if (*outbox) {
+    // A crash may have left rows handed to the relay: they count as sent.
+    auto recovered = (*outbox)->Recover();
+    if (!recovered) return ExitFor(recovered.error());
+    (*outbox)->Start();
+  }
+  Status st = http.Start();
+  if (!st.ok()) {
+    (void)sequencer.Stop();
+    return ExitFor(st);
+  }
+  log::Info("server", "listening", {{"address", cfg.listen}, {"port", http.port()}});
+  if (print_banner) {
+    std::printf("switchboard is serving on http://%s:%d  (Ctrl-C stops it)\n", cfg.listen.c_str(),
+                http.port());
+    std::printf("  web app:   http://%s:%d/\n", cfg.listen.c_str(), http.port());
+    std::printf("  health:    http://%s:%d/healthz\n", cfg.listen.c_str(), http.port());
+    std::printf("  readiness: http://%s:%d/readyz\n", cfg.listen.c_str(), http.port());
+    std::fflush(stdout);
+  }
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  http.Stop();
+  if (*outbox) (*outbox)->Stop();
+  // The last events of the run go under a signed checkpoint before exit.
+  Status cp = sequencer.Stop();
+  if (!cp.ok()) {
+    log::Error("server", "final audit checkpoint failed", {{"error", cp}});
+    return ExitFor(cp);
+  }
+  log::Info("server", "stopped");
+  return kExitOk;
+}
+
+class ServeCommand final : public Command {
+ public:
+  explicit ServeCommand(CLI::App& app) {
+    serve_ = app.add_subcommand("serve", "Run the HTTP API and web interface");
+    AddCommon(serve_, &c_);
+    serve_->add_option("--port", port_, "Port (overrides the configuration; 0 picks one)");
+  }
+
+  std::optional<int> Run(OpenedApps& opened) override {
+    if (!serve_->parsed()) return std::nullopt;
+    auto a = opened.Open(c_.data_dir, c_.store, OpenedApps::Check::kServe);
+    if (!a) return ExitFor(a.error());
+    return RunServe(**a, port_, true);
+  }
+
+ private:
+  CLI::App* serve_;
+  Common c_;
+  int port_ = -1;
+};
+
+// The SMTP capture script the demo's e-mail goes to, while it runs.
+struct SmtpCapture {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+class DemoCommand final : public Command {
+ public:
+  explicit DemoCommand(CLI::App& app) {
+    demo_ = app.add_subcommand(
+        "demo", "Create a fresh demo data directory with synthetic members and serve it");
+    demo_->add_option("--smtp-capture", capture_script_,
+                      "Start this SMTP capture script (scripts/smtp-capture.py) and deliver the "
+                      "demo's e-mail to it");
+    demo_->add_option("--data-dir", dir_, "Demo data directory (recreated; default ./demo-data)");
+    demo_->add_option("--store", store_,
+                      "Store to use instead of the data directory's SQLite file: a SQLite file "
+                      "path or a postgresql:// URL (an empty database)");
+    demo_->add_option("--count", count_, "Synthetic members (default 500000)");
+    demo_->add_option("--port", port_, "Port to serve on (default 8080)");
+    demo_->add_flag("--no-serve", no_serve_, "Set up and exit without serving");
+  }
+
+  std::optional<int> Run(OpenedApps& opened) override {
+    if (!demo_->parsed()) return std::nullopt;
+    const std::string marker = dir_ + "/.switchboard-demo";
+    if (auto code = RemoveOldDemo(marker)) return *code;
+    const Micros t0 = clock_.Now();
+    auto init_sum = server::InitDataDir({dir_, store_, ""}, clock_);
+    if (!init_sum) return ExitFor(init_sum.error());
+    {
+      std::FILE* f = std::fopen(marker.c_str(), "w");
+      if (f) std::fclose(f);
+    }
+    {
+      // The demo's own policy: calling hours all day, so the demo works at any hour.
+      std::ofstream pol(dir_ + "/policy.toml", std::ios::trunc);
+      pol << server::DemoPolicyToml();
+    }
+    // A local SMTP capture for the demo's e-mail: nothing leaves the machine.
+    const std::string capture_dir = dir_ + "/captured-mail";
+    SmtpCapture capture;
+    if (!capture_script_.empty()) {
+      auto started = StartCapture(capture_dir);
+      if (!started) return ExitFor(started.error());
+      capture = *started;
+    }
+    std::shared_ptr<void> stop_capture(nullptr, [pid = capture.pid](void*) {
+      if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, nullptr, 0);
+      }
+    });
+    if (capture.port > 0) PointMailAt(capture.port);
+    auto a = opened.Open(dir_, store_, OpenedApps::Check::kServe);
+    if (!a) return ExitFor(a.error());
+    if (auto code = GenerateMembers(**a, t0)) return *code;
+    if (auto code = SetUpPhonebankAndMail(**a, capture.port, capture_dir)) return *code;
+    std::fflush(stdout);
+    if (no_serve_) return kExitOk;
+    return RunServe(**a, port_, true);
+  }
+
+ private:
+  // Removes a demo directory an earlier run made; refuses any other
+  // directory. The exit code when it cannot; nullopt otherwise.
+  std::optional<int> RemoveOldDemo(const std::string& marker) {
+    namespace fs = std::filesystem;
+    if (!fs::exists(dir_)) return std::nullopt;
+    if (!fs::exists(marker)) {
+      std::fprintf(stderr,
+                   "switchboard: %s exists and is not a demo directory; refusing to replace "
+                   "it. Pass --data-dir with another path.\n",
+                   dir_.c_str());
+      return kExitUsage;
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    if (ec) return ExitFor(Status::Unavailable("cannot remove " + dir_ + ": " + ec.message()));
+    return std::nullopt;
+  }
+
+  // Starts the capture script, which prints the port it listens on.
+  Result<SmtpCapture> StartCapture(const std::string& capture_dir) {
+    SmtpCapture c;
+    int fds[2];
+    if (pipe(fds) != 0) return Status::Internal("pipe failed");
+    c.pid = fork();
+    if (c.pid == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      close(fds[1]);
+      execl("/usr/bin/python3", "python3", capture_script_.c_str(), capture_dir.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    char buf[32] = {0};
+    const ssize_t n = read(fds[0], buf, sizeof buf - 1);
+    close(fds[0]);
+    c.port = n > 0 ? std::atoi(buf) : 0;
+    if (c.port <= 0) {
+      return Status::Unavailable(
+          "the SMTP capture did not start (needs Debian's "
+          "python3-aiosmtpd: make setup)");
+    }
+    return c;
+  }
+
+  // Replaces the default [mail] section with one pointing at the capture.
+  void PointMailAt(int capture_port) {
+    const std::string path = dir_ + "/switchboard.toml";
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string cfg = ss.str();
+    const auto at = cfg.find("[mail]");
+    if (at != std::string::npos) cfg.resize(at);
+    cfg +=
+        "[mail]\n# The demo's local SMTP capture (scripts/smtp-capture.py); for a real relay\n"
+        "# see docs/email-guide.md and docs/config.example.toml.\nrelay = \"smtp://127.0.0.1:" +
+        std::to_string(capture_port) +
+        "\"\ntls = \"none\"\npublic_base_url = "
+        "\"http://127.0.0.1:" +
+        std::to_string(port_) + "\"\n";
+    std::ofstream out(path, std::ios::trunc);
+    out << cfg;
+  }
+
+  // The synthetic members (seed 42), and what the directory then holds.
+  std::optional<int> GenerateMembers(server::App& app, Micros t0) {
+    members::GenerateOptions g;
+    g.count = count_;
+    g.seed = 42;
+    Progress bar("generating");
+    g.progress = [&](std::uint64_t d, std::uint64_t t) { bar.Update(d, t, d); };
+    auto gen = members::GenerateMembers(app.store(), app.tree(), app.sealer(), g, clock_);
+    if (!gen) return ExitFor(gen.error());
+    if (Status st = app.ReloadTree(); !st.ok()) return ExitFor(st);
+    members::RegisterCounts counts;
+    (void)app.store().Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(counts, members::CountRegister(tx));
+      return Status::Ok();
+    });
+    std::printf(
+        "\nDemo data directory: %s (set up in %.1f s)\n"
+        "  organisation tree: %lld units (1 nation, 12 regions and nations, 650 constituencies, "
+        "%llu synthetic branches)\n"
+        "  members: %lld synthetic (seed 42), %lld encrypted contact points, %lld canaries\n"
+        "  phones only from Ofcom's drama ranges; emails only @example.org / @example.com\n\n",
+        dir_.c_str(), static_cast<double>(clock_.Now() - t0) / kMicrosPerSecond,
+        static_cast<long long>(counts.units),
+        static_cast<unsigned long long>(gen->branches_created),
+        static_cast<long long>(counts.members), static_cast<long long>(counts.contact_points),
+        static_cast<long long>(counts.canaries));
+    return std::nullopt;
+  }
+
+  // A live campaign with an organiser and a volunteer, and a welcome message
+  // queued to every member.
+  std::optional<int> SetUpPhonebankAndMail(server::App& app, int capture_port,
+                                           const std::string& capture_dir) {
+    auto pbk = server::SetUpDemoPhonebank(app);
+    if (!pbk) return ExitFor(pbk.error());
+    std::printf(
+        "Phone bank: campaign %lld in %s is live with %lld members to call (sandbox: calls are "
+        "simulated, nothing is dialled).\n"
+        "  organiser: login %s  password %s   (create campaigns, invitations, progress)\n"
+        "  volunteer: login %s  password %s   (already joined; open the app and press Next)\n"
+        "  invitation link for anyone else: http://127.0.0.1:%d%s\n"
+        "  (these passwords are printed once; the demo data is synthetic)\n\n",
+        static_cast<long long>(pbk->campaign), pbk->unit_name.c_str(),
+        static_cast<long long>(pbk->targets), pbk->organiser_login.c_str(),
+        pbk->organiser_password.c_str(), pbk->volunteer_login.c_str(),
+        pbk->volunteer_password.c_str(), port_, pbk->invite_path.c_str());
+    auto mailed = server::SendDemoMessage(app, pbk->organiser_login);
+    if (!mailed) return ExitFor(mailed.error());
+    if (capture_port > 0) {
+      std::printf(
+          "E-mail: a welcome message from the organiser to %lld members is being delivered to "
+          "a local SMTP capture;\n  open the .eml files in %s with any mail reader. Unsubscribe "
+          "links in them work against this server.\n\n",
+          static_cast<long long>(*mailed), capture_dir.c_str());
+    } else {
+      std::printf(
+          "E-mail: a welcome message to %lld members is queued ([mail] relay is not set, "
+          "so nothing is delivered).\n\n",
+          static_cast<long long>(*mailed));
+    }
+    return std::nullopt;
+  }
+
+  CLI::App* demo_;
+  std::string dir_ = "./demo-data";
+  std::string store_;
+  std::uint64_t count_ = 500000;
+  int port_ = 8080;
+  bool no_serve_ = false;
+  std::string capture_script_;
+  SystemClock clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> AddServeCommand(CLI::App& app) {
+  return std::make_unique<ServeCommand>(app);
+}
+std::unique_ptr<Command> AddDemoCommand(CLI::App& app) {
+  return std::make_unique<DemoCommand>(app);
+}
+
+}  // namespace switchboard::cli
