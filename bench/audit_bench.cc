@@ -19,6 +19,7 @@
 #include "audit/checkpoint.h"
 #include "audit/checkpoint_log.h"
 #include "audit/merkle.h"
+#include "schema/migrations.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace switchboard::audit {
@@ -36,6 +37,7 @@ struct Db {
     std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sb-audit-bench-XXXXXX";
     dir = mkdtemp(tmpl.data());
     StoreOptions o;
+    o.migrations = schema::AllMigrations();
     o.durable = durable;
     store = std::move(store::OpenSqliteStore(dir + "/bench.db", o).value());
   }

@@ -34,6 +34,7 @@
 
 #include "members/org_tree.h"
 #include "members/register.h"
+#include "schema/migrations.h"
 #include "segment/segment.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -108,6 +109,7 @@ std::unique_ptr<Dataset> MakeDataset(std::uint64_t n) {
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sb-segment-XXXXXX";
   d->dir = mkdtemp(tmpl.data());
   store::StoreOptions o;
+  o.migrations = schema::AllMigrations();
   o.durable = false;
   d->store = std::move(store::OpenSqliteStore(d->dir + "/bench.db", o).value());
   store::Store& st = *d->store;

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "schema/migrations.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace switchboard::store {
@@ -23,6 +24,7 @@ struct Db {
     std::string tmpl = std::string(base && *base ? base : "/tmp") + "/sb-bench-XXXXXX";
     dir = mkdtemp(tmpl.data());
     StoreOptions o;
+    o.migrations = schema::AllMigrations();
     o.durable = true;
     store = std::move(OpenSqliteStore(dir + "/bench.db", o).value());
     (void)store->WriteNow([](Tx& tx) {

@@ -67,6 +67,7 @@
 #include "members/org_tree.h"
 #include "members/register.h"
 #include "messaging/tokens.h"
+#include "schema/migrations.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/member_pages.h"
@@ -219,6 +220,7 @@ std::unique_ptr<Env> Setup() {
   auto e = std::make_unique<Env>();
   e->dir = NewDir();
   sb::store::StoreOptions o;
+  o.migrations = sb::schema::AllMigrations();
   o.durable = false;
   e->store = std::move(*sb::store::OpenSqliteStore(e->dir + "/sb.db", o));
   e->keyring = sb::crypto::Keyring::Generate();

@@ -19,6 +19,7 @@
 #include "crypto/sealer.h"
 #include "members/import.h"
 #include "members/org_tree.h"
+#include "schema/migrations.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace {
@@ -39,6 +40,7 @@ struct Env {
     std::string tmpl = std::string(shm ? "/dev/shm" : "/tmp") + "/sb-import-fuzz-XXXXXX";
     dir = mkdtemp(tmpl.data());
     store::StoreOptions o;
+    o.migrations = schema::AllMigrations();
     o.durable = false;
     store = std::move(store::OpenSqliteStore(dir + "/f.db", o).value());
     keyring = crypto::Keyring::Generate();

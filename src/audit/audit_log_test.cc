@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/testing/status_matchers.h"
-#include "store/migrations.h"
+#include "schema/migrations.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/testing/pg_cluster.h"
@@ -58,6 +58,7 @@ class AuditLogTest : public ::testing::TestWithParam<std::string> {
     auto target = NewTarget();
     ASSERT_OK(target);
     StoreOptions options;
+    options.migrations = schema::AllMigrations();
     options.durable = false;
     auto store = postgres() ? store::OpenPostgresStore(*target, options)
                             : store::OpenSqliteStore(*target, options);

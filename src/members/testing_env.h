@@ -13,6 +13,7 @@
 #include "crypto/keyring.h"
 #include "crypto/sealer.h"
 #include "members/org_tree.h"
+#include "schema/migrations.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/testing/pg_cluster.h"
@@ -51,6 +52,7 @@ class RegisterEnv {
     ASSERT_TRUE(dir) << dir.error().ToString();
     dir_ = std::make_unique<store::testing::ScopedTempDir>(std::move(*dir));
     store::StoreOptions o;
+    o.migrations = schema::AllMigrations();
     o.durable = false;
     if (backend == "postgres") {
       auto cluster = store::testing::PgCluster::Shared();

@@ -13,6 +13,7 @@
 #include "access/store/policy_record.h"
 #include "core/csv.h"
 #include "core/log.h"
+#include "schema/migrations.h"
 #include "store/postgres/pg_store.h"
 #include "store/settings.h"
 #include "store/sqlite/sqlite_store.h"
@@ -95,6 +96,7 @@ Status BindKeyring(store::Store& store, const crypto::Keyring& keyring) {
 
 store::StoreOptions StoreOptionsFor(const Config& c) {
   store::StoreOptions o;
+  o.migrations = schema::AllMigrations();
   o.max_group = c.store.max_group;
   // Every HTTP worker may be inside a Read() at once: a smaller pool opens
   // and closes a connection for each read beyond it (a fresh SQLite

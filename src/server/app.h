@@ -38,8 +38,9 @@ std::vector<std::string> CheckpointLogPaths(const std::string& data_dir, const C
 // Reads and validates <data_dir>/policy.toml.
 Result<access::Policy> LoadPolicyFile(const std::string& path);
 
-// The store options a configuration asks for: [store] max_group, and at
-// least as many reader connections as [server] threads.
+// The store options a configuration asks for: the whole schema
+// (schema::AllMigrations), [store] max_group, and at least as many reader
+// connections as [server] threads.
 store::StoreOptions StoreOptionsFor(const Config& config);
 
 // Opens a store from a URL: "postgresql://..." or "postgres://..." for

@@ -108,7 +108,23 @@ class Store {
   virtual StoreStats stats() const = 0;
 };
 
+// One step of the schema, written by the module whose code reads and writes
+// its tables (src/<module>/migrations.cc) and gathered with every other
+// module's by schema::AllMigrations(). `version` is the global schema
+// version: the steps of one version apply together, in one transaction, in
+// the order they are listed (store/migrations.h runs them).
+struct Migration {
+  int version;
+  const char* module;  // the owning folder under src/: "members", "access", ...
+  const char* name;    // what it does; recorded in schema_migrations
+  const char* sql;     // statements ending in ';' at a line end, with dialect tokens
+};
+
 struct StoreOptions {
+  // The schema's steps in order, ending with the newest version: every caller
+  // passes schema::AllMigrations(). Read only while opening. Opening with
+  // `migrate` and no steps is refused.
+  std::span<const Migration> migrations;
   // Maximum Write() calls committed in one transaction.
   int max_group = 1024;
   // Reader connections kept open (SQLite) / in the pool (PostgreSQL).

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/testing/status_matchers.h"
+#include "schema/migrations.h"
 #include "store/migrations.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -32,6 +33,16 @@ using ::switchboard::store::testing::FaultMode;
 using ::switchboard::store::testing::FaultyStore;
 using ::switchboard::store::testing::PgCluster;
 using ::switchboard::store::testing::ScopedTempDir;
+
+// Options that give a fresh store the whole schema, as every caller does.
+StoreOptions WithSchema() {
+  StoreOptions options;
+  options.migrations = schema::AllMigrations();
+  return options;
+}
+
+// The newest schema version.
+int Latest() { return LatestVersion(schema::AllMigrations()); }
 
 constexpr const char* kCreateKv = "CREATE TABLE kv (k {{int}} PRIMARY KEY, v TEXT)";
 constexpr const char* kInsertKv = "INSERT INTO kv (k, v) VALUES ($1, $2)";
@@ -114,7 +125,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   Dialect dialect() const { return postgres() ? Dialect::kPostgres : Dialect::kSqlite; }
 
   static StoreOptions TestOptions() {
-    StoreOptions options;
+    StoreOptions options = WithSchema();
     options.durable = false;
     return options;
   }
@@ -196,9 +207,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 TEST_P(StoreTest, OpenAppliesAllMigrations) {
   auto version = store_->SchemaVersion();
   ASSERT_OK(version);
-  EXPECT_EQ(*version, static_cast<int>(AllMigrations().size()));
-  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM schema_migrations"),
-            static_cast<std::int64_t>(AllMigrations().size()));
+  EXPECT_EQ(*version, Latest());
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM schema_migrations"), Latest());
   for (const char* table : {"units", "members", "contact_points", "consent_events",
                             "suppression_events", "canaries", "postcodes", "settings"}) {
     auto rows = ReadInt(std::string("SELECT COUNT(*) FROM ") + table);
@@ -276,9 +286,8 @@ TEST_P(StoreTest, ReopenIsIdempotent) {
   }));
   for (int i = 0; i < 2; ++i) {
     ASSERT_OK(Reopen());
-    EXPECT_EQ(store_->SchemaVersion().value_or(-1), static_cast<int>(AllMigrations().size()));
-    EXPECT_EQ(IntOf("SELECT COUNT(*) FROM schema_migrations"),
-              static_cast<std::int64_t>(AllMigrations().size()));
+    EXPECT_EQ(store_->SchemaVersion().value_or(-1), Latest());
+    EXPECT_EQ(IntOf("SELECT COUNT(*) FROM schema_migrations"), Latest());
     EXPECT_EQ(IntOf("SELECT COUNT(*) FROM settings"), 1);
   }
 }
@@ -297,11 +306,11 @@ TEST_P(StoreTest, MigrateOptionOffLeavesTheDatabaseAlone) {
   }
   auto migrated = Open(*target);
   ASSERT_OK(migrated);
-  EXPECT_EQ((*migrated)->SchemaVersion().value_or(-1), static_cast<int>(AllMigrations().size()));
+  EXPECT_EQ((*migrated)->SchemaVersion().value_or(-1), Latest());
 }
 
 TEST_P(StoreTest, RefusesADatabaseNewerThanTheBinary) {
-  const int newer = static_cast<int>(AllMigrations().size()) + 1;
+  const int newer = Latest() + 1;
   ASSERT_OK(store_->WriteNow([&](Tx& tx) {
     return tx
         .Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
@@ -316,9 +325,135 @@ TEST_P(StoreTest, RefusesADatabaseNewerThanTheBinary) {
   EXPECT_NE(reopened.error().message().find("upgrade"), std::string::npos);
 }
 
+// ---- The migration runner, with steps of its own ----
+
+// Two versions, the second in two modules' steps; with `broken`, the last
+// step fails after its first statement.
+std::vector<Migration> TestSteps(bool broken) {
+  return {
+      {1, "first", "one", "CREATE TABLE m1 (x {{int}} PRIMARY KEY);\n"},
+      {2, "first", "two", "CREATE TABLE m2a (x {{int}});\n"},
+      {2, "second", "two again",
+       broken ? "CREATE TABLE m2b (x {{int}});\nINSERT INTO m_missing VALUES (1);\n"
+              : "CREATE TABLE m2b (x {{int}});\n"},
+  };
+}
+
+// Whether `table` can be read in `store`.
+bool HasTable(Store& store, const std::string& table) {
+  return store.Read([&](Tx& tx) { return tx.QueryInt("SELECT COUNT(*) FROM " + table).status(); })
+      .ok();
+}
+
+TEST_P(StoreTest, TheStepsOfOneVersionApplyInOneTransaction) {
+  auto target = NewTarget();
+  ASSERT_OK(target);
+  const std::vector<Migration> broken = TestSteps(true);
+  StoreOptions options = TestOptions();
+  options.migrations = broken;
+  auto failed = Open(*target, options);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_NE(failed.error().message().find("migration 2 (second: two again)"), std::string::npos)
+      << failed.error().ToString();
+  StoreOptions bare = TestOptions();
+  bare.migrate = false;
+  {
+    auto opened = Open(*target, bare);
+    ASSERT_OK(opened);
+    EXPECT_EQ((*opened)->SchemaVersion().value_or(-1), 1);
+    EXPECT_TRUE(HasTable(**opened, "m1"));
+    EXPECT_FALSE(HasTable(**opened, "m2a")) << "the first step of version 2 stayed";
+    EXPECT_FALSE(HasTable(**opened, "m2b"));
+  }
+  const std::vector<Migration> fixed = TestSteps(false);
+  options.migrations = fixed;
+  auto opened = Open(*target, options);
+  ASSERT_OK(opened);
+  EXPECT_EQ((*opened)->SchemaVersion().value_or(-1), 2);
+  EXPECT_TRUE(HasTable(**opened, "m2a"));
+  EXPECT_TRUE(HasTable(**opened, "m2b"));
+  std::vector<std::string> names;
+  ASSERT_OK((*opened)->Read([&](Tx& tx) {
+    return tx.Query("SELECT name FROM schema_migrations ORDER BY version", {}, [&](const Row& row) {
+      names.emplace_back(row.Text(0));
+      return true;
+    });
+  }));
+  EXPECT_EQ(names, (std::vector<std::string>{"one", "two; two again"}));
+}
+
+TEST_P(StoreTest, ReopeningAppliesOnlyThePendingVersions) {
+  auto target = NewTarget();
+  ASSERT_OK(target);
+  const std::vector<Migration> steps = TestSteps(false);
+  StoreOptions options = TestOptions();
+  options.migrations = std::span<const Migration>(steps).first(1);
+  {
+    auto opened = Open(*target, options);
+    ASSERT_OK(opened);
+    EXPECT_EQ((*opened)->SchemaVersion().value_or(-1), 1);
+    EXPECT_FALSE(HasTable(**opened, "m2a"));
+    ASSERT_OK(
+        (*opened)->Write([](Tx& tx) { return tx.Exec("INSERT INTO m1 (x) VALUES (7)").status(); }));
+  }
+  options.migrations = steps;
+  auto opened = Open(*target, options);
+  ASSERT_OK(opened);
+  EXPECT_EQ((*opened)->SchemaVersion().value_or(-1), 2);
+  EXPECT_TRUE(HasTable(**opened, "m2b"));
+  std::int64_t rows = -1;
+  ASSERT_OK((*opened)->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(rows, tx.QueryInt("SELECT COUNT(*) FROM m1"));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(rows, 1);
+}
+
+TEST_P(StoreTest, ABrokenListOfStepsLeavesTheDatabaseAlone) {
+  auto target = NewTarget();
+  ASSERT_OK(target);
+  const std::vector<Migration> gap = {{1, "first", "one", "CREATE TABLE m1 (x {{int}});\n"},
+                                      {3, "first", "three", "CREATE TABLE m3 (x {{int}});\n"}};
+  StoreOptions options = TestOptions();
+  options.migrations = gap;
+  auto refused = Open(*target, options);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kInternal) << refused.error().ToString();
+  options.migrations = {};
+  refused = Open(*target, options);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument) << refused.error().ToString();
+  options.migrate = false;
+  auto opened = Open(*target, options);
+  ASSERT_OK(opened);
+  EXPECT_FALSE(HasTable(**opened, "schema_migrations"));
+  EXPECT_FALSE(HasTable(**opened, "m1"));
+}
+
+TEST(MigrationListTest, ChecksVersionsAndFields) {
+  using Steps = std::vector<Migration>;
+  EXPECT_OK(
+      CheckMigrations(Steps{{1, "a", "one", ""}, {1, "b", "one b", ""}, {2, "a", "two", ""}}));
+  EXPECT_EQ(CheckMigrations({}).code(), StatusCode::kInvalidArgument);
+  for (const Steps& broken : {
+           Steps{{2, "a", "two", ""}},                                          // not from 1
+           Steps{{1, "a", "one", ""}, {3, "a", "three", ""}},                   // a gap
+           Steps{{1, "a", "one", ""}, {2, "a", "two", ""}, {1, "b", "1", ""}},  // apart
+           Steps{{1, "", "one", ""}},                                           // no module
+           Steps{{1, "a", nullptr, ""}},                                        // no name
+           Steps{{1, "a", "one", nullptr}},                                     // no SQL
+       }) {
+    Status st = CheckMigrations(broken);
+    EXPECT_EQ(st.code(), StatusCode::kInternal) << st.ToString();
+  }
+  EXPECT_EQ(LatestVersion(Steps{{1, "a", "one", ""}, {2, "a", "two", ""}}), 2);
+  EXPECT_EQ(LatestVersion({}), 0);
+}
+
 TEST_P(StoreTest, OpenFailsForAnUnreachableTarget) {
-  auto store = postgres() ? OpenPostgresStore("postgresql://switchboard@127.0.0.1:1/none")
-                          : OpenSqliteStore("/nonexistent-dir/sub/store.db");
+  auto store = postgres()
+                   ? OpenPostgresStore("postgresql://switchboard@127.0.0.1:1/none", WithSchema())
+                   : OpenSqliteStore("/nonexistent-dir/sub/store.db", WithSchema());
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().code(), StatusCode::kUnavailable) << store.error().ToString();
 }
@@ -1180,7 +1315,7 @@ TEST_F(PostgresStoreTest, ClusterStartsQuickly) {
             << cluster_->startup_time().count() << " ms\n";
   auto url = NewDatabase("quick");
   ASSERT_OK(url);
-  EXPECT_OK(OpenPostgresStore(*url));
+  EXPECT_OK(OpenPostgresStore(*url, WithSchema()));
 }
 
 TEST_F(PostgresStoreTest, DescribeNeverShowsThePassword) {
@@ -1189,7 +1324,7 @@ TEST_F(PostgresStoreTest, DescribeNeverShowsThePassword) {
   // Trust authentication ignores the password; it must still not be shown.
   std::string with_password = *url;
   with_password.replace(with_password.find("switchboard@"), 12, "switchboard:hunter2@");
-  auto store = OpenPostgresStore(with_password + "?application_name=described");
+  auto store = OpenPostgresStore(with_password + "?application_name=described", WithSchema());
   ASSERT_OK(store);
   EXPECT_EQ((*store)->Describe().find("hunter2"), std::string::npos) << (*store)->Describe();
   EXPECT_EQ((*store)->Describe(), *url);
@@ -1201,7 +1336,7 @@ TEST_F(PostgresStoreTest, DescribeNeverShowsThePassword) {
 TEST_F(PostgresStoreTest, ReportsTheApplicationName) {
   auto url = NewDatabase("appname");
   ASSERT_OK(url);
-  auto store = OpenPostgresStore(*url);
+  auto store = OpenPostgresStore(*url, WithSchema());
   ASSERT_OK(store);
   std::string name;
   ASSERT_OK((*store)->Read([&](Tx& tx) {
@@ -1218,7 +1353,7 @@ TEST_F(PostgresStoreTest, AnIgnoredErrorFailsTheCommit) {
   // swallows the error must not see the rest silently rolled back.
   auto url = NewDatabase("ignored");
   ASSERT_OK(url);
-  auto store = OpenPostgresStore(*url);
+  auto store = OpenPostgresStore(*url, WithSchema());
   ASSERT_OK(store);
   Status st = (*store)->WriteNow([](Tx& tx) -> Status {
     EXPECT_OK(InsertUnit(tx, "root"));
@@ -1237,7 +1372,7 @@ TEST_F(PostgresStoreTest, AnIgnoredErrorFailsTheCommit) {
 TEST_F(PostgresStoreTest, ReconnectsAfterTheServerDropsItsConnections) {
   auto url = NewDatabase("reconnect");
   ASSERT_OK(url);
-  auto opened = OpenPostgresStore(*url);
+  auto opened = OpenPostgresStore(*url, WithSchema());
   ASSERT_OK(opened);
   Store& store = **opened;
   ASSERT_OK(store.Write([](Tx& tx) { return InsertUnit(tx, "before"); }));
@@ -1272,7 +1407,7 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheServerDropsItsConnections) {
 TEST_F(PostgresStoreTest, ErrorsDoNotEchoParameterValues) {
   auto url = NewDatabase("echo");
   ASSERT_OK(url);
-  auto store = OpenPostgresStore(*url);
+  auto store = OpenPostgresStore(*url, WithSchema());
   ASSERT_OK(store);
   Status not_a_number = (*store)->Read(
       [](Tx& tx) { return tx.Exec("SELECT CAST($1 AS BIGINT)", {"Secret42"}).status(); });
@@ -1290,7 +1425,7 @@ TEST_F(PostgresStoreTest, ErrorsDoNotEchoParameterValues) {
 TEST_F(PostgresStoreTest, NumericAndBooleanResultsReadAsIntegers) {
   auto url = NewDatabase("types");
   ASSERT_OK(url);
-  auto store = OpenPostgresStore(*url);
+  auto store = OpenPostgresStore(*url, WithSchema());
   ASSERT_OK(store);
   ASSERT_OK((*store)->Read([](Tx& tx) {
     return tx.Query(

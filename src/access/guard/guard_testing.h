@@ -9,6 +9,7 @@
 #include <string>
 
 #include "access/store/access_store.h"
+#include "schema/migrations.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/testing/pg_cluster.h"
@@ -37,6 +38,7 @@ class GuardEnv {
 
   void Open() {
     store::StoreOptions o;
+    o.migrations = schema::AllMigrations();
     o.durable = false;
     auto s = backend_ == "postgres" ? store::OpenPostgresStore(target_, o)
                                     : store::OpenSqliteStore(target_, o);

@@ -616,7 +616,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
   SB_ASSIGN_OR_RETURN(Target target, ParseTarget(url));
   SB_ASSIGN_OR_RETURN(auto direct, PgConnection::Open(target));
   if (options.migrate) {
-    auto v = Migrate(*direct);
+    auto v = Migrate(*direct, options.migrations);
     if (!v) return v.error().WithContext("migrating " + target.describe);
   }
   SB_ASSIGN_OR_RETURN(auto writer, PgConnection::Open(target));

@@ -336,7 +336,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                const StoreOptions& options) {
   SB_ASSIGN_OR_RETURN(auto direct, OpenConnection(path, false, options.durable));
   if (options.migrate) {
-    auto v = Migrate(*direct);
+    auto v = Migrate(*direct, options.migrations);
     if (!v) return v.error().WithContext("migrating " + path);
   }
   SB_ASSIGN_OR_RETURN(auto writer, OpenConnection(path, false, options.durable, kWriterCacheKiB));

@@ -1,0 +1,14 @@
+// The organisation tree's and the member register's tables, as steps of the
+// one schema (docs/data-model.md); schema::AllMigrations() gathers them with
+// every other module's.
+#pragma once
+
+#include <span>
+
+#include "store/store.h"
+
+namespace switchboard::members {
+
+std::span<const store::Migration> Migrations();
+
+}  // namespace switchboard::members
