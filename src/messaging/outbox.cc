@@ -1,5 +1,7 @@
 #include "messaging/outbox.h"
 
+#include "members/preferences.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -469,17 +471,9 @@ void Outbox::RecordBounce(Attempt& a, const mail::SmtpResult& res, Micros now) {
                         tx.QueryInt("SELECT hard_count FROM email_bounces WHERE member_id = $1",
                                     {row.member.value()}));
     if (count < limit) return Status::Ok();
-    SB_ASSIGN_OR_RETURN(
-        std::int64_t n,
-        tx.Exec("UPDATE members SET suppressions = suppressions | $2, updated_at = $3 WHERE "
-                "id = $1 AND (suppressions & $2) = 0",
-                {row.member.value(), static_cast<std::int64_t>(members::kNoEmail), now}));
-    if (n != 1) return Status::Ok();
-    SB_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO suppression_events (member_id, at, suppressions, source) "
-                "SELECT id, $2, suppressions, 'hard-bounces' FROM members WHERE id = $1",
-                {row.member.value(), now})
-            .status());
+    SB_ASSIGN_OR_RETURN(bool suppressed, members::AddSuppressions(tx, row.member, members::kNoEmail,
+                                                                  "hard-bounces", now));
+    if (!suppressed) return Status::Ok();
     audit::Event e;
     e.at = now;
     e.action = "member.suppress";

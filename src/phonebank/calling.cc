@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "members/register.h"
+#include "members/preferences.h"
 #include "phonebank/phonebank.h"
 #include "phonebank/phonebank_internal.h"
 
@@ -265,15 +266,8 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
   if (outcome == "deceased") suppress = members::kDeceased;
   if (outcome == "moved") suppress = members::kMoved;
   if (suppress != 0) {
-    SB_RETURN_IF_ERROR(tx.Exec("UPDATE members SET suppressions = suppressions | $2, updated_at = "
-                               "$3 WHERE id = $1",
-                               {m.value(), static_cast<std::int64_t>(suppress), now})
-                           .status());
-    SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO suppression_events (member_id, suppressions, source, "
-                               "at) VALUES ($1, (SELECT suppressions FROM members WHERE id = $1), "
-                               "$2, $3)",
-                               {m.value(), "phonebank:" + c.id.ToString(), now})
-                           .status());
+    SB_RETURN_IF_ERROR(
+        members::AddSuppressions(tx, m, suppress, "phonebank:" + c.id.ToString(), now).status());
   }
   if (outcome == "wrong_number") {
     SB_RETURN_IF_ERROR(
