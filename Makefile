@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD := build/release
 FUZZ_SECONDS ?= 15
 
-.PHONY: setup build demo test unit browser fuzz asan bench format clean
+.PHONY: setup build layers thread-safety demo test unit browser fuzz asan bench format clean
 
 setup:
 	@scripts/setup.sh
@@ -16,8 +16,19 @@ build: setup
 demo: build
 	$(BUILD)/switchboard demo --smtp-capture scripts/smtp-capture.py
 
+# The layering rules (src/README.md), in under a second, before anything is built.
+layers: setup
+	@python3 scripts/check_layers.py
+
+# The libraries compiled by clang with -Wthread-safety -Werror=thread-safety:
+# the fuzz preset's objects, which `make fuzz` then reuses, and the store's
+# test helpers.
+thread-safety: setup
+	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS) --target sb_server sb_store_testing
+
 # Every test: unit, storage on SQLite and PostgreSQL, integration, then a short fuzz run.
-test: build
+test: layers build thread-safety
 	ctest --preset release -j $(JOBS)
 	@$(MAKE) --no-print-directory fuzz
 

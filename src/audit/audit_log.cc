@@ -422,17 +422,17 @@ Status SyncTree(store::Store& store, CompactTree& tree) {
 }  // namespace
 
 Status AuditLog::Sync(store::Store& store) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return SyncTree(store, tree_);
 }
 
 std::uint64_t AuditLog::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return tree_.size();
 }
 
 Hash AuditLog::root() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return tree_.Root();
 }
 
@@ -475,12 +475,12 @@ struct AuditLog::Heads {
 };
 
 void AuditLog::SetCheckpointLog(const CheckpointLog* checkpoint_log) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   checkpoint_log_ = checkpoint_log;
 }
 
 Status AuditLog::integrity() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return broken_;
 }
 
@@ -571,7 +571,8 @@ Status AuditLog::SyncChecked(store::Store& store, const std::vector<Anchor>& anc
     if (known) last_good = a.size;
   }
   Status bad;
-  SB_RETURN_IF_ERROR(store.Read([&](Tx& tx) -> Status {
+  // The callbacks run within Read(), while this thread holds mu_.
+  SB_RETURN_IF_ERROR(store.Read([&](Tx& tx) SB_REQUIRES(mu_) -> Status {
     SB_ASSIGN_OR_RETURN(std::int64_t stored,
                         tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events"));
     if (static_cast<std::uint64_t>(stored) < tree_.size()) {
@@ -581,7 +582,8 @@ Status AuditLog::SyncChecked(store::Store& store, const std::vector<Anchor>& anc
       return Status::Ok();
     }
     return tx.Query("SELECT seq, body FROM audit_events WHERE seq >= $1 ORDER BY seq",
-                    {static_cast<std::int64_t>(tree_.size())}, [&](const Row& row) {
+                    {static_cast<std::int64_t>(tree_.size())},
+                    [&](const Row& row) SB_REQUIRES(mu_) {
                       if (row.Int(0) != static_cast<std::int64_t>(tree_.size())) {
                         bad = Status::DataLoss("audit event " + N(tree_.size()) +
                                                " is missing from the store; run audit verify");
@@ -616,19 +618,19 @@ Status AuditLog::CheckLocked(store::Store& store, const VerifyKey& key) {
 }
 
 Status AuditLog::Preflight(store::Store& store, const VerifyKey& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!broken_.ok()) return broken_;
   return PreflightLocked(store, key).status();
 }
 
 Status AuditLog::Check(store::Store& store, const VerifyKey& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return CheckLocked(store, key);
 }
 
 Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const SigningKey& key,
                                               const Clock& clock) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!broken_.ok()) return broken_;
   SB_ASSIGN_OR_RETURN(Heads heads, PreflightLocked(store, key.verify_key()));
   SB_RETURN_IF_ERROR(SyncChecked(store, heads.anchors));

@@ -45,7 +45,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +53,7 @@
 #include "audit/checkpoint_log.h"
 #include "audit/merkle.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "store/store.h"
 
@@ -213,20 +213,20 @@ class AuditLog {
  private:
   struct Anchor;
   struct Heads;
-  Result<Heads> PreflightLocked(store::Store& store, const VerifyKey& key);
-  Status CheckLocked(store::Store& store, const VerifyKey& key);
-  Status SyncChecked(store::Store& store, const std::vector<Anchor>& anchors);
-  Status Broken(Status st);
+  Result<Heads> PreflightLocked(store::Store& store, const VerifyKey& key) SB_REQUIRES(mu_);
+  Status CheckLocked(store::Store& store, const VerifyKey& key) SB_REQUIRES(mu_);
+  Status SyncChecked(store::Store& store, const std::vector<Anchor>& anchors) SB_REQUIRES(mu_);
+  Status Broken(Status st) SB_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  CompactTree tree_;  // GUARDED_BY(mu_): committed events 0 .. tree_.size()-1
-  const CheckpointLog* checkpoint_log_ = nullptr;
-  // GUARDED_BY(mu_): roots this process signed or checked, by tree size (the
-  // latest few), to check a checkpoint log entry at a size the tree has passed.
-  std::map<std::uint64_t, Hash> known_roots_;
-  // GUARDED_BY(mu_): the checkpoint last returned by Checkpoint().
-  std::optional<SignedCheckpoint> last_;
-  Status broken_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CompactTree tree_ SB_GUARDED_BY(mu_);  // committed events 0 .. tree_.size()-1
+  const CheckpointLog* checkpoint_log_ SB_GUARDED_BY(mu_) = nullptr;
+  // Roots this process signed or checked, by tree size (the latest few), to
+  // check a checkpoint log entry at a size the tree has passed.
+  std::map<std::uint64_t, Hash> known_roots_ SB_GUARDED_BY(mu_);
+  // The checkpoint last returned by Checkpoint().
+  std::optional<SignedCheckpoint> last_ SB_GUARDED_BY(mu_);
+  Status broken_ SB_GUARDED_BY(mu_);
 };
 
 // `switchboard audit adopt`: makes the checkpoint log agree with the database

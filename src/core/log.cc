@@ -7,17 +7,17 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 
 namespace switchboard::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
-std::mutex g_mu;
-Sink g_sink;  // GUARDED_BY(g_mu); empty means stderr
+Mutex g_mu;
+Sink g_sink SB_GUARDED_BY(g_mu);  // empty means stderr
 
 std::shared_ptr<spdlog::logger> StderrLogger() {
   static std::shared_ptr<spdlog::logger> logger = [] {
@@ -126,7 +126,7 @@ void Field::AppendJson(std::string* out) const {
 }
 
 Sink SetLogSink(Sink sink) {
-  std::lock_guard lock(g_mu);
+  MutexLock lock(g_mu);
   Sink old = std::move(g_sink);
   g_sink = std::move(sink);
   return old;
@@ -166,7 +166,7 @@ void Write(Level level, std::string_view component, std::string_view event,
     f.AppendJson(&line);
   }
   line += '}';
-  std::lock_guard lock(g_mu);
+  MutexLock lock(g_mu);
   if (g_sink) {
     g_sink(line);
   } else {

@@ -6,16 +6,15 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "audit/audit_log.h"
 #include "core/csv.h"
 #include "core/log.h"
+#include "core/mutex.h"
 #include "core/text.h"
 #include "members/contact.h"
 #include "members/draft.h"
@@ -522,43 +521,43 @@ class BatchQueue {
  public:
   explicit BatchQueue(size_t cap) : cap_(cap) {}
   void Push(Batch b) {
-    std::unique_lock l(mu_);
-    not_full_.wait(l, [&] { return q_.size() < cap_ || cancelled_; });
+    MutexLock l(mu_);
+    while (q_.size() >= cap_ && !cancelled_) not_full_.Wait(mu_);
     if (cancelled_) return;
     q_.push_back(std::move(b));
-    not_empty_.notify_one();
+    not_empty_.Signal();
   }
   void Close() {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     closed_ = true;
-    not_empty_.notify_all();
+    not_empty_.SignalAll();
   }
   void Cancel() {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     cancelled_ = true;
-    not_full_.notify_all();
+    not_full_.SignalAll();
   }
   bool cancelled() {
-    std::lock_guard l(mu_);
+    MutexLock l(mu_);
     return cancelled_;
   }
   std::optional<Batch> Pop() {
-    std::unique_lock l(mu_);
-    not_empty_.wait(l, [&] { return !q_.empty() || closed_; });
+    MutexLock l(mu_);
+    while (q_.empty() && !closed_) not_empty_.Wait(mu_);
     if (q_.empty()) return std::nullopt;
     Batch b = std::move(q_.front());
     q_.pop_front();
-    not_full_.notify_one();
+    not_full_.Signal();
     return b;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> q_;
-  size_t cap_;
-  bool closed_ = false;
-  bool cancelled_ = false;
+  Mutex mu_;
+  CondVar not_full_, not_empty_;
+  std::deque<Batch> q_ SB_GUARDED_BY(mu_);
+  const size_t cap_;
+  bool closed_ SB_GUARDED_BY(mu_) = false;
+  bool cancelled_ SB_GUARDED_BY(mu_) = false;
 };
 
 Status LoadPostcodes(store::Store& store, std::unordered_map<std::string, std::int64_t>* out) {

@@ -76,23 +76,23 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
 }
 
 Api::~Api() {
-  std::unique_lock lock(later_mu_);
-  later_cv_.wait(lock, [&] { return later_pending_ == 0; });
+  MutexLock lock(later_mu_);
+  while (later_pending_ != 0) later_cv_.Wait(later_mu_);
 }
 
 HttpResponse Api::Later(const ApiCall& call, store::TxFn fn,
                         std::function<HttpResponse(const Status&)> make) {
   auto later = std::make_shared<Deferred>();
   {
-    std::lock_guard lock(later_mu_);
+    MutexLock lock(later_mu_);
     ++later_pending_;
   }
   deps_.store->WriteThen(std::move(fn), [this, later, keep = call.shared_from_this(),
                                          make = std::move(make)](Status st) mutable {
     // On the thread that answers writers: hand over, never block here.
     later->Finish([keep, make = std::move(make), st = std::move(st)] { return make(st); });
-    std::lock_guard lock(later_mu_);
-    if (--later_pending_ == 0) later_cv_.notify_all();
+    MutexLock lock(later_mu_);
+    if (--later_pending_ == 0) later_cv_.SignalAll();
   });
   return HttpResponse::Later(std::move(later));
 }

@@ -42,6 +42,7 @@
 #include "access/store/auth_service.h"
 #include "audit/checkpoint.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/time_zone.h"
 #include "crypto/sealer.h"
 #include "members/org_tree.h"
@@ -231,9 +232,9 @@ class Api {
   std::unique_ptr<messaging::Operations> messaging_;
   // Later() writes not yet answered: the destructor waits for them, since
   // they refer to this object.
-  std::mutex later_mu_;
-  std::condition_variable later_cv_;
-  int later_pending_ = 0;  // GUARDED_BY(later_mu_)
+  Mutex later_mu_;
+  CondVar later_cv_;
+  int later_pending_ SB_GUARDED_BY(later_mu_) = 0;
 };
 
 // Status code and stable error code for a Status from a service.

@@ -8,7 +8,6 @@
 #include <boost/beast/version.hpp>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <tuple>
@@ -99,7 +98,7 @@ bool Decode(std::string_view in, bool plus_is_space, std::string* out) {
 void Deferred::Finish(Make make) {
   std::function<void(Make)> run;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     finished_ = true;
     if (!run_) {
       make_ = std::move(make);
@@ -110,14 +109,14 @@ void Deferred::Finish(Make make) {
   if (run) {
     run(std::move(make));
   } else {
-    cv_.notify_all();
+    cv_.SignalAll();
   }
 }
 
 void Deferred::OnFinish(std::function<void(Make)> run) {
   Make make;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!finished_) {
       run_ = std::move(run);
       return;
@@ -130,8 +129,8 @@ void Deferred::OnFinish(std::function<void(Make)> run) {
 HttpResponse Deferred::Wait() {
   Make make;
   {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return finished_; });
+    MutexLock lock(mu_);
+    while (!finished_) cv_.Wait(mu_);
     make = std::move(make_);
   }
   return make();
@@ -334,8 +333,9 @@ struct HttpServer::Impl {
   std::atomic<bool> running{false};
 
   // Requests served, by (method, route or "unmatched", status).
-  std::mutex metrics_mu;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests;
+  Mutex metrics_mu;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests
+      SB_GUARDED_BY(metrics_mu);
 
   RequestLogOptions log_options;
   // The success budget, without a lock on every request: the thread that
@@ -376,7 +376,7 @@ struct HttpServer::Impl {
 
   void CountRequest(const std::string& method, const std::string& route, int status) {
     const bool known = !route.empty();
-    std::lock_guard lock(metrics_mu);
+    MutexLock lock(metrics_mu);
     ++requests[{known ? method : "other", known ? route : "unmatched", status}];
   }
 
@@ -384,7 +384,7 @@ struct HttpServer::Impl {
     std::string out =
         "# HELP switchboard_http_requests_total HTTP requests served, by route and status.\n"
         "# TYPE switchboard_http_requests_total counter\n";
-    std::lock_guard lock(metrics_mu);
+    MutexLock lock(metrics_mu);
     for (const auto& [key, n] : requests) {
       const auto& [method, path, status] = key;
       out += "switchboard_http_requests_total{method=\"" + method + "\",route=\"" + path +

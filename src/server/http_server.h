@@ -14,12 +14,10 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -27,6 +25,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace switchboard::server {
@@ -109,11 +108,11 @@ class Deferred {
   HttpResponse Wait();
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool finished_ = false;          // GUARDED_BY(mu_)
-  Make make_;                      // GUARDED_BY(mu_)
-  std::function<void(Make)> run_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  bool finished_ SB_GUARDED_BY(mu_) = false;
+  Make make_ SB_GUARDED_BY(mu_);
+  std::function<void(Make)> run_ SB_GUARDED_BY(mu_);
 };
 
 struct HttpResponse {

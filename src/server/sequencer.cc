@@ -5,7 +5,7 @@
 namespace switchboard::server {
 
 Status CheckpointSequencer::Start() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (running_) return Status::Ok();
   SB_RETURN_IF_ERROR(log_.Check(store_, key_.verify_key()));
   running_ = true;
@@ -23,7 +23,7 @@ bool NothingYet(const Status& st, const audit::AuditLog& log) {
 
 Result<audit::SignedCheckpoint> CheckpointSequencer::CheckpointNow() {
   auto cp = log_.Checkpoint(store_, key_, clock_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!cp) {
     if (!NothingYet(cp.error(), log_)) ++failures_;
     return cp;
@@ -36,15 +36,16 @@ Result<audit::SignedCheckpoint> CheckpointSequencer::CheckpointNow() {
 }
 
 void CheckpointSequencer::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stop_) {
     // Wake every interval; sign only when the log grew (Checkpoint returns
     // the previous checkpoint unchanged otherwise).
-    cv_.wait_for(lock, interval_, [this] { return stop_; });
+    const auto wake = std::chrono::steady_clock::now() + interval_;
+    while (!stop_ && cv_.WaitUntil(mu_, wake)) continue;
     if (stop_) break;
-    lock.unlock();
+    mu_.Unlock();
     auto cp = CheckpointNow();
-    lock.lock();
+    mu_.Lock();
     if (!cp && NothingYet(cp.error(), log_)) continue;
     if (!cp && cp.error().ToString() != last_error_) {
       last_error_ = cp.error().ToString();
@@ -57,12 +58,12 @@ void CheckpointSequencer::Run() {
 
 Status CheckpointSequencer::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!running_) return Status::Ok();
     stop_ = true;
     running_ = false;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
   auto cp = CheckpointNow();
   if (!cp && NothingYet(cp.error(), log_)) return Status::Ok();
@@ -73,12 +74,12 @@ Status CheckpointSequencer::Stop() {
 }
 
 std::uint64_t CheckpointSequencer::checkpoints_made() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return made_;
 }
 
 std::uint64_t CheckpointSequencer::failures() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return failures_;
 }
 

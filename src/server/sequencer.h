@@ -12,15 +12,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "audit/audit_log.h"
 #include "audit/checkpoint.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "store/store.h"
 
 namespace switchboard::server {
@@ -36,11 +35,11 @@ class CheckpointSequencer {
 
   // Checks the log (see above) and starts signing; the check's error, and
   // nothing started, when it fails.
-  Status Start();
+  Status Start() SB_EXCLUDES(mu_);
   // Stops the thread and makes a last checkpoint; returns its outcome.
-  Status Stop();
+  Status Stop() SB_EXCLUDES(mu_);
   // One checkpoint now (when anything was appended since the last one).
-  Result<audit::SignedCheckpoint> CheckpointNow();
+  Result<audit::SignedCheckpoint> CheckpointNow() SB_EXCLUDES(mu_);
 
   std::uint64_t checkpoints_made() const;
   std::uint64_t failures() const;
@@ -53,14 +52,14 @@ class CheckpointSequencer {
   const audit::SigningKey& key_;
   const Clock& clock_;
   const std::chrono::milliseconds interval_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool running_ = false;
-  std::uint64_t made_ = 0;
-  std::uint64_t failures_ = 0;
-  std::uint64_t last_size_ = 0;
-  std::string last_error_;  // logged once, not every interval
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool stop_ SB_GUARDED_BY(mu_) = false;
+  bool running_ SB_GUARDED_BY(mu_) = false;
+  std::uint64_t made_ SB_GUARDED_BY(mu_) = 0;
+  std::uint64_t failures_ SB_GUARDED_BY(mu_) = 0;
+  std::uint64_t last_size_ SB_GUARDED_BY(mu_) = 0;
+  std::string last_error_ SB_GUARDED_BY(mu_);  // logged once, not every interval
   std::thread thread_;
 };
 

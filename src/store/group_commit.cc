@@ -42,30 +42,30 @@ GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn, int max_g
 
 GroupCommitWriter::~GroupCommitWriter() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   thread_.join();  // the writer has handed off every group
   {
-    std::lock_guard lock(answer_mu_);
+    MutexLock lock(answer_mu_);
     answer_stopping_ = true;
   }
-  answer_cv_.notify_all();
+  answer_cv_.SignalAll();
   answer_thread_.join();
 }
 
 void GroupCommitWriter::Enqueue(Op op) {
   bool queued = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!stopping_) {
       queue_.push_back(std::move(op));
       queued = true;
     }
   }
   if (queued) {
-    cv_.notify_one();
+    cv_.Signal();
     return;
   }
   // Not queued: the store is shutting down.
@@ -104,7 +104,7 @@ StoreStats GroupCommitWriter::stats() const {
 
 void GroupCommitWriter::HandOff(std::vector<Op>& group) {
   {
-    std::lock_guard lock(answer_mu_);
+    MutexLock lock(answer_mu_);
     answers_.push_back(std::move(group));
     // Vectors go back and forth and keep their capacity: no reallocation
     // (nor the heap growing and shrinking) for every group.
@@ -113,7 +113,7 @@ void GroupCommitWriter::HandOff(std::vector<Op>& group) {
       spare_.pop_back();
     }
   }
-  answer_cv_.notify_one();
+  answer_cv_.Signal();
   group.clear();
 }
 
@@ -121,8 +121,8 @@ void GroupCommitWriter::Answer() {
   std::vector<std::vector<Op>> batch;
   for (;;) {
     {
-      std::unique_lock lock(answer_mu_);
-      answer_cv_.wait(lock, [&] { return answer_stopping_ || !answers_.empty(); });
+      MutexLock lock(answer_mu_);
+      while (!answer_stopping_ && answers_.empty()) answer_cv_.Wait(answer_mu_);
       if (answers_.empty() && answer_stopping_) return;
       batch.swap(answers_);
     }
@@ -141,7 +141,7 @@ void GroupCommitWriter::Answer() {
       group.clear();
     }
     {
-      std::lock_guard lock(answer_mu_);
+      MutexLock lock(answer_mu_);
       for (auto& group : batch) {
         if (spare_.size() < 4) spare_.push_back(std::move(group));
       }
@@ -154,8 +154,8 @@ void GroupCommitWriter::Run() {
   std::vector<Op> group;
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(mu_);
+      while (!stopping_ && queue_.empty()) cv_.Wait(mu_);
       if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && static_cast<int>(group.size()) < max_group_) {
         group.push_back(std::move(queue_.front()));

@@ -271,7 +271,7 @@ Result<LoginOutcome> AuthService::Login(const Credentials& c, SessionKind kind,
 
 std::optional<ActiveSession> AuthService::KnownAt(const std::string& token_hash,
                                                   std::int64_t version) {
-  std::lock_guard lock(known_mu_);
+  MutexLock lock(known_mu_);
   auto it = known_.find(token_hash);
   if (it == known_.end()) return std::nullopt;
   if (it->second.version != version) {
@@ -284,13 +284,13 @@ std::optional<ActiveSession> AuthService::KnownAt(const std::string& token_hash,
 void AuthService::Remember(const std::string& token_hash, std::int64_t version,
                            const ActiveSession& active) {
   constexpr size_t kMaxKnown = 100'000;  // then start again; a miss costs one read
-  std::lock_guard lock(known_mu_);
+  MutexLock lock(known_mu_);
   if (known_.size() >= kMaxKnown && !known_.contains(token_hash)) known_.clear();
   known_[token_hash] = Known{version, active};
 }
 
 void AuthService::Forget(const std::string& token_hash) {
-  std::lock_guard lock(known_mu_);
+  MutexLock lock(known_mu_);
   known_.erase(token_hash);
 }
 

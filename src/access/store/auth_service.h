@@ -35,6 +35,7 @@
 #include "access/store/access_store.h"
 #include "access/store/sessions.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "crypto/sealer.h"
 #include "store/store.h"
 
@@ -174,8 +175,8 @@ class AuthService {
   AuthOptions options_;
   std::once_flag dummy_once_;
   std::string dummy_hash_;
-  std::mutex known_mu_;
-  std::unordered_map<std::string, Known> known_;  // GUARDED_BY(known_mu_)
+  Mutex known_mu_;
+  std::unordered_map<std::string, Known> known_ SB_GUARDED_BY(known_mu_);
 };
 
 // "203.0.113.0/24" for IPv4, the /48 for IPv6: enough to throttle and to

@@ -8,15 +8,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "core/mutex.h"
 #include "store/internal/connection.h"
 
 namespace switchboard::store::internal {
@@ -66,16 +65,16 @@ class GroupCommitWriter {
 
   std::unique_ptr<Connection> conn_;
   const int max_group_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Op> queue_;   // GUARDED_BY(mu_)
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Op> queue_ SB_GUARDED_BY(mu_);
+  bool stopping_ SB_GUARDED_BY(mu_) = false;
   std::atomic<std::uint64_t> groups_{0}, ops_{0}, failures_{0};
-  std::mutex answer_mu_;
-  std::condition_variable answer_cv_;
-  std::vector<std::vector<Op>> answers_;  // GUARDED_BY(answer_mu_): finished groups
-  std::vector<std::vector<Op>> spare_;    // GUARDED_BY(answer_mu_): answered, empty
-  bool answer_stopping_ = false;          // GUARDED_BY(answer_mu_)
+  Mutex answer_mu_;
+  CondVar answer_cv_;
+  std::vector<std::vector<Op>> answers_ SB_GUARDED_BY(answer_mu_);  // finished groups
+  std::vector<std::vector<Op>> spare_ SB_GUARDED_BY(answer_mu_);    // answered, empty
+  bool answer_stopping_ SB_GUARDED_BY(answer_mu_) = false;
   std::thread answer_thread_;
   std::thread thread_;
 };

@@ -8,11 +8,11 @@
 #include <cstring>
 #include <deque>
 #include <limits>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "core/log.h"
+#include "core/mutex.h"
 #include "store/internal/connection.h"
 #include "store/internal/group_commit.h"
 #include "store/migrations.h"
@@ -547,7 +547,7 @@ class PgStore final : public Store {
   Status Read(const TxFn& fn) override {
     std::unique_ptr<PgConnection> conn;
     {
-      std::lock_guard lock(pool_mu_);
+      MutexLock lock(pool_mu_);
       if (!pool_.empty()) {
         conn = std::move(pool_.back());
         pool_.pop_back();
@@ -563,7 +563,7 @@ class PgStore final : public Store {
       if (st.ok()) st = end;
     }
     if (conn->Reusable()) {
-      std::lock_guard lock(pool_mu_);
+      MutexLock lock(pool_mu_);
       if (static_cast<int>(pool_.size()) < options_.readers) pool_.push_back(std::move(conn));
     }
     return st;
@@ -576,7 +576,7 @@ class PgStore final : public Store {
   }
 
   Status WriteNow(const TxFn& fn) override {
-    std::lock_guard lock(direct_mu_);
+    MutexLock lock(direct_mu_);
     SB_RETURN_IF_ERROR(direct_->Begin());
     Status st = fn(*direct_);
     if (!st.ok()) {
@@ -603,10 +603,10 @@ class PgStore final : public Store {
   const Target target_;
   const StoreOptions options_;
   internal::GroupCommitWriter writer_;
-  std::mutex direct_mu_;
-  std::unique_ptr<PgConnection> direct_;  // GUARDED_BY(direct_mu_)
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<PgConnection>> pool_;  // GUARDED_BY(pool_mu_)
+  Mutex direct_mu_;
+  std::unique_ptr<PgConnection> direct_ SB_GUARDED_BY(direct_mu_);
+  Mutex pool_mu_;
+  std::vector<std::unique_ptr<PgConnection>> pool_ SB_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace

@@ -3,11 +3,11 @@
 #include <sqlite3.h>
 
 #include <functional>
-#include <mutex>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "core/mutex.h"
 #include "store/internal/connection.h"
 #include "store/internal/group_commit.h"
 #include "store/migrations.h"
@@ -268,7 +268,7 @@ class SqliteStore final : public Store {
   Status Read(const TxFn& fn) override {
     std::unique_ptr<SqliteConnection> conn;
     {
-      std::lock_guard lock(pool_mu_);
+      MutexLock lock(pool_mu_);
       if (!pool_.empty()) {
         conn = std::move(pool_.back());
         pool_.pop_back();
@@ -284,7 +284,7 @@ class SqliteStore final : public Store {
       if (st.ok()) st = end;
     }
     {
-      std::lock_guard lock(pool_mu_);
+      MutexLock lock(pool_mu_);
       if (static_cast<int>(pool_.size()) < options_.readers) pool_.push_back(std::move(conn));
     }
     return st;
@@ -297,7 +297,7 @@ class SqliteStore final : public Store {
   }
 
   Status WriteNow(const TxFn& fn) override {
-    std::lock_guard lock(direct_mu_);
+    MutexLock lock(direct_mu_);
     SB_RETURN_IF_ERROR(direct_->Begin());
     Status st = fn(*direct_);
     if (!st.ok()) {
@@ -324,10 +324,10 @@ class SqliteStore final : public Store {
   const std::string path_;
   const StoreOptions options_;
   internal::GroupCommitWriter writer_;
-  std::mutex direct_mu_;
-  std::unique_ptr<SqliteConnection> direct_;  // GUARDED_BY(direct_mu_)
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<SqliteConnection>> pool_;  // GUARDED_BY(pool_mu_)
+  Mutex direct_mu_;
+  std::unique_ptr<SqliteConnection> direct_ SB_GUARDED_BY(direct_mu_);
+  Mutex pool_mu_;
+  std::vector<std::unique_ptr<SqliteConnection>> pool_ SB_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace

@@ -21,25 +21,25 @@ TxFn FailAfter(TxFn fn) {
 }  // namespace
 
 void FaultyStore::FailNthWrite(int n, FaultMode mode) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   plan_ = Plan::kNth;
   mode_ = mode;
   target_ = writes_.load() + static_cast<std::uint64_t>(n < 1 ? 1 : n);
 }
 
 void FaultyStore::FailAllWrites(FaultMode mode) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   plan_ = Plan::kAll;
   mode_ = mode;
 }
 
 void FaultyStore::Clear() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   plan_ = Plan::kNone;
 }
 
 bool FaultyStore::NextWriteFails(FaultMode* mode) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const std::uint64_t number = ++writes_;
   bool fail = plan_ == Plan::kAll;
   if (plan_ == Plan::kNth && number == target_) {

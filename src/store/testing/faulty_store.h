@@ -15,9 +15,9 @@
 #include <atomic>
 #include <cstdint>
 #include <future>
-#include <mutex>
 #include <string>
 
+#include "core/mutex.h"
 #include "store/store.h"
 
 namespace switchboard::store::testing {
@@ -62,10 +62,10 @@ class FaultyStore final : public Store {
   bool NextWriteFails(FaultMode* mode);
 
   Store& base_;
-  std::mutex mu_;
-  Plan plan_ = Plan::kNone;                      // GUARDED_BY(mu_)
-  FaultMode mode_ = FaultMode::kBeforeCallback;  // GUARDED_BY(mu_)
-  std::uint64_t target_ = 0;                     // GUARDED_BY(mu_); the write number to fail
+  Mutex mu_;
+  Plan plan_ SB_GUARDED_BY(mu_) = Plan::kNone;
+  FaultMode mode_ SB_GUARDED_BY(mu_) = FaultMode::kBeforeCallback;
+  std::uint64_t target_ SB_GUARDED_BY(mu_) = 0;  // the write number to fail
   std::atomic<std::uint64_t> writes_{0};
   std::atomic<std::uint64_t> faults_{0};
 };

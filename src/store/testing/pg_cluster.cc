@@ -362,7 +362,7 @@ Status PgCluster::StartServer() {
 }
 
 Status PgCluster::Connect() {
-  std::lock_guard lock(admin_mu_);
+  MutexLock lock(admin_mu_);
   admin_ = PQconnectdb(url("postgres").c_str());
   if (!admin_ || PQstatus(admin_) != CONNECTION_OK) {
     return Status::Unavailable(std::string("cannot connect to the test cluster: ") +
@@ -373,7 +373,7 @@ Status PgCluster::Connect() {
 
 PgCluster::~PgCluster() {
   {
-    std::lock_guard lock(admin_mu_);
+    MutexLock lock(admin_mu_);
     if (admin_) PQfinish(admin_);
     admin_ = nullptr;
   }
@@ -405,7 +405,7 @@ Result<std::string> PgCluster::CreateDatabase(std::string_view name) {
 }
 
 Status PgCluster::Run(const std::string& sql) {
-  std::lock_guard lock(admin_mu_);
+  MutexLock lock(admin_mu_);
   if (!admin_) return Status::FailedPrecondition("the test cluster is not running");
   if (PQstatus(admin_) != CONNECTION_OK) PQreset(admin_);  // a test may have ended it
   PGresult* res = PQexec(admin_, sql.c_str());

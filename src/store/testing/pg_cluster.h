@@ -29,10 +29,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 typedef struct pg_conn PGconn;
@@ -85,8 +85,8 @@ class PgCluster {
   int guardian_fd_ = -1;  // closing it (or dying) tells the guardian to clean up
   std::chrono::milliseconds startup_time_{0};
   std::atomic<int> next_db_{0};
-  std::mutex admin_mu_;
-  PGconn* admin_ = nullptr;  // GUARDED_BY(admin_mu_); to the "postgres" database
+  Mutex admin_mu_;
+  PGconn* admin_ SB_GUARDED_BY(admin_mu_) = nullptr;  // to the "postgres" database
 };
 
 }  // namespace switchboard::store::testing
