@@ -33,6 +33,7 @@ using ::switchboard::store::testing::FaultMode;
 using ::switchboard::store::testing::FaultyStore;
 using ::switchboard::store::testing::PgCluster;
 using ::switchboard::store::testing::ScopedTempDir;
+using ::switchboard::store::testing::StatementFault;
 
 // Options that give a fresh store the whole schema, as every caller does.
 StoreOptions WithSchema() {
@@ -1277,6 +1278,83 @@ TEST_P(StoreTest, FaultyStoreAfterTheCommitKeepsTheWrite) {
   EXPECT_EQ(faulty.WriteNow([](Tx& tx) { return InsertKv(tx, 3); }).code(),
             StatusCode::kUnavailable);
   EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 2, 3}));
+}
+
+TEST_P(StoreTest, FaultyStoreStatementFaultRollsBackTheWholeTransaction) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(CreateTable("CREATE TABLE kv_log (k {{int}} NOT NULL)"));
+  FaultyStore faulty(*store_);
+  // A row in kv, then its log line: the second statement fails.
+  auto paired = [](int k) {
+    return [k](Tx& tx) -> Status {
+      SB_RETURN_IF_ERROR(InsertKv(tx, k));
+      return tx.Exec("INSERT INTO kv_log (k) VALUES ($1)", {k}).status();
+    };
+  };
+  faulty.FailStatements("INSERT INTO kv_log");
+  Status st = faulty.Write(paired(1));
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(st.message().rfind(FaultyStore::kInjectedFault, 0), 0u) << st.ToString();
+  EXPECT_EQ(faulty.WriteAsync(paired(2)).get().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(faulty.WriteNow(paired(3)).code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Keys().empty());
+  EXPECT_EQ(faulty.statement_faults(), 3u);
+  EXPECT_EQ(faulty.faults(), 3u);
+  EXPECT_EQ(faulty.writes(), 3u);
+  // Statements that do not match run as ever, and Clear() ends the fault.
+  EXPECT_OK(faulty.Write([](Tx& tx) { return InsertKv(tx, 4); }));
+  faulty.Clear();
+  EXPECT_OK(faulty.Write(paired(5)));
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{4, 5}));
+  EXPECT_EQ(IntOf("SELECT COUNT(*) FROM kv_log"), 1);
+  EXPECT_EQ(faulty.statement_faults(), 3u);
+}
+
+TEST_P(StoreTest, FaultyStoreStatementFaultHitsQueriesAndReadsToo) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  ASSERT_OK(store_->Write([](Tx& tx) { return InsertKv(tx, 1); }));
+  FaultyStore faulty(*store_);
+  faulty.FailStatements("FROM kv");
+  auto count = [](Tx& tx) { return tx.QueryInt("SELECT COUNT(*) FROM kv").status(); };
+  EXPECT_EQ(faulty.Read(count).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(faulty.Write(count).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(faulty
+                .Read([](Tx& tx) {
+                  return tx.Query("SELECT k FROM kv", {}, [](const Row&) { return true; });
+                })
+                .code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(faulty.statement_faults(), 3u);
+  faulty.Clear();
+  EXPECT_OK(faulty.Read(count));
+}
+
+TEST_P(StoreTest, FaultyStoreStatementFaultCanHitOnlyTheFirst) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  FaultyStore faulty(*store_);
+  faulty.FailStatements("INSERT INTO kv", StatementFault::kFirst);
+  // The failed statement's error is the callback's to handle: this one goes on.
+  ASSERT_OK(faulty.Write([](Tx& tx) -> Status {
+    Status first = InsertKv(tx, 1);
+    if (first.code() != StatusCode::kUnavailable) return Status::Internal("not injected");
+    return InsertKv(tx, 2);
+  }));
+  EXPECT_OK(faulty.Write([](Tx& tx) { return InsertKv(tx, 3); }));
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(faulty.statement_faults(), 1u);
+}
+
+// Write faults and statement faults are planned independently.
+TEST_P(StoreTest, FaultyStoreWriteFaultsStillWorkBesideStatementFaults) {
+  ASSERT_OK(CreateTable(kCreateKv));
+  FaultyStore faulty(*store_);
+  faulty.FailStatements("no statement has this text");
+  faulty.FailNthWrite(2, FaultMode::kAfterCallback);
+  EXPECT_OK(faulty.Write([](Tx& tx) { return InsertKv(tx, 1); }));
+  EXPECT_EQ(faulty.Write([](Tx& tx) { return InsertKv(tx, 2); }).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(faulty.statement_faults(), 0u);
+  EXPECT_EQ(faulty.faults(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),

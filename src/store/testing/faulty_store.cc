@@ -20,6 +20,56 @@ TxFn FailAfter(TxFn fn) {
 
 }  // namespace
 
+// Forwards to the real transaction, failing the statements planned to fail.
+class FaultyStore::WatchedTx final : public Tx {
+ public:
+  WatchedTx(Tx& base, FaultyStore& owner) : base_(base), owner_(owner) {}
+  Dialect dialect() const override { return base_.dialect(); }
+  using Tx::Exec;
+  using Tx::Query;
+  Result<std::int64_t> Exec(std::string_view sql, Params params) override {
+    SB_RETURN_IF_ERROR(owner_.CheckStatement(sql));
+    return base_.Exec(sql, params);
+  }
+  Status Query(std::string_view sql, Params params, const RowFn& fn) override {
+    SB_RETURN_IF_ERROR(owner_.CheckStatement(sql));
+    return base_.Query(sql, params, fn);
+  }
+
+ private:
+  Tx& base_;
+  FaultyStore& owner_;
+};
+
+TxFn FaultyStore::Watched(TxFn fn) {
+  return [this, fn = std::move(fn)](Tx& tx) {
+    WatchedTx watched(tx, *this);
+    return fn(watched);
+  };
+}
+
+Status FaultyStore::CheckStatement(std::string_view sql) {
+  MutexLock lock(mu_);
+  if (statement_.empty() || sql.find(statement_) == std::string_view::npos) return Status::Ok();
+  if (statement_which_ == StatementFault::kFirst) statement_.clear();
+  ++faults_;
+  ++statement_faults_;
+  return Injected("in a statement");
+}
+
+void FaultyStore::FailStatements(std::string sql_part, StatementFault which) {
+  MutexLock lock(mu_);
+  statement_ = std::move(sql_part);
+  statement_which_ = which;
+}
+
+Status FaultyStore::Read(const TxFn& fn) {
+  return base_.Read([&](Tx& tx) {
+    WatchedTx watched(tx, *this);
+    return fn(watched);
+  });
+}
+
 void FaultyStore::FailNthWrite(int n, FaultMode mode) {
   MutexLock lock(mu_);
   plan_ = Plan::kNth;
@@ -36,6 +86,7 @@ void FaultyStore::FailAllWrites(FaultMode mode) {
 void FaultyStore::Clear() {
   MutexLock lock(mu_);
   plan_ = Plan::kNone;
+  statement_.clear();
 }
 
 bool FaultyStore::NextWriteFails(FaultMode* mode) {
@@ -54,6 +105,7 @@ bool FaultyStore::NextWriteFails(FaultMode* mode) {
 }
 
 Status FaultyStore::Write(TxFn fn) {
+  fn = Watched(std::move(fn));
   FaultMode mode;
   if (!NextWriteFails(&mode)) return base_.Write(std::move(fn));
   switch (mode) {
@@ -69,6 +121,7 @@ Status FaultyStore::Write(TxFn fn) {
 }
 
 std::future<Status> FaultyStore::WriteAsync(TxFn fn) {
+  fn = Watched(std::move(fn));
   FaultMode mode;
   if (!NextWriteFails(&mode)) return base_.WriteAsync(std::move(fn));
   switch (mode) {
@@ -92,7 +145,8 @@ std::future<Status> FaultyStore::WriteAsync(TxFn fn) {
   return bad.get_future();
 }
 
-Status FaultyStore::WriteNow(const TxFn& fn) {
+Status FaultyStore::WriteNow(const TxFn& given) {
+  const TxFn fn = Watched(given);
   FaultMode mode;
   if (!NextWriteFails(&mode)) return base_.WriteNow(fn);
   switch (mode) {

@@ -1,0 +1,312 @@
+// Each phone bank operation and its audit event commit together or not at
+// all (audit/testing/pairing.h), on both backends.
+#include "phonebank/operations.h"
+
+#include <gtest/gtest.h>
+
+#include "access/store/access_store.h"
+#include "audit/testing/pairing.h"
+#include "core/testing/status_matchers.h"
+#include "members/register.h"
+#include "members/testing_env.h"
+#include "store/testing/faulty_store.h"
+
+namespace switchboard::phonebank {
+namespace {
+
+using audit::testing::ExpectPaired;
+using audit::testing::Pairing;
+
+class OperationsPairingTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    env_.SetUp(GetParam());
+    ASSERT_FALSE(HasFatalFailure());
+    faulty_ = std::make_unique<store::testing::FaultyStore>(*env_.store_);
+    policy_ = std::move(access::ParsePolicy(access::DefaultPolicyToml(), "policy").value());
+    aldershot_ = env_.tree_.FindByCode("E14000530")->id;
+    organiser_ = Account("organiser");
+    caller_ = Account("caller.one");
+    for (const char* ext : {"1", "2", "3"}) Member(ext);
+    sandbox_ = std::make_unique<SandboxConnector>(*env_.sealer_);
+    ops_ = std::make_unique<Operations>(policy_, env_.tree_, *env_.sealer_,
+                                        *TimeZone::Find("Europe/London"), *sandbox_);
+  }
+
+  Status Write(const store::TxFn& fn) { return env_.store_->Write(fn); }
+
+  AccountId Account(const std::string& login) {
+    AccountId id;
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(id, access::CreateAccount(tx, {login, "T", MemberId(), false}, Now()));
+      return Status::Ok();
+    }));
+    return id;
+  }
+
+  void Member(const std::string& ext) {
+    members::MemberRecord r;
+    r.source = "native";
+    r.external_id = ext;
+    r.unit = aldershot_;
+    r.first_name = "First" + ext;
+    r.last_name = "Last";
+    r.status = "current";
+    r.joined_on = 18000;
+    r.consents = members::kConsentPhone;
+    r.content_hash = "h" + ext;
+    const std::string phone = "+447700900" + std::string(3 - ext.size(), '0') + ext;
+    r.contacts.push_back({"phone", "mobile", env_.sealer_->Seal(phone, "phone"),
+                          env_.sealer_->BlindIndex("phone", phone)});
+    EXPECT_OK(
+        Write([&](store::Tx& tx) { return members::UpsertMember(tx, r, Now(), "t").status(); }));
+  }
+
+  Micros Now() const { return clock_.Now(); }
+
+  access::Acting Organiser() const {
+    access::Acting a;
+    a.account = organiser_;
+    a.display_name = "Organiser";
+    a.now = Now();
+    a.request_id = "req-organiser";
+    return a;
+  }
+
+  // The caller, under an allow for phonebank.call over Aldershot as the gate
+  // would make it.
+  access::Acting Caller() {
+    grants_ = {access::Grant{access::GrantId(1), caller_, "caller", aldershot_, "p", Now() - 1,
+                             Now() + kMicrosPerDay, organiser_, "r"}};
+    access::Principal who{caller_, access::AccountState::kActive, false, true, grants_};
+    decision_ = access::Decide(policy_, env_.tree_, who, "phonebank.call", {aldershot_}, Now());
+    EXPECT_TRUE(decision_.allow) << decision_.deny_reason;
+    access::Acting a;
+    a.account = caller_;
+    a.display_name = "Caller";
+    a.decision = &decision_;
+    a.now = Now();
+    a.request_id = "req-caller";
+    return a;
+  }
+
+  Campaign Draft() const {
+    Campaign c;
+    c.name = "Autumn calls";
+    c.owner = organiser_;
+    c.scope = aldershot_;
+    c.purpose = "ask members about the branch AGM";
+    c.script = "Hello {first name}...";
+    c.survey = {{"agm", "Will you come to the AGM?", "yesno", {}}};
+    c.starts_at = Now();
+    c.ends_at = Now() + 14 * kMicrosPerDay;
+    return c;
+  }
+
+  Campaign Stored(Campaign c, bool live) {
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, env_.tree_, c, Now()));
+      if (!live) return Status::Ok();
+      return SetState(tx, env_.tree_, c, CampaignState::kLive, Now()).status();
+    }));
+    if (live) c.state = CampaignState::kLive;
+    return c;
+  }
+
+  NewInvite InviteTo(const Campaign& c) {
+    NewInvite inv;
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(inv, CreateInvite(tx, c, organiser_, "branch list", 0, 10, Now()));
+      return Status::Ok();
+    }));
+    return inv;
+  }
+
+  // A live campaign the caller has joined.
+  Campaign Joined() {
+    Campaign c = Stored(Draft(), true);
+    NewInvite inv = InviteTo(c);
+    EXPECT_OK(Write([&](store::Tx& tx) {
+      return Join(tx, env_.tree_, c, inv.invite, caller_, Now()).status();
+    }));
+    return c;
+  }
+
+  // A joined campaign in which the caller holds a lease.
+  Campaign Leased() {
+    Campaign c = Joined();
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(NextResult n, phonebank::Next(tx, c, caller_, Now()));
+      return n.lease ? Status::Ok() : Status::Internal("no lease");
+    }));
+    return c;
+  }
+
+  // The caller's own phone, registered and (if `verify`) verified.
+  void Endpoint(bool verify) {
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(
+          EndpointVerification v,
+          phonebank::RegisterEndpoint(tx, *env_.sealer_, caller_, "+447700900999", Now()));
+      code_ = v.code;
+      return verify ? phonebank::VerifyEndpoint(tx, caller_, v.code, Now()) : Status::Ok();
+    }));
+  }
+
+  members::testing::RegisterEnv env_;
+  std::unique_ptr<store::testing::FaultyStore> faulty_;
+  ManualClock clock_{*ParseTimestamp("2026-03-02T10:00:00Z")};  // a Monday, calling hours
+  access::Policy policy_;
+  UnitId aldershot_;
+  AccountId organiser_, caller_;
+  std::vector<access::Grant> grants_;
+  access::Decision decision_;
+  std::string code_;
+  std::unique_ptr<SandboxConnector> sandbox_;
+  std::unique_ptr<Operations> ops_;
+};
+
+TEST_P(OperationsPairingTest, Create) {
+  const Campaign draft = Draft();
+  ExpectPaired(*faulty_, {"campaign.create",
+                          "INSERT INTO campaigns",
+                          {"SELECT COUNT(*) FROM campaigns"},
+                          [&](store::Tx& tx) {
+                            Campaign c = draft;
+                            return ops_->Create(tx, Organiser(), c).status();
+                          }});
+}
+
+TEST_P(OperationsPairingTest, Edit) {
+  const Campaign c = Stored(Draft(), false);
+  ExpectPaired(*faulty_, {"campaign.update",
+                          "UPDATE campaigns",
+                          {"SELECT version FROM campaigns WHERE id = " + c.id.ToString()},
+                          [&](store::Tx& tx) {
+                            Campaign after;
+                            auto edit = [](Campaign& d) {
+                              d.script = "Hello {first name}, about the AGM...";
+                              return Status::Ok();
+                            };
+                            return ops_->Edit(tx, Organiser(), c.id, 0, edit, after).status();
+                          }});
+}
+
+TEST_P(OperationsPairingTest, ChangeState) {
+  const Campaign c = Stored(Draft(), false);
+  ExpectPaired(
+      *faulty_,
+      {"campaign.live",
+       "UPDATE campaigns SET state",
+       {"SELECT COUNT(*) FROM campaigns WHERE state = 'live'",
+        "SELECT COUNT(*) FROM campaign_targets"},
+       [&](store::Tx& tx) {
+         Campaign after;
+         return ops_->ChangeState(tx, Organiser(), c.id, CampaignState::kLive, after).status();
+       }});
+}
+
+TEST_P(OperationsPairingTest, Invite) {
+  const Campaign c = Stored(Draft(), true);
+  ExpectPaired(*faulty_,
+               {"invite.create",
+                "INSERT INTO campaign_invites",
+                {"SELECT COUNT(*) FROM campaign_invites"},
+                [&](store::Tx& tx) {
+                  return ops_->Invite(tx, Organiser(), c.id, "branch list", 0, 5).status();
+                }});
+}
+
+TEST_P(OperationsPairingTest, WithdrawInvite) {
+  const Campaign c = Stored(Draft(), true);
+  const NewInvite inv = InviteTo(c);
+  ExpectPaired(*faulty_, {"invite.revoke",
+                          "UPDATE campaign_invites SET revoked_at",
+                          {"SELECT COUNT(*) FROM campaign_invites WHERE revoked_at IS NOT NULL"},
+                          [&](store::Tx& tx) {
+                            return ops_->WithdrawInvite(tx, Organiser(), c.id, inv.invite.id);
+                          }});
+}
+
+TEST_P(OperationsPairingTest, JoinByLink) {
+  const Campaign c = Stored(Draft(), true);
+  const NewInvite inv = InviteTo(c);
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  ExpectPaired(*faulty_, {"campaign.join",
+                          "INSERT INTO campaign_callers",
+                          {"SELECT COUNT(*) FROM campaign_callers", "SELECT COUNT(*) FROM grants",
+                           "SELECT joins FROM campaign_invites"},
+                          [&](store::Tx& tx) {
+                            Campaign joined;
+                            return ops_->JoinByLink(tx, who, inv.token, joined).status();
+                          }});
+}
+
+TEST_P(OperationsPairingTest, Next) {
+  const Campaign c = Joined();
+  const access::Acting who = Caller();
+  ExpectPaired(*faulty_, {"phonebank.next",
+                          "INSERT INTO calls",
+                          {"SELECT COUNT(*) FROM calls",
+                           "SELECT COUNT(*) FROM campaign_targets WHERE leased_by IS NOT NULL"},
+                          [&](store::Tx& tx) { return ops_->Next(tx, who, c.id).status(); }});
+}
+
+TEST_P(OperationsPairingTest, Connect) {
+  const Campaign c = Leased();
+  Endpoint(/*verify=*/true);
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  ExpectPaired(*faulty_, {"phonebank.connect",
+                          "UPDATE calls SET connector",
+                          {"SELECT COUNT(*) FROM calls WHERE state = 'ringing'"},
+                          [&](store::Tx& tx) { return ops_->Connect(tx, who, c.id).status(); }});
+}
+
+TEST_P(OperationsPairingTest, Outcome) {
+  const Campaign c = Leased();
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  ExpectPaired(
+      *faulty_,
+      {"phonebank.outcome",
+       "UPDATE calls SET outcome",
+       {"SELECT COUNT(*) FROM calls WHERE outcome IS NOT NULL", "SELECT COUNT(*) FROM contact_log",
+        "SELECT COUNT(*) FROM campaign_targets WHERE leased_by IS NOT NULL"},
+       [&](store::Tx& tx) { return ops_->Outcome(tx, who, c.id, "no_answer", ""); }});
+}
+
+TEST_P(OperationsPairingTest, RegisterEndpoint) {
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  ExpectPaired(*faulty_, {"endpoint.register",
+                          "INSERT INTO caller_endpoints",
+                          {"SELECT COUNT(*) FROM caller_endpoints"},
+                          [&](store::Tx& tx) {
+                            return ops_->RegisterEndpoint(tx, who, "+447700900999").status();
+                          }});
+}
+
+TEST_P(OperationsPairingTest, VerifyEndpoint) {
+  Endpoint(/*verify=*/false);
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  ExpectPaired(*faulty_, {"endpoint.verify",
+                          "UPDATE caller_endpoints SET verified_at",
+                          {"SELECT COUNT(*) FROM caller_endpoints WHERE verified_at IS NOT NULL"},
+                          [&](store::Tx& tx) { return ops_->VerifyEndpoint(tx, who, code_); }});
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OperationsPairingTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+}  // namespace
+}  // namespace switchboard::phonebank
