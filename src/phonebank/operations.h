@@ -106,7 +106,7 @@ class Operations {
  private:
   // The caller must have joined this campaign, with that grant still in
   // force, and calling must be open.
-  Status CheckJoined(store::Tx& tx, const Campaign& c, AccountId caller, Micros now) const;
+  Status CheckJoined(store::Tx& tx, const Campaign& c, const access::Acting& who, Micros now) const;
 
   const access::Policy& policy_;
   const members::OrgTree& tree_;

@@ -12,6 +12,7 @@ Acting GateResult::acting(const GateRequest& r) const {
   a.staff = data->account.staff;
   a.display_name = data->account.display_name;
   a.decision = &decision;
+  a.grants = data->grants;
   return a;
 }
 

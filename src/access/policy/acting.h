@@ -4,6 +4,7 @@
 // action and its record commit together by construction.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,10 @@ struct Acting {
   // The decision that allowed the request; null for routes that need only a
   // signed-in account acting for itself (joining, its own calls, its stats).
   const Decision* decision = nullptr;
+  // The account's grants as the deciding transaction read them (set by the
+  // gate; empty otherwise): an operation may look a grant up here instead
+  // of reading it again.
+  std::span<const Grant> grants;
   Micros now = 0;
   std::string request_id;
   std::string client;  // truncated address
