@@ -9,10 +9,11 @@ namespace switchboard::access {
 
 Acting GateResult::acting(const GateRequest& r) const {
   Acting a = ActingOf(r);
-  a.staff = data->account.staff;
-  a.display_name = data->account.display_name;
+  const PrincipalData& who = data(r);
+  a.staff = who.account.staff;
+  a.display_name = who.account.display_name;
   a.decision = &decision;
-  a.grants = data->grants;
+  a.grants = who.grants;
   return a;
 }
 
@@ -21,12 +22,12 @@ Result<GateResult> Authorise(store::Tx& tx, const Policy& policy, const members:
   GateResult out;
   // The account and grants as this transaction sees them.
   SB_ASSIGN_OR_RETURN(std::int64_t version, ReadAccessVersion(tx));
-  out.data = &r.session->data;
   if (version != r.session->access_version) {
     SB_ASSIGN_OR_RETURN(out.fresh, LoadPrincipal(tx, r.session->session.account));
-    out.data = &*out.fresh;
   }
-  const Principal who = out.data->principal(r.session->session.second_factor);
+  // `who` refers to out's grants only within this function; the result
+  // keeps no pointer into itself, so it may be moved.
+  const Principal who = out.data(r).principal(r.session->session.second_factor);
   const UnitId root = tree.root() ? tree.root()->id : UnitId();
 
   std::optional<UnitId> unit;

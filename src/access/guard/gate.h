@@ -64,10 +64,13 @@ struct GateResult {
   // Allowed without `record`, but the role meters the capability: the
   // caller charges it (ChargeQuota) in a write before acting.
   bool charge_pending = false;
-  // The account and grants the decision used.
-  std::optional<PrincipalData> fresh;   // read in the transaction
-  const PrincipalData* data = nullptr;  // fresh, or the session's copy
+  // The account and grants read in the transaction, when the access version
+  // had changed since the session was read; otherwise the session's are
+  // current (data()).
+  std::optional<PrincipalData> fresh;
 
+  // The account and grants the decision used.
+  const PrincipalData& data(const GateRequest& r) const { return fresh ? *fresh : r.session->data; }
   bool allowed() const { return outcome == GateOutcome::kAllowed; }
   // Who acts, for the service operation that follows an allow.
   Acting acting(const GateRequest& r) const;
