@@ -1,7 +1,5 @@
 #include "messaging/outbox.h"
 
-#include "members/preferences.h"
-
 #include <sodium.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include "mail/address.h"
 #include "mail/mime.h"
 #include "members/contact.h"
+#include "members/preferences.h"
 #include "members/register.h"
 #include "messaging/suppressions.h"
 #include "messaging/tokens.h"

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "members/register.h"
 #include "members/preferences.h"
+#include "members/register.h"
 #include "phonebank/phonebank.h"
 #include "phonebank/phonebank_internal.h"
 
