@@ -235,16 +235,7 @@ bool Api::Authenticate(ApiCall& call, HttpResponse* refusal) {
 }
 
 access::Acting Api::Self(const ApiCall& call) const {
-  access::Acting a;
-  if (call.session) {
-    a.account = call.session->session.account;
-    a.staff = call.session->data.account.staff;
-    a.display_name = call.session->data.account.display_name;
-  }
-  a.now = call.now;
-  a.request_id = call.req.request_id;
-  a.client = call.client;
-  return a;
+  return access::ActingOf(*call.session, call.now, call.req.request_id, call.client);
 }
 
 access::GateRequest Api::GateRequestFor(const ApiCall& call) const {
@@ -373,25 +364,6 @@ HttpResponse Api::Refused(const ApiCall& call, const access::GateRequest& r,
                       {"request_id", req.request_id}}}});
 }
 
-HttpResponse Api::RefuseWith(const ApiCall& call, std::string_view action,
-                             const access::Decision& d, std::function<HttpResponse()> answer) {
-  access::GateRequest r;
-  r.session = call.session;
-  r.action = action;
-  r.now = call.now;
-  r.request_id = call.req.request_id;
-  r.client = call.client;
-  const bool not_found = d.rule == "not_found";
-  bool suspended = false;
-  Status rec = deps_.store->Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(suspended, access::RecordRefusal(tx, *deps_.policy, r, d, not_found));
-    return Status::Ok();
-  });
-  if (!rec.ok()) return StatusResponse(rec, call.req.request_id);
-  if (suspended) return Suspended(call.req);
-  return answer();
-}
-
 HttpResponse Api::RefuseNotFound(const ApiCall& call, std::string_view message) {
   access::Decision d;
   d.rule = "not_found";
@@ -399,7 +371,15 @@ HttpResponse Api::RefuseNotFound(const ApiCall& call, std::string_view message) 
   // Session routes have no capability: their refusals are named by the route.
   const std::string_view action =
       call.route.capability.empty() ? call.route.id : call.route.capability;
-  return RefuseWith(call, action, d, [&] { return Error(404, "not_found", message, call.req); });
+  bool suspended = false;
+  Status rec = deps_.store->Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(suspended, access::RecordRefusal(tx, *deps_.policy, Self(call), action, d,
+                                                         /*not_found=*/true));
+    return Status::Ok();
+  });
+  if (!rec.ok()) return StatusResponse(rec, call.req.request_id);
+  if (suspended) return Suspended(call.req);
+  return Error(404, "not_found", message, call.req);
 }
 
 }  // namespace switchboard::server

@@ -151,11 +151,6 @@ class Api {
   // call, a link, a message not in its name): 404 with `message`, recorded
   // and counted toward the probing rule like any other refusal.
   HttpResponse RefuseNotFound(const ApiCall& call, std::string_view message);
-  // A refusal decided by a service (pace): recorded like a gate refusal,
-  // answered by `answer` unless the account was suspended by it.
-  HttpResponse RefuseWith(const ApiCall& call, std::string_view action, const access::Decision& d,
-                          std::function<HttpResponse()> answer);
-
   // A write whose response is made after its group commit without holding
   // an HTTP thread meanwhile: `fn` as for Store::Write (it may run twice),
   // then `make` on an HTTP thread with the write's status. Both may use the

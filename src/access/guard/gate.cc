@@ -79,15 +79,20 @@ Result<GateResult> Authorise(store::Tx& tx, const Policy& policy, const members:
   return out;
 }
 
-Acting ActingOf(const GateRequest& r) {
+Acting ActingOf(const ActiveSession& s, Micros now, std::string_view request_id,
+                std::string_view client) {
   Acting a;
-  a.account = r.session->session.account;
-  a.staff = r.session->data.account.staff;
-  a.display_name = r.session->data.account.display_name;
-  a.now = r.now;
-  a.request_id = r.request_id;
-  a.client = r.client;
+  a.account = s.session.account;
+  a.staff = s.data.account.staff;
+  a.display_name = s.data.account.display_name;
+  a.now = now;
+  a.request_id = std::string(request_id);
+  a.client = std::string(client);
   return a;
+}
+
+Acting ActingOf(const GateRequest& r) {
+  return ActingOf(*r.session, r.now, r.request_id, r.client);
 }
 
 Result<bool> RecordRefusal(store::Tx& tx, const Policy& policy, const GateRequest& r,

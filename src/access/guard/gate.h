@@ -92,6 +92,9 @@ Result<bool> RecordRefusal(store::Tx& tx, const Policy& policy, const Acting& wh
 // The same for a gate request.
 Result<bool> RecordRefusal(store::Tx& tx, const Policy& policy, const GateRequest& r,
                            const Decision& refusal, bool not_found);
+// Who acts with session `s` in a request (no decision yet).
+Acting ActingOf(const ActiveSession& s, Micros now, std::string_view request_id,
+                std::string_view client);
 // Who acts in `r`, before any decision.
 Acting ActingOf(const GateRequest& r);
 
