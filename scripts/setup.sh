@@ -15,8 +15,8 @@ packages=(
   g++ cmake ninja-build ccache pkg-config make clang-14 libclang-rt-14-dev clang-format
   # libraries (see ../shared/design/ARCHITECTURE.md; Boost 1.74 is Debian 12's default)
   libboost-dev nlohmann-json3-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
-  libphonenumber-dev libutf8proc-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  liboath-dev libqrencode-dev libroaring-dev
+  libphonenumber-dev libutf8proc-dev libicu-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
+  libfmt-dev liboath-dev libqrencode-dev libroaring-dev
   # time zones from the system tz database (date/tz.h; libstdc++ 12 has no std::chrono::tzdb)
   libhowardhinnant-date-dev tzdata
   # mail: SMTP submission, MIME, DKIM, templates

@@ -32,6 +32,10 @@ namespace switchboard::contest {
 
 inline constexpr std::size_t kMaxTextBytes = 1 << 20;
 
+// Find refuses (kResourceExhausted) a text with more matches than this,
+// counting every name and alias that matched before overlaps collapse.
+inline constexpr std::size_t kMaxNameMatches = 10000;
+
 // The counting method's stable name, stored with every rulebook and shown to
 // people ("words-v1").
 inline constexpr std::string_view kWordsMethod = "words-v1";
@@ -48,7 +52,7 @@ struct NameMatch {
   std::string name;       // the rulebook name or alias it matched
   std::size_t begin = 0;  // byte span in the input text: [begin, end)
   std::size_t end = 0;
-  int line = 1;           // 1-based line of `begin` in the input
+  int line = 1;  // 1-based line of `begin` in the input
 };
 
 class NameMatcher {
@@ -61,7 +65,9 @@ class NameMatcher {
   static Result<NameMatcher> Build(const std::vector<NameEntry>& entries);
 
   // Every place `utf8` names a candidate, in text order (overlapping matches
-  // of the same candidate collapse into the longest).
+  // of the same candidate collapse into the longest). A name's parts may be
+  // joined by any separator or none ("LongBailey"); the exact rules are in
+  // docs/contests.md. More than kMaxNameMatches: kResourceExhausted.
   Result<std::vector<NameMatch>> Find(std::string_view utf8) const;
 
  private:
