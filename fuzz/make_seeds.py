@@ -429,6 +429,93 @@ def policy_seeds():
     return seeds
 
 
+def contest_seeds():
+    # contest_fuzz's first byte: 0 a whole rulebook, 1 the example and then
+    # the rest, 2 the example with the rest as its expression.
+    example = open(os.path.join(ROOT, "examples/contest-2020.toml"), "rb").read()
+    edits = {
+        "unknown-key": (b"version = 1", b"version = 1\nflavour = 1"),
+        "reversed-dates": (b"nominations_close = 2027-01-21T09:00:00Z",
+                           b"nominations_close = 2027-01-07T12:00:00Z"),
+        "local-time": (b"announced = 2027-01-07T09:00:00Z", b"announced = 2027-01-07T09:00:00"),
+        "zone-table": (b"announced = 2027-01-07T09:00:00Z",
+                       b'announced = { at = 2027-01-07T09:00:00, zone = "Europe/London" }'),
+        "zone-gap": (b"ballot_close = 2027-02-18T09:00:00Z",
+                     b'ballot_close = { at = 2027-03-28T01:30:00, zone = "Europe/London" }'),
+        "zone-unknown": (b"announced = 2027-01-07T09:00:00Z",
+                         b'announced = { at = 2027-01-07T09:00:00, zone = "Europe/Atlantis" }'),
+        "duplicate-candidate": (b'id = "wrenfield"', b'id = "vauquelin"'),
+        "alias-collision": (b'"TW"', b'"dqh"'),
+        "leave-unknown-candidate": (
+            b"staff_flag = true",
+            b'staff_flag = true\n[[neutrality.leave]]\naccount = "organiser-1"\n'
+            b'candidate = "xyz"\nfrom = 2027-01-08T00:00:00Z\nuntil = 2027-02-01T00:00:00Z'),
+        "leave": (
+            b"staff_flag = true",
+            b'staff_flag = true\nstaff_accounts = ["organiser-2"]\n[[neutrality.leave]]\n'
+            b'account = "organiser-1"\ncandidate = "wrenfield"\nfrom = 2027-01-08T00:00:00Z\n'
+            b'until = { at = 2027-02-01T00:00:00, zone = "Europe/London" }'),
+        "unknown-body": (b"(clps", b"(cllps"),
+        "unions-of-people": (b"mps >=", b"mps.unions >="),
+        "percent-over-100": (b"mps >= 10%", b"mps >= 100.5%"),
+        "units-without-kind": (b'unit_kind = "constituency"\n', b""),
+        "people-without-size": (b"size = 200\n", b""),
+        "word-limit": (b"word_limit = 50", b"word_limit = 1001"),
+        "unknown-status": (b'statuses = ["current"]', b'statuses = ["current", "member"]'),
+        "watermarked": (b'exports = "none"', b'exports = "watermarked"'),
+        "bad-id": (b'id = "leader-2027"', b'id = "Leader 2027"'),
+    }
+    seeds = {"example": b"\x00" + example, "example-appended": b"\x01"}
+    for name, (old, new) in edits.items():
+        assert old in example, name
+        seeds[f"file-{name}"] = b"\x00" + example.replace(old, new, 1)
+    cut = example.index(b"[[candidates]]")
+    back = example.index(b"[bodies.mps]")
+    many = b"".join(b'[[candidates]]\nid = "c%d"\nname = "Candidate %d"\n' % (i, i)
+                    for i in range(101))
+    seeds["file-101-candidates"] = b"\x00" + example[:cut] + many + example[back:]
+    seeds["file-no-candidates"] = b"\x00" + example[:cut] + example[back:]
+    affiliates = b"".join(b'[[bodies.affiliates.affiliates]]\nid = "a%d"\nname = "A"\n'
+                          b"membership = 1\n" % i for i in range(10_001))
+    seeds["file-10001-affiliates"] = b"\x00" + example.replace(
+        b"[qualification]", affiliates + b"[qualification]", 1)
+    leave = b"".join(b'[[neutrality.leave]]\naccount = "staff-%d"\ncandidate = "wrenfield"\n'
+                     b"from = 2027-01-08T00:00:00Z\nuntil = 2027-01-09T00:00:00Z\n" % i
+                     for i in range(1_001))
+    seeds["file-1001-leave"] = b"\x00" + example.replace(
+        b"staff_flag = true\n", b"staff_flag = true\n" + leave, 1)
+    seeds["append-body"] = b'\x01\n[bodies.lords]\nkind = "people"\nsize = 90\n'
+    seeds["append-candidate"] = (
+        b'\x01\n[[candidates]]\nid = "extra"\nname = "Extra Person"\naliases = ["EP"]\n')
+    seeds["append-duplicate-table"] = b"\x01\n[contest]\nid = \"x\"\n"
+    key = b".".join([b"a"] * DEEP)
+    seeds["file-deep-dotted-key"] = b"\x00" + key + b" = 1\n"
+    seeds["file-deep-arrays"] = b"\x00x = " + deep_array(DEEP)
+    start = example.index(b"expression = ")
+    end = example.index(b'"""', example.index(b'"""', start) + 3) + 3
+    seeds["file-huge-expression"] = (b"\x00" + example[:start] + b'expression = "' +
+                                     b"(" * (MIB - 64) + b'"' + example[end:])
+    expressions = {
+        "2020": b"mps >= 10% and (clps >= 5% or (affiliates >= 3 and affiliates.unions >= 2 "
+                b"and affiliates.membership >= 5%))",
+        "strict": b"mps > 10 or mps > 12.5%",
+        "depth-16": b"(" * 16 + b"mps >= 1" + b")" * 16,
+        "depth-17": b"(" * 17 + b"mps >= 1" + b")" * 17,
+        "deep-10e5": b"(" * DEEP + b"mps >= 1" + b")" * DEEP,
+        "unclosed-1000": b"(" * 1000,
+        "tokens-201": b" or ".join([b"mps >= 1"] * 51),
+        "bytes-2001": b"mps >= 1" + b" " * 1993,
+        "percent-edge": b"mps >= 100% and clps >= 0% and affiliates.membership > 99.99%",
+        "huge-number": b"mps >= 999999999999 and affiliates.membership >= 9999999999999",
+        "syntax": b"mps >= and",
+        "unicode": "mps \u2265 10%".encode(),
+        "nul": b"mps >= 1\x00",
+    }
+    for name, expr in expressions.items():
+        seeds[f"expr-{name}"] = b"\x02" + expr
+    return seeds
+
+
 def http_seeds():
     def req(method="GET", target="/api/v1/session", headers=(), body=b""):
         lines = [f"{method} {target} HTTP/1.1".encode(), b"Host: 127.0.0.1:8080"]
@@ -542,7 +629,7 @@ def mail_seeds():
 TARGETS = {
     "api": api_seeds, "json": json_seeds, "template": template_seeds, "policy": policy_seeds,
     "http": http_seeds, "csv": csv_seeds, "import": import_seeds, "contact": contact_seeds,
-    "mail": mail_seeds,
+    "mail": mail_seeds, "contest": contest_seeds,
 }
 
 

@@ -4,8 +4,9 @@
 // that must exist — are contest::Operations::Load's); every error is
 // kInvalidArgument and names the file, the line and the field:
 //   "leader-2020.toml:41: neutrality.leave[2].candidate: no candidate 'xyz'".
-// The format is documented in docs/contests.md; DefaultRulebookExample()
-// is the demo's (the 2020 leadership contest's shape).
+// The format is documented in docs/contests.md; ExampleRulebookToml() is
+// the demo's (the 2020 leadership contest's shape), and
+// examples/contest-2020.toml the same with its dates in 2027.
 //
 // Qualification is a small expression over nomination counts, e.g.
 //   "mps >= 10% and (clps >= 5% or (affiliates >= 3 and affiliates.unions >= 2
@@ -28,6 +29,7 @@
 // Immutable once parsed; safe to share between threads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,10 +43,20 @@
 
 namespace switchboard::contest {
 
+// Limits on a rulebook file beyond TomlReader's own (each refused with the
+// field and line).
+inline constexpr int kMaxCandidates = 100;
+inline constexpr int kMaxAffiliates = 10'000;  // per body
+inline constexpr int kMaxLeaveRecords = 1'000;
+// The qualification expression's limits, checked before any recursion.
+inline constexpr size_t kMaxExpressionBytes = 2'000;
+inline constexpr int kMaxExpressionTokens = 200;
+inline constexpr int kMaxExpressionDepth = 16;  // levels of parentheses
+
 // One instant of the timeline, with the zone it was written in (shown back).
 struct Moment {
   Micros at = 0;
-  std::string zone;  // IANA name, or "+01:00" for an offset
+  std::string zone;  // IANA name, or "+01:00" for an offset ("UTC" for Z)
   int line = 0;      // where in the file
 };
 
@@ -82,7 +94,7 @@ struct Affiliate {
 };
 
 struct Body {
-  std::string id;  // [a-z0-9_]{1,32}; the name used in the expression
+  std::string id;  // [a-z][a-z0-9_]{0,31}, not "and"/"or"; the name used in the expression
   std::string label;
   BodyKind kind = BodyKind::kPeople;
   std::int64_t size = 0;              // kPeople: how many may nominate
@@ -103,9 +115,9 @@ struct Rulebook {
   std::string id;  // [a-z0-9-]{1,48}: the contest's stable name
   std::string name;
   int version = 1;
-  std::string time_zone = "Europe/London";  // for display
-  std::string scope;                        // unit code; "" = the whole organisation
-  std::string returning_officer;            // account username
+  std::string time_zone = "Europe/London";        // for display
+  std::string scope;                              // unit code; "" = the whole organisation
+  std::string returning_officer;                  // account username
   std::vector<std::string> procedures_committee;  // usernames (read the ledger)
   Timeline timeline;
   std::vector<Candidate> candidates;
@@ -145,7 +157,7 @@ using Nominations = std::map<std::string, std::vector<std::string>, std::less<>>
 
 // One comparison of the expression, evaluated.
 struct Clause {
-  std::string text;   // "clps >= 5%"
+  std::string text;  // "clps >= 5%"
   bool met = false;
   std::int64_t have = 0;  // the measure's value
   std::int64_t need = 0;  // the smallest value that meets it
