@@ -87,7 +87,18 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     std::printf("  readiness: http://%s:%d/readyz\n", cfg.listen.c_str(), http.port());
     std::fflush(stdout);
   }
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Contests' data release is written the moment nominations close (the
+  // grants themselves start at the rulebook's instant); checked each second.
+  for (int tick = 0; !g_stop; ++tick) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (tick % 10 != 0) continue;
+    auto released = api.ReleaseDueContests();
+    if (!released) {
+      log::Error("contest", "data release failed; retrying", {{"error", released.error()}});
+    } else if (*released > 0) {
+      log::Info("contest", "candidates released", {{"candidates", *released}});
+    }
+  }
   http.Stop();
   if (*outbox) (*outbox)->Stop();
   // The last events of the run go under a signed checkpoint before exit.

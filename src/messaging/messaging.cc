@@ -389,6 +389,10 @@ Result<std::vector<Approval>> CurrentApprovals(store::Tx& tx, const Message& m) 
 namespace {
 class NoHooks : public SendHooks {
  public:
+  Status Shape(store::Tx&, const access::Acting&, Message&) const override { return Status::Ok(); }
+  Status Sent(store::Tx&, const access::Acting&, const Message&, std::int64_t) const override {
+    return Status::Ok();
+  }
   std::vector<RuleCheck> Check(store::Tx&, const Message&, AccountId, bool, Micros) const override {
     return {};
   }

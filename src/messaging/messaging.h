@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "access/policy/acting.h"
 #include "access/policy/decision.h"
 #include "access/policy/policy.h"
 #include "core/clock.h"
@@ -135,8 +136,9 @@ Status Approve(store::Tx& tx, const members::OrgTree& tree, MessageId id, int ve
 // Approvals of the current version.
 Result<std::vector<Approval>> CurrentApprovals(store::Tx& tx, const Message& m);
 
-// Contest rules (issue "contests") plug in here: whether a live contest or a
-// neutrality period requires a second approval, and any check of their own.
+// Contest rules (RULEBOOK §8, src/contest) plug in here. The gate's contest
+// overlay decides who may draft, approve and send what (neutrality, data
+// release); these hooks shape and check the message itself.
 struct RuleCheck {
   std::string rule;
   bool passed = false;
@@ -145,14 +147,23 @@ struct RuleCheck {
 class SendHooks {
  public:
   virtual ~SendHooks() = default;
+  // Before a draft by `who` is stored (new or edited): may narrow the
+  // audience (a candidate campaign's message reaches only the contest's
+  // consenting electorate), and refuses what no draft may be (an endorsement
+  // statement over the word limit) with kInvalidArgument naming the field.
+  virtual Status Shape(store::Tx& tx, const access::Acting& who, Message& m) const = 0;
   // Extra checks on a send (e.g. contest statements); a failed one blocks it.
   virtual std::vector<RuleCheck> Check(store::Tx& tx, const Message& m, AccountId sender,
                                        bool sender_is_staff, Micros now) const = 0;
   // Why a second approval is needed beyond the audience size, or "".
   virtual std::string SecondApprovalReason(store::Tx& tx, const Message& m, bool sender_is_staff,
                                            Micros now) const = 0;
+  // After `m` was queued for `recipients` members by `who` (the contest's
+  // equal-access ledger).
+  virtual Status Sent(store::Tx& tx, const access::Acting& who, const Message& m,
+                      std::int64_t recipients) const = 0;
 };
-// No contests yet: no extra checks, no extra approvals.
+// No contest rules: no shaping, no extra checks, no extra approvals.
 const SendHooks& NoContestHooks();
 
 struct SendPolicy {

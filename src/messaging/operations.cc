@@ -95,10 +95,12 @@ Result<std::optional<members::Preferences>> SavePreferences(
   return std::optional<members::Preferences>(after);
 }
 
-Operations::Operations(const access::Policy& policy, const members::OrgTree& tree)
-    : policy_(policy), tree_(tree) {}
+Operations::Operations(const access::Policy& policy, const members::OrgTree& tree,
+                       const SendHooks& hooks)
+    : policy_(policy), tree_(tree), hooks_(hooks) {}
 
 Status Operations::Draft(store::Tx& tx, const access::Acting& who, Message& m) const {
+  SB_RETURN_IF_ERROR(hooks_.Shape(tx, who, m));
   SB_ASSIGN_OR_RETURN(m.id, CreateDraft(tx, tree_, m, who.now));
   return Record(tx, MessageEvent(who, "message.draft", m.id));
 }
@@ -110,14 +112,15 @@ Status Operations::Edit(store::Tx& tx, const access::Acting& who, MessageId id,
     return Status::PermissionDenied("only the author edits a draft; ask them, or draft your own");
   }
   SB_RETURN_IF_ERROR(edit(m));
+  SB_RETURN_IF_ERROR(hooks_.Shape(tx, who, m));
   SB_RETURN_IF_ERROR(UpdateDraft(tx, tree_, m, who.now));
   return Record(tx, MessageEvent(who, "message.edit", m.id));
 }
 
 Result<Requirements> Operations::RequirementsOf(store::Tx& tx, const access::Acting& who,
                                                 const Message& m) const {
-  return RequirementsFor(tx, tree_, m, who.account, who.staff, SendPolicyFrom(policy_),
-                         NoContestHooks(), who.now);
+  return RequirementsFor(tx, tree_, m, who.account, who.staff, SendPolicyFrom(policy_), hooks_,
+                         who.now);
 }
 
 Status Operations::ApproveSecond(store::Tx& tx, const access::Acting& who, MessageId id,
@@ -144,7 +147,11 @@ Result<SendResult> Operations::SendAs(store::Tx& tx, const access::Acting& who, 
                                       int version) const {
   SB_ASSIGN_OR_RETURN(SendResult result,
                       Send(tx, tree_, id, version, who.account, who.staff, *who.decision,
-                           SendPolicyFrom(policy_), NoContestHooks(), who.now));
+                           SendPolicyFrom(policy_), hooks_, who.now));
+  if (result.sent) {
+    SB_ASSIGN_OR_RETURN(Message sent, GetMessage(tx, tree_, id));
+    SB_RETURN_IF_ERROR(hooks_.Sent(tx, who, sent, result.recipients));
+  }
   audit::Event e = MessageEvent(who, result.sent ? "message.send" : "message.send_refused", id);
   if (!result.sent) {
     e.decision = "deny";

@@ -49,7 +49,9 @@ Result<std::optional<members::Preferences>> SavePreferences(
 
 class Operations {
  public:
-  Operations(const access::Policy& policy, const members::OrgTree& tree);
+  // `hooks`: the contest rules (src/contest), borrowed.
+  Operations(const access::Policy& policy, const members::OrgTree& tree,
+             const SendHooks& hooks = NoContestHooks());
 
   // Stores a new draft by `who` ("message.draft").
   Status Draft(store::Tx& tx, const access::Acting& who, Message& m) const;
@@ -84,6 +86,7 @@ class Operations {
  private:
   const access::Policy& policy_;
   const members::OrgTree& tree_;
+  const SendHooks& hooks_;
 };
 
 }  // namespace switchboard::messaging

@@ -62,16 +62,34 @@ Result<std::vector<std::pair<UnitId, std::int64_t>>> UnitLeaderboard(store::Tx& 
 
 }  // namespace
 
+namespace {
+class NoHooks final : public CampaignHooks {
+ public:
+  Status Shape(store::Tx&, const access::Acting&, Campaign&) const override { return Status::Ok(); }
+  Status Launched(store::Tx&, const access::Acting&, const Campaign&, std::int64_t) const override {
+    return Status::Ok();
+  }
+};
+}  // namespace
+
+const CampaignHooks& NoCampaignHooks() {
+  static const NoHooks kHooks;
+  return kHooks;
+}
+
 Operations::Operations(const access::Policy& policy, const members::OrgTree& tree,
-                       const crypto::Sealer& sealer, TimeZone zone, Connector& connector)
+                       const crypto::Sealer& sealer, TimeZone zone, Connector& connector,
+                       const CampaignHooks& hooks)
     : policy_(policy),
       tree_(tree),
       sealer_(sealer),
       zone_(std::move(zone)),
-      connector_(connector) {}
+      connector_(connector),
+      hooks_(hooks) {}
 
 Result<std::int64_t> Operations::Create(store::Tx& tx, const access::Acting& who,
                                         Campaign& c) const {
+  SB_RETURN_IF_ERROR(hooks_.Shape(tx, who, c));
   SB_RETURN_IF_ERROR(Validate(c, policy_, tree_));
   SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, tree_, c, who.now));
   SB_ASSIGN_OR_RETURN(std::int64_t count, CountAudience(tx, tree_, c));
@@ -98,6 +116,7 @@ Result<CampaignEdit> Operations::Edit(store::Tx& tx, const access::Acting& who, 
   if (c.scope != scope) {
     return Status::InvalidArgument("scope: a campaign's scope cannot change; make a new one");
   }
+  SB_RETURN_IF_ERROR(hooks_.Shape(tx, who, c));
   SB_RETURN_IF_ERROR(Validate(c, policy_, tree_));
   SB_ASSIGN_OR_RETURN(CampaignEdit out, UpdateCampaign(tx, tree_, c, who.now, expected_version));
   c.version = out.version;
@@ -125,9 +144,13 @@ Result<std::int64_t> Operations::CountWith(store::Tx& tx, CampaignId id,
 Result<std::int64_t> Operations::ChangeState(store::Tx& tx, const access::Acting& who,
                                              CampaignId id, CampaignState to, Campaign& c) const {
   SB_ASSIGN_OR_RETURN(c, GetCampaign(tx, tree_, id));
+  const CampaignState from = c.state;
   SB_ASSIGN_OR_RETURN(std::int64_t targets, SetState(tx, tree_, c, to, who.now));
   SB_RETURN_IF_ERROR(
       Record(tx, CampaignEvent(who, "campaign." + std::string(StateName(to)), c.id)));
+  if (from == CampaignState::kDraft && to == CampaignState::kLive) {
+    SB_RETURN_IF_ERROR(hooks_.Launched(tx, who, c, targets));
+  }
   return targets;
 }
 

@@ -31,6 +31,23 @@ struct CampaignSummary {
   std::int64_t targets = 0;  // members fixed when it went live
 };
 
+// Contest rules (RULEBOOK §8, src/contest) plug in here; the gate's contest
+// overlay decides who may create and call, these shape the campaign itself.
+class CampaignHooks {
+ public:
+  virtual ~CampaignHooks() = default;
+  // Before a campaign by `who` is stored (new or edited): may narrow its
+  // audience (a candidate campaign's phone bank reaches only the contest's
+  // consenting electorate) and bring its end forward (to the ballot's close).
+  virtual Status Shape(store::Tx& tx, const access::Acting& who, Campaign& c) const = 0;
+  // After `c` went live with `targets` members fixed (the contest's
+  // equal-access ledger).
+  virtual Status Launched(store::Tx& tx, const access::Acting& who, const Campaign& c,
+                          std::int64_t targets) const = 0;
+};
+// No contest rules.
+const CampaignHooks& NoCampaignHooks();
+
 // What "next" gave a caller.
 struct NextContact {
   Campaign campaign;
@@ -52,8 +69,10 @@ struct UnitCalls {
 
 class Operations {
  public:
+  // `hooks`: the contest rules (src/contest), borrowed.
   Operations(const access::Policy& policy, const members::OrgTree& tree,
-             const crypto::Sealer& sealer, TimeZone zone, Connector& connector);
+             const crypto::Sealer& sealer, TimeZone zone, Connector& connector,
+             const CampaignHooks& hooks = NoCampaignHooks());
 
   // ---- organisers --------------------------------------------------------
   // Validates and stores a new draft; returns its audience count.
@@ -113,6 +132,7 @@ class Operations {
   const crypto::Sealer& sealer_;
   TimeZone zone_;
   Connector& connector_;
+  const CampaignHooks& hooks_;
 };
 
 }  // namespace switchboard::phonebank

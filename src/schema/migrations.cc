@@ -6,6 +6,7 @@
 
 #include "access/migrations.h"
 #include "audit/migrations.h"
+#include "contest/migrations.h"
 #include "members/migrations.h"
 #include "messaging/migrations.h"
 #include "phonebank/migrations.h"
@@ -23,9 +24,9 @@ const std::vector<store::Migration>& AllMigrations() {
     // order of creation); in version 9 member e-mail, then the audit log's
     // message column.
     const std::initializer_list<std::span<const store::Migration>> modules = {
-        messaging::Migrations(), phonebank::Migrations(), segment::Migrations(),
-        access::Migrations(),    members::Migrations(),   audit::Migrations(),
-        store::Migrations(),
+        contest::Migrations(), messaging::Migrations(), phonebank::Migrations(),
+        segment::Migrations(), access::Migrations(),    members::Migrations(),
+        audit::Migrations(),   store::Migrations(),
     };
     std::vector<store::Migration> all;
     for (std::span<const store::Migration> steps : modules) {

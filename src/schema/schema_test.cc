@@ -18,6 +18,7 @@
 
 #include "access/migrations.h"
 #include "audit/migrations.h"
+#include "contest/migrations.h"
 #include "core/testing/status_matchers.h"
 #include "members/migrations.h"
 #include "messaging/migrations.h"
@@ -206,9 +207,9 @@ struct ModuleSteps {
 
 std::vector<ModuleSteps> Modules() {
   return {{"access", access::Migrations()},       {"audit", audit::Migrations()},
-          {"members", members::Migrations()},     {"messaging", messaging::Migrations()},
-          {"phonebank", phonebank::Migrations()}, {"segment", segment::Migrations()},
-          {"store", store::Migrations()}};
+          {"contest", contest::Migrations()},     {"members", members::Migrations()},
+          {"messaging", messaging::Migrations()}, {"phonebank", phonebank::Migrations()},
+          {"segment", segment::Migrations()},     {"store", store::Migrations()}};
 }
 
 TEST(RegistryTest, VersionsRunFromOneWithoutGaps) {

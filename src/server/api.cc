@@ -65,11 +65,15 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
                 ? "telephony connector: a simulator (calls are simulated, nothing is dialled)"
                 : "telephony connector",
             {{"connector", connector_->name()}});
-  phonebank_ = std::make_unique<phonebank::Operations>(*deps.policy, *deps.tree, *deps.sealer,
-                                                       deps.time_zone, *connector_);
-  messaging_ = std::make_unique<messaging::Operations>(*deps.policy, *deps.tree);
+  contest_rules_ = std::make_unique<contest::ContestRules>(*deps.tree);
+  contests_ =
+      std::make_unique<contest::ContestOperations>(*deps.policy, *deps.tree, *contest_rules_);
+  phonebank_ = std::make_unique<phonebank::Operations>(
+      *deps.policy, *deps.tree, *deps.sealer, deps.time_zone, *connector_, *contest_rules_);
+  messaging_ = std::make_unique<messaging::Operations>(*deps.policy, *deps.tree, *contest_rules_);
   AddPhonebankHandlers();
   AddMessageHandlers();
+  AddContestHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);
@@ -249,6 +253,8 @@ access::GateRequest Api::GateRequestFor(const ApiCall& call) const {
   r.client = call.client;
   r.member = call.target_member;
   r.what = TargetName(route.target);
+  r.overlays = contest_rules_.get();
+  r.publication = PublicationFor(call);
   const std::int64_t id = call.target_id;
   switch (route.target) {
     case RouteTarget::kNone:
@@ -285,6 +291,24 @@ access::GateRequest Api::GateRequestFor(const ApiCall& call) const {
       break;
   }
   return r;
+}
+
+Result<int> Api::ReleaseDueContests() {
+  const Micros now = deps_.clock->Now();
+  bool due = false;
+  SB_RETURN_IF_ERROR(deps_.store->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(due, contests_->Due(tx, now));
+    return Status::Ok();
+  }));
+  if (!due) return 0;
+  int released = 0;
+  SB_RETURN_IF_ERROR(deps_.store->Write([&](store::Tx& tx) -> Status {
+    access::Acting system;
+    system.now = deps_.clock->Now();
+    SB_ASSIGN_OR_RETURN(released, contests_->Tick(tx, system));
+    return Status::Ok();
+  }));
+  return released;
 }
 
 HttpResponse Api::Act(const ApiCall& call, TxKind kind, ActFn act, RenderFn render) {

@@ -41,6 +41,7 @@
 #include "access/store/access_service.h"
 #include "access/store/auth_service.h"
 #include "audit/checkpoint.h"
+#include "contest/contests.h"
 #include "core/clock.h"
 #include "core/mutex.h"
 #include "core/time_zone.h"
@@ -114,6 +115,10 @@ class Api {
 
   access::AuthService& auth() { return *auth_; }
 
+  // Contests whose data release is due get it (serve calls this every
+  // second; a read unless one is due). Returns the candidates released.
+  Result<int> ReleaseDueContests();
+
   static constexpr std::string_view kSessionCookie = "sb_session";
 
   // How Act runs the request's transaction: a read, a write answered on
@@ -131,6 +136,7 @@ class Api {
   void AddAuditHandlers();
   void AddPhonebankHandlers();
   void AddMessageHandlers();
+  void AddContestHandlers();
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer
@@ -217,6 +223,20 @@ class Api {
   HttpResponse MessageReport(const ApiCall& call);
   HttpResponse MyApprovals(const ApiCall& call);
   HttpResponse ApproveInMyName(const ApiCall& call);
+  // Contests (api_contests.cc).
+  bool ContestManager(const ApiCall& call) const;
+  HttpResponse ListContests(const ApiCall& call);
+  HttpResponse CheckRulebook(const ApiCall& call);
+  HttpResponse LoadContest(const ApiCall& call);
+  HttpResponse GetContest(const ApiCall& call);
+  HttpResponse ContestRulebook(const ApiCall& call);
+  HttpResponse AmendContest(const ApiCall& call);
+  HttpResponse ApproveContestAmendment(const ApiCall& call);
+  HttpResponse ContestStanding(const ApiCall& call);
+  HttpResponse Nominate(const ApiCall& call);
+  HttpResponse ContestLedger(const ApiCall& call);
+  // What a request would publish, for the contest overlay (api_contests.cc).
+  std::function<Result<access::Publication>(store::Tx&)> PublicationFor(const ApiCall& call) const;
 
   ApiDeps deps_;
   std::unique_ptr<access::AuthService> auth_;
@@ -225,6 +245,8 @@ class Api {
   std::shared_ptr<phonebank::Connector> connector_;
   std::unique_ptr<phonebank::Operations> phonebank_;
   std::unique_ptr<messaging::Operations> messaging_;
+  std::unique_ptr<contest::ContestRules> contest_rules_;
+  std::unique_ptr<contest::ContestOperations> contests_;
   // Later() writes not yet answered: the destructor waits for them, since
   // they refer to this object.
   Mutex later_mu_;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "access/guard/anomaly.h"
+#include "contest/contests.h"
 #include "messaging/messaging.h"
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
@@ -76,6 +77,16 @@ constexpr std::string_view kProbed[] = {
     "messages.report",
     "me.approvals",
     "me.approve",
+    "contests.list",
+    "contests.check",
+    "contests.load",
+    "contests.get",
+    "contests.rulebook",
+    "contests.amend",
+    "contests.approve_amendment",
+    "contests.standing",
+    "contests.nominate",
+    "contests.ledger",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -354,8 +365,78 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
       }
       return {"POST", "/api/v1/me/endpoint/verify", R"({"code": ")" + code + R"("})"};
     }
+    if (id.rfind("contests.", 0) == 0) return ContestProbe(id, actor);
     ADD_FAILURE() << "no probe for route " << id;
     return {};
+  }
+
+  // Contests: each probe gets a contest of its own, announced a day before
+  // the matrix starts, with the actor (or, without one, the matrix granter)
+  // on its procedures committee so the session routes serve it.
+  Request ContestProbe(const std::string& id, AccountId actor) {
+    std::string login = "matrix.granter";
+    if (actor.valid()) {
+      (void)env_.env_.store_->Read([&](store::Tx& tx) -> Status {
+        if (auto a = access::GetAccount(tx, actor)) login = a->login;
+        return Status::Ok();
+      });
+    }
+    const std::string slug = "matrix-" + std::to_string(++n_);
+    const Micros announced = base_ - kMicrosPerDay;
+    // The actor is the returning officer where it proposes a change.
+    const std::string ro = id == "contests.amend" ? login : "matrix.granter";
+    const std::string toml = env_.ContestToml(slug, announced, ro, login);
+    if (id == "contests.list") return {"GET", "/api/v1/contests", ""};
+    if (id == "contests.check" || id == "contests.load") {
+      return {"POST", id == "contests.check" ? "/api/v1/contests/check" : "/api/v1/contests",
+              nlohmann::json{{"rulebook", toml}}.dump()};
+    }
+    contest::ContestRules rules(env_.env_.tree_);
+    contest::ContestOperations ops(env_.policy_, env_.env_.tree_, rules);
+    std::int64_t contest = 0;
+    EXPECT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      access::Acting op;
+                      op.now = announced - kMicrosPerDay;
+                      SB_ASSIGN_OR_RETURN(auto s, ops.Load(tx, op, toml, "matrix.toml"));
+                      contest = s.id;
+                      if (id != "contests.approve_amendment") return Status::Ok();
+                      // Proposed by the returning officer once announced:
+                      // waits for a second person.
+                      access::Acting ro;
+                      ro.account = other_granter_;
+                      ro.now = announced;
+                      return ops
+                          .Amend(tx, ro, slug,
+                                 env_.ContestToml(slug, announced, "matrix.granter", login, 2),
+                                 "matrix.toml")
+                          .status();
+                    })
+                    .ok());
+    const std::string path = "/api/v1/contests/" + std::to_string(contest);
+    if (id == "contests.get") return {"GET", path, ""};
+    if (id == "contests.rulebook") return {"GET", path + "/rulebook", ""};
+    if (id == "contests.standing") return {"GET", path + "/standing", ""};
+    if (id == "contests.ledger") return {"GET", path + "/ledger", ""};
+    if (id == "contests.amend") {
+      // The contest is running: the returning officer's amendment is
+      // proposed, to wait for a second approver.
+      return {"POST", path + "/rulebook",
+              nlohmann::json{{"rulebook", env_.ContestToml(slug, announced, ro, login, 2)}}.dump()};
+    }
+    if (id == "contests.approve_amendment")
+      return {"POST", path + "/rulebook/approve", R"({"version": 2})"};
+    // A nomination by Aldershot's constituency party, at a meeting on the
+    // matrix's first day.
+    return {"POST", path + "/nominations",
+            nlohmann::json{{"body", "clps"},
+                           {"nominator", "E14000530"},
+                           {"candidate", "alpha"},
+                           {"decided_by", "all-member meeting"},
+                           {"meeting_on", FormatTimestamp(base_).substr(0, 10)},
+                           {"votes_for", 30},
+                           {"votes_against", 4}}
+                .dump()};
   }
 
   HttpResponse Send(const Request& r, const TestSession* s) {

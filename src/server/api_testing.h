@@ -167,6 +167,47 @@ class ApiEnv {
     return s;
   }
 
+  // A small contest rulebook: `slug`, announced at `announced`, nominations
+  // open a day later and close at +10 days (data released then), ballot
+  // open at +11 days and closed at +30 days; candidates "alpha" (Ada
+  // Alpha-Smith), "beta" (Bea Beta) and "gamma" (Gus Gamma), whose campaign
+  // accounts are "<slug>.alpha" etc. (created here); the returning officer
+  // `ro`, committee `committee`; qualification: 2 constituency parties.
+  std::string ContestToml(const std::string& slug, Micros announced, const std::string& ro,
+                          const std::string& committee, int version = 1,
+                          const std::string& extra = "") {
+    for (const char* c : {"alpha", "beta", "gamma"}) {
+      const std::string login = slug + "." + c;
+      bool exists = false;
+      (void)env_.store_->Read([&](store::Tx& tx) -> Status {
+        exists = static_cast<bool>(access::FindAccount(tx, login));
+        return Status::Ok();
+      });
+      if (!exists) AddAccount(login);
+    }
+    auto at = [&](int days) { return FormatTimestamp(announced + days * kMicrosPerDay); };
+    return "[contest]\nid = \"" + slug + "\"\nname = \"Contest " + slug +
+           "\"\nversion = " + std::to_string(version) + "\nreturning_officer = \"" + ro +
+           "\"\nprocedures_committee = [\"" + committee + "\"]\n[timeline]\nannounced = " + at(0) +
+           "\nnominations_open = " + at(1) + "\nnominations_close = " + at(10) +
+           "\ndata_release = " + at(10) + "\nballot_open = " + at(11) +
+           "\nballot_close = " + at(30) +
+           "\n[[candidates]]\nid = \"alpha\"\nname = \"Ada Alpha-Smith\"\naliases = "
+           "[\"AAS\"]\naccounts = [\"" +
+           slug +
+           ".alpha\"]\n"
+           "[[candidates]]\nid = \"beta\"\nname = \"Bea Beta\"\naccounts = [\"" +
+           slug +
+           ".beta\"]\n[[candidates]]\nid = \"gamma\"\nname = \"Gus Gamma\"\naccounts = "
+           "[\"" +
+           slug +
+           ".gamma\"]\n"
+           "[bodies.clps]\nlabel = \"Constituency parties\"\nkind = \"units\"\n"
+           "unit_kind = \"constituency\"\n[qualification]\nexpression = \"clps >= 2\"\n"
+           "[electorate]\nstatuses = [\"current\"]\nfrozen_on = " +
+           FormatTimestamp(announced).substr(0, 10) + "\n" + extra;
+  }
+
   std::vector<audit::Event> Events(std::string_view action) {
     std::vector<audit::Event> out;
     EXPECT_TRUE(env_.store_

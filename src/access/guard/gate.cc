@@ -52,7 +52,19 @@ Result<GateResult> Authorise(store::Tx& tx, const Policy& policy, const members:
     unit = *found;
   }
   out.unit = unit ? *unit : root;
-  out.decision = Decide(policy, tree, who, r.capability, Target{unit}, r.now);
+  Target target{unit};
+  Publication publication;
+  if (r.publication) {
+    SB_ASSIGN_OR_RETURN(publication, r.publication(tx));
+    target.publication = &publication;
+  }
+  std::vector<std::shared_ptr<const Overlay>> in_force;
+  std::vector<const Overlay*> overlays;
+  if (r.overlays) {
+    SB_ASSIGN_OR_RETURN(in_force, r.overlays->InForce(tx, r.now));
+    for (const auto& o : in_force) overlays.push_back(o.get());
+  }
+  out.decision = Decide(policy, tree, who, r.capability, target, r.now, overlays);
   if (!out.decision.allow) {
     out.outcome = GateOutcome::kDenied;
     if (record) {
@@ -105,6 +117,7 @@ Result<bool> RecordRefusal(store::Tx& tx, const Policy& policy, const Acting& wh
                            MemberId member) {
   audit::Event e = who.Deny(action, not_found ? "not_found" : d.rule);
   if (d.grant.valid()) e.grant_id = d.grant.value();
+  if (d.contest != 0) e.contest = d.contest;
   if (member.valid()) e.members.push_back(member.value());
   SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
   Observation o;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,16 @@
 
 namespace switchboard::access {
 
+// Rules that apply for a while and veto allows (the contests of
+// src/contest): the gate asks for those in force, in its transaction, before
+// deciding. Implementations cache and re-read only what changed.
+class OverlaySource {
+ public:
+  virtual ~OverlaySource() = default;
+  virtual Result<std::vector<std::shared_ptr<const Overlay>>> InForce(store::Tx& tx,
+                                                                      Micros now) const = 0;
+};
+
 struct GateRequest {
   const ActiveSession* session = nullptr;
   std::string_view capability;
@@ -38,6 +49,11 @@ struct GateRequest {
   std::function<Result<std::optional<UnitId>>(store::Tx&)> unit;
   std::string_view what;  // "member", "campaign", ...: names a missing target
   MemberId member;        // a member the request names, recorded on refusal
+  // What the request would publish, read in the transaction (a draft's new
+  // text, a stored message being approved or sent); unset when nothing.
+  std::function<Result<Publication>(store::Tx&)> publication;
+  // Overlays in force (contest rules); null for none.
+  const OverlaySource* overlays = nullptr;
   Micros now = 0;
   std::string request_id;
   std::string client;

@@ -111,14 +111,18 @@ Decision Decide(const Policy& policy, const members::OrgTree& tree, const Princi
     allow.grant = g.id;
     allow.role = role;
     allow.until = end;
+    bool vetoed = false;
     for (const Overlay* o : overlays) {
       if (auto veto = o->Check(who, capability, target, now, allow)) {
         veto->allow = false;
         if (!veto->grant.valid()) veto->grant = g.id;
-        return *veto;
+        nearest_rank = 9;
+        nearest = std::move(*veto);
+        vetoed = true;
+        break;
       }
     }
-    return allow;
+    if (!vetoed) return allow;
   }
   if (nearest_rank == 0) return Deny("grant.none", "no grant gives " + std::string(capability));
   return nearest;

@@ -54,11 +54,24 @@ struct Principal {
   std::span<const Grant> grants;
 };
 
+// What an action would publish to members (a message's subject and bodies, a
+// phone-bank script), for overlays that rule on content (contest neutrality).
+struct PublicationText {
+  std::string field;  // "subject", "text_body", "script", ...
+  std::string text;
+};
+struct Publication {
+  std::string kind;  // "message" or "script"
+  std::vector<PublicationText> texts;
+};
+
 struct Target {
   // The unit the action touches (a member's unit, or the scope acted on).
   // Capabilities that touch no unit (e.g. account.manage) leave it unset and
   // need a grant over the root.
   std::optional<UnitId> unit;
+  // What the action publishes, when it publishes anything.
+  const Publication* publication = nullptr;
 };
 
 struct Decision {
@@ -67,6 +80,7 @@ struct Decision {
   GrantId grant;               // the grant used (allow) or the nearest miss (deny)
   const Role* role = nullptr;  // the grant's role (allow), owned by the Policy
   Micros until = 0;            // allow: when the covering grant ends
+  std::int64_t contest = 0;    // the contest whose rules decided (0: none)
 
   // For people: why. Allows build the text on demand so the hot path does not
   // allocate; denies carry it from the start.
@@ -78,6 +92,9 @@ struct Decision {
 };
 
 // An overlay may veto an allow (quotas, contest rules, calling hours, ...).
+// A veto of one grant's allow does not end the search: another grant that
+// covers the target may still allow (a contest grant where a campaign grant
+// was vetoed); when none does, the last veto is the answer.
 class Overlay {
  public:
   virtual ~Overlay() = default;

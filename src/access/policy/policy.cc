@@ -222,7 +222,7 @@ max_grant_days = 84
 
 [roles.candidate_campaign]
 # Internal-election candidate campaigns: contact through the platform only.
-capabilities = ["phonebank.call", "message.draft", "message.send"]
+capabilities = ["phonebank.call", "phonebank.manage", "message.draft", "message.send"]
 fields = ["first_name", "location"]
 max_grant_days = 84
 

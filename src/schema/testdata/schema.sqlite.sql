@@ -377,3 +377,65 @@ CREATE TABLE access_version (
   id INTEGER PRIMARY KEY,
   n INTEGER NOT NULL
 );
+CREATE TABLE contests (
+  id INTEGER PRIMARY KEY,
+  slug TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  scope_unit INTEGER NOT NULL REFERENCES units(id),
+  released_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE contest_rulebooks (
+  contest_id INTEGER NOT NULL REFERENCES contests(id),
+  version INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  state TEXT NOT NULL,
+  proposed_by INTEGER REFERENCES accounts(id),
+  proposed_at INTEGER NOT NULL,
+  approved_by INTEGER REFERENCES accounts(id),
+  approved_at INTEGER,
+  PRIMARY KEY (contest_id, version)
+);
+CREATE TABLE contest_nominations (
+  id INTEGER PRIMARY KEY,
+  contest_id INTEGER NOT NULL REFERENCES contests(id),
+  body TEXT NOT NULL,
+  nominator TEXT NOT NULL,
+  candidate TEXT NOT NULL,
+  decided_by TEXT NOT NULL,
+  meeting_on INTEGER NOT NULL,
+  votes_for INTEGER NOT NULL,
+  votes_against INTEGER NOT NULL,
+  votes_abstaining INTEGER NOT NULL,
+  recorded_by INTEGER REFERENCES accounts(id),
+  recorded_at INTEGER NOT NULL,
+  UNIQUE (contest_id, body, nominator)
+);
+CREATE TABLE contest_candidates (
+  contest_id INTEGER NOT NULL REFERENCES contests(id),
+  candidate TEXT NOT NULL,
+  qualified_at INTEGER NOT NULL,
+  access_from INTEGER NOT NULL,
+  PRIMARY KEY (contest_id, candidate)
+);
+CREATE TABLE contest_ledger (
+  id INTEGER PRIMARY KEY,
+  contest_id INTEGER NOT NULL REFERENCES contests(id),
+  at INTEGER NOT NULL,
+  candidate TEXT NOT NULL,
+  entry TEXT NOT NULL,
+  facility TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  ref TEXT NOT NULL,
+  matches INTEGER,
+  used_at INTEGER,
+  used_ref TEXT,
+  account_id INTEGER REFERENCES accounts(id)
+);
+CREATE INDEX contest_ledger_contest ON contest_ledger(contest_id, candidate);
+CREATE TABLE contest_version (
+  id INTEGER PRIMARY KEY,
+  n INTEGER NOT NULL
+);
