@@ -350,7 +350,11 @@ Result<std::map<std::string, Tally, std::less<>>> Count(
 std::int64_t CeilDiv(std::int64_t a, std::int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 
 Result<Clause> Evaluate(const Expr& e, const std::map<std::string, Tally, std::less<>>& tallies) {
-  const Tally& t = tallies.find(e.body)->second;
+  const auto it = tallies.find(e.body);
+  if (it == tallies.end()) {
+    return Status::InvalidArgument("the expression names '" + e.body + "', not a body here");
+  }
+  const Tally& t = it->second;
   Clause c;
   c.text = e.text;
   std::int64_t of = t.size;

@@ -526,9 +526,16 @@ Status Reader::Bodies(const toml::table& root, Rulebook* rb) const {
   if (bodies->size() > static_cast<size_t>(kMaxBodies)) {
     return Bad(*bodies, "bodies", "more than " + std::to_string(kMaxBodies) + " bodies");
   }
-  for (const auto& [key, node] : *bodies) {
+  // In the file's order (toml++ keeps keys sorted).
+  std::vector<std::pair<std::string_view, const toml::node*>> in_order;
+  for (const auto& [key, node] : *bodies) in_order.emplace_back(key.str(), &node);
+  std::stable_sort(in_order.begin(), in_order.end(), [](const auto& x, const auto& y) {
+    return x.second->source().begin < y.second->source().begin;
+  });
+  for (const auto& [key, node_ptr] : in_order) {
+    const toml::node& node = *node_ptr;
     Body b;
-    b.id = std::string(key.str());
+    b.id = std::string(key);
     const std::string f = "bodies." + b.id;
     if (!IsBodyId(b.id)) {
       return Bad(node, f,

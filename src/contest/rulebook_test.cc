@@ -91,6 +91,8 @@ TEST(RulebookTest, ExampleParses) {
   EXPECT_EQ(rb.candidates[2].accounts, std::vector<std::string>{"campaign-wrenfield"});
   for (const Candidate& c : rb.candidates) EXPECT_FALSE(c.aliases.empty()) << c.id;
   ASSERT_EQ(rb.bodies.size(), 3u);
+  EXPECT_EQ(rb.bodies[0].id, "mps");  // in the file's order
+  EXPECT_EQ(rb.bodies[2].id, "affiliates");
   const Body* mps = rb.FindBody("mps");
   ASSERT_NE(mps, nullptr);
   EXPECT_EQ(mps->kind, BodyKind::kPeople);
