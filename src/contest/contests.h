@@ -104,8 +104,8 @@ class ContestRules final : public access::OverlaySource,
   std::vector<messaging::RuleCheck> Check(store::Tx& tx, const messaging::Message& m,
                                           AccountId sender, bool sender_is_staff,
                                           Micros now) const override;
-  std::string SecondApprovalReason(store::Tx& tx, const messaging::Message& m, bool sender_is_staff,
-                                   Micros now) const override;
+  std::string SecondApprovalReason(store::Tx& tx, const messaging::Message& m, AccountId sender,
+                                   bool sender_is_staff, Micros now) const override;
   Status Sent(store::Tx& tx, const access::Acting& who, const messaging::Message& m,
               std::int64_t recipients) const override;
   // phonebank::CampaignHooks

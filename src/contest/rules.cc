@@ -141,6 +141,21 @@ bool Publishes(std::string_view capability) {
          capability == "message.send" || capability == "phonebank.manage";
 }
 
+// A candidate campaign's own campaign or message: made by one of its
+// accounts, reaching only the consenting electorate.
+bool OwnFacility(const Compiled& c, const std::string& candidate, const access::Facility& f) {
+  auto owner = c.candidate_of.find(f.owner.value());
+  if (owner == c.candidate_of.end() || owner->second != candidate) return false;
+  if (!(f.consents_all & members::kConsentCandidates) || f.statuses.empty()) return false;
+  for (const std::string& st : f.statuses) {
+    if (std::find(c.rb.electorate_statuses.begin(), c.rb.electorate_statuses.end(), st) ==
+        c.rb.electorate_statuses.end()) {
+      return false;
+    }
+  }
+  return f.joined_to && *f.joined_to <= c.rb.frozen_on + 1;
+}
+
 class ContestOverlay final : public access::Overlay {
  public:
   explicit ContestOverlay(std::shared_ptr<const Snapshot> snap) : snap_(std::move(snap)) {}
@@ -155,6 +170,16 @@ class ContestOverlay final : public access::Overlay {
         const std::string source = "contest:" + std::to_string(c.id);
         const auto g = std::find_if(who.grants.begin(), who.grants.end(),
                                     [&](const access::Grant& x) { return x.id == allow.grant; });
+        if (g != who.grants.end() && g->source == source && target.facility &&
+            !OwnFacility(c, it->second, *target.facility)) {
+          access::Decision d;
+          d.rule = "contest.own_facility";
+          d.contest = c.id;
+          d.deny_reason = "during " + c.rb.name +
+                          " a candidate campaign acts only on its own phone banks and messages, "
+                          "which reach only the electorate who agreed to contact by candidates";
+          return d;
+        }
         if (g == who.grants.end() || g->source != source) {
           access::Decision d;
           d.rule = "contest.data_release";
@@ -367,11 +392,15 @@ std::vector<messaging::RuleCheck> ContestRules::Check(store::Tx& tx, const messa
 }
 
 std::string ContestRules::SecondApprovalReason(store::Tx& tx, const messaging::Message& m,
-                                               bool sender_is_staff, Micros now) const {
+                                               AccountId sender, bool sender_is_staff,
+                                               Micros now) const {
   auto snap = Current(tx);
   if (!snap) return "the contest rules could not be read";
   for (const Compiled& c : (*snap)->contests) {
-    if (!c.Live(now) || !c.rb.staff_flag || !sender_is_staff) continue;
+    if (!c.Live(now) || !c.IsStaff(sender.value(), sender_is_staff) ||
+        !c.CampaignOf(sender.value(), now).empty()) {
+      continue;
+    }
     auto named = FindNames(c, TextsOf(m));
     if (named && !named->candidates.empty()) {
       return "an official notice of " + c.rb.name + ": the returning officer approves it";

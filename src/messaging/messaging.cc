@@ -396,7 +396,8 @@ class NoHooks : public SendHooks {
   std::vector<RuleCheck> Check(store::Tx&, const Message&, AccountId, bool, Micros) const override {
     return {};
   }
-  std::string SecondApprovalReason(store::Tx&, const Message&, bool, Micros) const override {
+  std::string SecondApprovalReason(store::Tx&, const Message&, AccountId, bool,
+                                   Micros) const override {
     return {};
   }
 };
@@ -425,7 +426,7 @@ Result<Requirements> RequirementsFor(store::Tx& tx, const members::OrgTree& tree
     r.second_reason = "the audience (" + std::to_string(r.recipients) + ") is above " +
                       std::to_string(policy.approval_audience_above);
   }
-  std::string hook = hooks.SecondApprovalReason(tx, m, sender_is_staff, now);
+  std::string hook = hooks.SecondApprovalReason(tx, m, sender, sender_is_staff, now);
   if (!hook.empty()) {
     r.second = true;
     r.second_reason += (r.second_reason.empty() ? "" : "; ") + hook;

@@ -156,8 +156,8 @@ class SendHooks {
   virtual std::vector<RuleCheck> Check(store::Tx& tx, const Message& m, AccountId sender,
                                        bool sender_is_staff, Micros now) const = 0;
   // Why a second approval is needed beyond the audience size, or "".
-  virtual std::string SecondApprovalReason(store::Tx& tx, const Message& m, bool sender_is_staff,
-                                           Micros now) const = 0;
+  virtual std::string SecondApprovalReason(store::Tx& tx, const Message& m, AccountId sender,
+                                           bool sender_is_staff, Micros now) const = 0;
   // After `m` was queued for `recipients` members by `who` (the contest's
   // equal-access ledger).
   virtual Status Sent(store::Tx& tx, const access::Acting& who, const Message& m,

@@ -255,6 +255,7 @@ access::GateRequest Api::GateRequestFor(const ApiCall& call) const {
   r.what = TargetName(route.target);
   r.overlays = contest_rules_.get();
   r.publication = PublicationFor(call);
+  r.facility = FacilityFor(call);
   const std::int64_t id = call.target_id;
   switch (route.target) {
     case RouteTarget::kNone:

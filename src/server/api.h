@@ -237,6 +237,8 @@ class Api {
   HttpResponse ContestLedger(const ApiCall& call);
   // What a request would publish, for the contest overlay (api_contests.cc).
   std::function<Result<access::Publication>(store::Tx&)> PublicationFor(const ApiCall& call) const;
+  // The campaign or message a request acts on, for the contest overlay.
+  std::function<Result<access::Facility>(store::Tx&)> FacilityFor(const ApiCall& call) const;
 
   ApiDeps deps_;
   std::unique_ptr<access::AuthService> auth_;

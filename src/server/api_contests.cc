@@ -442,4 +442,34 @@ std::function<Result<access::Publication>(store::Tx&)> Api::PublicationFor(
   return {};
 }
 
+std::function<Result<access::Facility>(store::Tx&)> Api::FacilityFor(const ApiCall& call) const {
+  const std::int64_t id = call.target_id;
+  const members::OrgTree* tree = deps_.tree;
+  auto from = [](std::string kind, AccountId owner, const segment::Segment& s) {
+    access::Facility f;
+    f.kind = std::move(kind);
+    f.owner = owner;
+    f.consents_all = s.consents_all;
+    f.statuses = s.statuses;
+    f.joined_to = s.joined_to;
+    return f;
+  };
+  switch (call.route.target) {
+    case RouteTarget::kCampaignPath:
+      return [=](store::Tx& tx) -> Result<access::Facility> {
+        SB_ASSIGN_OR_RETURN(phonebank::Campaign c,
+                            phonebank::GetCampaign(tx, *tree, phonebank::CampaignId(id)));
+        return from("campaign", c.owner, c.audience);
+      };
+    case RouteTarget::kMessagePath:
+      return [=](store::Tx& tx) -> Result<access::Facility> {
+        SB_ASSIGN_OR_RETURN(messaging::Message m,
+                            messaging::GetMessage(tx, *tree, messaging::MessageId(id)));
+        return from("message", m.author, m.audience);
+      };
+    default:
+      return {};
+  }
+}
+
 }  // namespace switchboard::server

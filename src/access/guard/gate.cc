@@ -58,6 +58,11 @@ Result<GateResult> Authorise(store::Tx& tx, const Policy& policy, const members:
     SB_ASSIGN_OR_RETURN(publication, r.publication(tx));
     target.publication = &publication;
   }
+  Facility facility;
+  if (r.facility) {
+    SB_ASSIGN_OR_RETURN(facility, r.facility(tx));
+    target.facility = &facility;
+  }
   std::vector<std::shared_ptr<const Overlay>> in_force;
   std::vector<const Overlay*> overlays;
   if (r.overlays) {

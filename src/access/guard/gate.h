@@ -52,6 +52,8 @@ struct GateRequest {
   // What the request would publish, read in the transaction (a draft's new
   // text, a stored message being approved or sent); unset when nothing.
   std::function<Result<Publication>(store::Tx&)> publication;
+  // The campaign or message the request acts on, read in the transaction.
+  std::function<Result<Facility>(store::Tx&)> facility;
   // Overlays in force (contest rules); null for none.
   const OverlaySource* overlays = nullptr;
   Micros now = 0;

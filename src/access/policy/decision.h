@@ -65,6 +65,19 @@ struct Publication {
   std::vector<PublicationText> texts;
 };
 
+// The campaign or message a request acts on, for overlays that rule on whose
+// it is and whom it reaches (a contest's candidate campaigns act only on
+// their own, and reach only the consenting electorate).
+struct Facility {
+  std::string kind;  // "campaign" or "message"
+  AccountId owner;   // who created it
+  // Its audience's conditions: consent bits all required, statuses (empty:
+  // any), joined before this day (days since 1970; nullopt: any).
+  std::uint32_t consents_all = 0;
+  std::vector<std::string> statuses;
+  std::optional<std::int64_t> joined_to;
+};
+
 struct Target {
   // The unit the action touches (a member's unit, or the scope acted on).
   // Capabilities that touch no unit (e.g. account.manage) leave it unset and
@@ -72,6 +85,8 @@ struct Target {
   std::optional<UnitId> unit;
   // What the action publishes, when it publishes anything.
   const Publication* publication = nullptr;
+  // The campaign or message it acts on, when it acts on one.
+  const Facility* facility = nullptr;
 };
 
 struct Decision {
