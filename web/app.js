@@ -13,6 +13,10 @@
 //   #/email, #/email/<id>   e-mail to members: list and one message (email.js)
 //   #/email/new, #/email/<id>/edit   compose and edit (compose.js)
 //   #/approvals             messages in the signed-in person's name (approvals.js)
+//   #/contests, #/contests/<id>   internal elections (contests.js)
+//
+// Above every screen, a contest's staff-neutrality notice for the accounts
+// it binds (contests.js, neutralityNotices).
 
 import { ApiError, get, del, csrfToken, setCsrfToken } from "./api.js";
 import { show, h, errorBanner, messageOf } from "./dom.js";
@@ -26,8 +30,10 @@ import * as email from "./email.js";
 import * as compose from "./compose.js";
 import * as approvals from "./approvals.js";
 import { canEmail } from "./mail.js";
+import * as contests from "./contests.js";
 
-const state = { session: null, notice: null };
+// contests: GET /contests as last read (null: not read, or unreadable).
+const state = { session: null, notice: null, contests: null };
 let leaving = [];
 let current = null;  // the screen being shown: { live }
 
@@ -50,6 +56,10 @@ function route() {
     if (parts.length === 3 && parts[2] === "edit") return { screen: "compose", params: { id: parts[1] } };
   }
   if (parts[0] === "approvals" && parts.length === 1) return { screen: "approvals", params: {} };
+  if (parts[0] === "contests" && parts.length === 1) return { screen: "contestList", params: {} };
+  if (parts[0] === "contests" && /^\d+$/.test(parts[1] || "") && parts.length === 2) {
+    return { screen: "contest", params: { id: parts[1] } };
+  }
   return { screen: "notfound", params: {} };
 }
 
@@ -57,6 +67,8 @@ const screens = {
   campaigns, join, call, progress, organise, compose, approvals,
   emailList: { render: email.renderList },
   emailMessage: { render: email.renderMessage },
+  contestList: { render: contests.renderList },
+  contest: { render: contests.renderContest },
 };
 
 // The main navigation: [link, label, shown to this session?, screens it covers].
@@ -65,6 +77,8 @@ const NAV = [
   ["/#/", "Campaigns", () => true, ["campaigns", "call", "progress", "organise"]],
   ["/#/email", "E-mail", (s) => canEmail(s), ["emailList", "emailMessage", "compose"]],
   ["/#/approvals", "Messages in your name", () => true, ["approvals"]],
+  // For accounts a contest binds, and those who manage contests.
+  ["/#/contests", "Contests", () => contests.showsContests(state.contests), ["contestList", "contest"]],
 ];
 
 async function loadSession() {
@@ -100,6 +114,25 @@ function updateHeader() {
     main.replaceChildren();
     main.hidden = true;
   }
+  const notice = document.getElementById("contest-notice");
+  const lines = state.session ? contests.neutralityNotices(state.contests) : [];
+  notice.replaceChildren(...lines.map((t) => h("p", {}, t)));
+  notice.hidden = lines.length === 0;
+}
+
+// Reads the contests again (each screen change, so a notice comes and goes
+// with the contest's timeline) and redraws the header when they change.
+let contestsAsked = 0;
+async function refreshContests() {
+  if (!state.session) return;
+  const mine = ++contestsAsked;
+  const list = await contests.loadContests();
+  if (mine !== contestsAsked || !state.session) return;
+  // The server's "now" changes at every read; the rest is what counts.
+  const same = (x) => JSON.stringify(x, (k, v) => (k === "now" ? undefined : v));
+  if (same(list) === same(state.contests)) return;
+  state.contests = list;
+  updateHeader();
 }
 
 export async function render() {
@@ -109,6 +142,7 @@ export async function render() {
   const view = { live: true };
   current = view;
   const { screen, params } = route();
+  if (state.session && screen !== "signin") refreshContests();
   const ctx = {
     session: state.session,
     params,
@@ -162,6 +196,7 @@ async function signOut() {
   }
   setCsrfToken(null);
   state.session = null;
+  state.contests = null;
   state.notice = notice;
   // One render, with no hashchange to start a second that would drop the notice.
   history.replaceState(null, "", "/#/");
@@ -171,6 +206,7 @@ async function signOut() {
 window.addEventListener("switchboard:signed-out", () => {
   setCsrfToken(null);
   state.session = null;
+  state.contests = null;
   render();
 });
 window.addEventListener("hashchange", () => render());

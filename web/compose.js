@@ -1,7 +1,8 @@
 // Compose and edit an e-mail message (#/email/new, #/email/<id>/edit):
 // scope, from-identity, kind, the audience with its live recipient count,
 // subject and bodies, the merge fields allowed, and a preview for a sample
-// recipient. The server checks everything when the draft is saved; its
+// recipient. While a contest is live, an endorsement's statement shows its
+// length as "37 / 50 words" as it is typed (words.js, the server's count). The server checks everything when the draft is saved; its
 // errors name the field (and for templates the line and column), and are
 // shown both in the live region above the form and next to the field.
 
@@ -10,6 +11,8 @@ import { h, field, errorBanner, announce } from "./dom.js";
 import {
   KINDS, FROM_KINDS, MERGE_FIELDS, countText, hasCap, loadPreview, unitWords,
 } from "./mail.js";
+import { countWords } from "./words.js";
+import { loadContests, statementLimit } from "./contests.js";
 
 const STATUSES = ["current", "arrears", "lapsed", "suspended", "resigned"];
 const TYPES = ["standard", "reduced", "young", "life"];
@@ -217,6 +220,11 @@ function composeForm(ctx, m) {
   const savePreview = h("button", { type: "submit", value: "preview", class: "secondary" }, "Save and preview");
   if (m) save.setAttribute("aria-describedby", "save-hint");
 
+  // The statement's length, for an endorsement while a contest is live.
+  const textField = field("Text", text, "Every message has a plain-text version");
+  const wordCount = statementCounter(ctx, text, kind);
+  textField.append(wordCount.el);
+
   const fields = { scope, subject, text_body: text, html_body: html };
   const form = h("form", { novalidate: true, id: "compose-form", "aria-describedby": "compose-errors" },
     errors,
@@ -238,7 +246,7 @@ function composeForm(ctx, m) {
       field("Not contacted since (optional)", dates.not_contacted_since),
       count),
     field("Subject", subject, "One line; merge fields allowed"),
-    field("Text", text, "Every message has a plain-text version"),
+    textField,
     field("HTML version (optional)", html,
       "Simple formatting only: paragraphs, emphasis, lists, headings, tables and links. No scripts, " +
       "styles, images or forms."),
@@ -326,6 +334,7 @@ function composeForm(ctx, m) {
     ev.preventDefault();
     const wantPreview = ev.submitter === savePreview;
     clearErrors();
+    wordCount.update();
     if (!subject.value.trim() || !text.value.trim()) {
       showError({ message: (!subject.value.trim() ? "subject" : "text_body") +
         ": write a subject and a text version before saving." });
@@ -364,6 +373,65 @@ function composeForm(ctx, m) {
 
   recount();
   return form;
+}
+
+// "37 / 50 words" under the text body while the kind is endorsement and a
+// contest is live (the smallest limit of those the account sees). Over the
+// limit the body is marked invalid; the server still decides on saving.
+function statementCounter(ctx, text, kind) {
+  const el = h("div", { id: "statement-count-box", hidden: true },
+    h("p", { class: "word-count", id: "statement-count" }),
+    h("p", { class: "field-note", id: "statement-note" }));
+  const count = el.firstChild;
+  const note = el.lastChild;
+  let limit = null;
+  let marked = false;
+  let spoken = null;
+  const describe = (on) => {
+    const ids = (text.getAttribute("aria-describedby") || "").split(" ")
+      .filter((x) => x && x !== "statement-count" && x !== "statement-note");
+    if (on) ids.push("statement-count", "statement-note");
+    if (ids.length) text.setAttribute("aria-describedby", ids.join(" "));
+    else text.removeAttribute("aria-describedby");
+  };
+  const update = () => {
+    const on = !!limit && kind.value() === "endorsement";
+    el.hidden = !on;
+    describe(on);
+    if (!on) {
+      if (marked) text.removeAttribute("aria-invalid");
+      marked = false;
+      return;
+    }
+    const n = countWords(text.value);
+    const over = n > limit.limit;
+    count.textContent = n + " / " + limit.limit + " words";
+    count.classList.toggle("over", over);
+    note.textContent = over
+      ? "Over the limit: " + limit.contest + " allows " + limit.limit + " words in a statement. " +
+        "Shorten it, or the server will refuse it."
+      : "The statement's limit in " + limit.contest + ", counted as the server counts. " +
+        "Leave the HTML version empty: during a contest an endorsement is plain text.";
+    note.classList.toggle("count-error", over);
+    if (over) {
+      text.setAttribute("aria-invalid", "true");
+      marked = true;
+    } else if (marked) {
+      text.removeAttribute("aria-invalid");
+      marked = false;
+    }
+    // Said once typing pauses, not at every key.
+    clearTimeout(spoken);
+    spoken = setTimeout(() => { if (ctx.live() && document.activeElement === text) announce(count.textContent); }, 1500);
+  };
+  ctx.onLeave(() => clearTimeout(spoken));
+  text.addEventListener("input", update);
+  for (const i of kind.inputs) i.addEventListener("change", update);
+  loadContests().then((list) => {
+    limit = statementLimit(list);
+    if (ctx.live()) update();
+  });
+  return { el, update };
 }
 
 // Focuses the field; in a body, puts the cursor at the line and column the

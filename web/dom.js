@@ -66,8 +66,21 @@ export function field(label, input, hint) {
   return h("div", { class: "field" }, children);
 }
 
-// A banner for an error: the server's message is written for people.
+// The contest rules a refusal may name (docs/contests.md), as a heading
+// for the server's message.
+const CONTEST_RULES = {
+  "contest.neutrality": "Refused under the contest's staff neutrality rule",
+  "contest.data_release": "Refused under the contest's data-release rule",
+};
+
+// A banner for an error: the server's message is written for people. A
+// refusal under a contest rule says which rule, above the message.
 export function errorBanner(err) {
+  const rule = err && err.body && err.body.error && err.body.error.rule;
+  if (rule && CONTEST_RULES[rule]) {
+    return h("div", { class: "banner error", role: "alert", "data-rule": rule },
+      h("strong", { class: "rule" }, CONTEST_RULES[rule] + " (" + rule + ")"), h("p", {}, messageOf(err)));
+  }
   return h("div", { class: "banner error", role: "alert" }, messageOf(err));
 }
 
