@@ -59,10 +59,8 @@ access::Acting Operator(server::App& app) {
   return a;
 }
 
-int Fail(const Status& st) {
-  std::fprintf(stderr, "switchboard: %s\n", st.message().c_str());
-  return st.code() == StatusCode::kInvalidArgument ? kExitUsage : ExitFor(st);
-}
+// Prints the message once; bad input (and a name already taken) is 2.
+int Fail(const Status& st) { return ExitFor(st); }
 
 class ContestCommands final : public Command {
  public:
@@ -371,7 +369,10 @@ class ContestCommands final : public Command {
           std::copy(raw.begin(), raw.end(), leaf.begin());
           Status ok = audit::VerifyInclusion(leaf, static_cast<std::uint64_t>(l.index),
                                              static_cast<std::uint64_t>(size), proof, root);
-          j["proof"] = {{"tree_size", size}, {"root", Hex(root)}, {"verified", ok.ok()}};
+          j["proof"] = {{"tree_size", size},
+                        {"root", Hex(root)},
+                        {"verified", ok.ok()},
+                        {"path", json::array()}};
           for (const auto& h : proof) j["proof"]["path"].push_back(Hex(h));
         } else {
           j["proof"] = {{"pending",

@@ -625,6 +625,16 @@ Result<int> ContestOperations::Release(store::Tx& tx, const access::Acting& who,
                 "ref) VALUES ($1, $2, $3, 'released', 'data', $4, $5)",
                 {row.id, from, s.candidate, reach, "grants-from:" + std::to_string(from)})
             .status());
+    if (rb.receive == Receive::kWatermarkedExports) {
+      // The rulebook allows watermarked exports: each candidate's
+      // entitlement is on the ledger (the export itself is refused until the
+      // privacy operations build it; candidate roles hold no member.export).
+      SB_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO contest_ledger (contest_id, at, candidate, entry, facility, size, "
+                  "ref) VALUES ($1, $2, $3, 'entitlement', 'export', $4, 'rulebook')",
+                  {row.id, from, s.candidate, reach})
+              .status());
+    }
     SB_RETURN_IF_ERROR(
         Record(tx, ContestEvent(who, "contest.release", row.id, "release:" + s.candidate)));
     ++n;
