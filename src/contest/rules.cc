@@ -160,6 +160,15 @@ class ContestOverlay final : public access::Overlay {
  public:
   explicit ContestOverlay(std::shared_ptr<const Snapshot> snap) : snap_(std::move(snap)) {}
 
+  bool ReadsContent(const access::Principal& who, Micros now) const override {
+    for (const Compiled& c : snap_->contests) {
+      if (!c.Live(now)) continue;
+      const std::int64_t account = who.account.value();
+      if (c.candidate_of.count(account) || c.IsStaff(account, who.staff)) return true;
+    }
+    return false;
+  }
+
   std::optional<access::Decision> Check(const access::Principal& who, std::string_view capability,
                                         const access::Target& target, Micros now,
                                         const access::Decision& allow) const override {

@@ -1,5 +1,7 @@
 #include "access/guard/gate.h"
 
+#include <algorithm>
+
 #include "access/guard/anomaly.h"
 #include "access/store/access_store.h"
 #include "audit/audit_log.h"
@@ -53,21 +55,26 @@ Result<GateResult> Authorise(store::Tx& tx, const Policy& policy, const members:
   }
   out.unit = unit ? *unit : root;
   Target target{unit};
-  Publication publication;
-  if (r.publication) {
-    SB_ASSIGN_OR_RETURN(publication, r.publication(tx));
-    target.publication = &publication;
-  }
-  Facility facility;
-  if (r.facility) {
-    SB_ASSIGN_OR_RETURN(facility, r.facility(tx));
-    target.facility = &facility;
-  }
   std::vector<std::shared_ptr<const Overlay>> in_force;
   std::vector<const Overlay*> overlays;
   if (r.overlays) {
     SB_ASSIGN_OR_RETURN(in_force, r.overlays->InForce(tx, r.now));
     for (const auto& o : in_force) overlays.push_back(o.get());
+  }
+  // What the request publishes and acts on, read only for an overlay that
+  // looks at it for this account.
+  const bool content = std::any_of(overlays.begin(), overlays.end(), [&](const Overlay* o) {
+    return o->ReadsContent(who, r.now);
+  });
+  Publication publication;
+  if (content && r.publication) {
+    SB_ASSIGN_OR_RETURN(publication, r.publication(tx));
+    target.publication = &publication;
+  }
+  Facility facility;
+  if (content && r.facility) {
+    SB_ASSIGN_OR_RETURN(facility, r.facility(tx));
+    target.facility = &facility;
   }
   out.decision = Decide(policy, tree, who, r.capability, target, r.now, overlays);
   if (!out.decision.allow) {

@@ -117,6 +117,13 @@ class Overlay {
   virtual std::optional<Decision> Check(const Principal& who, std::string_view capability,
                                         const Target& target, Micros now,
                                         const Decision& allow) const = 0;
+  // Whether Check would look at the target's publication or facility for
+  // `who` (the gate reads them only then).
+  virtual bool ReadsContent(const Principal& who, Micros now) const {
+    (void)who;
+    (void)now;
+    return true;
+  }
 };
 
 Decision Decide(const Policy& policy, const members::OrgTree& tree, const Principal& who,
