@@ -67,6 +67,8 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::Api api(deps);
   api.Register(http);
   server::AddMemberPages(http, deps);
+  // Demo mode only (a demo data directory): the movable clock's routes.
+  server::AddDemoRoutes(http, api, app);
   if (*outbox) {
     // A crash may have left rows handed to the relay: they count as sent.
     auto recovered = (*outbox)->Recover();
@@ -157,7 +159,7 @@ class DemoCommand final : public Command {
 
   std::optional<int> Run(OpenedApps& opened) override {
     if (!demo_->parsed()) return std::nullopt;
-    const std::string marker = dir_ + "/.switchboard-demo";
+    const std::string marker = server::DemoMarkerPath(dir_);
     if (auto code = RemoveOldDemo(marker)) return *code;
     const Micros t0 = clock_.Now();
     auto init_sum = server::InitDataDir({dir_, store_, ""}, clock_);
@@ -190,6 +192,7 @@ class DemoCommand final : public Command {
     if (!a) return ExitFor(a.error());
     if (auto code = GenerateMembers(**a, t0)) return *code;
     if (auto code = SetUpPhonebankAndMail(**a, capture.port, capture_dir)) return *code;
+    if (auto code = SetUpContest(**a)) return *code;
     std::fflush(stdout);
     if (no_serve_) return kExitOk;
     return RunServe(**a, port_, true);
@@ -321,6 +324,26 @@ class DemoCommand final : public Command {
           "so nothing is delivered).\n\n",
           static_cast<long long>(*mailed));
     }
+    return std::nullopt;
+  }
+
+  // The leadership contest, with nominations open, and how to walk it.
+  std::optional<int> SetUpContest(server::App& app) {
+    auto c = server::SetUpDemoContest(app);
+    if (!c) return ExitFor(c.error());
+    std::printf("Contest: %s (%s), in the 2020 shape; nominations are open and close at %s.\n",
+                c->name.c_str(), c->slug.c_str(), FormatTimestamp(c->nominations_close).c_str());
+    for (const std::string& line : c->standing) std::printf("  %s\n", line.c_str());
+    for (const auto& l : c->accounts) {
+      std::printf("  %-24s password %s   (%s)\n", l.login.c_str(), l.password.c_str(),
+                  l.part.c_str());
+    }
+    std::printf(
+        "  The organiser above is staff: neutrality binds it while the contest runs.\n"
+        "  Try: sign in as %s, open Contests, move the demo clock to nominations close\n"
+        "  (data release), then on to the ballot (%s) and its close (%s).\n\n",
+        c->accounts.front().login.c_str(), FormatTimestamp(c->ballot_open).c_str(),
+        FormatTimestamp(c->ballot_close).c_str());
     return std::nullopt;
   }
 

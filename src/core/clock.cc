@@ -10,6 +10,24 @@ Micros SystemClock::Now() const {
       .count();
 }
 
+OffsetClock::OffsetClock(const Clock& base, Micros offset)
+    : base_(base), offset_(offset > 0 ? offset : 0) {}
+
+Result<Micros> OffsetClock::Advance(Micros d) {
+  if (d <= 0) return Status::InvalidArgument("the clock only moves forward");
+  Micros cur = offset_.load();
+  while (!offset_.compare_exchange_weak(cur, cur + d)) {
+  }
+  return cur + d;
+}
+
+Micros OffsetClock::RaiseOffsetTo(Micros offset) {
+  Micros cur = offset_.load();
+  while (cur < offset && !offset_.compare_exchange_weak(cur, offset)) {
+  }
+  return cur < offset ? offset : cur;
+}
+
 namespace {
 // Howard Hinnant's days_from_civil / civil_from_days.
 std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {

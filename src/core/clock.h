@@ -1,6 +1,7 @@
 // Clock: the only source of "now". Every rule that depends on time takes a
 // Clock& so tests can jump weeks ahead in microseconds. Implementations are
-// thread-safe; SystemClock is stateless, ManualClock is atomic.
+// thread-safe; SystemClock is stateless, ManualClock and OffsetClock are
+// atomic.
 #pragma once
 
 #include <atomic>
@@ -36,6 +37,27 @@ class ManualClock final : public Clock {
 
  private:
   std::atomic<Micros> now_;
+};
+
+// Another clock plus an offset that only ever grows: demo mode's clock
+// (server::App), which a demonstrator moves forward through a contest's
+// timeline. Never goes back, however its moves interleave.
+class OffsetClock final : public Clock {
+ public:
+  // `base` must outlive this clock; `offset` must not be negative.
+  explicit OffsetClock(const Clock& base, Micros offset = 0);
+  Micros Now() const override { return base_.Now() + offset_.load(); }
+  Micros offset() const { return offset_.load(); }
+  // Moves the clock forward by `d` (> 0); kInvalidArgument otherwise.
+  // Returns the new offset.
+  Result<Micros> Advance(Micros d);
+  // Raises the offset to `offset` if it is below it; returns the offset in
+  // force afterwards (never lower than before).
+  Micros RaiseOffsetTo(Micros offset);
+
+ private:
+  const Clock& base_;
+  std::atomic<Micros> offset_;
 };
 
 constexpr Micros kMicrosPerSecond = 1'000'000;

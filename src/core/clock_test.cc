@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 namespace switchboard {
 namespace {
 
@@ -12,6 +15,50 @@ TEST(ClockTest, ManualClockMovesOnlyWhenTold) {
   EXPECT_EQ(c.Now(), 1000 + 7 * kMicrosPerDay);
   c.Set(5);
   EXPECT_EQ(c.Now(), 5);
+}
+
+TEST(ClockTest, OffsetClockAddsItsOffsetToItsBase) {
+  ManualClock base(1000);
+  OffsetClock c(base);
+  EXPECT_EQ(c.Now(), 1000);
+  EXPECT_EQ(c.offset(), 0);
+  auto moved = c.Advance(3 * kMicrosPerDay);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(*moved, 3 * kMicrosPerDay);
+  EXPECT_EQ(c.Now(), 1000 + 3 * kMicrosPerDay);
+  base.Advance(5);  // the base runs on under the offset
+  EXPECT_EQ(c.Now(), 1005 + 3 * kMicrosPerDay);
+  OffsetClock restarted(base, 7);
+  EXPECT_EQ(restarted.Now(), 1012);
+  EXPECT_EQ(OffsetClock(base, -50).offset(), 0);  // never behind its base
+}
+
+TEST(ClockTest, OffsetClockNeverGoesBack) {
+  ManualClock base(0);
+  OffsetClock c(base, 100);
+  EXPECT_FALSE(c.Advance(0));
+  EXPECT_FALSE(c.Advance(-1));
+  EXPECT_EQ(c.offset(), 100);
+  EXPECT_EQ(c.RaiseOffsetTo(40), 100);
+  EXPECT_EQ(c.offset(), 100);
+  EXPECT_EQ(c.RaiseOffsetTo(250), 250);
+  EXPECT_EQ(c.Now(), 250);
+}
+
+TEST(ClockTest, OffsetClockMovesAddUpAcrossThreads) {
+  ManualClock base(0);
+  OffsetClock c(base);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&c] {
+      for (int i = 0; i < 1000; ++i) {
+        ASSERT_TRUE(c.Advance(1));
+        c.RaiseOffsetTo(0);  // never lowers what the others added
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(c.offset(), 4000);
 }
 
 TEST(ClockTest, SystemClockIsAfter2025) {

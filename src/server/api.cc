@@ -109,6 +109,22 @@ void Api::Register(HttpServer& http) {
 }
 
 HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
+  auto prepared = Prepare(route, req);
+  if (auto* refusal = std::get_if<HttpResponse>(&prepared)) return std::move(*refusal);
+  const auto& owned = std::get<std::shared_ptr<ApiCall>>(prepared);
+  return handlers_.at(route.id)(*owned);
+}
+
+HttpResponse Api::Serve(const ApiRoute& route, const HttpRequest& req, TxKind kind, ActFn act,
+                        RenderFn render) {
+  auto prepared = Prepare(route, req);
+  if (auto* refusal = std::get_if<HttpResponse>(&prepared)) return std::move(*refusal);
+  const auto& owned = std::get<std::shared_ptr<ApiCall>>(prepared);
+  return Act(*owned, kind, std::move(act), std::move(render));
+}
+
+std::variant<std::shared_ptr<ApiCall>, HttpResponse> Api::Prepare(const ApiRoute& route,
+                                                                  const HttpRequest& req) {
   auto owned = std::make_shared<ApiCall>(route, req);
   ApiCall& call = *owned;
   call.now = deps_.clock->Now();
@@ -169,7 +185,7 @@ HttpResponse Api::Handle(const ApiRoute& route, const HttpRequest& req) {
       }
     }
   }
-  return handlers_.at(route.id)(call);
+  return owned;
 }
 
 bool Api::Authenticate(ApiCall& call, HttpResponse* refusal) {

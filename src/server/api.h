@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "access/guard/gate.h"
 #include "access/policy/acting.h"
@@ -128,8 +129,18 @@ class Api {
   enum class TxKind { kRead, kWrite, kLater };
   using ActFn = std::function<Status(store::Tx&, const access::Acting&)>;
   using RenderFn = std::function<HttpResponse(const Status&)>;
+  // Serves a route of its own, outside kApiRoutes (demo mode's clock,
+  // server/demo.h), through Handle's steps: the body, the session and its
+  // CSRF token, the gate on the route's capability, then `act` in the
+  // request's transaction and `render`. `route` must outlive the server.
+  HttpResponse Serve(const ApiRoute& route, const HttpRequest& req, TxKind kind, ActFn act,
+                     RenderFn render);
 
  private:
+  // Handle's steps 1-3 (body, session, target): the call, or the answer
+  // that refuses it.
+  std::variant<std::shared_ptr<ApiCall>, HttpResponse> Prepare(const ApiRoute& route,
+                                                               const HttpRequest& req);
   void AddSessionHandlers();
   void AddMemberHandlers();
   void AddGrantHandlers();

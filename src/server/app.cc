@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "access/store/demo_clock.h"
 #include "access/store/policy_record.h"
 #include "core/csv.h"
 #include "core/log.h"
@@ -39,6 +40,8 @@ Status RecordPolicy(store::Store& store, const access::Policy& policy, const Clo
 }
 
 }  // namespace
+
+std::string DemoMarkerPath(const std::string& dir) { return dir + "/.switchboard-demo"; }
 
 std::string AuditKeyPath(const std::string& dir) { return dir + "/keys/audit-signing.key"; }
 std::string AuditVerifyKeyPath(const std::string& dir) { return dir + "/audit-verify.pub"; }
@@ -202,11 +205,22 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   const std::string url = ResolveStoreUrl(data_dir, store_override, app->config_);
   SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, StoreOptionsFor(app->config_)));
   SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
+  if (std::filesystem::exists(DemoMarkerPath(data_dir))) {
+    Micros offset = 0;
+    SB_RETURN_IF_ERROR(app->store_->Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(offset, access::RecordedDemoClockOffset(tx));
+      return Status::Ok();
+    }));
+    app->demo_clock_ = std::make_unique<OffsetClock>(app->system_clock_, offset);
+    app->clock_ = app->demo_clock_.get();
+    log::Info("server", "demo mode: the demo clock may be moved forward",
+              {{"offset_seconds", offset / kMicrosPerSecond}});
+  }
   app->checkpoint_log_ =
       std::make_unique<audit::CheckpointLog>(CheckpointLogPaths(data_dir, app->config_));
   app->audit_.SetCheckpointLog(app->checkpoint_log_.get());
   SB_RETURN_IF_ERROR(app->ReloadTree());
-  SB_RETURN_IF_ERROR(RecordPolicy(*app->store_, app->policy_, app->clock_));
+  SB_RETURN_IF_ERROR(RecordPolicy(*app->store_, app->policy_, *app->clock_));
   // The in-memory audit tree is built lazily: AuditLog::Check and Checkpoint
   // sync it from the stored events, so commands that never sign pay nothing.
   return app;
@@ -232,7 +246,7 @@ Status App::SealAudit() {
     }
     if (everywhere) return Status::Ok();
   }
-  return audit_.Checkpoint(*store_, *audit_key_, clock_).status();
+  return audit_.Checkpoint(*store_, *audit_key_, *clock_).status();
 }
 
 Status App::ReloadTree() {

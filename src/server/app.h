@@ -83,7 +83,12 @@ class App {
   const crypto::Sealer& sealer() const { return *sealer_; }
   const members::OrgTree& tree() const { return tree_; }
   Status ReloadTree();
-  const Clock& clock() const { return clock_; }
+  const Clock& clock() const { return *clock_; }
+  // Demo mode (DemoMarkerPath exists): the clock is the system clock plus an
+  // offset a demonstrator may move forward (server/demo.h), starting where
+  // it was last recorded. Null outside demo mode: no other clock can move.
+  OffsetClock* demo_clock() { return demo_clock_.get(); }
+  bool demo() const { return demo_clock_ != nullptr; }
   // The audit log, tied to the checkpoint log: every checkpoint it signs is
   // also appended there. App::Open checks nothing about it; callers run
   // audit().Preflight() or audit().Check() as their command needs.
@@ -110,11 +115,18 @@ class App {
   std::unique_ptr<crypto::Sealer> sealer_;
   std::unique_ptr<store::Store> store_;
   members::OrgTree tree_;
-  SystemClock clock_;
+  SystemClock system_clock_;
+  std::unique_ptr<OffsetClock> demo_clock_;  // demo mode only
+  const Clock* clock_ = &system_clock_;
   std::unique_ptr<audit::SigningKey> audit_key_;
   std::unique_ptr<audit::CheckpointLog> checkpoint_log_;  // outlives audit_
   audit::AuditLog audit_;
 };
+
+// The file `switchboard demo` writes into the data directories it makes
+// (and the only ones it will replace); App::Open runs such a directory in
+// demo mode.
+std::string DemoMarkerPath(const std::string& data_dir);
 
 // The UK constituencies CSV compiled into the binary (data/constituencies.csv).
 std::string_view BuiltinConstituenciesCsv();

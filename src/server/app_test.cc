@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "access/store/access_store.h"
+#include "access/store/demo_clock.h"
+#include "access/store/sessions.h"
 #include "store/testing/pg_cluster.h"
 #include "store/testing/temp_dir.h"
 
@@ -71,6 +75,71 @@ TEST(AppTest, SealAuditSignsWhatWasAppendedOnce) {
                   })
                   .ok());
   EXPECT_EQ(stored, 1);
+}
+
+TEST(AppTest, OnlyADemoDirectoryHasAMovableClockAndItKeepsItsTime) {
+  auto dir = store::testing::ScopedTempDir::Create("sb-app");
+  ASSERT_TRUE(dir);
+  SystemClock clock;
+  const std::string data = dir->Join("data");
+  ASSERT_TRUE(InitDataDir({data, "", ""}, clock));
+  {
+    auto app = App::Open(data, "");
+    ASSERT_TRUE(app) << app.error().ToString();
+    EXPECT_FALSE((*app)->demo());
+    EXPECT_EQ((*app)->demo_clock(), nullptr);
+  }
+  std::FILE* marker = std::fopen(DemoMarkerPath(data).c_str(), "w");
+  ASSERT_NE(marker, nullptr);
+  std::fclose(marker);
+  const Micros by = 3 * kMicrosPerDay;
+  access::SessionId session;
+  Micros expires = 0;
+  {
+    auto app = App::Open(data, "");
+    ASSERT_TRUE(app) << app.error().ToString();
+    ASSERT_NE((*app)->demo_clock(), nullptr);
+    EXPECT_EQ((*app)->demo_clock()->offset(), 0);
+    const Micros now = (*app)->clock().Now();
+    expires = now + 3600 * kMicrosPerSecond;
+    ASSERT_TRUE(
+        (*app)
+            ->store()
+            .Write([&](store::Tx& tx) -> Status {
+              SB_ASSIGN_OR_RETURN(AccountId a, access::CreateAccount(
+                                                   tx, {"mover", "Mover", MemberId(), true}, now));
+              access::NewSessionRow row;
+              row.account = a;
+              row.token_hash = "demo-clock-test";
+              row.expires_at = expires;
+              SB_ASSIGN_OR_RETURN(session, access::InsertSession(tx, row, now));
+              access::Acting who;
+              who.account = a;
+              who.now = now;
+              EXPECT_FALSE(access::RecordDemoClockMove(tx, who, 0, 0).ok());  // never backwards
+              return access::RecordDemoClockMove(tx, who, by, by);
+            })
+            .ok());
+  }
+  auto app = App::Open(data, "");
+  ASSERT_TRUE(app) << app.error().ToString();
+  ASSERT_NE((*app)->demo_clock(), nullptr);
+  EXPECT_EQ((*app)->demo_clock()->offset(), by);
+  EXPECT_GE((*app)->clock().Now(), clock.Now() + by - kMicrosPerSecond);
+  std::int64_t moves = 0;
+  access::Session s;
+  ASSERT_TRUE((*app)
+                  ->store()
+                  .Read([&](store::Tx& tx) -> Status {
+                    SB_ASSIGN_OR_RETURN(
+                        moves, tx.QueryInt("SELECT COUNT(*) FROM audit_events WHERE action = "
+                                           "'demo.clock'"));
+                    SB_ASSIGN_OR_RETURN(s, access::FindSessionByTokenHash(tx, "demo-clock-test"));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(moves, 1);
+  EXPECT_EQ(s.expires_at, expires + by);  // the session moved with the clock
 }
 
 TEST(AppTest, StoreKeepsAReaderForEveryHttpWorker) {

@@ -2,13 +2,24 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
 #include "access/credentials/password.h"
 #include "access/store/access_service.h"
 #include "access/store/access_store.h"
+#include "access/store/demo_clock.h"
+#include "contest/contests.h"
+#include "contest/rulebook.h"
+#include "core/log.h"
+#include "core/mutex.h"
 #include "members/register.h"
 #include "messaging/operations.h"
 #include "phonebank/connector.h"
 #include "phonebank/operations.h"
+#include "server/api_internal.h"
 
 namespace switchboard::server {
 
@@ -62,7 +73,7 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
   SB_RETURN_IF_ERROR(app.store().Write([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(
         AccountId org,
-        access::CreateAccount(tx, {d.organiser_login, "Demo Organiser", MemberId(), false}, now));
+        access::CreateAccount(tx, {d.organiser_login, "Demo Organiser", MemberId(), true}, now));
     SB_RETURN_IF_ERROR(access::SetPasswordHash(tx, org, org_hash));
     SB_ASSIGN_OR_RETURN(
         AccountId vol,
@@ -168,6 +179,263 @@ Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_logi
     return Status::Ok();
   }));
   return queued;
+}
+
+namespace {
+
+// Who nominates whom in the demo: enough for Quennell-Hart through
+// constituency parties and for Vauquelin through affiliates; Wrenfield is
+// three MPs and four constituency parties short.
+struct DemoNominations {
+  const char* candidate;
+  int mps, clps;
+  std::vector<const char*> affiliates;
+};
+
+const DemoNominations kDemoNominations[] = {
+    {"quennell-hart", 31, 38, {"lighthouse-keepers", "beekeepers"}},
+    {"vauquelin", 23, 14, {"orchard-workers", "canal-staff", "cartographers"}},
+    {"wrenfield", 17, 29, {"tinkers"}},
+};
+
+// An account with a fresh password, as `switchboard account add` makes one.
+Result<AccountId> DemoAccount(store::Tx& tx, const std::string& login, const std::string& name,
+                              bool staff, const std::string& password_hash, Micros now) {
+  SB_ASSIGN_OR_RETURN(AccountId id,
+                      access::CreateAccount(tx, {login, name, MemberId(), staff}, now));
+  SB_RETURN_IF_ERROR(access::SetPasswordHash(tx, id, password_hash));
+  return id;
+}
+
+}  // namespace
+
+Result<DemoContest> SetUpDemoContest(App& app) {
+  const members::OrgTree& tree = app.tree();
+  if (!tree.root()) return Status::FailedPrecondition("the demo needs an organisation tree");
+  const Micros now = app.clock().Now();
+  const Micros announced = now - 10 * kMicrosPerDay;
+  const std::string text = contest::ExampleRulebookToml(announced);
+  SB_ASSIGN_OR_RETURN(contest::Rulebook rb, contest::ParseRulebook(text, "demo-contest.toml"));
+
+  DemoContest d;
+  d.slug = rb.id;
+  d.name = rb.name;
+  d.nominations_close = rb.timeline.nominations_close.at;
+  d.ballot_open = rb.timeline.ballot_open.at;
+  d.ballot_close = rb.timeline.ballot_close.at;
+  struct NewLogin {
+    std::string login, name, part;
+    bool staff;
+  };
+  std::vector<NewLogin> logins = {
+      {rb.returning_officer, "Returning Officer", "returning officer", true}};
+  for (const std::string& p : rb.procedures_committee) {
+    logins.push_back({p, "Procedures Committee", "procedures committee (reads the ledger)", false});
+  }
+  for (const contest::Candidate& c : rb.candidates) {
+    for (const std::string& a : c.accounts) {
+      logins.push_back({a, "Campaign of " + c.name, "campaign of " + c.name, false});
+    }
+  }
+  std::vector<std::string> hashes;
+  for (const NewLogin& l : logins) {
+    d.accounts.push_back({l.login, RandomPassword(), l.part});
+    SB_ASSIGN_OR_RETURN(std::string h, access::HashPassword(d.accounts.back().password));
+    hashes.push_back(std::move(h));
+  }
+
+  // Constituency parties in code order: each nominates at most once.
+  std::vector<const members::Unit*> clps = tree.OfKind("constituency");
+  std::sort(clps.begin(), clps.end(),
+            [](const members::Unit* a, const members::Unit* b) { return a->code < b->code; });
+  int clps_needed = 0;
+  for (const DemoNominations& n : kDemoNominations) clps_needed += n.clps;
+  if (static_cast<int>(clps.size()) < clps_needed) {
+    return Status::FailedPrecondition("the demo contest needs " + std::to_string(clps_needed) +
+                                      " constituencies in the tree");
+  }
+
+  const contest::ContestRules rules(tree);
+  const contest::ContestOperations ops(app.policy(), tree, rules);
+  SB_RETURN_IF_ERROR(app.store().Write([&](store::Tx& tx) -> Status {
+    AccountId officer;
+    for (size_t i = 0; i < logins.size(); ++i) {
+      SB_ASSIGN_OR_RETURN(AccountId id, DemoAccount(tx, logins[i].login, logins[i].name,
+                                                    logins[i].staff, hashes[i], now));
+      if (i == 0) officer = id;
+    }
+    access::GrantRequest g{officer,
+                           "staff",
+                           tree.root()->id,
+                           "demo: run the leadership contest as returning officer",
+                           now,
+                           now + 180 * kMicrosPerDay,
+                           "demo set-up",
+                           "direct",
+                           0};
+    SB_RETURN_IF_ERROR(access::GrantBySystem(tx, g, "demo", now).status());
+
+    // The returning officer loads the rulebook and records the nominations,
+    // under the grant just made, as through the API.
+    SB_ASSIGN_OR_RETURN(access::PrincipalData pd, access::LoadPrincipal(tx, officer));
+    const access::Decision allow = access::Decide(app.policy(), tree, pd.principal(true),
+                                                  "contest.manage", {tree.root()->id}, now);
+    if (!allow.allow) return Status::FailedPrecondition("demo: " + allow.deny_reason);
+    access::Acting ro;
+    ro.account = officer;
+    ro.staff = true;
+    ro.display_name = "Returning Officer";
+    ro.decision = &allow;
+    ro.now = now;
+    SB_RETURN_IF_ERROR(ops.Load(tx, ro, text, "demo-contest.toml").status());
+
+    const std::int64_t open_day = rb.timeline.nominations_open.at / kMicrosPerDay;
+    const std::int64_t today = now / kMicrosPerDay;
+    int k = 0;  // the nomination's number: spreads meetings and votes
+    auto nominate = [&](const char* candidate, const char* body, const std::string& nominator,
+                        const char* decided_by) -> Status {
+      contest::NominationInput in;
+      in.body = body;
+      in.nominator = nominator;
+      in.candidate = candidate;
+      in.decided_by = decided_by;
+      in.meeting_on = open_day + k % std::max<std::int64_t>(1, today - open_day + 1);
+      in.votes_for = 12 + (k * 37) % 90;
+      in.votes_against = (k * 11) % 25;
+      in.votes_abstaining = k % 6;
+      ++k;
+      return ops.Nominate(tx, ro, d.slug, in).status();
+    };
+    size_t next_clp = 0;
+    int mp = 0;
+    for (const DemoNominations& n : kDemoNominations) {
+      for (int i = 0; i < n.mps; ++i) {
+        char ref[16];
+        std::snprintf(ref, sizeof ref, "mp-%03d", ++mp);
+        SB_RETURN_IF_ERROR(nominate(n.candidate, "mps", ref, "the member of parliament"));
+      }
+      for (int i = 0; i < n.clps; ++i) {
+        SB_RETURN_IF_ERROR(nominate(n.candidate, "clps", clps[next_clp++]->code,
+                                    i % 3 == 0 ? "executive committee" : "all-member meeting"));
+      }
+      for (const char* a : n.affiliates) {
+        SB_RETURN_IF_ERROR(nominate(n.candidate, "affiliates", a, "national executive"));
+      }
+    }
+    SB_ASSIGN_OR_RETURN(contest::Standing standing, ops.StandingOf(tx, d.slug, now));
+    d.standing.clear();
+    for (const contest::CandidateStanding& c : standing.candidates) {
+      std::string line =
+          c.name + (c.qualification.qualified ? ": qualifies" : ": does not qualify");
+      const char* sep = " (nominated by ";
+      for (const contest::Body& b : rb.bodies) {
+        auto it = c.nominations.find(b.id);
+        if (it == c.nominations.end()) continue;
+        line += sep + std::to_string(it->second) + " " + b.id;
+        sep = ", ";
+      }
+      d.standing.push_back(line + ")");
+    }
+    return Status::Ok();
+  }));
+  return d;
+}
+
+namespace {
+
+using json = nlohmann::json;
+using api_internal::Json;
+
+json ClockJson(const OffsetClock& clock) {
+  return {{"now", FormatTimestamp(clock.Now())},
+          {"offset_seconds", clock.offset() / kMicrosPerSecond}};
+}
+
+// How far the body asks to move the clock from `now`.
+Result<Micros> RequestedMove(const std::string& body, Micros now) {
+  const json j = json::parse(body.empty() ? std::string("{}") : body, nullptr, false);
+  if (!j.is_object()) return Status::InvalidArgument("send a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "advance_seconds" && key != "to") {
+      return Status::InvalidArgument("unknown field \"" + key +
+                                     "\": send \"advance_seconds\" or \"to\"");
+    }
+  }
+  const bool by = j.contains("advance_seconds"), to = j.contains("to");
+  if (by == to) {
+    return Status::InvalidArgument(
+        "send either \"advance_seconds\" (a whole number of seconds) or \"to\" (an RFC 3339 "
+        "time), not both");
+  }
+  Micros move = 0;
+  if (by) {
+    const json& v = j["advance_seconds"];
+    const std::int64_t max_seconds = kDemoClockMaxMove / kMicrosPerSecond;
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 ||
+        v.get<std::int64_t>() > max_seconds) {
+      return Status::InvalidArgument("advance_seconds: a whole number from 1 to " +
+                                     std::to_string(max_seconds) + " (90 days)");
+    }
+    move = v.get<std::int64_t>() * kMicrosPerSecond;
+  } else {
+    const json& v = j["to"];
+    if (!v.is_string())
+      return Status::InvalidArgument("to: an RFC 3339 time such as " +
+                                     FormatTimestamp(now + kMicrosPerDay));
+    auto t = ParseTimestamp(v.get<std::string>());
+    if (!t) return Status::InvalidArgument("to: " + t.error().message());
+    if (*t <= now) {
+      return Status::InvalidArgument("to: the demo clock only moves forward; it is already " +
+                                     FormatTimestamp(now));
+    }
+    if (*t - now > kDemoClockMaxMove) {
+      return Status::InvalidArgument("to: at most 90 days ahead of the demo clock (" +
+                                     FormatTimestamp(now + kDemoClockMaxMove) + ")");
+    }
+    move = *t - now;
+  }
+  return move;
+}
+
+}  // namespace
+
+void AddDemoRoutes(HttpServer& http, Api& api, App& app) {
+  OffsetClock* clock = app.demo_clock();
+  if (!clock) return;
+  http.Route("GET", "/demo/clock", [&api, clock](const HttpRequest& req) {
+    return api.Serve(
+        kDemoRoutes[0], req, Api::TxKind::kRead,
+        [](store::Tx&, const access::Acting&) { return Status::Ok(); },
+        [clock](const Status&) { return Json(200, ClockJson(*clock)); });
+  });
+  // One move at a time: each is recorded with the offset it leaves.
+  auto moving = std::make_shared<Mutex>();
+  http.Route("POST", "/demo/clock", [&api, clock, moving](const HttpRequest& req) {
+    MutexLock lock(*moving);
+    Micros offset = 0;
+    HttpResponse r = api.Serve(
+        kDemoRoutes[1], req, Api::TxKind::kWrite,
+        [&](store::Tx& tx, const access::Acting& who) -> Status {
+          SB_ASSIGN_OR_RETURN(Micros move, RequestedMove(req.body, who.now));
+          offset = clock->offset() + move;
+          return access::RecordDemoClockMove(tx, who, move, offset);
+        },
+        [&](const Status&) {
+          clock->RaiseOffsetTo(offset);
+          json out = ClockJson(*clock);
+          // Data release is due the moment nominations close: at once.
+          auto released = api.ReleaseDueContests();
+          if (released) {
+            out["released"] = *released;
+          } else {
+            log::Error("contest", "data release after the demo clock moved failed; retrying",
+                       {{"error", released.error()}});
+            out["released"] = nullptr;
+          }
+          return Json(200, out);
+        });
+    return r;
+  });
 }
 
 }  // namespace switchboard::server

@@ -1,13 +1,20 @@
 // The demo's phone bank (issue 5): an organiser who runs a live campaign in
 // one constituency, a volunteer who has joined it through an invitation and
 // verified a (sandbox) phone, and the invitation link itself — so a newcomer
-// can sign in as either and try the whole flow. Passwords are random and
-// printed once; everything is synthetic and on the record.
+// can sign in as either and try the whole flow. The demo's contest (issue
+// 15): a leadership contest in the 2020 shape with nominations open, and
+// demo mode's clock, which a returning officer moves forward through its
+// timeline. Passwords are random and printed once; everything is synthetic
+// and on the record.
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "server/api.h"
+#include "server/api_routes.h"
 #include "server/app.h"
+#include "server/http_server.h"
 
 namespace switchboard::server {
 
@@ -20,6 +27,7 @@ struct DemoPhonebank {
   std::string invite_path;  // /join/<token>
 };
 
+// The organiser is a staff account, so the contest's neutrality binds it.
 // Also widens the demo's calling hours to the whole day, so the demo works
 // whenever it is run (written into the demo's own policy.toml, with a note).
 Result<DemoPhonebank> SetUpDemoPhonebank(App& app);
@@ -31,5 +39,51 @@ Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_logi
 
 // The policy text with calling hours of 00:00-24:00 (demo only).
 std::string DemoPolicyToml();
+
+struct DemoContest {
+  struct Login {
+    std::string login, password;
+    std::string part;  // "returning officer", "procedures committee", "campaign of <name>"
+  };
+  std::string slug, name;
+  std::vector<Login> accounts;
+  // One line per candidate: "Inès Vauquelin: qualifies (nominated by 23
+  // mps, 14 clps, 3 affiliates)".
+  std::vector<std::string> standing;
+  Micros nominations_close = 0, ballot_open = 0, ballot_close = 0;
+};
+
+// The demo's contest (contest::ExampleRulebookToml), announced ten days
+// before now: nominations have been open for nine days and close in four,
+// data release is at their close, the ballot opens a week after and closes
+// three weeks later. Creates the returning officer (staff, with a "staff"
+// grant over the whole organisation: contest.manage and message.approve),
+// the procedures committee's account and one campaign account per
+// candidate (no grants: data release gives them theirs), loads the rulebook as
+// the returning officer and records nominations through ContestOperations
+// so that two candidates qualify — one through constituency parties, one
+// through affiliates — and the third falls a few nominations short.
+Result<DemoContest> SetUpDemoContest(App& app);
+
+// Demo mode's routes (only when app.demo(); a server without them answers
+// 404). Both need a signed-in session holding contest.manage, checked by
+// the API's own steps (Api::Serve):
+//   GET  /demo/clock  {"now": RFC 3339, "offset_seconds": N}
+//   POST /demo/clock  {"advance_seconds": N} (1 s to 90 days) or
+//                     {"to": RFC 3339, after now and at most 90 days ahead}
+//                     -> {"now", "offset_seconds", "released"}
+// A move is recorded ("demo.clock", access/store/demo_clock.h) before the
+// clock moves, and contests due for data release get it at once.
+inline constexpr ApiRoute kDemoRoutes[] = {
+    {"demo.clock.get", "GET", "/demo/clock", RouteAuth::kCapability, "contest.manage",
+     RouteTarget::kNone, "Demo mode: the demo clock's time and how far ahead it is"},
+    {"demo.clock.move", "POST", "/demo/clock", RouteAuth::kCapability, "contest.manage",
+     RouteTarget::kNone, "Demo mode: move the demo clock forward"},
+};
+inline constexpr Micros kDemoClockMaxMove = 90 * kMicrosPerDay;
+
+// `http`, `api` and `app` must outlive the server's handlers. Does nothing
+// outside demo mode.
+void AddDemoRoutes(HttpServer& http, Api& api, App& app);
 
 }  // namespace switchboard::server
