@@ -173,6 +173,43 @@ TEST_P(ContestTest, QualifyingCandidatesAreReleasedTogetherFromOneInstant) {
   EXPECT_EQ(starts, std::set<Micros>{announced + 10 * kMicrosPerDay});
 }
 
+TEST_P(ContestTest, AReleaseWithNobodyQualifiedRunsOnceAndALateQualifierStartsThen) {
+  const Micros announced = Now() - 2 * kMicrosPerDay;
+  Load(announced);
+  clock_.Set(announced + 10 * kMicrosPerDay + kMicrosPerSecond);
+  auto due = [&] {
+    bool d = false;
+    EXPECT_OK(env_.store_->Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(d, ops_->Due(tx, Now()));
+      return Status::Ok();
+    }));
+    return d;
+  };
+  EXPECT_TRUE(due());
+  int released = -1;
+  EXPECT_OK(env_.store_->Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(released, ops_->Tick(tx, Operator()));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(released, 0);
+  EXPECT_FALSE(due()) << "serve stops checking once the release has run";
+  // A nomination recorded late (for a meeting before close) qualifies alpha
+  // now, and alpha's access starts now, not at data release.
+  clock_.Set(Now() + 3600 * kMicrosPerSecond);
+  NominationInput n = Nomination("E14000530", "alpha");
+  n.meeting_on = (announced + 10 * kMicrosPerDay) / kMicrosPerDay;
+  EXPECT_OK(env_.store_->Write(
+      [&](store::Tx& tx) { return ops_->Nominate(tx, Operator(), "c1", n).status(); }));
+  EXPECT_OK(env_.store_->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(
+        auto grants,
+        access::ListGrants(tx, access::GrantFilter{accounts_["camp.alpha"], false}, 0));
+    EXPECT_EQ(grants.size(), 1u);
+    for (const auto& g : grants) EXPECT_EQ(g.not_before, Now());
+    return Status::Ok();
+  }));
+}
+
 TEST_P(ContestTest, ALedgerEntryIsPairedWithItsEvent) {
   const Micros announced = Now() - 2 * kMicrosPerDay;
   Load(announced);

@@ -52,7 +52,7 @@ struct Compiled {
   std::string slug;
   UnitId scope;
   int version = 0;
-  Micros released_at = 0;  // when the first candidates' grants were written (0: not yet)
+  Micros released_at = 0;  // when data release ran (0: not yet)
   Rulebook rb;
   std::shared_ptr<const NameMatcher> names;
   std::map<std::int64_t, std::string> candidate_of;        // campaign account -> candidate id

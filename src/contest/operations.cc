@@ -639,14 +639,13 @@ Result<int> ContestOperations::Release(store::Tx& tx, const access::Acting& who,
         Record(tx, ContestEvent(who, "contest.release", row.id, "release:" + s.candidate)));
     ++n;
   }
-  if (n > 0) {
-    if (row.released_at == 0) {
-      SB_RETURN_IF_ERROR(
-          tx.Exec("UPDATE contests SET released_at = $1 WHERE id = $2", {who.now, row.id})
-              .status());
-    }
-    SB_RETURN_IF_ERROR(BumpContestVersion(tx));
+  // The release has run (even if nobody qualified: whoever qualifies later
+  // starts when they do), so serve stops checking.
+  if (row.released_at == 0) {
+    SB_RETURN_IF_ERROR(
+        tx.Exec("UPDATE contests SET released_at = $1 WHERE id = $2", {who.now, row.id}).status());
   }
+  if (n > 0 || row.released_at == 0) SB_RETURN_IF_ERROR(BumpContestVersion(tx));
   return n;
 }
 
