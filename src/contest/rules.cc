@@ -20,8 +20,7 @@ std::string Compiled::CampaignOf(std::int64_t account, Micros t) const {
 
 namespace {
 
-Result<std::shared_ptr<const Snapshot>> LoadSnapshot(store::Tx& tx, const members::OrgTree& tree,
-                                                     std::int64_t version) {
+Result<std::shared_ptr<const Snapshot>> LoadSnapshot(store::Tx& tx, std::int64_t version) {
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
   struct Row {
@@ -91,7 +90,6 @@ Result<std::shared_ptr<const Snapshot>> LoadSnapshot(store::Tx& tx, const member
                  }));
     snap->contests.push_back(std::move(c));
   }
-  (void)tree;
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
@@ -293,7 +291,7 @@ Result<std::shared_ptr<const Snapshot>> ContestRules::Current(store::Tx& tx) con
     MutexLock lock(mu_);
     if (cached_ && cached_->version == version) return cached_;
   }
-  SB_ASSIGN_OR_RETURN(auto snap, LoadSnapshot(tx, tree_, version));
+  SB_ASSIGN_OR_RETURN(auto snap, LoadSnapshot(tx, version));
   MutexLock lock(mu_);
   if (!cached_ || cached_->version < version) cached_ = snap;
   return snap;
