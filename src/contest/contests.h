@@ -108,6 +108,8 @@ class ContestRules final : public access::OverlaySource,
                                    bool sender_is_staff, Micros now) const override;
   Status Sent(store::Tx& tx, const access::Acting& who, const messaging::Message& m,
               std::int64_t recipients) const override;
+  std::optional<access::Decision> OwnApproval(store::Tx& tx, const access::Acting& who,
+                                              const messaging::Message& m) const override;
   // phonebank::CampaignHooks
   Status Shape(store::Tx& tx, const access::Acting& who, phonebank::Campaign& c) const override;
   Status Launched(store::Tx& tx, const access::Acting& who, const phonebank::Campaign& c,

@@ -139,6 +139,24 @@ bool Publishes(std::string_view capability) {
          capability == "message.send" || capability == "phonebank.manage";
 }
 
+// Staff neutrality's refusal: which contest, which name where, what to do.
+access::Decision NeutralityRefusal(const Compiled& c, const Named& named, std::string_view kind) {
+  const Candidate* cand = c.rb.FindCandidate(*named.candidates.begin());
+  access::Decision d;
+  d.rule = "contest.neutrality";
+  d.contest = c.id;
+  d.deny_reason =
+      "staff neutrality is in force in " + c.rb.name + " until the ballot closes (" +
+      When(c, c.rb.timeline.ballot_close.at) + "): the " + std::string(kind) + " names candidate " +
+      (cand ? cand->name : *named.candidates.begin()) + " (\"" + named.first_name + "\" in " +
+      named.first_field + ", line " + std::to_string(named.first_line) +
+      "). Staff may not draft, approve or send anything naming a candidate. Either take "
+      "leave for that campaign (the returning officer records it in the rulebook), or ask "
+      "the returning officer for an official notice that covers every qualifying "
+      "candidate alike";
+  return d;
+}
+
 // A candidate campaign's own campaign or message: made by one of its
 // accounts, reaching only the consenting electorate.
 bool OwnFacility(const Compiled& c, const std::string& candidate, const access::Facility& f) {
@@ -221,21 +239,7 @@ class ContestOverlay final : public access::Overlay {
         }
         if (named->candidates.empty()) continue;
         if (target.publication->kind == "message" && NamesAll(c, *named)) continue;
-        const Candidate* cand = c.rb.FindCandidate(*named->candidates.begin());
-        access::Decision d;
-        d.rule = "contest.neutrality";
-        d.contest = c.id;
-        d.deny_reason =
-            "staff neutrality is in force in " + c.rb.name + " until the ballot closes (" +
-            When(c, c.rb.timeline.ballot_close.at) + "): the " + target.publication->kind +
-            " names candidate " + (cand ? cand->name : *named->candidates.begin()) + " (\"" +
-            named->first_name + "\" in " + named->first_field + ", line " +
-            std::to_string(named->first_line) +
-            "). Staff may not draft, approve or send anything naming a candidate. Either take "
-            "leave for that campaign (the returning officer records it in the rulebook), or ask "
-            "the returning officer for an official notice that covers every qualifying "
-            "candidate alike";
-        return d;
+        return NeutralityRefusal(c, *named, target.publication->kind);
       }
     }
     return std::nullopt;
@@ -433,6 +437,34 @@ Status ContestRules::Sent(store::Tx& tx, const access::Acting& who, const messag
     }
   }
   return Status::Ok();
+}
+
+std::optional<access::Decision> ContestRules::OwnApproval(store::Tx& tx, const access::Acting& who,
+                                                          const messaging::Message& m) const {
+  auto snap = Current(tx);
+  if (!snap) {
+    access::Decision d;
+    d.rule = "contest.rules";
+    d.deny_reason = "the contest rules could not be read";
+    return d;
+  }
+  for (const Compiled& c : (*snap)->contests) {
+    if (!c.Live(who.now) || !c.IsStaff(who.account.value(), who.staff) ||
+        !c.CampaignOf(who.account.value(), who.now).empty()) {
+      continue;
+    }
+    auto named = FindNames(c, TextsOf(m));
+    if (!named) {
+      access::Decision d;
+      d.rule = "contest.neutrality";
+      d.contest = c.id;
+      d.deny_reason = "the text could not be checked for candidate names";
+      return d;
+    }
+    if (named->candidates.empty() || NamesAll(c, *named)) continue;
+    return NeutralityRefusal(c, *named, "message");
+  }
+  return std::nullopt;
 }
 
 Status ContestRules::Shape(store::Tx& tx, const access::Acting& who,

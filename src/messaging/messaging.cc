@@ -393,6 +393,10 @@ class NoHooks : public SendHooks {
   Status Sent(store::Tx&, const access::Acting&, const Message&, std::int64_t) const override {
     return Status::Ok();
   }
+  std::optional<access::Decision> OwnApproval(store::Tx&, const access::Acting&,
+                                              const Message&) const override {
+    return std::nullopt;
+  }
   std::vector<RuleCheck> Check(store::Tx&, const Message&, AccountId, bool, Micros) const override {
     return {};
   }

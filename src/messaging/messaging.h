@@ -158,6 +158,11 @@ class SendHooks {
   // Why a second approval is needed beyond the audience size, or "".
   virtual std::string SecondApprovalReason(store::Tx& tx, const Message& m, AccountId sender,
                                            bool sender_is_staff, Micros now) const = 0;
+  // Whether `who`, the person `m` speaks for, may approve it in their own
+  // name (a contest's staff neutrality binds them too): a refusal, or
+  // nullopt.
+  virtual std::optional<access::Decision> OwnApproval(store::Tx& tx, const access::Acting& who,
+                                                      const Message& m) const = 0;
   // After `m` was queued for `recipients` members by `who` (the contest's
   // equal-access ledger).
   virtual Status Sent(store::Tx& tx, const access::Acting& who, const Message& m,

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "access/guard/gate.h"
 #include "audit/audit_log.h"
 #include "members/register.h"
 #include "messaging/template.h"
@@ -130,10 +131,18 @@ Status Operations::ApproveSecond(store::Tx& tx, const access::Acting& who, Messa
 }
 
 Status Operations::ApproveInOwnName(store::Tx& tx, const access::Acting& who, MessageId id,
-                                    int version) const {
+                                    int version, access::Decision* refused) const {
   auto m = GetMessage(tx, tree_, id);
   if (!m || m->from.account != who.account) {
     return Status::NotFound("no message in your name has this id");
+  }
+  if (auto refusal = hooks_.OwnApproval(tx, who, *m)) {
+    if (!refused) return Status::PermissionDenied(refusal->deny_reason);
+    SB_RETURN_IF_ERROR(access::RecordRefusal(tx, policy_, who, "message.approve_in_own_name",
+                                             *refusal, /*not_found=*/false)
+                           .status());
+    *refused = std::move(*refusal);
+    return Status::Ok();
   }
   SB_RETURN_IF_ERROR(
       Approve(tx, tree_, m->id, version, ApprovalKind::kOnBehalf, who.account, who.now));

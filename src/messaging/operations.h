@@ -66,8 +66,11 @@ class Operations {
   Status ApproveSecond(store::Tx& tx, const access::Acting& who, MessageId id, int version) const;
   // The approval of the person a draft speaks for, by that person; kNotFound
   // for anyone else, who learns nothing about the message.
-  Status ApproveInOwnName(store::Tx& tx, const access::Acting& who, MessageId id,
-                          int version) const;
+  // A contest rule's refusal (staff neutrality binds the named person too)
+  // is recorded in `tx` and returned in `refused`, and nothing is approved;
+  // without `refused` it is kPermissionDenied.
+  Status ApproveInOwnName(store::Tx& tx, const access::Acting& who, MessageId id, int version,
+                          access::Decision* refused = nullptr) const;
   // Runs the send checks and queues the message when all pass; a refusal is
   // recorded too ("message.send" or "message.send_refused").
   Result<SendResult> SendAs(store::Tx& tx, const access::Acting& who, MessageId id,

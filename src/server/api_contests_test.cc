@@ -256,6 +256,37 @@ TEST_P(ApiContestsTest, TheNamedPersonsApprovalDoesNotLiftNeutrality) {
   EXPECT_TRUE(Ledger().empty());
 }
 
+TEST_P(ApiContestsTest, AStaffMemberNamedAsTheIdentityCannotApproveItInTheirOwnName) {
+  // The local figure is staff too: their own approval of a message naming a
+  // candidate is refused and recorded, and nothing is approved.
+  const AccountId figure = env_.AddAccount("figure", /*staff=*/true);
+  env_.clock_.Set(announced_ - (3600 * kMicrosPerSecond));
+  TestSession org = As("organiser");
+  HttpResponse r = Draft(org, "Friday's event", kEventMail, "campaign", figure);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::int64_t id = Body(r)["message"]["id"];
+  env_.clock_.Set(now_);
+  TestSession s = As("figure");
+  r = env_.Send("POST", "/api/v1/me/approvals/" + std::to_string(id), R"({"version": 1})", &s);
+  ASSERT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(Body(r)["error"]["rule"], "contest.neutrality");
+  EXPECT_NE(Body(r)["error"]["message"].get<std::string>().find("Ada Alpha-Smith"),
+            std::string::npos);
+  int recorded = 0;
+  for (const auto& e : env_.Events("message.approve_in_own_name")) {
+    EXPECT_EQ(e.decision, "deny");
+    EXPECT_EQ(e.rule, "contest.neutrality");
+    EXPECT_EQ(e.contest, contest_);
+    ++recorded;
+  }
+  EXPECT_EQ(recorded, 1);
+  r = env_.Send("GET", "/api/v1/me/approvals", "", &s);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const nlohmann::json list = Body(r);
+  ASSERT_EQ(list["messages"].size(), 1u);
+  EXPECT_EQ(list["messages"][0]["approved_by_you"], false);
+}
+
 TEST_P(ApiContestsTest, OnLeaveTheSameMailGoesOutAndEveryQualifiedRivalGetsTheSame) {
   Nominate();
   ASSERT_EQ(CloseNominations(), 2);  // alpha and beta

@@ -477,15 +477,24 @@ HttpResponse Api::MyApprovals(const ApiCall& call) {
 HttpResponse Api::ApproveInMyName(const ApiCall& call) {
   int version = 0;
   Status failed = Status::Ok();
+  access::Decision refused;  // a contest rule's refusal, recorded with it
   HttpResponse r = Act(
       call, TxKind::kWrite,
       [&](store::Tx& tx, const access::Acting& who) -> Status {
         SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(call.req.params.at("id"), "the message id"));
         SB_ASSIGN_OR_RETURN(version, VersionField(call.body));
-        failed = messaging_->ApproveInOwnName(tx, who, msg::MessageId(id), version);
+        refused = {};
+        failed = messaging_->ApproveInOwnName(tx, who, msg::MessageId(id), version, &refused);
         return failed;
       },
       [&](const Status&) {
+        if (!refused.rule.empty()) {
+          return Json(403, {{"error",
+                             {{"code", "denied"},
+                              {"message", refused.deny_reason},
+                              {"rule", refused.rule},
+                              {"request_id", call.req.request_id}}}});
+        }
         return Json(200, {{"approved", true}, {"version", version}});
       });
   if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
