@@ -6,8 +6,8 @@
 
 #include "cli/access_commands.h"
 #include "cli/audit_commands.h"
-#include "cli/contest_commands.h"
 #include "cli/command.h"
+#include "cli/contest_commands.h"
 #include "cli/data_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/info_commands.h"

@@ -63,9 +63,8 @@ Result<GateResult> Authorise(store::Tx& tx, const Policy& policy, const members:
   }
   // What the request publishes and acts on, read only for an overlay that
   // looks at it for this account.
-  const bool content = std::any_of(overlays.begin(), overlays.end(), [&](const Overlay* o) {
-    return o->ReadsContent(who, r.now);
-  });
+  const bool content = std::any_of(overlays.begin(), overlays.end(),
+                                   [&](const Overlay* o) { return o->ReadsContent(who, r.now); });
   Publication publication;
   if (content && r.publication) {
     SB_ASSIGN_OR_RETURN(publication, r.publication(tx));
