@@ -229,8 +229,21 @@ class ContestOperations {
   // its parts in each.
   Result<std::vector<std::pair<Compiled, std::vector<std::string>>>> Visible(
       store::Tx& tx, const access::Acting& who, bool manager) const;
-  // The text of version `version` (0: the one in force).
-  Result<std::string> RulebookText(store::Tx& tx, std::string_view slug, int version) const;
+  // Who may see a contest: any account it binds (or a manager), or only
+  // those who may read its standing and ledger (MayRead).
+  enum class Viewing { kBound, kReader };
+  // Contest `id` as `viewer` sees it, with its parts in it; kNotFound when
+  // the viewer may not (the contest is not theirs to know about).
+  Result<std::pair<Compiled, std::vector<std::string>>> View(store::Tx& tx,
+                                                             const access::Acting& viewer,
+                                                             std::int64_t id, bool manager,
+                                                             Viewing need) const;
+  struct RulebookVersion {
+    int version = 0;
+    std::string text, sha256;
+  };
+  // Version `version` (0: the one in force), as stored.
+  Result<RulebookVersion> RulebookText(store::Tx& tx, std::string_view slug, int version) const;
 
   // Records one nomination ("contest.nominate"); a nominator nominates at
   // most one candidate per contest. After nominations close, a candidate

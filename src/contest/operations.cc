@@ -390,19 +390,32 @@ Result<std::vector<std::pair<Compiled, std::vector<std::string>>>> ContestOperat
   return out;
 }
 
-Result<std::string> ContestOperations::RulebookText(store::Tx& tx, std::string_view slug,
-                                                    int version) const {
+Result<std::pair<Compiled, std::vector<std::string>>> ContestOperations::View(
+    store::Tx& tx, const access::Acting& viewer, std::int64_t id, bool manager,
+    Viewing need) const {
+  SB_ASSIGN_OR_RETURN(Compiled c, GetById(tx, id));
+  auto parts = PartsOf(c, viewer.account.value(), viewer.staff, viewer.now);
+  const bool may = need == Viewing::kBound ? manager || !parts.empty()
+                                           : MayRead(c, viewer.account.value(), manager);
+  if (!may) return Status::NotFound("no contest has this id");
+  return std::make_pair(std::move(c), std::move(parts));
+}
+
+Result<ContestOperations::RulebookVersion> ContestOperations::RulebookText(store::Tx& tx,
+                                                                           std::string_view slug,
+                                                                           int version) const {
   SB_ASSIGN_OR_RETURN(ContestRow row, FindContest(tx, slug));
-  std::string text;
+  RulebookVersion out;
+  out.version = version == 0 ? row.version : version;
   SB_RETURN_IF_ERROR(
-      tx.Query("SELECT text FROM contest_rulebooks WHERE contest_id = $1 AND version = $2",
-               {row.id, static_cast<std::int64_t>(version == 0 ? row.version : version)},
-               [&](const store::Row& r) {
-                 text = std::string(r.Text(0));
+      tx.Query("SELECT text, sha256 FROM contest_rulebooks WHERE contest_id = $1 AND version = $2",
+               {row.id, static_cast<std::int64_t>(out.version)}, [&](const store::Row& r) {
+                 out.text = std::string(r.Text(0));
+                 out.sha256 = std::string(r.Text(1));
                  return false;
                }));
-  if (text.empty()) return Status::NotFound("contest " + row.slug + " has no such version");
-  return text;
+  if (out.text.empty()) return Status::NotFound("contest " + row.slug + " has no such version");
+  return out;
 }
 
 Result<Nomination> ContestOperations::Nominate(store::Tx& tx, const access::Acting& who,

@@ -184,9 +184,10 @@ HttpResponse Api::GetContest(const ApiCall& call) {
       call, TxKind::kRead,
       [&](store::Tx& tx, const access::Acting& who) -> Status {
         SB_ASSIGN_OR_RETURN(std::int64_t id, ContestId(call));
-        SB_ASSIGN_OR_RETURN(contest::Compiled c, contests_->GetById(tx, id));
-        auto parts = contest::PartsOf(c, who.account.value(), who.staff, who.now);
-        if (parts.empty() && !manager) return Status::NotFound("no contest has this id");
+        SB_ASSIGN_OR_RETURN(
+            auto seen,
+            contests_->View(tx, who, id, manager, contest::ContestOperations::Viewing::kBound));
+        const auto& [c, parts] = seen;
         out = ContestJson(c, parts, who.now);
         out["may_read_ledger"] = contest::MayRead(c, who.account.value(), manager);
         return Status::Ok();
@@ -203,21 +204,20 @@ HttpResponse Api::ContestRulebook(const ApiCall& call) {
       call, TxKind::kRead,
       [&](store::Tx& tx, const access::Acting& who) -> Status {
         SB_ASSIGN_OR_RETURN(std::int64_t id, ContestId(call));
-        SB_ASSIGN_OR_RETURN(contest::Compiled c, contests_->GetById(tx, id));
-        if (contest::PartsOf(c, who.account.value(), who.staff, who.now).empty() && !manager) {
-          return Status::NotFound("no contest has this id");
-        }
+        SB_ASSIGN_OR_RETURN(
+            auto seen,
+            contests_->View(tx, who, id, manager, contest::ContestOperations::Viewing::kBound));
+        const contest::Compiled& c = seen.first;
         int version = 0;
         if (const std::string v = QueryParam(call.req, "version"); !v.empty()) {
           SB_ASSIGN_OR_RETURN(std::int64_t n, ParseId(v, "the query parameter \"version\""));
           version = static_cast<int>(std::min<std::int64_t>(n, 1'000'000));
         }
-        SB_ASSIGN_OR_RETURN(std::string text, contests_->RulebookText(tx, c.slug, version));
-        auto rb = contest::ParseRulebook(text, c.slug + ".toml");
-        out = {{"version", version == 0 ? c.version : version},
-               {"in_force", version == 0 || version == c.version},
-               {"text", text},
-               {"sha256", rb ? rb->sha256 : ""}};
+        SB_ASSIGN_OR_RETURN(auto stored, contests_->RulebookText(tx, c.slug, version));
+        out = {{"version", stored.version},
+               {"in_force", stored.version == c.version},
+               {"text", stored.text},
+               {"sha256", stored.sha256}};
         return Status::Ok();
       },
       [&](const Status&) { return Json(200, out); });
@@ -270,10 +270,10 @@ HttpResponse Api::ContestStanding(const ApiCall& call) {
       call, TxKind::kRead,
       [&](store::Tx& tx, const access::Acting& who) -> Status {
         SB_ASSIGN_OR_RETURN(std::int64_t id, ContestId(call));
-        SB_ASSIGN_OR_RETURN(contest::Compiled c, contests_->GetById(tx, id));
-        if (!contest::MayRead(c, who.account.value(), manager)) {
-          return Status::NotFound("no contest has this id");
-        }
+        SB_ASSIGN_OR_RETURN(
+            auto seen,
+            contests_->View(tx, who, id, manager, contest::ContestOperations::Viewing::kReader));
+        const contest::Compiled& c = seen.first;
         SB_ASSIGN_OR_RETURN(contest::Standing s, contests_->StandingOf(tx, c.slug, who.now));
         SB_ASSIGN_OR_RETURN(auto noms, contests_->Nominations(tx, c.slug));
         json candidates = json::array();
