@@ -9,11 +9,21 @@ FUZZ_SECONDS ?= 15
 setup:
 	@scripts/setup.sh
 
+# Everything: the binary, the tests and the benchmarks. A build directory
+# that `make demo` configured without tests is configured again with them.
 build: setup
-	@[ -f $(BUILD)/build.ninja ] || cmake --preset release >/dev/null
+	@grep -qs '^SB_TESTS:BOOL=ON' $(BUILD)/CMakeCache.txt && \
+	  grep -qs '^SB_BENCH:BOOL=ON' $(BUILD)/CMakeCache.txt && [ -f $(BUILD)/build.ninja ] || \
+	  cmake --preset release -DSB_TESTS=ON -DSB_BENCH=ON >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-demo: build
+# Only what the binary needs: its packages (no test tools) and the
+# `switchboard` target (no tests, no benchmarks). tests/integration/
+# demo_target_test.py checks both.
+demo:
+	@scripts/setup.sh --demo
+	@[ -f $(BUILD)/build.ninja ] || cmake --preset release -DSB_TESTS=OFF -DSB_BENCH=OFF >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target switchboard
 	$(BUILD)/switchboard demo --smtp-capture scripts/smtp-capture.py
 
 # The layering rules (src/README.md), in under a second, before anything is built.

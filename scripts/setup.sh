@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing and the demo need.
-# Idempotent, and silent when everything is already present. Uses sudo when
-# not run as root.
-#   scripts/setup.sh          building, testing and the demo
+# Installs the Debian packages a make target needs. Idempotent, and silent
+# when everything is already present. Uses sudo when not run as root.
+#   scripts/setup.sh --demo   what `make demo` needs: the compiler, the
+#                             libraries the binary links, and the demo's local
+#                             SMTP capture. Nothing that only the tests use.
+#   scripts/setup.sh          building and every test (`make test`): the above
+#                             plus test frameworks, PostgreSQL, Chromium, Node
 #   scripts/setup.sh --bench  also what `make bench` needs: Postfix for its C
 #                             SMTP test tools smtp-sink and smtp-source (P6),
 #                             installed unconfigured so no mail server starts
+#   scripts/setup.sh --list demo|test|bench
+#                             print that set's packages, one per line, and
+#                             install nothing (tests/integration/demo_target_test.py)
 set -euo pipefail
-bench=0
-[ "${1:-}" = "--bench" ] && bench=1
+mode=test
+list=0
+case "${1:-}" in
+  --demo) mode=demo ;;
+  --bench) mode=bench ;;
+  --list) list=1; mode="${2:-}" ;;
+  "") ;;
+  *) echo "setup: unknown option ${1} (use --demo, --bench or --list demo|test|bench)" >&2; exit 2 ;;
+esac
+case "$mode" in demo|test|bench) ;; *)
+  echo "setup: --list takes demo, test or bench" >&2; exit 2 ;;
+esac
 
-packages=(
+# Building the binary and running it: the demo's whole need.
+demo_packages=(
   # toolchain
-  g++ cmake ninja-build ccache pkg-config make clang-14 libclang-rt-14-dev clang-format
-  # libraries (see ../shared/design/ARCHITECTURE.md; Boost 1.74 is Debian 12's default)
+  g++ cmake ninja-build ccache pkg-config make
+  # libraries (see docs/design/ARCHITECTURE.md; Boost 1.74 is Debian 12's default)
   libboost-dev nlohmann-json3-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev
   libphonenumber-dev libutf8proc-dev libicu-dev libtomlplusplus-dev libcli11-dev libspdlog-dev
   libfmt-dev liboath-dev libqrencode-dev libroaring-dev
@@ -22,16 +39,29 @@ packages=(
   # mail: SMTP submission, MIME, DKIM, templates
   libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev libgumbo-dev
   libidn2-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev postgresql postgresql-contrib sqlite3 curl python3 python3-yaml bc
-  # a real SMTP server on loopback and an independent DKIM verifier; the
-  # openssl command makes their test keys and certificates
-  python3-aiosmtpd python3-dkim openssl
+  # the demo's local SMTP capture (scripts/smtp-capture.py)
+  python3 python3-aiosmtpd
+)
+# Only the tests, the thread-safety build, the fuzzers and the benchmarks.
+test_only_packages=(
+  clang-14 libclang-rt-14-dev clang-format
+  libgtest-dev libgmock-dev libbenchmark-dev postgresql postgresql-contrib sqlite3 curl
+  python3-yaml bc
+  # an independent DKIM verifier; the openssl command makes test keys and certificates
+  python3-dkim openssl
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )
 
-[ "$bench" = 1 ] && packages+=(postfix)
+packages=("${demo_packages[@]}")
+[ "$mode" != demo ] && packages+=("${test_only_packages[@]}")
+[ "$mode" = bench ] && packages+=(postfix)
+# Node.js and npm only for the browser tests.
+if [ "$list" = 1 ]; then
+  printf '%s\n' "${packages[@]}"
+  [ "$mode" != demo ] && printf '%s\n' nodejs npm
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -41,8 +71,10 @@ for p in "${packages[@]}"; do
 done
 # Node.js and npm by command, so a Node installed another way (e.g. NodeSource,
 # which bundles npm) is not replaced.
-command -v node >/dev/null 2>&1 || missing+=(nodejs)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "$mode" != demo ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 
 # playwright-core for the browser tests, exactly as locked; again only when
 # the lock file changed since the last install.
@@ -57,7 +89,7 @@ browser_deps() {
 }
 
 if [ ${#missing[@]} -eq 0 ]; then
-  browser_deps
+  [ "$mode" != demo ] && browser_deps
   exit 0
 fi
 
@@ -77,5 +109,5 @@ if [[ " ${missing[*]} " == *" postfix "* ]]; then
 fi
 $sudo apt-get update -qq >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-browser_deps
+[ "$mode" != demo ] && browser_deps
 echo "setup: done" >&2
