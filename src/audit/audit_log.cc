@@ -966,6 +966,17 @@ Result<std::int64_t> AuditLog::CheckpointedSize(store::Tx& tx) {
   return tx.QueryInt("SELECT COALESCE(MAX(tree_size), 0) FROM audit_checkpoints");
 }
 
+Result<std::optional<AuditLog::LatestCheckpointInfo>> AuditLog::LatestCheckpoint(store::Tx& tx) {
+  std::optional<LatestCheckpointInfo> out;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT tree_size, at FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1", {},
+               [&](const store::Row& r) {
+                 out = LatestCheckpointInfo{r.Int(0), r.Int(1)};
+                 return true;
+               }));
+  return out;
+}
+
 Result<std::vector<SignedCheckpoint>> AuditLog::Checkpoints(Tx& tx) {
   SB_ASSIGN_OR_RETURN(auto stored, LoadCheckpoints(tx));
   std::vector<SignedCheckpoint> out;

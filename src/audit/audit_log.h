@@ -206,6 +206,12 @@ class AuditLog {
   // when none).
   static Result<std::int64_t> Size(store::Tx& tx);
   static Result<std::int64_t> CheckpointedSize(store::Tx& tx);
+  // The tree size and signing time of the newest checkpoint (nullopt: none yet).
+  struct LatestCheckpointInfo {
+    std::int64_t tree_size = 0;
+    Micros at = 0;
+  };
+  static Result<std::optional<LatestCheckpointInfo>> LatestCheckpoint(store::Tx& tx);
 
   // Events matching `filter`, in seq order.
   static Result<std::vector<Event>> Query(store::Tx& tx, const QueryFilter& filter);

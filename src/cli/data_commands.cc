@@ -301,36 +301,6 @@ class GenerateCommands final : public Command {
   bool json_ = false;
 };
 
-class StatusCommand final : public Command {
- public:
-  explicit StatusCommand(CLI::App& app) {
-    status_ = app.add_subcommand("status", "Show what a data directory holds");
-    AddCommon(status_, &c_);
-  }
-
-  std::optional<int> Run(OpenedApps& opened) override {
-    if (!status_->parsed()) return std::nullopt;
-    auto a = opened.Open(c_.data_dir, c_.store);
-    if (!a) return ExitFor(a.error());
-    members::RegisterCounts counts;
-    Status st = (*a)->store().Read([&](store::Tx& tx) -> Status {
-      SB_ASSIGN_OR_RETURN(counts, members::CountRegister(tx));
-      return Status::Ok();
-    });
-    if (!st.ok()) return ExitFor(st);
-    auto v = (*a)->store().SchemaVersion();
-    std::printf("store: %s (schema %d)\nunits: %lld\nmembers: %lld\ncontact points: %lld\n",
-                (*a)->store().Describe().c_str(), v.value_or(0),
-                static_cast<long long>(counts.units), static_cast<long long>(counts.members),
-                static_cast<long long>(counts.contact_points));
-    return kExitOk;
-  }
-
- private:
-  CLI::App* status_;
-  Common c_;
-};
-
 }  // namespace
 
 std::unique_ptr<Command> AddInitCommand(CLI::App& app) {
@@ -341,9 +311,6 @@ std::unique_ptr<Command> AddImportCommands(CLI::App& app) {
 }
 std::unique_ptr<Command> AddGenerateCommands(CLI::App& app) {
   return std::make_unique<GenerateCommands>(app);
-}
-std::unique_ptr<Command> AddStatusCommand(CLI::App& app) {
-  return std::make_unique<StatusCommand>(app);
 }
 
 }  // namespace switchboard::cli

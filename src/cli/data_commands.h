@@ -14,6 +14,5 @@ namespace switchboard::cli {
 std::unique_ptr<Command> AddInitCommand(CLI::App& app);
 std::unique_ptr<Command> AddImportCommands(CLI::App& app);
 std::unique_ptr<Command> AddGenerateCommands(CLI::App& app);
-std::unique_ptr<Command> AddStatusCommand(CLI::App& app);
 
 }  // namespace switchboard::cli

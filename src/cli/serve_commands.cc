@@ -55,10 +55,10 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     return kExitAudit;
   }
   server::HttpServer http(cfg, {.successes_per_second = app.config().log.requests_per_second});
-  server::AddHealthRoutes(http, app);
-  server::AddWebRoutes(http);
   auto outbox = server::OutboxFor(app);
   if (!outbox) return ExitFor(outbox.error());
+  server::AddHealthRoutes(http, app, outbox->get());
+  server::AddWebRoutes(http);
   server::ApiDeps deps = server::ApiDepsFor(app);
   if (*outbox) {
     messaging::Outbox* o = outbox->get();

@@ -31,6 +31,18 @@ struct Outbox::Row {
   int attempts = 0;
 };
 
+Result<std::map<std::string, std::int64_t>> CountOutbox(store::Tx& tx, bool pending_only) {
+  std::map<std::string, std::int64_t> out;
+  const std::string sql = std::string("SELECT state, COUNT(*) FROM outbox") +
+                          (pending_only ? " WHERE state IN ('queued', 'handed', 'deferred')" : "") +
+                          " GROUP BY state";
+  SB_RETURN_IF_ERROR(tx.Query(sql, {}, [&](const store::Row& r) {
+    out[std::string(r.Text(0))] = r.Int(1);
+    return true;
+  }));
+  return out;
+}
+
 Outbox::Outbox(store::Store& store, const members::OrgTree& tree, const crypto::Sealer& sealer,
                const Clock& clock, DeliveryConfig config)
     : store_(store),

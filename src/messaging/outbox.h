@@ -34,6 +34,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,11 @@ struct DeliveryConfig {
 struct DeliveryStats {
   std::int64_t sent = 0, deferred = 0, failed = 0, suppressed = 0, aborted = 0;
 };
+
+// Outbox rows by state (queued, handed, deferred, sent, failed, suppressed,
+// cancelled); with `pending_only`, only the rows still to deliver (queued,
+// handed, deferred), which an index answers without reading the rest.
+Result<std::map<std::string, std::int64_t>> CountOutbox(store::Tx& tx, bool pending_only);
 
 class Outbox {
  public:

@@ -7,6 +7,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 #include <chrono>
+#include <cstdio>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -322,20 +324,54 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
+  // Requests served on one route, by status, and their latency: counted with
+  // relaxed atomics, so no request waits on another to be counted.
+  struct RouteStats {
+    static constexpr int kStatusSlots = 24;
+    // Upper bounds of the latency buckets, in microseconds (+Inf after).
+    static constexpr std::int64_t kBounds[] = {500,     1000,    2500,    5000,    10000,
+                                               25000,   50000,   100000,  250000,  500000,
+                                               1000000, 2500000, 5000000, 10000000};
+    static constexpr int kBuckets = std::size(kBounds) + 1;
+    std::string method, route;
+    std::atomic<int> status[kStatusSlots] = {};  // 0: slot free
+    std::atomic<std::uint64_t> by_status[kStatusSlots] = {};
+    std::atomic<std::uint64_t> other_status{0};  // more statuses than slots
+    std::atomic<std::uint64_t> buckets[kBuckets] = {};
+    std::atomic<std::uint64_t> micros_sum{0};
+    std::atomic<std::uint64_t> count{0};
+
+    void Record(int st, std::int64_t micros) {
+      count.fetch_add(1, std::memory_order_relaxed);
+      micros_sum.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(micros, 0)),
+                           std::memory_order_relaxed);
+      int b = 0;
+      while (b < kBuckets - 1 && micros > kBounds[b]) ++b;
+      buckets[b].fetch_add(1, std::memory_order_relaxed);
+      for (int i = 0; i < kStatusSlots; ++i) {
+        int seen = status[i].load(std::memory_order_acquire);
+        if (seen == 0 && status[i].compare_exchange_strong(seen, st)) seen = st;
+        if (seen == st) {
+          by_status[i].fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+      }
+      other_status.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+
   struct RouteEntry {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
     int placeholders = 0;
     Handler handler;
+    std::unique_ptr<RouteStats> stats;
   };
   std::vector<RouteEntry> routes;
   std::atomic<bool> running{false};
-
-  // Requests served, by (method, route or "unmatched", status).
-  Mutex metrics_mu;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests
-      SB_GUARDED_BY(metrics_mu);
+  // Requests that matched no route (or not its method).
+  RouteStats unmatched{.method = "other", .route = "unmatched"};
 
   RequestLogOptions log_options;
   // The success budget, without a lock on every request: the thread that
@@ -374,23 +410,54 @@ struct HttpServer::Impl {
                 {"account", req.account}});
   }
 
-  void CountRequest(const std::string& method, const std::string& route, int status) {
-    const bool known = !route.empty();
-    MutexLock lock(metrics_mu);
-    ++requests[{known ? method : "other", known ? route : "unmatched", status}];
-  }
-
-  std::string RequestMetrics() {
-    std::string out =
-        "# HELP switchboard_http_requests_total HTTP requests served, by route and status.\n"
-        "# TYPE switchboard_http_requests_total counter\n";
-    MutexLock lock(metrics_mu);
-    for (const auto& [key, n] : requests) {
-      const auto& [method, path, status] = key;
-      out += "switchboard_http_requests_total{method=\"" + method + "\",route=\"" + path +
-             "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(n) + "\n";
-    }
-    return out;
+  std::string RequestMetrics() const {
+    std::string count_lines, bucket_lines;
+    auto labels = [](const RouteStats& s) {
+      return "method=\"" + s.method + "\",route=\"" + s.route + "\"";
+    };
+    auto add = [&](const RouteStats& s) {
+      if (s.count.load(std::memory_order_relaxed) == 0) return;
+      const std::string l = labels(s);
+      for (int i = 0; i < RouteStats::kStatusSlots; ++i) {
+        const int st = s.status[i].load(std::memory_order_acquire);
+        if (st == 0) break;
+        count_lines += "switchboard_http_requests_total{" + l + ",status=\"" + std::to_string(st) +
+                       "\"} " + std::to_string(s.by_status[i].load(std::memory_order_relaxed)) +
+                       "\n";
+      }
+      if (const std::uint64_t n = s.other_status.load(std::memory_order_relaxed)) {
+        count_lines += "switchboard_http_requests_total{" + l + ",status=\"other\"} " +
+                       std::to_string(n) + "\n";
+      }
+      std::uint64_t cumulative = 0;
+      for (int b = 0; b < RouteStats::kBuckets; ++b) {
+        cumulative += s.buckets[b].load(std::memory_order_relaxed);
+        char le[32];
+        if (b < RouteStats::kBuckets - 1) {
+          std::snprintf(le, sizeof le, "%g", static_cast<double>(RouteStats::kBounds[b]) / 1e6);
+        } else {
+          std::snprintf(le, sizeof le, "+Inf");
+        }
+        bucket_lines += "switchboard_http_request_duration_seconds_bucket{" + l + ",le=\"" + le +
+                        "\"} " + std::to_string(cumulative) + "\n";
+      }
+      char sum[48];
+      std::snprintf(sum, sizeof sum, "%.6f",
+                    static_cast<double>(s.micros_sum.load(std::memory_order_relaxed)) / 1e6);
+      bucket_lines += "switchboard_http_request_duration_seconds_sum{" + l + "} " + sum + "\n";
+      // The buckets' total, so _count always equals the +Inf bucket.
+      bucket_lines += "switchboard_http_request_duration_seconds_count{" + l + "} " +
+                      std::to_string(cumulative) + "\n";
+    };
+    for (const RouteEntry& e : routes) add(*e.stats);
+    add(unmatched);
+    return "# HELP switchboard_http_requests_total HTTP requests served, by route and status.\n"
+           "# TYPE switchboard_http_requests_total counter\n" +
+           count_lines +
+           "# HELP switchboard_http_request_duration_seconds Time from a request's first byte "
+           "to its response, by route.\n"
+           "# TYPE switchboard_http_request_duration_seconds histogram\n" +
+           bucket_lines;
   }
 
   // Whether `e` matches `segs`; fills `params`.
@@ -410,7 +477,9 @@ struct HttpServer::Impl {
     return true;
   }
 
-  HttpResponse Dispatch(HttpRequest& req) const {
+  // `stats` (may be null) gets the matched route's counters.
+  HttpResponse Dispatch(HttpRequest& req, RouteStats** stats = nullptr) const {
+    if (stats) *stats = const_cast<RouteStats*>(&unmatched);
     const std::vector<std::string_view> segs = Segments(req.path);
     const RouteEntry* best = nullptr;
     std::map<std::string, std::string> params, best_params;
@@ -431,6 +500,7 @@ struct HttpServer::Impl {
     if (best) {
       req.params = std::move(best_params);
       req.route = best->pattern;
+      if (stats) *stats = best->stats.get();
       return best->handler(req);
     }
     if (!allowed.empty()) {
@@ -581,7 +651,7 @@ class Session : public std::enable_shared_from_this<Session> {
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       req.headers[name] = std::string(f.value());
     }
-    HttpResponse resp = impl_.Dispatch(req);
+    HttpResponse resp = impl_.Dispatch(req, &stats_);
     const bool keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
     if (resp.later) {
@@ -599,10 +669,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Respond(HttpResponse resp, const std::string& rid, bool keep_alive, unsigned version) {
-    impl_.CountRequest(request_.method, request_.route, resp.status);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - start_)
                             .count();
+    (stats_ ? stats_ : &impl_.unmatched)->Record(resp.status, micros);
+    stats_ = nullptr;
     impl_.LogRequest(request_, rid, resp.status, micros);
     start_ = {};
     Send(std::move(resp), rid, keep_alive, version);
@@ -644,6 +715,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
   std::chrono::steady_clock::time_point start_;
+  HttpServer::Impl::RouteStats* stats_ = nullptr;  // the request's route, once matched
   std::shared_ptr<void> response_;
 };
 
@@ -680,6 +752,9 @@ void HttpServer::Route(std::string method, std::string pattern, Handler handler)
   e.method = std::move(method);
   e.pattern = std::move(pattern);
   e.handler = std::move(handler);
+  e.stats = std::make_unique<Impl::RouteStats>();
+  e.stats->method = e.method;
+  e.stats->route = e.pattern;
   impl_->routes.push_back(std::move(e));
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "members/register.h"
+#include "server/status.h"
 #include "server/web_assets.h"
 
 namespace switchboard::server {
@@ -22,12 +23,33 @@ ApiDeps ApiDepsFor(App& app) {
   return d;
 }
 
-void AddHealthRoutes(HttpServer& http, App& app) {
-  http.Route("GET", "/metrics", [&http, &app](const HttpRequest&) {
+void AddHealthRoutes(HttpServer& http, App& app, const messaging::Outbox* outbox) {
+  http.Route("GET", "/metrics", [&http, &app, outbox](const HttpRequest& req) {
+    auto status = CollectStatus(app, {.full = false});
+    if (!status) {
+      return ErrorResponse(503, "store_unavailable",
+                           "the database cannot be read; see the server log", req.request_id);
+    }
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     const store::StoreStats st = app.store().stats();
     r.body = http.RequestMetrics();
+    r.body += StatusMetrics(*status);
+    if (outbox) {
+      const messaging::DeliveryStats d = outbox->totals();
+      r.body +=
+          "# HELP switchboard_mail_deliveries_total Delivery attempts by this process, by "
+          "result.\n"
+          "# TYPE switchboard_mail_deliveries_total counter\n";
+      for (const auto& [result, n] : {std::pair<const char*, std::int64_t>{"sent", d.sent},
+                                      {"deferred", d.deferred},
+                                      {"failed", d.failed},
+                                      {"suppressed", d.suppressed},
+                                      {"aborted", d.aborted}}) {
+        r.body += std::string("switchboard_mail_deliveries_total{result=\"") + result + "\"} " +
+                  std::to_string(n) + "\n";
+      }
+    }
     r.body +=
         "# HELP switchboard_store_write_groups_total Transactions committed by the group writer.\n"
         "# TYPE switchboard_store_write_groups_total counter\n"
@@ -45,6 +67,16 @@ void AddHealthRoutes(HttpServer& http, App& app) {
         "# TYPE switchboard_units gauge\n"
         "switchboard_units " +
         std::to_string(app.tree().size()) + "\n";
+    return r;
+  });
+  // The API's description, as shipped with this binary.
+  http.Route("GET", "/api/openapi.yaml", [](const HttpRequest& req) {
+    const EmbeddedFile* spec = FindDocFile("openapi.yaml");
+    if (!spec)
+      return ErrorResponse(404, "not_found", "this build has no API description", req.request_id);
+    HttpResponse r;
+    r.content_type = "application/yaml; charset=utf-8";
+    r.body = std::string(spec->bytes);
     return r;
   });
   http.Route("GET", "/healthz", [](const HttpRequest&) {

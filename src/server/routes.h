@@ -3,6 +3,7 @@
 // mapping Status to HTTP.
 #pragma once
 
+#include "messaging/outbox.h"
 #include "server/api.h"
 #include "server/api_routes.h"
 #include "server/app.h"
@@ -18,11 +19,15 @@ inline constexpr ApiRoute kHealthRoutes[] = {
     {"health.ready", "GET", "/readyz", RouteAuth::kPublic, "", RouteTarget::kNone,
      "Readiness: the database can be read"},
     {"health.metrics", "GET", "/metrics", RouteAuth::kPublic, "", RouteTarget::kNone,
-     "Prometheus metrics (counts only)"},
+     "Prometheus metrics: requests and latency by route, audit checkpoint age, outbox depth and "
+     "delivery results, alerts (counts only, no member data in any label)"},
+    {"health.openapi", "GET", "/api/openapi.yaml", RouteAuth::kPublic, "", RouteTarget::kNone,
+     "This API's OpenAPI description, as shipped with the running binary"},
 };
 
-// `http` and `app` must outlive the server's handlers.
-void AddHealthRoutes(HttpServer& http, App& app);
+// `http`, `app` and `outbox` (null when this process delivers no mail) must
+// outlive the server's handlers.
+void AddHealthRoutes(HttpServer& http, App& app, const messaging::Outbox* outbox = nullptr);
 
 // The web app (web_assets.h): GET / and GET /join/{token} answer the app's
 // page, GET /app/{file} its scripts, styles and images. Public and free of

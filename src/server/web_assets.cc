@@ -19,6 +19,13 @@ HttpResponse WebFileResponse(const EmbeddedFile& file) {
   return r;
 }
 
+const EmbeddedFile* FindDocFile(std::string_view name) {
+  for (const EmbeddedFile& f : EmbeddedDocFiles()) {
+    if (f.path == name) return &f;
+  }
+  return nullptr;
+}
+
 const EmbeddedFile* FindWebFile(std::string_view path) {
   for (const EmbeddedFile& f : EmbeddedWebFiles()) {
     if (f.path == path) return &f;

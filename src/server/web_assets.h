@@ -29,6 +29,10 @@ std::span<const EmbeddedFile> EmbeddedWebFiles();
 // The file at `path` (relative to web/, e.g. "app.js"), or nullptr.
 const EmbeddedFile* FindWebFile(std::string_view path);
 
+// Documents shipped in the binary (docs/openapi.yaml), by file name.
+std::span<const EmbeddedFile> EmbeddedDocFiles();
+const EmbeddedFile* FindDocFile(std::string_view name);
+
 // The Content-Type for a file name by its extension; "" for an extension the
 // server does not serve (the build test checks every embedded file has one).
 std::string_view WebContentType(std::string_view path);

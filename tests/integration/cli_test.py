@@ -25,6 +25,26 @@ class HelpTest(unittest.TestCase):
         self.assertEqual(run("import", "members").returncode, 2)  # FILE missing
         self.assertEqual(run("import", "members", "x.csv", "--profile", "salesforce").returncode, 2)
 
+    def test_mistyped_subcommands_get_a_suggestion(self):
+        p = run("improt", "members", "x.csv")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('"improt" is not a subcommand of switchboard', p.stderr)
+        self.assertIn("Did you mean switchboard import?", p.stderr)
+        p = run("audit", "verfy")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("Did you mean switchboard audit verify?", p.stderr)
+        p = run("stauts", "--json")
+        self.assertIn("Did you mean switchboard status?", p.stderr)
+        # Nothing near: no guess, but the list of what there is.
+        p = run("frobnicate")
+        self.assertEqual(p.returncode, 2)
+        self.assertNotIn("Did you mean", p.stderr)
+        self.assertIn("The subcommands are: init, import", p.stderr)
+        # A real subcommand with a mistyped option is CLI11's to explain.
+        p = run("status", "--jsno")
+        self.assertEqual(p.returncode, 2)
+        self.assertNotIn("is not a subcommand", p.stderr)
+
 
 class CliTest(DataDirTest):
     def test_init_import_json_and_idempotence(self):
@@ -50,6 +70,29 @@ class CliTest(DataDirTest):
         again = self.import_json(csv, "--unit-column", "constituency")
         self.assertEqual((again["imported"], again["unchanged"], again["rejected"]), (0, 500, 2))
         self.assertEqual(self.status()["members"], "500")
+
+    def test_status_json(self):
+        self.init()
+        run("generate", "members", "--count", "200", "--data-dir", self.data, check=0)
+        s = self.status_json()
+        self.assertEqual(s["store"]["kind"], "sqlite")
+        self.assertTrue(s["store"]["location"].startswith("sqlite:"))
+        self.assertGreaterEqual(s["schema_version"], 15)
+        self.assertEqual(s["members"], 200)
+        self.assertGreater(s["contact_points"], 0)
+        # Every command ends by signing what it appended.
+        self.assertGreater(s["audit"]["events"], 0)
+        self.assertEqual(s["audit"]["unsigned"], 0)
+        self.assertEqual(s["audit"]["last_checkpoint"]["tree_size"], s["audit"]["events"])
+        self.assertGreaterEqual(s["audit"]["last_checkpoint"]["age_seconds"], 0)
+        self.assertEqual(s["outbox"]["pending"], 0)
+        self.assertEqual(set(s["outbox"]), {"queued", "handed", "deferred", "sent", "failed",
+                                            "suppressed", "cancelled", "pending"})
+        self.assertEqual(s["alerts"], {"open": 0, "by_rule": []})
+        text = run("status", "--data-dir", self.data, check=0).stdout
+        self.assertIn("schema %d" % s["schema_version"], text)
+        self.assertIn("no checkpoint yet" if s["audit"]["last_checkpoint"] is None
+                      else "last checkpoint", text)
 
     def test_policy_check(self):
         self.init()

@@ -47,9 +47,12 @@ class DataDirTest(unittest.TestCase):
         run("init", "--data-dir", self.data, check=0)
 
     def status(self):
-        out = run("status", "--data-dir", self.data, check=0).stdout
-        return {k.strip(): v.strip() for k, v in
-                (line.split(":", 1) for line in out.splitlines() if ":" in line)}
+        """`status --json`'s top-level counts, as strings."""
+        out = json.loads(run("status", "--data-dir", self.data, "--json", check=0).stdout)
+        return {k: str(v) for k, v in out.items() if not isinstance(v, (dict, list))}
+
+    def status_json(self):
+        return json.loads(run("status", "--data-dir", self.data, "--json", check=0).stdout)
 
     def import_json(self, path, *extra, env=None, check=0):
         p = run("import", "members", path, "--data-dir", self.data, "--json", *extra, env=env,

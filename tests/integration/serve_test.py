@@ -83,6 +83,26 @@ class ServeTest(DataDirTest):
             self.assertIn('switchboard_http_requests_total{method="GET",route="/readyz",'
                           'status="200"} 1', metrics)
             self.assertIn("switchboard_units 2613", metrics)
+            # Latency by route: a histogram whose +Inf bucket and count agree.
+            self.assertRegex(metrics, r'switchboard_http_request_duration_seconds_bucket\{method="GET",'
+                                      r'route="/readyz",le="\+Inf"\} 1\n')
+            self.assertIn('switchboard_http_request_duration_seconds_count{method="GET",'
+                          'route="/readyz"} 1', metrics)
+            self.assertRegex(metrics, r"switchboard_audit_checkpoint_age_seconds \d")
+            self.assertIn('switchboard_outbox_depth{state="queued"} 0', metrics)
+            self.assertIn("switchboard_members 300", metrics)
+            # No member data in any label: labels are route patterns, states and rules.
+            for line in metrics.splitlines():
+                self.assertNotRegex(line, r"@|07700|\+447", line)
+            # The API description this binary was built with.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/openapi.yaml",
+                                        timeout=10) as r:
+                self.assertEqual(r.status, 200)
+                self.assertTrue(r.headers["Content-Type"].startswith("application/yaml"))
+                served = r.read()
+            with open(os.path.join(os.environ.get("SB_SOURCE_DIR", "../.."), "docs",
+                                   "openapi.yaml"), "rb") as f:
+                self.assertEqual(served, f.read())
             status, body = get(port, "/no-such-route")
             self.assertEqual(status, 404)
             self.assertEqual(body["error"]["code"], "not_found")

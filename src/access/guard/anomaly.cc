@@ -215,6 +215,18 @@ Result<AnomalyOutcome> Observe(store::Tx& tx, const Policy& policy, const Observ
   return out;
 }
 
+Result<std::vector<AlertCount>> CountAlerts(store::Tx& tx) {
+  std::vector<AlertCount> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT rule, severity, COUNT(*), COALESCE(SUM(CASE WHEN acknowledged_at IS NULL THEN 1 "
+      "ELSE 0 END), 0) FROM alerts GROUP BY rule, severity ORDER BY rule, severity",
+      {}, [&](const store::Row& r) {
+        out.push_back({std::string(r.Text(0)), std::string(r.Text(1)), r.Int(2), r.Int(3)});
+        return true;
+      }));
+  return out;
+}
+
 Result<std::vector<Alert>> ListAlerts(store::Tx& tx, const AlertFilter& filter) {
   std::string sql =
       "SELECT id, account_id, rule, severity, at, detail, request_id, acknowledged_at, "

@@ -102,6 +102,15 @@ struct AlertFilter {
 // Alerts matching `filter`, newest first.
 Result<std::vector<Alert>> ListAlerts(store::Tx& tx, const AlertFilter& filter);
 
+// Alerts raised since the database began, and those still open, by rule.
+struct AlertCount {
+  std::string rule;
+  std::string severity;
+  std::int64_t raised = 0;
+  std::int64_t open = 0;
+};
+Result<std::vector<AlertCount>> CountAlerts(store::Tx& tx);
+
 // Marks an alert as dealt with by `by` (the DPO), with a note (required), and
 // records an "alert.acknowledge" audit event. kNotFound for no such alert,
 // kFailedPrecondition when it was acknowledged already, kInvalidArgument for
