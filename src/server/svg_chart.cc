@@ -75,7 +75,9 @@ std::string Horizontal(const BarChart& c, std::int64_t max, int& height) {
 // Over time: a column per bucket, a label under every few, a scale on the left.
 std::string Vertical(const BarChart& c, std::int64_t max, int& height) {
   const int left = 48, top = 40, plot_h = 180, bottom = top + plot_h;
-  const double slot = static_cast<double>(kWidth - left - 10) / std::max<size_t>(1, c.bars.size());
+  // Columns no wider than 40 units: one busy hour is a bar, not a wall.
+  const double slot =
+      std::min(40.0, static_cast<double>(kWidth - left - 10) / std::max<size_t>(1, c.bars.size()));
   std::string out;
   out += "<line x1=\"" + Num(left) + "\" y1=\"" + Num(bottom) + "\" x2=\"" + Num(kWidth - 10) +
          "\" y2=\"" + Num(bottom) + "\" stroke=\"" + kRule + "\"/>\n";
