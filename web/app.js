@@ -9,7 +9,8 @@
 //   #/                      the account's campaigns (campaigns.js)
 //   #/call/<id>             the calling screen (call.js)
 //   #/progress/<id>         a caller's own progress (progress.js)
-//   #/organise/new, #/organise/<id>   organisers (organise.js)
+//   #/organise/new, #/organise/<id>[/progress|/invitations|/settings]
+//                           organisers (organise.js): a campaign's three views
 //   #/email, #/email/<id>   e-mail to members: list and one message (email.js)
 //   #/email/new, #/email/<id>/edit   compose and edit (compose.js)
 //   #/approvals             messages in the signed-in person's name (approvals.js)
@@ -46,7 +47,9 @@ function route() {
   if (parts[0] === "signin") return { screen: "signin", params: {} };
   if (parts[0] === "call" && parts[1]) return { screen: "call", params: { id: parts[1] } };
   if (parts[0] === "progress" && parts[1]) return { screen: "progress", params: { id: parts[1] } };
-  if (parts[0] === "organise" && parts[1]) return { screen: "organise", params: { id: parts[1] } };
+  if (parts[0] === "organise" && parts[1] && parts.length <= 3) {
+    return { screen: "organise", params: { id: parts[1], view: parts[2] || "" } };
+  }
   if (parts[0] === "email" && parts.length === 1) return { screen: "emailList", params: {} };
   if (parts[0] === "email" && parts[1] === "new" && parts.length === 2) {
     return { screen: "compose", params: { id: "new" } };

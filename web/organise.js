@@ -1,11 +1,12 @@
-// Organisers: create and edit a campaign (with the live audience count),
-// invitations (create, copy, revoke, who joined through which), live
-// progress, and pause, end or kill.
+// Organisers: a campaign in three views (progress with results and charts,
+// invitations, settings) under its state and its pause, end or kill; and
+// creating one (with the live audience count).
 
 import { get, post, patch } from "./api.js";
 import { h, field, errorBanner, announce, formatDate, clear, facts } from "./dom.js";
 import { STATE_NAMES } from "./campaigns.js";
 import { stat, unitName } from "./progress.js";
+import { loadResults } from "./results.js";
 
 const STATUSES = [["current", "Current"], ["arrears", "In arrears"], ["lapsed", "Lapsed"],
   ["suspended", "Suspended"], ["resigned", "Resigned"]];
@@ -17,6 +18,10 @@ const OUTCOME_NAMES = {
   answered: "Answered", no_answer: "No answer", busy: "Busy", voicemail: "Voicemail",
   wrong_number: "Wrong number", do_not_call: "Do not call", moved: "Moved", deceased: "Deceased",
 };
+
+// A campaign's three views, each with its own address (#/organise/<id>/<view>)
+// so that a reload keeps it: what is happening, who is invited, and how it is set up.
+const VIEWS = [["progress", "Progress and results"], ["invitations", "Invitations"], ["settings", "Settings"]];
 
 export async function render(ctx) {
   const id = ctx.params.id;
@@ -34,18 +39,35 @@ export async function render(ctx) {
     return;
   }
   if (!ctx.live()) return;  // left while loading: start no timers
-  const progress = h("section", { "aria-labelledby": "progress-h", id: "progress" },
-    h("h2", { id: "progress-h" }, "Live progress"), h("div", {}));
-  const refresh = () => loadProgress(id, progress.lastChild);
-  refresh();
-  timers.push(setInterval(refresh, 5000));
+  // A draft has nothing to show yet: it opens on its settings.
+  const view = VIEWS.some(([v]) => v === ctx.params.view) ? ctx.params.view
+    : campaign.state === "draft" ? "settings" : "progress";
+  const base = "#/organise/" + encodeURIComponent(id) + "/";
+  const tabs = h("nav", { class: "tabs", "aria-label": "Campaign views" },
+    h("ul", {}, VIEWS.map(([v, label]) => h("li", {},
+      h("a", { href: base + v, "aria-current": v === view ? "page" : null, id: "view-" + v }, label)))));
+  let content;
+  if (view === "progress") {
+    const progress = h("section", { "aria-labelledby": "progress-h", id: "progress" },
+      h("h2", { id: "progress-h" }, "Live progress"), h("div", {}));
+    const results = h("section", { "aria-label": "Results", id: "results" }, h("p", { class: "muted" }, "Loading results…"));
+    const refresh = () => loadProgress(id, progress.lastChild);
+    const refreshResults = () => loadResults(id, results);
+    refresh();
+    refreshResults();
+    timers.push(setInterval(refresh, 5000), setInterval(refreshResults, 30000));
+    content = [progress, results];
+  } else if (view === "invitations") {
+    content = [invitesSection(campaign)];
+  } else {
+    content = [h("section", { "aria-labelledby": "edit-h" }, h("h2", { id: "edit-h" }, "Campaign details"),
+      campaignForm(ctx, campaign, timers))];
+  }
   ctx.show(
     h("h1", {}, campaign.name),
     stateSection(ctx, campaign),
-    progress,
-    invitesSection(campaign),
-    h("section", { "aria-labelledby": "edit-h" }, h("h2", { id: "edit-h" }, "Campaign details"),
-      campaignForm(ctx, campaign, timers)),
+    tabs,
+    h("div", { id: "campaign-view", "data-view": view }, content),
     h("p", {}, h("a", { href: "#/" }, "All campaigns")));
 }
 
@@ -100,6 +122,8 @@ function stateSection(ctx, c) {
 
 // ---- progress ----------------------------------------------------------------
 
+// The figures (docs/phonebank.md, "Progress and results"): members still to
+// call, calls made (every outcome), conversations, members finished.
 async function loadProgress(id, into) {
   let p;
   try {
@@ -110,15 +134,21 @@ async function loadProgress(id, into) {
   }
   const t = p.totals || {};
   const outcomes = Object.entries(t.by_outcome || {});
+  const units = p.by_unit || [];
+  const callers = p.by_caller || [];
   into.replaceChildren(
-    h("div", { class: "stats" }, stat("Members to call", t.targets), stat("Calls finished", t.done)),
+    h("div", { class: "stats" }, stat("Members to call", t.to_call), stat("Calls made", t.calls),
+      stat("Conversations", t.conversations), stat("Members finished", t.done)),
+    h("p", { class: "hint muted" }, `Of ${t.targets ?? 0} members in the audience: ${t.to_call ?? 0} can still ` +
+      `be called, ${t.done ?? 0} are finished (answered, out of tries, or not to be called again)` +
+      (t.in_progress ? `, ${t.in_progress} being called now.` : ".")),
     outcomes.length ? table(["Outcome", "Calls"], outcomes.map(([k, v]) => [OUTCOME_NAMES[k] || k, v])) : "",
-    (p.by_unit || []).length ? h("h3", {}, "By unit") : "",
-    (p.by_unit || []).length ? table(["Unit", "Calls", "Done"], p.by_unit.map((u) =>
-      [unitName(u.unit || u), u.calls ?? "", u.done ?? ""])) : "",
-    (p.by_caller || []).length ? h("h3", {}, "By caller") : "",
-    (p.by_caller || []).length ? table(["Caller", "Calls", "Conversations"], p.by_caller.map((c) =>
-      [c.display_name || c.caller || c.account || "", c.calls ?? "", c.conversations ?? ""])) : "");
+    units.length ? h("h3", {}, "By unit") : "",
+    units.length ? table(["Unit", "Audience", "To call", "Done", "Calls"], units.map((u) =>
+      [unitName(u.unit), u.targets ?? 0, u.to_call ?? 0, u.done ?? 0, u.calls ?? 0])) : "",
+    callers.length ? h("h3", {}, "By caller") : "",
+    callers.length ? table(["Caller", "Calls", "Conversations"], callers.map((c) =>
+      [c.display_name || "Account " + c.account, c.calls ?? 0, c.conversations ?? 0])) : "");
 }
 
 function table(headings, rows) {

@@ -170,6 +170,27 @@ Status Operations::WithdrawInvite(store::Tx& tx, const access::Acting& who, Camp
   return Record(tx, CampaignEvent(who, "invite.revoke", id));
 }
 
+Result<Progress> Operations::ProgressOf(store::Tx& tx, const access::Acting& who,
+                                        CampaignId id) const {
+  SB_RETURN_IF_ERROR(CampaignScope(tx, id).status());  // kNotFound for no such campaign
+  return CampaignProgress(tx, tree_, id, who.now);
+}
+
+Result<Results> Operations::ResultsOf(store::Tx& tx, CampaignId id, Campaign& c) const {
+  SB_ASSIGN_OR_RETURN(c, GetCampaign(tx, tree_, id));
+  return CampaignResults(tx, tree_, c, zone_);
+}
+
+Result<std::string> Operations::ExportResults(store::Tx& tx, const access::Acting& who,
+                                              CampaignId id) const {
+  Campaign c;
+  SB_ASSIGN_OR_RETURN(Results r, ResultsOf(tx, id, c));
+  audit::Event e = CampaignEvent(who, "campaign.results_export", c.id);
+  e.rule = "results.csv";
+  SB_RETURN_IF_ERROR(Record(tx, e));
+  return ResultsCsv(c, r);
+}
+
 Result<JoinResult> Operations::JoinByLink(store::Tx& tx, const access::Acting& who,
                                           std::string_view token, Campaign& c) const {
   SB_ASSIGN_OR_RETURN(phonebank::Invite inv, FindInvite(tx, token));

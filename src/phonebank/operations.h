@@ -95,6 +95,15 @@ class Operations {
   Status WithdrawInvite(store::Tx& tx, const access::Acting& who, CampaignId id,
                         InviteId invite) const;
 
+  // ---- progress and results (organisers) ------------------------------------
+  // The campaign's figures now (phonebank.h, Progress).
+  Result<Progress> ProgressOf(store::Tx& tx, const access::Acting& who, CampaignId id) const;
+  // Survey results and calls over time, in the organisation's time zone.
+  Result<Results> ResultsOf(store::Tx& tx, CampaignId id, Campaign& c) const;
+  // The results as CSV (ResultsCsv), recorded as a "campaign.results_export"
+  // event: aggregates only, but a copy leaves the system.
+  Result<std::string> ExportResults(store::Tx& tx, const access::Acting& who, CampaignId id) const;
+
   // ---- joining -------------------------------------------------------------
   // Joins through the link `token`; kNotFound for an unknown link.
   Result<JoinResult> JoinByLink(store::Tx& tx, const access::Acting& who, std::string_view token,

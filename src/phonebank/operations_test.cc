@@ -280,6 +280,25 @@ TEST_P(OperationsPairingTest, Outcome) {
        [&](store::Tx& tx) { return ops_->Outcome(tx, who, c.id, "no_answer", ""); }});
 }
 
+TEST_P(OperationsPairingTest, ExportResults) {
+  const Campaign c = Leased();
+  access::Acting who = Organiser();
+  ASSERT_OK(Write([&](store::Tx& tx) {
+    return RecordOutcome(tx, c, caller_, "answered", R"({"agm": true})", Now()).status();
+  }));
+  std::string csv;
+  ExpectPaired(*faulty_, {"campaign.results_export",
+                          "SELECT outcome, recorded_at FROM calls",
+                          {},
+                          [&](store::Tx& tx) -> Status {
+                            SB_ASSIGN_OR_RETURN(csv, ops_->ExportResults(tx, who, c.id));
+                            return Status::Ok();
+                          }});
+  EXPECT_NE(csv.find("survey,agm,Will you come to the AGM?,campaign,Autumn calls,yes,1,100.0,1"),
+            std::string::npos)
+      << csv;
+}
+
 TEST_P(OperationsPairingTest, RegisterEndpoint) {
   access::Acting who;
   who.account = caller_;

@@ -293,11 +293,33 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
 
 // ---- progress (progress.cc) ------------------------------------------------
 
+// A campaign's figures (docs/phonebank.md, "Progress and results"):
+//  - targets: members fixed as the audience when it went live;
+//  - to_call: targets not finished that can still be called: phone consent,
+//    none of the suppressions that end phone contact, a valid number, not a
+//    canary (the rules Next() leases by); a target suppressed meanwhile by
+//    another campaign's "do not call" is no longer counted;
+//  - done: targets finished (answered, passes used up, or an outcome that
+//    ends calling: wrong number, do not call, moved, deceased);
+//  - calls: calls with an outcome recorded; conversations: those answered;
+//  - in_progress: targets leased to a caller now.
 struct Progress {
   std::int64_t targets = 0;
+  std::int64_t to_call = 0;
   std::int64_t done = 0;
+  std::int64_t calls = 0;
+  std::int64_t conversations = 0;
+  std::int64_t in_progress = 0;
   std::vector<std::pair<std::string, std::int64_t>> by_outcome;
-  std::vector<std::pair<std::string, std::int64_t>> by_unit;  // unit name, calls
+  // The same figures per unit of the members called, most calls first.
+  struct UnitRow {
+    std::string unit;  // the unit's name
+    std::int64_t targets = 0;
+    std::int64_t to_call = 0;
+    std::int64_t done = 0;
+    std::int64_t calls = 0;
+  };
+  std::vector<UnitRow> by_unit;
   struct CallerRow {
     AccountId account;
     std::string display_name;
@@ -306,7 +328,62 @@ struct Progress {
   };
   std::vector<CallerRow> by_caller;
 };
-Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, CampaignId c);
+Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, CampaignId c,
+                                  Micros now);
+
+// ---- results (results.cc) --------------------------------------------------
+
+// Survey results are aggregates over the campaign's answered calls; no
+// member, caller or free text appears. A breakdown cell (a unit or a day)
+// with fewer than kSmallCell responses to a question shows its number of
+// responses only, never how they answered, so that a small branch's one
+// answer cannot be read back to a person. Campaign-wide totals are shown
+// whatever their size (they are over the whole audience).
+inline constexpr std::int64_t kSmallCell = 5;
+
+struct AnswerCounts {
+  std::int64_t responses = 0;
+  // Per answer option, in QuestionResult::options order; empty when
+  // withheld, and for free-text questions (whose answers are never shown).
+  std::vector<std::int64_t> counts;
+  bool withheld = false;  // fewer than kSmallCell responses in a breakdown
+};
+
+struct QuestionResult {
+  SurveyQuestion question;
+  // The answers counted: yes/no, the choices, 1-5; none for free text.
+  std::vector<std::string> options;
+  AnswerCounts total;
+  std::vector<std::pair<std::string, AnswerCounts>> by_unit;  // unit name, by name
+  std::vector<std::pair<std::string, AnswerCounts>> by_day;   // "YYYY-MM-DD", in order
+};
+
+// Calls with an outcome recorded in one hour or day of the organisation's
+// time zone ("2026-03-02T10:00" or "2026-03-02"): buckets with calls only.
+struct TimeBucket {
+  std::string at;
+  std::int64_t index = 0;  // hours (or days) since 1970-01-01 00:00 on the local clock
+  std::int64_t calls = 0;
+  std::int64_t answered = 0;
+};
+
+struct Results {
+  std::int64_t calls = 0;
+  std::int64_t answered = 0;  // answered calls: the surveys' denominator
+  std::vector<std::pair<std::string, std::int64_t>> by_outcome;
+  std::vector<QuestionResult> questions;  // in survey order
+  std::vector<TimeBucket> by_hour;
+  std::vector<TimeBucket> by_day;
+};
+
+// The results of campaign `c`; times bucketed in `zone` (the organisation's).
+Result<Results> CampaignResults(store::Tx& tx, const members::OrgTree& tree, const Campaign& c,
+                                const TimeZone& zone);
+
+// The results as CSV (core/csv.h, formulas neutralised): one row per
+// question, breakdown, group and answer, with counts and percentages; no
+// member-level row. Withheld cells have their responses and empty counts.
+std::string ResultsCsv(const Campaign& c, const Results& r);
 
 struct CallerStats {
   std::int64_t calls = 0;

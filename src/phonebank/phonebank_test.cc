@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "access/store/access_store.h"
+#include "members/preferences.h"
 #include "members/register.h"
 #include "members/testing_env.h"
 #include "phonebank/connector.h"
@@ -694,6 +695,154 @@ TEST_P(PhonebankTest, DraftsChangeFreelyLiveCampaignsOnlyTheirScriptAndFields) {
   auto ended = Edit(late);
   ASSERT_FALSE(ended);
   EXPECT_NE(ended.error().message().find("ended"), std::string::npos);
+}
+
+TEST_P(PhonebankTest, ProgressCountsWhoIsLeftToCallAndEveryCallMade) {
+  std::vector<MemberId> m;
+  for (int i = 1; i <= 8; ++i)
+    m.push_back(Member(std::to_string(i), aldershot_, members::kConsentPhone));
+  Campaign c = Live(Draft());
+  auto progress = [&] {
+    Progress p;
+    EXPECT_TRUE(Write([&](store::Tx& tx) -> Status {
+                  SB_ASSIGN_OR_RETURN(p, CampaignProgress(tx, env_.tree_, c.id, clock_.Now()));
+                  return Status::Ok();
+                }).ok());
+    return p;
+  };
+  Progress before = progress();
+  EXPECT_EQ(before.targets, 8);
+  EXPECT_EQ(before.to_call, 8);
+  EXPECT_EQ(before.done, 0);
+  EXPECT_EQ(before.calls, 0);
+  const std::vector<std::pair<std::string, std::string>> calls = {
+      {"answered", R"({"agm": true, "topic": "housing"})"},
+      {"answered", R"({"agm": true, "topic": "transport"})"},
+      {"answered", R"({"agm": false, "topic": "housing"})"},
+      {"answered", R"({"agm": true})"},
+      {"answered", R"({"agm": true, "topic": "housing"})"},
+      {"no_answer", ""},
+      {"do_not_call", ""},
+  };
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (i == 6) clock_.Advance(3600 * kMicrosPerSecond);  // the last call an hour later
+    auto n = NextFor(c, caller_);
+    ASSERT_TRUE(n && n->lease) << i;
+    ASSERT_TRUE(Outcome(c, caller_, calls[i].first, calls[i].second).has_value()) << i;
+    clock_.Advance(60 * kMicrosPerSecond);
+  }
+  // One more lease, held: in progress, still to call.
+  ASSERT_TRUE(NextFor(c, caller_)->lease);
+  Progress p = progress();
+  EXPECT_EQ(p.targets, 8);
+  EXPECT_EQ(p.done, 6);     // five answered, one "do not call"
+  EXPECT_EQ(p.to_call, 2);  // the no answer (passes left) and the one not yet called
+  EXPECT_EQ(p.calls, 7);    // every call with an outcome, finished or not
+  EXPECT_EQ(p.conversations, 5);
+  EXPECT_EQ(p.in_progress, 1);
+  ASSERT_EQ(p.by_unit.size(), 1u);
+  EXPECT_EQ(p.by_unit[0].unit, env_.tree_.Find(aldershot_)->name);
+  EXPECT_EQ(p.by_unit[0].targets, 8);
+  EXPECT_EQ(p.by_unit[0].done, 6);
+  EXPECT_EQ(p.by_unit[0].to_call, 2);
+  EXPECT_EQ(p.by_unit[0].calls, 7);
+  std::int64_t by_outcome = 0;
+  for (const auto& [k, v] : p.by_outcome) by_outcome += v;
+  EXPECT_EQ(by_outcome, p.calls);
+  // A member suppressed elsewhere (another campaign's "do not call") is no
+  // longer to call here, and not done either.
+  for (MemberId id : m) {
+    ASSERT_TRUE(
+        Write([&](store::Tx& tx) {
+          return members::AddSuppressions(tx, id, members::kNoPhone, "t", clock_.Now()).status();
+        }).ok());
+  }
+  p = progress();
+  EXPECT_EQ(p.to_call, 0);
+  EXPECT_EQ(p.done, 6);
+}
+
+TEST_P(PhonebankTest, ResultsCountAnswersPerQuestionUnitAndHour) {
+  for (int i = 1; i <= 8; ++i) Member(std::to_string(i), aldershot_, members::kConsentPhone);
+  Campaign c = Live(Draft());
+  const std::vector<std::pair<std::string, std::string>> calls = {
+      {"answered", R"({"agm": true, "topic": "housing"})"},
+      {"answered", R"({"agm": true, "topic": "transport"})"},
+      {"answered", R"({"agm": false, "topic": "housing"})"},
+      {"answered", R"({"agm": true})"},
+      {"answered", R"({"agm": true, "topic": "housing"})"},
+      {"no_answer", ""},
+      {"do_not_call", ""},
+  };
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (i == 6) clock_.Advance(3600 * kMicrosPerSecond);
+    ASSERT_TRUE(NextFor(c, caller_)->lease) << i;
+    ASSERT_TRUE(Outcome(c, caller_, calls[i].first, calls[i].second).has_value()) << i;
+    clock_.Advance(60 * kMicrosPerSecond);
+  }
+  // Buckets follow the organisation's clock: 10:00 UTC is 15:30 in Kolkata.
+  const TimeZone kolkata = *TimeZone::Find("Asia/Kolkata");
+  Results r;
+  ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
+                SB_ASSIGN_OR_RETURN(r, CampaignResults(tx, env_.tree_, c, kolkata));
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(r.calls, 7);
+  EXPECT_EQ(r.answered, 5);
+  ASSERT_EQ(r.by_hour.size(), 2u);
+  EXPECT_EQ(r.by_hour[0].at, "2026-03-02T15:00");
+  EXPECT_EQ(r.by_hour[0].calls, 6);
+  EXPECT_EQ(r.by_hour[0].answered, 5);
+  EXPECT_EQ(r.by_hour[1].at, "2026-03-02T16:00");
+  EXPECT_EQ(r.by_hour[1].index, r.by_hour[0].index + 1);
+  ASSERT_EQ(r.by_day.size(), 1u);
+  EXPECT_EQ(r.by_day[0].at, "2026-03-02");
+  ASSERT_EQ(r.questions.size(), 2u);
+  const QuestionResult& agm = r.questions[0];
+  EXPECT_EQ(agm.options, (std::vector<std::string>{"yes", "no"}));
+  EXPECT_EQ(agm.total.responses, 5);
+  EXPECT_EQ(agm.total.counts, (std::vector<std::int64_t>{4, 1}));
+  // Five responses in the unit: shown.
+  ASSERT_EQ(agm.by_unit.size(), 1u);
+  EXPECT_FALSE(agm.by_unit[0].second.withheld);
+  EXPECT_EQ(agm.by_unit[0].second.counts, (std::vector<std::int64_t>{4, 1}));
+  const QuestionResult& topic = r.questions[1];
+  EXPECT_EQ(topic.total.responses, 4);
+  EXPECT_EQ(topic.total.counts, (std::vector<std::int64_t>{3, 1}));
+  // Four: fewer than kSmallCell, so how they answered is withheld there.
+  ASSERT_EQ(topic.by_unit.size(), 1u);
+  EXPECT_TRUE(topic.by_unit[0].second.withheld);
+  EXPECT_EQ(topic.by_unit[0].second.responses, 4);
+  EXPECT_TRUE(topic.by_unit[0].second.counts.empty());
+  ASSERT_EQ(topic.by_day.size(), 1u);
+  EXPECT_TRUE(topic.by_day[0].second.withheld);
+
+  const std::string csv = ResultsCsv(c, r);
+  EXPECT_NE(csv.find("survey,agm,Will you come to the AGM?,campaign,Autumn calls,yes,4,80.0,5\r\n"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("survey,topic,Which topic matters most?,unit,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("withheld),,,4\r\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("calls,,,hour,2026-03-02T15:00,all,6,,6\r\n"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("First"), std::string::npos) << "no member in the results";
+}
+
+TEST(ResultsCsvTest, NeutralisesFormulasInEveryText) {
+  Campaign c;
+  c.name = "=HYPERLINK(\"http://x.example.org\")";
+  Results r;
+  QuestionResult q;
+  q.question = {"q1", "+1 how likely?", "choice", {"@home", "-away"}};
+  q.options = q.question.options;
+  q.total.responses = 2;
+  q.total.counts = {1, 1};
+  r.questions.push_back(q);
+  const std::string csv = ResultsCsv(c, r);
+  EXPECT_NE(csv.find("'=HYPERLINK"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("'+1 how likely?"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"'@home\",1,50.0,2"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",\"'-away\",1,50.0,2"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find(",=HYPERLINK"), std::string::npos) << csv;
 }
 
 // Calling hours follow the organisation's wall clock through both daylight

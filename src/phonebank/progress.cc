@@ -1,33 +1,74 @@
 // Progress (phonebank.h, "progress"): a campaign's counts and a caller's
 // stats and badges.
+#include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
+#include "members/register.h"
 #include "phonebank/phonebank.h"
 
 namespace switchboard::phonebank {
 
-Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, CampaignId c) {
+namespace {
+
+// A target still to call: not finished, and passing the rules Next() leases
+// by (calling.cc). `t` is campaign_targets, `m` members.
+std::string Callable() {
+  return "t.done = 0 AND (m.consents & " + std::to_string(members::kConsentPhone) +
+         ") <> 0 AND (m.suppressions & " + std::to_string(kNotCallable) +
+         ") = 0 AND NOT EXISTS (SELECT 1 FROM canaries k WHERE k.member_id = m.id) AND EXISTS "
+         "(SELECT 1 FROM contact_points p WHERE p.member_id = m.id AND p.kind = 'phone' AND "
+         "p.valid = 1)";
+}
+
+}  // namespace
+
+Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, CampaignId c,
+                                  Micros now) {
   Progress p;
-  SB_ASSIGN_OR_RETURN(p.targets, tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE "
-                                             "campaign_id = $1",
-                                             {c.value()}));
-  SB_ASSIGN_OR_RETURN(p.done, tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE "
-                                          "campaign_id = $1 AND done = 1",
-                                          {c.value()}));
+  // Targets per unit: all, finished, still to call.
+  std::map<std::int64_t, Progress::UnitRow> units;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT m.unit_id, COUNT(*), SUM(t.done), SUM(CASE WHEN " + Callable() +
+          " THEN 1 ELSE 0 END) FROM campaign_targets t JOIN members m ON m.id = t.member_id "
+          "WHERE t.campaign_id = $1 GROUP BY m.unit_id",
+      {c.value()}, [&](const store::Row& r) {
+        Progress::UnitRow& u = units[r.Int(0)];
+        u.targets = r.Int(1);
+        u.done = r.IntOr(2, 0);
+        u.to_call = r.IntOr(3, 0);
+        return true;
+      }));
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT m.unit_id, COUNT(*) FROM calls k JOIN members m ON m.id = k.member_id "
+               "WHERE k.campaign_id = $1 AND k.outcome IS NOT NULL GROUP BY m.unit_id",
+               {c.value()}, [&](const store::Row& r) {
+                 units[r.Int(0)].calls = r.Int(1);
+                 return true;
+               }));
+  for (auto& [id, u] : units) {
+    const members::Unit* unit = tree.Find(UnitId(id));
+    u.unit = unit ? unit->name : "?";
+    p.targets += u.targets;
+    p.done += u.done;
+    p.to_call += u.to_call;
+    p.by_unit.push_back(u);
+  }
+  std::stable_sort(p.by_unit.begin(), p.by_unit.end(), [](const auto& a, const auto& b) {
+    return std::tie(b.calls, b.targets, a.unit) < std::tie(a.calls, a.targets, b.unit);
+  });
+  SB_ASSIGN_OR_RETURN(p.in_progress,
+                      tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE campaign_id = $1 "
+                                  "AND done = 0 AND leased_by IS NOT NULL AND lease_expires > $2",
+                                  {c.value(), now}));
   SB_RETURN_IF_ERROR(
       tx.Query("SELECT outcome, COUNT(*) FROM calls WHERE campaign_id = $1 AND "
                "outcome IS NOT NULL GROUP BY outcome ORDER BY outcome",
                {c.value()}, [&](const store::Row& r) {
                  p.by_outcome.emplace_back(std::string(r.Text(0)), r.Int(1));
-                 return true;
-               }));
-  SB_RETURN_IF_ERROR(
-      tx.Query("SELECT m.unit_id, COUNT(*) FROM calls k JOIN members m ON m.id = "
-               "k.member_id WHERE k.campaign_id = $1 AND k.outcome IS NOT NULL "
-               "GROUP BY m.unit_id ORDER BY COUNT(*) DESC",
-               {c.value()}, [&](const store::Row& r) {
-                 const members::Unit* u = tree.Find(UnitId(r.Int(0)));
-                 p.by_unit.emplace_back(u ? u->name : "?", r.Int(1));
+                 p.calls += r.Int(1);
+                 if (r.Text(0) == "answered") p.conversations += r.Int(1);
                  return true;
                }));
   SB_RETURN_IF_ERROR(tx.Query(

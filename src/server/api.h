@@ -209,6 +209,9 @@ class Api {
   HttpResponse AudiencePreview(const ApiCall& call);
   HttpResponse CampaignState(const ApiCall& call);
   HttpResponse CampaignProgress(const ApiCall& call);
+  HttpResponse CampaignResults(const ApiCall& call);
+  HttpResponse ResultsCsv(const ApiCall& call);
+  HttpResponse ResultsChart(const ApiCall& call);
   HttpResponse CreateInvite(const ApiCall& call);
   HttpResponse ListInvites(const ApiCall& call);
   HttpResponse RevokeInvite(const ApiCall& call);

@@ -53,6 +53,9 @@ constexpr std::string_view kProbed[] = {
     "audience.count",
     "campaigns.state",
     "campaigns.progress",
+    "campaigns.results",
+    "campaigns.results_csv",
+    "campaigns.chart",
     "invites.create",
     "invites.list",
     "invites.revoke",
@@ -253,6 +256,13 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
       const std::string tail = id == "campaigns.get"        ? ""
                                : id == "campaigns.progress" ? "/progress"
                                                             : "/invites";
+      return {"GET", "/api/v1/campaigns/" + c + tail, ""};
+    }
+    if (id == "campaigns.results" || id == "campaigns.results_csv" || id == "campaigns.chart") {
+      const std::string c = NewCampaign(true).id.ToString();
+      const std::string tail = id == "campaigns.results"       ? "/results"
+                               : id == "campaigns.results_csv" ? "/results.csv"
+                                                               : "/charts/outcomes";
       return {"GET", "/api/v1/campaigns/" + c + tail, ""};
     }
     if (id == "campaigns.update") {

@@ -2,6 +2,9 @@
 // phonebank/operations.h in the request's transaction (Api::Act) and
 // renders. Callers only ever see the campaign's allowed fields and an opaque
 // reference; member ids, numbers and addresses stay on the server.
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
@@ -12,6 +15,7 @@
 #include "segment/segment.h"
 #include "server/api.h"
 #include "server/api_internal.h"
+#include "server/svg_chart.h"
 
 namespace switchboard::server {
 
@@ -179,6 +183,9 @@ void Api::AddPhonebankHandlers() {
   handlers_["audience.count"] = [this](const ApiCall& c) { return AudiencePreview(c); };
   handlers_["campaigns.state"] = [this](const ApiCall& c) { return CampaignState(c); };
   handlers_["campaigns.progress"] = [this](const ApiCall& c) { return CampaignProgress(c); };
+  handlers_["campaigns.results"] = [this](const ApiCall& c) { return CampaignResults(c); };
+  handlers_["campaigns.results_csv"] = [this](const ApiCall& c) { return ResultsCsv(c); };
+  handlers_["campaigns.chart"] = [this](const ApiCall& c) { return ResultsChart(c); };
   handlers_["invites.create"] = [this](const ApiCall& c) { return CreateInvite(c); };
   handlers_["invites.list"] = [this](const ApiCall& c) { return ListInvites(c); };
   handlers_["invites.revoke"] = [this](const ApiCall& c) { return RevokeInvite(c); };
@@ -348,15 +355,21 @@ HttpResponse Api::CampaignProgress(const ApiCall& call) {
   pb::Progress p;
   return Act(
       call, TxKind::kRead,
-      [&](store::Tx& tx, const access::Acting&) -> Status {
-        SB_ASSIGN_OR_RETURN(p, pb::CampaignProgress(tx, *deps_.tree, CampaignOf(call)));
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(p, phonebank_->ProgressOf(tx, who, CampaignOf(call)));
         return Status::Ok();
       },
       [&](const Status&) {
         json by_outcome = json::object();
         for (const auto& [k, v] : p.by_outcome) by_outcome[k] = v;
         json by_unit = json::array();
-        for (const auto& [k, v] : p.by_unit) by_unit.push_back({{"unit", k}, {"calls", v}});
+        for (const auto& u : p.by_unit) {
+          by_unit.push_back({{"unit", u.unit},
+                             {"targets", u.targets},
+                             {"to_call", u.to_call},
+                             {"done", u.done},
+                             {"calls", u.calls}});
+        }
         json by_caller = json::array();
         for (const auto& r : p.by_caller) {
           by_caller.push_back({{"account", r.account.value()},
@@ -365,10 +378,257 @@ HttpResponse Api::CampaignProgress(const ApiCall& call) {
                                {"conversations", r.conversations}});
         }
         return Json(200, {{"totals",
-                           {{"targets", p.targets}, {"done", p.done}, {"by_outcome", by_outcome}}},
+                           {{"targets", p.targets},
+                            {"to_call", p.to_call},
+                            {"done", p.done},
+                            {"calls", p.calls},
+                            {"conversations", p.conversations},
+                            {"in_progress", p.in_progress},
+                            {"by_outcome", by_outcome}}},
                           {"by_unit", by_unit},
                           {"by_caller", by_caller}});
       });
+}
+
+namespace {
+
+double Percent(std::int64_t n, std::int64_t of) {
+  return of > 0 ? std::round(1000.0 * static_cast<double>(n) / static_cast<double>(of)) / 10.0
+                : 0.0;
+}
+
+std::string PercentText(std::int64_t n, std::int64_t of) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", Percent(n, of));
+  return buf;
+}
+
+json CountsJson(const pb::QuestionResult& q, const pb::AnswerCounts& a) {
+  json j{{"responses", a.responses}};
+  if (a.withheld) {
+    j["withheld"] = true;
+    return j;
+  }
+  if (q.options.empty()) return j;
+  json answers = json::array();
+  for (size_t i = 0; i < q.options.size(); ++i) {
+    const std::int64_t n = i < a.counts.size() ? a.counts[i] : 0;
+    answers.push_back(
+        {{"answer", q.options[i]}, {"count", n}, {"percent", Percent(n, a.responses)}});
+  }
+  j["answers"] = answers;
+  return j;
+}
+
+std::string OutcomeLabel(std::string_view o) {
+  static const std::map<std::string_view, std::string> k = {
+      {"answered", "Answered"},   {"no_answer", "No answer"},       {"busy", "Busy"},
+      {"voicemail", "Voicemail"}, {"wrong_number", "Wrong number"}, {"do_not_call", "Do not call"},
+      {"moved", "Moved"},         {"deceased", "Deceased"}};
+  auto it = k.find(o);
+  return it == k.end() ? std::string(o) : it->second;
+}
+
+// The last 48 hours with calls up to the latest, empty hours included.
+BarChart CallsPerHourChart(const pb::Results& r, const TimeZone& zone) {
+  BarChart c;
+  c.id = "calls-per-hour";
+  c.title = "Calls per hour";
+  c.over_time = true;
+  if (r.by_hour.empty()) {
+    c.description = "No calls have been recorded yet.";
+    return c;
+  }
+  const std::int64_t last = r.by_hour.back().index;
+  const std::int64_t first = std::max(r.by_hour.front().index, last - 47);
+  std::map<std::int64_t, const pb::TimeBucket*> at;
+  for (const auto& b : r.by_hour) at[b.index] = &b;
+  std::int64_t total = 0, most = 0;
+  std::string most_at;
+  for (std::int64_t h = first; h <= last; ++h) {
+    const std::string when = FormatTimestamp(h * 3600 * kMicrosPerSecond);  // local already
+    ChartBar bar;
+    bar.label = when.substr(11, 5);
+    bar.tooltip = when.substr(0, 10) + " " + when.substr(11, 5);
+    auto it = at.find(h);
+    bar.value = it == at.end() ? 0 : it->second->calls;
+    total += bar.value;
+    if (bar.value > most) most = bar.value, most_at = bar.tooltip;
+    c.bars.push_back(bar);
+  }
+  const std::string from = c.bars.front().tooltip, to = c.bars.back().tooltip;
+  c.description = std::to_string(total) + " calls recorded from " + from + " to " + to + " (" +
+                  zone.name() + " time), in " + std::to_string(c.bars.size()) +
+                  " hours; the busiest hour, " + most_at + ", had " + std::to_string(most) + ".";
+  return c;
+}
+
+BarChart OutcomesChart(const pb::Results& r) {
+  BarChart c;
+  c.id = "outcomes";
+  c.title = "Call outcomes";
+  std::vector<std::pair<std::string, std::int64_t>> rows = r.by_outcome;
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string parts;
+  for (const auto& [k, v] : rows) {
+    c.bars.push_back({OutcomeLabel(k), v, PercentText(v, r.calls), ""});
+    parts += (parts.empty() ? "" : ", ") + OutcomeLabel(k) + " " + std::to_string(v) + " (" +
+             PercentText(v, r.calls) + ")";
+  }
+  c.description = std::to_string(r.calls) + " calls with an outcome" +
+                  (parts.empty() ? "." : ": " + parts + ".");
+  return c;
+}
+
+BarChart QuestionChart(const pb::QuestionResult& q, size_t n) {
+  BarChart c;
+  c.id = "question-" + std::to_string(n);
+  c.title = q.question.question;
+  std::string parts;
+  for (size_t i = 0; i < q.options.size(); ++i) {
+    const std::int64_t v = i < q.total.counts.size() ? q.total.counts[i] : 0;
+    const std::string label = q.question.type == "yesno" ? (i == 0 ? "Yes" : "No") : q.options[i];
+    c.bars.push_back({label, v, PercentText(v, q.total.responses), ""});
+    parts += (parts.empty() ? "" : ", ") + label + " " + std::to_string(v) + " (" +
+             PercentText(v, q.total.responses) + ")";
+  }
+  if (q.options.empty()) {
+    c.bars.push_back({"Answered", q.total.responses, "", ""});
+    c.description = std::to_string(q.total.responses) +
+                    " answers to this free-text question; the answers themselves are not shown.";
+  } else {
+    c.description = std::to_string(q.total.responses) + " responses" +
+                    (parts.empty() ? "." : ": " + parts + ".");
+  }
+  return c;
+}
+
+// The results, with each chart's title, description (its text alternative)
+// and address.
+json ResultsJson(const pb::Results& r, const TimeZone& zone, std::int64_t campaign) {
+  json by_outcome = json::object();
+  for (const auto& [k, v] : r.by_outcome) by_outcome[k] = v;
+  auto buckets = [](const std::vector<pb::TimeBucket>& v, const char* key) {
+    json out = json::array();
+    for (const auto& b : v)
+      out.push_back({{key, b.at}, {"calls", b.calls}, {"answered", b.answered}});
+    return out;
+  };
+  json questions = json::array();
+  for (const auto& q : r.questions) {
+    json j = CountsJson(q, q.total);
+    j["id"] = q.question.id;
+    j["question"] = q.question.question;
+    j["type"] = q.question.type;
+    j["skipped"] = std::max<std::int64_t>(0, r.answered - q.total.responses);
+    json units = json::array();
+    for (const auto& [unit, a] : q.by_unit) {
+      json u = CountsJson(q, a);
+      u["unit"] = unit;
+      units.push_back(u);
+    }
+    json days = json::array();
+    for (const auto& [day, a] : q.by_day) {
+      json d = CountsJson(q, a);
+      d["day"] = day;
+      days.push_back(d);
+    }
+    j["by_unit"] = units;
+    j["by_day"] = days;
+    questions.push_back(j);
+  }
+  json charts = json::array();
+  auto chart = [&](const BarChart& c) {
+    charts.push_back(
+        {{"name", c.id},
+         {"title", c.title},
+         {"description", c.description},
+         {"href", "/api/v1/campaigns/" + std::to_string(campaign) + "/charts/" + c.id}});
+  };
+  chart(CallsPerHourChart(r, zone));
+  chart(OutcomesChart(r));
+  for (size_t i = 0; i < r.questions.size(); ++i) chart(QuestionChart(r.questions[i], i + 1));
+  return {{"time_zone", zone.name()},
+          {"small_cell", pb::kSmallCell},
+          {"calls", r.calls},
+          {"answered", r.answered},
+          {"by_outcome", by_outcome},
+          {"calls_by_hour", buckets(r.by_hour, "hour")},
+          {"calls_by_day", buckets(r.by_day, "day")},
+          {"questions", questions},
+          {"charts", charts}};
+}
+
+}  // namespace
+
+HttpResponse Api::CampaignResults(const ApiCall& call) {
+  pb::Results r;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        pb::Campaign c;
+        SB_ASSIGN_OR_RETURN(r, phonebank_->ResultsOf(tx, CampaignOf(call), c));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, ResultsJson(r, deps_.time_zone, CampaignOf(call).value()));
+      });
+}
+
+HttpResponse Api::ResultsCsv(const ApiCall& call) {
+  std::string csv;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(csv, phonebank_->ExportResults(tx, who, CampaignOf(call)));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        HttpResponse out;
+        out.content_type = "text/csv; charset=utf-8";
+        out.body = std::move(csv);
+        out.headers.emplace_back("Content-Disposition",
+                                 "attachment; filename=\"campaign-" +
+                                     std::to_string(CampaignOf(call).value()) + "-results.csv\"");
+        return out;
+      });
+}
+
+HttpResponse Api::ResultsChart(const ApiCall& call) {
+  pb::Results r;
+  BarChart chart;
+  Status failed = Status::Ok();
+  const std::string name = call.req.params.at("chart");
+  HttpResponse resp = Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        pb::Campaign c;
+        SB_ASSIGN_OR_RETURN(r, phonebank_->ResultsOf(tx, CampaignOf(call), c));
+        if (name == "calls-per-hour") {
+          chart = CallsPerHourChart(r, deps_.time_zone);
+        } else if (name == "outcomes") {
+          chart = OutcomesChart(r);
+        } else if (name.starts_with("question-")) {
+          auto n = ParseId(name.substr(9), "the question number");
+          if (!n || *n < 1 || static_cast<size_t>(*n) > r.questions.size()) {
+            return failed = Status::NotFound("this campaign has no question " + name.substr(9));
+          }
+          chart = QuestionChart(r.questions[*n - 1], *n);
+        } else {
+          return failed = Status::NotFound(
+                     "no such chart; calls-per-hour, outcomes and question-<n> exist");
+        }
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        HttpResponse out;
+        out.content_type = "image/svg+xml; charset=utf-8";
+        out.body = RenderSvg(chart);
+        return out;
+      });
+  if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
+  return resp;
 }
 
 HttpResponse Api::CreateInvite(const ApiCall& call) {

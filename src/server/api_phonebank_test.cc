@@ -124,6 +124,97 @@ TEST_P(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) 
   EXPECT_EQ(env_.Events("phonebank.outcome").size(), 3u);
 }
 
+// The organiser's figures follow the calls: members to call go down as
+// members are finished, calls made count every outcome, each unit has its
+// own done column; survey results, charts and the CSV agree with them.
+TEST_P(ApiPhonebankTest, OrganisersSeeCountersResultsChartsAndACsvThatAgree) {
+  auto [id, token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.results", token);
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  auto progress = [&] {
+    HttpResponse r = env_.Send("GET", base + "/progress", "", &org_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Body(r);
+  };
+  EXPECT_EQ(progress()["totals"]["to_call"], 30);
+  for (const char* outcome :
+       {R"({"outcome": "answered", "answers": {"agm": true}})",
+        R"({"outcome": "answered", "answers": {"agm": false}})", R"({"outcome": "no_answer"})",
+        R"({"outcome": "answered", "answers": {"agm": true}})"}) {
+    HttpResponse next = env_.Send("POST", base + "/next", "", &v);
+    ASSERT_EQ(next.status, 200) << next.body;
+    HttpResponse out = env_.Send("POST", base + "/outcome", outcome, &v);
+    ASSERT_EQ(out.status, 200) << out.body;
+    env_.clock_.Advance(20 * kMicrosPerSecond);
+  }
+  const auto p = progress();
+  EXPECT_EQ(p["totals"]["targets"], 30);
+  EXPECT_EQ(p["totals"]["to_call"], 27);  // three answered are finished; the no answer is not
+  EXPECT_EQ(p["totals"]["done"], 3);
+  EXPECT_EQ(p["totals"]["calls"], 4);
+  EXPECT_EQ(p["totals"]["conversations"], 3);
+  ASSERT_EQ(p["by_unit"].size(), 1u) << p;
+  EXPECT_EQ(p["by_unit"][0]["done"], 3) << p;
+  EXPECT_EQ(p["by_unit"][0]["to_call"], 27) << p;
+  EXPECT_EQ(p["by_unit"][0]["calls"], 4) << p;
+
+  HttpResponse results = env_.Send("GET", base + "/results", "", &org_);
+  ASSERT_EQ(results.status, 200) << results.body;
+  NoContactDetails(results);
+  const auto r = Body(results);
+  EXPECT_EQ(r["calls"], 4);
+  EXPECT_EQ(r["answered"], 3);
+  EXPECT_EQ(r["by_outcome"]["no_answer"], 1);
+  const auto& agm = r["questions"][0];
+  EXPECT_EQ(agm["id"], "agm");
+  EXPECT_EQ(agm["responses"], 3);
+  EXPECT_EQ(agm["answers"][0]["answer"], "yes");
+  EXPECT_EQ(agm["answers"][0]["count"], 2);
+  EXPECT_DOUBLE_EQ(agm["answers"][0]["percent"].get<double>(), 66.7);
+  EXPECT_EQ(agm["answers"][1]["count"], 1);
+  // Three responses in the unit: fewer than five, so withheld there.
+  EXPECT_TRUE(agm["by_unit"][0]["withheld"].get<bool>()) << agm;
+  EXPECT_FALSE(agm["by_unit"][0].contains("answers")) << agm;
+  ASSERT_EQ(r["calls_by_hour"].size(), 1u) << r;
+  EXPECT_EQ(r["calls_by_hour"][0]["calls"], 4);
+
+  HttpResponse chart = env_.Send("GET", base + "/charts/question-1", "", &org_);
+  ASSERT_EQ(chart.status, 200) << chart.body;
+  EXPECT_EQ(chart.content_type, "image/svg+xml; charset=utf-8");
+  EXPECT_NE(chart.body.find("<title id=\"question-1-title\">Coming to the AGM?</title>"),
+            std::string::npos)
+      << chart.body;
+  EXPECT_NE(chart.body.find("3 responses: Yes 2 (67%), No 1 (33%)."), std::string::npos)
+      << chart.body;
+  for (const char* name : {"outcomes", "calls-per-hour"}) {
+    HttpResponse c = env_.Send("GET", base + "/charts/" + name, "", &org_);
+    EXPECT_EQ(c.status, 200) << name << c.body;
+    EXPECT_NE(c.body.find("role=\"img\""), std::string::npos) << c.body;
+  }
+  EXPECT_EQ(env_.Send("GET", base + "/charts/question-2", "", &org_).status, 404);
+  EXPECT_EQ(env_.Send("GET", base + "/charts/pie", "", &org_).status, 404);
+
+  HttpResponse csv = env_.Send("GET", base + "/results.csv", "", &org_);
+  ASSERT_EQ(csv.status, 200) << csv.body;
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  bool attachment = false;
+  for (const auto& [k, val] : csv.headers) {
+    attachment |= k == "Content-Disposition" && val.find("attachment") != std::string::npos;
+  }
+  EXPECT_TRUE(attachment);
+  EXPECT_NE(csv.body.find("survey,agm,Coming to the AGM?,campaign,AGM calls,yes,2,66.7,3\r\n"),
+            std::string::npos)
+      << csv.body;
+  NoContactDetails(csv);
+  EXPECT_EQ(csv.body.find("Name1"), std::string::npos) << "no member's name";
+  EXPECT_EQ(env_.Events("campaign.results_export").size(), 1u);
+
+  // Callers see none of it.
+  for (const char* tail : {"/results", "/results.csv", "/charts/outcomes"}) {
+    EXPECT_EQ(env_.Send("GET", base + tail, "", &v).status, 403) << tail;
+  }
+}
+
 TEST_P(ApiPhonebankTest, ACampaignThatEndedWeeksAgoRefusesAnOldLink) {
   auto [id, token] = LiveCampaign();
   TestSession early = Volunteer("volunteer.early", token);

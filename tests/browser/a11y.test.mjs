@@ -154,8 +154,10 @@ step("an organiser's draft, then live with an invitation link", async () => {
   campaignId = (await res.json()).campaign.id;
   await page.getByRole("heading", { name: "Accessible calls", level: 1 }).waitFor();
   await page.locator("#audience-count").getByText(/Audience: \d+ members?/).waitFor();
-  await page.getByText("No invitation links yet.").waitFor();
   await audit(page, "draft campaign");
+  await page.getByRole("link", { name: "Invitations", exact: true }).click();
+  await page.getByText("No invitation links yet.").waitFor();
+  await audit(page, "draft campaign, invitations");
 
   await page.getByRole("button", { name: "Go live" }).click();
   await page.locator("#campaign-state").getByText("Live").waitFor();
@@ -163,8 +165,11 @@ step("an organiser's draft, then live with an invitation link", async () => {
   await page.getByRole("button", { name: "Create invitation link" }).click();
   inviteUrl = await page.locator("#invite-url").inputValue();
   await page.locator("#invite-list").getByRole("heading", { name: "Screen reader users" }).waitFor();
-  await page.locator("#progress .stats").waitFor();
   await audit(page, "live campaign with an invitation link");
+  await page.getByRole("link", { name: "Progress and results", exact: true }).click();
+  await page.locator("#progress .stats").waitFor();
+  await page.locator("#results-csv").waitFor();
+  await audit(page, "live campaign, progress and results");
   await page.getByRole("button", { name: "Kill" }).click();
   await page.getByRole("alertdialog").waitFor();
   await audit(page, "live campaign, confirming a kill");
@@ -175,7 +180,7 @@ step("the skip link moves focus to the content and leaves the page where it is",
   const page = organiser;
   await page.getByRole("heading", { name: "Accessible calls", level: 1 }).waitFor();
   const address = page.url();
-  assert.match(address, /#\/organise\/\d+$/);
+  assert.match(address, /#\/organise\/\d+\/progress$/);
   const skip = page.getByRole("link", { name: "Skip to content" });
   await skip.focus();
   assert.ok(await skip.isVisible(), "the skip link shows when it has focus");

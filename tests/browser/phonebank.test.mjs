@@ -115,6 +115,9 @@ step("the organiser creates a campaign and sees its audience", async () => {
 
 step("the organiser creates an invitation link", async () => {
   const page = organiser;
+  // A live campaign opens on its progress; invitations are a view of their own.
+  await page.getByRole("link", { name: "Invitations", exact: true }).click();
+  await page.waitForURL(/#\/organise\/\d+\/invitations$/);
   await page.getByLabel("Label", { exact: true }).fill("Tuesday volunteers");
   const made = page.waitForResponse(isApi("POST", /\/invites$/));
   await page.getByRole("button", { name: "Create invitation link" }).click();
@@ -211,6 +214,7 @@ step("the organiser changes the live campaign's script, and only that", async ()
   const page = organiser;
   await page.reload();
   await page.getByRole("heading", { name: CAMPAIGN, level: 1 }).waitFor();
+  await page.getByRole("link", { name: "Settings", exact: true }).click();
   assert.equal(await page.getByLabel("Campaign name").isDisabled(), true);
   assert.equal(await page.getByLabel("Lapsed", { exact: true }).isDisabled(), true);
   await page.getByLabel("Script").fill("# Hello\nHi, I'm calling from your **local branch** about the spring social.");
@@ -229,8 +233,13 @@ step("the organiser sees who joined and the progress, and pauses the campaign", 
   const page = organiser;
   await page.reload();
   await page.getByRole("heading", { name: CAMPAIGN, level: 1 }).waitFor();
+  // The reload kept the settings view.
+  await page.getByLabel("Script").waitFor();
+  await page.getByRole("link", { name: "Invitations", exact: true }).click();
   await page.locator("#invite-list").getByText("Vic Volunteer").waitFor();
-  await page.locator("#progress .stats .card").filter({ hasText: "Calls finished" }).waitFor();
+  await page.getByRole("link", { name: "Progress and results", exact: true }).click();
+  await page.locator("#progress .stats .card").filter({ hasText: "Calls made" }).locator(".big")
+    .getByText("3", { exact: true }).waitFor();
   await rec.snapshot(page, "organiser", "progress");
   const paused = page.waitForResponse(isApi("POST", /\/state$/));
   await page.getByRole("button", { name: "Pause" }).click();
