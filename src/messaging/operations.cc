@@ -286,7 +286,7 @@ Result<SpeakerPage> Operations::Speakers(store::Tx& tx, const access::Acting& wh
   int skipped = 0;
   SB_RETURN_IF_ERROR(tx.Query(
       "SELECT a.id, a.display_name FROM accounts a WHERE a.state = 'active' AND (EXISTS "
-      "(SELECT 1 FROM members m WHERE m.id = a.member_id AND m.branch_id IN (" +
+      "(SELECT 1 FROM members m WHERE m.id = a.member_id AND m.unit_id IN (" +
           in +
           ")) OR EXISTS (SELECT 1 FROM grants g WHERE g.account_id = a.id AND g.scope_unit IN (" +
           in +

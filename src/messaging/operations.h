@@ -103,7 +103,7 @@ class Operations {
                                    std::string_view organisation_name) const;
   // Active accounts a message inside `scope` could speak for, whose display
   // name contains `query` (at least 2 characters, ASCII case ignored): those
-  // linked to a member whose branch lies within the scope, and those holding
+  // linked to a member whose unit lies within the scope, and those holding
   // a grant in force on a unit within it. By name, `limit` (at most
   // kSpeakersPageMax) from `offset` (at most kSpeakersOffsetMax). Recorded
   // as a read ("message.speakers"): the names found are people's names.

@@ -340,11 +340,15 @@ TEST_P(OperationsPairingTest, SpeakersAreFoundByNameWithinTheScope) {
     MemberId id = Member("9");
     EXPECT_OK(Write([&](store::Tx& tx) {
       return tx
-          .Exec("UPDATE members SET branch_id = $1 WHERE id = $2", {elsewhere.value(), id.value()})
+          .Exec("UPDATE members SET unit_id = $1, branch_id = NULL WHERE id = $2",
+                {elsewhere.value(), id.value()})
           .status();
     }));
     return id;
   }();
+  // Imported members have a unit and often no branch: the unit decides.
+  ASSERT_OK(Write(
+      [&](store::Tx& tx) { return tx.Exec("UPDATE members SET branch_id = NULL", {}).status(); }));
   const AccountId linked = add("linked", "Maria Member", member_);
   const AccountId officer = add("officer", "Mark Officer", MemberId());
   grant(officer, aldershot_, Now() - 1, Now() + kMicrosPerDay);
