@@ -2,6 +2,7 @@
 // phonebank/operations.h in the request's transaction (Api::Act) and
 // renders. Callers only ever see the campaign's allowed fields and an opaque
 // reference; member ids, numbers and addresses stay on the server.
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
@@ -550,7 +551,7 @@ HttpResponse Api::NextResponse(const ApiCall& call, const pb::NextContact& s) {
   if (contact.ask_for) cj["ask_for"] = *contact.ask_for;
   return Json(200, {{"lease", {{"expires_at", FormatTimestamp(next.lease->expires_at)}}},
                     {"contact", cj},
-                    {"script", s.campaign.script},
+                    {"script", contact.script},
                     {"script_version", s.campaign.version},
                     {"survey", SurveyJson(s.campaign.survey)}});
 }
@@ -615,6 +616,23 @@ HttpResponse Api::CallStatus(const ApiCall& call) {
   return r;
 }
 
+namespace {
+
+// A badge as a caller reads it: its name and what earned it (the id stays
+// for clients that key on it).
+json BadgeJson(const std::string& id) {
+  static const std::map<std::string, std::pair<std::string, std::string>> kNames = {
+      {"first_call", {"First call", "You made your first call"}},
+      {"ten_conversations", {"Ten conversations", "You talked with ten members"}},
+      {"hundred_calls", {"A hundred calls", "You made a hundred calls"}},
+  };
+  auto it = kNames.find(id);
+  if (it == kNames.end()) return {{"id", id}, {"name", id}, {"description", ""}};
+  return {{"id", id}, {"name", it->second.first}, {"description", it->second.second}};
+}
+
+}  // namespace
+
 HttpResponse Api::MyStats(const ApiCall& call) {
   pb::CallerStats s;
   std::vector<pb::UnitCalls> board;
@@ -628,11 +646,13 @@ HttpResponse Api::MyStats(const ApiCall& call) {
       [&](const Status&) {
         json lb = json::array();
         for (const auto& u : board) lb.push_back({{"unit", u.unit}, {"calls", u.calls}});
+        json badges = json::array();
+        for (const auto& b : s.badges) badges.push_back(BadgeJson(b));
         return Json(200, {{"me",
                            {{"calls", s.calls},
                             {"conversations", s.conversations},
                             {"streak_days", s.streak_days},
-                            {"badges", s.badges}}},
+                            {"badges", badges}}},
                           {"leaderboard", lb}});
       });
 }
