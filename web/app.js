@@ -20,7 +20,7 @@
 // it binds (contests.js, neutralityNotices).
 
 import { ApiError, get, del, csrfToken, setCsrfToken } from "./api.js";
-import { show, h, errorBanner, messageOf } from "./dom.js";
+import { show, h, errorBanner, messageOf, setSiteName } from "./dom.js";
 import * as signin from "./signin.js";
 import * as campaigns from "./campaigns.js";
 import * as join from "./join.js";
@@ -224,8 +224,28 @@ function skipToMain(ev) {
   main.scrollIntoView({ block: "start" });
 }
 
+// The organisation's name ([organisation] name) in the header and the tab's
+// title, from the public GET /organisation: shown before signing in too.
+async function showOrganisation() {
+  let name = "";
+  try {
+    name = ((await get("/organisation")).organisation || {}).name || "";
+  } catch {
+    return;  // the header keeps "Switchboard"
+  }
+  if (!name) return;
+  const brand = document.querySelector("header .brand");
+  brand.replaceChildren(h("span", { class: "org", id: "org-name" }, name), " · Switchboard");
+  const site = name + " · Switchboard";
+  setSiteName(site);
+  document.title = document.title.endsWith(" - Switchboard")
+    ? document.title.slice(0, -" - Switchboard".length) + " - " + site
+    : site;
+}
+
 async function start() {
   document.getElementById("sign-out").addEventListener("click", signOut);
+  showOrganisation();
   document.querySelector("a.skip").addEventListener("click", skipToMain);
   try {
     await loadSession();

@@ -1,12 +1,13 @@
 // Messages in your name (#/approvals): drafts that speak for the signed-in
-// person, shown in full as their recipients would read them, each with
-// "Approve in my name". Nothing is sent in a person's name until they have
+// person, each shown as a sample member would get it (rendered by the
+// server, made-up values, HTML in a sandboxed frame: mail.js previewView)
+// beside the source as written, with "Approve in my name". Nothing is sent in a person's name until they have
 // approved that exact version here, from their own account. Every signed-in
 // account has this page; it lists messages only when there are some.
 
 import { get, post } from "./api.js";
 import { h, errorBanner, announce, formatDate, facts } from "./dom.js";
-import { KIND_NAMES, KIND_HELP, audienceWords, fromWords, unitWords } from "./mail.js";
+import { KIND_NAMES, KIND_HELP, audienceWords, fromWords, previewView, unitWords } from "./mail.js";
 
 export async function render(ctx) {
   const result = h("div", { id: "approvals-result", "aria-live": "polite" });
@@ -15,7 +16,8 @@ export async function render(ctx) {
     h("h1", {}, "Messages in your name"),
     h("p", {}, "When someone drafts an e-mail that speaks for you, it waits here until you approve it. " +
       "Nothing is sent in your name without your approval of that exact version."),
-    h("p", { id: "your-account" }, "Your account number (for people who draft in your name): ",
+    h("p", { id: "your-account", class: "hint muted" }, "People who draft in your name find you by your name, " +
+      ctx.session.account.display_name + ". Your account number, if they ask: ",
       h("strong", {}, String(ctx.session.account.id))),
     result, loading);
   let list;
@@ -45,20 +47,34 @@ function messageCard(ctx, m, result) {
       ["Version", m.version],
       ["Last changed", formatDate(m.updated_at, true)],
     ]),
+  ];
+  const source = [
+    h("h4", { id: "source-" + m.id + "-h" }, "As written"),
     h("p", { class: "hint muted" }, "Words in double braces are filled in for each member: " +
       "{{first_name}} becomes their first name, {{unit_name}} their unit, and the links their own " +
-      "unsubscribe and preferences pages. A footer naming the sender, you and any approver is added."),
-    h("h4", {}, "Subject"),
+      "unsubscribe and preferences pages."),
+    h("h5", {}, "Subject"),
     h("p", { class: "mail-subject" }, m.subject),
-    h("h4", {}, "Text"),
-    h("pre", { class: "mail-text" }, m.text_body || ""),
+    h("h5", {}, "Text"),
+    h("pre", { class: "mail-text", id: "source-" + m.id + "-text" }, m.text_body || ""),
   ];
   if (m.html_body) {
     // As text: the markup is what members' mail programs will format.
-    children.push(h("details", {},
+    source.push(h("details", {},
       h("summary", {}, "HTML version (as written, with its markup)"),
       h("pre", { class: "mail-text" }, m.html_body)));
   }
+  const rendered = [h("h4", { id: "rendered-" + m.id + "-h" }, "As a member gets it")];
+  if (m.preview) {
+    rendered.push(h("p", { class: "hint muted" },
+      "Filled in for a sample member, with the footer naming the sender, you and any approver."),
+    previewView(m.preview, "preview-" + m.id, 5));
+  } else {
+    rendered.push(h("p", { class: "muted" }, "No preview could be made of this version."));
+  }
+  children.push(h("div", { class: "side-by-side" },
+    h("section", { class: "rendered", "aria-labelledby": "rendered-" + m.id + "-h" }, rendered),
+    h("section", { class: "source", "aria-labelledby": "source-" + m.id + "-h" }, source)));
   if (m.approved_by_you) {
     children.push(h("p", { class: "banner ok" }, "You approved version " + m.version + "."));
   } else {

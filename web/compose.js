@@ -1,5 +1,6 @@
 // Compose and edit an e-mail message (#/email/new, #/email/<id>/edit):
-// scope, from-identity, kind, the audience with its live recipient count,
+// scope, from-identity (a person is picked by name: speakerPicker, an ARIA
+// combobox over GET /messages/speakers), kind, the audience with its live recipient count,
 // subject and bodies, the merge fields allowed, and a preview for a sample
 // recipient. While a contest is live, an endorsement's statement shows its
 // length as "37 / 50 words" as it is typed (words.js, the server's count). The server checks everything when the draft is saved; its
@@ -123,12 +124,16 @@ function composeForm(ctx, m) {
   const from = radioGroup("Who it is from", "from_kind", FROM_KINDS, f.kind);
   const fromUnit = h("input", { type: "text", name: "from_unit", autocapitalize: "characters",
     value: f.kind === "unit" && f.unit && f.unit.code !== (m && m.scope && m.scope.code) ? f.unit.code : "" });
-  const fromAccount = h("input", { type: "text", name: "from_account", inputmode: "numeric", pattern: "[0-9]*",
-    value: f.account ?? "" });
   const fromName = h("input", { type: "text", name: "from_name", maxlength: "120", value: f.name || "" });
   const fromUnitField = field("Unit code (optional)", fromUnit, "Leave empty to send as the scope itself");
-  const fromAccountField = field("Their account number", fromAccount,
-    "They find it on their \"Messages in your name\" page, and approve the message there");
+  const speaker = speakerPicker(ctx, () => (m ? m.scope.code : scope.value),
+    f.account ? { account: f.account, name: f.name || "" } : null);
+  const fromAccount = speaker.input;
+  const fromAccountField = field("The person it speaks for", fromAccount,
+    "Type part of their name and choose them from the list. They approve the message from their own " +
+    "account, on their \"Messages in your name\" page");
+  fromAccountField.append(speaker.list, speaker.status);
+  scope.addEventListener("change", () => speaker.clear());
   const fromNameField = field("Name shown as the sender", fromName,
     "For a person, their own name is used when this is empty");
   const syncFrom = () => {
@@ -311,8 +316,7 @@ function composeForm(ctx, m) {
     const fromBody = { kind: k };
     if (k === "unit" && fromUnit.value.trim()) fromBody.unit = fromUnit.value.trim();
     if (k === "person" || k === "candidate") {
-      const acct = fromAccount.value.trim();
-      fromBody.account = /^\d+$/.test(acct) ? Number(acct) : acct;
+      fromBody.account = speaker.chosen() ? speaker.chosen().account : null;
       if (fromName.value.trim()) fromBody.name = fromName.value.trim();
     }
     const out = {
@@ -341,8 +345,9 @@ function composeForm(ctx, m) {
       return;
     }
     const k = from.value();
-    if ((k === "person" || k === "candidate") && !/^\d+$/.test(fromAccount.value.trim())) {
-      showError({ message: "from.account: the account number of the person the message speaks for." });
+    if ((k === "person" || k === "candidate") && !speaker.chosen()) {
+      showError({ message: "from.account: type part of the name of the person the message speaks for, " +
+        "and choose them from the list." });
       return;
     }
     save.disabled = savePreview.disabled = true;
@@ -449,4 +454,133 @@ function focusAt(target, msg) {
     pos += Math.min(Number(lc[2]) - 1, lines[line - 1].length);
     el.setSelectionRange(pos, pos);
   }
+}
+
+// The person a message speaks for, found by name (ARIA 1.2 combobox with a
+// list box): typing asks the server for accounts the scope could speak for
+// (display names only, a page at a time); Down and Up move through the
+// list, Enter or a click chooses, Escape closes it. `scopeOf()` is the
+// scope's code; `initial` the draft's person, if any.
+let pickerCount = 0;
+function speakerPicker(ctx, scopeOf, initial) {
+  const n = ++pickerCount;
+  const listId = "speaker-list-" + n;
+  const input = h("input", {
+    type: "text", name: "from_account", role: "combobox", autocomplete: "off",
+    "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": listId,
+    value: initial ? initial.name : "",
+  });
+  const list = h("ul", { id: listId, role: "listbox", class: "combo-list", hidden: true,
+    "aria-label": "People the message could speak for" });
+  const status = h("p", { class: "hint", role: "status", id: "speaker-status-" + n });
+  let chosen = initial;
+  let options = [];
+  let active = -1;
+  let pending = null;
+  let asked = 0;
+  const sayChosen = () => {
+    status.textContent = chosen ? "Speaks for " + chosen.name + "." : "";
+  };
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (i) => {
+    active = i;
+    options.forEach((o, j) => o.el.setAttribute("aria-selected", j === i ? "true" : "false"));
+    if (i >= 0) {
+      input.setAttribute("aria-activedescendant", options[i].el.id);
+      options[i].el.scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  };
+  const choose = (i) => {
+    const o = options[i];
+    if (!o) return;
+    chosen = { account: o.account, name: o.name };
+    input.value = o.name;
+    input.removeAttribute("aria-invalid");
+    close();
+    sayChosen();
+  };
+  const show = (found, more) => {
+    options = found.map((sp, i) => {
+      const el = h("li", { role: "option", id: listId + "-" + i, "aria-selected": "false" }, sp.name);
+      // Chosen on mousedown, before the input loses focus.
+      el.addEventListener("mousedown", (ev) => { ev.preventDefault(); choose(i); });
+      return { el, account: sp.account, name: sp.name };
+    });
+    if (!found.length) {
+      close();
+      list.replaceChildren();
+      status.textContent = "Nobody by that name in this scope.";
+      return;
+    }
+    list.replaceChildren(...options.map((o) => o.el));
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    highlight(-1);
+    status.textContent = found.length + (found.length === 1 ? " person found" : " people found") +
+      (more ? "; more match, type more of the name" : "") + ". Use the arrow keys to choose.";
+  };
+  const search = () => {
+    clearTimeout(pending);
+    const q = input.value.trim();
+    if (q.length < 2) {
+      close();
+      status.textContent = q.length ? "Type at least 2 letters of their name." : "";
+      return;
+    }
+    pending = setTimeout(async () => {
+      const mine = ++asked;
+      try {
+        const res = await get("/messages/speakers?unit=" + encodeURIComponent(scopeOf()) +
+          "&q=" + encodeURIComponent(q));
+        if (mine !== asked || !ctx.live()) return;
+        show(res.speakers || [], res.next_offset !== undefined);
+      } catch (err) {
+        if (mine !== asked || !ctx.live()) return;
+        close();
+        status.textContent = "Cannot search: " + err.message;
+      }
+    }, 250);
+  };
+  ctx.onLeave(() => clearTimeout(pending));
+  input.addEventListener("input", () => {
+    chosen = null;
+    search();
+  });
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+      ev.preventDefault();
+      if (list.hidden) {
+        search();
+        return;
+      }
+      if (!options.length) return;
+      const step = ev.key === "ArrowDown" ? 1 : -1;
+      highlight((active + step + options.length) % options.length);
+    } else if (ev.key === "Enter" && !list.hidden && active >= 0) {
+      ev.preventDefault();  // chooses; does not submit the form
+      choose(active);
+    } else if (ev.key === "Escape" && !list.hidden) {
+      ev.preventDefault();
+      close();
+    }
+  });
+  input.addEventListener("blur", () => close());
+  sayChosen();
+  return {
+    input, list, status,
+    chosen: () => chosen,
+    clear: () => {
+      chosen = null;
+      input.value = "";
+      close();
+      sayChosen();
+    },
+  };
 }

@@ -29,6 +29,12 @@ export function clear(el) {
   return el;
 }
 
+// What every tab title ends with: the organisation's name once known (app.js).
+let siteName = "Switchboard";
+export function setSiteName(name) {
+  siteName = name;
+}
+
 // Replaces the main view, moves focus to its heading for screen readers.
 export function show(...children) {
   const main = document.getElementById("main");
@@ -38,7 +44,7 @@ export function show(...children) {
   if (heading) {
     heading.setAttribute("tabindex", "-1");
     heading.focus();
-    document.title = heading.textContent + " - Switchboard";
+    document.title = heading.textContent + " - " + siteName;
   }
   return main;
 }

@@ -113,29 +113,39 @@ export function checksTable(checks) {
       h("td", {}, c.detail || "")))));
 }
 
-// The message as its sample recipient gets it.
-export function previewView(p) {
+// Who the sample recipient is, in words that say it is made up.
+export function sampleWords(r) {
+  r = r || {};
+  const parts = ["first name " + (r.first_name || "(none)")];
+  if (r.unit_name) parts.push("unit " + r.unit_name);
+  return "Sample: " + parts.join(", ") + ". A made-up member, never a real one.";
+}
+
+// The message as its sample recipient gets it. `prefix` keeps element ids
+// unique when a page shows several previews.
+export function previewView(p, prefix = "preview", level = 3) {
+  const hx = "h" + level;
   const r = p.sample_recipient || {};
   const children = [
-    facts([["From", p.from_name], ["Sample recipient", [r.first_name, r.unit_name].filter(Boolean).join(", in ")],
-      ["Subject", p.subject]]),
-    h("h3", {}, "Text version"),
-    h("pre", { class: "mail-text", id: "preview-text" }, p.text || ""),
+    h("p", { class: "sample-note", id: prefix + "-sample" }, sampleWords(r)),
+    facts([["From", p.from_name], ["Subject", p.subject]]),
+    h(hx, {}, "Text version"),
+    h("pre", { class: "mail-text", id: prefix + "-text" }, p.text || ""),
   ];
   if (p.html) {
     const frame = h("iframe", {
-      class: "mail-html", id: "preview-html", sandbox: "", referrerpolicy: "no-referrer",
+      class: "mail-html", id: prefix + "-html", sandbox: "", referrerpolicy: "no-referrer",
       title: "HTML version of the message, as the sample recipient sees it",
     });
     // No scripts, no loads: the frame's own policy on top of the sandbox.
     frame.srcdoc = "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\">" +
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\"></head><body>" +
       p.html + "</body></html>";
-    children.push(h("h3", {}, "HTML version"), frame);
+    children.push(h(hx, {}, "HTML version"), frame);
   } else {
     children.push(h("p", { class: "muted" }, "No HTML version: everyone gets the text version."));
   }
-  return h("div", { class: "card preview", id: "preview", "aria-label": "Preview" }, children);
+  return h("div", { class: "card preview", id: prefix, role: "group", "aria-label": "Preview" }, children);
 }
 
 // Asks the server for the preview of message `id` and shows it in `into`.

@@ -4,6 +4,7 @@
 
 #include "access/guard/gate.h"
 #include "audit/audit_log.h"
+#include "core/text.h"
 #include "members/register.h"
 #include "messaging/template.h"
 
@@ -190,6 +191,32 @@ Result<Preview> Operations::PreviewAs(store::Tx& tx, const access::Acting& who, 
                                       std::string_view public_base_url,
                                       std::string_view organisation_name) const {
   SB_ASSIGN_OR_RETURN(Message m, GetMessage(tx, tree_, id));
+  FooterFacts sender;
+  sender.sender_name = who.display_name;
+  sender.sender_role = who.decision && who.decision->role ? who.decision->role->name : "";
+  return Render(tx, m, sender, public_base_url, organisation_name);
+}
+
+Result<Preview> Operations::PreviewInOwnName(store::Tx& tx, const access::Acting& who,
+                                             const Message& m, std::string_view public_base_url,
+                                             std::string_view organisation_name) const {
+  if (!who.account.valid() || m.from.account != who.account) {
+    return Status::NotFound("no message in your name has this id");
+  }
+  FooterFacts sender;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT display_name FROM accounts WHERE id = $1", {m.author.value()},
+                              [&](const store::Row& r) {
+                                sender.sender_name = std::string(r.Text(0));
+                                return false;
+                              }));
+  return Render(tx, m, sender, public_base_url, organisation_name);
+}
+
+// The one rendering of a message for a made-up recipient ("Alex" in the
+// message's first audience unit, or its scope): never a real member.
+Result<Preview> Operations::Render(store::Tx& tx, const Message& m, const FooterFacts& sender,
+                                   std::string_view public_base_url,
+                                   std::string_view organisation_name) const {
   SB_ASSIGN_OR_RETURN(auto subject, Template::Compile(m.subject, BodyKind::kText, "subject"));
   SB_ASSIGN_OR_RETURN(auto text, Template::Compile(m.text_body, BodyKind::kText, "text_body"));
   MergeValues v;
@@ -198,9 +225,7 @@ Result<Preview> Operations::PreviewAs(store::Tx& tx, const access::Acting& who, 
   v.unit_name = u ? u->name : "";
   v.unsubscribe_url = std::string(public_base_url) + "/u/SAMPLE";
   v.preferences_url = std::string(public_base_url) + "/preferences/SAMPLE";
-  FooterFacts f;
-  f.sender_name = who.display_name;
-  f.sender_role = who.decision && who.decision->role ? who.decision->role->name : "";
+  FooterFacts f = sender;
   switch (m.from.kind) {
     case FromKind::kOrganisation:
       f.identity = std::string(organisation_name);
@@ -227,6 +252,63 @@ Result<Preview> Operations::PreviewAs(store::Tx& tx, const access::Acting& who, 
     p.html = html.Render(v) + FooterHtml(f, v.unsubscribe_url, v.preferences_url);
   }
   return p;
+}
+
+namespace {
+
+// ASCII case folded; other bytes (UTF-8 included) as they are.
+std::string Folded(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<SpeakerPage> Operations::Speakers(store::Tx& tx, const access::Acting& who, UnitId scope,
+                                         std::string_view query, int limit, int offset) const {
+  const std::string q = Folded(text::Trim(query));
+  if (q.size() < 2) return Status::InvalidArgument("q: type at least 2 characters of a name");
+  if (q.size() > 100) return Status::InvalidArgument("q: at most 100 characters");
+  if (limit < 1 || limit > kSpeakersPageMax) {
+    return Status::InvalidArgument("limit: from 1 to " + std::to_string(kSpeakersPageMax));
+  }
+  if (offset < 0 || offset > kSpeakersOffsetMax) {
+    return Status::InvalidArgument("offset: from 0 to " + std::to_string(kSpeakersOffsetMax) +
+                                   "; type more of the name instead");
+  }
+  if (!tree_.Find(scope)) return Status::NotFound("no unit has this id");
+  // The tree's own integers, so safe inline.
+  const std::string in = tree_.IdsWithin({scope});
+  SpeakerPage page;
+  int skipped = 0;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT a.id, a.display_name FROM accounts a WHERE a.state = 'active' AND (EXISTS "
+      "(SELECT 1 FROM members m WHERE m.id = a.member_id AND m.unit_id IN (" +
+          in +
+          ")) OR EXISTS (SELECT 1 FROM grants g WHERE g.account_id = a.id AND g.scope_unit IN (" +
+          in +
+          ") AND g.approved = 1 AND (g.revoked_at IS NULL OR g.revoked_at > $1) AND "
+          "g.not_before <= $1 AND g.not_after > $1 AND (g.source_end IS NULL OR "
+          "g.source_end > $1))) ORDER BY a.display_name, a.id",
+      {who.now}, [&](const store::Row& r) {
+        const std::string name(r.Text(1));
+        if (Folded(name).find(q) == std::string::npos) return true;
+        if (skipped < offset) {
+          ++skipped;
+          return true;
+        }
+        if (static_cast<int>(page.speakers.size()) == limit) {
+          page.more = true;
+          return false;
+        }
+        page.speakers.push_back({AccountId(r.Int(0)), name});
+        return true;
+      }));
+  SB_RETURN_IF_ERROR(Record(tx, who.Allow("message.speakers")));
+  return page;
 }
 
 Result<std::vector<Message>> Operations::Visible(store::Tx& tx, const access::Principal& who,

@@ -27,6 +27,20 @@ struct Preview {
   std::string from_name, subject, text, html;  // html empty when the message has none
 };
 
+// An account a message could speak for, as a drafter picks it: its display
+// name only.
+struct Speaker {
+  AccountId account;
+  std::string name;
+};
+struct SpeakerPage {
+  std::vector<Speaker> speakers;
+  bool more = false;  // another page follows
+};
+// The most speakers one page lists, and the furthest a search pages.
+constexpr int kSpeakersPageMax = 20;
+constexpr int kSpeakersOffsetMax = 200;
+
 // A member acting through the signed link in a message (messaging/tokens.h):
 // no account, no grant; the token is the right to act on these choices.
 struct MemberLink {
@@ -81,12 +95,30 @@ class Operations {
   Result<Preview> PreviewAs(store::Tx& tx, const access::Acting& who, MessageId id,
                             std::string_view public_base_url,
                             std::string_view organisation_name) const;
+  // The preview of `m` for the person it speaks for, `who`, before anyone
+  // sends it: the same rendering as PreviewAs, the author standing in as the
+  // sender. kNotFound when `m` does not speak for `who`.
+  Result<Preview> PreviewInOwnName(store::Tx& tx, const access::Acting& who, const Message& m,
+                                   std::string_view public_base_url,
+                                   std::string_view organisation_name) const;
+  // Active accounts a message inside `scope` could speak for, whose display
+  // name contains `query` (at least 2 characters, ASCII case ignored): those
+  // linked to a member whose unit lies within the scope, and those holding
+  // a grant in force on a unit within it. By name, `limit` (at most
+  // kSpeakersPageMax) from `offset` (at most kSpeakersOffsetMax). Recorded
+  // as a read ("message.speakers"): the names found are people's names.
+  Result<SpeakerPage> Speakers(store::Tx& tx, const access::Acting& who, UnitId scope,
+                               std::string_view query, int limit, int offset) const;
   // Messages `who` may open: its own, those naming it, and those within the
   // scopes where a decision on `capability` allows it, newest first.
   Result<std::vector<Message>> Visible(store::Tx& tx, const access::Principal& who,
                                        std::string_view capability, Micros now, int limit) const;
 
  private:
+  Result<Preview> Render(store::Tx& tx, const Message& m, const FooterFacts& sender,
+                         std::string_view public_base_url,
+                         std::string_view organisation_name) const;
+
   const access::Policy& policy_;
   const members::OrgTree& tree_;
   const SendHooks& hooks_;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "access/store/access_store.h"
 #include "audit/testing/pairing.h"
 #include "core/testing/status_matchers.h"
@@ -259,6 +261,155 @@ TEST_P(OperationsPairingTest, SavePreferences) {
                                                    })
                                 .status();
                           }});
+}
+
+// The person a draft speaks for sees it rendered for a made-up member, by the
+// same path as the drafter's preview; nobody else gets it.
+TEST_P(OperationsPairingTest, PreviewInOwnNameRendersForASampleMember) {
+  Message draft = Draft(FromKind::kPerson);
+  draft.text_body =
+      "{{#first_name}}Dear {{first_name}},{{/first_name}}{{^first_name}}Dear member,"
+      "{{/first_name}}\nNews from {{unit_name}}.";
+  draft.html_body = "<p>Dear {{first_name}}, news from <strong>{{unit_name}}</strong>.</p>";
+  const Message m = Stored(draft);
+  access::Acting named;
+  named.account = person_;
+  named.now = Now();
+  Preview p;
+  ASSERT_OK(Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(
+        p, ops_->PreviewInOwnName(tx, named, m, "https://sb.example.org", "Example Party"));
+    return Status::Ok();
+  }));
+  const std::string unit = env_.tree_.Find(aldershot_)->name;
+  EXPECT_EQ(p.sample_first_name, "Alex");
+  EXPECT_EQ(p.sample_unit_name, unit);
+  EXPECT_EQ(p.subject, "Branch news for Alex");
+  EXPECT_EQ(p.text.rfind("Dear Alex,\nNews from " + unit + ".", 0), 0u) << p.text;
+  EXPECT_EQ(p.text.find("{{"), std::string::npos) << p.text;
+  EXPECT_NE(p.html.find("<strong>" + unit + "</strong>"), std::string::npos) << p.html;
+  EXPECT_EQ(p.html.find("{{"), std::string::npos) << p.html;
+  // The author stands in as the sender until someone sends it.
+  EXPECT_NE(p.text.find("sent by Pat Author"), std::string::npos) << p.text;
+  EXPECT_EQ(p.from_name, "Sam Example");
+
+  // The drafter's preview is the same rendering.
+  Preview drafted;
+  access::Acting author = As(author_);
+  author.display_name = "Pat Author";
+  ASSERT_OK(Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(
+        drafted, ops_->PreviewAs(tx, author, m.id, "https://sb.example.org", "Example Party"));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(drafted.subject, p.subject);
+  EXPECT_EQ(drafted.html.substr(0, drafted.html.find("<hr>")),
+            p.html.substr(0, p.html.find("<hr>")));
+
+  for (AccountId other : {author_, approver_}) {
+    access::Acting who;
+    who.account = other;
+    who.now = Now();
+    EXPECT_EQ(Write([&](store::Tx& tx) {
+                return ops_->PreviewInOwnName(tx, who, m, "https://x", "P").status();
+              }).code(),
+              StatusCode::kNotFound);
+  }
+}
+
+// Who a message could speak for: accounts linked to a member within the
+// scope, or holding a grant in force within it; by name, paged, recorded.
+TEST_P(OperationsPairingTest, SpeakersAreFoundByNameWithinTheScope) {
+  const UnitId elsewhere = env_.tree_.FindByCode("E14000531")->id;
+  ASSERT_FALSE(env_.tree_.IsWithin(elsewhere, aldershot_));
+  auto add = [&](const std::string& login, const std::string& name, MemberId member) {
+    AccountId id;
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(id, access::CreateAccount(tx, {login, name, member, false}, Now()));
+      return Status::Ok();
+    }));
+    return id;
+  };
+  auto grant = [&](AccountId to, UnitId scope, Micros from, Micros until) {
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      access::GrantRequest g{to, "officer", scope, "p", from, until, "r"};
+      return access::InsertGrant(tx, g, approver_, true, Now()).status();
+    }));
+  };
+  const MemberId outside = [&] {
+    MemberId id = Member("9");
+    EXPECT_OK(Write([&](store::Tx& tx) {
+      return tx
+          .Exec("UPDATE members SET unit_id = $1, branch_id = NULL WHERE id = $2",
+                {elsewhere.value(), id.value()})
+          .status();
+    }));
+    return id;
+  }();
+  // Imported members have a unit and often no branch: the unit decides.
+  ASSERT_OK(Write(
+      [&](store::Tx& tx) { return tx.Exec("UPDATE members SET branch_id = NULL", {}).status(); }));
+  const AccountId linked = add("linked", "Maria Member", member_);
+  const AccountId officer = add("officer", "Mark Officer", MemberId());
+  grant(officer, aldershot_, Now() - 1, Now() + kMicrosPerDay);
+  const AccountId lapsed = add("lapsed", "Mary Lapsed", MemberId());
+  grant(lapsed, aldershot_, Now() - 2 * kMicrosPerDay, Now() - kMicrosPerDay);
+  const AccountId far_grant = add("far", "Martha Far", MemberId());
+  grant(far_grant, elsewhere, Now() - 1, Now() + kMicrosPerDay);
+  add("far.member", "Marcus Far", outside);
+  const AccountId gone = add("gone", "Max Suspended", MemberId());
+  grant(gone, aldershot_, Now() - 1, Now() + kMicrosPerDay);
+  ASSERT_OK(Write([&](store::Tx& tx) {
+    return access::SetAccountState(tx, gone, access::AccountState::kSuspended, "t", Now());
+  }));
+
+  const access::Acting who = As(author_);
+  auto search = [&](std::string_view q, int limit, int offset) -> Result<SpeakerPage> {
+    SpeakerPage page;
+    SB_RETURN_IF_ERROR(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(page, ops_->Speakers(tx, who, aldershot_, q, limit, offset));
+      return Status::Ok();
+    }));
+    return page;
+  };
+  auto names = [](const SpeakerPage& p) {
+    std::vector<std::string> out;
+    for (const auto& s : p.speakers) out.push_back(s.name);
+    return out;
+  };
+  // "MAR": case ignored; the lapsed grant, the other scope and the
+  // suspended account are left out.
+  auto all = search("  MAR ", kSpeakersPageMax, 0);
+  ASSERT_OK(all.status());
+  EXPECT_EQ(names(*all), (std::vector<std::string>{"Maria Member", "Mark Officer"}));
+  EXPECT_FALSE(all->more);
+  EXPECT_EQ(all->speakers[0].account, linked);
+  EXPECT_EQ(all->speakers[1].account, officer);
+  // Paged.
+  auto first = search("mar", 1, 0);
+  ASSERT_OK(first.status());
+  EXPECT_EQ(names(*first), std::vector<std::string>{"Maria Member"});
+  EXPECT_TRUE(first->more);
+  auto second = search("mar", 1, 1);
+  ASSERT_OK(second.status());
+  EXPECT_EQ(names(*second), std::vector<std::string>{"Mark Officer"});
+  EXPECT_FALSE(second->more);
+  // A scope above both units finds the other scope's people too.
+  const UnitId root = env_.tree_.root()->id;
+  SpeakerPage wide;
+  ASSERT_OK(Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(wide, ops_->Speakers(tx, who, root, "far", 10, 0));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(names(wide), (std::vector<std::string>{"Marcus Far", "Martha Far"}));
+  // Each search is recorded; a refused one is not a search.
+  EXPECT_EQ(audit::testing::EventsOf(*env_.store_, "message.speakers"), 4);
+  for (auto [q, limit, offset] :
+       {std::tuple("m", 10, 0), std::tuple("mar", 0, 0), std::tuple("mar", kSpeakersPageMax + 1, 0),
+        std::tuple("mar", 10, kSpeakersOffsetMax + 1)}) {
+    EXPECT_EQ(search(q, limit, offset).status().code(), StatusCode::kInvalidArgument) << q;
+  }
+  EXPECT_EQ(audit::testing::EventsOf(*env_.store_, "message.speakers"), 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OperationsPairingTest, ::testing::Values("sqlite", "postgres"),

@@ -27,9 +27,15 @@ constexpr size_t kMaxSectionDepth = 8;
 constexpr size_t kMaxHtmlTags = 5'000;
 constexpr size_t kMaxHtmlDepth = 100;
 
-std::string AllowedList() {
+// The fields a kind of template may use: a caller's script has no links.
+std::vector<std::string> FieldsFor(BodyKind kind) {
+  if (kind == BodyKind::kScript) return {"first_name", "unit_name"};
+  return MergeFields();
+}
+
+std::string AllowedList(BodyKind kind) {
   std::string s;
-  for (const auto& f : MergeFields()) s += (s.empty() ? "" : ", ") + f;
+  for (const auto& f : FieldsFor(kind)) s += (s.empty() ? "" : ", ") + f;
   return s;
 }
 
@@ -56,8 +62,8 @@ Status Bad(std::string_view part, std::string_view text, size_t offset, const st
                                  ", column " + std::to_string(p.column) + ": " + what);
 }
 
-bool Known(const std::string& name) {
-  const auto& f = MergeFields();
+bool Known(const std::string& name, BodyKind kind) {
+  const auto f = FieldsFor(kind);
   return std::find(f.begin(), f.end(), name) != f.end();
 }
 
@@ -91,8 +97,9 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
                    "unescaped output ({{{...}}} or {{&...}}) is not allowed in an HTML body");
       }
       const std::string name = text::Trim(triple ? inner : inner.substr(1));
-      if (!Known(name)) {
-        return Bad(part, src, at, "unknown merge field '" + name + "'; allowed: " + AllowedList());
+      if (!Known(name, kind)) {
+        return Bad(part, src, at,
+                   "unknown merge field '" + name + "'; allowed: " + AllowedList(kind));
       }
       used->push_back(name);
       renderer->append("{{{" + name + "}}}");
@@ -110,9 +117,9 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
       case '^':
       case '/': {
         const std::string name = text::Trim(inner.substr(1));
-        if (!Known(name)) {
+        if (!Known(name, kind)) {
           return Bad(part, src, at,
-                     "unknown merge field '" + name + "'; allowed: " + AllowedList());
+                     "unknown merge field '" + name + "'; allowed: " + AllowedList(kind));
         }
         if (sigil == '/') {
           if (open.empty()) return Bad(part, src, at, "'" + name + "' closes no open section");
@@ -136,12 +143,12 @@ Status CheckTags(std::string_view src, BodyKind kind, std::string_view part, std
       default: {
         const std::string name = text::Trim(inner);
         if (name.empty()) return Bad(part, src, at, "an empty merge tag");
-        if (!Known(name)) {
+        if (!Known(name, kind)) {
           return Bad(part, src, at,
-                     "unknown merge field '" + name + "'; allowed: " + AllowedList());
+                     "unknown merge field '" + name + "'; allowed: " + AllowedList(kind));
         }
         used->push_back(name);
-        renderer->append(kind == BodyKind::kText ? "{{{" + name + "}}}" : "{{" + name + "}}");
+        renderer->append(kind != BodyKind::kHtml ? "{{{" + name + "}}}" : "{{" + name + "}}");
       }
     }
     i = end;

@@ -1,5 +1,5 @@
-// Message templates (RULEBOOK §7): Mustache (mstch) with merge fields limited
-// to the recipient's own first name and unit name and their unsubscribe and
+// Message templates (RULEBOOK §7, and the phone bank's scripts, §6): Mustache (mstch) with merge
+// fields limited to the recipient's own first name and unit name and their unsubscribe and
 // preferences links. Everything that could go wrong with a template is found
 // when the draft is saved, never at send time:
 //  - an unknown merge field, a partial ({{> x}}), a delimiter change
@@ -31,7 +31,9 @@ struct MergeValues {
   std::string preferences_url;
 };
 
-enum class BodyKind { kText, kHtml };
+// kScript: a phone-bank caller's script (src/phonebank), plain text like
+// kText but with the recipient's first name and unit name only.
+enum class BodyKind { kText, kHtml, kScript };
 
 // A checked template, ready to render many times (thread-safe).
 class Template {

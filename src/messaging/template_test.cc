@@ -52,6 +52,28 @@ TEST(TemplateTest, UnknownMergeFieldIsRefusedWithItsPlace) {
   EXPECT_FALSE(Template::Compile("{{phone}}", BodyKind::kHtml, "t").has_value());
 }
 
+// A caller's script: plain text with the first name and unit only.
+TEST(TemplateTest, ScriptsMergeTheFirstNameAndUnitOnly) {
+  auto t = Template::Compile(
+      "Hello{{#first_name}}, is that {{first_name}}{{/first_name}}? <{{unit_name}}> & co",
+      BodyKind::kScript, "script");
+  ASSERT_TRUE(t.has_value()) << t.status().message();
+  EXPECT_EQ(t->Render(Sample()), "Hello, is that Alex? <Camden> & co");
+  MergeValues none;
+  EXPECT_EQ(t->Render(none), "Hello? <> & co");
+  // Not a merge field: a single brace stays as written.
+  EXPECT_EQ(Template::Compile("Is that {first name}?", BodyKind::kScript, "script")->Render(none),
+            "Is that {first name}?");
+  for (const char* link : {"{{unsubscribe_url}}", "{{#preferences_url}}x{{/preferences_url}}"}) {
+    auto bad = Template::Compile(std::string("Call\n ") + link, BodyKind::kScript, "script");
+    ASSERT_FALSE(bad.has_value()) << link;
+    EXPECT_NE(bad.status().message().find("script: line 2, column 2: unknown merge field"),
+              std::string::npos)
+        << bad.status().message();
+    EXPECT_NE(bad.status().message().find("allowed: first_name, unit_name"), std::string::npos);
+  }
+}
+
 TEST(TemplateTest, RefusesPartialsDelimitersAndBrokenSections) {
   for (const char* bad : {"{{> footer}}", "{{=<% %>=}}", "{{#first_name}}open", "{{/unit_name}}",
                           "{{#first_name}}{{#unit_name}}{{/first_name}}{{/unit_name}}",

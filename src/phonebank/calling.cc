@@ -7,6 +7,7 @@
 
 #include "members/preferences.h"
 #include "members/register.h"
+#include "messaging/template.h"
 #include "phonebank/phonebank.h"
 #include "phonebank/phonebank_internal.h"
 
@@ -169,8 +170,10 @@ Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
   };
   bool found = false;
   std::string first_name;
+  std::string unit_name;  // the member's unit, as e-mail's {{unit_name}}
   SB_RETURN_IF_ERROR(
-      tx.Query("SELECT first_name, joined_on, lapsed_on, branch_id FROM members WHERE id = $1",
+      tx.Query("SELECT first_name, joined_on, lapsed_on, branch_id, unit_id FROM members WHERE "
+               "id = $1",
                {member.value()}, [&](const store::Row& r) {
                  found = true;
                  first_name = std::string(r.Text(0));
@@ -181,6 +184,9 @@ Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
                  }
                  if (shown("branch") && !r.IsNull(3)) {
                    if (const members::Unit* u = tree.Find(UnitId(r.Int(3)))) out.branch = u->name;
+                 }
+                 if (shown("branch")) {
+                   if (const members::Unit* u = tree.Find(UnitId(r.Int(4)))) unit_name = u->name;
                  }
                  return false;
                }));
@@ -196,7 +202,17 @@ Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
                   "o.member_id <> p.member_id)",
                   {member.value()}));
   if (sharing > 0) out.ask_for = first_name;
+  out.script = ScriptFor(c, out.first_name.value_or(""), unit_name);
   return out;
+}
+
+std::string ScriptFor(const Campaign& c, std::string_view first_name, std::string_view unit_name) {
+  auto t = messaging::Template::Compile(c.script, messaging::BodyKind::kScript, "script");
+  if (!t) return c.script;
+  messaging::MergeValues v;
+  v.first_name = std::string(first_name);
+  v.unit_name = std::string(unit_name);
+  return t->Render(v);
 }
 
 Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId caller,

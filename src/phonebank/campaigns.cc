@@ -10,6 +10,7 @@
 #include "access/store/access_store.h"
 #include "core/json.h"
 #include "members/register.h"
+#include "messaging/template.h"
 #include "phonebank/phonebank.h"
 #include "phonebank/phonebank_internal.h"
 
@@ -383,6 +384,9 @@ Status Validate(const Campaign& c, const access::Policy& policy, const members::
     }
   }
   if (c.script.size() > 20000) return Status::InvalidArgument("script: at most 20,000 characters");
+  // Merge fields as in e-mail; errors name the line and column.
+  SB_RETURN_IF_ERROR(
+      messaging::Template::Compile(c.script, messaging::BodyKind::kScript, "script").status());
   std::set<std::string> ids;
   for (const auto& q : c.survey) {
     if (q.id.empty() || q.id.size() > 40 || !ids.insert(q.id).second) {

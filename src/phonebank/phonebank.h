@@ -246,7 +246,17 @@ struct Contact {
   std::optional<int> membership_years;
   std::optional<std::string> branch;
   std::optional<std::string> ask_for;  // when others share the number: whom to ask for
+  std::string script;                  // the campaign's script for this member (ScriptFor)
 };
+
+// The campaign's script for one contact: a Mustache template
+// (messaging/template.h, BodyKind::kScript) with the merge fields of e-mail
+// that a caller may see, {{first_name}} and {{unit_name}} (the member's
+// unit). ContactFor passes each only when the campaign shows callers that
+// field class (first_name; branch for where the member belongs), and ""
+// otherwise ({{^first_name}}...{{/first_name}} copes). A script stored
+// before scripts were checked that no longer compiles is shown as written.
+std::string ScriptFor(const Campaign& c, std::string_view first_name, std::string_view unit_name);
 
 struct Lease {
   MemberId member;
@@ -267,7 +277,8 @@ constexpr Micros kLeaseMicros = 10 * 60 * kMicrosPerSecond;
 
 // The caller's current lease, or the next member to call (pace permitting).
 Result<NextResult> Next(store::Tx& tx, const Campaign& c, AccountId caller, Micros now);
-// The fields the campaign shows callers, for a leased member. Like every
+// The fields the campaign shows callers, and its script filled in with them
+// (ScriptFor), for a leased member. Like every
 // member read (access/store/member_reader.h) it takes the Decision that
 // allowed it: an allow for phonebank.call over the campaign's scope.
 Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,

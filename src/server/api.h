@@ -180,6 +180,7 @@ class Api {
   // Session (api_session.cc).
   HttpResponse Login(const ApiCall& call);
   HttpResponse SessionInfo(const ApiCall& call);
+  HttpResponse OrganisationInfo(const ApiCall& call);
   HttpResponse Logout(const ApiCall& call);
   HttpResponse LogoutEverywhere(const ApiCall& call);
   // Members (api_members.cc).
@@ -236,6 +237,7 @@ class Api {
   HttpResponse CancelMessage(const ApiCall& call);
   HttpResponse MessageReport(const ApiCall& call);
   HttpResponse MyApprovals(const ApiCall& call);
+  HttpResponse MessageSpeakers(const ApiCall& call);
   HttpResponse ApproveInMyName(const ApiCall& call);
   // Contests (api_contests.cc).
   bool ContestManager(const ApiCall& call) const;

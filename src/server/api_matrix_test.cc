@@ -90,6 +90,8 @@ constexpr std::string_view kProbed[] = {
     "contests.standing",
     "contests.nominate",
     "contests.ledger",
+    "messages.speakers",
+    "organisation.get",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -351,6 +353,10 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
               R"({"version": 1})"};
     }
     if (id == "me.approvals") return {"GET", "/api/v1/me/approvals", ""};
+    if (id == "messages.speakers") {
+      return {"GET", "/api/v1/messages/speakers?unit=E14000530&q=ma", ""};
+    }
+    if (id == "organisation.get") return {"GET", "/api/v1/organisation", ""};
     if (id == "me.approve") {
       const AccountId named = actor.valid() ? actor : other_granter_;
       return {"POST", "/api/v1/me/approvals/" + NewMessage(other_granter_, named).ToString(),

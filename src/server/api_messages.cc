@@ -169,6 +169,30 @@ json ChecksJson(const std::vector<msg::RuleCheck>& checks) {
   return out;
 }
 
+json PreviewJson(const msg::Preview& p) {
+  json out{{"sample_recipient",
+            {{"first_name", p.sample_first_name}, {"unit_name", p.sample_unit_name}}},
+           {"from_name", p.from_name},
+           {"subject", p.subject},
+           {"text", p.text}};
+  if (!p.html.empty()) out["html"] = p.html;
+  return out;
+}
+
+// A whole number query parameter from `low` to `high`, `fallback` when absent.
+Result<int> IntParam(const HttpRequest& req, const char* key, int fallback, int low, int high) {
+  const std::string v = QueryParam(req, key);
+  if (v.empty()) return fallback;
+  const std::string range = std::string(key) + ": a whole number from " + std::to_string(low) +
+                            " to " + std::to_string(high);
+  if (v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument(range);
+  }
+  const int n = std::stoi(v);
+  if (n < low || n > high) return Status::InvalidArgument(range);
+  return n;
+}
+
 // Display names of accounts (never of members), each read once per answer.
 class AccountNames {
  public:
@@ -211,6 +235,7 @@ void Api::AddMessageHandlers() {
   handlers_["messages.report"] = [this](const ApiCall& c) { return MessageReport(c); };
   handlers_["me.approvals"] = [this](const ApiCall& c) { return MyApprovals(c); };
   handlers_["me.approve"] = [this](const ApiCall& c) { return ApproveInMyName(c); };
+  handlers_["messages.speakers"] = [this](const ApiCall& c) { return MessageSpeakers(c); };
 }
 
 HttpResponse Api::ListMessages(const ApiCall& call) {
@@ -342,13 +367,7 @@ HttpResponse Api::PreviewMessage(const ApiCall& call) {
         return Status::Ok();
       },
       [&](const Status&) {
-        json out{{"sample_recipient",
-                  {{"first_name", p.sample_first_name}, {"unit_name", p.sample_unit_name}}},
-                 {"from_name", p.from_name},
-                 {"subject", p.subject},
-                 {"text", p.text}};
-        if (!p.html.empty()) out["html"] = p.html;
-        return Json(200, {{"preview", out}});
+        return Json(200, {{"preview", PreviewJson(p)}});
       });
 }
 
@@ -465,6 +484,12 @@ HttpResponse Api::MyApprovals(const ApiCall& call) {
                 approved || (a["kind"] == "on_behalf" && a["account"] == who.account.value());
           }
           j["approved_by_you"] = approved;
+          // As a sample member would get it: the person named sees what goes
+          // out in their name, with no grant of their own.
+          SB_ASSIGN_OR_RETURN(msg::Preview p,
+                              messaging_->PreviewInOwnName(tx, who, m, deps_.public_base_url,
+                                                           deps_.organisation_name));
+          j["preview"] = PreviewJson(p);
           out.push_back(j);
         }
         return Status::Ok();
@@ -499,6 +524,33 @@ HttpResponse Api::ApproveInMyName(const ApiCall& call) {
       });
   if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
   return r;
+}
+
+}  // namespace switchboard::server
+
+namespace switchboard::server {
+
+HttpResponse Api::MessageSpeakers(const ApiCall& call) {
+  msg::SpeakerPage page;
+  int limit = 0, offset = 0;
+  return Act(
+      call, TxKind::kWrite,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(limit, IntParam(call.req, "limit", 10, 1, msg::kSpeakersPageMax));
+        SB_ASSIGN_OR_RETURN(offset, IntParam(call.req, "offset", 0, 0, msg::kSpeakersOffsetMax));
+        SB_ASSIGN_OR_RETURN(page, messaging_->Speakers(tx, who, call.target_unit,
+                                                       QueryParam(call.req, "q"), limit, offset));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json list = json::array();
+        for (const auto& sp : page.speakers) {
+          list.push_back({{"account", sp.account.value()}, {"name", sp.name}});
+        }
+        json out{{"speakers", list}, {"offset", offset}, {"limit", limit}};
+        if (page.more) out["next_offset"] = offset + limit;
+        return Json(200, out);
+      });
 }
 
 }  // namespace switchboard::server

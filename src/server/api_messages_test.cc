@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "access/store/access_store.h"
 #include "members/register.h"
@@ -182,6 +183,76 @@ TEST_P(ApiMessagesTest, TheApprovalsInboxSaysWhoDraftedEachMessage) {
   EXPECT_EQ(list[0]["author"], bob_.value());
   EXPECT_EQ(list[0]["author_name"], "Bob Officer");
   EXPECT_EQ(list[0]["approved_by_you"], false);
+}
+
+// The person named sees the message as a sample member gets it, beside the
+// source, without message.draft: the drafter's preview route stays closed.
+TEST_P(ApiMessagesTest, TheApprovalsInboxShowsTheMessageRenderedForASampleMember) {
+  TestSession s = Session(nina_);
+  HttpResponse r = env_.Send("GET", "/api/v1/me/approvals", "", &s);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ExpectNoMemberData(r.body);
+  const auto m = Body(r)["messages"][0];
+  EXPECT_EQ(m["subject"], "Nina's letter for {{first_name}}");
+  const auto p = m["preview"];
+  EXPECT_EQ(p["sample_recipient"]["first_name"], "Alex");
+  EXPECT_EQ(p["sample_recipient"]["unit_name"], env_.env_.tree_.Find(aldershot_)->name);
+  EXPECT_EQ(p["subject"], "Nina's letter for Alex");
+  const std::string text = p["text"];
+  EXPECT_EQ(text.rfind("Dear Alex, see you at the meeting.", 0), 0u) << text;
+  EXPECT_EQ(text.find("{{"), std::string::npos) << text;
+  EXPECT_NE(text.find("sent by Bob Officer"), std::string::npos) << text;
+  EXPECT_EQ(p["from_name"], "Nina Named");
+  HttpResponse direct =
+      env_.Send("POST", "/api/v1/messages/" + std::to_string(bob_for_nina_) + "/preview", "", &s);
+  EXPECT_EQ(direct.status, 403) << direct.body;
+}
+
+// A drafter finds the person a message speaks for by name, inside the scope
+// they draft for: display names and account ids, nothing about members.
+TEST_P(ApiMessagesTest, SpeakersAreFoundByNameInTheDraftersScope) {
+  TestSession s = Session(olga_);
+  auto names = [&](const std::string& query) {
+    HttpResponse r = env_.Send("GET", "/api/v1/messages/speakers?unit=E14000530&" + query, "", &s);
+    EXPECT_EQ(r.status, 200) << r.body;
+    ExpectNoMemberData(r.body);
+    std::vector<std::string> out;
+    const nlohmann::json j = Body(r);
+    for (const auto& sp : j["speakers"]) {
+      EXPECT_EQ(sp.size(), 2u) << sp.dump();
+      EXPECT_TRUE(sp["account"].is_number_integer());
+      out.push_back(sp["name"]);
+    }
+    return out;
+  };
+  // Alan's grant is in Aldridge, Sam's over the region above Aldershot.
+  EXPECT_EQ(names("q=officer"), (std::vector<std::string>{"Bob Officer", "Olga Officer"}));
+  EXPECT_EQ(names("q=vic"), std::vector<std::string>{"Vic Caller"});
+  EXPECT_EQ(names("q=nina"), std::vector<std::string>{});
+  HttpResponse paged =
+      env_.Send("GET", "/api/v1/messages/speakers?unit=E14000530&q=officer&limit=1", "", &s);
+  ASSERT_EQ(paged.status, 200) << paged.body;
+  EXPECT_EQ(Body(paged)["speakers"].size(), 1u);
+  EXPECT_EQ(Body(paged)["next_offset"], 1);
+  for (const char* bad :
+       {"q=o", "q=officer&limit=21", "q=officer&limit=x", "q=officer&offset=-1"}) {
+    HttpResponse r =
+        env_.Send("GET", std::string("/api/v1/messages/speakers?unit=E14000530&") + bad, "", &s);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+  }
+  // Outside the drafter's scope, or without message.draft: refused.
+  EXPECT_EQ(env_.Send("GET", "/api/v1/messages/speakers?unit=E14000531&q=officer", "", &s).status,
+            403);
+  TestSession vic = Session(vic_);
+  EXPECT_EQ(env_.Send("GET", "/api/v1/messages/speakers?unit=E14000530&q=officer", "", &vic).status,
+            403);
+  EXPECT_EQ(env_.Events("message.speakers").size(), 4u);
+}
+
+TEST_P(ApiMessagesTest, TheOrganisationIsNamedWithoutASession) {
+  HttpResponse r = env_.Send("GET", "/api/v1/organisation", "", nullptr);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["organisation"]["name"], "Example Party");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ApiMessagesTest, ::testing::Values("sqlite", "postgres"));

@@ -810,7 +810,7 @@ HttpResponse Api::NextResponse(const ApiCall& call, const pb::NextContact& s) {
   if (contact.ask_for) cj["ask_for"] = *contact.ask_for;
   return Json(200, {{"lease", {{"expires_at", FormatTimestamp(next.lease->expires_at)}}},
                     {"contact", cj},
-                    {"script", s.campaign.script},
+                    {"script", contact.script},
                     {"script_version", s.campaign.version},
                     {"survey", SurveyJson(s.campaign.survey)}});
 }
@@ -875,6 +875,23 @@ HttpResponse Api::CallStatus(const ApiCall& call) {
   return r;
 }
 
+namespace {
+
+// A badge as a caller reads it: its name and what earned it (the id stays
+// for clients that key on it).
+json BadgeJson(const std::string& id) {
+  static const std::map<std::string, std::pair<std::string, std::string>> kNames = {
+      {"first_call", {"First call", "You made your first call"}},
+      {"ten_conversations", {"Ten conversations", "You talked with ten members"}},
+      {"hundred_calls", {"A hundred calls", "You made a hundred calls"}},
+  };
+  auto it = kNames.find(id);
+  if (it == kNames.end()) return {{"id", id}, {"name", id}, {"description", ""}};
+  return {{"id", id}, {"name", it->second.first}, {"description", it->second.second}};
+}
+
+}  // namespace
+
 HttpResponse Api::MyStats(const ApiCall& call) {
   pb::CallerStats s;
   std::vector<pb::UnitCalls> board;
@@ -888,11 +905,13 @@ HttpResponse Api::MyStats(const ApiCall& call) {
       [&](const Status&) {
         json lb = json::array();
         for (const auto& u : board) lb.push_back({{"unit", u.unit}, {"calls", u.calls}});
+        json badges = json::array();
+        for (const auto& b : s.badges) badges.push_back(BadgeJson(b));
         return Json(200, {{"me",
                            {{"calls", s.calls},
                             {"conversations", s.conversations},
                             {"streak_days", s.streak_days},
-                            {"badges", s.badges}}},
+                            {"badges", badges}}},
                           {"leaderboard", lb}});
       });
 }

@@ -114,7 +114,8 @@ TEST_P(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) 
   HttpResponse stats = env_.Send("GET", "/api/v1/me/stats", "", &v);
   ASSERT_EQ(stats.status, 200);
   EXPECT_EQ(Body(stats)["me"]["calls"], 3);
-  EXPECT_EQ(Body(stats)["me"]["badges"][0], "first_call");
+  EXPECT_EQ(Body(stats)["me"]["badges"][0]["id"], "first_call");
+  EXPECT_EQ(Body(stats)["me"]["badges"][0]["name"], "First call");
   HttpResponse progress = env_.Send("GET", base + "/progress", "", &org_);
   ASSERT_EQ(progress.status, 200) << progress.body;
   EXPECT_EQ(Body(progress)["by_caller"][0]["calls"], 3);
@@ -427,6 +428,59 @@ TEST_P(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheR
   EXPECT_EQ(stale.status, 409) << stale.body;
   EXPECT_NE(stale.body.find("version 2"), std::string::npos) << stale.body;
   EXPECT_EQ(env_.Events("campaign.live_edit").size(), 1u);
+}
+
+// The script has e-mail's merge fields, filled in for the member being
+// called with only what the campaign shows callers.
+TEST_P(ApiPhonebankTest, TheScriptIsMergedWithTheFieldsTheCallerMaySee) {
+  auto [id, token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.script", token);
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  const std::string script =
+      "Hello{{#first_name}}, is that {{first_name}}{{/first_name}}?"
+      "{{#unit_name}} I'm with {{unit_name}}.{{/unit_name}}";
+  HttpResponse edit =
+      env_.Send("PATCH", base, nlohmann::json{{"version", 1}, {"script", script}}.dump(), &org_);
+  ASSERT_EQ(edit.status, 200) << edit.body;
+  // Organisers see the script as written.
+  EXPECT_EQ(Body(edit)["campaign"]["script"], script);
+
+  HttpResponse next = env_.Send("POST", base + "/next", "", &v);
+  ASSERT_EQ(next.status, 200) << next.body;
+  const auto contact = Body(next)["contact"];
+  const std::string first = contact["first_name"];
+  EXPECT_EQ(first.rfind("Name", 0), 0u) << first;
+  // {{unit_name}} is the member's unit, as in e-mail.
+  EXPECT_EQ(Body(next)["script"], "Hello, is that " + first + "? I'm with Aldershot.");
+
+  // Without the fields, nothing of them reaches the caller.
+  HttpResponse fewer =
+      env_.Send("PATCH", base, R"({"version": 2, "fields": ["membership_years"]})", &org_);
+  ASSERT_EQ(fewer.status, 200) << fewer.body;
+  HttpResponse again = env_.Send("POST", base + "/next", "", &v);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Body(again)["script"], "Hello?");
+  EXPECT_EQ(again.body.find(first), std::string::npos) << again.body;
+}
+
+TEST_P(ApiPhonebankTest, AScriptWithABadMergeFieldIsRefusedWithItsPlace) {
+  auto [id, token] = LiveCampaign();
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  HttpResponse bad = env_.Send(
+      "PATCH", base, R"({"version": 1, "script": "Hello,\n  is that {{last_name}}?"})", &org_);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("script: line 2, column 11: unknown merge field 'last_name'"),
+            std::string::npos)
+      << bad.body;
+  HttpResponse created =
+      env_.Send("POST", "/api/v1/campaigns",
+                R"({"name": "Broken", "scope": "E14000530", "purpose": "p", "ends_at": "+14d",
+          "script": "{{#first_name}}Hi"})",
+                &org_);
+  EXPECT_EQ(created.status, 400) << created.body;
+  EXPECT_NE(created.body.find("script: line 1, column 1: the section 'first_name' is never closed"),
+            std::string::npos)
+      << created.body;
 }
 
 TEST_P(ApiPhonebankTest, CallingHoursAreTheOrganisationsWallClock) {

@@ -179,6 +179,12 @@ inline constexpr ApiRoute kApiRoutes[] = {
      "Drafts that speak in the signed-in person's name and wait for their approval"},
     {"me.approve", "POST", "/api/v1/me/approvals/{id}", RouteAuth::kSession, "", RouteTarget::kNone,
      "Approve, from one's own account, a message sent in one's name"},
+    // Issue 16: approvers see what they approve; the organisation's name.
+    {"messages.speakers", "GET", "/api/v1/messages/speakers", RouteAuth::kCapability,
+     "message.draft", RouteTarget::kUnitQuery,
+     "Accounts a message inside the unit could speak for, found by part of their name"},
+    {"organisation.get", "GET", "/api/v1/organisation", RouteAuth::kPublic, "", RouteTarget::kNone,
+     "The organisation's name, as the app shows it"},
     // Internal elections (RULEBOOK §8).
     {"contests.list", "GET", "/api/v1/contests", RouteAuth::kSession, "", RouteTarget::kNone,
      "Contests that bind the signed-in account (all for contest managers), with their phase"},

@@ -15,6 +15,12 @@ void Api::AddSessionHandlers() {
   handlers_["session.get"] = [this](const ApiCall& c) { return SessionInfo(c); };
   handlers_["session.logout"] = [this](const ApiCall& c) { return Logout(c); };
   handlers_["session.logout_everywhere"] = [this](const ApiCall& c) { return LogoutEverywhere(c); };
+  handlers_["organisation.get"] = [this](const ApiCall& c) { return OrganisationInfo(c); };
+}
+
+// Public: the name every page of the app carries ([organisation] name).
+HttpResponse Api::OrganisationInfo(const ApiCall&) {
+  return Json(200, {{"organisation", {{"name", deps_.organisation_name}}}});
 }
 
 HttpResponse Api::Login(const ApiCall& call) {

@@ -111,7 +111,9 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
     c.scope = unit->id;
     c.purpose = "ask members whether they will come to the branch AGM";
     c.script =
-        "Hello, is that {first name}? I'm a volunteer with the local branch.\n\n"
+        "Hello{{#first_name}}, is that {{first_name}}{{/first_name}}? I'm a volunteer with "
+        "{{#unit_name}}the {{unit_name}} branch{{/unit_name}}{{^unit_name}}the local branch"
+        "{{/unit_name}}.\n\n"
         "We're holding our AGM next month and wanted to check whether you'd like to come.\n\n"
         "Thank them for their time, whatever they say.";
     c.survey = {{"agm", "Will they come to the AGM?", "yesno", {}},
