@@ -381,7 +381,9 @@ function campaignForm(ctx, c, timers) {
         h("div", { class: "pair" }, field("On or after", lapsedFrom), field("Before", lapsedTo))),
       field("Not contacted since (optional)", since, "Leaves out members contacted on any channel since this date"),
       count),
-    field("Script", script, "Simple formatting: # heading, **bold**, *italic*, - list"),
+    field("Script", script,
+      "Simple formatting: # heading, **bold**, *italic*, - list. {{first_name}} and {{unit_name}} " +
+      "are filled in for each member, when the campaign shows callers that field."),
     h("div", {}, frozen("Answers already recorded follow these questions."), survey.el),
     h("fieldset", {}, h("legend", {}, "What callers see"),
       h("div", { class: "choice" }, fields.map(([i, l]) => h("label", { class: "inline" }, i, l)))),

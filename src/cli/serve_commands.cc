@@ -302,13 +302,15 @@ class DemoCommand final : public Command {
     std::printf(
         "Phone bank: campaign %lld in %s is live with %lld members to call (sandbox: calls are "
         "simulated, nothing is dialled).\n"
+        "  %lld calls made by 5 demo callers over the last two days: see the organiser's "
+        "progress and survey results\n"
         "  organiser: login %s  password %s   (create campaigns, invitations, progress)\n"
         "  volunteer: login %s  password %s   (already joined; open the app and press Next)\n"
         "  invitation link for anyone else: http://127.0.0.1:%d%s\n"
         "  (these passwords are printed once; the demo data is synthetic)\n\n",
         static_cast<long long>(pbk->campaign), pbk->unit_name.c_str(),
-        static_cast<long long>(pbk->targets), pbk->organiser_login.c_str(),
-        pbk->organiser_password.c_str(), pbk->volunteer_login.c_str(),
+        static_cast<long long>(pbk->targets), static_cast<long long>(pbk->demo_calls),
+        pbk->organiser_login.c_str(), pbk->organiser_password.c_str(), pbk->volunteer_login.c_str(),
         pbk->volunteer_password.c_str(), port_, pbk->invite_path.c_str());
     auto mailed = server::SendDemoMessage(app, pbk->organiser_login);
     if (!mailed) return ExitFor(mailed.error());

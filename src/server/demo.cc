@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "access/credentials/password.h"
 #include "access/store/access_service.h"
@@ -47,6 +48,68 @@ std::string RandomPassword() {
   return out + "-" + std::to_string(10 + randombytes_uniform(90));
 }
 
+constexpr Micros kMinute = 60 * kMicrosPerSecond;
+
+// Calls five demo callers made between `from` and `to`, through the same
+// operations the API uses (lease, outcome, survey), so the organiser's
+// progress, survey results and charts have something to show at once. The
+// outcomes and answers are drawn from a fixed seed; the members are whoever
+// the server hands out, as for any caller. At most a quarter of the
+// audience is called, so the volunteer always has members left.
+Result<std::int64_t> SeedDemoCalls(store::Tx& tx, App& app, const phonebank::Operations& ops,
+                                   phonebank::Campaign& c, const std::string& token, Micros from,
+                                   Micros to, std::int64_t audience) {
+  std::int64_t made = 0;
+  std::mt19937 rng(42);
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  constexpr int kCallers = 5;
+  constexpr int kCallsEach = 14;
+  const Micros step = (to - from) / (kCallsEach + 1);
+  for (int i = 1; i <= kCallers; ++i) {
+    const std::string login = "demo-caller-" + std::to_string(i);
+    const Micros joined = from + i * 20 * kMinute;
+    SB_ASSIGN_OR_RETURN(
+        AccountId id,
+        access::CreateAccount(tx, {login, "Demo Caller " + std::to_string(i), MemberId(), false},
+                              joined));
+    access::Acting caller;
+    caller.account = id;
+    caller.display_name = "Demo Caller " + std::to_string(i);
+    caller.now = joined;
+    SB_RETURN_IF_ERROR(ops.JoinByLink(tx, caller, token, c).status());
+    for (int k = 0; k < kCallsEach; ++k) {
+      const Micros at = joined + k * step + pick(40) * kMinute;
+      if (at + 10 * kMinute >= to || made >= audience / 4) break;
+      SB_ASSIGN_OR_RETURN(access::PrincipalData pd, access::LoadPrincipal(tx, id));
+      const access::Decision allow = access::Decide(app.policy(), app.tree(), pd.principal(true),
+                                                    "phonebank.call", {c.scope}, at);
+      if (!allow.allow) return Status::FailedPrecondition("demo caller: " + allow.deny_reason);
+      caller.decision = &allow;
+      caller.now = at;
+      SB_ASSIGN_OR_RETURN(phonebank::NextContact next, ops.Next(tx, caller, c.id));
+      if (!next.next.lease) break;  // nobody left to call, or pace-limited
+      // Outcomes in roughly the proportions real phone banks see.
+      static constexpr const char* kOutcomes[] = {
+          "answered", "answered",     "answered",    "answered",  "answered",  "answered",
+          "answered", "no_answer",    "no_answer",   "no_answer", "voicemail", "voicemail",
+          "busy",     "wrong_number", "do_not_call", "moved"};
+      const std::string outcome = kOutcomes[pick(std::size(kOutcomes))];
+      nlohmann::json answers = nlohmann::json::object();
+      if (outcome == "answered") {
+        static constexpr const char* kTopics[] = {"housing", "housing", "transport", "health",
+                                                  "health",  "health",  "other"};
+        if (pick(10) < 9) answers["agm"] = pick(3) > 0;
+        if (pick(10) < 8) answers["topic"] = kTopics[pick(std::size(kTopics))];
+        if (pick(10) < 7) answers["volunteer"] = 1 + std::min(pick(5), pick(5) + 1);
+      }
+      caller.now = at + (2 + pick(6)) * kMinute;
+      SB_RETURN_IF_ERROR(ops.Outcome(tx, caller, c.id, outcome, answers.dump()));
+      ++made;
+    }
+  }
+  return made;
+}
+
 }  // namespace
 
 Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
@@ -68,12 +131,14 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
   SB_ASSIGN_OR_RETURN(std::string org_hash, access::HashPassword(d.organiser_password));
   SB_ASSIGN_OR_RETURN(std::string vol_hash, access::HashPassword(d.volunteer_password));
   const Micros now = app.clock().Now();
+  // The campaign went live two days ago and has calls to show (SeedDemoCalls).
+  const Micros began = now - 2 * kMicrosPerDay;
   phonebank::SandboxConnector sandbox(app.sealer());
   const phonebank::Operations ops(app.policy(), app.tree(), app.sealer(), TimeZone(), sandbox);
   SB_RETURN_IF_ERROR(app.store().Write([&](store::Tx& tx) -> Status {
     SB_ASSIGN_OR_RETURN(
         AccountId org,
-        access::CreateAccount(tx, {d.organiser_login, "Demo Organiser", MemberId(), true}, now));
+        access::CreateAccount(tx, {d.organiser_login, "Demo Organiser", MemberId(), true}, began));
     SB_RETURN_IF_ERROR(access::SetPasswordHash(tx, org, org_hash));
     SB_ASSIGN_OR_RETURN(
         AccountId vol,
@@ -83,23 +148,23 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
                            "officer",
                            unit->id,
                            "demo: organise the branch phone bank",
-                           now,
+                           began,
                            now + 90 * kMicrosPerDay,
                            "demo set-up",
                            "direct",
                            0};
-    SB_RETURN_IF_ERROR(access::GrantBySystem(tx, g, "demo", now).status());
+    SB_RETURN_IF_ERROR(access::GrantBySystem(tx, g, "demo", began).status());
 
     // The organiser acts under the grant just made, as through the API.
     SB_ASSIGN_OR_RETURN(access::PrincipalData pd, access::LoadPrincipal(tx, org));
     const access::Decision allow = access::Decide(app.policy(), app.tree(), pd.principal(true),
-                                                  "phonebank.manage", {unit->id}, now);
+                                                  "phonebank.manage", {unit->id}, began);
     if (!allow.allow) return Status::FailedPrecondition("demo: " + allow.deny_reason);
     access::Acting organiser;
     organiser.account = org;
     organiser.display_name = "Demo Organiser";
     organiser.decision = &allow;
-    organiser.now = now;
+    organiser.now = began;
     access::Acting volunteer;
     volunteer.account = vol;
     volunteer.display_name = "Demo Volunteer";
@@ -124,13 +189,15 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
                 {"volunteer", "How keen are they to help out? (1-5)", "scale", {}}};
     c.calling_start = 0;
     c.calling_end = 24 * 60;
-    c.starts_at = now;
+    c.starts_at = began;
     c.ends_at = now + 28 * kMicrosPerDay;
     SB_RETURN_IF_ERROR(ops.Create(tx, organiser, c).status());
     SB_ASSIGN_OR_RETURN(d.targets,
                         ops.ChangeState(tx, organiser, c.id, phonebank::CampaignState::kLive, c));
     SB_ASSIGN_OR_RETURN(phonebank::NewInvite inv,
                         ops.Invite(tx, organiser, c.id, "demo link", 0, 100));
+    SB_ASSIGN_OR_RETURN(d.demo_calls,
+                        SeedDemoCalls(tx, app, ops, c, inv.token, began, now, d.targets));
     SB_RETURN_IF_ERROR(ops.JoinByLink(tx, volunteer, inv.token, c).status());
     SB_ASSIGN_OR_RETURN(auto v, ops.RegisterEndpoint(tx, volunteer, "+447700900001"));
     SB_RETURN_IF_ERROR(ops.VerifyEndpoint(tx, volunteer, v.code));

@@ -24,7 +24,8 @@ struct DemoPhonebank {
   std::string unit_name;
   std::int64_t campaign = 0;
   std::int64_t targets = 0;
-  std::string invite_path;  // /join/<token>
+  std::string invite_path;      // /join/<token>
+  std::int64_t demo_calls = 0;  // made by the demo's callers over the last two days
 };
 
 // The organiser is a staff account, so the contest's neutrality binds it.
