@@ -204,6 +204,12 @@ Result<LinkRequestOutcome> EnrolmentService::Request(LinkPurpose purpose, const 
         RecordLoginFailure(tx, by_client, policy_.link_requests_per_address, window, window, now)
             .status());
 
+    // Links long expired are of no more use (their requests and uses are in
+    // the audit log).
+    SB_RETURN_IF_ERROR(tx.Exec("DELETE FROM account_links WHERE expires_at < $1",
+                               {now - 24 * 3600 * kMicrosPerSecond})
+                           .status());
+
     // 2. Whom it names.
     Target t;
     t.purpose = purpose;

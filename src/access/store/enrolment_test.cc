@@ -199,6 +199,10 @@ TEST_P(EnrolmentTest, LinksExpire) {
   clock_.Advance(static_cast<Micros>(policy_.link_minutes) * 60 * kMicrosPerSecond);
   EXPECT_EQ(enrol_->Inspect(token).error().code(), StatusCode::kNotFound);
   EXPECT_EQ(enrol_->Complete(Complete(token)).error().code(), StatusCode::kNotFound);
+  // A day later the row itself goes, at the next request.
+  clock_.Advance(24 * 3600 * kMicrosPerSecond + 1);
+  ASSERT_TRUE(enrol_->RequestSignUp(SignUp("Z1")));
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM account_links"), 0);
 }
 
 TEST_P(EnrolmentTest, RequestsAreThrottledPerIdentifierAndPerPerson) {
