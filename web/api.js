@@ -1,6 +1,9 @@
 // The JSON API client. The session is an HttpOnly cookie the page never
-// sees; the CSRF token from sign-in is kept in sessionStorage (this tab only)
-// and sent as X-CSRF-Token on every state-changing request.
+// sees; its CSRF token comes with sign-in and from GET /session (bound to
+// the cookie, readable only by this site's own pages), is kept in
+// sessionStorage (this tab) and sent as X-CSRF-Token on every
+// state-changing request. A new tab gets its copy from GET /session: no
+// second sign-in (docs/security.md, "CSRF").
 
 const CSRF_KEY = "switchboard.csrf";
 
@@ -22,6 +25,9 @@ export function setCsrfToken(token) {
   if (token) sessionStorage.setItem(CSRF_KEY, token);
   else sessionStorage.removeItem(CSRF_KEY);
 }
+
+// Public routes: their refusals never mean "signed out".
+const PUBLIC = ["/account-link", "/password-reset"];
 
 // Calls the API; resolves to the JSON body, rejects with ApiError.
 export async function api(method, path, body) {
@@ -63,7 +69,7 @@ export async function api(method, path, body) {
   }
   if (!res.ok) {
     const err = new ApiError(res.status, json);
-    if (res.status === 401 && path !== "/session") {
+    if (res.status === 401 && path !== "/session" && !PUBLIC.some((p) => path.startsWith(p))) {
       window.dispatchEvent(new CustomEvent("switchboard:signed-out", { detail: err }));
     }
     throw err;

@@ -5,7 +5,11 @@
 // changes only elements it made itself: a screen whose data arrives late
 // never writes over the one that replaced it.
 //
-//   /join/<token>          an invitation link (join.js)
+//   /join/<token>          an invitation link (join.js); without a session,
+//                          sign in or "I'm new here" (enrol.js)
+//   #/welcome/<link>[/<invitation>]   a one-time sign-up link (enrol.js)
+//   #/reset/<link>[/<invitation>]     a one-time password-reset link (enrol.js)
+//   #/forgot                "Forgot your password?" (enrol.js)
 //   #/                      the account's campaigns (campaigns.js)
 //   #/call/<id>             the calling screen (call.js)
 //   #/progress/<id>         a caller's own progress (progress.js)
@@ -19,11 +23,12 @@
 // Above every screen, a contest's staff-neutrality notice for the accounts
 // it binds (contests.js, neutralityNotices).
 
-import { ApiError, get, del, csrfToken, setCsrfToken } from "./api.js";
+import { ApiError, get, del, setCsrfToken } from "./api.js";
 import { show, h, errorBanner, messageOf, setSiteName } from "./dom.js";
 import * as signin from "./signin.js";
 import * as campaigns from "./campaigns.js";
 import * as join from "./join.js";
+import * as enrol from "./enrol.js";
 import * as call from "./call.js";
 import * as progress from "./progress.js";
 import * as organise from "./organise.js";
@@ -45,6 +50,10 @@ function route() {
   const parts = hash.split("/").filter(Boolean);
   if (parts.length === 0) return { screen: "campaigns", params: {} };
   if (parts[0] === "signin") return { screen: "signin", params: {} };
+  if (parts[0] === "forgot" && parts.length === 1) return { screen: "forgot", params: {} };
+  if ((parts[0] === "welcome" || parts[0] === "reset") && parts[1] && parts.length <= 3) {
+    return { screen: "link", params: { token: parts[1], invite: parts[2] || "" } };
+  }
   if (parts[0] === "call" && parts[1]) return { screen: "call", params: { id: parts[1] } };
   if (parts[0] === "progress" && parts[1]) return { screen: "progress", params: { id: parts[1] } };
   if (parts[0] === "organise" && parts[1] && parts.length <= 3) {
@@ -72,7 +81,12 @@ const screens = {
   emailMessage: { render: email.renderMessage },
   contestList: { render: contests.renderList },
   contest: { render: contests.renderContest },
+  forgot: { render: enrol.renderForgot },
+  link: { render: enrol.renderLink },
 };
+
+// Screens for people who are not signed in (yet).
+const PUBLIC_SCREENS = ["forgot", "link"];
 
 // The main navigation: [link, label, shown to this session?, screens it covers].
 // "Messages in your name" is for everyone: anyone may be named in a message.
@@ -84,14 +98,12 @@ const NAV = [
   ["/#/contests", "Contests", () => contests.showsContests(state.contests), ["contestList", "contest"]],
 ];
 
+// The session cookie is shared by every tab; each page gets its CSRF token
+// from GET /session (docs/security.md, "CSRF").
 async function loadSession() {
-  // Without this tab's CSRF token the session is of no use here: sign in again.
-  if (!csrfToken()) {
-    state.session = null;
-    return;
-  }
   try {
     state.session = await get("/session");
+    if (state.session.csrf_token) setCsrfToken(state.session.csrf_token);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401) throw err;
     state.session = null;
@@ -170,9 +182,17 @@ export async function render() {
       ctx.show(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "/#/" }, "Go to your campaigns")));
       return;
     }
+    if (PUBLIC_SCREENS.includes(screen)) {
+      await screens[screen].render(ctx);
+      return;
+    }
+    if (!state.session && screen === "join") {
+      await join.renderSignedOut(ctx, state.notice);
+      state.notice = null;
+      return;
+    }
     if (!state.session || screen === "signin") {
-      const heading = screen === "join" ? "Sign in to join this campaign" : "Sign in";
-      signin.render(ctx, heading, state.notice);
+      signin.render(ctx, "Sign in", state.notice);
       state.notice = null;
       return;
     }

@@ -1,9 +1,45 @@
-// An invitation link, /join/<token>. The link is not a credential: the person
-// is signed in already (app.js asks first), the server says whether they may
-// join, and joining creates a grant that ends with the campaign.
+// An invitation link, /join/<token>. The link is not a credential: the
+// server says whether the signed-in person may join, and joining creates a
+// grant that ends with the campaign. Someone not signed in sees which
+// campaign it is, and either signs in or says "I'm new here" (enrol.js).
 
 import { get, post } from "./api.js";
 import { h, errorBanner, facts, formatDate, announce } from "./dom.js";
+import { signInForm, render as signinRender } from "./signin.js";
+import { newHereForm } from "./enrol.js";
+
+// Not signed in: the campaign, "I'm new here" and the sign-in form.
+export async function renderSignedOut(ctx, notice) {
+  const token = ctx.params.token;
+  ctx.show(h("h1", {}, "Join a campaign"), h("p", { class: "muted" }, "Checking the invitation…"));
+  let about;
+  try {
+    about = await get("/join/" + encodeURIComponent(token) + "/about");
+  } catch (err) {
+    signinRender(ctx, "Sign in to join this campaign", err.message);
+    return;
+  }
+  const c = about.campaign || {};
+  const children = [
+    h("h1", {}, "Join " + (c.name || "this campaign")),
+    facts([["Campaign", c.name], ["Purpose", c.purpose], ["Ends", formatDate(c.ends_at, true)]]),
+  ];
+  if (!about.usable) {
+    children.push(h("div", { class: "banner error", role: "alert" },
+      about.reason || "This invitation cannot be used."));
+    ctx.show(...children);
+    return;
+  }
+  const signin = signInForm(ctx, notice);
+  children.push(
+    h("section", { "aria-labelledby": "new-here" },
+      h("h2", { id: "new-here" }, "New here?"),
+      newHereForm(token, about.non_members_may_sign_up)),
+    h("section", { "aria-labelledby": "have-account" },
+      h("h2", { id: "have-account" }, "Sign in to join this campaign"),
+      signin.errors, signin.form));
+  ctx.show(...children);
+}
 
 export async function render(ctx) {
   const token = ctx.params.token;
@@ -52,4 +88,9 @@ export async function render(ctx) {
     }
   });
   ctx.show(...children);
+  // Just signed up from this invitation (enrol.js): join at once.
+  if (history.state && history.state.joinNow) {
+    history.replaceState(null, "", location.href);
+    button.click();
+  }
 }

@@ -7,6 +7,14 @@ import { h, field, errorBanner, announce } from "./dom.js";
 
 // `notice`: a problem to show at once (a sign-out the server did not confirm).
 export function render(ctx, heading = "Sign in", notice = null) {
+  const { errors, form, login } = signInForm(ctx, notice);
+  ctx.show(h("h1", {}, heading), errors, form);
+  login.focus();
+}
+
+// The sign-in form and its error area, for this screen and the invitation
+// page; `login` is the first field.
+export function signInForm(ctx, notice = null) {
   const errors = h("div", {}, notice ? errorBanner({ message: notice }) : "");
   const login = h("input", { type: "text", name: "login", autocomplete: "username", required: true,
     autocapitalize: "none", spellcheck: "false" });
@@ -20,7 +28,8 @@ export function render(ctx, heading = "Sign in", notice = null) {
   const submit = h("button", { type: "submit" }, "Sign in");
   const form = h("form", { novalidate: true, "aria-describedby": "signin-errors" },
     field("Login name", login), field("Password", password), codeField,
-    h("div", { class: "actions" }, submit));
+    h("div", { class: "actions" }, submit,
+      h("a", { href: "/#/forgot" }, "Forgot your password?")));
   errors.id = "signin-errors";
 
   form.addEventListener("submit", async (ev) => {
@@ -66,6 +75,5 @@ export function render(ctx, heading = "Sign in", notice = null) {
     }
   });
 
-  ctx.show(h("h1", {}, heading), errors, form);
-  login.focus();
+  return { errors, form, login };
 }

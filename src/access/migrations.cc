@@ -146,12 +146,62 @@ constexpr const char* kV14 = R"sql(
 ALTER TABLE anomaly_state ADD COLUMN probe_since {{int}} NOT NULL DEFAULT 0;
 )sql";
 
+// Version 16: people sign themselves up and reset their passwords by a
+// one-time link sent by e-mail (access/store/enrolment.h). A link is stored
+// as the SHA-256 of its token; it names the member record it binds to, or
+// the account it resets, or (non-members, where a campaign allows them) the
+// address the person proved, sealed. account_addresses keeps such a proved
+// address for a non-member account (sealed, with its blind index), so the
+// account can reset its password. account_mail is the transactional outbox:
+// the rendered mail (address, subject, text: the link) sealed until it has
+// been handed to the relay, then emptied; messaging/account_mail.h delivers.
+constexpr const char* kV16 = R"sql(
+CREATE TABLE account_links (
+  id {{pk}},
+  token_hash TEXT NOT NULL UNIQUE,
+  purpose TEXT NOT NULL,
+  member_id {{int}} REFERENCES members(id) ON DELETE CASCADE,
+  account_id {{int}} REFERENCES accounts(id),
+  address_key_id {{int}},
+  address_sealed {{blob}},
+  address_index {{blob}},
+  created_at {{int}} NOT NULL,
+  expires_at {{int}} NOT NULL,
+  used_at {{int}}
+);
+
+CREATE TABLE account_addresses (
+  account_id {{int}} PRIMARY KEY REFERENCES accounts(id),
+  key_id {{int}} NOT NULL,
+  sealed {{blob}} NOT NULL,
+  blind_index {{blob}} NOT NULL,
+  verified_at {{int}} NOT NULL
+);
+CREATE INDEX account_addresses_blind ON account_addresses(blind_index);
+
+CREATE TABLE account_mail (
+  id {{pk}},
+  purpose TEXT NOT NULL,
+  key_id {{int}} NOT NULL,
+  sealed {{blob}} NOT NULL,
+  state TEXT NOT NULL,
+  attempts {{int}} NOT NULL DEFAULT 0,
+  next_attempt_at {{int}} NOT NULL,
+  created_at {{int}} NOT NULL,
+  updated_at {{int}} NOT NULL,
+  smtp_code {{int}},
+  detail TEXT
+);
+CREATE INDEX account_mail_due ON account_mail(state, next_attempt_at);
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {3, "access", "accounts and grants", kV3},
     {4, "access", "sessions, recovery codes and sign-in throttling", kV4},
     {5, "access", "quotas and anomaly alerts", kV5},
     {13, "access", "the access version", kV13},
     {14, "access", "probing counted within a window", kV14},
+    {16, "access", "self sign-up and password reset by e-mailed link", kV16},
 };
 
 }  // namespace

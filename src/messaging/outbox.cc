@@ -64,6 +64,11 @@ Result<std::int64_t> Outbox::Recover() {
                    "(the relay may have had it already; same Message-ID)', updated_at = $1 "
                    "WHERE state = 'handed'",
                    {clock_.Now()}));
+    SB_ASSIGN_OR_RETURN(std::int64_t mails,
+                        tx.Exec("UPDATE account_mail SET state = 'queued', updated_at = $1 "
+                                "WHERE state = 'handed'",
+                                {clock_.Now()}));
+    n += mails;
     return Status::Ok();
   }));
   if (n > 0) {
@@ -504,6 +509,8 @@ Result<DeliveryStats> Outbox::DeliverDue() {
     SB_ASSIGN_OR_RETURN(auto client, mail::SmtpClient::Create(cfg_.smtp));
     clients_.push_back(std::move(client));
   }
+  // Links people are waiting for go first.
+  DeliverAccountMail(clients_[0].get(), round_total);
   for (;;) {
     std::vector<Row> rows;
     const Micros now = clock_.Now();

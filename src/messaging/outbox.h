@@ -119,6 +119,10 @@ class Outbox {
   void RecordRetry(Attempt& a, const mail::SmtpResult& res, Micros now);
   void RecordBounce(Attempt& a, const mail::SmtpResult& res, Micros now);
   Status Finish(const Row& row, std::string_view state, int code, std::string detail, Micros next);
+  // account_mail (account_mail.cc): sign-up and password-reset links.
+  void DeliverAccountMail(mail::SmtpClient* smtp, DeliveryStats& stats);
+  Status FinishAccountMail(std::int64_t id, std::string_view state, int code, std::string detail,
+                           Micros next, bool forget);
   void Throttle();
 
   store::Store& store_;

@@ -157,6 +157,7 @@ ParsedColumns ParseColumns(const store::Row& r, const members::OrgTree& tree) {
   if (e.is_object()) {
     p.eligibility.members_in_scope_only = e.value("members_in_scope_only", false);
     p.eligibility.min_membership_years = e.value("min_membership_years", 0);
+    p.eligibility.non_members_may_sign_up = e.value("non_members_may_sign_up", false);
   }
   json pace = ParseOrDiscarded(p.pace_text);
   if (pace.is_object()) {
@@ -219,7 +220,8 @@ Result<Campaign> ReadCampaign(const store::Row& r, const members::OrgTree& tree)
 
 std::string EligibilityJson(const Eligibility& e) {
   return json{{"members_in_scope_only", e.members_in_scope_only},
-              {"min_membership_years", e.min_membership_years}}
+              {"min_membership_years", e.min_membership_years},
+              {"non_members_may_sign_up", e.non_members_may_sign_up}}
       .dump();
 }
 

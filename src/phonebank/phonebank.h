@@ -82,6 +82,9 @@ struct Pace {
 struct Eligibility {
   bool members_in_scope_only = false;
   int min_membership_years = 0;
+  // People who are not members may sign themselves up from an invitation by
+  // proving an e-mail address of their own (access/store/enrolment.h).
+  bool non_members_may_sign_up = false;
 };
 
 // The field classes a campaign may show callers.

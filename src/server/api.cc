@@ -52,6 +52,12 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   SB_CHECK(deps.store && deps.policy && deps.tree && deps.sealer && deps.clock);
   auth_ = std::make_unique<access::AuthService>(*deps.store, *deps.policy, *deps.sealer,
                                                 *deps.clock, deps.auth);
+  access::EnrolmentOptions enrol;
+  enrol.public_base_url = deps.public_base_url;
+  enrol.organisation_name = deps.organisation_name;
+  enrol.hash = deps.auth.hash;
+  enrolment_ = std::make_unique<access::EnrolmentService>(*deps.store, *deps.policy, *deps.sealer,
+                                                          *deps.clock, *auth_, enrol);
   access_ =
       std::make_unique<access::AccessService>(*deps.store, *deps.policy, *deps.tree, *deps.clock);
   AddSessionHandlers();
@@ -74,6 +80,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   AddPhonebankHandlers();
   AddMessageHandlers();
   AddContestHandlers();
+  AddSignUpHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);

@@ -41,6 +41,7 @@
 #include "access/policy/policy.h"
 #include "access/store/access_service.h"
 #include "access/store/auth_service.h"
+#include "access/store/enrolment.h"
 #include "audit/checkpoint.h"
 #include "contest/contests.h"
 #include "core/clock.h"
@@ -148,6 +149,7 @@ class Api {
   void AddPhonebankHandlers();
   void AddMessageHandlers();
   void AddContestHandlers();
+  void AddSignUpHandlers();
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer
@@ -183,6 +185,23 @@ class Api {
   HttpResponse OrganisationInfo(const ApiCall& call);
   HttpResponse Logout(const ApiCall& call);
   HttpResponse LogoutEverywhere(const ApiCall& call);
+  // The Set-Cookie value of a browser session.
+  std::string SessionCookie(const access::IssuedSession& s, Micros now) const;
+  // Sign-up and password reset (api_signup.cc).
+  struct OpenInvite {
+    std::int64_t campaign = 0;
+    std::string name, purpose;
+    Micros ends_at = 0;
+    bool own_address = false;  // the campaign lets non-members sign up
+    std::string refusal;       // why the link cannot be used now, or empty
+  };
+  Result<OpenInvite> ReadOpenInvite(std::string_view token, Micros now);
+  HttpResponse LinkAsked(const ApiCall& call, const Result<access::LinkRequestOutcome>& out);
+  HttpResponse JoinAbout(const ApiCall& call);
+  HttpResponse RequestSignUp(const ApiCall& call);
+  HttpResponse RequestReset(const ApiCall& call);
+  HttpResponse CheckLink(const ApiCall& call);
+  HttpResponse CompleteLink(const ApiCall& call);
   // Members (api_members.cc).
   HttpResponse SearchMembers(const ApiCall& call);
   HttpResponse ViewMember(const ApiCall& call);
@@ -258,6 +277,7 @@ class Api {
 
   ApiDeps deps_;
   std::unique_ptr<access::AuthService> auth_;
+  std::unique_ptr<access::EnrolmentService> enrolment_;
   std::unique_ptr<access::AccessService> access_;
   std::map<std::string_view, ApiHandler> handlers_;
   std::shared_ptr<phonebank::Connector> connector_;

@@ -9,6 +9,7 @@
 // below fails to compile (static_assert), so no route escapes the matrix.
 #include <gtest/gtest.h>
 
+#include "access/credentials/token.h"
 #include "access/guard/anomaly.h"
 #include "contest/contests.h"
 #include "messaging/messaging.h"
@@ -92,6 +93,11 @@ constexpr std::string_view kProbed[] = {
     "contests.ledger",
     "messages.speakers",
     "organisation.get",
+    "join.about",
+    "signup.request",
+    "password_reset.request",
+    "account_link.check",
+    "account_link.complete",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -295,6 +301,25 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
           "POST",
           "/api/v1/campaigns/" + c.id.ToString() + "/invites/" + std::to_string(invite) + "/revoke",
           ""};
+    }
+    if (id == "join.about") {
+      return {"GET", "/api/v1/join/" + NewInviteToken(NewCampaign(true)) + "/about", ""};
+    }
+    if (id == "signup.request") {
+      return {"POST", "/api/v1/join/" + NewInviteToken(NewCampaign(true)) + "/sign-up",
+              R"({"who": "301"})"};
+    }
+    if (id == "password_reset.request") {
+      return {"POST", "/api/v1/password-reset", R"({"who": "matrix.granter"})"};
+    }
+    if (id == "account_link.check" || id == "account_link.complete") {
+      const std::string token = NewAccountLink();
+      if (id == "account_link.check") {
+        return {"POST", "/api/v1/account-link/check", R"({"token": ")" + token + R"("})"};
+      }
+      return {"POST", "/api/v1/account-link",
+              R"({"token": ")" + token + R"(", "login": "link.)" + std::to_string(++n_) +
+                  R"(", "display_name": "Link Person", "password": "a passphrase long enough"})"};
     }
     if (id == "join.get" || id == "join.post") {
       const std::string token = NewInviteToken(NewCampaign(true));
@@ -515,6 +540,22 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
                     .ok());
     c.state = live ? phonebank::CampaignState::kLive : phonebank::CampaignState::kDraft;
     return c;
+  }
+  // A sign-up link for nobody in particular, as if mailed.
+  std::string NewAccountLink() {
+    const access::IssuedToken t = access::IssueToken();
+    const Micros now = env_.clock_.Now();
+    EXPECT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) {
+                      return tx
+                          .Exec(
+                              "INSERT INTO account_links (token_hash, purpose, created_at, "
+                              "expires_at) VALUES ($1, 'signup', $2, $3)",
+                              {t.hash, now, now + 600 * kMicrosPerSecond})
+                          .status();
+                    })
+                    .ok());
+    return t.secret;
   }
   std::string NewInviteToken(const phonebank::Campaign& c) {
     std::string token;

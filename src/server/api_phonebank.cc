@@ -64,7 +64,8 @@ json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::
           {"state", pb::StateName(c.state)},
           {"eligibility",
            {{"members_in_scope_only", c.eligibility.members_in_scope_only},
-            {"min_membership_years", c.eligibility.min_membership_years}}},
+            {"min_membership_years", c.eligibility.min_membership_years},
+            {"non_members_may_sign_up", c.eligibility.non_members_may_sign_up}}},
           {"pace",
            {{"burst", c.pace.burst},
             {"interval_seconds", c.pace.interval_seconds},
@@ -149,6 +150,7 @@ Status ReadCampaignBody(const json& j, const members::OrgTree& tree, Micros now,
     if (!e.is_object()) return Status::InvalidArgument("eligibility: an object");
     c.eligibility.members_in_scope_only = e.value("members_in_scope_only", false);
     c.eligibility.min_membership_years = e.value("min_membership_years", 0);
+    c.eligibility.non_members_may_sign_up = e.value("non_members_may_sign_up", false);
   }
   if (j.contains("pace")) {
     const json& p = j["pace"];

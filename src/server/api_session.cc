@@ -80,14 +80,18 @@ HttpResponse Api::Login(const ApiCall& call) {
     j["token_type"] = "Bearer";
   } else {
     j["csrf_token"] = s.csrf_token;
-    std::string cookie = std::string(kSessionCookie) + "=" + s.token +
-                         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                         std::to_string((s.expires_at - call.now) / kMicrosPerSecond);
-    if (deps_.cookie_secure) cookie += "; Secure";
-    r.headers.emplace_back("Set-Cookie", cookie);
+    r.headers.emplace_back("Set-Cookie", SessionCookie(s, call.now));
   }
   r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
+}
+
+std::string Api::SessionCookie(const access::IssuedSession& s, Micros now) const {
+  std::string cookie = std::string(kSessionCookie) + "=" + s.token +
+                       "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                       std::to_string((s.expires_at - now) / kMicrosPerSecond);
+  if (deps_.cookie_secure) cookie += "; Secure";
+  return cookie;
 }
 
 HttpResponse Api::SessionInfo(const ApiCall& call) {
@@ -104,18 +108,28 @@ HttpResponse Api::SessionInfo(const ApiCall& call) {
     }
     grants.push_back(gj);
   }
-  return Json(200, {{"account",
-                     {{"id", a.data.account.id.value()},
-                      {"login", a.data.account.login},
-                      {"display_name", a.data.account.display_name},
-                      {"staff", a.data.account.staff}}},
-                    {"session",
-                     {{"kind", access::SessionKindName(a.session.kind)},
-                      {"second_factor", a.session.second_factor},
-                      {"created_at", FormatTimestamp(a.session.created_at)},
-                      {"expires_at", FormatTimestamp(a.session.expires_at)},
-                      {"idle_expires_at", FormatTimestamp(a.idle_expires_at)}}},
-                    {"grants", grants}});
+  json out{{"account",
+            {{"id", a.data.account.id.value()},
+             {"login", a.data.account.login},
+             {"display_name", a.data.account.display_name},
+             {"staff", a.data.account.staff}}},
+           {"session",
+            {{"kind", access::SessionKindName(a.session.kind)},
+             {"second_factor", a.session.second_factor},
+             {"created_at", FormatTimestamp(a.session.created_at)},
+             {"expires_at", FormatTimestamp(a.session.expires_at)},
+             {"idle_expires_at", FormatTimestamp(a.idle_expires_at)}}},
+           {"grants", grants}};
+  // A browser tab that opens the app finds its CSRF token here (it is bound
+  // to the session cookie): only for this site's own pages, which alone can
+  // read the answer; a cross-site request never gets it (docs/security.md).
+  if (a.session.kind == access::SessionKind::kCookie) {
+    const std::string site = call.req.Header("sec-fetch-site");
+    if (site.empty() || site == "same-origin") {
+      out["csrf_token"] = auth_->CsrfTokenFor(call.req.Cookie(kSessionCookie));
+    }
+  }
+  return Json(200, out);
 }
 
 HttpResponse Api::Logout(const ApiCall& call) {

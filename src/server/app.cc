@@ -259,6 +259,7 @@ Status App::ReloadTree() {
 access::AuthOptions App::auth_options() const {
   access::AuthOptions o;
   o.recovery_pepper = sealer_->DeriveKey("recovery-codes");
+  o.csrf_key = sealer_->DeriveKey("csrf-tokens");
   return o;
 }
 

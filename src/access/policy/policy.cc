@@ -152,16 +152,24 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
     SB_RETURN_IF_ERROR(rd.Int(*r, "lapsed_years", 1, 100, &p.retention_lapsed_years));
   }
   if (const toml::table* l = root["login"].as_table()) {
-    SB_RETURN_IF_ERROR(rd.OnlyKeys(
-        *l,
-        {"max_failures_per_account", "max_failures_per_address", "window_minutes", "lock_minutes"},
-        "[login]"));
+    SB_RETURN_IF_ERROR(
+        rd.OnlyKeys(*l,
+                    {"max_failures_per_account", "max_failures_per_address", "window_minutes",
+                     "lock_minutes", "link_minutes", "link_requests_per_identifier",
+                     "link_requests_per_address", "link_window_minutes"},
+                    "[login]"));
     SB_RETURN_IF_ERROR(
         rd.Int(*l, "max_failures_per_account", 1, 1000, &p.login_max_failures_per_account));
     SB_RETURN_IF_ERROR(
         rd.Int(*l, "max_failures_per_address", 1, 100000, &p.login_max_failures_per_address));
     SB_RETURN_IF_ERROR(rd.Int(*l, "window_minutes", 1, 1440, &p.login_window_minutes));
     SB_RETURN_IF_ERROR(rd.Int(*l, "lock_minutes", 1, 10080, &p.login_lock_minutes));
+    SB_RETURN_IF_ERROR(rd.Int(*l, "link_minutes", 5, 1440, &p.link_minutes));
+    SB_RETURN_IF_ERROR(
+        rd.Int(*l, "link_requests_per_identifier", 1, 100, &p.link_requests_per_identifier));
+    SB_RETURN_IF_ERROR(
+        rd.Int(*l, "link_requests_per_address", 1, 100000, &p.link_requests_per_address));
+    SB_RETURN_IF_ERROR(rd.Int(*l, "link_window_minutes", 1, 1440, &p.link_window_minutes));
   }
   if (const toml::table* s = root["search"].as_table()) {
     SB_RETURN_IF_ERROR(rd.OnlyKeys(*s, {"page_max"}, "[search]"));
@@ -283,6 +291,13 @@ max_failures_per_account = 5
 max_failures_per_address = 20
 window_minutes = 15
 lock_minutes = 15
+# One-time links by e-mail (sign-up, password reset): how long one works, and
+# how many may be asked for within link_window_minutes per typed address or
+# membership number (and per person on record), and per client address.
+link_minutes = 30
+link_requests_per_identifier = 3
+link_requests_per_address = 20
+link_window_minutes = 60
 
 [search]
 # The most members one page of search results may hold.

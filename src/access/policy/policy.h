@@ -62,6 +62,14 @@ struct Policy {
   int login_max_failures_per_address = 20;
   int login_window_minutes = 15;
   int login_lock_minutes = 15;
+  // One-time links by e-mail (sign-up and password reset, access/store/
+  // enrolment.h): how long a link works, and how many may be asked for per
+  // typed address or membership number, per person on record and per client
+  // address within `link_window_minutes`.
+  int link_minutes = 30;
+  int link_requests_per_identifier = 3;
+  int link_requests_per_address = 20;
+  int link_window_minutes = 60;
 
   // [search]: the most members one search page may return.
   int search_page_max = 50;

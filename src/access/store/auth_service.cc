@@ -1,6 +1,7 @@
 #include "access/store/auth_service.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 
 #include <cstring>
 
@@ -236,25 +237,7 @@ Result<LoginOutcome> AuthService::Login(const Credentials& c, SessionKind kind,
                                     {HashToken(replaces), t, "replaced by a new sign-in"}));
         if (n > 0) SB_RETURN_IF_ERROR(BumpAccessVersion(tx));
       }
-      IssuedToken token = IssueToken();
-      NewSessionRow row;
-      row.account = id;
-      row.kind = kind;
-      row.second_factor = second;
-      row.token_hash = token.hash;
-      row.client = c.client;
-      row.expires_at =
-          t + static_cast<Micros>(policy_.session_absolute_hours) * 3600 * kMicrosPerSecond;
-      if (kind == SessionKind::kCookie) {
-        IssuedToken csrf = IssueToken();
-        row.csrf_hash = csrf.hash;
-        issued.csrf_token = csrf.secret;
-      }
-      SB_ASSIGN_OR_RETURN(issued.id, InsertSession(tx, row, t));
-      issued.account = id;
-      issued.token = token.secret;
-      issued.second_factor = second;
-      issued.expires_at = row.expires_at;
+      SB_ASSIGN_OR_RETURN(issued, OpenSession(tx, id, kind, second, c.client, t));
     }
     out.who = Authenticated{*account, second};
     return audit::AuditLog::Append(tx, LoginEvent(action, id, true, rule, c, t)).status();
@@ -381,6 +364,46 @@ Result<ResumeOutcome> AuthService::Resume(std::string_view token, SessionKind ki
   if (keep) Remember(token_hash, version, active);
   out.active = std::move(active);
   return out;
+}
+
+std::string AuthService::CsrfTokenFor(std::string_view session_token) const {
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, options_.csrf_key.data(), options_.csrf_key.size());
+  static constexpr std::string_view kDomain = "switchboard csrf v1\n";
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(kDomain.data()),
+                                kDomain.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(session_token.data()),
+                                session_token.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  char out[sodium_base64_ENCODED_LEN(sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(out, sizeof out, mac, sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return out;
+}
+
+Result<IssuedSession> AuthService::OpenSession(store::Tx& tx, AccountId account, SessionKind kind,
+                                               bool second_factor, std::string_view client,
+                                               Micros now) {
+  IssuedSession issued;
+  IssuedToken token = IssueToken();
+  NewSessionRow row;
+  row.account = account;
+  row.kind = kind;
+  row.second_factor = second_factor;
+  row.token_hash = token.hash;
+  row.client = std::string(client);
+  row.expires_at =
+      now + static_cast<Micros>(policy_.session_absolute_hours) * 3600 * kMicrosPerSecond;
+  if (kind == SessionKind::kCookie) {
+    issued.csrf_token = CsrfTokenFor(token.secret);
+    row.csrf_hash = HashToken(issued.csrf_token);
+  }
+  SB_ASSIGN_OR_RETURN(issued.id, InsertSession(tx, row, now));
+  issued.account = account;
+  issued.token = std::move(token.secret);
+  issued.second_factor = second_factor;
+  issued.expires_at = row.expires_at;
+  return issued;
 }
 
 bool AuthService::CheckCsrf(const Session& session, std::string_view csrf_token) {

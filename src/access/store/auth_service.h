@@ -47,6 +47,10 @@ struct AuthOptions {
   PasswordHashOptions hash;
   // Key for recovery-code hashes (credentials/recovery_codes.h).
   std::array<unsigned char, 32> recovery_pepper{};
+  // Key of the CSRF tokens: a cookie session's CSRF token is
+  // HMAC-SHA256(csrf_key, session token), so the page can get it again from
+  // GET /api/v1/session (docs/security.md, "CSRF").
+  std::array<unsigned char, 32> csrf_key{};
 };
 
 struct Credentials {
@@ -138,6 +142,13 @@ class AuthService {
   Result<ResumeOutcome> Resume(std::string_view token, SessionKind kind);
   // Constant-time check of a cookie session's CSRF token.
   static bool CheckCsrf(const Session& session, std::string_view csrf_token);
+  // The CSRF token of the cookie session whose token is `session_token`.
+  std::string CsrfTokenFor(std::string_view session_token) const;
+
+  // Opens a session of `kind` for `account` inside the caller's transaction
+  // (sign-in, and completing a sign-up or reset link).
+  Result<IssuedSession> OpenSession(store::Tx& tx, AccountId account, SessionKind kind,
+                                    bool second_factor, std::string_view client, Micros now);
 
   Status Logout(const Session& session, std::string_view request_id, std::string_view client);
   // Ends every session of the account ("sign out everywhere"); returns how many.

@@ -439,3 +439,38 @@ CREATE TABLE contest_version (
   id INTEGER PRIMARY KEY,
   n INTEGER NOT NULL
 );
+CREATE TABLE account_links (
+  id INTEGER PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  purpose TEXT NOT NULL,
+  member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,
+  account_id INTEGER REFERENCES accounts(id),
+  address_key_id INTEGER,
+  address_sealed BLOB,
+  address_index BLOB,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+);
+CREATE TABLE account_addresses (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+  key_id INTEGER NOT NULL,
+  sealed BLOB NOT NULL,
+  blind_index BLOB NOT NULL,
+  verified_at INTEGER NOT NULL
+);
+CREATE INDEX account_addresses_blind ON account_addresses(blind_index);
+CREATE TABLE account_mail (
+  id INTEGER PRIMARY KEY,
+  purpose TEXT NOT NULL,
+  key_id INTEGER NOT NULL,
+  sealed BLOB NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  smtp_code INTEGER,
+  detail TEXT
+);
+CREATE INDEX account_mail_due ON account_mail(state, next_attempt_at);
