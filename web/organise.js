@@ -239,7 +239,8 @@ function invitesSection(c) {
         }
       });
       created.replaceChildren(h("div", { class: "banner ok" },
-        h("p", {}, "Link created. Anyone who opens it must sign in, and only eligible people can join."),
+        h("p", {}, "Link created. Whoever opens it signs in, or signs up by proving who they are " +
+          "(members by a link sent to the address the register holds), and only eligible people can join."),
         field("Invitation link", out), h("div", { class: "actions" }, copy, copied)));
       label.value = "";
       announce("Invitation link created.");
@@ -303,6 +304,15 @@ function campaignForm(ctx, c, timers) {
 
   const script = h("textarea", { name: "script", rows: "8" });
   script.value = (c && c.script) || "";
+  // ---- who may join through the campaign's links
+  const elig = (c && c.eligibility) || {};
+  const inScopeOnly = h("input", { type: "checkbox", name: "members_in_scope_only",
+    checked: !!elig.members_in_scope_only });
+  const minYears = h("input", { type: "number", name: "min_membership_years", min: "0", max: "80",
+    value: String(elig.min_membership_years || 0) });
+  const nonMembers = h("input", { type: "checkbox", name: "non_members_may_sign_up",
+    checked: !!elig.non_members_may_sign_up });
+
   const fields = FIELDS.map(([v, l]) => [h("input", { type: "checkbox", name: "fields", value: v,
     checked: (c && c.fields ? c.fields : FIELDS.map((f) => f[0])).includes(v) }), l]);
   const hours = (c && c.calling_hours) || {};
@@ -385,6 +395,11 @@ function campaignForm(ctx, c, timers) {
       "Simple formatting: # heading, **bold**, *italic*, - list. {{first_name}} and {{unit_name}} " +
       "are filled in for each member, when the campaign shows callers that field."),
     h("div", {}, frozen("Answers already recorded follow these questions."), survey.el),
+    h("fieldset", {}, h("legend", {}, "Who may join through its links"),
+      h("label", { class: "inline" }, inScopeOnly, "Only members of this campaign's unit"),
+      field("Members for at least (years)", minYears, "0: any member"),
+      h("label", { class: "inline" }, nonMembers,
+        "People who are not members may sign up with an e-mail address of their own")),
     h("fieldset", {}, h("legend", {}, "What callers see"),
       h("div", { class: "choice" }, fields.map(([i, l]) => h("label", { class: "inline" }, i, l)))),
     h("fieldset", {}, h("legend", {}, "Calling hours" + (hours.time_zone ? " (" + hours.time_zone + " time)" : "")),
@@ -419,6 +434,11 @@ function campaignForm(ctx, c, timers) {
         survey: survey.value(),
         fields: shown,
         calling_hours: { start: start.value, end: end.value },
+        eligibility: {
+          members_in_scope_only: inScopeOnly.checked,
+          min_membership_years: Number(minYears.value) || 0,
+          non_members_may_sign_up: nonMembers.checked,
+        },
         starts_at: new Date(startsAt.value).toISOString(),
         ends_at: new Date(endsAt.value).toISOString(),
       };
