@@ -439,3 +439,4 @@ CREATE TABLE contest_version (
   id INTEGER PRIMARY KEY,
   n INTEGER NOT NULL
 );
+CREATE INDEX members_district_name ON members(postcode_district, lower(last_name));
