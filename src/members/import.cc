@@ -627,10 +627,14 @@ Result<MatchDecision> DecideMatch(store::Tx& tx, const MemberRecord& r) {
   SB_ASSIGN_OR_RETURN(std::vector<ContactMatch> hits, FindByContactIndexes(tx, emails, phones));
   std::vector<MemberId> by_email, by_phone;  // by_phone: with the same name
   const std::string first = Lower(r.first_name), last = Lower(r.last_name);
+  const auto phone_holders = std::count_if(hits.begin(), hits.end(),
+                                           [](const ContactMatch& h) { return h.kind == "phone"; });
   for (const ContactMatch& h : hits) {
     if (h.kind == "email") {
       by_email.push_back(h.id);
-    } else if (Lower(h.first_name) == first && Lower(h.last_name) == last) {
+    } else if (phone_holders <= kMaxContactHolders && Lower(h.first_name) == first &&
+               Lower(h.last_name) == last) {
+      // A number shared by more members than that (an office line) identifies nobody.
       by_phone.push_back(h.id);
     }
   }

@@ -545,6 +545,37 @@ TEST_P(ImportTest, APhoneMatchesOnlyWithTheSameName) {
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE first_name = 'Ann'"), 1);
 }
 
+TEST_P(ImportTest, ANumberHeldByManyMembersIdentifiesNobody) {
+  std::string office = "member_id,first_name,last_name,mobile,constituency\n";
+  for (int i = 0; i <= kMaxContactHolders; ++i) {
+    office += "O" + std::to_string(i) + ",Pat,Lee" + std::string(1, static_cast<char>('a' + i)) +
+              ",07700 900999,E14000530\n";
+  }
+  ASSERT_TRUE(Import(office));
+  const std::string file =
+      "nationbuilder_id,first_name,last_name,mobile_number,pcon\n"
+      "901,Pat,Leea,07700 900999,E14000530\n";
+  auto sum = Import(file, NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->matched, 0u);
+  EXPECT_EQ(sum->imported, 1u);
+  // With one holder fewer, the same row is a match.
+  ASSERT_TRUE(env_.store_
+                  ->WriteNow([](store::Tx& tx) {
+                    return tx.Exec("DELETE FROM members WHERE external_id = 'O1'").status();
+                  })
+                  .ok());
+  ASSERT_TRUE(env_.store_
+                  ->WriteNow([](store::Tx& tx) {
+                    return tx.Exec("DELETE FROM members WHERE external_id = '901'").status();
+                  })
+                  .ok());
+  auto again = Import(file, NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->matched, 1u);
+  EXPECT_EQ(again->imported, 0u);
+}
+
 TEST_P(ImportTest, SameNameAndPostcodeIsReportedAsAPossibleDuplicate) {
   ASSERT_TRUE(Import(kNativePeople));
   // Ann Lee, same postcode district, a new e-mail and no phone.

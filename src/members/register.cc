@@ -1,5 +1,7 @@
 #include "members/register.h"
 
+#include <algorithm>
+
 #include "members/preferences.h"
 
 namespace switchboard::members {
@@ -77,33 +79,31 @@ Result<std::vector<ContactMatch>> FindByContactIndexes(store::Tx& tx,
                                                        const std::vector<std::string>& email_bi,
                                                        const std::vector<std::string>& phone_bi) {
   std::vector<ContactMatch> out;
-  if (email_bi.empty() && phone_bi.empty()) return out;
-  // One statement per shape, so both backends keep it prepared.
-  std::string sql =
-      "SELECT DISTINCT c.member_id, c.kind, m.first_name, m.last_name FROM contact_points c "
-      "JOIN members m ON m.id = c.member_id WHERE ";
-  std::vector<store::Value> params;
-  auto add = [&](const char* kind, const std::vector<std::string>& bis) {
-    if (bis.empty()) return;
-    if (!params.empty()) sql += " OR ";
-    sql += "(c.kind = '";
-    sql += kind;
-    sql += "' AND c.blind_index IN (";
-    for (size_t i = 0; i < bis.size(); ++i) {
-      if (i) sql += ", ";
-      params.push_back(store::Value::Bytes(bis[i]));
-      sql += "$" + std::to_string(params.size());
+  // Per kind, one IN list over the indexed column, at most kMaxContactHolders
+  // + 1 holders read.
+  for (const char* kind : {"email", "phone"}) {
+    const auto& bis = std::string_view(kind) == "email" ? email_bi : phone_bi;
+    if (bis.empty()) continue;
+    std::string sql =
+        "SELECT DISTINCT c.member_id, m.first_name, m.last_name FROM contact_points c JOIN "
+        "members m ON m.id = c.member_id WHERE c.blind_index IN (";
+    std::vector<store::Value> params;
+    for (const std::string& bi : bis) {
+      params.push_back(store::Value::Bytes(bi));
+      sql += (params.size() > 1 ? ", $" : "$") + std::to_string(params.size());
     }
-    sql += "))";
-  };
-  add("email", email_bi);
-  add("phone", phone_bi);
-  sql += " ORDER BY c.member_id, c.kind";
-  SB_RETURN_IF_ERROR(tx.Query(sql, params, [&](const store::Row& row) {
-    out.push_back({MemberId(row.Int(0)), std::string(row.Text(1)), std::string(row.Text(2)),
-                   std::string(row.Text(3))});
-    return true;
-  }));
+    sql += ") AND c.kind = '" + std::string(kind) + "' ORDER BY c.member_id LIMIT " +
+           std::to_string(kMaxContactHolders + 1);
+    std::vector<ContactMatch> found;
+    SB_RETURN_IF_ERROR(tx.Query(sql, params, [&](const store::Row& row) {
+      found.push_back(
+          {MemberId(row.Int(0)), kind, std::string(row.Text(1)), std::string(row.Text(2))});
+      return true;
+    }));
+    if (found.size() > static_cast<size_t>(kMaxContactHolders))
+      found.resize(kMaxContactHolders + 1);
+    out.insert(out.end(), found.begin(), found.end());
+  }
   return out;
 }
 

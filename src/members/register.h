@@ -88,7 +88,11 @@ Result<std::optional<MemberId>> FindBySourceId(store::Tx& tx, std::string_view s
 
 // A member holding an e-mail or phone contact point whose blind index is one
 // of those asked for, with the stored name (for telling household phones
-// apart). Each member appears once per kind.
+// apart). Each member appears once per kind, and at most kMaxContactHolders
+// + 1 per kind: a contact point held by more members than that (an office
+// line, a shared inbox) identifies nobody, and the caller needs to know only
+// that there are too many.
+inline constexpr int kMaxContactHolders = 10;
 struct ContactMatch {
   MemberId id;
   std::string kind;  // email or phone
