@@ -97,7 +97,7 @@ CREATE TABLE audit_checkpoints (
   at INTEGER NOT NULL,
   key_id TEXT NOT NULL,
   signature BLOB NOT NULL
-);
+, format INTEGER NOT NULL DEFAULT 1, note TEXT);
 CREATE TABLE accounts (
   id INTEGER PRIMARY KEY,
   login TEXT NOT NULL UNIQUE,
