@@ -85,14 +85,15 @@ Result<std::vector<ContactMatch>> FindByContactIndexes(store::Tx& tx,
     const auto& bis = std::string_view(kind) == "email" ? email_bi : phone_bi;
     if (bis.empty()) continue;
     std::string sql =
-        "SELECT DISTINCT c.member_id, m.first_name, m.last_name FROM contact_points c JOIN "
+        "SELECT c.member_id, m.first_name, m.last_name FROM contact_points c JOIN "
         "members m ON m.id = c.member_id WHERE c.blind_index IN (";
     std::vector<store::Value> params;
     for (const std::string& bi : bis) {
       params.push_back(store::Value::Bytes(bi));
       sql += (params.size() > 1 ? ", $" : "$") + std::to_string(params.size());
     }
-    sql += ") AND c.kind = '" + std::string(kind) + "' ORDER BY c.member_id LIMIT " +
+    // No ORDER BY or DISTINCT: either would read every holder before the LIMIT.
+    sql += ") AND c.kind = '" + std::string(kind) + "' LIMIT " +
            std::to_string(kMaxContactHolders + 1);
     std::vector<ContactMatch> found;
     SB_RETURN_IF_ERROR(tx.Query(sql, params, [&](const store::Row& row) {
@@ -100,8 +101,15 @@ Result<std::vector<ContactMatch>> FindByContactIndexes(store::Tx& tx,
           {MemberId(row.Int(0)), kind, std::string(row.Text(1)), std::string(row.Text(2))});
       return true;
     }));
-    if (found.size() > static_cast<size_t>(kMaxContactHolders))
-      found.resize(kMaxContactHolders + 1);
+    if (found.size() <= static_cast<size_t>(kMaxContactHolders)) {
+      // One member's home and mobile may both match: once each.
+      std::sort(found.begin(), found.end(),
+                [](const ContactMatch& x, const ContactMatch& y) { return x.id < y.id; });
+      found.erase(
+          std::unique(found.begin(), found.end(),
+                      [](const ContactMatch& x, const ContactMatch& y) { return x.id == y.id; }),
+          found.end());
+    }
     out.insert(out.end(), found.begin(), found.end());
   }
   return out;
