@@ -603,8 +603,15 @@ audit::Event ImportEvent(std::string action, const std::string& profile, Micros 
 
 std::string IdList(const std::vector<MemberId>& ids) {
   std::string out;
-  for (MemberId id : ids) out += (out.empty() ? "" : ", ") + std::to_string(id.value());
-  return out;
+  bool more = false;
+  for (MemberId id : ids) {
+    if (!id.valid()) {
+      more = true;  // a holder beyond the lookup's limit
+      continue;
+    }
+    out += (out.empty() ? "" : ", ") + std::to_string(id.value());
+  }
+  return more ? out + " and more" : out;
 }
 
 // How a row that is not its own source's member relates to those already in

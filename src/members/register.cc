@@ -79,38 +79,44 @@ Result<std::vector<ContactMatch>> FindByContactIndexes(store::Tx& tx,
                                                        const std::vector<std::string>& email_bi,
                                                        const std::vector<std::string>& phone_bi) {
   std::vector<ContactMatch> out;
-  // Per kind, one IN list over the indexed column, at most kMaxContactHolders
-  // + 1 holders read.
+  // Per kind, one IN list over the indexed column, reading at most
+  // kMaxContactHolders + 1 holders (no ORDER BY or DISTINCT: either would read
+  // them all first), and the holders' names only when they are few.
   for (const char* kind : {"email", "phone"}) {
     const auto& bis = std::string_view(kind) == "email" ? email_bi : phone_bi;
     if (bis.empty()) continue;
-    std::string sql =
-        "SELECT c.member_id, m.first_name, m.last_name FROM contact_points c JOIN "
-        "members m ON m.id = c.member_id WHERE c.blind_index IN (";
+    std::string in;
     std::vector<store::Value> params;
     for (const std::string& bi : bis) {
       params.push_back(store::Value::Bytes(bi));
-      sql += (params.size() > 1 ? ", $" : "$") + std::to_string(params.size());
+      in += (params.size() > 1 ? ", $" : "$") + std::to_string(params.size());
     }
-    // No ORDER BY or DISTINCT: either would read every holder before the LIMIT.
-    sql += ") AND c.kind = '" + std::string(kind) + "' LIMIT " +
-           std::to_string(kMaxContactHolders + 1);
-    std::vector<ContactMatch> found;
-    SB_RETURN_IF_ERROR(tx.Query(sql, params, [&](const store::Row& row) {
-      found.push_back(
-          {MemberId(row.Int(0)), kind, std::string(row.Text(1)), std::string(row.Text(2))});
-      return true;
-    }));
-    if (found.size() <= static_cast<size_t>(kMaxContactHolders)) {
-      // One member's home and mobile may both match: once each.
-      std::sort(found.begin(), found.end(),
-                [](const ContactMatch& x, const ContactMatch& y) { return x.id < y.id; });
-      found.erase(
-          std::unique(found.begin(), found.end(),
-                      [](const ContactMatch& x, const ContactMatch& y) { return x.id == y.id; }),
-          found.end());
+    std::vector<std::int64_t> ids;
+    SB_RETURN_IF_ERROR(tx.Query("SELECT member_id FROM contact_points WHERE blind_index IN (" + in +
+                                    ") AND kind = '" + kind + "' LIMIT " +
+                                    std::to_string(kMaxContactHolders + 1),
+                                params, [&](const store::Row& row) {
+                                  ids.push_back(row.Int(0));
+                                  return true;
+                                }));
+    const bool too_many = ids.size() > static_cast<size_t>(kMaxContactHolders);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (too_many) {
+      while (ids.size() <= static_cast<size_t>(kMaxContactHolders)) ids.push_back(0);
+      for (std::int64_t id : ids) out.push_back({MemberId(id), kind, "", ""});
+      continue;
     }
-    out.insert(out.end(), found.begin(), found.end());
+    for (std::int64_t id : ids) {
+      ContactMatch m{MemberId(id), kind, "", ""};
+      SB_RETURN_IF_ERROR(tx.Query("SELECT first_name, last_name FROM members WHERE id = $1", {id},
+                                  [&](const store::Row& row) {
+                                    m.first_name = std::string(row.Text(0));
+                                    m.last_name = std::string(row.Text(1));
+                                    return false;
+                                  }));
+      out.push_back(std::move(m));
+    }
   }
   return out;
 }

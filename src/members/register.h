@@ -91,8 +91,8 @@ Result<std::optional<MemberId>> FindBySourceId(store::Tx& tx, std::string_view s
 // apart). Each member appears once per kind, and at most kMaxContactHolders
 // + 1 per kind: a contact point held by more members than that (an office
 // line, a shared inbox) identifies nobody, and the caller needs to know only
-// that there are too many.
-inline constexpr int kMaxContactHolders = 10;
+// that there are too many (then ids beyond those read are the invalid id).
+inline constexpr int kMaxContactHolders = 5;
 struct ContactMatch {
   MemberId id;
   std::string kind;  // email or phone
