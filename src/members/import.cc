@@ -885,12 +885,12 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
           reports.push_back(std::move(rep));
           continue;
         }
-        SB_ASSIGN_OR_RETURN(UpsertResult res, UpsertMember(tx, r, now, change_source));
+        SB_ASSIGN_OR_RETURN(MemberId inserted, InsertMember(tx, r, now, change_source));
         ++ins;
-        added.members.push_back(res.id.value());
+        added.members.push_back(inserted.value());
         if (d.kind == MatchDecision::kPossibleDuplicate) {
           rep.outcome = MatchOutcome::kPossibleDuplicate;
-          rep.imported_as = res.id;
+          rep.imported_as = inserted;
           reports.push_back(std::move(rep));
         }
       }

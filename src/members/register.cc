@@ -42,6 +42,12 @@ Result<UpsertResult> UpsertMember(store::Tx& tx, const MemberRecord& r, Micros n
     SB_ASSIGN_OR_RETURN(UpsertOutcome o, UpdateMemberFrom(tx, *existing, r, now, change_source));
     return UpsertResult{*existing, o};
   }
+  SB_ASSIGN_OR_RETURN(MemberId id, InsertMember(tx, r, now, change_source));
+  return UpsertResult{id, UpsertOutcome::kInserted};
+}
+
+Result<MemberId> InsertMember(store::Tx& tx, const MemberRecord& r, Micros now,
+                              std::string_view change_source) {
   const store::Value branch =
       OptInt(r.branch.valid() ? std::optional<std::int64_t>(r.branch.value()) : std::nullopt);
   const store::Value birth = OptInt(r.birth_year);
@@ -60,7 +66,7 @@ Result<UpsertResult> UpsertMember(store::Tx& tx, const MemberRecord& r, Micros n
         return false;
       }));
   SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, std::nullopt, std::nullopt));
-  return UpsertResult{MemberId(id), UpsertOutcome::kInserted};
+  return MemberId(id);
 }
 
 Result<std::optional<MemberId>> FindBySourceId(store::Tx& tx, std::string_view source,

@@ -82,6 +82,10 @@ struct UpsertResult {
 Result<UpsertResult> UpsertMember(store::Tx& tx, const MemberRecord& record, Micros now,
                                   std::string_view change_source);
 
+// Inserts a member the caller knows is not stored under (source, external_id).
+Result<MemberId> InsertMember(store::Tx& tx, const MemberRecord& record, Micros now,
+                              std::string_view change_source);
+
 // The member stored under (source, external_id), if any.
 Result<std::optional<MemberId>> FindBySourceId(store::Tx& tx, std::string_view source,
                                                std::string_view external_id);
