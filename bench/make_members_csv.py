@@ -6,6 +6,17 @@ import random
 import sys
 
 
+def letters(i):
+    """A distinct suffix per row: drama numbers are few, so people sharing a
+    number must not also share a name (import would rightly match them)."""
+    out = ""
+    while True:
+        out = chr(ord("a") + i % 26) + out
+        i //= 26
+        if i == 0:
+            return out.capitalize()
+
+
 def main():
     path, n = sys.argv[1], int(sys.argv[2])
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
@@ -24,7 +35,7 @@ def main():
                     "address_line1", "town", "postcode", "constituency", "status", "joined",
                     "consent_email", "consent_phone", "consent_sms", "consent_candidates"])
         for i in range(n):
-            fn, ln = rnd.choice(first), rnd.choice(last)
+            fn, ln = rnd.choice(first), f"{rnd.choice(last)}-{letters(i)}"
             w.writerow([
                 f"B{i:08d}", fn, ln, f"{fn.lower()}.{i}@example.{'org' if i % 2 else 'com'}",
                 f"0113 496 0{rnd.randrange(1000):03d}" if i % 3 == 0 else "",

@@ -49,6 +49,8 @@ test_only_packages=(
   python3-yaml bc
   # an independent DKIM verifier; the openssl command makes test keys and certificates
   python3-dkim openssl
+  # an independent verifier of the audit checkpoints (C2SP signed notes, Ed25519)
+  python3-nacl
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )

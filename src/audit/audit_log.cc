@@ -200,24 +200,59 @@ Result<std::vector<Hash>> LoadLeaves(Tx& tx, std::int64_t size) {
 // A stored checkpoint; previous_size comes from the row before it.
 struct StoredCheckpoint {
   SignedCheckpoint signed_cp;
-  bool root_ok = true;  // the stored root is 32 bytes
+  bool root_ok = true;       // the stored root is 32 bytes
+  std::string note;          // the stored signed note (format 2)
+  std::string note_problem;  // why the stored note does not fit the row, or empty
+  bool note_malformed = false;
 };
+
+constexpr const char* kCheckpointColumns =
+    "SELECT tree_size, root, at, key_id, signature, format, note FROM audit_checkpoints ";
+
+// A signed note is stored whole and must say what its row says, the
+// previous size (from the row before) included.
+void CheckNote(StoredCheckpoint& s) {
+  if (s.signed_cp.format != CheckpointFormat::kSignedNote) return;
+  const std::string where =
+      "checkpoint at size " + std::to_string(s.signed_cp.checkpoint.tree_size);
+  auto parsed = ParseSignedNote(s.note);
+  if (!parsed) {
+    s.note_problem = where + ": its stored note is malformed: " + parsed.error().message();
+    s.note_malformed = true;
+    return;
+  }
+  s.signed_cp.key_hash = parsed->key_hash;
+  if (FormatSignedNote(s.signed_cp) != s.note) {
+    s.note_problem = where + ": its stored note and its row disagree";
+  }
+}
+
+// A row of kCheckpointColumns; the caller sets previous_size, then CheckNote.
+StoredCheckpoint CheckpointFromRow(const Row& row) {
+  StoredCheckpoint s;
+  Checkpoint& cp = s.signed_cp.checkpoint;
+  cp.tree_size = static_cast<std::uint64_t>(row.Int(0));
+  auto root = HashFromBytes(row.Bytes(1));
+  s.root_ok = root.has_value();
+  if (root) cp.root = *root;
+  cp.time = row.Int(2);
+  cp.key_id = std::string(row.Text(3));
+  s.signed_cp.signature = std::string(row.Bytes(4));
+  s.signed_cp.format = row.Int(5) == static_cast<int>(CheckpointFormat::kLegacy)
+                           ? CheckpointFormat::kLegacy
+                           : CheckpointFormat::kSignedNote;
+  if (!row.IsNull(6)) s.note = std::string(row.Text(6));
+  return s;
+}
 
 Result<std::vector<StoredCheckpoint>> LoadCheckpoints(Tx& tx) {
   std::vector<StoredCheckpoint> out;
-  SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT tree_size, root, at, key_id, signature FROM audit_checkpoints ORDER BY tree_size", {},
-      [&](const Row& row) {
-        StoredCheckpoint s;
-        Checkpoint& cp = s.signed_cp.checkpoint;
-        cp.tree_size = static_cast<std::uint64_t>(row.Int(0));
-        auto root = HashFromBytes(row.Bytes(1));
-        s.root_ok = root.has_value();
-        if (root) cp.root = *root;
-        cp.time = row.Int(2);
-        cp.previous_size = out.empty() ? 0 : out.back().signed_cp.checkpoint.tree_size;
-        cp.key_id = std::string(row.Text(3));
-        s.signed_cp.signature = std::string(row.Bytes(4));
+  SB_RETURN_IF_ERROR(
+      tx.Query(std::string(kCheckpointColumns) + "ORDER BY tree_size", {}, [&](const Row& row) {
+        StoredCheckpoint s = CheckpointFromRow(row);
+        s.signed_cp.checkpoint.previous_size =
+            out.empty() ? 0 : out.back().signed_cp.checkpoint.tree_size;
+        CheckNote(s);
         out.push_back(std::move(s));
         return true;
       }));
@@ -442,7 +477,8 @@ std::string N(std::uint64_t v) { return std::to_string(v); }
 
 // Two copies of the same signed checkpoint.
 bool SameCheckpoint(const SignedCheckpoint& a, const SignedCheckpoint& b) {
-  return a.signature == b.signature && a.checkpoint.Encode() == b.checkpoint.Encode();
+  return a.signature == b.signature && a.format == b.format && a.key_hash == b.key_hash &&
+         a.checkpoint.Encode() == b.checkpoint.Encode();
 }
 
 // The plain message for a log shorter than a checkpoint signed over it.
@@ -641,23 +677,20 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const Signing
   Status altered;
   SB_RETURN_IF_ERROR(store.Write([&](Tx& tx) -> Status {
     std::optional<SignedCheckpoint> last;
-    SB_RETURN_IF_ERROR(
-        tx.Query("SELECT tree_size, root, at, key_id, signature FROM audit_checkpoints "
-                 "ORDER BY tree_size DESC LIMIT 2",
-                 {}, [&](const Row& row) {
-                   if (!last) {
-                     SignedCheckpoint s;
-                     s.checkpoint.tree_size = static_cast<std::uint64_t>(row.Int(0));
-                     s.checkpoint.root = HashFromBytes(row.Bytes(1)).value_or(Hash{});
-                     s.checkpoint.time = row.Int(2);
-                     s.checkpoint.key_id = std::string(row.Text(3));
-                     s.signature = std::string(row.Bytes(4));
-                     last = std::move(s);
-                     return true;
-                   }
-                   last->checkpoint.previous_size = static_cast<std::uint64_t>(row.Int(0));
-                   return false;
-                 }));
+    std::vector<StoredCheckpoint> newest;
+    SB_RETURN_IF_ERROR(tx.Query(std::string(kCheckpointColumns) + "ORDER BY tree_size DESC LIMIT 2",
+                                {}, [&](const Row& row) {
+                                  newest.push_back(CheckpointFromRow(row));
+                                  return true;
+                                }));
+    if (!newest.empty()) {
+      StoredCheckpoint& s = newest[0];
+      s.signed_cp.checkpoint.previous_size =
+          newest.size() > 1 ? newest[1].signed_cp.checkpoint.tree_size : 0;
+      CheckNote(s);
+      last = std::move(s.signed_cp);
+      if (!s.note_problem.empty()) last->signature.clear();  // fails Verify below
+    }
     const std::uint64_t last_size = last ? last->checkpoint.tree_size : 0;
     if (last_size > size) {
       return Status::FailedPrecondition("the stored audit checkpoints (size " +
@@ -686,10 +719,11 @@ Result<SignedCheckpoint> AuditLog::Checkpoint(store::Store& store, const Signing
     out = key.Sign(std::move(cp));
     return tx
         .Exec(
-            "INSERT INTO audit_checkpoints (tree_size, root, at, key_id, signature) VALUES ($1, "
-            "$2, $3, $4, $5)",
+            "INSERT INTO audit_checkpoints (tree_size, root, at, key_id, signature, format, note) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
             {static_cast<std::int64_t>(size), Value::Bytes(AsBytes(root)), out.checkpoint.time,
-             out.checkpoint.key_id, Value::Bytes(out.signature)})
+             out.checkpoint.key_id, Value::Bytes(out.signature),
+             static_cast<std::int64_t>(out.format), FormatSignedNote(out)})
         .status();
   }));
   if (!altered.ok()) return Broken(altered);
@@ -754,9 +788,12 @@ Result<VerifyReport> AuditLog::Verify(Tx& tx, const VerifyKey& key, const Verify
     const StoredCheckpoint& s = stored[i];
     const audit::Checkpoint& cp = s.signed_cp.checkpoint;
     const auto size = static_cast<std::int64_t>(cp.tree_size);
-    Status sig = s.root_ok ? key.Verify(s.signed_cp)
-                           : Status::DataLoss("checkpoint at size " + std::to_string(size) +
-                                              ": the root is malformed");
+    // The row's signature first; then whether the stored note says the same.
+    Status sig = !s.root_ok ? Status::DataLoss("checkpoint at size " + std::to_string(size) +
+                                               ": the root is malformed")
+                 : s.note_malformed ? Status::DataLoss(s.note_problem)
+                                    : key.Verify(s.signed_cp);
+    if (sig.ok() && !s.note_problem.empty()) sig = Status::DataLoss(s.note_problem);
     if (!sig.ok()) {
       problem(size, sig.message() + " (forged, altered, or a checkpoint before it was deleted)");
       continue;

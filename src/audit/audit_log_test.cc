@@ -472,6 +472,60 @@ TEST_P(AuditLogTest, TamperDeleteLatestCheckpointAndTailCaughtByWitness) {
             "database was rolled back to an older copy");
 }
 
+// Checkpoints signed before signed notes (format 1, no note) stay as they
+// are and verify; the next checkpoint is a note chained to them.
+TEST_P(AuditLogTest, LegacyCheckpointsVerifyAndChainToNotes) {
+  Build(20, 10);
+  for (const SignedCheckpoint& cp : Stored()) {
+    const SignedCheckpoint legacy = key_->SignLegacyForTesting(cp.checkpoint);
+    Sql("UPDATE audit_checkpoints SET format = 1, note = NULL, signature = $1 WHERE tree_size = "
+        "$2",
+        {store::Value::Bytes(legacy.signature),
+         static_cast<std::int64_t>(cp.checkpoint.tree_size)});
+  }
+  AppendEvents(20, 5);
+  auto next = log_.Checkpoint(*store_, *key_, clock_);
+  ASSERT_OK(next);
+  EXPECT_EQ(next->format, CheckpointFormat::kSignedNote);
+  EXPECT_EQ(next->checkpoint.previous_size, 20u);
+  const std::vector<SignedCheckpoint> stored = Stored();
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored[0].format, CheckpointFormat::kLegacy);
+  EXPECT_EQ(stored[2].format, CheckpointFormat::kSignedNote);
+  VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.checkpoints, 3u);
+  // A legacy checkpoint is not passed off as a note, nor a note as legacy.
+  Sql("UPDATE audit_checkpoints SET format = 2 WHERE tree_size = 10", {});
+  r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 10);
+  Sql("UPDATE audit_checkpoints SET format = 1 WHERE tree_size = 10", {});
+  Sql("UPDATE audit_checkpoints SET format = 1 WHERE tree_size = 25", {});
+  r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 25);
+}
+
+TEST_P(AuditLogTest, TheStoredNoteMustAgreeWithItsRow) {
+  Build(20, 10);
+  const std::vector<SignedCheckpoint> stored = Stored();
+  ASSERT_EQ(stored.size(), 2u);
+  // A note that verifies on its own, but for another time than the row's.
+  Checkpoint other = stored[0].checkpoint;
+  other.time += 1;
+  Sql("UPDATE audit_checkpoints SET note = $1 WHERE tree_size = 10",
+      {FormatSignedNote(key_->Sign(other))});
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad, 10);
+  EXPECT_NE(r.reason.find("its stored note and its row disagree"), std::string::npos) << r.reason;
+  Sql("UPDATE audit_checkpoints SET note = 'garbage' WHERE tree_size = 10", {});
+  r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.reason.find("its stored note is malformed"), std::string::npos) << r.reason;
+}
+
 TEST_P(AuditLogTest, TamperForgeCheckpointSignature) {
   Build(20, 10);
   Sql("UPDATE audit_checkpoints SET signature = $1 WHERE tree_size = 10",

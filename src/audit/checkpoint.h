@@ -2,20 +2,32 @@
 //
 // A checkpoint commits to the whole log: {tree size, RFC 6962 root, time,
 // signing key id}, plus the size of the checkpoint before it, so that a
-// checkpoint deleted from the middle of the chain is noticed. Its canonical
-// text, the bytes that are signed (Ed25519, libsodium), is in the style of
-// the transparency-dev checkpoint format:
+// checkpoint deleted from the middle of the chain is noticed. It is a C2SP
+// tlog-checkpoint (c2sp.org/tlog-checkpoint) in a C2SP signed note
+// (c2sp.org/signed-note), Ed25519 (libsodium), so that standard verifiers and
+// witnesses can check it:
 //
-//   switchboard-audit/v1\n
+//   switchboard/audit/<key id>\n            origin (also the key name)
 //   <tree size, decimal>\n
 //   <root hash, standard base64 with padding>\n
-//   <time, microseconds since the epoch, decimal>\n
-//   <previous checkpoint's tree size, decimal; 0 for the first>\n
-//   <key id>\n
+//   time <microseconds since the epoch>\n   extension lines
+//   previous <previous checkpoint's tree size; 0 for the first>\n
+//   \n
+//   — switchboard/audit/<key id> <base64(key hash || signature)>\n
 //
-// A witness file keeps copies outside the database, one signed checkpoint per
-// line: "<size> <root b64> <time> <previous size> <key id> <signature b64>";
-// blank lines and lines starting with '#' are comments. The checkpoint log
+// The signature is over the text up to the blank line; the key hash is the
+// first 4 bytes of SHA-256(key name || 0x0A || 0x01 || public key). The
+// verifier key in the standard form is VerifyKey::VKey().
+//
+// Checkpoints signed before version 16 (CheckpointFormat::kLegacy) signed
+// another text ("switchboard-audit/v1", size, root, time, previous size, key
+// id, one per line); they stay verifiable as they are, and are not re-signed:
+// a fresh signature would vouch today for a state only the old one saw.
+//
+// A witness file keeps copies outside the database: signed notes, each
+// followed by a blank line, and older checkpoints one per line ("<size>
+// <root b64> <time> <previous size> <key id> <signature b64>"); blank lines
+// and lines starting with '#' between them are comments. The checkpoint log
 // (audit/checkpoint_log.h) is made of files in the same format.
 //
 // SigningKey lives in its own file (mode 0600, refused when group or others
@@ -48,22 +60,51 @@ struct Checkpoint {
   std::uint64_t previous_size = 0;  // the tree size of the checkpoint before; 0 for none
   std::string key_id;
 
-  // The canonical text above: the bytes that are signed.
+  // The tlog-checkpoint body above: the bytes a signed note's signature covers.
   std::string Encode() const;
+  // The text checkpoints signed before signed notes (kLegacy).
+  std::string EncodeLegacy() const;
+};
+
+// The origin line and key name of the log signed by key `key_id`.
+std::string CheckpointOrigin(std::string_view key_id);
+
+enum class CheckpointFormat : int {
+  kLegacy = 1,      // before version 16: EncodeLegacy() signed
+  kSignedNote = 2,  // a C2SP signed note over Encode()
 };
 
 struct SignedCheckpoint {
   Checkpoint checkpoint;
   std::string signature;  // kSignatureBytes raw bytes
+  CheckpointFormat format = CheckpointFormat::kSignedNote;
+  // The signed note's 4-byte key hash (kSignedNote only).
+  std::string key_hash;
+
+  // The bytes the signature covers.
+  std::string SignedText() const;
 };
+
+// The whole signed note (kSignedNote only), ending with a newline.
+std::string FormatSignedNote(const SignedCheckpoint& cp);
+// Parses a signed note holding one of these checkpoints: the body's shape
+// and the signature line naming the origin's key. It does not check the
+// signature (VerifyKey::Verify does).
+Result<SignedCheckpoint> ParseSignedNote(std::string_view note);
 
 class VerifyKey {
  public:
   // From the 32 raw bytes of an Ed25519 public key (kInvalidArgument otherwise).
   static Result<VerifyKey> FromBytes(std::string_view public_key);
-  // From "<key id> <public key hex>", as printed by ToString().
+  // From "<key id> <public key hex>", as printed by ToString(), or from the
+  // signed-note verifier key form, as printed by VKey().
   static Result<VerifyKey> Parse(std::string_view text);
   std::string ToString() const;
+  // The C2SP signed-note verifier key:
+  // "<key name>+<key hash, 8 hex digits>+<base64(0x01 || public key)>".
+  std::string VKey() const;
+  const std::string& note_name() const { return note_name_; }
+  const std::string& note_key_hash() const { return note_key_hash_; }  // 4 bytes
 
   // A short id derived from the public key: 16 hex digits of its SHA-256.
   const std::string& key_id() const { return key_id_; }
@@ -77,6 +118,8 @@ class VerifyKey {
   VerifyKey() = default;
   std::array<std::uint8_t, kPublicKeyBytes> pk_{};
   std::string key_id_;
+  std::string note_name_;
+  std::string note_key_hash_;
 };
 
 class SigningKey {
@@ -96,8 +139,11 @@ class SigningKey {
   const VerifyKey& verify_key() const { return verify_; }
   const std::string& key_id() const { return verify_.key_id(); }
 
-  // Sets checkpoint.key_id to this key's id and signs the canonical text.
+  // Sets checkpoint.key_id to this key's id and signs it as a signed note.
   SignedCheckpoint Sign(Checkpoint checkpoint) const;
+  // Signs the legacy text (kLegacy), as releases before version 16 did. For
+  // tests of the upgrade path only: new checkpoints are signed notes.
+  SignedCheckpoint SignLegacyForTesting(Checkpoint checkpoint) const;
 
  private:
   SigningKey(const std::array<std::uint8_t, 64>& sk, VerifyKey vk);
@@ -109,9 +155,13 @@ class SigningKey {
 std::string Base64(std::string_view bytes);
 Result<std::string> FromBase64(std::string_view text);
 
-// One witness-file line (without the newline), and its parser.
+// One witness-file entry without its final newline: the signed note, or for
+// a kLegacy checkpoint its one line. ParseWitnessLine reads a legacy line.
 std::string FormatWitnessLine(const SignedCheckpoint& cp);
 Result<SignedCheckpoint> ParseWitnessLine(std::string_view line);
+// The entry as appended to a witness file: FormatWitnessLine and a newline,
+// and for a note the blank line that ends it.
+std::string FormatWitnessEntry(const SignedCheckpoint& cp);
 
 // Appends checkpoints to a witness file and syncs it, under an exclusive
 // flock() so that two processes appending never interleave. A missing file is

@@ -42,9 +42,17 @@ constexpr const char* kV9 = R"sql(
 ALTER TABLE audit_events ADD COLUMN message {{int}};
 )sql";
 
+// Version 16: checkpoints are C2SP signed notes. Rows from before keep
+// format 1 (the legacy signed text) and no note; they verify as they are.
+constexpr const char* kV16 = R"sql(
+ALTER TABLE audit_checkpoints ADD COLUMN format {{int}} NOT NULL DEFAULT 1;
+ALTER TABLE audit_checkpoints ADD COLUMN note TEXT;
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {2, "audit", "audit log", kV2},
     {9, "audit", "audit events name their message", kV9},
+    {16, "audit", "checkpoints as signed notes", kV16},
 };
 
 }  // namespace

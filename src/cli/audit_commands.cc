@@ -48,6 +48,12 @@ class AuditCommands final : public Command {
         "checkpoint", "Sign a checkpoint now; with --witness, append it to a file kept elsewhere");
     AddCommon(checkpoint_, &c_);
     checkpoint_->add_option("--witness", witness_, "Witness file to append to");
+    checkpoint_->add_flag("--note", note_,
+                          "Print the checkpoint as its C2SP signed note (tlog-checkpoint)");
+    key_ = audit->add_subcommand(
+        "key", "Print the checkpoint verifier key in the C2SP signed-note form (name+hash+key)");
+    AddCommon(key_, &c_);
+    key_->add_flag("--json", json_, "Print the key, its name, hash and origin as JSON");
     adopt_ = audit->add_subcommand(
         "adopt",
         "Re-create the checkpoint log from the database, on the record: after upgrading, adding "
@@ -57,7 +63,7 @@ class AuditCommands final : public Command {
 
   std::optional<int> Run(OpenedApps& opened) override {
     if (!verify_->parsed() && !prove_->parsed() && !consistency_->parsed() && !query_->parsed() &&
-        !checkpoint_->parsed() && !adopt_->parsed()) {
+        !checkpoint_->parsed() && !adopt_->parsed() && !key_->parsed()) {
       return std::nullopt;
     }
     // `checkpoint` gets the preflight check; the others exist to inspect or
@@ -68,6 +74,7 @@ class AuditCommands final : public Command {
     if (!a) return ExitFor(a.error());
     server::App& app = **a;
     if (adopt_->parsed()) return RunAdopt(app);
+    if (key_->parsed()) return RunKey(app);
     if (checkpoint_->parsed()) return RunCheckpoint(app);
     if (verify_->parsed()) return RunVerify(app);
     if (prove_->parsed()) return ReadAndPrint(app, [&](store::Tx& tx) { return Prove(tx); });
@@ -109,9 +116,34 @@ class AuditCommands final : public Command {
       Status st = audit::AppendToWitnessFile(witness_, {*cp});
       if (!st.ok()) return ExitFor(st);
     }
+    if (note_) {
+      if (cp->format != audit::CheckpointFormat::kSignedNote) {
+        return ExitFor(Status::FailedPrecondition(
+            "the newest checkpoint predates signed notes; append an event and sign again"));
+      }
+      std::fputs(audit::FormatSignedNote(*cp).c_str(), stdout);
+      return kExitOk;
+    }
     std::printf("checkpoint: size %llu, root %s\n",
                 static_cast<unsigned long long>(cp->checkpoint.tree_size),
                 Hex(cp->checkpoint.root).c_str());
+    return kExitOk;
+  }
+
+  int RunKey(server::App& app) {
+    const audit::VerifyKey& k = app.audit_key().verify_key();
+    if (json_) {
+      nlohmann::json j = {
+          {"vkey", k.VKey()},
+          {"name", k.note_name()},
+          {"origin", audit::CheckpointOrigin(k.key_id())},
+          {"key_hash", crypto::ToHex(k.note_key_hash())},
+          {"key_id", k.key_id()},
+          {"public_key", crypto::ToHex(k.public_key().data(), k.public_key().size())}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("%s\n", k.VKey().c_str());
+    }
     return kExitOk;
   }
 
@@ -221,11 +253,11 @@ class AuditCommands final : public Command {
     return Status::Ok();
   }
 
-  CLI::App *verify_, *prove_, *consistency_, *query_, *checkpoint_, *adopt_;
+  CLI::App *verify_, *prove_, *consistency_, *query_, *checkpoint_, *adopt_, *key_;
   Common c_;  // one set, for whichever subcommand was given
   std::string witness_, from_, to_;
   std::int64_t seq_ = -1, size_ = 0, m_ = 0, n_ = 0, member_ = 0, actor_ = 0;
-  bool json_ = false;
+  bool json_ = false, note_ = false;
 };
 
 }  // namespace

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "core/log.h"
+#include "core/mutex.h"
 
 namespace switchboard::cli {
 
@@ -30,7 +34,9 @@ struct Common {
 };
 void AddCommon(CLI::App* cmd, Common* c);
 
-// A progress bar on a terminal (standard error), nothing otherwise.
+// A progress bar on a terminal (standard error), nothing otherwise. While
+// it is drawn, log lines (also on standard error) clear its line, print, and
+// draw it again below them, so no log line shares the bar's line.
 class Progress {
  public:
   explicit Progress(const char* what);
@@ -40,9 +46,15 @@ class Progress {
   void Update(std::uint64_t done, std::uint64_t total, std::uint64_t rows);
 
  private:
+  void Draw() SB_REQUIRES(mu_);
+  void LogLine(std::string_view line);
+
   const char* what_;
   bool tty_;
-  int last_ = -1;
+  Mutex mu_;  // Update runs on the importing thread, log lines on any
+  int last_ SB_GUARDED_BY(mu_) = -1;
+  std::uint64_t rows_ SB_GUARDED_BY(mu_) = 0;
+  log::Sink previous_;
 };
 
 }  // namespace switchboard::cli

@@ -83,6 +83,12 @@ class ImportCommands final : public Command {
                          "it, members are placed by postcode");
     members_->add_option("--rejects", mem_rejects_, "Rejects file (default FILE.rejects.csv)");
     members_->add_option("--batch-size", mem_batch_, "Rows per transaction");
+    members_
+        ->add_option("--on-match", mem_on_match_,
+                     "A row new to its source that matches a member already held (by e-mail, "
+                     "or phone and name): skip (default, reported), update that member from "
+                     "the row, or reject")
+        ->check(CLI::IsMember({"skip", "update", "reject"}));
     members_->add_flag("--json", mem_json_, "Print the summary as one JSON object");
   }
 
@@ -124,6 +130,9 @@ class ImportCommands final : public Command {
     o.batch_size = mem_batch_ > 0 ? mem_batch_ : (*a)->config().import.batch_size;
     o.max_record_bytes = static_cast<std::size_t>((*a)->config().import.max_record_bytes);
     o.default_phone_region = (*a)->config().import.default_phone_region;
+    auto on_match = members::ParseOnMatch(mem_on_match_);
+    if (!on_match) return ExitFor(on_match.error());
+    o.on_match = *on_match;
     Progress bar("importing");
     if (!mem_json_) {
       o.progress = [&](std::uint64_t d, std::uint64_t t, std::uint64_t r) { bar.Update(d, t, r); };
@@ -133,30 +142,119 @@ class ImportCommands final : public Command {
         members::ImportMembers((*a)->store(), (*a)->tree(), (*a)->sealer(), mem_file_, o, clock);
     if (!sum) return ExitFor(sum.error());
     if (mem_json_) {
+      nlohmann::json reports = nlohmann::json::array();
+      for (const members::MatchReport& r : sum->reports) {
+        reports.push_back({{"line", r.line},
+                           {"key", r.key},
+                           {"outcome", MatchOutcomeName(r.outcome)},
+                           {"member", r.member.value()}});
+      }
       nlohmann::json j = {
           {"rows", sum->rows},
           {"imported", sum->imported},
           {"updated", sum->updated},
           {"unchanged", sum->unchanged},
+          {"skipped", sum->skipped},
           {"rejected", sum->rejected},
+          {"on_match", mem_on_match_},
+          {"matched", sum->matched},
+          {"matched_by", {{"email", sum->matched_by_email}, {"phone", sum->matched_by_phone}}},
+          {"conflicts", sum->conflicts},
+          {"possible_duplicates", sum->possible_duplicates},
+          {"matches", reports},
+          {"unmapped_columns", sum->unmapped_columns},
           {"rejects_file",
            sum->rejects_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(sum->rejects_file)},
           {"seconds", sum->seconds}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf(
-          "%llu rows: %llu imported, %llu updated, %llu unchanged, %llu rejected (%.1f s)\n",
-          static_cast<unsigned long long>(sum->rows),
-          static_cast<unsigned long long>(sum->imported),
-          static_cast<unsigned long long>(sum->updated),
-          static_cast<unsigned long long>(sum->unchanged),
-          static_cast<unsigned long long>(sum->rejected), sum->seconds);
-      if (!sum->rejects_file.empty()) {
-        std::printf("Rejected rows, each with its line and reason: %s\n",
-                    sum->rejects_file.c_str());
-      }
+      PrintMemberSummary(*sum);
     }
     return kExitOk;
+  }
+
+  static const char* MatchOutcomeName(members::MatchOutcome o) {
+    switch (o) {
+      case members::MatchOutcome::kSkipped:
+        return "skipped";
+      case members::MatchOutcome::kUpdated:
+        return "updated";
+      case members::MatchOutcome::kUnchanged:
+        return "unchanged";
+      case members::MatchOutcome::kRejected:
+        return "rejected";
+      case members::MatchOutcome::kConflict:
+        return "conflict";
+      case members::MatchOutcome::kPossibleDuplicate:
+        break;
+    }
+    return "possible_duplicate";
+  }
+
+  // Counts, then which rows matched whom by which key (never the values).
+  void PrintMemberSummary(const members::ImportSummary& sum) {
+    auto n = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+    std::printf(
+        "%llu rows: %llu imported, %llu updated, %llu unchanged, %llu skipped, %llu rejected "
+        "(%.1f s)\n",
+        n(sum.rows), n(sum.imported), n(sum.updated), n(sum.unchanged), n(sum.skipped),
+        n(sum.rejected), sum.seconds);
+    auto rows_of = [&](auto keep) {
+      std::string out;
+      int shown = 0, more = 0;
+      for (const members::MatchReport& r : sum.reports) {
+        if (!keep(r)) continue;
+        if (shown++ < 10) {
+          out += (out.empty() ? "" : ", ") + std::to_string(r.line) + " (" + r.key + ")";
+        } else {
+          ++more;
+        }
+      }
+      if (more > 0) out += " and " + std::to_string(more) + " more";
+      return out;
+    };
+    if (sum.matched > 0) {
+      const char* what = mem_on_match_ == "update"   ? "updated where they differ"
+                         : mem_on_match_ == "reject" ? "rejected"
+                                                     : "skipped (--on-match update to update them)";
+      std::printf(
+          "%llu rows match members already held (by e-mail %llu, by phone and name %llu): "
+          "%s. Lines: %s\n",
+          n(sum.matched), n(sum.matched_by_email), n(sum.matched_by_phone), what,
+          rows_of([](const members::MatchReport& r) {
+            return r.outcome != members::MatchOutcome::kConflict &&
+                   r.outcome != members::MatchOutcome::kPossibleDuplicate;
+          }).c_str());
+    }
+    if (sum.conflicts > 0) {
+      std::printf(
+          "%llu rows not imported: their e-mail and phone point at different members. "
+          "Lines: %s\n",
+          n(sum.conflicts), rows_of([](const members::MatchReport& r) {
+                              return r.outcome == members::MatchOutcome::kConflict;
+                            }).c_str());
+    }
+    if (sum.possible_duplicates > 0) {
+      std::printf(
+          "%llu rows imported but possibly duplicates (same name and postcode district "
+          "as a member held). Lines: %s\n",
+          n(sum.possible_duplicates),
+          rows_of([](const members::MatchReport& r) {
+            return r.outcome == members::MatchOutcome::kPossibleDuplicate;
+          }).c_str());
+    }
+    if (!sum.unmapped_columns.empty()) {
+      std::string cols;
+      for (const std::string& c : sum.unmapped_columns) cols += (cols.empty() ? "" : ", ") + c;
+      std::printf("Columns not imported (the %s profile does not map them): %s\n",
+                  mem_profile_.c_str(), cols.c_str());
+    }
+    if (!sum.rejects_file.empty()) {
+      std::printf(
+          "Rejected, matched and possibly duplicate rows, each with its line and reason: "
+          "%s\n",
+          sum.rejects_file.c_str());
+    }
   }
 
   int RunPostcodes(OpenedApps& opened) {
@@ -242,6 +340,7 @@ class ImportCommands final : public Command {
   CLI::App *members_, *postcodes_, *units_, *suppressions_;
   Common mem_c_, pc_c_, units_c_, sup_c_;
   std::string mem_file_, mem_profile_ = "native", mem_unit_col_, mem_rejects_;
+  std::string mem_on_match_ = "skip";
   bool mem_json_ = false;
   int mem_batch_ = 0;
   std::string pc_file_, pc_rejects_;

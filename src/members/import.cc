@@ -265,6 +265,7 @@ struct Mapping {
   std::array<int, kColFieldCount> col;
   int unit_col = -1;
   std::vector<std::string> header;
+  std::vector<std::string> unmapped;  // header names the profile does not read
 };
 
 Result<Mapping> MapHeader(const std::vector<std::string>& raw_header, const ImportOptions& opt) {
@@ -307,6 +308,16 @@ Result<Mapping> MapHeader(const std::vector<std::string>& raw_header, const Impo
     return Status::InvalidArgument(
         "the file has no postcode column for the " + opt.profile +
         " profile, so members cannot be placed in units; pass --unit-column COLUMN");
+  }
+  std::vector<bool> used(m.header.size(), false);
+  for (int c : m.col) {
+    if (c >= 0) used[static_cast<size_t>(c)] = true;
+  }
+  if (m.unit_col >= 0) used[static_cast<size_t>(m.unit_col)] = true;
+  for (size_t i = 0; i < m.header.size(); ++i) {
+    if (used[i]) continue;
+    m.unmapped.push_back(m.header[i].empty() ? "(column " + std::to_string(i + 1) + ", no name)"
+                                             : m.header[i]);
   }
   std::vector<std::string> missing;
   for (Field f : {kColFirstName, kColLastName}) {
@@ -509,8 +520,17 @@ Result<MemberDraft> MapRow(const csv::Record& rec, const Context& ctx, std::stri
   return d;
 }
 
+// Where a record's bytes lie in the file, to quote the row in the rejects
+// file when it matches someone (re-read only then).
+struct RowRef {
+  std::uint64_t line = 0;
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+};
+
 struct Batch {
   std::vector<MemberRecord> records;
+  std::vector<RowRef> refs;           // one per record
   std::vector<Rejection> rejections;  // in line order, interleaved by line below
   std::uint64_t rows = 0;
   std::uint64_t bytes_done = 0;
@@ -581,7 +601,116 @@ audit::Event ImportEvent(std::string action, const std::string& profile, Micros 
   return e;
 }
 
+std::string IdList(const std::vector<MemberId>& ids) {
+  std::string out;
+  bool more = false;
+  for (MemberId id : ids) {
+    if (!id.valid()) {
+      more = true;  // a holder beyond the lookup's limit
+      continue;
+    }
+    out += (out.empty() ? "" : ", ") + std::to_string(id.value());
+  }
+  return more ? out + " and more" : out;
+}
+
+// How a row that is not its own source's member relates to those already in
+// the register. An e-mail address identifies a person; a phone number only
+// together with the same name (households share landlines); the same name in
+// the same postcode district is only a possible duplicate.
+struct MatchDecision {
+  enum Kind { kNone, kMatch, kConflict, kPossibleDuplicate } kind = kNone;
+  MemberId member;  // matched, or the first possible duplicate
+  std::string key;  // email, phone, email+phone, name+postcode
+  std::string why;  // for the rejects file (member ids, never values)
+};
+
+Result<MatchDecision> DecideMatch(store::Tx& tx, const MemberRecord& r) {
+  std::vector<std::string> emails, phones;
+  for (const SealedContact& c : r.contacts) {
+    if (c.kind == "email") emails.push_back(c.blind_index);
+    if (c.kind == "phone") phones.push_back(c.blind_index);
+  }
+  SB_ASSIGN_OR_RETURN(std::vector<ContactMatch> hits, FindByContactIndexes(tx, emails, phones));
+  std::vector<MemberId> by_email, by_phone;  // by_phone: with the same name
+  const std::string first = Lower(r.first_name), last = Lower(r.last_name);
+  const auto phone_holders = std::count_if(hits.begin(), hits.end(),
+                                           [](const ContactMatch& h) { return h.kind == "phone"; });
+  for (const ContactMatch& h : hits) {
+    if (h.kind == "email") {
+      by_email.push_back(h.id);
+    } else if (phone_holders <= kMaxContactHolders && Lower(h.first_name) == first &&
+               Lower(h.last_name) == last) {
+      // A number shared by more members than that (an office line) identifies nobody.
+      by_phone.push_back(h.id);
+    }
+  }
+  MatchDecision d;
+  if (by_email.size() > 1) {
+    d.kind = MatchDecision::kConflict;
+    d.key = "email";
+    d.why = "the e-mail address is held by several members (" + IdList(by_email) + ")";
+    return d;
+  }
+  if (by_email.size() == 1) {
+    d.member = by_email.front();
+    const bool phone_agrees =
+        std::find(by_phone.begin(), by_phone.end(), d.member) != by_phone.end();
+    if (!phone_agrees && !by_phone.empty()) {
+      d.kind = MatchDecision::kConflict;
+      d.key = "email+phone";
+      d.why = "the e-mail address is member " + std::to_string(d.member.value()) +
+              "'s but the phone number and name are member " + IdList(by_phone) + "'s";
+      return d;
+    }
+    d.kind = MatchDecision::kMatch;
+    d.key = phone_agrees ? "email+phone" : "email";
+    return d;
+  }
+  if (by_phone.size() > 1) {
+    d.kind = MatchDecision::kConflict;
+    d.key = "phone";
+    d.why = "the phone number and name fit several members (" + IdList(by_phone) + ")";
+    return d;
+  }
+  if (by_phone.size() == 1) {
+    d.kind = MatchDecision::kMatch;
+    d.member = by_phone.front();
+    d.key = "phone";
+    return d;
+  }
+  SB_ASSIGN_OR_RETURN(std::vector<MemberId> same,
+                      FindByNameAndDistrict(tx, r.first_name, r.last_name, r.postcode_district, 4));
+  if (!same.empty()) {
+    d.kind = MatchDecision::kPossibleDuplicate;
+    d.member = same.front();
+    d.key = "name+postcode";
+    d.why = "same name and postcode district as member" +
+            std::string(same.size() > 1 ? "s " : " ") + IdList(same);
+  }
+  return d;
+}
+
+const char* OnMatchName(OnMatch m) {
+  switch (m) {
+    case OnMatch::kUpdate:
+      return "update";
+    case OnMatch::kReject:
+      return "reject";
+    case OnMatch::kSkip:
+      break;
+  }
+  return "skip";
+}
+
 }  // namespace
+
+Result<OnMatch> ParseOnMatch(std::string_view name) {
+  if (name == "skip") return OnMatch::kSkip;
+  if (name == "update") return OnMatch::kUpdate;
+  if (name == "reject") return OnMatch::kReject;
+  return Status::InvalidArgument("--on-match must be update, skip or reject");
+}
 
 const std::vector<std::string>& ProfileNames() {
   static const std::vector<std::string> kNames = {"native", "nationbuilder", "civicrm"};
@@ -643,6 +772,7 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
     Batch batch;
     for (;;) {
       if (queue.cancelled()) return;
+      const std::uint64_t begin = reader.bytes_consumed();
       const csv::Next n = reader.Read(&rec, &err);
       if (n == csv::Next::kEnd) break;
       ++batch.rows;
@@ -671,6 +801,7 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
                  rec.fields});
           } else {
             batch.records.push_back(SealDraft(std::move(*draft), sealer));
+            batch.refs.push_back({rec.line, begin, reader.bytes_consumed()});
           }
         }
       }
@@ -687,25 +818,81 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
   Status failure;
   int batches = 0;
   const std::string change_source = "import:" + opt.profile;
+  // The row as the file has it, for the rejects file.
+  auto quote_row = [&](const RowRef& ref) {
+    csv::Reader again(file->data().substr(ref.begin, ref.end - ref.begin), copt);
+    csv::Record row;
+    std::string ignored;
+    if (again.Read(&row, &ignored) != csv::Next::kRecord) return std::vector<std::string>{};
+    return row.fields;
+  };
+  auto key_column = [&](const std::string& key) {
+    const int c = key.rfind("email", 0) == 0 ? map.col[kColEmail]
+                  : key == "phone"           ? std::max(map.col[kColPhone], map.col[kColMobile])
+                  : key == "name+postcode"   ? map.col[kColLastName]
+                                             : -1;
+    return c >= 0 ? map.header[static_cast<size_t>(c)] : key;
+  };
   while (auto batch = queue.Pop()) {
     if (!failure.ok()) continue;  // drain
-    std::uint64_t ins = 0, upd = 0, same = 0;
+    std::uint64_t ins = 0, upd = 0, same = 0, skipped = 0;
+    std::vector<MatchReport> reports;
     const Micros now = clock.Now();
     Status st = store.WriteNow([&](store::Tx& tx) -> Status {
-      ins = upd = same = 0;
+      ins = upd = same = skipped = 0;
+      reports.clear();
       audit::Event added = ImportEvent("member.import.add", opt.profile, now);
       audit::Event changed = ImportEvent("member.import.update", opt.profile, now);
-      for (const MemberRecord& r : batch->records) {
-        SB_ASSIGN_OR_RETURN(UpsertResult res, UpsertMember(tx, r, now, change_source));
-        if (res.outcome == UpsertOutcome::kInserted) {
-          ++ins;
-          added.members.push_back(res.id.value());
+      for (size_t i = 0; i < batch->records.size(); ++i) {
+        const MemberRecord& r = batch->records[i];
+        const std::uint64_t line = batch->refs[i].line;
+        SB_ASSIGN_OR_RETURN(std::optional<MemberId> own,
+                            FindBySourceId(tx, r.source, r.external_id));
+        if (own) {
+          SB_ASSIGN_OR_RETURN(UpsertOutcome o, UpdateMemberFrom(tx, *own, r, now, change_source));
+          if (o == UpsertOutcome::kUpdated) {
+            ++upd;
+            changed.members.push_back(own->value());
+          } else {
+            ++same;
+          }
+          continue;
         }
-        if (res.outcome == UpsertOutcome::kUpdated) {
-          ++upd;
-          changed.members.push_back(res.id.value());
+        SB_ASSIGN_OR_RETURN(MatchDecision d, DecideMatch(tx, r));
+        MatchReport rep{line, d.key, MatchOutcome::kSkipped, d.member, i, d.why};
+        if (d.kind == MatchDecision::kConflict) {
+          rep.outcome = MatchOutcome::kConflict;
+          reports.push_back(std::move(rep));
+          continue;
         }
-        if (res.outcome == UpsertOutcome::kUnchanged) ++same;
+        if (d.kind == MatchDecision::kMatch) {
+          if (opt.on_match == OnMatch::kUpdate) {
+            SB_ASSIGN_OR_RETURN(UpsertOutcome o,
+                                UpdateMemberFrom(tx, d.member, r, now, change_source));
+            if (o == UpsertOutcome::kUpdated) {
+              ++upd;
+              rep.outcome = MatchOutcome::kUpdated;
+              changed.members.push_back(d.member.value());
+            } else {
+              ++same;
+              rep.outcome = MatchOutcome::kUnchanged;
+            }
+          } else if (opt.on_match == OnMatch::kReject) {
+            rep.outcome = MatchOutcome::kRejected;
+          } else {
+            ++skipped;
+          }
+          reports.push_back(std::move(rep));
+          continue;
+        }
+        SB_ASSIGN_OR_RETURN(MemberId inserted, InsertMember(tx, r, now, change_source));
+        ++ins;
+        added.members.push_back(inserted.value());
+        if (d.kind == MatchDecision::kPossibleDuplicate) {
+          rep.outcome = MatchOutcome::kPossibleDuplicate;
+          rep.imported_as = inserted;
+          reports.push_back(std::move(rep));
+        }
       }
       // The writes and their record commit together (rulebook §9).
       for (audit::Event* e : {&added, &changed}) {
@@ -718,6 +905,50 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
       queue.Cancel();
       continue;
     }
+    // Matches and possible duplicates join the batch's rejections, in line
+    // order, each with what became of the row.
+    std::uint64_t rejected_matches = 0;
+    for (const MatchReport& rep : reports) {
+      Rejection rj{rep.line, key_column(rep.key), "", quote_row(batch->refs[rep.record])};
+      const std::string who = "member " + std::to_string(rep.member.value());
+      switch (rep.outcome) {
+        case MatchOutcome::kConflict:
+          rj.reason = "not imported: " + rep.why + "; resolve by hand";
+          ++sum.conflicts;
+          ++rejected_matches;
+          break;
+        case MatchOutcome::kPossibleDuplicate:
+          rj.reason = "imported as member " + std::to_string(rep.imported_as.value()) +
+                      ", but possibly a duplicate: " + rep.why + "; check and merge by hand";
+          ++sum.possible_duplicates;
+          break;
+        case MatchOutcome::kRejected:
+          rj.reason = "matches " + who + " by " + rep.key + "; rejected (--on-match reject)";
+          ++rejected_matches;
+          break;
+        case MatchOutcome::kSkipped:
+          rj.reason = "matches " + who + " by " + rep.key +
+                      "; skipped, the member is left as it was (--on-match update to update "
+                      "it from this row)";
+          break;
+        case MatchOutcome::kUpdated:
+          rj.reason = "matches " + who + " by " + rep.key + "; updated from this row";
+          break;
+        case MatchOutcome::kUnchanged:
+          rj.reason = "matches " + who + " by " + rep.key + "; already as in this row";
+          break;
+      }
+      if (rep.outcome != MatchOutcome::kConflict &&
+          rep.outcome != MatchOutcome::kPossibleDuplicate) {
+        ++sum.matched;
+        if (rep.key.rfind("email", 0) == 0) ++sum.matched_by_email;
+        if (rep.key == "phone") ++sum.matched_by_phone;
+      }
+      batch->rejections.push_back(std::move(rj));
+      if (sum.reports.size() < kMaxReports) sum.reports.push_back(rep);
+    }
+    std::stable_sort(batch->rejections.begin(), batch->rejections.end(),
+                     [](const Rejection& a, const Rejection& b) { return a.line < b.line; });
     for (const Rejection& rj : batch->rejections) {
       Status w = rejects.Write(map.header, rj);
       if (!w.ok()) {
@@ -726,11 +957,13 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
         break;
       }
     }
+    const std::uint64_t reported = reports.size();
     sum.rows += batch->rows;
     sum.imported += ins;
     sum.updated += upd;
     sum.unchanged += same;
-    sum.rejected += batch->rejections.size();
+    sum.skipped += skipped;
+    sum.rejected += batch->rejections.size() - reported + rejected_matches;
     ++batches;
     log::Debug("import", "batch committed",
                {{"batch", batches}, {"rows", sum.rows}, {"rejected", sum.rejected}});
@@ -739,7 +972,8 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
   producer.join();
   SB_RETURN_IF_ERROR(failure);
   SB_RETURN_IF_ERROR(rejects.Close());
-  SB_CHECK(sum.imported + sum.updated + sum.unchanged + sum.rejected == sum.rows);
+  SB_CHECK(sum.imported + sum.updated + sum.unchanged + sum.skipped + sum.rejected == sum.rows);
+  sum.unmapped_columns = map.unmapped;
   if (rejects.used()) sum.rejects_file = rejects.path();
   sum.seconds = static_cast<double>(SystemClock().Now() - started) / kMicrosPerSecond;
   log::Info("import", "import finished",
@@ -748,7 +982,12 @@ Result<ImportSummary> ImportMembers(store::Store& store, const OrgTree& tree,
              {"imported", sum.imported},
              {"updated", sum.updated},
              {"unchanged", sum.unchanged},
-             {"rejected", sum.rejected}});
+             {"skipped", sum.skipped},
+             {"rejected", sum.rejected},
+             {"matched", sum.matched},
+             {"conflicts", sum.conflicts},
+             {"possible_duplicates", sum.possible_duplicates},
+             {"on_match", OnMatchName(opt.on_match)}});
   return sum;
 }
 

@@ -402,6 +402,216 @@ TEST_P(ImportTest, ProgressIsReported) {
   EXPECT_EQ(last_rows, 14u);
 }
 
+// The same three people as a native export and as a NationBuilder export.
+const char kNativePeople[] =
+    "member_id,first_name,last_name,email,mobile,postcode,constituency\n"
+    "N1,Ann,Lee,ann.lee@example.org,07700 900301,SW1A 1AA,E14000530\n"
+    "N2,Ben,Ray,ben.ray@example.org,07700 900302,SW1A 1AB,E14000530\n"
+    "N3,Cat,Roy,,07700 900303,SW1A 2AA,E14000530\n";  // no e-mail: matched by phone and name
+
+std::string NationBuilderPeople(const std::string& ben_last_name = "Ray") {
+  return "nationbuilder_id,first_name,last_name,email,mobile_number,primary_zip,pcon,tags\n"
+         "501,Ann,Lee,ANN.LEE@example.org,+447700900301,SW1A 1AA,E14000530,donor\n"
+         "502,Ben," +
+         ben_last_name +
+         ",ben.ray@example.org,07700900302,SW1A 1AB,E14000530,\n"
+         "503,Cat,Roy,,07700 900303,SW1A 2AA,E14000530,volunteer\n";
+}
+
+ImportOptions NationBuilder(OnMatch on_match = OnMatch::kSkip) {
+  ImportOptions opt;
+  opt.profile = "nationbuilder";
+  opt.unit_column = "pcon";
+  opt.on_match = on_match;
+  return opt;
+}
+
+TEST_P(ImportTest, CrossProfileReimportChangesNothingAndReportsTheMatches) {
+  auto first = Import(kNativePeople);
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(first->imported, 3u);
+  const auto contacts = env_.Count("SELECT COUNT(*) FROM contact_points");
+  const auto events = env_.Count("SELECT COUNT(*) FROM audit_events");
+  auto sum = Import(NationBuilderPeople(), NationBuilder(), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->rows, 3u);
+  EXPECT_EQ(sum->imported, 0u);
+  EXPECT_EQ(sum->skipped, 3u);
+  EXPECT_EQ(sum->matched, 3u);
+  EXPECT_EQ(sum->matched_by_email, 2u);
+  EXPECT_EQ(sum->matched_by_phone, 1u);
+  EXPECT_EQ(sum->imported + sum->updated + sum->unchanged + sum->skipped + sum->rejected,
+            sum->rows);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 3);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE source = 'nationbuilder'"), 0);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM contact_points"), contacts);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM audit_events"), events);
+  ASSERT_EQ(sum->reports.size(), 3u);
+  EXPECT_EQ(sum->reports[0].line, 2u);
+  EXPECT_EQ(sum->reports[0].key, "email+phone");
+  EXPECT_EQ(sum->reports[2].key, "phone");
+  EXPECT_EQ(sum->reports[2].outcome, MatchOutcome::kSkipped);
+  EXPECT_EQ(sum->reports[2].member.value(),
+            env_.Count("SELECT id FROM members WHERE external_id = 'N3'"));
+  // The rejects file names each matched row, the member and the key, with
+  // the row as the file has it.
+  auto rejects = ReadRejects(sum->rejects_file);
+  ASSERT_EQ(rejects.size(), 3u);
+  EXPECT_EQ(rejects[0].line, "2");
+  EXPECT_EQ(rejects[0].column, "email");
+  EXPECT_NE(rejects[0].reason.find("skipped"), std::string::npos);
+  EXPECT_EQ(rejects[2].column, "mobile_number");
+  EXPECT_NE(rejects[2].reason.find("by phone"), std::string::npos);
+  EXPECT_NE(ReadFile(sum->rejects_file).find("volunteer"), std::string::npos);
+  // The column NationBuilder's profile does not read is listed.
+  EXPECT_EQ(sum->unmapped_columns, std::vector<std::string>{"tags"});
+}
+
+TEST_P(ImportTest, OnMatchUpdateUpdatesTheMatchedMemberAudited) {
+  ASSERT_TRUE(Import(kNativePeople));
+  auto sum = Import(NationBuilderPeople("Rayner"), NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->imported, 0u);
+  EXPECT_EQ(sum->matched, 3u);
+  EXPECT_EQ(sum->updated + sum->unchanged, 3u);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 3);
+  // The member keeps its own source and id; its fields are the file's.
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE external_id = 'N2' AND last_name = "
+                       "'Rayner' AND source = 'native'"),
+            1);
+  const auto ben = env_.Count("SELECT id FROM members WHERE external_id = 'N2'");
+  std::set<std::int64_t> updated;
+  ASSERT_TRUE(env_.store_
+                  ->Read([&](store::Tx& tx) -> Status {
+                    SB_ASSIGN_OR_RETURN(auto evs, audit::AuditLog::Query(tx, {}));
+                    for (const auto& e : evs) {
+                      if (e.action == "member.import.update") {
+                        updated.insert(e.members.begin(), e.members.end());
+                      }
+                    }
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(updated.count(ben), 1u);
+  // Updating again changes nothing further.
+  auto again = Import(NationBuilderPeople("Rayner"), NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->unchanged, 3u);
+  EXPECT_EQ(again->updated, 0u);
+}
+
+TEST_P(ImportTest, OnMatchRejectCountsMatchesAsRejected) {
+  ASSERT_TRUE(Import(kNativePeople));
+  auto sum = Import(NationBuilderPeople(), NationBuilder(OnMatch::kReject), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->rejected, 3u);
+  EXPECT_EQ(sum->skipped, 0u);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 3);
+  auto rejects = ReadRejects(sum->rejects_file);
+  ASSERT_EQ(rejects.size(), 3u);
+  EXPECT_NE(rejects[1].reason.find("rejected (--on-match reject)"), std::string::npos);
+}
+
+TEST_P(ImportTest, EmailAndPhoneOfDifferentMembersIsAConflictNotAGuess) {
+  ASSERT_TRUE(Import(kNativePeople));
+  // Ann's e-mail with Ben's name and mobile.
+  const std::string file =
+      "nationbuilder_id,first_name,last_name,email,mobile_number,pcon\n"
+      "601,Ben,Ray,ann.lee@example.org,07700 900302,E14000530\n";
+  auto sum = Import(file, NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->conflicts, 1u);
+  EXPECT_EQ(sum->rejected, 1u);
+  EXPECT_EQ(sum->matched, 0u);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE first_name = 'Ben'"), 1);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 3);
+  auto rejects = ReadRejects(sum->rejects_file);
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_NE(rejects[0].reason.find("not imported"), std::string::npos);
+  // Member ids, never the contact values.
+  EXPECT_EQ(rejects[0].reason.find("example.org"), std::string::npos);
+}
+
+TEST_P(ImportTest, APhoneMatchesOnlyWithTheSameName) {
+  ASSERT_TRUE(Import(kNativePeople));
+  // Ann's household mobile, another person: a new member, not a match.
+  const std::string file =
+      "nationbuilder_id,first_name,last_name,email,mobile_number,pcon\n"
+      "701,Dot,Lee,,07700 900301,E14000530\n";
+  auto sum = Import(file, NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->imported, 1u);
+  EXPECT_EQ(sum->matched, 0u);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members WHERE first_name = 'Ann'"), 1);
+}
+
+TEST_P(ImportTest, ANumberHeldByManyMembersIdentifiesNobody) {
+  std::string office = "member_id,first_name,last_name,mobile,constituency\n";
+  for (int i = 0; i <= kMaxContactHolders; ++i) {
+    office += "O" + std::to_string(i) + ",Pat,Lee" + std::string(1, static_cast<char>('a' + i)) +
+              ",07700 900999,E14000530\n";
+  }
+  ASSERT_TRUE(Import(office));
+  const std::string file =
+      "nationbuilder_id,first_name,last_name,mobile_number,pcon\n"
+      "901,Pat,Leea,07700 900999,E14000530\n";
+  auto sum = Import(file, NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->matched, 0u);
+  EXPECT_EQ(sum->imported, 1u);
+  // With one holder fewer, the same row is a match.
+  ASSERT_TRUE(env_.store_
+                  ->WriteNow([](store::Tx& tx) {
+                    return tx.Exec("DELETE FROM members WHERE external_id = 'O1'").status();
+                  })
+                  .ok());
+  ASSERT_TRUE(env_.store_
+                  ->WriteNow([](store::Tx& tx) {
+                    return tx.Exec("DELETE FROM members WHERE external_id = '901'").status();
+                  })
+                  .ok());
+  auto again = Import(file, NationBuilder(OnMatch::kUpdate), "nb.csv");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->matched, 1u);
+  EXPECT_EQ(again->imported, 0u);
+}
+
+TEST_P(ImportTest, SameNameAndPostcodeIsReportedAsAPossibleDuplicate) {
+  ASSERT_TRUE(Import(kNativePeople));
+  // Ann Lee, same postcode district, a new e-mail and no phone.
+  const std::string file =
+      "nationbuilder_id,first_name,last_name,email,primary_zip,pcon\n"
+      "801,ann,LEE,a.lee@example.org,SW1A 2ZZ,E14000530\n"
+      "802,Eve,Lee,eve@example.org,SW1A 2ZZ,E14000530\n";
+  auto sum = Import(file, NationBuilder(), "nb.csv");
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->imported, 2u);  // not merged automatically
+  EXPECT_EQ(sum->possible_duplicates, 1u);
+  EXPECT_EQ(sum->matched, 0u);
+  ASSERT_EQ(sum->reports.size(), 1u);
+  EXPECT_EQ(sum->reports[0].line, 2u);
+  EXPECT_EQ(sum->reports[0].key, "name+postcode");
+  EXPECT_EQ(sum->reports[0].outcome, MatchOutcome::kPossibleDuplicate);
+  EXPECT_EQ(sum->reports[0].member.value(),
+            env_.Count("SELECT id FROM members WHERE external_id = 'N1'"));
+  auto rejects = ReadRejects(sum->rejects_file);
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_NE(rejects[0].reason.find("possibly a duplicate"), std::string::npos);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 5);
+}
+
+TEST_P(ImportTest, RowsOfOneFileSharingAnEmailAreNotBothAdded) {
+  const std::string file =
+      "member_id,first_name,last_name,email,constituency\n"
+      "S1,Ann,Lee,ann.lee@example.org,E14000530\n"
+      "S2,Ann,Lee,ann.lee@example.org,E14000530\n";
+  auto sum = Import(file);
+  ASSERT_TRUE(sum) << sum.error().ToString();
+  EXPECT_EQ(sum->imported, 1u);
+  EXPECT_EQ(sum->skipped, 1u);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM members"), 1);
+}
+
 TEST(ImportProfilesTest, DescribeEveryProfile) {
   for (const auto& p : ProfileNames()) {
     auto cols = DescribeProfile(p);

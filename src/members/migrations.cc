@@ -83,8 +83,15 @@ CREATE TABLE postcodes (
 );
 )sql";
 
+// Version 16: import reports a possible duplicate by name and postcode
+// district, so it looks members up by them.
+constexpr const char* kV16 = R"sql(
+CREATE INDEX members_district_name ON members(postcode_district, lower(last_name));
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {1, "members", "organisation tree and member register", kV1},
+    {16, "members", "members by postcode district and name", kV16},
 };
 
 }  // namespace

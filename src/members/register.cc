@@ -1,5 +1,7 @@
 #include "members/register.h"
 
+#include <algorithm>
+
 #include "members/preferences.h"
 
 namespace switchboard::members {
@@ -8,6 +10,9 @@ namespace {
 
 store::Value OptInt(const std::optional<std::int64_t>& v) {
   return v ? store::Value(*v) : store::Value();
+}
+store::Value OptInt(const std::optional<int>& v) {
+  return OptInt(v ? std::optional<std::int64_t>(*v) : std::nullopt);
 }
 
 Status InsertChildren(store::Tx& tx, std::int64_t id, const MemberRecord& r, Micros now,
@@ -31,40 +36,141 @@ Status InsertChildren(store::Tx& tx, std::int64_t id, const MemberRecord& r, Mic
 
 Result<UpsertResult> UpsertMember(store::Tx& tx, const MemberRecord& r, Micros now,
                                   std::string_view change_source) {
+  SB_ASSIGN_OR_RETURN(std::optional<MemberId> existing,
+                      FindBySourceId(tx, r.source, r.external_id));
+  if (existing) {
+    SB_ASSIGN_OR_RETURN(UpsertOutcome o, UpdateMemberFrom(tx, *existing, r, now, change_source));
+    return UpsertResult{*existing, o};
+  }
+  SB_ASSIGN_OR_RETURN(MemberId id, InsertMember(tx, r, now, change_source));
+  return UpsertResult{id, UpsertOutcome::kInserted};
+}
+
+Result<MemberId> InsertMember(store::Tx& tx, const MemberRecord& r, Micros now,
+                              std::string_view change_source) {
+  const store::Value branch =
+      OptInt(r.branch.valid() ? std::optional<std::int64_t>(r.branch.value()) : std::nullopt);
+  const store::Value birth = OptInt(r.birth_year);
   std::int64_t id = 0;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "INSERT INTO members (source, external_id, unit_id, branch_id, first_name, last_name, "
+      "birth_year, postcode_district, status, membership_type, joined_on, lapsed_on, consents, "
+      "suppressions, content_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+      "$8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
+      {r.source, r.external_id, r.unit.value(), branch, r.first_name, r.last_name, birth,
+       r.postcode_district, r.status, r.membership_type, OptInt(r.joined_on), OptInt(r.lapsed_on),
+       static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(r.suppressions),
+       store::Value::Bytes(r.content_hash), now},
+      [&](const store::Row& row) {
+        id = row.Int(0);
+        return false;
+      }));
+  SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, std::nullopt, std::nullopt));
+  return MemberId(id);
+}
+
+Result<std::optional<MemberId>> FindBySourceId(store::Tx& tx, std::string_view source,
+                                               std::string_view external_id) {
+  std::optional<MemberId> id;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT id FROM members WHERE source = $1 AND external_id = $2",
+                              {std::string(source), std::string(external_id)},
+                              [&](const store::Row& row) {
+                                id = MemberId(row.Int(0));
+                                return false;
+                              }));
+  return id;
+}
+
+Result<std::vector<ContactMatch>> FindByContactIndexes(store::Tx& tx,
+                                                       const std::vector<std::string>& email_bi,
+                                                       const std::vector<std::string>& phone_bi) {
+  std::vector<ContactMatch> out;
+  // Per kind, one IN list over the indexed column, reading at most
+  // kMaxContactHolders + 1 holders (no ORDER BY or DISTINCT: either would read
+  // them all first), and the holders' names only when they are few.
+  for (const char* kind : {"email", "phone"}) {
+    const auto& bis = std::string_view(kind) == "email" ? email_bi : phone_bi;
+    if (bis.empty()) continue;
+    std::string in;
+    std::vector<store::Value> params;
+    for (const std::string& bi : bis) {
+      params.push_back(store::Value::Bytes(bi));
+      in += (params.size() > 1 ? ", $" : "$") + std::to_string(params.size());
+    }
+    std::vector<std::int64_t> ids;
+    SB_RETURN_IF_ERROR(tx.Query("SELECT member_id FROM contact_points WHERE blind_index IN (" + in +
+                                    ") AND kind = '" + kind + "' LIMIT " +
+                                    std::to_string(kMaxContactHolders + 1),
+                                params, [&](const store::Row& row) {
+                                  ids.push_back(row.Int(0));
+                                  return true;
+                                }));
+    const bool too_many = ids.size() > static_cast<size_t>(kMaxContactHolders);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    if (too_many) {
+      while (ids.size() <= static_cast<size_t>(kMaxContactHolders)) ids.push_back(0);
+      for (std::int64_t id : ids) out.push_back({MemberId(id), kind, "", ""});
+      continue;
+    }
+    for (std::int64_t id : ids) {
+      ContactMatch m{MemberId(id), kind, "", ""};
+      SB_RETURN_IF_ERROR(tx.Query("SELECT first_name, last_name FROM members WHERE id = $1", {id},
+                                  [&](const store::Row& row) {
+                                    m.first_name = std::string(row.Text(0));
+                                    m.last_name = std::string(row.Text(1));
+                                    return false;
+                                  }));
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<MemberId>> FindByNameAndDistrict(store::Tx& tx, std::string_view first_name,
+                                                    std::string_view last_name,
+                                                    std::string_view district, int limit) {
+  std::vector<MemberId> out;
+  if (district.empty() || last_name.empty()) return out;
+  auto lower = [](std::string_view s) {
+    std::string o(s);
+    for (char& c : o) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return o;
+  };
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT id FROM members WHERE postcode_district = $1 AND lower(last_name) = $2 AND "
+               "lower(first_name) = $3 ORDER BY id LIMIT $4",
+               {std::string(district), lower(last_name), lower(first_name),
+                static_cast<std::int64_t>(limit)},
+               [&](const store::Row& row) {
+                 out.push_back(MemberId(row.Int(0)));
+                 return true;
+               }));
+  return out;
+}
+
+Result<UpsertOutcome> UpdateMemberFrom(store::Tx& tx, MemberId member, const MemberRecord& r,
+                                       Micros now, std::string_view change_source) {
+  const std::int64_t id = member.value();
   std::string old_hash;
   std::uint32_t old_consents = 0, old_suppressions = 0;
+  bool found = false;
   SB_RETURN_IF_ERROR(
-      tx.Query("SELECT id, content_hash, consents, suppressions FROM members WHERE source = $1 AND "
-               "external_id = $2",
-               {r.source, r.external_id}, [&](const store::Row& row) {
-                 id = row.Int(0);
-                 old_hash = std::string(row.Bytes(1));
-                 old_consents = static_cast<std::uint32_t>(row.Int(2));
-                 old_suppressions = static_cast<std::uint32_t>(row.Int(3));
+      tx.Query("SELECT content_hash, consents, suppressions FROM members WHERE id = $1", {id},
+               [&](const store::Row& row) {
+                 found = true;
+                 old_hash = std::string(row.Bytes(0));
+                 old_consents = static_cast<std::uint32_t>(row.Int(1));
+                 old_suppressions = static_cast<std::uint32_t>(row.Int(2));
                  return false;
                }));
-  const store::Value branch = r.branch.valid() ? store::Value(r.branch.value()) : store::Value();
-  const store::Value birth =
-      r.birth_year ? store::Value(static_cast<std::int64_t>(*r.birth_year)) : store::Value();
-  if (id == 0) {
-    SB_RETURN_IF_ERROR(tx.Query(
-        "INSERT INTO members (source, external_id, unit_id, branch_id, first_name, last_name, "
-        "birth_year, postcode_district, status, membership_type, joined_on, lapsed_on, consents, "
-        "suppressions, content_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-        "$8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
-        {r.source, r.external_id, r.unit.value(), branch, r.first_name, r.last_name, birth,
-         r.postcode_district, r.status, r.membership_type, OptInt(r.joined_on), OptInt(r.lapsed_on),
-         static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(r.suppressions),
-         store::Value::Bytes(r.content_hash), now},
-        [&](const store::Row& row) {
-          id = row.Int(0);
-          return false;
-        }));
-    SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, std::nullopt, std::nullopt));
-    return UpsertResult{MemberId(id), UpsertOutcome::kInserted};
-  }
-  if (old_hash == r.content_hash) return UpsertResult{MemberId(id), UpsertOutcome::kUnchanged};
+  if (!found) return Status::NotFound("no member " + std::to_string(id));
+  if (old_hash == r.content_hash) return UpsertOutcome::kUnchanged;
+  const store::Value branch =
+      OptInt(r.branch.valid() ? std::optional<std::int64_t>(r.branch.value()) : std::nullopt);
+  const store::Value birth = OptInt(r.birth_year);
   SB_RETURN_IF_ERROR(tx.Exec(
       "UPDATE members SET unit_id = $2, branch_id = $3, first_name = $4, last_name = $5, "
       "birth_year = $6, postcode_district = $7, status = $8, membership_type = $9, joined_on = "
@@ -76,7 +182,7 @@ Result<UpsertResult> UpsertMember(store::Tx& tx, const MemberRecord& r, Micros n
        store::Value::Bytes(r.content_hash), now}));
   SB_RETURN_IF_ERROR(tx.Exec("DELETE FROM contact_points WHERE member_id = $1", {id}));
   SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, old_consents, old_suppressions));
-  return UpsertResult{MemberId(id), UpsertOutcome::kUpdated};
+  return UpsertOutcome::kUpdated;
 }
 
 Status PlantCanary(store::Tx& tx, MemberId id, Micros now, std::string_view purpose) {

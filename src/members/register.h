@@ -82,6 +82,43 @@ struct UpsertResult {
 Result<UpsertResult> UpsertMember(store::Tx& tx, const MemberRecord& record, Micros now,
                                   std::string_view change_source);
 
+// Inserts a member the caller knows is not stored under (source, external_id).
+Result<MemberId> InsertMember(store::Tx& tx, const MemberRecord& record, Micros now,
+                              std::string_view change_source);
+
+// The member stored under (source, external_id), if any.
+Result<std::optional<MemberId>> FindBySourceId(store::Tx& tx, std::string_view source,
+                                               std::string_view external_id);
+
+// A member holding an e-mail or phone contact point whose blind index is one
+// of those asked for, with the stored name (for telling household phones
+// apart). Each member appears once per kind, and at most kMaxContactHolders
+// + 1 per kind: a contact point held by more members than that (an office
+// line, a shared inbox) identifies nobody, and the caller needs to know only
+// that there are too many (then ids beyond those read are the invalid id).
+inline constexpr int kMaxContactHolders = 5;
+struct ContactMatch {
+  MemberId id;
+  std::string kind;  // email or phone
+  std::string first_name;
+  std::string last_name;
+};
+Result<std::vector<ContactMatch>> FindByContactIndexes(store::Tx& tx,
+                                                       const std::vector<std::string>& email_bi,
+                                                       const std::vector<std::string>& phone_bi);
+
+// Members with this last name (case-insensitive, ASCII), first name (same)
+// and postcode district, at most `limit` of them, lowest id first.
+Result<std::vector<MemberId>> FindByNameAndDistrict(store::Tx& tx, std::string_view first_name,
+                                                    std::string_view last_name,
+                                                    std::string_view district, int limit);
+
+// Replaces member `id`'s fields and contact points with `record`'s, keeping
+// the member's own source and external id (an import matching a member it
+// did not create). Unchanged when the content hash is the stored one.
+Result<UpsertOutcome> UpdateMemberFrom(store::Tx& tx, MemberId id, const MemberRecord& record,
+                                       Micros now, std::string_view change_source);
+
 // Marks a member as a canary (seed record). Only the canaries table knows.
 Status PlantCanary(store::Tx& tx, MemberId id, Micros now, std::string_view purpose);
 

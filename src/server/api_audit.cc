@@ -120,7 +120,10 @@ HttpResponse Api::AuditCheckpoints(const ApiCall& call) {
                          {"root", audit::ToHex(cp.checkpoint.root)},
                          {"time", FormatTimestamp(cp.checkpoint.time)},
                          {"key_id", cp.checkpoint.key_id},
-                         {"witness_line", audit::FormatWitnessLine(cp)}});
+                         {"witness_line", audit::FormatWitnessLine(cp)},
+                         {"note", cp.format == audit::CheckpointFormat::kSignedNote
+                                      ? json(audit::FormatSignedNote(cp))
+                                      : json(nullptr)}});
         }
         return Json(200, {{"checkpoints", out}});
       });

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import unittest
 
+import tlog
 from harness import BIN, DataDirTest
 from serve_test import get, start
 
@@ -42,8 +43,7 @@ class AuditTest(DataDirTest):
         return os.path.join(self.data, "audit-checkpoints.log")
 
     def logged_sizes(self, path=None):
-        with open(path or self.log_path(), encoding="ascii") as f:
-            return [int(l.split()[0]) for l in f if l.strip() and not l.startswith("#")]
+        return tlog.sizes(path or self.log_path())
 
     def events(self):
         return self.sql("SELECT COUNT(*) FROM audit_events")[0][0]
@@ -185,17 +185,16 @@ class AuditTest(DataDirTest):
         self.cli("status", check=0)
 
     def test_a_torn_last_line_is_tolerated_and_repaired(self):
-        with open(self.log_path(), encoding="ascii") as f:
-            last = f.read().splitlines()[-1]
-        with open(self.log_path(), "a", encoding="ascii") as f:
+        last = tlog.entries(self.log_path())[-1][1]
+        with open(self.log_path(), "a", encoding="utf-8") as f:
             f.write(last[:40])  # a crash in the middle of an append
         v = self.verify(0)
         self.assertIn("cut short", v["notes"][0])
         self.cli("account", "add", "dave", "--name", "D", "--password-stdin",
                  stdin=PASSWORD + "\n", check=0)
-        with open(self.log_path(), encoding="ascii") as f:
+        with open(self.log_path(), encoding="utf-8") as f:
             text = f.read()
-        self.assertTrue(text.endswith("\n"))
+        self.assertTrue(text.endswith("\n\n"))
         self.assertEqual(self.logged_sizes()[-1], self.events())
         self.assertEqual(self.verify(0)["notes"], [])
 
@@ -222,10 +221,10 @@ class AuditTest(DataDirTest):
         n = self.events()
         self.sql(("DELETE FROM audit_events WHERE seq >= ?", (n - 1,)),
                  ("DELETE FROM audit_checkpoints WHERE tree_size >= ?", (n - 1,)))
-        with open(self.log_path(), encoding="ascii") as f:
-            lines = f.read().splitlines(keepends=True)
-        with open(self.log_path(), "w", encoding="ascii") as f:
-            f.writelines(lines[:-2])
+        kept = [(kind, text) for (kind, text), size in
+                zip(tlog.entries(self.log_path()), self.logged_sizes()) if size < n - 1]
+        with open(self.log_path(), "w", encoding="utf-8") as f:
+            f.writelines(text + "\n" for _, text in kept)
         # ...but not the copy elsewhere.
         v = self.verify(AUDIT_FAILED)
         self.assertEqual(v["first_bad"], n - 1)

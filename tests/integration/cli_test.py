@@ -57,7 +57,9 @@ class CliTest(DataDirTest):
             f.write("BAD1,No,Unit,,,,Atlantis,current,,,\n")
             f.write("BAD2,Bad,Phone,,12,,E14000530,current,,,\n")
         s = self.import_json(csv, "--unit-column", "constituency")
-        self.assertEqual(set(s), {"rows", "imported", "updated", "unchanged", "rejected",
+        self.assertEqual(set(s), {"rows", "imported", "updated", "unchanged", "skipped",
+                                  "rejected", "on_match", "matched", "matched_by", "conflicts",
+                                  "possible_duplicates", "matches", "unmapped_columns",
                                   "rejects_file", "seconds"})
         self.assertEqual(s["rows"], 502)
         self.assertEqual(s["imported"], 500)

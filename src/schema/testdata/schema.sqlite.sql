@@ -97,7 +97,7 @@ CREATE TABLE audit_checkpoints (
   at INTEGER NOT NULL,
   key_id TEXT NOT NULL,
   signature BLOB NOT NULL
-);
+, format INTEGER NOT NULL DEFAULT 1, note TEXT);
 CREATE TABLE accounts (
   id INTEGER PRIMARY KEY,
   login TEXT NOT NULL UNIQUE,
@@ -474,3 +474,4 @@ CREATE TABLE account_mail (
   detail TEXT
 );
 CREATE INDEX account_mail_due ON account_mail(state, next_attempt_at);
+CREATE INDEX members_district_name ON members(postcode_district, lower(last_name));
