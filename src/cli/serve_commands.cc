@@ -307,6 +307,8 @@ class DemoCommand final : public Command {
         "  organiser: login %s  password %s   (create campaigns, invitations, progress)\n"
         "  volunteer: login %s  password %s   (already joined; open the app and press Next)\n"
         "  invitation link for anyone else: http://127.0.0.1:%d%s\n"
+        "  (press \"I'm new here\" and give any address: the sign-up link arrives in the mail "
+        "capture)\n"
         "  (these passwords are printed once; the demo data is synthetic)\n\n",
         static_cast<long long>(pbk->campaign), pbk->unit_name.c_str(),
         static_cast<long long>(pbk->targets), static_cast<long long>(pbk->demo_calls),

@@ -187,6 +187,9 @@ Result<DemoPhonebank> SetUpDemoPhonebank(App& app) {
                  "choice",
                  {"housing", "transport", "health", "other"}},
                 {"volunteer", "How keen are they to help out? (1-5)", "scale", {}}};
+    // Anyone trying the demo can sign up through the link with an address of
+    // their own; the one-time link arrives in the local mail capture.
+    c.eligibility.non_members_may_sign_up = true;
     c.calling_start = 0;
     c.calling_end = 24 * 60;
     c.starts_at = began;
