@@ -83,12 +83,20 @@ step("the organiser creates a campaign and sees its audience", async () => {
   // The audience is counted before the draft exists.
   await page.locator("#audience-count").getByText(`Audience: ${data.members.audience} members`).waitFor();
 
+  // Who may join: the settings carry the eligibility rules to the server.
+  const nonMembers = "People who are not members may sign up with an e-mail address of their own";
+  assert.equal(await page.getByLabel(nonMembers).isChecked(), false, "off by default");
+  await page.getByLabel(nonMembers).check();
   const created = page.waitForResponse(isApi("POST", /^\/api\/v1\/campaigns$/));
   await page.getByRole("button", { name: "Save draft" }).click();
   const res = await created;
   assert.equal(res.status(), 201, await res.text());
-  campaignId = (await res.json()).campaign.id;
+  const saved = (await res.json()).campaign;
+  campaignId = saved.id;
+  assert.equal(saved.eligibility.non_members_may_sign_up, true);
+  assert.equal(saved.eligibility.members_in_scope_only, false);
   await page.getByRole("heading", { name: CAMPAIGN, level: 1 }).waitFor();
+  assert.equal(await page.getByLabel(nonMembers).isChecked(), true, "the draft shows what was saved");
   await page.locator("#audience-count").getByText(/Audience: \d+ members?/).waitFor();
   const count = Number((await page.locator("#audience-count").textContent()).replace(/\D/g, ""));
   assert.equal(count, data.members.audience, "current members in E14000530 who agreed to phone calls");
