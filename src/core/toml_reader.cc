@@ -118,13 +118,15 @@ Status TomlReader::IntImpl(const toml::table& t, std::string_view key, std::int6
   const toml::node* n = t.get(key);
   *present = n != nullptr;
   if (!n) return Status::Ok();
-  auto v = n->value<std::int64_t>();
-  if (!v || !n->is_integer()) return Bad(*n, "'" + std::string(key) + "' must be an integer");
-  if (*v < lo || *v > hi) {
+  // The type first: toml++ converts a float node to an integer when asked,
+  // which is undefined for one out of range (1e99).
+  if (!n->is_integer()) return Bad(*n, "'" + std::string(key) + "' must be an integer");
+  const std::int64_t v = n->as_integer()->get();
+  if (v < lo || v > hi) {
     return Bad(*n, "'" + std::string(key) + "' must be between " + std::to_string(lo) + " and " +
                        std::to_string(hi));
   }
-  *out = *v;
+  *out = v;
   return Status::Ok();
 }
 
