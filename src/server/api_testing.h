@@ -57,14 +57,14 @@ class ApiEnv {
   // `member`: the member record the account belongs to (none by default).
   AccountId AddAccount(const std::string& login, bool staff = false, MemberId member = MemberId()) {
     AccountId id;
-    EXPECT_TRUE(
-        env_.store_
-            ->Write([&](store::Tx& tx) -> Status {
-              SB_ASSIGN_OR_RETURN(
-                  id, access::CreateAccount(tx, {login, "Test", member, staff}, clock_.Now()));
-              return access::SetPasswordHash(tx, id, password_hash_);
-            })
-            .ok());
+    EXPECT_TRUE(env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(
+                          id,
+                          access::CreateAccount(tx, {login, "Test", member, staff}, clock_.Now()));
+                      return access::SetPasswordHash(tx, id, password_hash_);
+                    })
+                    .ok());
     return id;
   }
 
