@@ -207,6 +207,9 @@ Result<Contact> ContactFor(store::Tx& tx, const access::Decision& decision,
 }
 
 std::string ScriptFor(const Campaign& c, std::string_view first_name, std::string_view unit_name) {
+  // Text without a tag renders as itself: no template to compile on this
+  // request's path (every Next).
+  if (c.script.find("{{") == std::string::npos) return c.script;
   auto t = messaging::Template::Compile(c.script, messaging::BodyKind::kScript, "script");
   if (!t) return c.script;
   messaging::MergeValues v;
