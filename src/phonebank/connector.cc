@@ -23,6 +23,30 @@ Result<std::string> OpenPhone(store::Tx& tx, const crypto::Sealer& sealer, Membe
 
 }  // namespace
 
+Result<bool> Connector::RecordEnd(store::Tx& tx, CallId call, std::string_view end, Micros now) {
+  SB_ASSIGN_OR_RETURN(
+      std::int64_t n,
+      tx.Exec("UPDATE calls SET state = 'ended', end_reason = $2, ended_at = $3, "
+              "duration_seconds = CASE WHEN answered_at IS NULL THEN 0 ELSE ($3 - answered_at) / "
+              "1000000 END WHERE id = $1 AND state IN ('calling_you', 'calling_member', "
+              "'connected', 'ringing', 'answered')",
+              {call.value(), std::string(end), now}));
+  return n == 1;
+}
+
+Result<std::vector<CallId>> Connector::ActiveCalls(store::Tx& tx,
+                                                   std::optional<CampaignId> campaign) {
+  std::vector<CallId> out;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT id FROM calls WHERE state IN ('calling_you', 'calling_member', 'connected', "
+               "'ringing', 'answered') AND ($1 = 0 OR campaign_id = $1) ORDER BY id",
+               {campaign ? campaign->value() : std::int64_t{0}}, [&](const store::Row& r) {
+                 out.emplace_back(r.Int(0));
+                 return true;
+               }));
+  return out;
+}
+
 Result<CallState> SandboxConnector::Connect(store::Tx& tx, const Campaign& campaign,
                                             AccountId caller, const Lease& lease, Micros now) {
   SB_ASSIGN_OR_RETURN(bool verified, EndpointVerified(tx, caller));
@@ -40,7 +64,7 @@ Result<CallState> SandboxConnector::Connect(store::Tx& tx, const Campaign& campa
                               "caller_id = $4 AND outcome IS NULL",
                               {lease.call.value(), now, campaign.id.value(), caller.value()}));
   if (n != 1) return Status::FailedPrecondition("the call for this contact has already ended");
-  return CallState{lease.call, "ringing", 0, true};
+  return CallState{lease.call, "ringing", "", "", 0, true};
 }
 
 Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId caller,
@@ -51,7 +75,7 @@ Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId
       tx.Query("SELECT connected_at, connector FROM calls WHERE id = $1 AND caller_id = $2",
                {call.value(), caller.value()}, [&](const store::Row& r) {
                  connected = r.IntOr(0, 0);
-                 out = CallState{call, "ringing", 0, r.Text(1) == "sandbox"};
+                 out = CallState{call, "ringing", "", "", 0, r.Text(1) == "sandbox"};
                  return false;
                }));
   if (!out || !out->simulated || connected == 0) {
@@ -71,6 +95,44 @@ Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId
     out->duration_seconds = kTalkSeconds;
   }
   return *out;
+}
+
+Status SandboxConnector::Hangup(store::Tx& tx, CallId call, AccountId caller, Micros now) {
+  SB_ASSIGN_OR_RETURN(std::int64_t mine,
+                      tx.QueryInt("SELECT COUNT(*) FROM calls WHERE id = $1 AND caller_id = $2",
+                                  {call.value(), caller.value()}));
+  if (mine == 0) return switchboard::Status::NotFound("no call of yours has that id");
+  return RecordEnd(tx, call, "completed", now).status();
+}
+
+Result<int> SandboxConnector::EndCalls(store::Store& store, std::optional<CampaignId> campaign,
+                                       Micros now) {
+  int ended = 0;
+  SB_RETURN_IF_ERROR(store.Write([&](store::Tx& tx) -> switchboard::Status {
+    ended = 0;
+    SB_ASSIGN_OR_RETURN(std::vector<CallId> calls, ActiveCalls(tx, campaign));
+    for (CallId c : calls) {
+      SB_ASSIGN_OR_RETURN(bool did, RecordEnd(tx, c, "killed", now));
+      ended += did ? 1 : 0;
+    }
+    return switchboard::Status::Ok();
+  }));
+  return ended;
+}
+
+Result<int> SandboxConnector::Reconcile(store::Store& store, Micros now) {
+  // A simulated call has no legs to hang up; what was active is lost.
+  int ended = 0;
+  SB_RETURN_IF_ERROR(store.Write([&](store::Tx& tx) -> switchboard::Status {
+    ended = 0;
+    SB_ASSIGN_OR_RETURN(std::vector<CallId> calls, ActiveCalls(tx, std::nullopt));
+    for (CallId c : calls) {
+      SB_ASSIGN_OR_RETURN(bool did, RecordEnd(tx, c, "lost", now));
+      ended += did ? 1 : 0;
+    }
+    return switchboard::Status::Ok();
+  }));
+  return ended;
 }
 
 Result<EndpointVerification> RegisterEndpoint(store::Tx& tx, const crypto::Sealer& sealer,

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -23,23 +25,57 @@
 
 namespace switchboard::phonebank {
 
+// A bridged call as the calling screen shows it (docs/telephony.md):
+//   calling_you     ringing the caller's own phone
+//   calling_member  the caller answered; ringing the member
+//   connected       both phones up; media flows phone to phone
+//   ended           over; `end` says why
+// `end` is one of: completed (someone hung up after talking), caller_busy,
+// caller_no_answer, caller_declined (the caller's own phone), busy,
+// no_answer, wrong_number (the member's), killed (the kill switch or the
+// campaign ending), failed (the trunk or the network), lost (found
+// unfinished at start-up after a crash). `suggested` is the outcome the
+// calling screen preselects (busy, no_answer, wrong_number) or empty.
 struct CallState {
   CallId id;
-  std::string state;  // ringing, answered, completed, failed
-  std::int64_t duration_seconds = 0;
+  std::string state;
+  std::string end;
+  std::string suggested;
+  std::int64_t duration_seconds = 0;  // connected time, once ended
   bool simulated = false;
 };
 
+// Every connector runs the same life cycle; the rows of `calls` (state,
+// connected_at, answered_at, ended_at, duration_seconds, end_reason) are its
+// record, written by the connector in the caller's transaction (Connect,
+// Hangup) or in its own (events from the network).
+//
+// `Connect` runs inside the caller's transaction, which the group writer may
+// run twice: it decides and records, and dials nothing. `Dial` is called once
+// the transaction is durable and starts the call; a crash between the two
+// leaves a call that `Reconcile` ends as `lost` at the next start.
 class Connector {
  public:
   virtual ~Connector() = default;
   virtual std::string_view name() const = 0;
-  // Rings `caller_endpoint` (the caller's own verified phone, opened by the
-  // connector) and bridges to the leased member's phone. Records the call
-  // on the lease's row in `calls`.
+  // Checks the caller may be rung (a verified phone of their own) and the
+  // member has a phone; marks the lease's call row `calling_you`.
   virtual Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
                                     const Lease& lease, Micros now) = 0;
+  // Starts a call `Connect` recorded, after its transaction committed.
+  virtual void Dial(CallId call) = 0;
   virtual Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) = 0;
+  // The caller ends their call from the screen: both legs are hung up.
+  virtual switchboard::Status Hangup(store::Tx& tx, CallId call, AccountId caller, Micros now) = 0;
+  // The kill switch, a campaign ending or the server stopping: every active
+  // call of `campaign` (of every campaign when absent) is ended on both legs
+  // at once and recorded `killed`. Returns how many were active.
+  virtual Result<int> EndCalls(store::Store& store, std::optional<CampaignId> campaign,
+                               Micros now) = 0;
+  // At start-up: calls left active by a crash are ended (legs the trunk still
+  // knows are hung up), recorded `lost`, and their leases kept for the caller
+  // to record an outcome or expire as usual. Returns how many.
+  virtual Result<int> Reconcile(store::Store& store, Micros now) = 0;
   // Texts a verification code to a caller's own phone (RegisterEndpoint);
   // called once the endpoint is stored.
   virtual switchboard::Status SendVerificationCode(std::string_view e164,
@@ -47,6 +83,15 @@ class Connector {
   // A simulator dials and texts nothing; only then may the API show what it
   // would have sent (the verification code) to the caller.
   virtual bool simulated() const { return false; }
+
+ protected:
+  // The bookkeeping every connector shares. Records the end of an active
+  // call (state, end_reason, ended_at, duration from answered_at); false when
+  // it had already ended, so an end reported twice counts once.
+  static Result<bool> RecordEnd(store::Tx& tx, CallId call, std::string_view end, Micros now);
+  // The active calls (calling_you, calling_member, connected; and the
+  // sandbox's ringing and answered) of `campaign`, or of every campaign.
+  static Result<std::vector<CallId>> ActiveCalls(store::Tx& tx, std::optional<CampaignId> campaign);
 };
 
 class SandboxConnector final : public Connector {
@@ -55,7 +100,13 @@ class SandboxConnector final : public Connector {
   std::string_view name() const override { return "sandbox"; }
   Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
                             const Lease& lease, Micros now) override;
+  // The timeline starts in Connect; nothing to dial.
+  void Dial(CallId) override {}
   Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) override;
+  switchboard::Status Hangup(store::Tx& tx, CallId call, AccountId caller, Micros now) override;
+  Result<int> EndCalls(store::Store& store, std::optional<CampaignId> campaign,
+                       Micros now) override;
+  Result<int> Reconcile(store::Store& store, Micros now) override;
   // Sends nothing: the API shows the code instead.
   switchboard::Status SendVerificationCode(std::string_view, std::string_view) override {
     return switchboard::Status::Ok();

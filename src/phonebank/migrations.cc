@@ -151,12 +151,19 @@ constexpr const char* kV12 = R"sql(
 ALTER TABLE campaign_targets ADD COLUMN lease_call {{int}};
 )sql";
 
+// Version 17: why a call ended (phonebank/connector.h, CallState::end), for
+// real calls through a SIP trunk as for the sandbox.
+constexpr const char* kV17 = R"sql(
+ALTER TABLE calls ADD COLUMN end_reason TEXT;
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {6, "phonebank", "phone bank", kV6},
     {8, "phonebank", "campaign versions", kV8},
     {10, "phonebank", "the phone-bank queue in lease order", kV10},
     {11, "phonebank", "the phone-bank queue: free and leased targets apart", kV11},
     {12, "phonebank", "a phone-bank lease names its call", kV12},
+    {17, "phonebank", "why a call ended", kV17},
 };
 
 }  // namespace

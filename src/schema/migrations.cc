@@ -10,6 +10,7 @@
 #include "members/migrations.h"
 #include "messaging/migrations.h"
 #include "phonebank/migrations.h"
+#include "privacy/migrations.h"
 #include "segment/migrations.h"
 #include "store/migrations.h"
 
@@ -24,9 +25,9 @@ const std::vector<store::Migration>& AllMigrations() {
     // order of creation); in version 9 member e-mail, then the audit log's
     // message column.
     const std::initializer_list<std::span<const store::Migration>> modules = {
-        contest::Migrations(), messaging::Migrations(), phonebank::Migrations(),
-        segment::Migrations(), access::Migrations(),    members::Migrations(),
-        audit::Migrations(),   store::Migrations(),
+        privacy::Migrations(),   contest::Migrations(), messaging::Migrations(),
+        phonebank::Migrations(), segment::Migrations(), access::Migrations(),
+        members::Migrations(),   audit::Migrations(),   store::Migrations(),
     };
     std::vector<store::Migration> all;
     for (std::span<const store::Migration> steps : modules) {

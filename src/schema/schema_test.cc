@@ -23,6 +23,7 @@
 #include "members/migrations.h"
 #include "messaging/migrations.h"
 #include "phonebank/migrations.h"
+#include "privacy/migrations.h"
 #include "schema/migrations.h"
 #include "segment/migrations.h"
 #include "store/migrations.h"
@@ -209,7 +210,8 @@ std::vector<ModuleSteps> Modules() {
   return {{"access", access::Migrations()},       {"audit", audit::Migrations()},
           {"contest", contest::Migrations()},     {"members", members::Migrations()},
           {"messaging", messaging::Migrations()}, {"phonebank", phonebank::Migrations()},
-          {"segment", segment::Migrations()},     {"store", store::Migrations()}};
+          {"privacy", privacy::Migrations()},     {"segment", segment::Migrations()},
+          {"store", store::Migrations()}};
 }
 
 TEST(RegistryTest, VersionsRunFromOneWithoutGaps) {

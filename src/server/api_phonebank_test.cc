@@ -611,6 +611,14 @@ class TextingConnector final : public phonebank::Connector {
   Result<phonebank::CallState> Status(store::Tx&, phonebank::CallId, AccountId, Micros) override {
     return switchboard::Status::NotFound("this test connector has no calls");
   }
+  void Dial(phonebank::CallId) override {}
+  switchboard::Status Hangup(store::Tx&, phonebank::CallId, AccountId, Micros) override {
+    return switchboard::Status::NotFound("this test connector has no calls");
+  }
+  Result<int> EndCalls(store::Store&, std::optional<phonebank::CampaignId>, Micros) override {
+    return 0;
+  }
+  Result<int> Reconcile(store::Store&, Micros) override { return 0; }
   switchboard::Status SendVerificationCode(std::string_view e164, std::string_view code) override {
     if (fail) return switchboard::Status::Unavailable("the text-message gateway is down");
     sent.emplace_back(e164, code);

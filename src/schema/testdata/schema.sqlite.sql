@@ -267,7 +267,7 @@ CREATE TABLE calls (
   outcome TEXT,
   answers TEXT,
   recorded_at INTEGER
-);
+, end_reason TEXT);
 CREATE TABLE caller_endpoints (
   account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
   key_id INTEGER NOT NULL,
@@ -475,3 +475,16 @@ CREATE TABLE account_mail (
 );
 CREATE INDEX account_mail_due ON account_mail(state, next_attempt_at);
 CREATE INDEX members_district_name ON members(postcode_district, lower(last_name));
+CREATE TABLE privacy_requests (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  member_id INTEGER NOT NULL REFERENCES members(id),
+  source TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  recorded_by INTEGER REFERENCES accounts(id),
+  state TEXT NOT NULL,
+  closed_at INTEGER,
+  closed_by INTEGER REFERENCES accounts(id)
+);
+CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
