@@ -626,10 +626,40 @@ def mail_seeds():
     return {"long-body": base[:200] + (b"x" * 2000 + b" ") * 120 + base[200:]}
 
 
+def dtmf_seeds():
+    """The key presses Debian's sip-tester ships as captures, as datagram
+    sequences, and the SIP INFO bodies trunks send."""
+    import struct
+    seeds = {}
+    captures = "/usr/share/sip-tester"
+    frames = b""
+    for key in ["1", "5", "9", "star", "pound"]:
+        path = os.path.join(captures, f"dtmf_2833_{key}.pcap")
+        if not os.path.exists(path):
+            continue
+        d = open(path, "rb").read()
+        at, seq = 24, b""
+        while at + 16 <= len(d):
+            n = struct.unpack("<I", d[at + 8:at + 12])[0]
+            frame = d[at + 16:at + 16 + n]
+            at += 16 + n
+            ip = frame[14:]
+            udp = ip[(ip[0] & 15) * 4:]
+            payload = udp[8:]
+            seq += struct.pack(">H", len(payload)) + payload
+        seeds[f"capture-{key}"] = b"\x00" + seq
+        frames += seq
+    seeds["captures-in-a-row"] = b"\x00" + frames
+    seeds["info-relay"] = b"\x01application/dtmf-relay\nSignal=5\r\nDuration=160\r\n"
+    seeds["info-plain"] = b"\x01application/dtmf\n#"
+    seeds["info-long"] = b"\x01application/dtmf-relay\n" + b"Signal=" + b"1" * 2000
+    return seeds
+
+
 TARGETS = {
     "api": api_seeds, "json": json_seeds, "template": template_seeds, "policy": policy_seeds,
     "http": http_seeds, "csv": csv_seeds, "import": import_seeds, "contact": contact_seeds,
-    "mail": mail_seeds, "contest": contest_seeds,
+    "mail": mail_seeds, "contest": contest_seeds, "dtmf": dtmf_seeds,
 }
 
 

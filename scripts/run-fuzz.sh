@@ -21,10 +21,12 @@ seeds="$out/seeds"
 # Longest input, by target: above the 1 MiB request body limit ([server]
 # max_body_bytes) with room for the harness's own fields and 16 KiB of
 # headers, the 1 MiB import and CSV record limits, a message body's 256 KiB
-# (templates; mail bodies), 64 KiB for one contact field.
+# (templates; mail bodies), 64 KiB for one contact field, a run of
+# datagrams for DTMF.
 declare -A max_len=(
   [api]=1114112 [json]=1114112 [http]=1114112 [import]=1114112 [csv]=1114112
   [policy]=1114112 [contest]=1114112 [template]=266240 [mail]=266240 [contact]=65536
+  [dtmf]=70000
 )
 # Routes whose 2xx answers the seeds must get past api_fuzz's leak check.
 api_expect="calling.next,calling.connect,calling.outcome,calls.get,campaigns.update"
