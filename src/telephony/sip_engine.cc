@@ -106,7 +106,23 @@ void Wipe(std::string& s) {
 
 enum class Phase { kCallingCaller, kCallingMember, kConnected, kEnded };
 
-enum CommandId { kPlace = 1, kHangup, kHangupAll, kEndLegs, kProbe, kStop };
+enum CommandId { kPlace = 1, kHangup, kHangupAll, kEndLegs, kProbe, kText, kStop };
+
+struct TextState {
+  std::promise<Status> done;
+  std::string uri;
+  std::string text;
+  std::string tag;
+  std::string call_id;
+  std::uint32_t cseq = 1;
+  bool challenged = false;
+  struct sip_auth* auth = nullptr;  // engine thread only
+  Engine::Impl* impl = nullptr;
+  ~TextState() {
+    Wipe(uri);
+    mem_deref(auth);
+  }
+};
 
 struct ProbeState {
   std::mutex mu;
@@ -125,6 +141,7 @@ struct Command {
   std::string end;
   std::vector<LegRecord> legs;
   std::shared_ptr<ProbeState> probe;
+  std::shared_ptr<TextState> text;
 };
 
 }  // namespace
@@ -164,6 +181,7 @@ struct Engine::Impl {
   void Finish(Call* c, std::string end);
   void EndLeg(const LegRecord& leg);
   void StartProbe(std::shared_ptr<ProbeState> p);
+  int SendText(std::shared_ptr<TextState> t);
 };
 
 struct Call {
@@ -386,6 +404,27 @@ bool ResponseHandler(const sip_msg* msg, void* arg) {
   return true;
 }
 
+void TextResponse(int err, const sip_msg* msg, void* arg) {
+  auto* holder = static_cast<std::shared_ptr<TextState>*>(arg);
+  std::shared_ptr<TextState> t = *holder;
+  delete holder;
+  if (err || !msg) {
+    t->done.set_value(Status::Unavailable("the trunk did not answer the text message"));
+    return;
+  }
+  if ((msg->scode == 401 || msg->scode == 407) && !t->challenged) {
+    t->challenged = true;
+    ++t->cseq;
+    if (sip_auth_authenticate(t->auth, msg) == 0 && t->impl->SendText(t) == 0) return;
+  }
+  if (msg->scode >= 200 && msg->scode < 300) {
+    t->done.set_value(Status::Ok());
+  } else {
+    t->done.set_value(Status::Unavailable("the trunk refused the text message (SIP " +
+                                          std::to_string(msg->scode) + ")"));
+  }
+}
+
 void ProbeFinish(ProbeState* p) {
   std::lock_guard<std::mutex> lock(p->mu);
   if (--p->pending > 0 || p->finished) return;
@@ -475,6 +514,15 @@ void CommandHandler(int id, void* data, void* arg) {
     case kProbe:
       impl->StartProbe(cmd->probe);
       break;
+    case kText: {
+      auto t = cmd->text;
+      t->impl = impl;
+      if (const int err = impl->SendText(t)) {
+        t->done.set_value(
+            Status::Unavailable(std::string("cannot send the text: ") + std::strerror(err)));
+      }
+      break;
+    }
     case kStop: {
       std::vector<Call*> all;
       for (auto& [_, c] : impl->calls) all.push_back(c);
@@ -576,6 +624,27 @@ void Engine::Impl::EndLeg(const LegRecord& leg) {
                      "Content-Length: 0\r\n\r\n",
                      route_hdr.c_str(), leg.remote_uri.c_str(), leg.remote_tag.c_str(),
                      leg.local_uri.c_str(), leg.local_tag.c_str(), leg.call_id.c_str(), leg.cseq);
+}
+
+int Engine::Impl::SendText(std::shared_ptr<TextState> t) {
+  int err = 0;
+  if (!t->auth) err = sip_auth_alloc(&t->auth, AuthHandler, this, false);
+  if (err) return err;
+  struct uri route;
+  pl rp;
+  const std::string& next = proxy.empty() ? t->uri : proxy;
+  pl_set_str(&rp, next.c_str());
+  if ((err = uri_decode(&route, &rp))) return err;
+  const std::string route_hdr = proxy.empty() ? "" : "Route: <" + proxy + ";lr>\r\n";
+  auto* arg = new std::shared_ptr<TextState>(t);
+  err = sip_requestf(nullptr, sip, true, "MESSAGE", t->uri.c_str(), &route, t->auth, nullptr,
+                     TextResponse, arg,
+                     "To: <%s>\r\nFrom: <%s>;tag=%s\r\nCall-ID: %s\r\nCSeq: %u MESSAGE\r\n"
+                     "%sContent-Type: text/plain;charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s",
+                     t->uri.c_str(), from_uri.c_str(), t->tag.c_str(), t->call_id.c_str(), t->cseq,
+                     route_hdr.c_str(), t->text.size(), t->text.c_str());
+  if (err) delete arg;
+  return err;
 }
 
 void Engine::Impl::StartProbe(std::shared_ptr<ProbeState> p) {
@@ -754,6 +823,30 @@ Result<ProbeResult> Engine::Probe(bool do_register, int timeout_ms) {
     std::lock_guard<std::mutex> lock(probe->mu);
     probe->finished = true;
     return probe->result;
+  }
+  return done.get();
+}
+
+Status Engine::SendText(std::string number, std::string text, int timeout_ms) {
+  auto t = std::make_shared<TextState>();
+  t->uri = impl_->NumberUri(number);
+  Wipe(number);
+  t->text = std::move(text);
+  char tag[16];
+  char callid[32];
+  rand_str(tag, sizeof(tag));
+  rand_str(callid, sizeof(callid));
+  t->tag = tag;
+  t->call_id = callid;
+  std::future<Status> done = t->done.get_future();
+  auto* cmd = new Command;
+  cmd->text = t;
+  if (mqueue_push(impl_->mq, kText, cmd) != 0) {
+    delete cmd;
+    return Status::Unavailable("the SIP engine is not running");
+  }
+  if (done.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
+    return Status::Unavailable("the trunk did not answer the text message in time");
   }
   return done.get();
 }

@@ -106,6 +106,11 @@ class Engine {
   // Sends BYE on legs recorded before a restart.
   void EndLegs(std::vector<LegRecord> legs);
 
+  // Texts `text` to `number` as a SIP MESSAGE (RFC 3428) through the trunk
+  // and waits for its final answer, `timeout_ms` at the longest. For the
+  // caller's own phone only (verification codes).
+  Status SendText(std::string number, std::string text, int timeout_ms);
+
   // Sends OPTIONS (and REGISTER when `do_register`) to the trunk and waits
   // for the answers, `timeout_ms` at the longest.
   Result<ProbeResult> Probe(bool do_register, int timeout_ms);
