@@ -2,7 +2,12 @@
 // phones (tests/telephony/trunk.xml).
 #include "telephony/sip_engine.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -102,6 +107,28 @@ class EngineTest : public ::testing::Test {
     auto engine = Engine::Start(e, [this](const CallEvent& ev) { events_.Add(ev); });
     ASSERT_TRUE(engine.has_value()) << engine.status().ToString();
     engine_ = std::move(*engine);
+  }
+  // An engine with no SIPp (for raw-socket tests and probes of other trunks).
+  void StartEngine(const std::string& trunk_uri) {
+    EngineOptions e;
+    e.trunk_uri = trunk_uri;
+    e.caller_id = "+441632960000";
+    e.username = "trunkuser";
+    e.password = "trunk-secret";
+    auto engine = Engine::Start(e, [this](const CallEvent& ev) { events_.Add(ev); });
+    ASSERT_TRUE(engine.has_value()) << engine.status().ToString();
+    engine_ = std::move(*engine);
+  }
+  void StartSipp(const std::string& scenario, int calls, bool trace = false,
+                 std::vector<std::string> extra = {}) {
+    Sipp::Options o;
+    o.scenario = scenario;
+    o.calls = calls;
+    o.trace = trace;
+    o.extra = std::move(extra);
+    auto sipp = Sipp::Start(o);
+    ASSERT_TRUE(sipp.has_value()) << sipp.status().ToString();
+    sipp_.emplace(std::move(*sipp));
   }
   void Place(std::int64_t call) { engine_->Place({call, kCaller, kMember}); }
   // SIPp's verdict: every leg followed the scenario.
@@ -217,6 +244,163 @@ TEST_F(EngineTest, HangupAllEndsEveryCallAsKilled) {
   EXPECT_EQ(events_.WaitEnd(10)->end, "killed");
   EXPECT_EQ(events_.WaitEnd(11)->end, "killed");
   ExpectScenarioFollowed();
+}
+
+TEST_F(EngineTest, CheckFindsTheTrunkAndRegistersWithDigest) {
+  StartSipp("probe.xml", 3);
+  StartEngine(sipp_->uri());
+  auto found = engine_->Probe(/*do_register=*/true, 20000);
+  ASSERT_TRUE(found.has_value()) << found.status().ToString();
+  EXPECT_EQ(found->options_status, 200);
+  EXPECT_EQ(found->server, "SIPp test trunk");
+  // 200, not 403: SIPp checked the digest response against the password.
+  EXPECT_EQ(found->register_status, 200) << found->register_reason;
+}
+
+TEST_F(EngineTest, CheckSaysWhenNothingAnswers) {
+  auto port = testing::FreePort(false);
+  ASSERT_TRUE(port.has_value());
+  StartEngine("sip:127.0.0.1:" + std::to_string(*port));
+  auto found = engine_->Probe(false, 1000);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_LE(found->options_status, 0);
+}
+
+TEST_F(EngineTest, VerificationCodesGoAsASipMessage) {
+  StartSipp("message.xml", 1);
+  StartEngine(sipp_->uri());
+  EXPECT_TRUE(engine_->SendText(kCaller, "Your code is 123456", 20000).ok());
+  ExpectScenarioFollowed();
+}
+
+// Sends `text` to the engine from a plain UDP socket; the reply, if any.
+std::string SendRaw(const std::string& engine_address, const std::string& text) {
+  const std::size_t colon = engine_address.rfind(':');
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(engine_address.substr(colon + 1))));
+  inet_pton(AF_INET, engine_address.substr(0, colon).c_str(), &to.sin_addr);
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in me{};
+  me.sin_family = AF_INET;
+  me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&me), sizeof(me));
+  sendto(fd, text.data(), text.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  pollfd p{fd, POLLIN, 0};
+  std::string reply;
+  if (poll(&p, 1, 1000) == 1) {
+    char buf[65536];
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n > 0) reply.assign(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return reply;
+}
+
+std::string Request(const std::string& method, const std::string& extra_headers,
+                    const std::string& to_tag) {
+  return method +
+         " sip:switchboard@127.0.0.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK" +
+         method + to_tag +
+         "\r\n"
+         "From: <sip:+447700900555@127.0.0.1>;tag=abc\r\n"
+         "To: <sip:switchboard@127.0.0.1>" +
+         (to_tag.empty() ? "" : ";tag=" + to_tag) +
+         "\r\n"
+         "Call-ID: unknown-dialog-" +
+         method +
+         "\r\n"
+         "CSeq: 1 " +
+         method + "\r\n" + extra_headers +
+         "Max-Forwards: 70\r\n"
+         "Content-Length: 0\r\n\r\n";
+}
+
+TEST_F(EngineTest, MalformedAndUnexpectedSipIsRefusedAndCallsGoOn) {
+  Run({.hangup = "member"});
+  const std::string at = engine_->local_address();
+  // Garbage and a truncated start line: dropped, no answer possible.
+  EXPECT_EQ(SendRaw(at, "\x01\x02 hello \xff\xfe"), "");
+  EXPECT_EQ(SendRaw(at, "INVITE sip:"), "");
+  // A header far beyond any real one.
+  SendRaw(at, Request("OPTIONS", "X-Long: " + std::string(60000, 'a') + "\r\n", ""));
+  // A BYE for a dialog the engine never had: 481.
+  EXPECT_EQ(SendRaw(at, Request("BYE", "", "nosuch")).substr(0, 11), "SIP/2.0 481");
+  // Nobody calls in: an INVITE is declined.
+  const std::string invite = SendRaw(at, Request("INVITE", "Contact: <sip:x@127.0.0.1:9>\r\n", ""));
+  EXPECT_NE(invite.find("SIP/2.0 603"), std::string::npos) << invite;
+  EXPECT_GE(engine_->rejected_messages(), 1);
+  // Still placing calls.
+  Place(20);
+  auto end = events_.WaitEnd(20);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->end, "completed");
+  ExpectScenarioFollowed();
+}
+
+// Every SIP message on the caller's leg, across 500 bridged calls, holds
+// neither the member's number nor any part of it.
+TEST_F(EngineTest, TheCallersLegNeverCarriesTheMembersNumber) {
+  constexpr int kCalls = 500;
+  Run({.hangup = "caller", .calls = 2 * kCalls, .trace = true});
+  constexpr int kWave = 20;
+  for (int first = 0; first < kCalls; first += kWave) {
+    for (int i = first; i < first + kWave; ++i) {
+      char member[32];
+      std::snprintf(member, sizeof(member), "+447700900%03d", i % 1000);
+      engine_->Place({1000 + i, kCaller, member});
+    }
+    for (int i = first; i < first + kWave; ++i) {
+      auto end = events_.WaitEnd(1000 + i, 60);
+      ASSERT_TRUE(end.has_value()) << "call " << i;
+      ASSERT_EQ(end->end, "completed") << "call " << i;
+    }
+  }
+  ExpectScenarioFollowed();
+  // Group the trace's messages by Call-ID; a caller's leg is one whose
+  // INVITE went to the caller's number.
+  const std::string log = sipp_->message_log();
+  std::map<std::string, std::vector<std::string>> by_call;
+  std::size_t pos = 0;
+  const std::string sep = "----------------------------------------------- ";
+  while ((pos = log.find(sep, pos)) != std::string::npos) {
+    const std::size_t next = log.find(sep, pos + sep.size());
+    const std::string msg =
+        log.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    pos = next == std::string::npos ? log.size() : next;
+    const std::size_t c = msg.find("\nCall-ID:");
+    if (c == std::string::npos) continue;
+    const std::size_t eol = msg.find('\n', c + 1);
+    std::string id = msg.substr(c + 9, eol - c - 9);
+    while (!id.empty() && (id.front() == ' ')) id.erase(0, 1);
+    while (!id.empty() && (id.back() == '\r' || id.back() == ' ')) id.pop_back();
+    by_call[id].push_back(msg);
+  }
+  int caller_legs = 0;
+  int member_legs = 0;
+  int caller_messages = 0;
+  for (const auto& [id, msgs] : by_call) {
+    bool caller_leg = false;
+    for (const std::string& m : msgs) {
+      if (m.find("INVITE sip:" + std::string(kCaller)) != std::string::npos) caller_leg = true;
+    }
+    if (!caller_leg) {
+      ++member_legs;
+      continue;
+    }
+    ++caller_legs;
+    for (const std::string& m : msgs) {
+      ++caller_messages;
+      EXPECT_EQ(m.find("7700900"), std::string::npos) << m;
+    }
+  }
+  EXPECT_EQ(caller_legs, kCalls);
+  EXPECT_EQ(member_legs, kCalls);
+  // INVITE, 180, 200, ACK, re-INVITE, 200, ACK, BYE, 200 on each.
+  EXPECT_GE(caller_messages, 9 * kCalls);
+  // The member's legs did carry it (the search would have found it).
+  EXPECT_NE(log.find("INVITE sip:+447700900"), std::string::npos);
 }
 
 }  // namespace

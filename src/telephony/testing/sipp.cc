@@ -95,6 +95,8 @@ Result<Sipp> Sipp::Start(Options o) {
                                      "-timeout_error",
                                      "-max_recv_loops",
                                      "10000",
+                                     "-buff_size",
+                                     "8388608",
                                      "-trace_err",
                                      "-error_file",
                                      s.dir_ + "/errors.log",
