@@ -89,6 +89,7 @@ Result<std::string> BlackHoleAnswer(std::string_view offer, std::uint64_t sessio
     }
   }
   if (media == 0) return Status::InvalidArgument("session description without media");
+  if (out.size() > kMaxSdpBytes) return Status::InvalidArgument("session description too large");
   return out;
 }
 
@@ -125,6 +126,7 @@ Result<std::string> OfferFromAnswer(std::string_view answer, std::uint64_t sessi
   }
   if (!origin) return Status::InvalidArgument("session description without an origin line");
   if (media == 0) return Status::InvalidArgument("session description without media");
+  if (out.size() > kMaxSdpBytes) return Status::InvalidArgument("session description too large");
   return out;
 }
 

@@ -49,5 +49,17 @@ TEST(Sdp, RefusesWhatIsNotSdp) {
           .has_value());
 }
 
+TEST(Sdp, AnAnswerNeverOutgrowsWhatItsOwnReaderAccepts) {
+  // Each accepted line grows by a=inactive: an offer under the limit can
+  // make an answer over it, which is refused rather than sent.
+  std::string offer = "v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n";
+  while (offer.size() < kMaxSdpBytes - 100)
+    offer += "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+  ASSERT_LE(offer.size(), kMaxSdpBytes);
+  auto a = BlackHoleAnswer(offer, 1);
+  ASSERT_FALSE(a.has_value());
+  EXPECT_NE(a.error().message().find("too large"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace switchboard::telephony
