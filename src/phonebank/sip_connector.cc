@@ -60,6 +60,14 @@ Result<std::unique_ptr<SipConnector>> SipConnector::Start(store::Store& store,
                                                           RecordedHook on_recorded) {
   std::unique_ptr<SipConnector> c(new SipConnector(store, sealer, clock, std::move(on_recorded)));
   SipConnector* raw = c.get();
+  const crypto::Sealer* seal = &sealer;
+  options.seal_leg = [seal](std::string_view plaintext) {
+    const crypto::Sealed s = seal->Seal(plaintext, kLegContext);
+    std::string out(4, '\0');
+    for (int i = 0; i < 4; ++i)
+      out[static_cast<size_t>(i)] = static_cast<char>(s.key_id >> (24 - 8 * i));
+    return out + s.bytes;
+  };
   SB_ASSIGN_OR_RETURN(
       c->engine_,
       telephony::Engine::Start(std::move(options), [raw](const CallEvent& e) { raw->Enqueue(e); }));
@@ -108,9 +116,13 @@ switchboard::Status SipConnector::Record(const CallEvent& e) {
   const Micros now = clock_.Now();
   std::optional<crypto::Sealed> leg;
   if (e.kind == CallEvent::Kind::kLegUp) {
-    std::string text = e.record.Encode();
-    leg = sealer_.Seal(text, kLegContext);
-    Wipe(text);
+    // The engine sealed it (SealLeg): a 4-byte key id, then the sealed bytes.
+    if (e.sealed_leg.size() < 5) return switchboard::Status::Internal("a SIP leg came unsealed");
+    std::uint32_t key_id = 0;
+    for (int i = 0; i < 4; ++i) {
+      key_id = (key_id << 8) | static_cast<unsigned char>(e.sealed_leg[static_cast<size_t>(i)]);
+    }
+    leg = crypto::Sealed{key_id, e.sealed_leg.substr(4)};
   }
   return store_.Write([&](store::Tx& tx) -> switchboard::Status {
     switch (e.kind) {

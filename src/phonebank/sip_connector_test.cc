@@ -95,12 +95,12 @@ class SipConnectorTest : public ::testing::TestWithParam<std::string> {
     e.trunk_uri = sipp_->uri();
     e.caller_id = "+441632960000";
     e.member_ring_seconds = 1;
-    auto c = SipConnector::Start(*env_.store_, *env_.sealer_, clock_, e,
-                                 [this](const CallEvent& ev) {
-                                   MutexLock lock(mu_);
-                                   recorded_.push_back(ev);
-                                   cv_.SignalAll();
-                                 });
+    auto c =
+        SipConnector::Start(*env_.store_, *env_.sealer_, clock_, e, [this](const CallEvent& ev) {
+          MutexLock lock(mu_);
+          recorded_.push_back(ev);
+          cv_.SignalAll();
+        });
     ASSERT_TRUE(c.has_value()) << c.status().ToString();
     connector_ = std::move(*c);
   }
@@ -175,7 +175,14 @@ TEST_P(SipConnectorTest, ABridgedCallIsRecordedFromRingingToEnded) {
   {
     MutexLock lock(mu_);
     int legs = 0;
-    for (const CallEvent& e : recorded_) legs += e.kind == CallEvent::Kind::kLegUp ? 1 : 0;
+    for (const CallEvent& e : recorded_) {
+      if (e.kind != CallEvent::Kind::kLegUp) continue;
+      ++legs;
+      // What the engine hands over is sealed: no number in the clear.
+      EXPECT_GT(e.sealed_leg.size(), 20u);
+      EXPECT_EQ(e.sealed_leg.find("7700900"), std::string::npos);
+      EXPECT_EQ(e.sealed_leg.find("1632960"), std::string::npos);
+    }
     EXPECT_EQ(legs, 2);
   }
   EXPECT_EQ(sipp_->Wait(60), 0) << sipp_->output();
@@ -199,8 +206,9 @@ TEST_P(SipConnectorTest, ABusyMemberSuggestsBusy) {
 }
 
 TEST_P(SipConnectorTest, AnUnverifiedCallerIsNotRung) {
-  StartTrunk("trunk.xml", {"-set", "caller", "answer", "-set", "member", "answer", "-set",
-                           "hangup", "member", "-set", "challenge", "no"},
+  StartTrunk("trunk.xml",
+             {"-set", "caller", "answer", "-set", "member", "answer", "-set", "hangup", "member",
+              "-set", "challenge", "no"},
              2);
   AddMember("+447700900123");
   const Campaign c = LiveCampaign();
@@ -229,10 +237,11 @@ TEST_P(SipConnectorTest, ReconcileHangsUpLegsLeftUpByACrashAndRecordsTheCallLost
   const crypto::Sealed sealed = env_.sealer_->Seal(leg.Encode(), "sip-leg");
   ASSERT_TRUE(Write([&](store::Tx& tx) {
                 return tx
-                    .Exec("INSERT INTO sip_legs (call_id, leg, key_id, sealed, created_at) "
-                          "VALUES ($1, 'member', $2, $3, $4)",
-                          {call.id.value(), static_cast<std::int64_t>(sealed.key_id),
-                           store::Value::Bytes(sealed.bytes), clock_.Now()})
+                    .Exec(
+                        "INSERT INTO sip_legs (call_id, leg, key_id, sealed, created_at) "
+                        "VALUES ($1, 'member', $2, $3, $4)",
+                        {call.id.value(), static_cast<std::int64_t>(sealed.key_id),
+                         store::Value::Bytes(sealed.bytes), clock_.Now()})
                     .status();
               }).ok());
   // Nothing in the clear: the stored leg does not show the number.
@@ -250,8 +259,8 @@ TEST_P(SipConnectorTest, ReconcileHangsUpLegsLeftUpByACrashAndRecordsTheCallLost
 
 TEST_P(SipConnectorTest, TheKillSwitchEndsEveryActiveCallAsKilled) {
   StartTrunk("trunk.xml",
-             {"-set", "caller", "answer", "-set", "member", "noanswer", "-set", "hangup",
-              "member", "-set", "challenge", "no"},
+             {"-set", "caller", "answer", "-set", "member", "noanswer", "-set", "hangup", "member",
+              "-set", "challenge", "no"},
              2);
   AddMember("+447700900123");
   VerifiedCaller("+441632960001");

@@ -174,6 +174,17 @@ struct Engine::Impl {
   void Emit(CallEvent e) {
     if (on_event) on_event(e);
   }
+  // A kLegUp event with the leg's record sealed by the owner's hook; the
+  // plaintext is wiped here.
+  void EmitLeg(std::int64_t call, const char* leg, LegRecord record) {
+    CallEvent e{call, CallEvent::Kind::kLegUp, "", 0, leg};
+    std::string text = record.Encode();
+    if (opt.seal_leg) e.sealed_leg = opt.seal_leg(text);
+    Wipe(text);
+    Wipe(record.remote_uri);
+    Wipe(record.target);
+    Emit(e);
+  }
   std::string NumberUri(std::string_view number) const {
     return "sip:" + std::string(number) + "@" + trunk_host + ";user=phone" + uri_params;
   }
@@ -284,8 +295,7 @@ void MemberEstablished(const sip_msg* msg, void* arg) {
   Call* c = CallOf(arg);
   if (c->phase != Phase::kCallingMember) return;
   tmr_cancel(&c->ring_timer);
-  c->eng->Emit({c->id, CallEvent::Kind::kLegUp, "", 0, "member",
-                RecordOf(msg, c->member, c->eng->from_uri, c->member_uri)});
+  c->eng->EmitLeg(c->id, "member", RecordOf(msg, c->member, c->eng->from_uri, c->member_uri));
   // Flow IV: the member's answer becomes the re-offer to the caller's phone.
   Result<std::string> offer = OfferFromAnswer(c->member_answer, c->session_id, 2);
   struct mbuf* mb = offer ? ToMbuf(*offer) : nullptr;
@@ -323,8 +333,7 @@ void CallerEstablished(const sip_msg* msg, void* arg) {
   if (c->phase != Phase::kCallingCaller) return;
   tmr_cancel(&c->ring_timer);
   c->phase = Phase::kCallingMember;
-  c->eng->Emit({c->id, CallEvent::Kind::kLegUp, "", 0, "caller",
-                RecordOf(msg, c->caller, c->eng->from_uri, c->caller_uri)});
+  c->eng->EmitLeg(c->id, "caller", RecordOf(msg, c->caller, c->eng->from_uri, c->caller_uri));
   c->eng->Emit({c->id, CallEvent::Kind::kCallingMember});
   if (c->eng->Connect(c, &c->member, c->member_uri, ToMbuf(c->caller_offer)) != 0) {
     c->eng->Finish(c, "failed");

@@ -37,6 +37,10 @@ struct EngineOptions {
   int caller_ring_seconds = 30;
   int member_ring_seconds = 30;
   std::string user_agent = "Switchboard";
+  // Turns an established leg's record (LegRecord::Encode, which may name a
+  // phone number) into the opaque value a kLegUp event carries, e.g. by
+  // sealing it; called on the engine's thread. Unset: events carry none.
+  std::function<std::string(std::string_view plaintext)> seal_leg;
 };
 
 // Enough of an established leg to hang it up with no other state (after a
@@ -58,7 +62,7 @@ struct CallEvent {
   enum class Kind {
     kCallingMember,  // the caller answered; the member's phone is being rung
     kConnected,      // the member answered; both phones up
-    kLegUp,          // a leg was established (`leg`, `record`): store it
+    kLegUp,          // a leg was established (`leg`, `sealed_leg`): store it
     kEnded,          // over (`end`, `duration_seconds`)
   };
   std::int64_t call = 0;
@@ -68,7 +72,9 @@ struct CallEvent {
   std::string end;
   std::int64_t duration_seconds = 0;
   std::string leg;  // kLegUp: "caller" or "member"
-  LegRecord record;
+  // kLegUp: the leg's record as EngineOptions::seal_leg made it; never a
+  // number in the clear.
+  std::string sealed_leg;
 };
 
 struct CallRequest {
