@@ -81,6 +81,7 @@ struct Scenario {
   bool trace = false;
   std::string transport = "udp";
   int member_ring_seconds = 1;
+  bool via_proxy = false;  // SIPp as the outbound proxy of a named trunk
 };
 
 class EngineTest : public ::testing::Test {
@@ -98,6 +99,11 @@ class EngineTest : public ::testing::Test {
     sipp_.emplace(std::move(*sipp));
     EngineOptions e;
     e.trunk_uri = sipp_->uri();
+    if (s.via_proxy) {
+      // A name that resolves nowhere: only the proxy can carry the calls.
+      e.trunk_uri = "sip:trunk.invalid";
+      e.outbound_proxy = sipp_->uri();
+    }
     e.transport = s.transport;
     e.caller_id = "+441632960000";
     e.username = "trunkuser";
@@ -219,6 +225,21 @@ TEST_F(EngineTest, WorksOverTcp) {
   ASSERT_TRUE(end.has_value());
   EXPECT_EQ(end->end, "completed");
   ExpectScenarioFollowed();
+}
+
+TEST_F(EngineTest, AnOutboundProxyCarriesEveryRequest) {
+  Run({.hangup = "member", .trace = true, .via_proxy = true});
+  Place(12);
+  auto end = events_.WaitEnd(12);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->end, "completed");
+  ExpectScenarioFollowed();
+  const std::string log = sipp_->message_log();
+  EXPECT_NE(log.find("INVITE sip:+447700900123@trunk.invalid"), std::string::npos);
+  EXPECT_NE(log.find("Route: <" + sipp_->uri() + ";lr>"), std::string::npos);
+  // Both legs present the organisation's number.
+  EXPECT_NE(log.find("P-Asserted-Identity: <sip:+441632960000@trunk.invalid>"), std::string::npos);
+  EXPECT_NE(log.find("From: <sip:+441632960000@trunk.invalid>"), std::string::npos);
 }
 
 TEST_F(EngineTest, HangupFromTheScreenEndsBothLegs) {
