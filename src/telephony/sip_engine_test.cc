@@ -82,6 +82,7 @@ struct Scenario {
   std::string transport = "udp";
   int member_ring_seconds = 1;
   bool via_proxy = false;  // SIPp as the outbound proxy of a named trunk
+  int caller_ring_seconds = 5;
 };
 
 class EngineTest : public ::testing::Test {
@@ -108,7 +109,7 @@ class EngineTest : public ::testing::Test {
     e.caller_id = "+441632960000";
     e.username = "trunkuser";
     e.password = "trunk-secret";
-    e.caller_ring_seconds = 5;
+    e.caller_ring_seconds = s.caller_ring_seconds;
     e.member_ring_seconds = s.member_ring_seconds;
     auto engine = Engine::Start(e, [this](const CallEvent& ev) { events_.Add(ev); });
     ASSERT_TRUE(engine.has_value()) << engine.status().ToString();
@@ -205,6 +206,17 @@ TEST_F(EngineTest, BusyCaller) {
   ASSERT_TRUE(end.has_value());
   EXPECT_EQ(end->end, "caller_busy");
   EXPECT_EQ(events_.KindsOf(6), std::vector<CallEvent::Kind>{CallEvent::Kind::kEnded});
+  ExpectScenarioFollowed();
+}
+
+TEST_F(EngineTest, ACallerWhoDoesNotAnswerTheirOwnPhoneIsCancelled) {
+  Run({.caller = "noanswer", .calls = 1, .caller_ring_seconds = 1});
+  Place(13);
+  auto end = events_.WaitEnd(13);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->end, "caller_no_answer");
+  // The member was never rung.
+  EXPECT_EQ(events_.KindsOf(13), std::vector<CallEvent::Kind>{CallEvent::Kind::kEnded});
   ExpectScenarioFollowed();
 }
 
