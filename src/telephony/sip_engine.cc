@@ -207,6 +207,7 @@ struct Call {
   std::string member_answer;
   std::uint64_t session_id = 0;
   int member_tries = 0;
+  bool bridged = false;
   std::chrono::steady_clock::time_point connected_at;
   struct tmr ring_timer;
   struct tmr cleanup_timer;
@@ -280,7 +281,17 @@ int CallerOffer(struct mbuf** descp, const sip_msg* msg, void* arg) {
   return *descp ? 0 : ENOMEM;
 }
 
-int CallerAnswer(const sip_msg*, void*) { return 0; }  // the caller's answer to the re-offer
+// The caller's phone accepted the member's media: the bridge is made.
+int CallerAnswer(const sip_msg*, void* arg) {
+  Call* c = CallOf(arg);
+  c->bridged = true;
+  tmr_cancel(&c->ring_timer);
+  return 0;
+}
+
+void BridgeTimeout(void* arg) {
+  if (!CallOf(arg)->bridged) CallOf(arg)->eng->Finish(CallOf(arg), "failed");
+}
 void CallerProgress(const sip_msg*, void*) {}
 
 void MemberProgress(const sip_msg*, void*) {}
@@ -308,6 +319,10 @@ void MemberEstablished(const sip_msg* msg, void* arg) {
   c->phase = Phase::kConnected;
   c->connected_at = std::chrono::steady_clock::now();
   c->eng->Emit({c->id, CallEvent::Kind::kConnected});
+  // libre reports no refusal of a re-INVITE (it keeps the session as it
+  // was), so a bridge not made in time is given up.
+  tmr_start(&c->ring_timer, static_cast<uint64_t>(c->eng->opt.bridge_seconds) * 1000, BridgeTimeout,
+            c);
 }
 
 void MemberClosed(int err, const sip_msg* msg, void* arg) {

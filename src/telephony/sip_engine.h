@@ -36,6 +36,11 @@ struct EngineOptions {
   // How long each phone may ring before the call gives up.
   int caller_ring_seconds = 30;
   int member_ring_seconds = 30;
+  // How long the caller's phone may take to accept the member's media (the
+  // re-INVITE); a phone that refuses it (e.g. 488) ends the call as failed
+  // rather than leaving two silent phones. 32 s is the transaction's own
+  // limit (64 x T1).
+  int bridge_seconds = 32;
   std::string user_agent = "Switchboard";
   // Turns an established leg's record (LegRecord::Encode, which may name a
   // phone number) into the opaque value a kLegUp event carries, e.g. by

@@ -83,6 +83,7 @@ struct Scenario {
   int member_ring_seconds = 1;
   bool via_proxy = false;  // SIPp as the outbound proxy of a named trunk
   int caller_ring_seconds = 5;
+  int bridge_seconds = 32;
 };
 
 class EngineTest : public ::testing::Test {
@@ -110,6 +111,7 @@ class EngineTest : public ::testing::Test {
     e.username = "trunkuser";
     e.password = "trunk-secret";
     e.caller_ring_seconds = s.caller_ring_seconds;
+    e.bridge_seconds = s.bridge_seconds;
     e.member_ring_seconds = s.member_ring_seconds;
     auto engine = Engine::Start(e, [this](const CallEvent& ev) { events_.Add(ev); });
     ASSERT_TRUE(engine.has_value()) << engine.status().ToString();
@@ -217,6 +219,16 @@ TEST_F(EngineTest, ACallerWhoDoesNotAnswerTheirOwnPhoneIsCancelled) {
   EXPECT_EQ(end->end, "caller_no_answer");
   // The member was never rung.
   EXPECT_EQ(events_.KindsOf(13), std::vector<CallEvent::Kind>{CallEvent::Kind::kEnded});
+  ExpectScenarioFollowed();
+}
+
+TEST_F(EngineTest, ACallerPhoneRefusingTheMembersMediaEndsTheCall) {
+  // 488 to the re-INVITE: no audio would flow, so both legs are hung up.
+  Run({.caller = "nomedia", .hangup = "caller", .bridge_seconds = 1});
+  Place(14);
+  auto end = events_.WaitEnd(14);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->end, "failed");
   ExpectScenarioFollowed();
 }
 
