@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "access/store/access_store.h"
+#include "core/log.h"
 #include "members/register.h"
 #include "members/testing_env.h"
 #include "telephony/testing/sipp.h"
@@ -84,6 +85,11 @@ class SipConnectorTest : public ::testing::TestWithParam<std::string> {
   Status Write(const std::function<Status(store::Tx&)>& f) { return env_.store_->Write(f); }
 
   void StartTrunk(const std::string& scenario, std::vector<std::string> sets, int calls) {
+    log::SetLevel(log::Level::kDebug);
+    log::SetLogSink([this](std::string_view line) {
+      MutexLock lock(mu_);
+      log_.emplace_back(line);
+    });
     Sipp::Options o;
     o.scenario = scenario;
     o.calls = calls;
@@ -140,6 +146,17 @@ class SipConnectorTest : public ::testing::TestWithParam<std::string> {
     return s;
   }
 
+  void TearDown() override {
+    connector_.reset();
+    log::SetLogSink(nullptr);
+    // Nothing this connector logged names either phone.
+    MutexLock lock(mu_);
+    for (const std::string& line : log_) {
+      EXPECT_EQ(line.find("7700900"), std::string::npos) << line;
+      EXPECT_EQ(line.find("1632960"), std::string::npos) << line;
+    }
+  }
+
   members::testing::RegisterEnv env_;
   ManualClock clock_{*ParseTimestamp("2026-03-02T10:00:00Z")};
   UnitId aldershot_;
@@ -149,6 +166,7 @@ class SipConnectorTest : public ::testing::TestWithParam<std::string> {
   Mutex mu_;
   CondVar cv_;
   std::vector<CallEvent> recorded_ SB_GUARDED_BY(mu_);
+  std::vector<std::string> log_ SB_GUARDED_BY(mu_);
 };
 
 TEST_P(SipConnectorTest, ABridgedCallIsRecordedFromRingingToEnded) {
@@ -253,6 +271,13 @@ TEST_P(SipConnectorTest, ReconcileHangsUpLegsLeftUpByACrashAndRecordsTheCallLost
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM sip_legs"), 0);
   // The BYE reached the phone in the stored dialog.
   EXPECT_EQ(sipp_->Wait(60), 0) << sipp_->output();
+  {
+    MutexLock lock(mu_);
+    bool said = false;
+    for (const std::string& line : log_)
+      said |= line.find("unfinished at start-up") != std::string::npos;
+    EXPECT_TRUE(said);
+  }
   // A second start finds nothing more to do.
   EXPECT_EQ(connector_->Reconcile(*env_.store_, clock_.Now()).value_or(-1), 0);
 }
