@@ -656,10 +656,20 @@ def dtmf_seeds():
     return seeds
 
 
+def sip_seeds():
+    """Descriptions at the edges: many media lines, and one at the size limit."""
+    head = b"v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+    many = head + b"".join(b"m=audio %d RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n" % (4000 + 2 * i)
+                           for i in range(200))
+    big = head + b"m=audio 4000 RTP/AVP 0\r\na=x:" + b"y" * (16 * 1024 - len(head) - 40) + b"\r\n"
+    return {"many-media.sdp": many, "at-limit.sdp": big}
+
+
 TARGETS = {
     "api": api_seeds, "json": json_seeds, "template": template_seeds, "policy": policy_seeds,
     "http": http_seeds, "csv": csv_seeds, "import": import_seeds, "contact": contact_seeds,
     "mail": mail_seeds, "contest": contest_seeds, "dtmf": dtmf_seeds,
+    "sip": sip_seeds,
 }
 
 

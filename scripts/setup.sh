@@ -39,6 +39,8 @@ demo_packages=(
   # mail: SMTP submission, MIME, DKIM, templates
   libcurl4-openssl-dev libgmime-3.0-dev libopendkim-dev libmstch-dev libgumbo-dev
   libidn2-dev
+  # telephony: the SIP stack (src/telephony, docs/telephony.md)
+  libre-dev
   # the demo's local SMTP capture (scripts/smtp-capture.py)
   python3 python3-aiosmtpd
 )
@@ -51,6 +53,8 @@ test_only_packages=(
   python3-dkim openssl
   # an independent verifier of the audit checkpoints (C2SP signed notes, Ed25519)
   python3-nacl
+  # SIPp plays the SIP trunk and the phones (tests/telephony)
+  sip-tester
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )

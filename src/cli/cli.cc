@@ -18,6 +18,7 @@
 #include "cli/mail_commands.h"
 #include "cli/opened_apps.h"
 #include "cli/serve_commands.h"
+#include "cli/telephony_commands.h"
 
 namespace switchboard::cli {
 namespace {
@@ -105,6 +106,7 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddInitCommand(app));
   commands.push_back(AddImportCommands(app));
   commands.push_back(AddMailCommands(app));
+  commands.push_back(AddTelephonyCommands(app));
   commands.push_back(AddGenerateCommands(app));
   commands.push_back(AddServeCommand(app));
   commands.push_back(AddDemoCommand(app));

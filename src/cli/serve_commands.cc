@@ -25,6 +25,7 @@
 #include "server/member_pages.h"
 #include "server/routes.h"
 #include "server/sequencer.h"
+#include "server/telephony.h"
 
 namespace switchboard::cli {
 namespace {
@@ -60,6 +61,14 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::AddHealthRoutes(http, app, outbox->get());
   server::AddWebRoutes(http);
   server::ApiDeps deps = server::ApiDepsFor(app);
+  // [telephony] connector = "sip": real calls; started (and calls a crash
+  // left up reconciled) before anything is served.
+  auto connector = server::TelephonyConnectorFor(app);
+  if (!connector) {
+    (void)sequencer.Stop();
+    return ExitFor(connector.error());
+  }
+  deps.connector = *connector;
   if (*outbox) {
     messaging::Outbox* o = outbox->get();
     deps.on_message_queued = [o] { o->Wake(); };

@@ -39,7 +39,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   Config c;
   Reader r(root, source);
   static const std::set<std::string> kSections = {"organisation", "store", "server", "import",
-                                                  "log",          "mail",  "audit"};
+                                                  "log",          "mail",  "audit",  "telephony"};
   for (const auto& [k, v] : root) {
     if (!kSections.count(std::string(k.str()))) {
       return r.Bad(v,
@@ -120,6 +120,67 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
         if (!m.dkim_key_file.empty() && (m.dkim_domain.empty() || m.dkim_selector.empty())) {
           return Status::InvalidArgument(
               std::string(source) + ": [mail] dkim_key_file needs dkim_domain and dkim_selector");
+        }
+        return Status::Ok();
+      }));
+  SB_RETURN_IF_ERROR(r.Section(
+      "telephony",
+      {"connector", "trunk_uri", "username", "password_file", "outbound_proxy", "transport",
+       "caller_id", "ring_seconds", "max_calls", "max_calls_per_campaign", "listen", "port",
+       "register"},
+      [&](const toml::table& t) {
+        TelephonyConfig& tc = c.telephony;
+        for (auto [key, out] : std::initializer_list<std::pair<const char*, std::string*>>{
+                 {"connector", &tc.connector},
+                 {"trunk_uri", &tc.trunk_uri},
+                 {"username", &tc.username},
+                 {"password_file", &tc.password_file},
+                 {"outbound_proxy", &tc.outbound_proxy},
+                 {"transport", &tc.transport},
+                 {"caller_id", &tc.caller_id},
+                 {"listen", &tc.listen}}) {
+          SB_RETURN_IF_ERROR(r.String(t, key, out));
+        }
+        SB_RETURN_IF_ERROR(r.Int(t, "ring_seconds", 5, 300, &tc.ring_seconds));
+        SB_RETURN_IF_ERROR(r.Int(t, "max_calls", 1, 100000, &tc.max_calls));
+        SB_RETURN_IF_ERROR(
+            r.Int(t, "max_calls_per_campaign", 1, 100000, &tc.max_calls_per_campaign));
+        SB_RETURN_IF_ERROR(r.Int(t, "port", 0, 65535, &tc.port));
+        SB_RETURN_IF_ERROR(r.Bool(t, "register", &tc.register_with_trunk));
+        const std::string where = std::string(source) + ": [telephony] ";
+        if (tc.connector != "sandbox" && tc.connector != "sip") {
+          return Status::InvalidArgument(where + "connector must be sandbox or sip");
+        }
+        if (tc.transport == "tls") {
+          return Status::InvalidArgument(
+              where +
+              "transport tls is not offered: the SIP stack (libre 1.1) does not check the trunk's "
+              "certificate against its name; use tcp inside a VPN (docs/telephony.md)");
+        }
+        if (tc.transport != "udp" && tc.transport != "tcp") {
+          return Status::InvalidArgument(where + "transport must be udp or tcp");
+        }
+        if (tc.max_calls_per_campaign > tc.max_calls) {
+          return Status::InvalidArgument(where + "max_calls_per_campaign exceeds max_calls");
+        }
+        if (tc.connector == "sip") {
+          if (tc.trunk_uri.rfind("sip:", 0) != 0 || tc.trunk_uri.size() < 5) {
+            return Status::InvalidArgument(where + "trunk_uri must look like sip:host[:port]");
+          }
+          if (!tc.outbound_proxy.empty() && tc.outbound_proxy.rfind("sip:", 0) != 0) {
+            return Status::InvalidArgument(where + "outbound_proxy must look like sip:host[:port]");
+          }
+          const bool e164 = tc.caller_id.size() >= 8 && tc.caller_id.size() <= 16 &&
+                            tc.caller_id[0] == '+' &&
+                            tc.caller_id.find_first_not_of("0123456789", 1) == std::string::npos;
+          if (!e164) {
+            return Status::InvalidArgument(
+                where + "caller_id must be the E.164 number calls come from, e.g. +441632960000");
+          }
+          if (tc.username.empty() != tc.password_file.empty()) {
+            return Status::InvalidArgument(where +
+                                           "username and password_file go together (or neither)");
+          }
         }
         return Status::Ok();
       }));
@@ -222,6 +283,23 @@ workers = 4
 rate_per_second = 0
 max_attempts = 8
 retry_seconds = 60
+
+[telephony]
+# "sandbox" simulates calls; "sip" rings real phones through a SIP trunk
+# (docs/telephony.md).
+connector = "sandbox"
+trunk_uri = ""
+username = ""
+password_file = ""
+outbound_proxy = ""
+transport = "udp"
+caller_id = ""
+ring_seconds = 30
+max_calls = 50
+max_calls_per_campaign = 20
+listen = "127.0.0.1"
+port = 5060
+register = false
 )toml";
 }
 

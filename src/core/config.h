@@ -111,8 +111,39 @@ struct AuditConfig {
   std::vector<std::string> checkpoint_logs = {"audit-checkpoints.log"};
 };
 
+// [telephony]: how the phone bank places calls (docs/telephony.md).
+struct TelephonyConfig {
+  // "sandbox" simulates calls (nothing is dialled); "sip" places real calls
+  // through the SIP trunk below.
+  std::string connector = "sandbox";
+  // The carrier's trunk, "sip:host[:port]"; calls go to sip:<E.164>@host.
+  std::string trunk_uri = "";
+  // Digest credentials for the trunk; the password is read from this file
+  // (mode 0600, in the data directory's keys/), never from the config.
+  std::string username = "";
+  std::string password_file = "";
+  // Every request goes through this proxy when set ("sip:host[:port]").
+  std::string outbound_proxy = "";
+  // "udp" or "tcp". ("tls" is refused: libre 1.1 does not check the trunk's
+  // certificate against its name; docs/telephony.md.)
+  std::string transport = "udp";
+  // The number both phones see (From and P-Asserted-Identity), E.164.
+  std::string caller_id = "";
+  // How long each phone rings before the call gives up, in seconds.
+  int ring_seconds = 30;
+  // Calls up at once, in all and per campaign.
+  int max_calls = 50;
+  int max_calls_per_campaign = 20;
+  // The local address and port SIP listens on (the trunk must reach it).
+  std::string listen = "127.0.0.1";
+  int port = 5060;
+  // Register with the trunk (`switchboard telephony check` tries it too).
+  bool register_with_trunk = false;
+};
+
 struct Config {
   OrganisationConfig organisation;
+  TelephonyConfig telephony;
   MailConfig mail;
   StoreConfig store;
   ServerConfig server;

@@ -90,6 +90,36 @@ TEST(ConfigTest, AuditCheckpointLogs) {
   }
 }
 
+TEST(ConfigTest, TelephonyIsTheSandboxUnlessASipTrunkIsConfigured) {
+  auto d = ParseConfig(DefaultConfigToml(), "t");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->telephony.connector, "sandbox");
+  auto sip = ParseConfig(
+      "[telephony]\nconnector = \"sip\"\ntrunk_uri = \"sip:trunk.example.org:5060\"\n"
+      "caller_id = \"+441632960000\"\ntransport = \"tcp\"\nusername = \"u\"\n"
+      "password_file = \"sip-password\"\nring_seconds = 25\n",
+      "t");
+  ASSERT_TRUE(sip) << sip.error().ToString();
+  EXPECT_EQ(sip->telephony.connector, "sip");
+  EXPECT_EQ(sip->telephony.transport, "tcp");
+  EXPECT_EQ(sip->telephony.ring_seconds, 25);
+  for (const char* bad : {
+           "connector = \"skype\"",
+           "connector = \"sip\"\ncaller_id = \"+441632960000\"",  // no trunk
+           "connector = \"sip\"\ntrunk_uri = \"sip:t.example.org\"\ncaller_id = \"01632\"",
+           "connector = \"sip\"\ntrunk_uri = \"sip:t.example.org\"\ncaller_id = "
+           "\"+441632960000\"\nusername = \"u\"",  // a username without a password file
+           "transport = \"tls\"", "transport = \"sctp\"",
+           "max_calls = 5\nmax_calls_per_campaign = 6", "ring_seconds = 1",
+           "password = \"secret\"",  // never in the file
+       }) {
+    EXPECT_FALSE(ParseConfig(std::string("[telephony]\n") + bad + "\n", "t")) << bad;
+  }
+  auto tls = ParseConfig("[telephony]\ntransport = \"tls\"\n", "t");
+  ASSERT_FALSE(tls);
+  EXPECT_NE(tls.error().message().find("certificate"), std::string::npos);
+}
+
 TEST(ConfigTest, MissingFileIsDefaults) {
   auto c = LoadConfig("/nonexistent/switchboard.toml");
   ASSERT_TRUE(c);

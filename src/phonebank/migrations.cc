@@ -157,6 +157,21 @@ constexpr const char* kV17 = R"sql(
 ALTER TABLE calls ADD COLUMN end_reason TEXT;
 )sql";
 
+// Version 17: what the SIP connector needs to hang up a leg after a crash
+// (phonebank/sip_connector.h). The dialog's identifiers and the remote URIs,
+// which may name a phone number, sealed together; a row lives while its
+// call is up.
+constexpr const char* kV17SipLegs = R"sql(
+CREATE TABLE sip_legs (
+  call_id {{int}} NOT NULL REFERENCES calls(id),
+  leg TEXT NOT NULL,
+  key_id {{int}} NOT NULL,
+  sealed {{blob}} NOT NULL,
+  created_at {{int}} NOT NULL,
+  PRIMARY KEY (call_id, leg)
+);
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {6, "phonebank", "phone bank", kV6},
     {8, "phonebank", "campaign versions", kV8},
@@ -164,6 +179,7 @@ constexpr store::Migration kSteps[] = {
     {11, "phonebank", "the phone-bank queue: free and leased targets apart", kV11},
     {12, "phonebank", "a phone-bank lease names its call", kV12},
     {17, "phonebank", "why a call ended", kV17},
+    {17, "phonebank", "sip legs", kV17SipLegs},
 };
 
 }  // namespace

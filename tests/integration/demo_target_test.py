@@ -19,7 +19,7 @@ SOURCE = os.environ.get("SB_SOURCE_DIR") or os.path.abspath(
 TEST_TOOLS = {
     "libgtest-dev", "libgmock-dev", "libbenchmark-dev", "postgresql", "postgresql-contrib",
     "chromium", "nodejs", "npm", "clang-14", "libclang-rt-14-dev", "clang-format",
-    "python3-dkim", "python3-yaml", "postfix", "bc",
+    "python3-dkim", "python3-yaml", "postfix", "bc", "sip-tester",
 }
 
 
