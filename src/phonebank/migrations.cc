@@ -157,6 +157,14 @@ constexpr const char* kV17 = R"sql(
 ALTER TABLE calls ADD COLUMN end_reason TEXT;
 )sql";
 
+// Version 17: calls going on now, counted for the concurrency limits and the
+// organiser's live view on every connect, without walking every call ever
+// made.
+constexpr const char* kV17Active = R"sql(
+CREATE INDEX calls_active ON calls(campaign_id)
+  WHERE state IN ('calling_you', 'calling_member', 'connected');
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {6, "phonebank", "phone bank", kV6},
     {8, "phonebank", "campaign versions", kV8},
@@ -164,6 +172,7 @@ constexpr store::Migration kSteps[] = {
     {11, "phonebank", "the phone-bank queue: free and leased targets apart", kV11},
     {12, "phonebank", "a phone-bank lease names its call", kV12},
     {17, "phonebank", "why a call ended", kV17},
+    {17, "phonebank", "an index of the calls going on now", kV17Active},
 };
 
 }  // namespace

@@ -190,7 +190,7 @@ step("the volunteer makes three calls and records outcomes and answers", async (
     const connect = page.waitForResponse(isApi("POST", /\/connect$/));
     await page.getByRole("button", { name: "Connect" }).click();
     assert.equal((await connect).status(), 201, `call ${i + 1}: connected`);
-    await page.locator("#call-status").getByText(/in progress|has ended|could not be connected/).waitFor();
+    await page.locator("#call-status").getByText(/Ringing your phone|You answered|Connected|ended/).waitFor();
     await rec.snapshot(page, "volunteer", `call ${i + 1}`);
 
     await page.getByLabel(outcome).check();
@@ -216,6 +216,50 @@ step("the volunteer sees their progress", async () => {
   const calls = page.locator(".stats .card").filter({ hasText: "Calls" }).locator(".big");
   assert.equal(await calls.textContent(), "3");
   await rec.snapshot(page, "volunteer", "progress");
+});
+
+// The simulator's timeline is decided by the call id's last digit
+// (docs/phonebank.md, "The sandbox connector"): 4, the caller's own phone
+// does not answer; 3, 7 and 9, the member does not or is busy.
+step("the volunteer follows a call from ringing to connected and hangs up", async () => {
+  const page = volunteer;
+  await page.goto(server.url + "/#/call/" + encodeURIComponent(campaignId));
+  await page.getByRole("heading", { name: "Calling for " + CAMPAIGN }).waitFor();
+  const connectNext = async () => {
+    const next = page.waitForResponse(isApi("POST", /\/next$/));
+    await page.locator("#next").click();
+    assert.equal((await next).status(), 200);
+    const connect = page.waitForResponse(isApi("POST", /\/connect$/));
+    await page.getByRole("button", { name: "Connect" }).click();
+    const res = await connect;
+    assert.equal(res.status(), 201);
+    return (await res.json()).call.id;
+  };
+  let id = await connectNext();
+  if (id % 10 === 4) {
+    // The caller's own phone does not answer: said plainly, and the member
+    // goes back untried.
+    await page.locator("#call-status").getByText("Your phone did not answer").waitFor();
+    assert.match(await page.locator("#call-status").textContent(), /no try was counted/);
+    assert.equal(await page.locator("form.outcome").isHidden(), true, "no outcome to record");
+    await rec.snapshot(page, "volunteer", "caller did not answer");
+    id = await connectNext();
+  }
+  assert.ok(![3, 4, 7, 9].includes(id % 10), `call ${id} would not connect in the simulator`);
+  const current = page.locator("#call-progress li[aria-current=step]");
+  await current.getByText("Ringing your phone").or(current.getByText("Ringing the member")).waitFor();
+  await current.getByText("Ringing the member").waitFor();
+  await current.getByText("Connected").waitFor();
+  await page.locator("#call-status").getByText("You are talking to the member").waitFor();
+  await rec.snapshot(page, "volunteer", "connected");
+  const hungUp = page.waitForResponse(isApi("POST", /\/calls\/\d+\/hangup$/));
+  await page.getByRole("button", { name: "Hang up" }).click();
+  const res = await hungUp;
+  assert.equal(res.status(), 200, await res.text());
+  assert.equal((await res.json()).call.end, "completed");
+  await current.getByText("Ended").waitFor();
+  await page.locator("#call-status").getByText(/The call has ended\. It lasted \d+ seconds?\./).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Hang up" }).isHidden(), true);
 });
 
 step("the organiser changes the live campaign's script, and only that", async () => {

@@ -488,3 +488,5 @@ CREATE TABLE privacy_requests (
   closed_by INTEGER REFERENCES accounts(id)
 );
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
+CREATE INDEX calls_active ON calls(campaign_id)
+  WHERE state IN ('calling_you', 'calling_member', 'connected');
