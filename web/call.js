@@ -19,17 +19,45 @@ const OUTCOMES = [
   ["deceased", "Has died"],
 ];
 
+// A call's life cycle (docs/phonebank.md, "Call states"): the platform rings
+// the caller's own phone, then the member's, and joins them.
+const CALL_STEPS = [
+  ["calling_you", "Ringing your phone"],
+  ["calling_member", "Ringing the member"],
+  ["connected", "Connected"],
+  ["ended", "Ended"],
+];
+
 const CALL_STATES = {
-  ringing: "Ringing your phone, then the member…",
-  answered: "Connected. The call is in progress.",
-  completed: "The call has ended.",
-  failed: "The call could not be connected.",
+  calling_you: "Ringing your phone. Answer it to be connected to the member.",
+  calling_member: "You answered. Ringing the member…",
+  connected: "Connected. You are talking to the member.",
 };
+
+// Why a call ended, in plain words.
+const END_REASONS = {
+  completed: "The call has ended.",
+  caller_busy: "Your phone was busy, so the member was not rung.",
+  caller_no_answer: "Your phone did not answer, so the member was not rung.",
+  caller_declined: "You declined the call on your phone, so the member was not rung.",
+  busy: "The member's line was busy.",
+  no_answer: "The member did not answer.",
+  wrong_number: "The member's number did not work.",
+  killed: "The call was ended because the campaign was paused or stopped.",
+  failed: "The call could not be placed: the phone network did not take it. You can try again.",
+  lost: "The call was cut off when the server restarted.",
+};
+
+// Ends of the caller's own leg: the member goes back on the list untried.
+const CALLER_ENDS = new Set(["caller_busy", "caller_no_answer", "caller_declined"]);
 
 export async function render(ctx) {
   const id = ctx.params.id;
   const timers = new Set();
+  let leaving = false;
+  let stopFollowing = () => {};
   ctx.onLeave(() => {
+    leaving = true;
     for (const t of timers) { clearTimeout(t); clearInterval(t); }
     timers.clear();
   });
@@ -125,31 +153,100 @@ export async function render(ctx) {
       button.disabled = false;
       return;
     }
-    const callId = res.call && res.call.id;
-    setStatus(CALL_STATES[res.call && res.call.state] || "Calling…");
-    if (!callId) return;
-    const poll = setInterval(async () => {
-      try {
-        const c = (await get("/calls/" + encodeURIComponent(callId))).call || {};
-        let text = CALL_STATES[c.state] || c.state;
-        if (c.state === "completed" && c.duration_seconds !== undefined) {
-          text += " It lasted " + c.duration_seconds + " seconds.";
-        }
-        if (status.textContent !== text) setStatus(text);
-        if (c.state === "completed" || c.state === "failed") {
-          clearInterval(poll);
-          timers.delete(poll);
-          button.disabled = false;
-          button.textContent = "Call again";
-        }
-      } catch (err) {
-        clearInterval(poll);
-        timers.delete(poll);
-        errors.append(errorBanner(err));
-        button.disabled = false;
+    const call = res.call || {};
+    if (!call.id) {
+      setStatus("Calling…");
+      return;
+    }
+    button.hidden = true;
+    followCall(call, button);
+  }
+
+  // Shows the call's progress until it ends, with a Hang up button. The
+  // server is asked for the state after each change (long-polling: it
+  // answers when the state moves on, or after a while with the same one).
+  function followCall(call, connectButton) {
+    const steps = h("ol", { class: "call-steps", id: "call-progress" },
+      CALL_STEPS.map(([state, label]) => h("li", { "data-state": state }, label)));
+    const hangup = h("button", { type: "button", id: "hangup", class: "danger" }, "Hang up");
+    const panel = h("section", { class: "card", id: "call-panel", "aria-labelledby": "call-h" },
+      h("h2", { id: "call-h" }, "Your call"), steps, h("div", { class: "actions" }, hangup));
+    document.getElementById("call-panel")?.remove();
+    work.prepend(panel);
+    let ended = false;
+    stopFollowing();
+    stopFollowing = () => { ended = true; };
+
+    const show = (c) => {
+      const at = CALL_STEPS.findIndex(([s]) => s === c.state);
+      steps.querySelectorAll("li").forEach((li, i) => {
+        li.classList.toggle("done", at >= 0 && i < at);
+        if (i === at) li.setAttribute("aria-current", "step");
+        else li.removeAttribute("aria-current");
+      });
+      if (c.state !== "ended") {
+        setStatus(CALL_STATES[c.state] || "Calling…");
+        return;
       }
-    }, 1000);
-    timers.add(poll);
+      ended = true;
+      hangup.hidden = true;
+      let text = END_REASONS[c.end] || "The call has ended.";
+      if (typeof c.duration_seconds === "number" && (c.duration_seconds > 0 || c.end === "completed")) {
+        text += " It lasted " + formatDuration(c.duration_seconds) + ".";
+      }
+      if (CALLER_ENDS.has(c.end)) {
+        text += " The member goes back on the list and no try was counted. " +
+          "Check your phone, then ask for the next member.";
+        const form = work.querySelector("form.outcome");
+        if (form) form.hidden = true;
+        nextButton.textContent = "Next member";
+        nextButton.hidden = false;
+        nextButton.disabled = false;
+      } else {
+        connectButton.hidden = false;
+        connectButton.disabled = false;
+        connectButton.textContent = "Call again";
+        const pick = c.suggested && work.querySelector(`input[name=outcome][value="${c.suggested}"]`);
+        if (pick) pick.checked = true;
+      }
+      setStatus(text);
+      announce(text);
+    };
+
+    hangup.addEventListener("click", async () => {
+      hangup.disabled = true;
+      errors.replaceChildren();
+      try {
+        const r = await post("/campaigns/" + encodeURIComponent(id) + "/calls/" +
+          encodeURIComponent(call.id) + "/hangup");
+        show(r.call || {});
+      } catch (err) {
+        errors.append(errorBanner(err));
+        hangup.disabled = false;
+      }
+    });
+
+    show(call);
+    let state = call.state;
+    const follow = async () => {
+      if (ended || leaving) return;
+      const asked = Date.now();
+      try {
+        const c = (await get("/calls/" + encodeURIComponent(call.id) + "?after=" +
+          encodeURIComponent(state))).call || {};
+        if (ended || leaving) return;
+        state = c.state;
+        show(c);
+      } catch (err) {
+        if (ended || leaving) return;
+        errors.replaceChildren(errorBanner(err));
+      }
+      // At most one question a second, however quickly the server answers.
+      const t = setTimeout(() => { timers.delete(t); follow(); },
+        Math.max(0, 1000 - (Date.now() - asked)));
+      timers.add(t);
+    };
+    follow();
   }
 
   function outcomeForm(survey) {
@@ -165,7 +262,7 @@ export async function render(ctx) {
       questions.map((q) => q.el));
     if (survey.length === 0) surveyBox.hidden = true;
     const save = h("button", { type: "submit", id: "save-outcome" }, "Save outcome");
-    const form = h("form", { class: "card", "aria-labelledby": "outcome-h", novalidate: true },
+    const form = h("form", { class: "card outcome", "aria-labelledby": "outcome-h", novalidate: true },
       h("h2", { id: "outcome-h" }, "Outcome"), outcomes, surveyBox, h("div", { class: "actions" }, save));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -191,7 +288,8 @@ export async function render(ctx) {
         save.disabled = false;
         return;
       }
-      for (const t of timers) { clearInterval(t); }
+      stopFollowing();
+      for (const t of timers) { clearTimeout(t); clearInterval(t); }
       timers.clear();
       clear(work);
       work.append(h("div", { class: "banner ok", role: "status", id: "saved" }, "Outcome saved. Thank you!"));
@@ -214,6 +312,12 @@ export async function render(ctx) {
     h("div", { class: "actions" }, nextButton),
     h("p", {}, h("a", { href: "#/progress/" + encodeURIComponent(id) }, "Your progress"), " · ",
       h("a", { href: "#/" }, "All campaigns")));
+}
+
+function formatDuration(seconds) {
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return m ? `${m} min ${s} s` : `${s} second${s === 1 ? "" : "s"}`;
 }
 
 // The campaign's name for the heading; without it the screen still works,

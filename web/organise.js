@@ -136,9 +136,14 @@ async function loadProgress(id, into) {
   const outcomes = Object.entries(t.by_outcome || {});
   const units = p.by_unit || [];
   const callers = p.by_caller || [];
+  const live = p.live || {};
   into.replaceChildren(
     h("div", { class: "stats" }, stat("Members to call", t.to_call), stat("Calls made", t.calls),
       stat("Conversations", t.conversations), stat("Members finished", t.done)),
+    h("h3", {}, "Calls going on now"),
+    h("div", { class: "stats", id: "live-calls" },
+      stat("Ringing a caller", live.calling_you), stat("Ringing a member", live.calling_member),
+      stat("Connected", live.connected)),
     h("p", { class: "hint muted" }, `Of ${t.targets ?? 0} members in the audience: ${t.to_call ?? 0} can still ` +
       `be called, ${t.done ?? 0} are finished (answered, out of tries, or not to be called again)` +
       (t.in_progress ? `, ${t.in_progress} being called now.` : ".")),

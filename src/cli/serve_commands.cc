@@ -78,6 +78,17 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::AddMemberPages(http, deps);
   // Demo mode only (a demo data directory): the movable clock's routes.
   server::AddDemoRoutes(http, api, app);
+  // Calls a crash left active are ended and recorded before anyone can
+  // connect again (phonebank/connector.h, Reconcile).
+  auto reconciled = api.ReconcileCalls();
+  if (!reconciled) {
+    (void)sequencer.Stop();
+    return ExitFor(reconciled.error());
+  }
+  if (*reconciled > 0) {
+    log::Info("phonebank", "calls left active by the last run were ended",
+              {{"calls", *reconciled}});
+  }
   if (*outbox) {
     // A crash may have left rows handed to the relay: they count as sent.
     auto recovered = (*outbox)->Recover();
@@ -109,8 +120,18 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     } else if (*released > 0) {
       log::Info("contest", "candidates released", {{"candidates", *released}});
     }
+    if (auto settled = api.SettleCalls(); !settled) {
+      log::Error("phonebank", "recording calls' progress failed; retrying",
+                 {{"error", settled.error()}});
+    }
   }
   http.Stop();
+  // No call outlives the server: both legs of each are hung up.
+  if (auto ended = api.EndAllCalls(); !ended) {
+    log::Error("phonebank", "ending calls at shutdown failed", {{"error", ended.error()}});
+  } else if (*ended > 0) {
+    log::Info("phonebank", "calls ended at shutdown", {{"calls", *ended}});
+  }
   if (*outbox) (*outbox)->Stop();
   // The last events of the run go under a signed checkpoint before exit.
   Status cp = sequencer.Stop();

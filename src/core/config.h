@@ -131,7 +131,8 @@ struct TelephonyConfig {
   std::string caller_id = "";
   // How long each phone rings before the call gives up, in seconds.
   int ring_seconds = 30;
-  // Calls up at once, in all and per campaign.
+  // Calls up at once through the trunk, in all and per campaign (the
+  // sandbox has no lines and keeps phonebank::CallLimits defaults).
   int max_calls = 50;
   int max_calls_per_campaign = 20;
   // The local address and port SIP listens on (the trunk must reach it).

@@ -272,8 +272,8 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
   // The lease's call row gets the outcome.
   const std::int64_t call = held->call.value();
   SB_RETURN_IF_ERROR(tx.Exec("UPDATE calls SET outcome = $2, answers = $3, recorded_at = $4, "
-                             "state = CASE WHEN state IN ('leased', 'ringing', 'answered') THEN "
-                             "'completed' ELSE state END WHERE id = $1",
+                             "state = CASE WHEN state = 'leased' THEN 'ended' ELSE state END "
+                             "WHERE id = $1",
                              {call, outcome, answers.dump(), now})
                          .status());
   SB_RETURN_IF_ERROR(tx.Exec("INSERT INTO contact_log (member_id, channel, campaign_id, outcome, "

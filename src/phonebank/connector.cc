@@ -23,6 +23,15 @@ Result<std::string> OpenPhone(store::Tx& tx, const crypto::Sealer& sealer, Membe
 
 }  // namespace
 
+std::string Connector::SuggestedOutcome(std::string_view end) {
+  if (end == "busy" || end == "no_answer" || end == "wrong_number") return std::string(end);
+  return "";
+}
+
+bool Connector::CallerLegEnd(std::string_view end) {
+  return end == "caller_busy" || end == "caller_no_answer" || end == "caller_declined";
+}
+
 Result<bool> Connector::RecordEnd(store::Tx& tx, CallId call, std::string_view end, Micros now) {
   SB_ASSIGN_OR_RETURN(
       std::int64_t n,
@@ -31,7 +40,18 @@ Result<bool> Connector::RecordEnd(store::Tx& tx, CallId call, std::string_view e
               "1000000 END WHERE id = $1 AND state IN ('calling_you', 'calling_member', "
               "'connected', 'ringing', 'answered')",
               {call.value(), std::string(end), now}));
-  return n == 1;
+  if (n != 1) return false;
+  if (CallerLegEnd(end)) {
+    // The member was never rung: the lease goes back as it was, passes and
+    // recall untouched, for this caller or another to take again.
+    SB_RETURN_IF_ERROR(
+        tx.Exec("UPDATE campaign_targets SET leased_by = NULL, lease_expires = NULL, lease_call = "
+                "NULL WHERE lease_call = $1 AND campaign_id = (SELECT campaign_id FROM calls "
+                "WHERE id = $1) AND member_id = (SELECT member_id FROM calls WHERE id = $1)",
+                {call.value()})
+            .status());
+  }
+  return true;
 }
 
 Result<std::vector<CallId>> Connector::ActiveCalls(store::Tx& tx,
@@ -47,6 +67,84 @@ Result<std::vector<CallId>> Connector::ActiveCalls(store::Tx& tx,
   return out;
 }
 
+SandboxConnector::Timeline SandboxConnector::TimelineOf(CallId call) {
+  switch (call.value() % 10) {
+    case 4:
+      return {kNoAnswerSeconds, 0, 0, "caller_no_answer"};
+    case 3:
+    case 7:
+      return {kCallerRingSeconds, kNoAnswerSeconds, 0, "no_answer"};
+    case 9:
+      return {kCallerRingSeconds, kBusySeconds, 0, "busy"};
+    default:
+      return {kCallerRingSeconds, kMemberRingSeconds, kTalkSeconds, "completed"};
+  }
+}
+
+namespace {
+
+bool Active(std::string_view state) {
+  return state == "calling_you" || state == "calling_member" || state == "connected" ||
+         state == "ringing" || state == "answered";
+}
+
+// Where a sandbox call's timeline is at `now`.
+struct Point {
+  std::string state;
+  Micros answered_at = 0;  // when the member answered; 0 before
+  Micros ended_at = 0;     // when it ended; 0 before
+  std::string_view end;
+};
+
+Point TimelineAt(const SandboxConnector::Timeline& t, Micros connected_at, Micros now) {
+  const Micros s1 = connected_at + t.caller_ring * kMicrosPerSecond;
+  const Micros s2 = s1 + t.member_ring * kMicrosPerSecond;
+  const Micros s3 = s2 + t.talk * kMicrosPerSecond;
+  Point p;
+  if (now < s1) {
+    p.state = "calling_you";
+  } else if (t.member_ring == 0) {
+    p = {"ended", 0, s1, t.end};
+  } else if (now < s2) {
+    p.state = "calling_member";
+  } else if (t.talk == 0) {
+    p = {"ended", 0, s2, t.end};
+  } else if (now < s3) {
+    p = {"connected", s2, 0, ""};
+  } else {
+    p = {"ended", s2, s3, t.end};
+  }
+  return p;
+}
+
+// Brings an active sandbox call's row up to its timeline at `now` (state,
+// answered_at; the end through RecordEnd, at the instant it happened).
+// Returns the point and whether it recorded the end.
+Result<std::pair<Point, bool>> Settle(store::Tx& tx, CallId call, std::string_view state,
+                                      Micros connected_at, Micros now) {
+  Point p = TimelineAt(SandboxConnector::TimelineOf(call), connected_at, now);
+  if (p.answered_at != 0) {
+    SB_RETURN_IF_ERROR(tx.Exec("UPDATE calls SET answered_at = $2 WHERE id = $1 AND "
+                               "answered_at IS NULL",
+                               {call.value(), p.answered_at})
+                           .status());
+  }
+  if (p.state == "ended") {
+    SB_ASSIGN_OR_RETURN(bool did, Connector::RecordEnd(tx, call, p.end, p.ended_at));
+    return std::make_pair(p, did);
+  }
+  if (p.state != state) {
+    SB_RETURN_IF_ERROR(tx.Exec("UPDATE calls SET state = $2 WHERE id = $1 AND state IN "
+                               "('calling_you', 'calling_member', 'connected', 'ringing', "
+                               "'answered')",
+                               {call.value(), p.state})
+                           .status());
+  }
+  return std::make_pair(p, false);
+}
+
+}  // namespace
+
 Result<CallState> SandboxConnector::Connect(store::Tx& tx, const Campaign& campaign,
                                             AccountId caller, const Lease& lease, Micros now) {
   SB_ASSIGN_OR_RETURN(bool verified, EndpointVerified(tx, caller));
@@ -57,51 +155,89 @@ Result<CallState> SandboxConnector::Connect(store::Tx& tx, const Campaign& campa
   // Resolve the number here, as a real connector must; it goes nowhere else.
   SB_ASSIGN_OR_RETURN(std::string number, OpenPhone(tx, sealer_, lease.member));
   sodium_memzero(number.data(), number.size());
-  // The lease wrote a call row; this connection is that call.
-  SB_ASSIGN_OR_RETURN(std::int64_t n,
-                      tx.Exec("UPDATE calls SET connector = 'sandbox', state = 'ringing', "
-                              "connected_at = $2 WHERE id = $1 AND campaign_id = $3 AND "
-                              "caller_id = $4 AND outcome IS NULL",
-                              {lease.call.value(), now, campaign.id.value(), caller.value()}));
-  if (n != 1) return Status::FailedPrecondition("the call for this contact has already ended");
-  return CallState{lease.call, "ringing", "", "", 0, true};
+  // The lease wrote a call row; this connection is that call (again, after
+  // an earlier attempt ended).
+  SB_ASSIGN_OR_RETURN(
+      std::int64_t n,
+      tx.Exec("UPDATE calls SET connector = 'sandbox', state = 'calling_you', connected_at = $2, "
+              "answered_at = NULL, ended_at = NULL, duration_seconds = NULL, end_reason = NULL "
+              "WHERE id = $1 AND campaign_id = $3 AND caller_id = $4 AND outcome IS NULL AND "
+              "state NOT IN ('calling_you', 'calling_member', 'connected', 'ringing', "
+              "'answered')",
+              {lease.call.value(), now, campaign.id.value(), caller.value()}));
+  if (n != 1) {
+    return Status::FailedPrecondition(
+        "this contact's call is already in progress, or has ended with an outcome");
+  }
+  return CallState{lease.call, "calling_you", "", "", 0, true};
 }
 
 Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId caller,
                                            Micros now) {
   std::optional<CallState> out;
   Micros connected = 0;
-  SB_RETURN_IF_ERROR(
-      tx.Query("SELECT connected_at, connector FROM calls WHERE id = $1 AND caller_id = $2",
-               {call.value(), caller.value()}, [&](const store::Row& r) {
-                 connected = r.IntOr(0, 0);
-                 out = CallState{call, "ringing", "", "", 0, r.Text(1) == "sandbox"};
-                 return false;
-               }));
+  std::string state;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT connected_at, connector, state, end_reason, duration_seconds FROM calls WHERE "
+      "id = $1 AND caller_id = $2",
+      {call.value(), caller.value()}, [&](const store::Row& r) {
+        connected = r.IntOr(0, 0);
+        out = CallState{call, "", "", "", 0, r.Text(1) == "sandbox"};
+        state = std::string(r.Text(2));
+        out->end = r.TextOr(3);
+        out->duration_seconds = r.IntOr(4, 0);
+        return false;
+      }));
   if (!out || !out->simulated || connected == 0) {
     return switchboard::Status::NotFound("no call of yours has that id");
   }
-  const std::int64_t elapsed = (now - connected) / kMicrosPerSecond;
-  const bool answers = call.value() % 3 != 0;
-  if (elapsed < kRingSeconds) {
-    out->state = "ringing";
-  } else if (!answers) {
-    out->state = "failed";
-  } else if (elapsed < kRingSeconds + kTalkSeconds) {
-    out->state = "answered";
-    out->duration_seconds = elapsed - kRingSeconds;
-  } else {
-    out->state = "completed";
-    out->duration_seconds = kTalkSeconds;
+  if (!Active(state)) {
+    // Recorded: by the timeline, a hang-up, the kill switch or a restart.
+    out->state = state;
+    out->suggested = SuggestedOutcome(out->end);
+    return *out;
+  }
+  SB_ASSIGN_OR_RETURN(auto settled, Settle(tx, call, state, connected, now));
+  const Point& p = settled.first;
+  out->state = p.state;
+  if (p.state == "ended") {
+    out->end = std::string(p.end);
+    out->suggested = SuggestedOutcome(p.end);
+    out->duration_seconds =
+        p.answered_at == 0 ? 0 : (p.ended_at - p.answered_at) / kMicrosPerSecond;
+  } else if (p.state == "connected") {
+    out->duration_seconds = (now - p.answered_at) / kMicrosPerSecond;
   }
   return *out;
 }
 
+Result<int> SandboxConnector::SettleDue(store::Tx& tx, Micros now) {
+  struct Row {
+    CallId id;
+    std::string state;
+    Micros connected;
+  };
+  std::vector<Row> rows;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT id, state, connected_at FROM calls WHERE state IN ('calling_you', "
+               "'calling_member', 'connected', 'ringing', 'answered') AND connector = 'sandbox'",
+               {}, [&](const store::Row& r) {
+                 rows.push_back({CallId(r.Int(0)), std::string(r.Text(1)), r.IntOr(2, now)});
+                 return true;
+               }));
+  int ended = 0;
+  for (const Row& r : rows) {
+    SB_ASSIGN_OR_RETURN(auto settled, Settle(tx, r.id, r.state, r.connected, now));
+    ended += settled.second ? 1 : 0;
+  }
+  return ended;
+}
+
 Status SandboxConnector::Hangup(store::Tx& tx, CallId call, AccountId caller, Micros now) {
-  SB_ASSIGN_OR_RETURN(std::int64_t mine,
-                      tx.QueryInt("SELECT COUNT(*) FROM calls WHERE id = $1 AND caller_id = $2",
-                                  {call.value(), caller.value()}));
-  if (mine == 0) return switchboard::Status::NotFound("no call of yours has that id");
+  // What the timeline did before the hang-up stands (an end it reached, the
+  // member's answer, from which the duration counts).
+  SB_ASSIGN_OR_RETURN(CallState s, Status(tx, call, caller, now));
+  if (s.state == "ended") return switchboard::Status::Ok();
   return RecordEnd(tx, call, "completed", now).status();
 }
 
@@ -110,6 +246,7 @@ Result<int> SandboxConnector::EndCalls(store::Store& store, std::optional<Campai
   int ended = 0;
   SB_RETURN_IF_ERROR(store.Write([&](store::Tx& tx) -> switchboard::Status {
     ended = 0;
+    SB_RETURN_IF_ERROR(SettleDue(tx, now).status());
     SB_ASSIGN_OR_RETURN(std::vector<CallId> calls, ActiveCalls(tx, campaign));
     for (CallId c : calls) {
       SB_ASSIGN_OR_RETURN(bool did, RecordEnd(tx, c, "killed", now));
@@ -121,10 +258,12 @@ Result<int> SandboxConnector::EndCalls(store::Store& store, std::optional<Campai
 }
 
 Result<int> SandboxConnector::Reconcile(store::Store& store, Micros now) {
-  // A simulated call has no legs to hang up; what was active is lost.
+  // A simulated call has no legs to hang up: what its timeline finished
+  // before now ended as it would have; what was still going is lost.
   int ended = 0;
   SB_RETURN_IF_ERROR(store.Write([&](store::Tx& tx) -> switchboard::Status {
     ended = 0;
+    SB_RETURN_IF_ERROR(SettleDue(tx, now).status());
     SB_ASSIGN_OR_RETURN(std::vector<CallId> calls, ActiveCalls(tx, std::nullopt));
     for (CallId c : calls) {
       SB_ASSIGN_OR_RETURN(bool did, RecordEnd(tx, c, "lost", now));

@@ -4,10 +4,10 @@
 // the connector: the API layer only ever passes a member id.
 //
 // The sandbox connector is a simulator for practice and tests: nothing is
-// dialled. Its call progresses by the clock alone (ringing, then answered or
-// not, then completed), decided deterministically from the call id, so a
-// test can predict it and nothing needs a background thread. Every state it
-// reports says `simulated`.
+// dialled. Its call runs the same life cycle as a real one by the clock alone
+// (SandboxConnector::TimelineOf), decided deterministically from the call id,
+// so a test can predict it and nothing needs a background thread. Every state
+// it reports says `simulated`.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +65,15 @@ class Connector {
   // Starts a call `Connect` recorded, after its transaction committed.
   virtual void Dial(CallId call) = 0;
   virtual Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) = 0;
+  // Records what the connector's own clock says has happened by `now` (the
+  // sandbox's timeline) to calls still active; a connector driven by network
+  // events has nothing to do. Called before active calls are counted and
+  // every second by `serve`. Returns how many calls it ended.
+  virtual Result<int> SettleDue(store::Tx& tx, Micros now) {
+    (void)tx;
+    (void)now;
+    return 0;
+  }
   // The caller ends their call from the screen: both legs are hung up.
   virtual switchboard::Status Hangup(store::Tx& tx, CallId call, AccountId caller, Micros now) = 0;
   // The kill switch, a campaign ending or the server stopping: every active
@@ -84,13 +93,21 @@ class Connector {
   // would have sent (the verification code) to the caller.
   virtual bool simulated() const { return false; }
 
- protected:
+  // The outcome the calling screen preselects for an end: busy, no_answer,
+  // wrong_number, or empty.
+  static std::string SuggestedOutcome(std::string_view end);
+  // Ends in which the caller's own phone never joined: the member was not
+  // rung, so the lease goes back without using a pass.
+  static bool CallerLegEnd(std::string_view end);
+
   // The bookkeeping every connector shares. Records the end of an active
   // call (state, end_reason, ended_at, duration from answered_at); false when
-  // it had already ended, so an end reported twice counts once.
+  // it had already ended, so an end reported twice counts once. An end of
+  // the caller's own leg (CallerLegEnd) gives the lease back untouched: no
+  // pass used, no outcome, the member callable again at once.
   static Result<bool> RecordEnd(store::Tx& tx, CallId call, std::string_view end, Micros now);
-  // The active calls (calling_you, calling_member, connected; and the
-  // sandbox's ringing and answered) of `campaign`, or of every campaign.
+  // The active calls (calling_you, calling_member, connected; ringing and
+  // answered in rows from before schema v17) of `campaign`, or of all.
   static Result<std::vector<CallId>> ActiveCalls(store::Tx& tx, std::optional<CampaignId> campaign);
 };
 
@@ -102,7 +119,9 @@ class SandboxConnector final : public Connector {
                             const Lease& lease, Micros now) override;
   // The timeline starts in Connect; nothing to dial.
   void Dial(CallId) override {}
+  // The timeline's state now; an end it reached is recorded (RecordEnd).
   Result<CallState> Status(store::Tx& tx, CallId call, AccountId caller, Micros now) override;
+  Result<int> SettleDue(store::Tx& tx, Micros now) override;
   switchboard::Status Hangup(store::Tx& tx, CallId call, AccountId caller, Micros now) override;
   Result<int> EndCalls(store::Store& store, std::optional<CampaignId> campaign,
                        Micros now) override;
@@ -113,11 +132,26 @@ class SandboxConnector final : public Connector {
   }
   bool simulated() const override { return true; }
 
-  // The simulated timeline: ringing for kRingSeconds; calls whose id is not
-  // a multiple of 3 are answered and complete after kTalkSeconds; the rest
-  // fail (no answer) when the ringing ends.
-  static constexpr int kRingSeconds = 3;
+  // The simulated timeline of a call, in seconds from Connect: the caller's
+  // phone rings for `caller_ring`, then the member's for `member_ring` (0:
+  // never reached), then they talk for `talk` (0: never connected); then the
+  // call ends with `end`. By the call id's last digit: 4 the caller does not
+  // answer (caller_no_answer), 3 and 7 the member does not (no_answer), 9 the
+  // member is busy, every other completes after kTalkSeconds.
+  struct Timeline {
+    int caller_ring = 0;
+    int member_ring = 0;
+    int talk = 0;
+    std::string_view end;
+  };
+  static Timeline TimelineOf(CallId call);
+  static constexpr int kCallerRingSeconds = 2;
+  static constexpr int kMemberRingSeconds = 3;
+  static constexpr int kNoAnswerSeconds = 8;
+  static constexpr int kBusySeconds = 1;
   static constexpr int kTalkSeconds = 20;
+  // No timeline runs longer.
+  static constexpr int kLongestSeconds = kCallerRingSeconds + kMemberRingSeconds + kTalkSeconds;
 
  private:
   const crypto::Sealer& sealer_;

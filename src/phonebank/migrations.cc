@@ -172,6 +172,14 @@ CREATE TABLE sip_legs (
 );
 )sql";
 
+// Version 17: calls going on now, counted for the concurrency limits and the
+// organiser's live view on every connect, without walking every call ever
+// made.
+constexpr const char* kV17Active = R"sql(
+CREATE INDEX calls_active ON calls(campaign_id)
+  WHERE state IN ('calling_you', 'calling_member', 'connected');
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {6, "phonebank", "phone bank", kV6},
     {8, "phonebank", "campaign versions", kV8},
@@ -180,6 +188,7 @@ constexpr store::Migration kSteps[] = {
     {12, "phonebank", "a phone-bank lease names its call", kV12},
     {17, "phonebank", "why a call ended", kV17},
     {17, "phonebank", "sip legs", kV17SipLegs},
+    {17, "phonebank", "an index of the calls going on now", kV17Active},
 };
 
 }  // namespace

@@ -60,6 +60,28 @@ Result<std::vector<std::pair<UnitId, std::int64_t>>> UnitLeaderboard(store::Tx& 
   return rows;
 }
 
+// Calls recorded active now, of one campaign or of all (the calls_active
+// index).
+Result<std::int64_t> CountActive(store::Tx& tx, std::optional<CampaignId> campaign) {
+  if (campaign) {
+    return tx.QueryInt(
+        "SELECT COUNT(*) FROM calls WHERE campaign_id = $1 AND state IN "
+        "('calling_you', 'calling_member', 'connected')",
+        {campaign->value()});
+  }
+  return tx.QueryInt(
+      "SELECT COUNT(*) FROM calls WHERE state IN ('calling_you', 'calling_member', 'connected')");
+}
+
+Result<bool> CallActive(store::Tx& tx, CallId call) {
+  SB_ASSIGN_OR_RETURN(std::int64_t n,
+                      tx.QueryInt("SELECT COUNT(*) FROM calls WHERE id = $1 AND state IN "
+                                  "('calling_you', 'calling_member', 'connected', 'ringing', "
+                                  "'answered')",
+                                  {call.value()}));
+  return n > 0;
+}
+
 }  // namespace
 
 namespace {
@@ -79,13 +101,14 @@ const CampaignHooks& NoCampaignHooks() {
 
 Operations::Operations(const access::Policy& policy, const members::OrgTree& tree,
                        const crypto::Sealer& sealer, TimeZone zone, Connector& connector,
-                       const CampaignHooks& hooks)
+                       const CampaignHooks& hooks, CallLimits limits)
     : policy_(policy),
       tree_(tree),
       sealer_(sealer),
       zone_(std::move(zone)),
       connector_(connector),
-      hooks_(hooks) {}
+      hooks_(hooks),
+      limits_(limits) {}
 
 Result<std::int64_t> Operations::Create(store::Tx& tx, const access::Acting& who,
                                         Campaign& c) const {
@@ -270,6 +293,20 @@ Result<CallState> Operations::Connect(store::Tx& tx, const access::Acting& who,
   SB_RETURN_IF_ERROR(CheckJoined(tx, c, who, who.now));
   SB_ASSIGN_OR_RETURN(auto held, CurrentLease(tx, c, who.account, who.now));
   if (!held) return Status::FailedPrecondition("ask for the next contact first");
+  // Calls whose end the connector knows by its own clock no longer count.
+  SB_RETURN_IF_ERROR(connector_.SettleDue(tx, who.now).status());
+  SB_ASSIGN_OR_RETURN(std::int64_t total, CountActive(tx, {}));
+  if (total >= limits_.total) {
+    return Status::ResourceExhausted("every line is busy: the phone bank places at most " +
+                                     std::to_string(limits_.total) +
+                                     " calls at once; try again in a minute");
+  }
+  SB_ASSIGN_OR_RETURN(std::int64_t here, CountActive(tx, c.id));
+  if (here >= limits_.per_campaign) {
+    return Status::ResourceExhausted("this campaign's lines are busy: it places at most " +
+                                     std::to_string(limits_.per_campaign) +
+                                     " calls at once; try again in a minute");
+  }
   SB_ASSIGN_OR_RETURN(CallState state, connector_.Connect(tx, c, who.account, *held, who.now));
   audit::Event e = CampaignEvent(who, "phonebank.connect", c.id);
   e.members.push_back(held->member.value());
@@ -281,12 +318,79 @@ Status Operations::Outcome(store::Tx& tx, const access::Acting& who, CampaignId 
                            std::string_view outcome, const std::string& answers_json) const {
   SB_ASSIGN_OR_RETURN(Campaign c, GetCampaign(tx, tree_, id));
   SB_RETURN_IF_ERROR(CheckJoined(tx, c, who, who.now));
+  SB_ASSIGN_OR_RETURN(auto held, CurrentLease(tx, c, who.account, who.now));
+  if (held) {
+    SB_ASSIGN_OR_RETURN(bool active, CallActive(tx, held->call));
+    if (active) SB_RETURN_IF_ERROR(connector_.Hangup(tx, held->call, who.account, who.now));
+  }
   SB_ASSIGN_OR_RETURN(MemberId m,
                       RecordOutcome(tx, c, who.account, outcome, answers_json, who.now));
   audit::Event e = CampaignEvent(who, "phonebank.outcome", c.id);
   e.members.push_back(m.value());
   e.rule = "outcome." + std::string(outcome);
   return Record(tx, e);
+}
+
+Result<CallState> Operations::Hangup(store::Tx& tx, const access::Acting& who, CampaignId id,
+                                     CallId call) const {
+  std::optional<MemberId> member;
+  bool dialled = false;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT member_id, connected_at FROM calls WHERE id = $1 AND campaign_id = $2 AND "
+               "caller_id = $3",
+               {call.value(), id.value(), who.account.value()}, [&](const store::Row& r) {
+                 member = MemberId(r.Int(0));
+                 dialled = !r.IsNull(1);
+                 return false;
+               }));
+  if (!member) return Status::NotFound("no call of yours in this campaign has that id");
+  if (!dialled) return Status::FailedPrecondition("this call was never connected");
+  SB_ASSIGN_OR_RETURN(bool active, CallActive(tx, call));
+  if (active) SB_RETURN_IF_ERROR(connector_.Hangup(tx, call, who.account, who.now));
+  SB_ASSIGN_OR_RETURN(CallState state, connector_.Status(tx, call, who.account, who.now));
+  audit::Event e = CampaignEvent(who, "phonebank.hangup", id);
+  e.members.push_back(member->value());
+  SB_RETURN_IF_ERROR(Record(tx, e));
+  return state;
+}
+
+Result<std::string> Operations::RecordedState(store::Tx& tx, AccountId caller, CallId call) const {
+  std::string state;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT state FROM calls WHERE id = $1 AND caller_id = $2",
+                              {call.value(), caller.value()}, [&](const store::Row& r) {
+                                state = std::string(r.Text(0));
+                                return false;
+                              }));
+  return state;
+}
+
+bool Operations::EndsCalls(CampaignState to) {
+  return to == CampaignState::kPaused || to == CampaignState::kEnded ||
+         to == CampaignState::kKilled;
+}
+
+Result<int> Operations::EndCalls(store::Store& store, std::optional<CampaignId> campaign,
+                                 Micros now) const {
+  return connector_.EndCalls(store, campaign, now);
+}
+
+Result<int> Operations::Reconcile(store::Store& store, Micros now) const {
+  return connector_.Reconcile(store, now);
+}
+
+Result<int> Operations::SettleDue(store::Store& store, Micros now) const {
+  std::int64_t active = 0;
+  SB_RETURN_IF_ERROR(store.Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(active, CountActive(tx, {}));
+    return Status::Ok();
+  }));
+  if (active == 0) return 0;
+  int ended = 0;
+  SB_RETURN_IF_ERROR(store.Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(ended, connector_.SettleDue(tx, now));
+    return Status::Ok();
+  }));
+  return ended;
 }
 
 Result<EndpointVerification> Operations::RegisterEndpoint(store::Tx& tx, const access::Acting& who,

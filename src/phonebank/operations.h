@@ -67,12 +67,20 @@ struct UnitCalls {
   std::int64_t calls = 0;
 };
 
+// How many calls may go on at once ([telephony] in the configuration): in
+// total, and in any one campaign. Counted from the calls recorded active
+// (calling_you, calling_member, connected) when a caller connects.
+struct CallLimits {
+  int total = 1000;
+  int per_campaign = 250;
+};
+
 class Operations {
  public:
   // `hooks`: the contest rules (src/contest), borrowed.
   Operations(const access::Policy& policy, const members::OrgTree& tree,
              const crypto::Sealer& sealer, TimeZone zone, Connector& connector,
-             const CampaignHooks& hooks = NoCampaignHooks());
+             const CampaignHooks& hooks = NoCampaignHooks(), CallLimits limits = {});
 
   // ---- organisers --------------------------------------------------------
   // Validates and stores a new draft; returns its audience count.
@@ -116,9 +124,21 @@ class Operations {
   // ---- calling -------------------------------------------------------------
   // The caller's current lease, or the next member to call, pace permitting.
   Result<NextContact> Next(store::Tx& tx, const access::Acting& who, CampaignId id) const;
-  // Rings the caller's phone and bridges to the leased member.
+  // Records the call to the leased member (the connector rings nothing yet):
+  // kResourceExhausted when the limits (CallLimits) are reached. Dial() it
+  // once this transaction has committed.
   Result<CallState> Connect(store::Tx& tx, const access::Acting& who, CampaignId id) const;
+  // The state recorded for `caller`'s call `call`, no connector asked; empty
+  // when it is not theirs.
+  Result<std::string> RecordedState(store::Tx& tx, AccountId caller, CallId call) const;
+  // Starts the call Connect recorded, after its transaction committed.
+  void Dial(CallId call) const { connector_.Dial(call); }
+  // The caller hangs up their call `call` of campaign `id` (both legs);
+  // returns its state after. kNotFound unless it is theirs, in that campaign.
+  Result<CallState> Hangup(store::Tx& tx, const access::Acting& who, CampaignId id,
+                           CallId call) const;
   // Records the outcome and survey answers of the current lease; releases it.
+  // A call still going on is hung up first.
   Status Outcome(store::Tx& tx, const access::Acting& who, CampaignId id, std::string_view outcome,
                  const std::string& answers_json) const;
 
@@ -129,7 +149,22 @@ class Operations {
   // Units ranked by calls made in the campaigns `caller` calls for.
   Result<std::vector<UnitCalls>> Leaderboard(store::Tx& tx, AccountId caller) const;
 
+  // ---- the calls going on ----------------------------------------------------
+  // Ends every active call of `campaign` (of all when absent) on both legs,
+  // recorded `killed`: after a campaign's pause, end or kill has committed,
+  // and when the server stops. Returns how many.
+  Result<int> EndCalls(store::Store& store, std::optional<CampaignId> campaign, Micros now) const;
+  // Whether going to `to` ends the campaign's calls (paused, ended, killed).
+  static bool EndsCalls(CampaignState to);
+  // At start-up, before requests: calls a crash left active (Connector::
+  // Reconcile). Returns how many.
+  Result<int> Reconcile(store::Store& store, Micros now) const;
+  // Records what the connector's clock says has happened (Connector::
+  // SettleDue); a read when no call is active. `serve` calls it each second.
+  Result<int> SettleDue(store::Store& store, Micros now) const;
+
   Connector& connector() const { return connector_; }
+  const CallLimits& limits() const { return limits_; }
 
  private:
   // The caller must have joined this campaign, with that grant still in
@@ -142,6 +177,7 @@ class Operations {
   TimeZone zone_;
   Connector& connector_;
   const CampaignHooks& hooks_;
+  CallLimits limits_;
 };
 
 }  // namespace switchboard::phonebank

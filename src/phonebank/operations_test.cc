@@ -262,8 +262,26 @@ TEST_P(OperationsPairingTest, Connect) {
   who.now = Now();
   ExpectPaired(*faulty_, {"phonebank.connect",
                           "UPDATE calls SET connector",
-                          {"SELECT COUNT(*) FROM calls WHERE state = 'ringing'"},
+                          {"SELECT COUNT(*) FROM calls WHERE state = 'calling_you'"},
                           [&](store::Tx& tx) { return ops_->Connect(tx, who, c.id).status(); }});
+}
+
+TEST_P(OperationsPairingTest, Hangup) {
+  const Campaign c = Leased();
+  Endpoint(/*verify=*/true);
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  CallState connected;
+  ASSERT_OK(Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(connected, ops_->Connect(tx, who, c.id));
+    return Status::Ok();
+  }));
+  ExpectPaired(*faulty_,
+               {"phonebank.hangup",
+                "UPDATE calls SET state = 'ended'",
+                {"SELECT COUNT(*) FROM calls WHERE state = 'ended'"},
+                [&](store::Tx& tx) { return ops_->Hangup(tx, who, c.id, connected.id).status(); }});
 }
 
 TEST_P(OperationsPairingTest, Outcome) {

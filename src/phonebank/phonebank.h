@@ -316,7 +316,9 @@ Result<MemberId> RecordOutcome(store::Tx& tx, const Campaign& c, AccountId calle
 //  - done: targets finished (answered, passes used up, or an outcome that
 //    ends calling: wrong number, do not call, moved, deceased);
 //  - calls: calls with an outcome recorded; conversations: those answered;
-//  - in_progress: targets leased to a caller now.
+//  - in_progress: targets leased to a caller now;
+//  - live: the campaign's calls going on now, by state (connector.h), as
+//    the connector last recorded them.
 struct Progress {
   std::int64_t targets = 0;
   std::int64_t to_call = 0;
@@ -324,6 +326,12 @@ struct Progress {
   std::int64_t calls = 0;
   std::int64_t conversations = 0;
   std::int64_t in_progress = 0;
+  struct Live {
+    std::int64_t calling_you = 0;
+    std::int64_t calling_member = 0;
+    std::int64_t connected = 0;
+  };
+  Live live;
   std::vector<std::pair<std::string, std::int64_t>> by_outcome;
   // The same figures per unit of the members called, most calls first.
   struct UnitRow {

@@ -444,19 +444,23 @@ TEST_P(PhonebankTest, SandboxCallsNeedAVerifiedEndpointAndFollowTheClock) {
                 return Status::Ok();
               }).ok());
   EXPECT_TRUE(call.simulated);
-  EXPECT_EQ(call.state, "ringing");
+  EXPECT_EQ(call.state, "calling_you");
   // The connection is the call row the lease wrote, not a new one.
   EXPECT_NE(lease->lease->call.value(), 0);
   EXPECT_EQ(call.id, lease->lease->call);
   EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls"), 1);
-  clock_.Advance((SandboxConnector::kRingSeconds + SandboxConnector::kTalkSeconds + 1) *
-                 kMicrosPerSecond);
+  clock_.Advance((SandboxConnector::kLongestSeconds + 1) * kMicrosPerSecond);
   CallState later;
   ASSERT_TRUE(Write([&](store::Tx& tx) -> Status {
                 SB_ASSIGN_OR_RETURN(later, sandbox.Status(tx, call.id, caller_, clock_.Now()));
                 return Status::Ok();
               }).ok());
-  EXPECT_EQ(later.state, call.id.value() % 3 != 0 ? "completed" : "failed");
+  EXPECT_EQ(later.state, "ended");
+  EXPECT_EQ(later.end, SandboxConnector::TimelineOf(call.id).end);
+  // The end is recorded, not just reported.
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls WHERE state = 'ended' AND end_reason = '" +
+                       std::string(later.end) + "'"),
+            1);
   // Another caller cannot look at this call.
   EXPECT_EQ(Write([&](store::Tx& tx) {
               return sandbox.Status(tx, call.id, organiser_, clock_.Now()).status();

@@ -62,6 +62,17 @@ Result<Progress> CampaignProgress(store::Tx& tx, const members::OrgTree& tree, C
                       tx.QueryInt("SELECT COUNT(*) FROM campaign_targets WHERE campaign_id = $1 "
                                   "AND done = 0 AND leased_by IS NOT NULL AND lease_expires > $2",
                                   {c.value(), now}));
+  // Calls going on now, by state (the calls_active index, schema v17).
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT state, COUNT(*) FROM calls WHERE campaign_id = $1 AND state IN "
+               "('calling_you', 'calling_member', 'connected') GROUP BY state",
+               {c.value()}, [&](const store::Row& r) {
+                 const std::string_view state = r.Text(0);
+                 if (state == "calling_you") p.live.calling_you = r.Int(1);
+                 if (state == "calling_member") p.live.calling_member = r.Int(1);
+                 if (state == "connected") p.live.connected = r.Int(1);
+                 return true;
+               }));
   SB_RETURN_IF_ERROR(
       tx.Query("SELECT outcome, COUNT(*) FROM calls WHERE campaign_id = $1 AND "
                "outcome IS NOT NULL GROUP BY outcome ORDER BY outcome",

@@ -74,8 +74,9 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   contest_rules_ = std::make_unique<contest::ContestRules>(*deps.tree);
   contests_ =
       std::make_unique<contest::ContestOperations>(*deps.policy, *deps.tree, *contest_rules_);
-  phonebank_ = std::make_unique<phonebank::Operations>(
-      *deps.policy, *deps.tree, *deps.sealer, deps.time_zone, *connector_, *contest_rules_);
+  phonebank_ = std::make_unique<phonebank::Operations>(*deps.policy, *deps.tree, *deps.sealer,
+                                                       deps.time_zone, *connector_, *contest_rules_,
+                                                       deps.call_limits);
   messaging_ = std::make_unique<messaging::Operations>(*deps.policy, *deps.tree, *contest_rules_);
   AddPhonebankHandlers();
   AddMessageHandlers();
@@ -87,6 +88,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
 }
 
 Api::~Api() {
+  StopWatchingCalls();
   MutexLock lock(later_mu_);
   while (later_pending_ != 0) later_cv_.Wait(later_mu_);
 }

@@ -33,7 +33,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <variant>
+#include <vector>
 
 #include "access/guard/gate.h"
 #include "access/policy/acting.h"
@@ -75,6 +77,8 @@ struct ApiDeps {
   std::function<void()> on_message_queued;
   // The telephony connector; when null, the sandbox (a simulator).
   std::shared_ptr<phonebank::Connector> connector;
+  // Calls at once, in total and per campaign ([telephony]).
+  phonebank::CallLimits call_limits;
 };
 
 // What a handler gets: the request, the session (for non-public routes) and
@@ -120,6 +124,13 @@ class Api {
   // Contests whose data release is due get it (serve calls this every
   // second; a read unless one is due). Returns the candidates released.
   Result<int> ReleaseDueContests();
+
+  // The phone bank's calls, for serve: those a crash left active, once at
+  // start-up before requests are taken; what the connector's own clock says
+  // has happened, each second; all of them ended when the server stops.
+  Result<int> ReconcileCalls();
+  Result<int> SettleCalls();
+  Result<int> EndAllCalls();
 
   static constexpr std::string_view kSessionCookie = "sb_session";
 
@@ -241,6 +252,18 @@ class Api {
   HttpResponse Connect(const ApiCall& call);
   HttpResponse Outcome(const ApiCall& call);
   HttpResponse CallStatus(const ApiCall& call);
+  HttpResponse Hangup(const ApiCall& call);
+  // calls.get answered now, in a transaction of `kind`.
+  HttpResponse CallStatusNow(const ApiCall& call, TxKind kind);
+  // Long-polls of calls.get (?after=STATE): a response held until the call's
+  // recorded state moves on from STATE or kCallWaitSeconds pass, answered by
+  // a watcher thread started with the first (api_phonebank.cc). False when
+  // the answer is due now (the state moved on, or too many are held).
+  struct CallWait;
+  bool HoldCallStatus(const ApiCall& call, std::int64_t id, const std::string& after,
+                      HttpResponse* out);
+  void WatchCalls();
+  void StopWatchingCalls();
   HttpResponse MyStats(const ApiCall& call);
   HttpResponse RegisterEndpoint(const ApiCall& call);
   HttpResponse VerifyEndpoint(const ApiCall& call);
@@ -290,6 +313,11 @@ class Api {
   Mutex later_mu_;
   CondVar later_cv_;
   int later_pending_ SB_GUARDED_BY(later_mu_) = 0;
+  Mutex waits_mu_;
+  CondVar waits_cv_;
+  std::vector<std::shared_ptr<CallWait>> waits_ SB_GUARDED_BY(waits_mu_);
+  bool waits_stopping_ SB_GUARDED_BY(waits_mu_) = false;
+  std::thread watcher_;  // started with the first held call status
 };
 
 // Status code and stable error code for a Status from a service.

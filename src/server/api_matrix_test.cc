@@ -66,6 +66,7 @@ constexpr std::string_view kProbed[] = {
     "calling.connect",
     "calling.outcome",
     "calls.get",
+    "calling.hangup",
     "me.stats",
     "me.endpoint",
     "me.endpoint_verify",
@@ -333,6 +334,29 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
       if (id == "calling.connect") return {"POST", path + "/connect", ""};
       return {"POST", path + "/outcome", R"({"outcome": "no_answer"})"};
     }
+    if (id == "calling.hangup") {
+      phonebank::Campaign c = NewCampaign(true);
+      JoinAndLease(c, actor, true);
+      // The lease's call, connected through the sandbox a moment ago.
+      std::int64_t call = 0;
+      EXPECT_TRUE(env_.env_.store_
+                      ->Write([&](store::Tx& tx) -> Status {
+                        SB_ASSIGN_OR_RETURN(
+                            call, tx.QueryInt("SELECT COALESCE(MAX(id), 0) FROM calls WHERE "
+                                              "campaign_id = $1",
+                                              {c.id.value()}));
+                        return tx
+                            .Exec(
+                                "UPDATE calls SET connector = 'sandbox', state = "
+                                "'calling_you', connected_at = $2 WHERE id = $1",
+                                {call, env_.clock_.Now()})
+                            .status();
+                      })
+                      .ok());
+      return {"POST",
+              "/api/v1/campaigns/" + c.id.ToString() + "/calls/" + std::to_string(call) + "/hangup",
+              ""};
+    }
     if (id == "calls.get") {
       phonebank::Campaign c = NewCampaign(true);
       std::int64_t call = 0;
@@ -342,7 +366,7 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
                 return tx.Query(
                     "INSERT INTO calls (campaign_id, member_id, caller_id, connector, "
                     "state, started_at, connected_at) VALUES ($1, $2, $3, 'sandbox', "
-                    "'ringing', $4, $4) RETURNING id",
+                    "'calling_you', $4, $4) RETURNING id",
                     {c.id.value(), callable_.value(), actor.valid() ? actor.value() : 1, now},
                     [&](const store::Row& r) {
                       call = r.Int(0);

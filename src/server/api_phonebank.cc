@@ -3,9 +3,11 @@
 // renders. Callers only ever see the campaign's allowed fields and an opaque
 // reference; member ids, numbers and addresses stay on the server.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/log.h"
 #include "members/contact.h"
@@ -197,6 +199,7 @@ void Api::AddPhonebankHandlers() {
   handlers_["calling.connect"] = [this](const ApiCall& c) { return Connect(c); };
   handlers_["calling.outcome"] = [this](const ApiCall& c) { return Outcome(c); };
   handlers_["calls.get"] = [this](const ApiCall& c) { return CallStatus(c); };
+  handlers_["calling.hangup"] = [this](const ApiCall& c) { return Hangup(c); };
   handlers_["me.stats"] = [this](const ApiCall& c) { return MyStats(c); };
   handlers_["me.endpoint"] = [this](const ApiCall& c) { return RegisterEndpoint(c); };
   handlers_["me.endpoint_verify"] = [this](const ApiCall& c) { return VerifyEndpoint(c); };
@@ -347,6 +350,17 @@ HttpResponse Api::CampaignState(const ApiCall& call) {
         return Status::Ok();
       },
       [&](const Status&) {
+        if (pb::Operations::EndsCalls(*to)) {
+          // The change is durable: calls going on now end on both legs.
+          auto ended = phonebank_->EndCalls(*deps_.store, c.id, deps_.clock->Now());
+          if (!ended) {
+            log::Error("phonebank", "ending the campaign's calls failed",
+                       {{"campaign", c.id.value()}, {"error", ended.error()}});
+          } else if (*ended > 0) {
+            log::Info("phonebank", "calls ended with the campaign's state",
+                      {{"campaign", c.id.value()}, {"calls", *ended}});
+          }
+        }
         json j{{"campaign", CampaignJson(*deps_.tree, deps_.time_zone, c)}};
         if (*to == pb::CampaignState::kLive) j["targets"] = targets;
         return Json(200, j);
@@ -387,6 +401,10 @@ HttpResponse Api::CampaignProgress(const ApiCall& call) {
                             {"conversations", p.conversations},
                             {"in_progress", p.in_progress},
                             {"by_outcome", by_outcome}}},
+                          {"live",
+                           {{"calling_you", p.live.calling_you},
+                            {"calling_member", p.live.calling_member},
+                            {"connected", p.live.connected}}},
                           {"by_unit", by_unit},
                           {"by_caller", by_caller}});
       });
@@ -826,6 +844,8 @@ HttpResponse Api::Connect(const ApiCall& call) {
         return Status::Ok();
       },
       [this, state](const Status&) {
+        // The call is durable: only now is anything dialled.
+        phonebank_->Dial(state->id);
         // Logged once the call is durable (a write may run twice), and
         // labelled. At debug level: the server says at start that the
         // connector is a simulator, and every call row records its connector.
@@ -854,27 +874,188 @@ HttpResponse Api::Outcome(const ApiCall& call) {
       });
 }
 
+namespace {
+
+json CallJson(const pb::CallState& s) {
+  json j{{"id", s.id.value()}, {"state", s.state}, {"simulated", s.simulated}};
+  if (s.state == "connected" || s.state == "ended") j["duration_seconds"] = s.duration_seconds;
+  if (s.state == "ended") {
+    j["end"] = s.end;
+    if (!s.suggested.empty()) j["suggested"] = s.suggested;
+  }
+  return j;
+}
+
+}  // namespace
+
+Result<int> Api::ReconcileCalls() {
+  return phonebank_->Reconcile(*deps_.store, deps_.clock->Now());
+}
+
+Result<int> Api::SettleCalls() { return phonebank_->SettleDue(*deps_.store, deps_.clock->Now()); }
+
+Result<int> Api::EndAllCalls() {
+  return phonebank_->EndCalls(*deps_.store, std::nullopt, deps_.clock->Now());
+}
+
+// How long a long-poll of calls.get is held, and how many at once.
+constexpr int kCallWaitSeconds = 25;
+constexpr size_t kCallWaitsMax = 256;
+constexpr int kCallWaitsPerAccount = 4;
+
+struct Api::CallWait {
+  std::shared_ptr<const ApiCall> call;
+  std::int64_t id = 0;
+  AccountId account;
+  std::string after;
+  std::chrono::steady_clock::time_point deadline;
+  std::shared_ptr<Deferred> later;
+};
+
 HttpResponse Api::CallStatus(const ApiCall& call) {
-  pb::CallState s;
-  Status failed = Status::Ok();
-  HttpResponse r = Act(
-      call, TxKind::kRead,
-      [&](store::Tx& tx, const access::Acting& who) -> Status {
+  auto after = call.req.query.find("after");
+  if (after != call.req.query.end()) {
+    static const std::set<std::string> kStates = {"calling_you", "calling_member", "connected",
+                                                  "ended"};
+    if (!kStates.contains(after->second)) {
+      return Error(400, "invalid_request",
+                   "after: one of calling_you, calling_member, connected, ended", call.req);
+    }
+    auto id = ParseId(call.req.params.at("id"), "the call id");
+    HttpResponse held;
+    if (id && after->second != "ended" && HoldCallStatus(call, *id, after->second, &held)) {
+      return held;
+    }
+  }
+  return CallStatusNow(call, TxKind::kLater);
+}
+
+bool Api::HoldCallStatus(const ApiCall& call, std::int64_t id, const std::string& after,
+                         HttpResponse* out) {
+  const AccountId account = Self(call).account;
+  std::string recorded;
+  Status read = deps_.store->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(recorded, phonebank_->RecordedState(tx, account, pb::CallId(id)));
+    return Status::Ok();
+  });
+  if (!read.ok() || recorded != after) return false;
+  auto w = std::make_shared<CallWait>();
+  w->call = call.shared_from_this();
+  w->id = id;
+  w->account = account;
+  w->after = after;
+  w->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kCallWaitSeconds);
+  w->later = std::make_shared<Deferred>();
+  MutexLock lock(waits_mu_);
+  if (waits_stopping_ || waits_.size() >= kCallWaitsMax) return false;
+  int mine = 0;
+  for (const auto& x : waits_) mine += x->account == account ? 1 : 0;
+  if (mine >= kCallWaitsPerAccount) return false;
+  waits_.push_back(w);
+  if (!watcher_.joinable()) watcher_ = std::thread([this] { WatchCalls(); });
+  waits_cv_.SignalAll();
+  *out = HttpResponse::Later(w->later);
+  return true;
+}
+
+void Api::WatchCalls() {
+  for (;;) {
+    std::vector<std::shared_ptr<CallWait>> waits;
+    bool stopping = false;
+    {
+      MutexLock lock(waits_mu_);
+      if (!waits_stopping_) waits_cv_.WaitFor(waits_mu_, std::chrono::milliseconds(250));
+      stopping = waits_stopping_;
+      if (stopping) {
+        waits.swap(waits_);
+      } else {
+        waits = waits_;
+      }
+    }
+    if (stopping) {
+      for (const auto& w : waits) {
+        const std::string request_id = w->call->req.request_id;
+        w->later->Finish([request_id] {
+          return ErrorResponse(503, "unavailable", "the server is stopping; ask again", request_id);
+        });
+      }
+      return;
+    }
+    if (waits.empty()) continue;
+    // The sandbox's calls move on by the clock: recorded first.
+    (void)phonebank_->SettleDue(*deps_.store, deps_.clock->Now());
+    std::set<std::shared_ptr<CallWait>> moved;
+    (void)deps_.store->Read([&](store::Tx& tx) -> Status {
+      moved.clear();
+      for (const auto& w : waits) {
+        auto state = phonebank_->RecordedState(tx, w->account, pb::CallId(w->id));
+        if (!state.has_value() || *state != w->after) moved.insert(w);
+      }
+      return Status::Ok();
+    });
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<CallWait>> done;
+    for (const auto& w : waits) {
+      if (moved.contains(w) || now >= w->deadline) done.push_back(w);
+    }
+    if (done.empty()) continue;
+    {
+      MutexLock lock(waits_mu_);
+      std::erase_if(waits_, [&](const auto& w) {
+        return std::find(done.begin(), done.end(), w) != done.end();
+      });
+    }
+    for (const auto& w : done) {
+      w->later->Finish([this, w] { return CallStatusNow(*w->call, TxKind::kWrite); });
+    }
+  }
+}
+
+void Api::StopWatchingCalls() {
+  {
+    MutexLock lock(waits_mu_);
+    waits_stopping_ = true;
+    waits_cv_.SignalAll();
+  }
+  if (watcher_.joinable()) watcher_.join();
+}
+
+// A write: the sandbox records the end its timeline reached when asked
+// (Connector::Status).
+HttpResponse Api::CallStatusNow(const ApiCall& call, TxKind kind) {
+  auto s = std::make_shared<pb::CallState>();
+  auto failed = std::make_shared<Status>();
+  return Act(
+      call, kind,
+      [this, &call, s, failed](store::Tx& tx, const access::Acting& who) -> Status {
         SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(call.req.params.at("id"), "the call id"));
-        auto got = connector_->Status(tx, pb::CallId(id), who.account, call.now);
-        if (!got) failed = got.error();
-        SB_ASSIGN_OR_RETURN(s, std::move(got));
+        // Now, not when the request came: a long-poll answers later.
+        auto got = connector_->Status(tx, pb::CallId(id), who.account, deps_.clock->Now());
+        *failed = got.status();
+        if (failed->code() == StatusCode::kNotFound) return Status::Ok();  // refused below
+        SB_ASSIGN_OR_RETURN(*s, std::move(got));
         return Status::Ok();
       },
-      [&](const Status&) {
-        json j{{"id", s.id.value()}, {"state", s.state}, {"simulated", s.simulated}};
-        if (s.state == "answered" || s.state == "completed") {
-          j["duration_seconds"] = s.duration_seconds;
+      [this, &call, s, failed](const Status&) {
+        if (failed->code() == StatusCode::kNotFound) {
+          return RefuseNotFound(call, failed->message());
         }
-        return Json(200, {{"call", j}});
+        return Json(200, {{"call", CallJson(*s)}});
       });
-  if (failed.code() == StatusCode::kNotFound) return RefuseNotFound(call, failed.message());
-  return r;
+}
+
+HttpResponse Api::Hangup(const ApiCall& call) {
+  auto s = std::make_shared<pb::CallState>();
+  return Act(
+      call, TxKind::kLater,
+      [this, &call, s](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(call.req.params.at("call"), "the call id"));
+        SB_ASSIGN_OR_RETURN(*s, phonebank_->Hangup(tx, who, CampaignOf(call), pb::CallId(id)));
+        return Status::Ok();
+      },
+      [s](const Status&) {
+        return Json(200, {{"call", CallJson(*s)}});
+      });
 }
 
 namespace {

@@ -102,13 +102,15 @@ TEST_P(ApiPhonebankTest, AVolunteerJoinsAndMakesThreeCallsWithoutSeeingANumber) 
     HttpResponse status = env_.Send(
         "GET", "/api/v1/calls/" + std::to_string(Body(call)["call"]["id"].get<int>()), "", &v);
     ASSERT_EQ(status.status, 200) << status.body;
-    const std::string state = Body(status)["call"]["state"];
-    EXPECT_TRUE(state == "completed" || state == "failed") << state;
-    HttpResponse out =
-        env_.Send("POST", base + "/outcome",
-                  state == "completed" ? R"({"outcome": "answered", "answers": {"agm": true}})"
-                                       : R"({"outcome": "no_answer"})",
-                  &v);
+    const auto got = Body(status)["call"];
+    EXPECT_EQ(got["state"], "ended") << status.body;
+    const std::string end = got.value("end", "");
+    // The outcome the screen would preselect, or a conversation.
+    HttpResponse out = env_.Send(
+        "POST", base + "/outcome",
+        end == "completed" ? R"({"outcome": "answered", "answers": {"agm": true}})"
+                           : nlohmann::json{{"outcome", got.value("suggested", "")}}.dump(),
+        &v);
     ASSERT_EQ(out.status, 200) << out.body;
   }
   HttpResponse stats = env_.Send("GET", "/api/v1/me/stats", "", &v);
@@ -308,6 +310,65 @@ TEST_P(ApiPhonebankTest, AScraperWithAValidCallerAccountIsThrottledThenSuspended
   auto alerts = env_.Events("alert.raised");
   ASSERT_FALSE(alerts.empty());
   EXPECT_EQ(alerts.back().rule, "anomaly.probing");
+}
+
+// The calling screen's view of a call: the state after each change (a long
+// poll answered when the state moves on), the live counts the organiser
+// sees, hanging up, and pausing the campaign ending the calls going on.
+TEST_P(ApiPhonebankTest, ACallIsFollowedStateByStateAndHungUp) {
+  using phonebank::SandboxConnector;
+  auto [id, token] = LiveCampaign();
+  TestSession v = Volunteer("volunteer.one", token);
+  TestSession other = Volunteer("volunteer.two", token);
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  ASSERT_EQ(env_.Send("POST", base + "/next", "", &v).status, 200);
+  HttpResponse connect = env_.Send("POST", base + "/connect", "", &v);
+  ASSERT_EQ(connect.status, 201) << connect.body;
+  const std::int64_t call = Body(connect)["call"]["id"];
+  EXPECT_EQ(Body(connect)["call"]["state"], "calling_you");
+  ASSERT_EQ(SandboxConnector::TimelineOf(phonebank::CallId(call)).end, "completed");
+  const std::string status = "/api/v1/calls/" + std::to_string(call);
+  // Already past the state asked about: answered at once.
+  HttpResponse now = env_.Send("GET", status + "?after=connected", "", &v);
+  ASSERT_EQ(now.status, 200) << now.body;
+  EXPECT_EQ(Body(now)["call"]["state"], "calling_you");
+  EXPECT_EQ(env_.Send("GET", status + "?after=ringing", "", &v).status, 400);
+  // The caller answers; the held question is answered with the next state.
+  env_.clock_.Advance(SandboxConnector::kCallerRingSeconds * kMicrosPerSecond);
+  HttpResponse member = env_.Send("GET", status + "?after=calling_you", "", &v);
+  ASSERT_EQ(member.status, 200) << member.body;
+  EXPECT_EQ(Body(member)["call"]["state"], "calling_member");
+  HttpResponse progress = env_.Send("GET", base + "/progress", "", &org_);
+  ASSERT_EQ(progress.status, 200) << progress.body;
+  EXPECT_EQ(Body(progress)["live"]["calling_member"], 1);
+  EXPECT_EQ(Body(progress)["live"]["calling_you"], 0);
+  env_.clock_.Advance((SandboxConnector::kMemberRingSeconds + 4) * kMicrosPerSecond);
+  HttpResponse talking = env_.Send("GET", status + "?after=calling_member", "", &v);
+  ASSERT_EQ(talking.status, 200) << talking.body;
+  EXPECT_EQ(Body(talking)["call"]["state"], "connected");
+  EXPECT_EQ(Body(talking)["call"]["duration_seconds"], 4);
+  // Only the caller can hang up their call.
+  const std::string hangup = base + "/calls/" + std::to_string(call) + "/hangup";
+  EXPECT_EQ(env_.Send("POST", hangup, "", &other).status, 404);
+  HttpResponse hung = env_.Send("POST", hangup, "", &v);
+  ASSERT_EQ(hung.status, 200) << hung.body;
+  EXPECT_EQ(Body(hung)["call"]["state"], "ended");
+  EXPECT_EQ(Body(hung)["call"]["end"], "completed");
+  EXPECT_EQ(Body(hung)["call"]["duration_seconds"], 4);
+  EXPECT_EQ(env_.Events("phonebank.hangup").size(), 1u);
+  // An ended call is answered at once, whatever is asked.
+  HttpResponse ended = env_.Send("GET", status + "?after=connected", "", &v);
+  EXPECT_EQ(Body(ended)["call"]["state"], "ended");
+
+  // Pausing the campaign ends the other volunteer's call on both phones.
+  ASSERT_EQ(env_.Send("POST", base + "/next", "", &other).status, 200);
+  HttpResponse second = env_.Send("POST", base + "/connect", "", &other);
+  ASSERT_EQ(second.status, 201) << second.body;
+  ASSERT_EQ(env_.Send("POST", base + "/state", R"({"state": "paused"})", &org_).status, 200);
+  HttpResponse killed = env_.Send(
+      "GET", "/api/v1/calls/" + std::to_string(Body(second)["call"]["id"].get<int>()), "", &other);
+  EXPECT_EQ(Body(killed)["call"]["state"], "ended") << killed.body;
+  EXPECT_EQ(Body(killed)["call"]["end"], "killed") << killed.body;
 }
 
 TEST_P(ApiPhonebankTest, KillTakesEffectAtOnce) {

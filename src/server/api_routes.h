@@ -158,6 +158,9 @@ inline constexpr ApiRoute kApiRoutes[] = {
      "phonebank.call", RouteTarget::kCampaignPath, "Record the outcome and survey; release"},
     {"calls.get", "GET", "/api/v1/calls/{id}", RouteAuth::kSession, "", RouteTarget::kNone,
      "The state of one of your calls"},
+    // Issue 17: the caller hangs up from the calling screen.
+    {"calling.hangup", "POST", "/api/v1/campaigns/{id}/calls/{call}/hangup", RouteAuth::kCapability,
+     "phonebank.call", RouteTarget::kCampaignPath, "Hang up your call: both phones"},
     {"me.stats", "GET", "/api/v1/me/stats", RouteAuth::kSession, "", RouteTarget::kNone,
      "Your calls, conversations, streak, badges and the unit leaderboard"},
     {"me.endpoint", "POST", "/api/v1/me/endpoint", RouteAuth::kSession, "", RouteTarget::kNone,

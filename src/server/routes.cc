@@ -20,6 +20,10 @@ ApiDeps ApiDepsFor(App& app) {
   d.cookie_secure = app.config().server.cookie_secure;
   d.public_base_url = app.config().mail.public_base_url;
   d.organisation_name = app.config().organisation.name;
+  // The trunk's channels are finite; the sandbox has no lines to run out
+  // of, so it keeps the phone bank's own generous limits.
+  const TelephonyConfig& tc = app.config().telephony;
+  if (tc.connector == "sip") d.call_limits = {tc.max_calls, tc.max_calls_per_campaign};
   return d;
 }
 

@@ -37,9 +37,9 @@ Result<std::shared_ptr<phonebank::Connector>> TelephonyConnectorFor(App& app) {
   SB_ASSIGN_OR_RETURN(
       std::unique_ptr<phonebank::SipConnector> sip,
       phonebank::SipConnector::Start(app.store(), app.sealer(), app.clock(), std::move(options)));
-  SB_ASSIGN_OR_RETURN(int lost, sip->Reconcile(app.store(), app.clock().Now()));
-  log::Info("telephony", "SIP connector ready",
-            {{"listening", sip->engine().local_address()}, {"calls_reconciled", lost}});
+  // Calls a crash left up are reconciled by `serve` (Api::ReconcileCalls)
+  // before anything is served, whichever the connector.
+  log::Info("telephony", "SIP connector ready", {{"listening", sip->engine().local_address()}});
   return std::shared_ptr<phonebank::Connector>(std::move(sip));
 }
 

@@ -190,7 +190,7 @@ step("the volunteer makes three calls and records outcomes and answers", async (
     const connect = page.waitForResponse(isApi("POST", /\/connect$/));
     await page.getByRole("button", { name: "Connect" }).click();
     assert.equal((await connect).status(), 201, `call ${i + 1}: connected`);
-    await page.locator("#call-status").getByText(/in progress|has ended|could not be connected/).waitFor();
+    await page.locator("#call-status").getByText(/Ringing your phone|You answered|Connected|ended/).waitFor();
     await rec.snapshot(page, "volunteer", `call ${i + 1}`);
 
     await page.getByLabel(outcome).check();
@@ -216,6 +216,66 @@ step("the volunteer sees their progress", async () => {
   const calls = page.locator(".stats .card").filter({ hasText: "Calls" }).locator(".big");
   assert.equal(await calls.textContent(), "3");
   await rec.snapshot(page, "volunteer", "progress");
+});
+
+// The simulator's timeline is decided by the call id's last digit
+// (docs/phonebank.md, "The sandbox connector"): 4, the caller's own phone
+// does not answer; 3, 7 and 9, the member does not or is busy.
+step("the volunteer follows a call from ringing to connected and hangs up", async () => {
+  const page = volunteer;
+  await page.goto(server.url + "/#/call/" + encodeURIComponent(campaignId));
+  await page.getByRole("heading", { name: "Calling for " + CAMPAIGN }).waitFor();
+  const connectNext = async () => {
+    let status = 0;
+    for (let tries = 0; status !== 200 && tries < 3; ++tries) {
+      // After the burst the pace applies: the screen enables the button
+      // again at the time the server gave (Retry-After).
+      await page.locator("#next:enabled").waitFor({ timeout: 60_000 });
+      const next = page.waitForResponse(isApi("POST", /\/next$/));
+      await page.locator("#next").click();
+      const res = await next;
+      status = res.status();
+      assert.ok(status === 200 || status === 429, `next: ${status}`);
+      if (status === 429) {
+        // retry_at is to the second: wait until it has surely passed.
+        const at = Date.parse((await res.json()).error.retry_at) + 1000;
+        await page.waitForFunction((t) => Date.now() > t, at, { timeout: 60_000 });
+      }
+    }
+    assert.equal(status, 200);
+    const connect = page.waitForResponse(isApi("POST", /\/connect$/));
+    await page.getByRole("button", { name: "Connect" }).click();
+    const res = await connect;
+    assert.equal(res.status(), 201);
+    return (await res.json()).call.id;
+  };
+  let id = await connectNext();
+  if (id % 10 === 4) {
+    // The caller's own phone does not answer: said plainly, and the member
+    // goes back untried.
+    await page.locator("#call-status").getByText("Your phone did not answer").waitFor();
+    assert.match(await page.locator("#call-status").textContent(), /no try was counted/);
+    assert.equal(await page.locator("form.outcome").isHidden(), true, "no outcome to record");
+    await rec.snapshot(page, "volunteer", "caller did not answer");
+    id = await connectNext();
+  }
+  assert.ok(![3, 4, 7, 9].includes(id % 10), `call ${id} would not connect in the simulator`);
+  const current = page.locator("#call-progress li[aria-current=step]");
+  await current.getByText("Ringing your phone").or(current.getByText("Ringing the member")).waitFor();
+  await current.getByText("Ringing the member").waitFor();
+  await current.getByText("Connected").waitFor();
+  await page.locator("#call-status").getByText("You are talking to the member").waitFor();
+  await rec.snapshot(page, "volunteer", "connected");
+  const hungUp = page.waitForResponse(isApi("POST", /\/calls\/\d+\/hangup$/));
+  await page.getByRole("button", { name: "Hang up" }).click();
+  const res = await hungUp;
+  assert.equal(res.status(), 200, await res.text());
+  assert.equal((await res.json()).call.end, "completed");
+  await current.getByText("Ended").waitFor();
+  await page.locator("#call-status").getByText(/The call has ended\. It lasted \d+ seconds?\./).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Hang up" }).isHidden(), true);
+  // Leaves the calling screen (the contact stays leased, no outcome recorded).
+  await page.goto(server.url + "/#/");
 });
 
 step("the organiser changes the live campaign's script, and only that", async () => {

@@ -274,7 +274,7 @@ step("the link: choose a password, signed in and joined, then a first call", asy
   const connect = page.waitForResponse(isApi("POST", /\/connect$/));
   await page.getByRole("button", { name: "Connect" }).click();
   assert.equal((await connect).status(), 201);
-  await page.locator("#call-status").getByText(/in progress|has ended|could not be connected/).waitFor();
+  await page.locator("#call-status").getByText(/Ringing your phone|You answered|Connected|ended/).waitFor();
   await page.getByLabel("No answer").check();
   const saved = page.waitForResponse(isApi("POST", /\/outcome$/));
   await page.getByRole("button", { name: "Save outcome" }).click();

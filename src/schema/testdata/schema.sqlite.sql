@@ -488,11 +488,5 @@ CREATE TABLE privacy_requests (
   closed_by INTEGER REFERENCES accounts(id)
 );
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
-CREATE TABLE sip_legs (
-  call_id INTEGER NOT NULL REFERENCES calls(id),
-  leg TEXT NOT NULL,
-  key_id INTEGER NOT NULL,
-  sealed BLOB NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (call_id, leg)
-);
+CREATE INDEX calls_active ON calls(campaign_id)
+  WHERE state IN ('calling_you', 'calling_member', 'connected');
