@@ -75,6 +75,9 @@ struct ApiDeps {
   std::function<void()> on_message_queued;
   // The telephony connector; when null, the sandbox (a simulator).
   std::shared_ptr<phonebank::Connector> connector;
+  // The audit log's verifier key, C2SP form (`switchboard audit key`): sent
+  // with the checkpoints so the DPO console can check their signatures.
+  std::string audit_verify_key;
 };
 
 // What a handler gets: the request, the session (for non-public routes) and
@@ -150,6 +153,7 @@ class Api {
   void AddMessageHandlers();
   void AddContestHandlers();
   void AddSignUpHandlers();
+  void AddBreachHandlers();  // api_breach.cc
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer
