@@ -19,7 +19,7 @@
 //   #/email/new, #/email/<id>/edit   compose and edit (compose.js)
 //   #/approvals             messages in the signed-in person's name (approvals.js)
 //   #/contests, #/contests/<id>   internal elections (contests.js)
-//   #/dpo[/audit|/breaches[/<id>]|/witness]   the DPO console (dpo.js)
+//   #/dpo[/audit|/breaches[/<id>]|/grants|/witness]   the DPO console (dpo.js)
 //
 // Above every screen, a contest's staff-neutrality notice for the accounts
 // it binds (contests.js, neutralityNotices).

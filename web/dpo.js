@@ -5,6 +5,7 @@
 //   #/dpo/audit?member=&actor=&action=&from=&to=   audit search, each event
 //                             with its inclusion proof checked here
 //   #/dpo/breaches, #/dpo/breaches/<id>            the breach register
+//   #/dpo/grants              who can see what now, and what ends soon
 //   #/dpo/witness             signed checkpoints, checked and downloadable
 //
 // Proofs are checked in this page, not by the server: the event's canonical
@@ -185,6 +186,7 @@ function tabs(current) {
     ["/#/dpo", "Dashboard", ""],
     ["/#/dpo/audit", "Audit log", "audit"],
     ["/#/dpo/breaches", "Breaches", "breaches"],
+    ["/#/dpo/grants", "Who can see what", "grants"],
     // "Requests" (subject access and erasure, its own module) goes here.
     ["/#/dpo/witness", "Checkpoints", "witness"],
   ];
@@ -310,7 +312,48 @@ async function renderDashboard(ctx) {
       parts.push(open.length ? breachTable(open) : h("p", {}, "None."));
     }
   }
+  if (s.has("audit.read")) {
+    // Server-drawn SVG (server/svg_chart.h), each described in words.
+    const chart = (name, alt) => h("figure", { class: "chart", "data-chart": name },
+      h("img", { src: `/api/v1/audit/charts/${name}`, alt }));
+    parts.push(h("h2", {}, "The last 30 days"),
+      h("div", { class: "charts" },
+        chart("reads-per-day", "Member records read per day over the last 30 days"),
+        chart("reads-by-role", "Member records read over the last 30 days, by role"),
+        chart("alerts-per-day", "Alerts raised per day over the last 30 days")));
+  }
   body.replaceChildren(...parts);
+}
+
+async function renderGrants(ctx) {
+  const body = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  ctx.show(h("h1", {}, "Who can see what"), tabs("grants"),
+    h("p", {}, "Every grant in force now: who holds it, over which part of the organisation, " +
+      "which kinds of member data its role shows, who granted it and when it ends."), body);
+  let r;
+  try {
+    r = await get("/access/overview");
+  } catch (err) {
+    body.replaceChildren(errorBanner(err));
+    return;
+  }
+  if (!ctx.live()) return;
+  const name = (a) => (a ? `${a.display_name || ""} (${a.login || "account " + a.id})` : "the system");
+  const row = (g) => h("tr", { "data-grant": g.id, class: g.expiring_soon ? "expiring" : null },
+    h("th", { scope: "row" }, h("a", { href: `/#/dpo/audit?actor=${g.holder.id}` }, name(g.holder))),
+    h("td", {}, g.role + (g.privileged ? " (privileged)" : "")),
+    h("td", {}, g.scope.name || g.scope.code || ""),
+    h("td", {}, (g.field_classes || []).join(", ") || "none"),
+    h("td", {}, g.purpose),
+    h("td", {}, g.granter ? name(g.granter) : g.source),
+    h("td", {}, formatDate(g.ends_at, true) + (g.expiring_soon ? " (within 14 days)" : "")));
+  const heads = ["Account", "Role", "Over", "Data shown", "Purpose", "Granted by", "Ends"];
+  const soon = r.grants.filter((g) => g.expiring_soon);
+  body.replaceChildren(
+    h("h2", {}, "Ending within 14 days"),
+    soon.length ? h("div", { class: "scroll" }, table("", heads, soon.map(row))) : h("p", {}, "None."),
+    h("h2", {}, `All grants in force (${r.grants.length})`),
+    h("div", { class: "scroll" }, table("", heads, r.grants.map(row), { id: "grants-table" })));
 }
 
 async function renderAudit(ctx) {
@@ -558,5 +601,6 @@ export async function render(ctx) {
   if (view === "breaches" && id) return renderBreach(ctx, id);
   if (view === "breaches") return renderBreaches(ctx);
   if (view === "witness") return renderWitness(ctx);
+  if (view === "grants") return renderGrants(ctx);
   return renderDashboard(ctx);
 }

@@ -1104,4 +1104,31 @@ Result<std::vector<RevealedMember>> AuditLog::Revealed(Tx& tx, const RevealFilte
   return out;
 }
 
+Result<std::vector<AuditLog::DailyReads>> AuditLog::ReadsByDay(Tx& tx, Micros from, Micros to) {
+  if (to <= from) return Status::InvalidArgument("the window ends before it begins");
+  std::map<std::pair<std::int64_t, std::int64_t>, DailyReads> by;
+  std::vector<std::int64_t> members;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT at, grant_id, members FROM audit_events WHERE at >= $1 AND at < $2 AND "
+               "decision = 'allow' AND members IS NOT NULL AND field_classes IS NOT NULL",
+               {from, to}, [&](const Row& row) {
+                 const std::int64_t at = row.Int(0);
+                 const std::int64_t day =
+                     at >= 0 ? at / kMicrosPerDay : (at - kMicrosPerDay + 1) / kMicrosPerDay;
+                 const std::int64_t grant = row.IsNull(1) ? 0 : row.Int(1);
+                 members.clear();
+                 ParseInts(row.Text(2), members);
+                 DailyReads& d = by[{day, grant}];
+                 d.day = day;
+                 d.grant = grant;
+                 ++d.events;
+                 d.records += static_cast<std::int64_t>(members.size());
+                 return true;
+               }));
+  std::vector<DailyReads> out;
+  out.reserve(by.size());
+  for (auto& [k, v] : by) out.push_back(v);
+  return out;
+}
+
 }  // namespace switchboard::audit

@@ -241,6 +241,18 @@ class AuditLog {
   // audit queries) do not. For the breach register (privacy/breach.h).
   static Result<std::vector<RevealedMember>> Revealed(store::Tx& tx, const RevealFilter& filter);
 
+  // Reads of member data (events that count for Revealed) in [from, to), by
+  // UTC day (days since 1970-01-01) and the grant that allowed them (0: no
+  // grant named): how many events and how many member records they named.
+  // For the DPO console's charts.
+  struct DailyReads {
+    std::int64_t day = 0;
+    std::int64_t grant = 0;
+    std::int64_t events = 0;
+    std::int64_t records = 0;
+  };
+  static Result<std::vector<DailyReads>> ReadsByDay(store::Tx& tx, Micros from, Micros to);
+
  private:
   struct Anchor;
   struct Heads;

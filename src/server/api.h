@@ -154,6 +154,7 @@ class Api {
   void AddContestHandlers();
   void AddSignUpHandlers();
   void AddBreachHandlers();  // api_breach.cc
+  void AddDpoHandlers();     // api_dpo.cc
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer

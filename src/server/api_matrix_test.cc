@@ -105,6 +105,9 @@ constexpr std::string_view kProbed[] = {
     "breaches.get",
     "breaches.update",
     "breaches.affected",
+    // The DPO console's overviews.
+    "access.overview",
+    "audit.charts",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -276,6 +279,8 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
       return {"POST", "/api/v1/alerts/" + std::to_string(NewAlert().value()) + "/acknowledge",
               R"({"note": "reviewed in the matrix"})"};
     }
+    if (id == "access.overview") return {"GET", "/api/v1/access/overview", ""};
+    if (id == "audit.charts") return {"GET", "/api/v1/audit/charts/reads-by-role", ""};
     if (id == "breaches.list") return {"GET", "/api/v1/breaches", ""};
     if (id == "breaches.create") {
       return {"POST", "/api/v1/breaches",

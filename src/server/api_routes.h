@@ -110,6 +110,14 @@ inline constexpr ApiRoute kApiRoutes[] = {
      "privacy.breach", RouteTarget::kNone,
      "Compute the affected members from the audit log (an account's or a campaign's reads in a "
      "window) and store them with the breach"},
+    // The DPO console's overviews (api_dpo.cc).
+    {"access.overview", "GET", "/api/v1/access/overview", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone,
+     "Grants in force now: who holds which role over what, what it shows, who granted it, and "
+     "which end within 14 days"},
+    {"audit.charts", "GET", "/api/v1/audit/charts/{chart}", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone,
+     "A chart as SVG over the last 30 days: reads-per-day, reads-by-role or alerts-per-day"},
     // The phone bank (RULEBOOK §6).
     {"campaigns.list", "GET", "/api/v1/campaigns", RouteAuth::kSession, "", RouteTarget::kNone,
      "Campaigns the account organises or calls for"},

@@ -110,6 +110,16 @@ step("the DPO signs in and finds the alert on the dashboard", async () => {
   await alert.waitFor();
   await alert.getByText("vic").first().waitFor();
   await page.locator("li[data-account]").filter({ hasText: "(vic)" }).waitFor();
+  // The charts: the server's SVG, loaded, each described in words.
+  for (const name of ["reads-per-day", "reads-by-role", "alerts-per-day"]) {
+    await page.waitForFunction((n) => {
+      const img = document.querySelector(`figure.chart[data-chart="${n}"] img`);
+      return img && img.complete && img.naturalWidth > 0;
+    }, name);
+  }
+  const byRole = await page.context().request.get(server.url + "/api/v1/audit/charts/reads-by-role");
+  assert.equal(byRole.status(), 200);
+  assert.match(await byRole.text(), new RegExp(`<desc[^>]*>Records read by role: .*officer ${olgaSaw}`));
   olgaId = await page.evaluate(async () => {
     const r = await fetch("/api/v1/accounts", { credentials: "same-origin" });
     return (await r.json()).accounts.find((a) => a.login === "olga").id;
@@ -207,6 +217,20 @@ step("the DPO records a breach and sees the 72-hour countdown", async () => {
   assert.ok(!/Member\d|Surname|@example\.org|7700/.test(draft), "the draft names no member");
   await page.getByRole("link", { name: "Dashboard" }).click();
   await page.locator("tr[data-breach]").getByText(/2 days 2\d hours left/).waitFor();
+});
+
+step("the DPO sees who can see what, and which grants end soon", async () => {
+  await page.getByRole("link", { name: "Who can see what" }).click();
+  await page.getByRole("heading", { name: "Who can see what", level: 1 }).waitFor();
+  const olga = page.locator("#grants-table tbody tr").filter({ hasText: "(olga)" });
+  await olga.waitFor();
+  const cells = await olga.locator("th, td").allTextContents();
+  assert.equal(cells[1], "officer");
+  assert.equal(cells[3], "first_name, location, membership, name, notes");
+  assert.match(cells[5], /\(alice\)/, "granted by alice");
+  assert.equal(await page.locator("#grants-table tbody tr").filter({ hasText: "(vic)" }).count(), 0,
+    "vic holds no grant");
+  await audit("grants overview");
 });
 
 step("the DPO downloads the signed checkpoints for a witness", async () => {
