@@ -19,6 +19,7 @@
 //   #/email/new, #/email/<id>/edit   compose and edit (compose.js)
 //   #/approvals             messages in the signed-in person's name (approvals.js)
 //   #/contests, #/contests/<id>   internal elections (contests.js)
+//   #/dpo[/audit|/breaches[/<id>]|/grants|/witness]   the DPO console (dpo.js)
 //
 // Above every screen, a contest's staff-neutrality notice for the accounts
 // it binds (contests.js, neutralityNotices).
@@ -37,6 +38,7 @@ import * as compose from "./compose.js";
 import * as approvals from "./approvals.js";
 import { canEmail } from "./mail.js";
 import * as contests from "./contests.js";
+import * as dpo from "./dpo.js";
 
 // contests: GET /contests as last read (null: not read, or unreadable).
 const state = { session: null, notice: null, contests: null };
@@ -72,6 +74,13 @@ function route() {
   if (parts[0] === "contests" && /^\d+$/.test(parts[1] || "") && parts.length === 2) {
     return { screen: "contest", params: { id: parts[1] } };
   }
+  // The DPO console; its audit search keeps its filters after a "?".
+  if (parts[0] === "dpo" || parts[0].startsWith("dpo?")) {
+    const clean = hash.split("?")[0].split("/").filter(Boolean);
+    if (clean[0] === "dpo" && clean.length <= 3) {
+      return { screen: "dpo", params: { view: clean[1] || "", id: clean[2] || "" } };
+    }
+  }
   return { screen: "notfound", params: {} };
 }
 
@@ -81,6 +90,7 @@ const screens = {
   emailMessage: { render: email.renderMessage },
   contestList: { render: contests.renderList },
   contest: { render: contests.renderContest },
+  dpo,
   forgot: { render: enrol.renderForgot },
   link: { render: enrol.renderLink },
 };
@@ -96,6 +106,9 @@ const NAV = [
   ["/#/approvals", "Messages in your name", () => true, ["approvals"]],
   // For accounts a contest binds, and those who manage contests.
   ["/#/contests", "Contests", () => contests.showsContests(state.contests), ["contestList", "contest"]],
+  // For accounts with audit.read or a privacy.* capability (dpo.js). The
+  // subject-access and erasure queue ("Requests") is a tab inside it.
+  ["/#/dpo", "Data protection", (s) => dpo.isDpo(s), ["dpo"]],
 ];
 
 // The session cookie is shared by every tab; each page gets its CSRF token

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 
 #include "core/json.h"
@@ -1039,6 +1040,7 @@ Result<std::vector<Event>> AuditLog::Query(Tx& tx, const QueryFilter& filter) {
   if (filter.actor) where("actor = ?", *filter.actor);
   if (filter.from) where("at >= ?", *filter.from);
   if (filter.to) where("at < ?", *filter.to);
+  if (!filter.action.empty()) where("action = ?", filter.action);
   sql += " ORDER BY seq LIMIT " + std::to_string(std::max(filter.limit, 0));
   std::vector<Event> out;
   Status bad;
@@ -1054,6 +1056,78 @@ Result<std::vector<Event>> AuditLog::Query(Tx& tx, const QueryFilter& filter) {
         return true;
       }));
   SB_RETURN_IF_ERROR(bad);
+  return out;
+}
+
+Result<std::vector<RevealedMember>> AuditLog::Revealed(Tx& tx, const RevealFilter& filter) {
+  if (!filter.actor && !filter.campaign) {
+    return Status::InvalidArgument("name the account or the campaign whose reads to gather");
+  }
+  if (filter.to <= filter.from) return Status::InvalidArgument("the window ends before it begins");
+  std::string sql = std::string(kSelectEvents) +
+                    " WHERE at >= $1 AND at < $2 AND decision = 'allow' AND members IS NOT NULL"
+                    " AND field_classes IS NOT NULL";
+  std::vector<Value> params = {filter.from, filter.to};
+  if (filter.actor) {
+    params.push_back(*filter.actor);
+    sql += " AND actor = $" + std::to_string(params.size());
+  }
+  if (filter.campaign) {
+    params.push_back(*filter.campaign);
+    sql += " AND campaign = $" + std::to_string(params.size());
+  }
+  sql += " ORDER BY seq";
+  std::map<std::int64_t, std::pair<std::set<std::string>, std::int64_t>> seen;
+  Status bad;
+  SB_RETURN_IF_ERROR(
+      tx.Query(sql, store::Params(params.data(), params.size()), [&](const Row& row) {
+        Event e;
+        if (!EventFromRow(row, e)) {
+          bad = Status::DataLoss("audit event " + std::to_string(e.seq) +
+                                 " has a malformed members column; run audit verify");
+          return false;
+        }
+        if (e.field_classes.empty()) return true;
+        for (std::int64_t m : e.members) {
+          auto& [classes, n] = seen[m];
+          classes.insert(e.field_classes.begin(), e.field_classes.end());
+          ++n;
+        }
+        return true;
+      }));
+  SB_RETURN_IF_ERROR(bad);
+  std::vector<RevealedMember> out;
+  out.reserve(seen.size());
+  for (auto& [m, v] : seen) {
+    out.push_back({m, std::vector<std::string>(v.first.begin(), v.first.end()), v.second});
+  }
+  return out;
+}
+
+Result<std::vector<AuditLog::DailyReads>> AuditLog::ReadsByDay(Tx& tx, Micros from, Micros to) {
+  if (to <= from) return Status::InvalidArgument("the window ends before it begins");
+  std::map<std::pair<std::int64_t, std::int64_t>, DailyReads> by;
+  std::vector<std::int64_t> members;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT at, grant_id, members FROM audit_events WHERE at >= $1 AND at < $2 AND "
+               "decision = 'allow' AND members IS NOT NULL AND field_classes IS NOT NULL",
+               {from, to}, [&](const Row& row) {
+                 const std::int64_t at = row.Int(0);
+                 const std::int64_t day =
+                     at >= 0 ? at / kMicrosPerDay : (at - kMicrosPerDay + 1) / kMicrosPerDay;
+                 const std::int64_t grant = row.IsNull(1) ? 0 : row.Int(1);
+                 members.clear();
+                 ParseInts(row.Text(2), members);
+                 DailyReads& d = by[{day, grant}];
+                 d.day = day;
+                 d.grant = grant;
+                 ++d.events;
+                 d.records += static_cast<std::int64_t>(members.size());
+                 return true;
+               }));
+  std::vector<DailyReads> out;
+  out.reserve(by.size());
+  for (auto& [k, v] : by) out.push_back(v);
   return out;
 }
 

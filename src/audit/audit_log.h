@@ -109,7 +109,25 @@ struct QueryFilter {
   std::optional<std::int64_t> actor;
   std::optional<Micros> from;  // at >= from
   std::optional<Micros> to;    // at < to
+  std::string action;          // exactly this action, when not empty
   int limit = 1000;
+};
+
+// Which reads to gather for Revealed(): the allowed events of one account,
+// or of one campaign, within [from, to). One of actor and campaign is needed.
+struct RevealFilter {
+  std::optional<std::int64_t> actor;
+  std::optional<std::int64_t> campaign;
+  Micros from = 0;
+  Micros to = 0;
+};
+
+// One member whose data the matching events revealed: the field classes
+// revealed (sorted) and how many events named them.
+struct RevealedMember {
+  std::int64_t member = 0;
+  std::vector<std::string> field_classes;
+  std::int64_t events = 0;
 };
 
 // Checkpoints kept outside the database, and where they came from.
@@ -215,6 +233,25 @@ class AuditLog {
 
   // Events matching `filter`, in seq order.
   static Result<std::vector<Event>> Query(store::Tx& tx, const QueryFilter& filter);
+
+  // The members whose data the allowed events matching `filter` revealed, in
+  // member order: an event counts when it was allowed and names both members
+  // and field classes (a search page, a view, a contact read, a phone-bank
+  // contact, an export). Refusals and events that reveal no field (alerts,
+  // audit queries) do not. For the breach register (privacy/breach.h).
+  static Result<std::vector<RevealedMember>> Revealed(store::Tx& tx, const RevealFilter& filter);
+
+  // Reads of member data (events that count for Revealed) in [from, to), by
+  // UTC day (days since 1970-01-01) and the grant that allowed them (0: no
+  // grant named): how many events and how many member records they named.
+  // For the DPO console's charts.
+  struct DailyReads {
+    std::int64_t day = 0;
+    std::int64_t grant = 0;
+    std::int64_t events = 0;
+    std::int64_t records = 0;
+  };
+  static Result<std::vector<DailyReads>> ReadsByDay(store::Tx& tx, Micros from, Micros to);
 
  private:
   struct Anchor;

@@ -10,6 +10,7 @@
 
 #include "cli/access_commands.h"
 #include "cli/audit_commands.h"
+#include "cli/breach_commands.h"
 #include "cli/command.h"
 #include "cli/contest_commands.h"
 #include "cli/data_commands.h"
@@ -112,6 +113,7 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddDemoCommand(app));
   commands.push_back(AddPolicyCommands(app));
   commands.push_back(AddAuditCommands(app));
+  commands.push_back(AddBreachCommands(app));
   commands.push_back(AddContestCommands(app));
   commands.push_back(AddApiCommands(app));
   commands.push_back(AddStatusCommand(app));

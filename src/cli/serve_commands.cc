@@ -223,6 +223,7 @@ class DemoCommand final : public Command {
     if (auto code = GenerateMembers(**a, t0)) return *code;
     if (auto code = SetUpPhonebankAndMail(**a, capture.port, capture_dir)) return *code;
     if (auto code = SetUpContest(**a)) return *code;
+    if (auto code = SetUpDpo(**a)) return *code;
     std::fflush(stdout);
     if (no_serve_) return kExitOk;
     return RunServe(**a, port_, true);
@@ -358,6 +359,24 @@ class DemoCommand final : public Command {
           "so nothing is delivered).\n\n",
           static_cast<long long>(*mailed));
     }
+    return std::nullopt;
+  }
+
+  // The data-protection officer, with alerts and a breach to look at.
+  std::optional<int> SetUpDpo(server::App& app) {
+    auto d = server::SetUpDemoDpo(app);
+    if (!d) return ExitFor(d.error());
+    std::string suspended;
+    for (const auto& l : d->suspended) suspended += (suspended.empty() ? "" : " and ") + l;
+    std::printf(
+        "Data protection: %s were suspended by the probing rule (open alerts); breach %lld,\n"
+        "  recorded a day ago, affects %lld members (worked out from the audit log).\n"
+        "  dpo: login %s  password %s   (Data protection: alerts, audit log with proofs,\n"
+        "       breaches, checkpoints). The role is privileged: add this second factor to an\n"
+        "       authenticator app, or type `oathtool --totp -b %s` for a code:\n"
+        "       %s\n\n",
+        suspended.c_str(), static_cast<long long>(d->breach), static_cast<long long>(d->affected),
+        d->login.c_str(), d->password.c_str(), d->totp_secret.c_str(), d->totp_uri.c_str());
     return std::nullopt;
   }
 

@@ -26,9 +26,46 @@ CREATE TABLE privacy_requests (
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
 )sql";
 
+// Version 17: the breach register (privacy/breach.h). The affected members
+// are a snapshot computed from the audit log: the scope it was computed for
+// (an account or a campaign, and a time window), the count per field class
+// (JSON), and one row per member with the classes its reads revealed.
+constexpr const char* kV17Breaches = R"sql(
+CREATE TABLE breaches (
+  id {{pk}},
+  discovered_at {{int}} NOT NULL,
+  recorded_at {{int}} NOT NULL,
+  recorded_by {{int}} REFERENCES accounts(id),
+  description TEXT NOT NULL,
+  data_categories TEXT NOT NULL,
+  people_categories TEXT NOT NULL,
+  consequences TEXT NOT NULL,
+  measures TEXT NOT NULL,
+  reported_at {{int}},
+  notified_at {{int}},
+  closed_at {{int}},
+  updated_at {{int}} NOT NULL,
+  scope_kind TEXT,
+  scope_id {{int}},
+  scope_from {{int}},
+  scope_to {{int}},
+  computed_at {{int}},
+  affected {{int}} NOT NULL,
+  class_counts TEXT
+);
+CREATE TABLE breach_members (
+  breach_id {{int}} NOT NULL REFERENCES breaches(id),
+  member_id {{int}} NOT NULL REFERENCES members(id),
+  field_classes TEXT NOT NULL,
+  events {{int}} NOT NULL,
+  PRIMARY KEY (breach_id, member_id)
+);
+)sql";
+
 // Each part of the module adds its tables as a step of its own.
 const std::vector<store::Migration> kSteps = {
     {17, "privacy", "subject-access and erasure requests", kV17Requests},
+    {17, "privacy", "the breach register", kV17Breaches},
 };
 
 }  // namespace

@@ -79,6 +79,9 @@ struct ApiDeps {
   std::shared_ptr<phonebank::Connector> connector;
   // Calls at once, in total and per campaign ([telephony]).
   phonebank::CallLimits call_limits;
+  // The audit log's verifier key, C2SP form (`switchboard audit key`): sent
+  // with the checkpoints so the DPO console can check their signatures.
+  std::string audit_verify_key;
 };
 
 // What a handler gets: the request, the session (for non-public routes) and
@@ -161,6 +164,8 @@ class Api {
   void AddMessageHandlers();
   void AddContestHandlers();
   void AddSignUpHandlers();
+  void AddBreachHandlers();  // api_breach.cc
+  void AddDpoHandlers();     // api_dpo.cc
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer

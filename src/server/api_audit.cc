@@ -90,6 +90,8 @@ HttpResponse Api::AuditEvents(const ApiCall& call) {
             (std::string_view(key) == "from" ? f.from : f.to) = *v;
           }
         }
+        f.action = QueryParam(req, "action");
+        if (f.action.size() > 128) return Status::InvalidArgument("action: at most 128 characters");
         if (auto l = QueryParam(req, "limit"); !l.empty()) {
           auto v = ParseId(l, "limit");
           if (!v || *v > 10000) return Status::InvalidArgument("limit is 1 to 10000");
@@ -100,7 +102,13 @@ HttpResponse Api::AuditEvents(const ApiCall& call) {
       },
       [&](const Status&) {
         json out = json::array();
-        for (const auto& e : events) out.push_back(EventJson(e));
+        // Each with its canonical bytes, the Merkle leaf's input: a client
+        // checks its inclusion proof from them (the DPO console does).
+        for (const auto& e : events) {
+          json j = EventJson(e);
+          j["body"] = audit::Encode(e);
+          out.push_back(std::move(j));
+        }
         return Json(200, {{"events", out}});
       });
 }
@@ -125,7 +133,12 @@ HttpResponse Api::AuditCheckpoints(const ApiCall& call) {
                                       ? json(audit::FormatSignedNote(cp))
                                       : json(nullptr)}});
         }
-        return Json(200, {{"checkpoints", out}});
+        // The verifier key in the C2SP form, for a client to compare with
+        // the one it holds (`switchboard audit key`).
+        return Json(
+            200, {{"checkpoints", out},
+                  {"verifier_key",
+                   deps_.audit_verify_key.empty() ? json(nullptr) : json(deps_.audit_verify_key)}});
       });
 }
 

@@ -15,6 +15,7 @@
 #include "messaging/messaging.h"
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
+#include "privacy/breach.h"
 #include "server/api_routes.h"
 #include "server/api_testing.h"
 
@@ -99,6 +100,15 @@ constexpr std::string_view kProbed[] = {
     "password_reset.request",
     "account_link.check",
     "account_link.complete",
+    // The breach register.
+    "breaches.list",
+    "breaches.create",
+    "breaches.get",
+    "breaches.update",
+    "breaches.affected",
+    // The DPO console's overviews.
+    "access.overview",
+    "audit.charts",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -164,6 +174,22 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
                       SB_ASSIGN_OR_RETURN(auto out, access::Observe(tx, env_.policy_, o));
                       if (out.alerts.empty()) return Status::Internal("no alert raised");
                       id = out.alerts[0].id;
+                      return Status::Ok();
+                    })
+                    .ok());
+    return id;
+  }
+
+  // A breach in the register, recorded at the command line.
+  privacy::BreachId NewBreach() {
+    privacy::BreachId id;
+    EXPECT_TRUE(env_.env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      access::Acting cli;
+                      cli.now = env_.clock_.Now();
+                      SB_ASSIGN_OR_RETURN(
+                          id, privacy::RecordBreach(tx, cli, {"matrix", "names", "members", "", ""},
+                                                    cli.now));
                       return Status::Ok();
                     })
                     .ok());
@@ -253,6 +279,22 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
     if (id == "alerts.acknowledge") {
       return {"POST", "/api/v1/alerts/" + std::to_string(NewAlert().value()) + "/acknowledge",
               R"({"note": "reviewed in the matrix"})"};
+    }
+    if (id == "access.overview") return {"GET", "/api/v1/access/overview", ""};
+    if (id == "audit.charts") return {"GET", "/api/v1/audit/charts/reads-by-role", ""};
+    if (id == "breaches.list") return {"GET", "/api/v1/breaches", ""};
+    if (id == "breaches.create") {
+      return {"POST", "/api/v1/breaches",
+              R"({"discovered_at": "now", "description": "matrix", "data_categories": "names",
+                  "people_categories": "members"})"};
+    }
+    if (id == "breaches.get" || id == "breaches.update" || id == "breaches.affected") {
+      const std::string b = "/api/v1/breaches/" + std::to_string(NewBreach().value());
+      if (id == "breaches.get") return {"GET", b, ""};
+      if (id == "breaches.update") return {"PATCH", b, R"({"measures": "matrix"})"};
+      return {
+          "POST", b + "/affected",
+          nlohmann::json{{"account", actor.value()}, {"from", "2020-01-01"}, {"to", "now"}}.dump()};
     }
     if (id == "campaigns.list") return {"GET", "/api/v1/campaigns", ""};
     if (id == "campaigns.create") {

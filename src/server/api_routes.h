@@ -95,6 +95,29 @@ inline constexpr ApiRoute kApiRoutes[] = {
      RouteTarget::kNone, "Anomaly alerts raised for the DPO (open ones with ?open=true)"},
     {"alerts.acknowledge", "POST", "/api/v1/alerts/{id}/acknowledge", RouteAuth::kCapability,
      "audit.read", RouteTarget::kNone, "Record that an alert was reviewed, with a note"},
+    // The breach register (RULEBOOK §10, privacy/breach.h; api_breach.cc).
+    {"breaches.list", "GET", "/api/v1/breaches", RouteAuth::kCapability, "privacy.breach",
+     RouteTarget::kNone, "The breach register, newest first, each with its 72-hour deadline"},
+    {"breaches.create", "POST", "/api/v1/breaches", RouteAuth::kCapability, "privacy.breach",
+     RouteTarget::kNone, "Record a personal-data breach (discovered at, description, categories)"},
+    {"breaches.get", "GET", "/api/v1/breaches/{id}", RouteAuth::kCapability, "privacy.breach",
+     RouteTarget::kNone,
+     "One breach with its deadline and the draft notifications to the regulator and to members"},
+    {"breaches.update", "PATCH", "/api/v1/breaches/{id}", RouteAuth::kCapability, "privacy.breach",
+     RouteTarget::kNone,
+     "Edit a breach or record that it was reported, members were told, or it was closed"},
+    {"breaches.affected", "POST", "/api/v1/breaches/{id}/affected", RouteAuth::kCapability,
+     "privacy.breach", RouteTarget::kNone,
+     "Compute the affected members from the audit log (an account's or a campaign's reads in a "
+     "window) and store them with the breach"},
+    // The DPO console's overviews (api_dpo.cc).
+    {"access.overview", "GET", "/api/v1/access/overview", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone,
+     "Grants in force now: who holds which role over what, what it shows, who granted it, and "
+     "which end within 14 days"},
+    {"audit.charts", "GET", "/api/v1/audit/charts/{chart}", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone,
+     "A chart as SVG over the last 30 days: reads-per-day, reads-by-role or alerts-per-day"},
     // The phone bank (RULEBOOK §6).
     {"campaigns.list", "GET", "/api/v1/campaigns", RouteAuth::kSession, "", RouteTarget::kNone,
      "Campaigns the account organises or calls for"},

@@ -9,6 +9,8 @@
 #include <random>
 
 #include "access/credentials/password.h"
+#include "access/credentials/totp.h"
+#include "access/guard/gate.h"
 #include "access/store/access_service.h"
 #include "access/store/access_store.h"
 #include "access/store/demo_clock.h"
@@ -20,6 +22,7 @@
 #include "messaging/operations.h"
 #include "phonebank/connector.h"
 #include "phonebank/operations.h"
+#include "privacy/breach.h"
 #include "server/api_internal.h"
 
 namespace switchboard::server {
@@ -251,6 +254,85 @@ Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_logi
     return Status::Ok();
   }));
   return queued;
+}
+
+Result<DemoDpo> SetUpDemoDpo(App& app) {
+  DemoDpo d;
+  d.login = "dpo";
+  d.password = RandomPassword();
+  SB_ASSIGN_OR_RETURN(std::string hash, access::HashPassword(d.password));
+  const std::string secret = access::GenerateTotpSecret();
+  d.totp_secret = access::Base32Encode(secret);
+  d.totp_uri = access::OtpauthUri(app.config().organisation.name, d.login, secret);
+  const crypto::Sealed sealed = app.sealer().Seal(secret, "totp");
+  const Micros now = app.clock().Now();
+  const members::Unit* root = app.tree().root();
+  if (!root) return Status::FailedPrecondition("the demo needs an organisation tree");
+  SB_RETURN_IF_ERROR(app.store().Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(
+        AccountId dpo,
+        access::CreateAccount(tx, {d.login, "Demo Data Protection Officer", MemberId(), true},
+                              now - 30 * kMicrosPerDay));
+    SB_RETURN_IF_ERROR(access::SetPasswordHash(tx, dpo, hash));
+    SB_RETURN_IF_ERROR(access::SetTotp(tx, dpo, {sealed.key_id, sealed.bytes, -1}));
+    access::GrantRequest g{dpo,
+                           "dpo",
+                           root->id,
+                           "demo: data protection officer",
+                           now - 30 * kMicrosPerDay,
+                           now + 300 * kMicrosPerDay,
+                           "demo set-up",
+                           "direct",
+                           0};
+    SB_RETURN_IF_ERROR(access::GrantBySystem(tx, g, "demo", now - 30 * kMicrosPerDay).status());
+
+    // Two callers who went looking for records they were never given.
+    for (const char* login : {"demo-caller-3", "demo-caller-5"}) {
+      SB_ASSIGN_OR_RETURN(access::Account caller, access::FindAccount(tx, login));
+      access::Acting who;
+      who.account = caller.id;
+      who.display_name = caller.display_name;
+      who.request_id = "demo";
+      access::Decision refused;
+      refused.rule = "scope.none";
+      refused.deny_reason = "no grant covers this member";
+      bool suspended = false;
+      for (int i = 0; i < app.policy().anomaly_probe_run && !suspended; ++i) {
+        who.now = now - 3 * 3600 * kMicrosPerSecond + i * 20 * kMicrosPerSecond;
+        SB_ASSIGN_OR_RETURN(suspended, access::RecordRefusal(tx, app.policy(), who, "member.view",
+                                                             refused, false, MemberId(1 + i * 7)));
+      }
+      if (!suspended) return Status::Internal("demo: the probing rule did not fire");
+      d.suspended.push_back(login);
+    }
+
+    // A breach found yesterday: a caller's phone, signed in, was lost.
+    access::Acting officer;
+    officer.account = dpo;
+    officer.display_name = "Demo Data Protection Officer";
+    officer.request_id = "demo";
+    officer.now = now - kMicrosPerDay;
+    // The first demo caller always has calls to show (SeedDemoCalls).
+    SB_ASSIGN_OR_RETURN(access::Account lost, access::FindAccount(tx, "demo-caller-1"));
+    SB_ASSIGN_OR_RETURN(
+        privacy::BreachId id,
+        privacy::RecordBreach(
+            tx, officer,
+            {"A volunteer caller reported their phone lost on a train while signed in to the "
+             "phone bank; it was handed in today. Whoever held it could have seen the contacts "
+             "the caller had been given.",
+             "first names, membership details", "members in the campaign's constituency", "",
+             "The session was ended and the caller's password reset."},
+            now - kMicrosPerDay - 2 * 3600 * kMicrosPerSecond));
+    SB_ASSIGN_OR_RETURN(
+        privacy::Breach b,
+        privacy::ComputeAffected(tx, officer, id,
+                                 {"account", lost.id.value(), now - 3 * kMicrosPerDay, now}));
+    d.breach = id.value();
+    d.affected = b.affected;
+    return Status::Ok();
+  }));
+  return d;
 }
 
 namespace {

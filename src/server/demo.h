@@ -41,6 +41,23 @@ Result<std::int64_t> SendDemoMessage(App& app, const std::string& organiser_logi
 // The policy text with calling hours of 00:00-24:00 (demo only).
 std::string DemoPolicyToml();
 
+// The demo's data-protection officer (issue 18): an account with the "dpo"
+// role over the whole organisation and a second factor (the role is
+// privileged), and a dashboard with something on it: two demo callers
+// suspended by the probing rule after twenty refused member look-ups each
+// (open alerts, recorded as through the API), and a breach recorded a day
+// ago, its affected members worked out from the first demo caller's reads
+// over the last three days. Call after SetUpDemoPhonebank.
+struct DemoDpo {
+  std::string login, password;
+  std::string totp_secret;             // base32, for an authenticator app
+  std::string totp_uri;                // otpauth://
+  std::vector<std::string> suspended;  // logins
+  std::int64_t breach = 0;
+  std::int64_t affected = 0;
+};
+Result<DemoDpo> SetUpDemoDpo(App& app);
+
 struct DemoContest {
   struct Login {
     std::string login, password;

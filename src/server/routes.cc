@@ -24,6 +24,7 @@ ApiDeps ApiDepsFor(App& app) {
   // of, so it keeps the phone bank's own generous limits.
   const TelephonyConfig& tc = app.config().telephony;
   if (tc.connector == "sip") d.call_limits = {tc.max_calls, tc.max_calls_per_campaign};
+  d.audit_verify_key = app.audit_key().verify_key().VKey();
   return d;
 }
 

@@ -165,6 +165,10 @@ class ServeTest(DataDirTest):
                                           "campaign-wrenfield", "procedures",
                                           "returning-officer"], text)
             self.assertIn("move the demo clock to nominations close", text)
+            # The DPO's login, with its second factor, and a populated dashboard.
+            self.assertRegex(text, r"dpo: login dpo  password \S+")
+            self.assertRegex(text, r"oathtool --totp -b [A-Z2-7]+")
+            self.assertIn("demo-caller-3 and demo-caller-5 were suspended", text)
 
             # The clock needs a session, and contest.manage.
             self.assertEqual(call(port, "GET", "/demo/clock")[0], 401)

@@ -488,5 +488,32 @@ CREATE TABLE privacy_requests (
   closed_by INTEGER REFERENCES accounts(id)
 );
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
-CREATE INDEX calls_active ON calls(campaign_id)
-  WHERE state IN ('calling_you', 'calling_member', 'connected');
+CREATE TABLE breaches (
+  id INTEGER PRIMARY KEY,
+  discovered_at INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  recorded_by INTEGER REFERENCES accounts(id),
+  description TEXT NOT NULL,
+  data_categories TEXT NOT NULL,
+  people_categories TEXT NOT NULL,
+  consequences TEXT NOT NULL,
+  measures TEXT NOT NULL,
+  reported_at INTEGER,
+  notified_at INTEGER,
+  closed_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  scope_kind TEXT,
+  scope_id INTEGER,
+  scope_from INTEGER,
+  scope_to INTEGER,
+  computed_at INTEGER,
+  affected INTEGER NOT NULL,
+  class_counts TEXT
+);
+CREATE TABLE breach_members (
+  breach_id INTEGER NOT NULL REFERENCES breaches(id),
+  member_id INTEGER NOT NULL REFERENCES members(id),
+  field_classes TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (breach_id, member_id)
+);
