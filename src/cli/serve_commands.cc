@@ -67,6 +67,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::Api api(deps);
   api.Register(http);
   server::AddMemberPages(http, deps);
+  api.RegisterMyDataPages(http);
   // Demo mode only (a demo data directory): the movable clock's routes.
   server::AddDemoRoutes(http, api, app);
   if (*outbox) {

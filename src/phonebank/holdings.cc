@@ -51,4 +51,16 @@ Result<HeldCalls> HeldAbout(store::Tx& tx, MemberId member) {
   return out;
 }
 
+Result<std::vector<CampaignPurpose>> CampaignPurposes(store::Tx& tx) {
+  std::vector<CampaignPurpose> out;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT id, name, purpose, state, scope_unit FROM campaigns ORDER BY id", {},
+               [&](const store::Row& r) {
+                 out.push_back({r.Int(0), std::string(r.Text(1)), std::string(r.Text(2)),
+                                std::string(r.Text(3)), UnitId(r.Int(4))});
+                 return true;
+               }));
+  return out;
+}
+
 }  // namespace switchboard::phonebank

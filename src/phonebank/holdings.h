@@ -53,4 +53,14 @@ struct HeldCalls {
 
 Result<HeldCalls> HeldAbout(store::Tx& tx, MemberId member);
 
+// Every campaign's stated purpose (records of processing).
+struct CampaignPurpose {
+  std::int64_t campaign = 0;
+  std::string name;
+  std::string purpose;
+  std::string state;
+  UnitId scope;
+};
+Result<std::vector<CampaignPurpose>> CampaignPurposes(store::Tx& tx);
+
 }  // namespace switchboard::phonebank

@@ -1,9 +1,11 @@
 #include "privacy/sar.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -77,6 +79,8 @@ Result<Report> BuildReport(store::Tx& tx, const crypto::Sealer& sealer, MemberId
     if (e.actor) {
       a.actor_name = names[*e.actor];
       a.actor_is_member = own_accounts.contains(*e.actor);
+    } else if (e.rule == "self") {
+      a.actor_is_member = true;  // the member, through their own link
     }
     if (e.grant_id) {
       if (auto it = by_id.find(*e.grant_id); it != by_id.end()) {
@@ -408,8 +412,7 @@ std::string ReportHtml(const Report& r, const members::OrgTree& tree, const Rend
                                 : "Everything we hold about you";
   h << "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     << "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-    << "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-       "style-src 'unsafe-inline'; form-action 'self'\">"
+    << "<meta http-equiv=\"Content-Security-Policy\" content=\"" << Esc(ReportCsp()) << "\">"
     << "<title>" << Esc(title) << "</title><style>" << kStyle << "</style></head><body><main>\n";
   h << "<h1>" << Esc(title) << "</h1>\n";
   h << "<p class=\"note\">" << (o.organisation.empty() ? "" : Esc(o.organisation) + ". ")
@@ -419,7 +422,7 @@ std::string ReportHtml(const Report& r, const members::OrgTree& tree, const Rend
        "log shows it. It contains nothing about anyone else.</p>\n";
   if (!o.member_form_html.empty()) h << o.member_form_html << "\n";
 
-  h << "<h2>Your details</h2>\n<dl>";
+  h << "<h2>" << (dpo ? "Details held" : "Your details") << "</h2>\n<dl>";
   auto dd = [&](std::string_view k, const std::string& v) {
     h << "<dt>" << Esc(k) << "</dt><dd>" << Esc(v.empty() ? "(none)" : v) << "</dd>";
   };
@@ -532,6 +535,16 @@ std::string ReportHtml(const Report& r, const members::OrgTree& tree, const Rend
   return h.str();
 }
 
+std::string ReportCsp() {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  const std::string_view style(kStyle);
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(style.data()), style.size());
+  char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(b64, sizeof b64, digest, sizeof digest, sodium_base64_VARIANT_ORIGINAL);
+  return std::string("default-src 'none'; style-src 'sha256-") + b64 +
+         "'; form-action 'self'; base-uri 'none'";
+}
+
 // --- PDF ------------------------------------------------------------------
 
 std::string FindChromium(const std::string& configured) {
@@ -550,9 +563,9 @@ std::string FindChromium(const std::string& configured) {
 Result<std::string> PrintToPdf(const std::string& html, const std::string& chromium) {
   const std::string bin = FindChromium(chromium);
   if (bin.empty()) {
-    return Status::FailedPrecondition(
-        "no Chromium to print the PDF with: install Debian's chromium package, or set [privacy] "
-        "chromium in config.toml (or CHROMIUM_BIN) to its path");
+    return Status::Unavailable(
+        "no Chromium to print the PDF with: install Debian's chromium package, or set "
+        "CHROMIUM_BIN to its path");
   }
   namespace fs = std::filesystem;
   std::error_code ec;

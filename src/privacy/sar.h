@@ -93,12 +93,17 @@ struct RenderOptions {
 nlohmann::json ReportJson(const Report& r, const members::OrgTree& tree, const RenderOptions& o);
 std::string ReportHtml(const Report& r, const members::OrgTree& tree, const RenderOptions& o);
 
+// The Content-Security-Policy the HTML document needs (its one inline
+// style, by hash; no script, nothing fetched; forms post to this origin),
+// as its <meta> carries it; a server adds frame-ancestors in the header.
+std::string ReportCsp();
+
 // Plain words for an audit action ("looked at your record").
 std::string DescribeAction(std::string_view action);
 
 // Prints `html` to PDF with headless Chromium (`chromium` is the binary:
-// a path, or empty to look for Debian's chromium on PATH and in
-// /usr/bin). kFailedPrecondition naming the setting when no binary is
+// a path, or empty for $CHROMIUM_BIN, then Debian's /usr/bin/chromium, as
+// tests/browser finds it). kUnavailable naming the package when no binary is
 // found; kInternal when printing fails. No network: the document is
 // self-contained and Chromium runs with networking disabled.
 Result<std::string> PrintToPdf(const std::string& html, const std::string& chromium);

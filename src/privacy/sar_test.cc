@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "access/store/access_store.h"
 #include "audit/audit_log.h"
 #include "members/preferences.h"
 #include "members/register.h"
@@ -145,6 +146,46 @@ TEST_P(SarTest, TheReportHoldsTheMembersOwnDataAndNothingOfTheirHousehold) {
   EXPECT_EQ(Build(ada_).audit.back().action, "privacy.sar");
 }
 
+TEST_P(SarTest, MembersSeeVolunteersByRoleAndUnitUnlessThePolicyNamesThem) {
+  const Micros now = *ParseTimestamp("2026-03-02T10:00:00Z");
+  ASSERT_TRUE(
+      env_.store_
+          ->Write([&](store::Tx& tx) -> Status {
+            SB_ASSIGN_OR_RETURN(
+                AccountId vera,
+                access::CreateAccount(tx, {"vera", "Vera Volunteer", MemberId(), false}, now));
+            access::GrantRequest g{vera,  "caller", unit_, "AGM calls", now - 1, now + 1000,
+                                   "why", "direct", 0};
+            SB_ASSIGN_OR_RETURN(access::GrantId grant,
+                                access::InsertGrant(tx, g, AccountId(), true, now));
+            audit::Event e;
+            e.at = now;
+            e.actor = vera.value();
+            e.grant_id = grant.value();
+            e.action = "phonebank.next";
+            e.decision = "allow";
+            e.members = {ada_.value()};
+            return audit::AuditLog::Append(tx, e).status();
+          })
+          .ok());
+  const Report r = Build(ada_);
+  ASSERT_EQ(r.audit.size(), 1u);
+  EXPECT_EQ(r.audit[0].role, "caller");
+  EXPECT_EQ(r.audit[0].purpose, "AGM calls");
+  RenderOptions member;
+  member.audience = Audience::kMember;
+  const std::string hidden = ReportHtml(r, env_.tree_, member);
+  EXPECT_EQ(hidden.find("Vera"), std::string::npos);
+  EXPECT_NE(hidden.find("A caller in Aldershot"), std::string::npos);
+  EXPECT_EQ(ReportJson(r, env_.tree_, member).dump().find("Vera"), std::string::npos);
+  member.name_volunteers = true;
+  EXPECT_NE(ReportHtml(r, env_.tree_, member).find("Vera Volunteer (a caller in Aldershot)"),
+            std::string::npos);
+  EXPECT_NE(ReportJson(r, env_.tree_, member).dump().find("Vera"), std::string::npos);
+  // The DPO always sees the account.
+  EXPECT_NE(ReportHtml(r, env_.tree_, {}).find("Vera Volunteer"), std::string::npos);
+}
+
 TEST_P(SarTest, AnUnknownMemberIsNotFoundAndRecordsNothing) {
   access::Acting who;
   who.now = 5000;
@@ -164,7 +205,7 @@ TEST_P(SarTest, ThePdfIsPrintedByHeadlessChromium) {
   EXPECT_GT(pdf->size(), 1000u);
   auto missing = PrintToPdf("<p>x</p>", "/nonexistent/chromium");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(missing.error().code(), StatusCode::kUnavailable);
   EXPECT_NE(missing.error().message().find("chromium"), std::string::npos);
 }
 

@@ -20,6 +20,7 @@ ApiDeps ApiDepsFor(App& app) {
   d.cookie_secure = app.config().server.cookie_secure;
   d.public_base_url = app.config().mail.public_base_url;
   d.organisation_name = app.config().organisation.name;
+  d.mail_relay = app.config().mail.relay;
   return d;
 }
 

@@ -48,4 +48,16 @@ Result<std::vector<Grant>> GrantsByIds(store::Tx& tx, const std::vector<std::int
   return out;
 }
 
+Result<std::vector<GrantPurpose>> GrantPurposes(store::Tx& tx, Micros now) {
+  std::vector<GrantPurpose> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT role, purpose, COUNT(*), SUM(CASE WHEN revoked_at IS NULL AND not_before <= $1 AND "
+      "not_after > $1 THEN 1 ELSE 0 END) FROM grants GROUP BY role, purpose ORDER BY role, purpose",
+      {now}, [&](const store::Row& r) {
+        out.push_back({std::string(r.Text(0)), std::string(r.Text(1)), r.Int(2), r.IntOr(3, 0)});
+        return true;
+      }));
+  return out;
+}
+
 }  // namespace switchboard::access

@@ -42,4 +42,14 @@ Result<HeldAccess> HeldAbout(store::Tx& tx, MemberId member, Micros now);
 // in audit events), by id; ids with no grant are left out.
 Result<std::vector<Grant>> GrantsByIds(store::Tx& tx, const std::vector<std::int64_t>& ids);
 
+// The purposes grants are given for, by role (records of processing): how
+// many grants name each, and how many of those are in force at `now`.
+struct GrantPurpose {
+  std::string role;
+  std::string purpose;
+  std::int64_t grants = 0;
+  std::int64_t in_force = 0;
+};
+Result<std::vector<GrantPurpose>> GrantPurposes(store::Tx& tx, Micros now);
+
 }  // namespace switchboard::access
