@@ -20,6 +20,7 @@
 //   #/approvals             messages in the signed-in person's name (approvals.js)
 //   #/contests, #/contests/<id>   internal elections (contests.js)
 //   #/dpo[/audit|/breaches[/<id>]|/grants|/witness]   the DPO console (dpo.js)
+//   #/privacy/requests, #/privacy/members/<id>       requests and reports (sar.js)
 //
 // Above every screen, a contest's staff-neutrality notice for the accounts
 // it binds (contests.js, neutralityNotices).
@@ -39,6 +40,7 @@ import * as approvals from "./approvals.js";
 import { canEmail } from "./mail.js";
 import * as contests from "./contests.js";
 import * as dpo from "./dpo.js";
+import * as sar from "./sar.js";
 
 // contests: GET /contests as last read (null: not read, or unreadable).
 const state = { session: null, notice: null, contests: null };
@@ -81,6 +83,14 @@ function route() {
       return { screen: "dpo", params: { view: clean[1] || "", id: clean[2] || "" } };
     }
   }
+  // The DPO's request queue and one member's report (sar.js).
+  if (parts[0] === "privacy" && parts[1] === "requests" && parts.length === 2) {
+    return { screen: "privacyRequests", params: {} };
+  }
+  if (parts[0] === "privacy" && parts[1] === "members" && /^\d+$/.test(parts[2] || "") &&
+      parts.length === 3) {
+    return { screen: "privacyReport", params: { id: parts[2] } };
+  }
   return { screen: "notfound", params: {} };
 }
 
@@ -91,6 +101,8 @@ const screens = {
   contestList: { render: contests.renderList },
   contest: { render: contests.renderContest },
   dpo,
+  privacyRequests: { render: sar.renderRequests },
+  privacyReport: { render: sar.renderReport },
   forgot: { render: enrol.renderForgot },
   link: { render: enrol.renderLink },
 };
@@ -108,7 +120,7 @@ const NAV = [
   ["/#/contests", "Contests", () => contests.showsContests(state.contests), ["contestList", "contest"]],
   // For accounts with audit.read or a privacy.* capability (dpo.js). The
   // subject-access and erasure queue ("Requests") is a tab inside it.
-  ["/#/dpo", "Data protection", (s) => dpo.isDpo(s), ["dpo"]],
+  ["/#/dpo", "Data protection", (s) => dpo.isDpo(s), ["dpo", "privacyRequests", "privacyReport"]],
 ];
 
 // The session cookie is shared by every tab; each page gets its CSRF token

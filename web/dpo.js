@@ -187,7 +187,7 @@ function tabs(current) {
     ["/#/dpo/audit", "Audit log", "audit"],
     ["/#/dpo/breaches", "Breaches", "breaches"],
     ["/#/dpo/grants", "Who can see what", "grants"],
-    // "Requests" (subject access and erasure, its own module) goes here.
+    ["/#/privacy/requests", "Requests", "requests"],
     ["/#/dpo/witness", "Checkpoints", "witness"],
   ];
   return h("nav", { class: "tabs", "aria-label": "Data protection" },

@@ -18,6 +18,7 @@
 #include "cli/info_commands.h"
 #include "cli/mail_commands.h"
 #include "cli/opened_apps.h"
+#include "cli/privacy_commands.h"
 #include "cli/serve_commands.h"
 #include "cli/telephony_commands.h"
 
@@ -118,6 +119,7 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddApiCommands(app));
   commands.push_back(AddStatusCommand(app));
   commands.push_back(std::make_unique<AccessCommands>(app));
+  commands.push_back(AddPrivacyCommands(app));
 
   if (SuggestSubcommand(app, argc, argv)) return kExitUsage;
   try {

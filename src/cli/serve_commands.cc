@@ -76,6 +76,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::Api api(deps);
   api.Register(http);
   server::AddMemberPages(http, deps);
+  api.RegisterMyDataPages(http);
   // Demo mode only (a demo data directory): the movable clock's routes.
   server::AddDemoRoutes(http, api, app);
   // Calls a crash left active are ended and recorded before anyone can

@@ -84,6 +84,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   AddSignUpHandlers();
   AddBreachHandlers();
   AddDpoHandlers();
+  AddPrivacyHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);

@@ -54,6 +54,7 @@
 #include "messaging/operations.h"
 #include "phonebank/connector.h"
 #include "phonebank/operations.h"
+#include "privacy/sar.h"
 #include "server/api_routes.h"
 #include "server/http_server.h"
 #include "store/store.h"
@@ -74,6 +75,8 @@ struct ApiDeps {
   // what to call when a message has been queued (wakes the outbox).
   std::string public_base_url = "http://127.0.0.1:8080";
   std::string organisation_name = "Example Party";
+  // [mail] relay, for the records of processing (its recipients).
+  std::string mail_relay;
   std::function<void()> on_message_queued;
   // The telephony connector; when null, the sandbox (a simulator).
   std::shared_ptr<phonebank::Connector> connector;
@@ -119,6 +122,10 @@ class Api {
 
   // Registers every route of kApiRoutes on `http`.
   void Register(HttpServer& http);
+  // The member's own pages for "who saw my data" (api_privacy.cc), no
+  // sign-in: GET/POST /my-data (ask for a link), GET/POST /my-data/{token}
+  // (confirm, then the report, once).
+  void RegisterMyDataPages(HttpServer& http);
   // Handles one request for `route` (after routing).
   HttpResponse Handle(const ApiRoute& route, const HttpRequest& req);
 
@@ -166,6 +173,7 @@ class Api {
   void AddSignUpHandlers();
   void AddBreachHandlers();  // api_breach.cc
   void AddDpoHandlers();     // api_dpo.cc
+  void AddPrivacyHandlers();
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer
@@ -298,6 +306,19 @@ class Api {
   HttpResponse ContestStanding(const ApiCall& call);
   HttpResponse Nominate(const ApiCall& call);
   HttpResponse ContestLedger(const ApiCall& call);
+  // Privacy: subject access and the request queue (api_privacy.cc).
+  HttpResponse PrivacyReport(const ApiCall& call);
+  HttpResponse ListPrivacyRequests(const ApiCall& call);
+  HttpResponse PrivacyReminders(const ApiCall& call);
+  HttpResponse RecordPrivacyRequest(const ApiCall& call);
+  HttpResponse ClosePrivacyRequest(const ApiCall& call);
+  HttpResponse RequestMyReport(const ApiCall& call);
+  HttpResponse OpenMyReport(const ApiCall& call);
+  HttpResponse ProcessingRecords(const ApiCall& call);
+  // The member's own report, opened with a report link in one transaction.
+  Result<privacy::Report> OpenReportLink(const std::string& token, const std::string& client,
+                                         const std::string& request_id);
+  privacy::RenderOptions MemberRendering(MemberId member) const;
   // What a request would publish, for the contest overlay (api_contests.cc).
   std::function<Result<access::Publication>(store::Tx&)> PublicationFor(const ApiCall& call) const;
   // The campaign or message a request acts on, for the contest overlay.

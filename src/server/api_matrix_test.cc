@@ -9,6 +9,8 @@
 // below fails to compile (static_assert), so no route escapes the matrix.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "access/credentials/token.h"
 #include "access/guard/anomaly.h"
 #include "contest/contests.h"
@@ -16,6 +18,7 @@
 #include "phonebank/connector.h"
 #include "phonebank/phonebank.h"
 #include "privacy/breach.h"
+#include "privacy/requests.h"
 #include "server/api_routes.h"
 #include "server/api_testing.h"
 
@@ -109,6 +112,14 @@ constexpr std::string_view kProbed[] = {
     // The DPO console's overviews.
     "access.overview",
     "audit.charts",
+    "privacy.report",
+    "privacy.requests.list",
+    "privacy.requests.create",
+    "privacy.requests.close",
+    "privacy.requests.reminders",
+    "privacy.my_report.request",
+    "privacy.my_report.open",
+    "privacy.records",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -363,6 +374,58 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
       return {"POST", "/api/v1/account-link",
               R"({"token": ")" + token + R"(", "login": "link.)" + std::to_string(++n_) +
                   R"(", "display_name": "Link Person", "password": "a passphrase long enough"})"};
+    }
+    if (id == "privacy.report") return {"GET", "/api/v1/privacy/members/" + m + "/report", ""};
+    if (id == "privacy.requests.list") return {"GET", "/api/v1/privacy/requests", ""};
+    if (id == "privacy.requests.reminders") return {"GET", "/api/v1/privacy/reminders", ""};
+    if (id == "privacy.requests.create") {
+      return {"POST", "/api/v1/privacy/requests",
+              R"({"kind": "access", "member": )" + m + R"(, "source": "letter"})"};
+    }
+    if (id == "privacy.records") return {"GET", "/api/v1/privacy/records", ""};
+    if (id == "privacy.my_report.request") {
+      return {"POST", "/api/v1/privacy/my-report", R"({"email": "301@example.org"})"};
+    }
+    if (id == "privacy.my_report.open") {
+      // A link asked for through the service; its token exists only in the sealed mail.
+      HttpResponse asked =
+          env_.Send("POST", "/api/v1/privacy/my-report", R"({"email": "301@example.org"})");
+      EXPECT_EQ(asked.status, 202) << asked.body;
+      std::string token;
+      EXPECT_TRUE(
+          env_.env_.store_
+              ->Read([&](store::Tx& tx) {
+                return tx.Query(
+                    "SELECT key_id, sealed FROM account_mail ORDER BY id DESC", {},
+                    [&](const store::Row& r) {
+                      auto m = env_.env_.sealer_->Open(
+                          {static_cast<std::uint32_t>(r.Int(0)), std::string(r.Bytes(1))},
+                          "account-mail");
+                      std::smatch sm;
+                      const std::string text = m ? *m : "";
+                      if (std::regex_search(text, sm, std::regex("/my-data/([A-Za-z0-9_-]{43})"))) {
+                        token = sm[1];
+                      }
+                      return false;
+                    });
+              })
+              .ok());
+      return {"POST", "/api/v1/privacy/my-report/open", R"({"token": ")" + token + R"("})"};
+    }
+    if (id == "privacy.requests.close") {
+      std::int64_t request = 0;
+      EXPECT_TRUE(env_.env_.store_
+                      ->Write([&](store::Tx& tx) -> Status {
+                        access::Acting a;
+                        a.now = now;
+                        SB_ASSIGN_OR_RETURN(
+                            auto r, privacy::RecordRequest(tx, a, privacy::RequestKind::kAccess,
+                                                           member_, "letter", now));
+                        request = r.id;
+                        return Status::Ok();
+                      })
+                      .ok());
+      return {"POST", "/api/v1/privacy/requests/" + std::to_string(request) + "/close", ""};
     }
     if (id == "join.get" || id == "join.post") {
       const std::string token = NewInviteToken(NewCampaign(true));

@@ -25,6 +25,7 @@ ApiDeps ApiDepsFor(App& app) {
   const TelephonyConfig& tc = app.config().telephony;
   if (tc.connector == "sip") d.call_limits = {tc.max_calls, tc.max_calls_per_campaign};
   d.audit_verify_key = app.audit_key().verify_key().VKey();
+  d.mail_relay = app.config().mail.relay;
   return d;
 }
 

@@ -70,7 +70,7 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   Policy p;
   SB_RETURN_IF_ERROR(rd.OnlyKeys(root,
                                  {"roles", "sessions", "calling_hours", "retention", "login",
-                                  "search", "anomaly", "messaging", "phonebank"},
+                                  "search", "anomaly", "messaging", "phonebank", "privacy"},
                                  "the policy file"));
   const toml::table* roles = root["roles"].as_table();
   if (!roles || roles->empty()) {
@@ -199,6 +199,14 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
     SB_RETURN_IF_ERROR(rd.OnlyKeys(*pb, {"pace_burst_max"}, "[phonebank]"));
     SB_RETURN_IF_ERROR(rd.Int(*pb, "pace_burst_max", 1, 1000, &p.phonebank_pace_burst_max));
   }
+  if (const toml::table* pr = root["privacy"].as_table()) {
+    SB_RETURN_IF_ERROR(rd.OnlyKeys(*pr, {"name_volunteers"}, "[privacy]"));
+    if (const toml::node* n = pr->get("name_volunteers")) {
+      auto b = n->value<bool>();
+      if (!b) return rd.Bad(*n, "'name_volunteers' must be true or false");
+      p.privacy_name_volunteers = *b;
+    }
+  }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   p.source_hash = crypto::ToHex(digest, sizeof digest);
@@ -325,6 +333,11 @@ pace_burst_max = 5
 approval_audience_above = 1000
 # Hard bounces (permanent refusals) after which an address is no longer mailed.
 hard_bounce_limit = 2
+
+[privacy]
+# A member's own report ("who saw my data") shows volunteers by role and unit
+# ("a caller in Aldershot"); true names them too.
+name_volunteers = false
 )toml";
 }
 

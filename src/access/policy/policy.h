@@ -89,6 +89,9 @@ struct Policy {
   // organiser may give a campaign (new contacts before the interval applies).
   // Only the policy's owner raises it.
   int phonebank_pace_burst_max = 5;
+  // [privacy] name_volunteers: a member's own report names the volunteers
+  // who saw their data (by default: their role and unit only).
+  bool privacy_name_volunteers = false;
   // [messaging] (RULEBOOK §7): a second approval above this audience size;
   // hard bounces after which an address is suppressed.
   std::int64_t messaging_approval_audience_above = 1000;

@@ -37,6 +37,21 @@ TEST(PolicyTest, LoginSearchAndAnomalySectionsAreValidated) {
   EXPECT_NE(unknown.error().message().find("factor"), std::string::npos);
 }
 
+TEST(PolicyTest, ThePrivacySectionNamesVolunteersOnlyWhenAsked) {
+  auto d = ParsePolicy(DefaultPolicyToml(), "policy.toml");
+  ASSERT_TRUE(d) << d.error().ToString();
+  EXPECT_FALSE(d->privacy_name_volunteers);
+  const std::string roles = "[roles.x]\ncapabilities = [\"member.view\"]\n";
+  auto on = ParsePolicy(roles + "[privacy]\nname_volunteers = true\n", "p");
+  ASSERT_TRUE(on) << on.error().ToString();
+  EXPECT_TRUE(on->privacy_name_volunteers);
+  auto bad = ParsePolicy(roles + "[privacy]\nname_volunteers = \"yes\"\n", "p");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("name_volunteers"), std::string::npos);
+  auto unknown = ParsePolicy(roles + "[privacy]\nname_callers = true\n", "p");
+  ASSERT_FALSE(unknown);
+}
+
 TEST(PolicyTest, ExportMakesARolePrivileged) {
   auto p = ParsePolicy(
       "[roles.x]\ncapabilities = [\"member.view\", \"member.export\"]\nprivileged = false\n", "p");

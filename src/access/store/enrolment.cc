@@ -397,7 +397,7 @@ Result<LinkRow> FindLink(store::Tx& tx, std::string_view token, Micros now) {
   SB_RETURN_IF_ERROR(tx.Query(
       "SELECT id, purpose, member_id, account_id, address_key_id, address_sealed, address_index, "
       "expires_at FROM account_links WHERE token_hash = $1 AND used_at IS NULL AND "
-      "expires_at > $2",
+      "expires_at > $2 AND purpose <> 'report'",
       {HashToken(token), now}, [&](const store::Row& r) {
         LinkRow l;
         l.id = r.Int(0);
@@ -531,6 +531,129 @@ Result<LinkCompleted> EnrolmentService::Complete(const CompleteLink& r) {
     return audit::AuditLog::Append(tx, e).status();
   }));
   return out;
+}
+
+Result<LinkRequestOutcome> EnrolmentService::RequestReport(const ReportLinkRequest& r) {
+  SB_ASSIGN_OR_RETURN(Typed typed, ParseTyped(r.email, sealer_));
+  if (!typed.email) return Status::InvalidArgument("enter your e-mail address");
+  const Micros window = Minutes(policy_.link_window_minutes);
+  LinkRequestOutcome out;
+  IssuedToken token = IssueToken();
+  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+    const Micros now = clock_.Now();
+    out = LinkRequestOutcome{};
+    audit::Event e;
+    e.at = now;
+    e.action = "privacy.report_link_request";
+    e.request_id = r.request_id;
+    e.client = r.client;
+    // 1. Throttles on the typed address and the client network, alike for
+    // known and unknown addresses.
+    const std::string by_typed = "report:typed:" + typed.throttle;
+    const std::string by_client = "report:client:" + (r.client.empty() ? "local" : r.client);
+    SB_ASSIGN_OR_RETURN(ThrottleState t1, GetThrottle(tx, by_typed));
+    SB_ASSIGN_OR_RETURN(ThrottleState t2, GetThrottle(tx, by_client));
+    const Micros locked = std::max(t1.locked_until, t2.locked_until);
+    if (locked > now) {
+      out.answer = LinkAnswer::kThrottled;
+      out.retry_at = locked;
+      e.decision = "deny";
+      e.rule = t1.locked_until > now ? "link.throttled.identifier" : "link.throttled.address";
+      return audit::AuditLog::Append(tx, e).status();
+    }
+    SB_RETURN_IF_ERROR(
+        RecordLoginFailure(tx, by_typed, policy_.link_requests_per_identifier, window, window, now)
+            .status());
+    SB_RETURN_IF_ERROR(
+        RecordLoginFailure(tx, by_client, policy_.link_requests_per_address, window, window, now)
+            .status());
+    SB_RETURN_IF_ERROR(tx.Exec("DELETE FROM account_links WHERE expires_at < $1",
+                               {now - 24 * 3600 * kMicrosPerSecond})
+                           .status());
+    // 2. The one member holding this address (several: nobody is told
+    // whose data another holder would get).
+    SB_ASSIGN_OR_RETURN(std::vector<MemberId> found, MembersTyped(tx, sealer_, typed));
+    std::string address;
+    if (found.size() == 1) {
+      e.members = {found[0].value()};
+      SB_ASSIGN_OR_RETURN(address, MemberAddress(tx, sealer_, found[0]));
+      e.rule = address.empty() ? "link.no_address" : "report.member";
+    } else {
+      e.rule = found.empty() ? "link.unknown" : "link.ambiguous";
+    }
+    // 3. At most so many links per member, silently.
+    if (!address.empty()) {
+      const std::string person = "report:member:" + found[0].ToString();
+      SB_ASSIGN_OR_RETURN(ThrottleState p, GetThrottle(tx, person));
+      if (p.locked_until > now) {
+        address.clear();
+        e.rule = "link.throttled.person";
+      } else {
+        SB_RETURN_IF_ERROR(RecordLoginFailure(tx, person, policy_.link_requests_per_identifier,
+                                              window, window, now)
+                               .status());
+      }
+    }
+    e.decision = address.empty() ? "deny" : "allow";
+    if (address.empty()) return audit::AuditLog::Append(tx, e).status();
+    // 4. The link and its mail, in this transaction.
+    SB_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO account_links (token_hash, purpose, member_id, created_at, "
+                "expires_at) VALUES ($1, 'report', $2, $3, $4)",
+                {token.hash, found[0].value(), now, now + Minutes(policy_.link_minutes)})
+            .status());
+    const std::string& org = options_.organisation_name;
+    const std::string link = options_.public_base_url + "/my-data/" + token.secret;
+    const std::string text =
+        "Hello,\n\nSomeone, we hope you, asked to see the personal data " + org +
+        " holds about you and who has looked at it.\n\nTo see it, open this link within " +
+        std::to_string(policy_.link_minutes) + " minutes:\n\n" + link +
+        "\n\nThe link works once. If this was not you, ignore this message: nothing is "
+        "shown to anyone.\n\n" +
+        org + "\n";
+    const json mail{{"to", address}, {"subject", "Your data held by " + org}, {"text", text}};
+    const crypto::Sealed sealed_mail = sealer_.Seal(mail.dump(), "account-mail");
+    SB_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO account_mail (purpose, key_id, sealed, state, next_attempt_at, "
+                "created_at, updated_at) VALUES ('report', $1, $2, 'queued', $3, $3, $3)",
+                {static_cast<std::int64_t>(sealed_mail.key_id),
+                 store::Value::Bytes(sealed_mail.bytes), now})
+            .status());
+    out.mailed = true;
+    return audit::AuditLog::Append(tx, e).status();
+  }));
+  return out;
+}
+
+Result<MemberId> EnrolmentService::UseReportLink(store::Tx& tx, std::string_view token,
+                                                 const std::string& client,
+                                                 const std::string& request_id) {
+  if (!LooksLikeToken(token)) return Status::NotFound(std::string(kLinkGone));
+  const Micros now = clock_.Now();
+  std::optional<std::pair<std::int64_t, MemberId>> link;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT id, member_id FROM account_links WHERE token_hash = $1 AND purpose = 'report' AND "
+      "used_at IS NULL AND expires_at > $2 AND member_id IS NOT NULL",
+      {HashToken(token), now}, [&](const store::Row& row) {
+        link = std::make_pair(row.Int(0), MemberId(row.Int(1)));
+        return false;
+      }));
+  if (!link) return Status::NotFound(std::string(kLinkGone));
+  SB_ASSIGN_OR_RETURN(std::int64_t used,
+                      tx.Exec("UPDATE account_links SET used_at = $2 WHERE id = $1 AND "
+                              "used_at IS NULL",
+                              {link->first, now}));
+  if (used != 1) return Status::NotFound(std::string(kLinkGone));
+  audit::Event e;
+  e.at = now;
+  e.action = "privacy.report_link";
+  e.decision = "allow";
+  e.rule = "self";
+  e.members = {link->second.value()};
+  e.request_id = request_id;
+  e.client = client;
+  SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+  return link->second;
 }
 
 }  // namespace switchboard::access

@@ -102,6 +102,18 @@ struct LinkCompleted {
 
 std::string_view LinkPurposeName(LinkPurpose p);
 
+// "Who saw my data" (RULEBOOK §10): a member asks, with their e-mail
+// address, for a one-time link to their own subject-access report. The same
+// throttles, answers and mail path as the links above (purpose "report";
+// throttle subjects "report:..."): the answer never says whether the
+// address is known, and the mail goes only to the address the register
+// holds. The link opens the report once (UseReportLink).
+struct ReportLinkRequest {
+  std::string email;  // as typed
+  std::string client;
+  std::string request_id;
+};
+
 class EnrolmentService {
  public:
   EnrolmentService(store::Store& store, const Policy& policy, const crypto::Sealer& sealer,
@@ -119,6 +131,14 @@ class EnrolmentService {
   // or a bad login or name; kAlreadyExists for a login taken. The link stays
   // usable after a refusal.
   Result<LinkCompleted> Complete(const CompleteLink& request);
+
+  // kInvalidArgument only for text that is not an e-mail address.
+  Result<LinkRequestOutcome> RequestReport(const ReportLinkRequest& request);
+  // Spends a report link in `tx` and returns the member it was sent for,
+  // recording the use ("privacy.report_link"); kNotFound (one message for
+  // all) when it is unknown, used or expired.
+  Result<MemberId> UseReportLink(store::Tx& tx, std::string_view token, const std::string& client,
+                                 const std::string& request_id);
 
  private:
   struct Target;
