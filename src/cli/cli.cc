@@ -17,6 +17,7 @@
 #include "cli/info_commands.h"
 #include "cli/mail_commands.h"
 #include "cli/opened_apps.h"
+#include "cli/privacy_commands.h"
 #include "cli/serve_commands.h"
 
 namespace switchboard::cli {
@@ -111,6 +112,7 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddPolicyCommands(app));
   commands.push_back(AddAuditCommands(app));
   commands.push_back(AddContestCommands(app));
+  commands.push_back(AddPrivacyCommands(app));
   commands.push_back(AddApiCommands(app));
   commands.push_back(AddStatusCommand(app));
   commands.push_back(std::make_unique<AccessCommands>(app));

@@ -488,3 +488,18 @@ CREATE TABLE privacy_requests (
   closed_by INTEGER REFERENCES accounts(id)
 );
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
+CREATE TABLE privacy_erasures (
+  member_id INTEGER PRIMARY KEY REFERENCES members(id),
+  at INTEGER NOT NULL,
+  actor INTEGER REFERENCES accounts(id),
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE TABLE contact_suppressions (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  blind_index BLOB NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (kind, blind_index)
+);
