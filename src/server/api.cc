@@ -81,6 +81,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   AddMessageHandlers();
   AddContestHandlers();
   AddSignUpHandlers();
+  AddErasureHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);

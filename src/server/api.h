@@ -150,6 +150,8 @@ class Api {
   void AddMessageHandlers();
   void AddContestHandlers();
   void AddSignUpHandlers();
+  void AddErasureHandlers();
+  HttpResponse EraseMember(const ApiCall& call);
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer

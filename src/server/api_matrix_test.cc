@@ -98,6 +98,7 @@ constexpr std::string_view kProbed[] = {
     "password_reset.request",
     "account_link.check",
     "account_link.complete",
+    "members.erase",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -209,6 +210,11 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
     if (id == "members.search") return {"GET", "/api/v1/members?unit=E14000530", ""};
     if (id == "members.view") return {"GET", "/api/v1/members/" + m, ""};
     if (id == "members.contact") return {"GET", "/api/v1/members/" + m + "/contact", ""};
+    if (id == "members.erase") {
+      MemberId victim =
+          env_.AddMember("erase." + std::to_string(++n_), aldershot_, "Erasable", "Member");
+      return {"POST", "/api/v1/members/" + victim.ToString() + "/erase", R"({"reason": "matrix"})"};
+    }
     if (id == "grants.list") return {"GET", "/api/v1/grants", ""};
     if (id == "grants.add") {
       AccountId to = env_.AddAccount("to." + std::to_string(++n_));

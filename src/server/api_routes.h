@@ -223,6 +223,10 @@ inline constexpr ApiRoute kApiRoutes[] = {
      "contest.manage", RouteTarget::kNone, "Record a unit's or affiliate's nomination"},
     {"contests.ledger", "GET", "/api/v1/contests/{id}/ledger", RouteAuth::kSession, "",
      RouteTarget::kNone, "The equal-access ledger: facilities used and matching entitlements"},
+    // Issue 18: erasure (docs/privacy.md).
+    {"members.erase", "POST", "/api/v1/members/{id}/erase", RouteAuth::kCapability,
+     "privacy.erase", RouteTarget::kMemberPath,
+     "Erase a member: personal data gone, the id kept as a tombstone, contacts suppressed"},
 };
 
 constexpr const ApiRoute* FindApiRoute(std::string_view id) {
