@@ -18,6 +18,7 @@
 #include "cli/info_commands.h"
 #include "cli/mail_commands.h"
 #include "cli/opened_apps.h"
+#include "cli/erasure_commands.h"
 #include "cli/privacy_commands.h"
 #include "cli/serve_commands.h"
 #include "cli/telephony_commands.h"
@@ -116,10 +117,11 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddAuditCommands(app));
   commands.push_back(AddBreachCommands(app));
   commands.push_back(AddContestCommands(app));
+  commands.push_back(AddPrivacyCommands(app));
   commands.push_back(AddApiCommands(app));
   commands.push_back(AddStatusCommand(app));
   commands.push_back(std::make_unique<AccessCommands>(app));
-  commands.push_back(AddPrivacyCommands(app));
+  commands.push_back(AddErasureCommands(app));
 
   if (SuggestSubcommand(app, argc, argv)) return kExitUsage;
   try {

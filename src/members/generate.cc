@@ -246,7 +246,36 @@ MemberDraft MakeMember(std::uint64_t seed, std::uint64_t index, const Place& pla
   return d;
 }
 
+MemberDraft CanaryDraft(std::uint64_t seed, UnitId unit, std::string_view town,
+                        std::string_view district, std::string_view email_domain,
+                        std::int64_t today) {
+  Unit u;
+  u.id = unit;
+  u.name = std::string(town);
+  const Place place{&u, {}, std::string(district)};
+  MemberDraft d = MakeMember(seed, seed % 1000000, place, today);
+  Rng rng(seed ^ 0xCA4A5EEDULL);
+  MemberRecord& r = d.base;
+  r.status = "current";
+  r.lapsed_on.reset();
+  r.consents = kConsentEmail | kConsentPhone;
+  r.suppressions = 0;
+  const std::string addr = AsciiLocal(r.first_name) + "." + AsciiLocal(r.last_name) + "." +
+                           std::to_string(100 + rng.Below(9900)) + "@" + std::string(email_domain);
+  d.email = Email{addr, addr};
+  PhoneKind kind;
+  const std::string e164 = Phone(rng, true, &kind);
+  d.mobile = members::Phone{e164, kind, true};
+  return d;
+}
+
 }  // namespace
+
+MemberDraft MakeCanaryDraft(std::uint64_t seed, UnitId unit, std::string_view town,
+                            std::string_view district, std::string_view email_domain,
+                            std::int64_t today) {
+  return CanaryDraft(seed, unit, town, district, email_domain, today);
+}
 
 Result<GenerateSummary> GenerateMembers(store::Store& store, const OrgTree& tree_in,
                                         const crypto::Sealer& sealer, const GenerateOptions& opt,

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "crypto/sealer.h"
+#include "members/draft.h"
 #include "members/org_tree.h"
 #include "store/store.h"
 
@@ -38,5 +39,14 @@ struct GenerateSummary {
 Result<GenerateSummary> GenerateMembers(store::Store& store, const OrgTree& tree,
                                         const crypto::Sealer& sealer,
                                         const GenerateOptions& options, const Clock& clock);
+
+// A canary for an imported register (privacy/canary.h): a person made as the
+// generator makes them, current, consenting to e-mail and phone, with a
+// drama-range mobile and an address "first.last.<n>@`email_domain`", in
+// `unit` (town `town`, postcode district `district`). The caller sets source
+// and external id. Deterministic in `seed`.
+MemberDraft MakeCanaryDraft(std::uint64_t seed, UnitId unit, std::string_view town,
+                            std::string_view district, std::string_view email_domain,
+                            std::int64_t today);
 
 }  // namespace switchboard::members

@@ -89,9 +89,24 @@ constexpr const char* kV16 = R"sql(
 CREATE INDEX members_district_name ON members(postcode_district, lower(last_name));
 )sql";
 
+// Version 17: what outlives an erasure (docs/privacy.md). The keyed hash
+// (blind index) of an erased e-mail address or phone number, so that a
+// re-import or a send never reaches it again; no member id, no plaintext.
+constexpr const char* kV17 = R"sql(
+CREATE TABLE contact_suppressions (
+  id {{pk}},
+  kind TEXT NOT NULL,
+  blind_index {{blob}} NOT NULL,
+  reason TEXT NOT NULL,
+  created_at {{int}} NOT NULL,
+  UNIQUE (kind, blind_index)
+);
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {1, "members", "organisation tree and member register", kV1},
     {16, "members", "members by postcode district and name", kV16},
+    {17, "members", "contact suppressions that outlive an erasure", kV17},
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "members/erase.h"
 #include "members/preferences.h"
 
 namespace switchboard::members {
@@ -15,8 +16,9 @@ store::Value OptInt(const std::optional<int>& v) {
   return OptInt(v ? std::optional<std::int64_t>(*v) : std::nullopt);
 }
 
-Status InsertChildren(store::Tx& tx, std::int64_t id, const MemberRecord& r, Micros now,
-                      std::string_view change_source, std::optional<std::uint32_t> old_consents,
+Status InsertChildren(store::Tx& tx, std::int64_t id, const MemberRecord& r,
+                      std::uint32_t suppressions, Micros now, std::string_view change_source,
+                      std::optional<std::uint32_t> old_consents,
                       std::optional<std::uint32_t> old_suppressions) {
   for (const SealedContact& c : r.contacts) {
     SB_RETURN_IF_ERROR(
@@ -28,7 +30,7 @@ Status InsertChildren(store::Tx& tx, std::int64_t id, const MemberRecord& r, Mic
   std::optional<Preferences> before;
   if (old_consents) before = Preferences{*old_consents, old_suppressions.value_or(0)};
   SB_RETURN_IF_ERROR(RecordPreferenceHistory(
-      tx, MemberId(id), before, Preferences{r.consents, r.suppressions}, change_source, now));
+      tx, MemberId(id), before, Preferences{r.consents, suppressions}, change_source, now));
   return Status::Ok();
 }
 
@@ -51,6 +53,9 @@ Result<MemberId> InsertMember(store::Tx& tx, const MemberRecord& r, Micros now,
   const store::Value branch =
       OptInt(r.branch.valid() ? std::optional<std::int64_t>(r.branch.value()) : std::nullopt);
   const store::Value birth = OptInt(r.birth_year);
+  // An address or number erased earlier stays suppressed when it comes back.
+  SB_ASSIGN_OR_RETURN(std::uint32_t listed, SuppressionsForContacts(tx, r.contacts));
+  const std::uint32_t suppressions = r.suppressions | listed;
   std::int64_t id = 0;
   SB_RETURN_IF_ERROR(tx.Query(
       "INSERT INTO members (source, external_id, unit_id, branch_id, first_name, last_name, "
@@ -59,13 +64,14 @@ Result<MemberId> InsertMember(store::Tx& tx, const MemberRecord& r, Micros now,
       "$8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
       {r.source, r.external_id, r.unit.value(), branch, r.first_name, r.last_name, birth,
        r.postcode_district, r.status, r.membership_type, OptInt(r.joined_on), OptInt(r.lapsed_on),
-       static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(r.suppressions),
+       static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(suppressions),
        store::Value::Bytes(r.content_hash), now},
       [&](const store::Row& row) {
         id = row.Int(0);
         return false;
       }));
-  SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, std::nullopt, std::nullopt));
+  SB_RETURN_IF_ERROR(
+      InsertChildren(tx, id, r, suppressions, now, change_source, std::nullopt, std::nullopt));
   return MemberId(id);
 }
 
@@ -171,6 +177,8 @@ Result<UpsertOutcome> UpdateMemberFrom(store::Tx& tx, MemberId member, const Mem
   const store::Value branch =
       OptInt(r.branch.valid() ? std::optional<std::int64_t>(r.branch.value()) : std::nullopt);
   const store::Value birth = OptInt(r.birth_year);
+  SB_ASSIGN_OR_RETURN(std::uint32_t listed, SuppressionsForContacts(tx, r.contacts));
+  const std::uint32_t suppressions = r.suppressions | listed;
   SB_RETURN_IF_ERROR(tx.Exec(
       "UPDATE members SET unit_id = $2, branch_id = $3, first_name = $4, last_name = $5, "
       "birth_year = $6, postcode_district = $7, status = $8, membership_type = $9, joined_on = "
@@ -178,10 +186,11 @@ Result<UpsertOutcome> UpdateMemberFrom(store::Tx& tx, MemberId member, const Mem
       "$15 WHERE id = $1",
       {id, r.unit.value(), branch, r.first_name, r.last_name, birth, r.postcode_district, r.status,
        r.membership_type, OptInt(r.joined_on), OptInt(r.lapsed_on),
-       static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(r.suppressions),
+       static_cast<std::int64_t>(r.consents), static_cast<std::int64_t>(suppressions),
        store::Value::Bytes(r.content_hash), now}));
   SB_RETURN_IF_ERROR(tx.Exec("DELETE FROM contact_points WHERE member_id = $1", {id}));
-  SB_RETURN_IF_ERROR(InsertChildren(tx, id, r, now, change_source, old_consents, old_suppressions));
+  SB_RETURN_IF_ERROR(
+      InsertChildren(tx, id, r, suppressions, now, change_source, old_consents, old_suppressions));
   return UpsertOutcome::kUpdated;
 }
 

@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "crypto/keyring.h"
 #include "members/contact.h"
+#include "members/erase.h"
 #include "members/preferences.h"
 #include "members/register.h"
 
@@ -175,13 +176,15 @@ Result<SuppressionImportSummary> ImportSuppressions(store::Store& store,
 
 Result<bool> OnSuppressionList(store::Tx& tx, const crypto::Sealer& sealer,
                                std::string_view match_key) {
+  const std::string blind = sealer.BlindIndex("email", match_key);
   SB_ASSIGN_OR_RETURN(
       std::int64_t n,
       tx.QueryInt("SELECT COUNT(*) FROM email_suppressions WHERE (hash_kind = 'blind' AND hash = "
                   "$1) OR (hash_kind = 'sha256' AND hash = $2)",
-                  {store::Value::Bytes(sealer.BlindIndex("email", match_key)),
-                   store::Value::Bytes(AddressSha256(match_key))}));
-  return n > 0;
+                  {store::Value::Bytes(blind), store::Value::Bytes(AddressSha256(match_key))}));
+  if (n > 0) return true;
+  // The register's own list: addresses of erased members.
+  return members::ContactSuppressed(tx, "email", blind);
 }
 
 }  // namespace switchboard::messaging

@@ -62,10 +62,24 @@ CREATE TABLE breach_members (
 );
 )sql";
 
+// Version 17: one row per erased member (privacy/erasure.h): when, by whom,
+// on request or by retention, and the DPO's note. The member row itself is
+// the tombstone; this says why it is one.
+constexpr const char* kV17Erasures = R"sql(
+CREATE TABLE privacy_erasures (
+  member_id {{int}} PRIMARY KEY REFERENCES members(id),
+  at {{int}} NOT NULL,
+  actor {{int}} REFERENCES accounts(id),
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+)sql";
+
 // Each part of the module adds its tables as a step of its own.
 const std::vector<store::Migration> kSteps = {
     {17, "privacy", "subject-access and erasure requests", kV17Requests},
     {17, "privacy", "the breach register", kV17Breaches},
+    {17, "privacy", "erasure records", kV17Erasures},
 };
 
 }  // namespace

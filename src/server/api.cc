@@ -85,6 +85,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   AddBreachHandlers();
   AddDpoHandlers();
   AddPrivacyHandlers();
+  AddErasureHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);

@@ -174,6 +174,8 @@ class Api {
   void AddBreachHandlers();  // api_breach.cc
   void AddDpoHandlers();     // api_dpo.cc
   void AddPrivacyHandlers();
+  void AddErasureHandlers();
+  HttpResponse EraseMember(const ApiCall& call);
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer

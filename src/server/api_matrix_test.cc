@@ -120,6 +120,7 @@ constexpr std::string_view kProbed[] = {
     "privacy.my_report.request",
     "privacy.my_report.open",
     "privacy.records",
+    "members.erase",
 };
 
 constexpr bool Probed(std::string_view id) {
@@ -247,6 +248,11 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
     if (id == "members.search") return {"GET", "/api/v1/members?unit=E14000530", ""};
     if (id == "members.view") return {"GET", "/api/v1/members/" + m, ""};
     if (id == "members.contact") return {"GET", "/api/v1/members/" + m + "/contact", ""};
+    if (id == "members.erase") {
+      MemberId victim =
+          env_.AddMember("erase." + std::to_string(++n_), aldershot_, "Erasable", "Member");
+      return {"POST", "/api/v1/members/" + victim.ToString() + "/erase", R"({"reason": "matrix"})"};
+    }
     if (id == "grants.list") return {"GET", "/api/v1/grants", ""};
     if (id == "grants.add") {
       AccountId to = env_.AddAccount("to." + std::to_string(++n_));

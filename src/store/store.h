@@ -106,6 +106,14 @@ class Store {
   // Highest applied migration.
   virtual Result<int> SchemaVersion() = 0;
   virtual StoreStats stats() const = 0;
+
+  // After an erasure: leaves no copy of what was deleted or overwritten in
+  // the database's own files, as far as the backend can. SQLite zeroes
+  // deleted content as it goes (secure_delete); this copies the write-ahead
+  // log into the database and truncates it, so earlier page images go too.
+  // The default (PostgreSQL) does nothing: old row versions are unreachable
+  // by queries and dumps, and VACUUM reclaims them (docs/privacy.md).
+  virtual Status Scrub() { return Status::Ok(); }
 };
 
 // One step of the schema, written by the module whose code reads and writes

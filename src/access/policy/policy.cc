@@ -148,8 +148,21 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
     }
   }
   if (const toml::table* r = root["retention"].as_table()) {
-    SB_RETURN_IF_ERROR(rd.OnlyKeys(*r, {"lapsed_years"}, "[retention]"));
+    SB_RETURN_IF_ERROR(
+        rd.OnlyKeys(*r,
+                    {"lapsed_years", "session_days", "link_days", "invitation_days", "lease_hours",
+                     "verification_hours", "throttle_days", "outbox_days", "run_hour"},
+                    "[retention]"));
     SB_RETURN_IF_ERROR(rd.Int(*r, "lapsed_years", 1, 100, &p.retention_lapsed_years));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "session_days", 1, 3650, &p.retention_session_days));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "link_days", 1, 3650, &p.retention_link_days));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "invitation_days", 1, 3650, &p.retention_invitation_days));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "lease_hours", 1, 24 * 365, &p.retention_lease_hours));
+    SB_RETURN_IF_ERROR(
+        rd.Int(*r, "verification_hours", 1, 24 * 365, &p.retention_verification_hours));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "throttle_days", 1, 3650, &p.retention_throttle_days));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "outbox_days", 1, 3650, &p.retention_outbox_days));
+    SB_RETURN_IF_ERROR(rd.Int(*r, "run_hour", 0, 23, &p.retention_run_hour));
   }
   if (const toml::table* l = root["login"].as_table()) {
     SB_RETURN_IF_ERROR(
@@ -291,7 +304,18 @@ start = "09:00"
 end = "21:00"
 
 [retention]
+# Lapsed members are anonymised this many years after their lapse date.
 lapsed_years = 6
+# Short-lived rows are purged this long after they end (docs/privacy.md).
+session_days = 30
+link_days = 7
+invitation_days = 30
+lease_hours = 24
+verification_hours = 24
+throttle_days = 1
+outbox_days = 90
+# The daily run starts at this hour, in the organisation's time zone.
+run_hour = 3
 
 [login]
 # Failed sign-ins within the window lock the account (or the client address).

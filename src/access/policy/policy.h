@@ -55,6 +55,16 @@ struct Policy {
   int calling_start_minute = 9 * 60;  // local time, minutes after midnight
   int calling_end_minute = 21 * 60;
   int retention_lapsed_years = 6;
+  // [retention] ages after which short-lived rows are purged (docs/privacy.md,
+  // "Retention"), and the hour (organisation's time zone) the daily run starts.
+  int retention_session_days = 30;        // sessions expired or revoked
+  int retention_link_days = 7;            // sign-up and reset links expired
+  int retention_invitation_days = 30;     // phone-bank invitations expired, unused
+  int retention_lease_hours = 24;         // phone-bank leases ended
+  int retention_verification_hours = 24;  // caller phones never verified
+  int retention_throttle_days = 1;        // sign-in throttles ended
+  int retention_outbox_days = 90;         // outbox rows and account mail finished
+  int retention_run_hour = 3;
 
   // [login]: failed sign-ins within `window` lock the account (or the client
   // address) for `lock` minutes.

@@ -488,32 +488,18 @@ CREATE TABLE privacy_requests (
   closed_by INTEGER REFERENCES accounts(id)
 );
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
-CREATE TABLE breaches (
-  id INTEGER PRIMARY KEY,
-  discovered_at INTEGER NOT NULL,
-  recorded_at INTEGER NOT NULL,
-  recorded_by INTEGER REFERENCES accounts(id),
-  description TEXT NOT NULL,
-  data_categories TEXT NOT NULL,
-  people_categories TEXT NOT NULL,
-  consequences TEXT NOT NULL,
-  measures TEXT NOT NULL,
-  reported_at INTEGER,
-  notified_at INTEGER,
-  closed_at INTEGER,
-  updated_at INTEGER NOT NULL,
-  scope_kind TEXT,
-  scope_id INTEGER,
-  scope_from INTEGER,
-  scope_to INTEGER,
-  computed_at INTEGER,
-  affected INTEGER NOT NULL,
-  class_counts TEXT
+CREATE TABLE privacy_erasures (
+  member_id INTEGER PRIMARY KEY REFERENCES members(id),
+  at INTEGER NOT NULL,
+  actor INTEGER REFERENCES accounts(id),
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL
 );
-CREATE TABLE breach_members (
-  breach_id INTEGER NOT NULL REFERENCES breaches(id),
-  member_id INTEGER NOT NULL REFERENCES members(id),
-  field_classes TEXT NOT NULL,
-  events INTEGER NOT NULL,
-  PRIMARY KEY (breach_id, member_id)
+CREATE TABLE contact_suppressions (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  blind_index BLOB NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (kind, blind_index)
 );

@@ -241,7 +241,7 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(const std::string& path
   auto conn = std::make_unique<SqliteConnection>(db, read_only);
   std::vector<std::string> pragmas = {"PRAGMA foreign_keys = ON",
                                       "PRAGMA cache_size = -" + std::to_string(cache_kib),
-                                      "PRAGMA temp_store = MEMORY"};
+                                      "PRAGMA temp_store = MEMORY", "PRAGMA secure_delete = ON"};
   if (!read_only) {
     pragmas.insert(pragmas.begin(), "PRAGMA journal_mode = WAL");
     pragmas.push_back(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF");
@@ -319,6 +319,19 @@ class SqliteStore final : public Store {
   }
 
   StoreStats stats() const override { return writer_.stats(); }
+
+  Status Scrub() override {
+    MutexLock lock(direct_mu_);
+    std::int64_t busy = 0;
+    SB_RETURN_IF_ERROR(direct_->Query("PRAGMA wal_checkpoint(TRUNCATE)", {}, [&](const Row& r) {
+      busy = r.Int(0);
+      return false;
+    }));
+    if (busy != 0) {
+      return Status::Unavailable("the write-ahead log is in use; it was not truncated");
+    }
+    return Status::Ok();
+  }
 
  private:
   const std::string path_;

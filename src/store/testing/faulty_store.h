@@ -73,6 +73,7 @@ class FaultyStore final : public Store {
   Status WriteNow(const TxFn& fn) override;
   Result<int> SchemaVersion() override { return base_.SchemaVersion(); }
   StoreStats stats() const override { return base_.stats(); }
+  Status Scrub() override { return base_.Scrub(); }
 
  private:
   class WatchedTx;

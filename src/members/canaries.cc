@@ -1,0 +1,30 @@
+#include "members/canaries.h"
+
+namespace switchboard::members {
+
+Result<std::vector<UnitCanaries>> CanariesByUnit(store::Tx& tx, std::string_view purpose) {
+  std::vector<UnitCanaries> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT m.unit_id, u.name, MIN(m.postcode_district), COUNT(c.member_id) FROM members m "
+      "JOIN units u ON u.id = m.unit_id LEFT JOIN canaries c ON c.member_id = m.id AND "
+      "c.purpose = $1 WHERE m.status <> 'erased' GROUP BY m.unit_id, u.name ORDER BY m.unit_id",
+      {std::string(purpose)}, [&](const store::Row& r) {
+        out.push_back({UnitId(r.Int(0)), std::string(r.Text(1)),
+                       r.IsNull(2) ? std::string() : std::string(r.Text(2)), r.Int(3)});
+        return true;
+      }));
+  return out;
+}
+
+Result<std::string> CommonestSource(store::Tx& tx) {
+  std::string source = "native";
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT source FROM members GROUP BY source ORDER BY COUNT(*) DESC, source LIMIT 1",
+               {}, [&](const store::Row& r) {
+                 source = std::string(r.Text(0));
+                 return false;
+               }));
+  return source;
+}
+
+}  // namespace switchboard::members

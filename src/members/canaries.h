@@ -1,0 +1,29 @@
+// Canaries in the register (RULEBOOK §10): how many each unit holds, for
+// planting more (privacy/canary.h). Only the `canaries` table marks one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/status.h"
+#include "store/store.h"
+
+namespace switchboard::members {
+
+struct UnitCanaries {
+  UnitId unit;
+  std::string name;           // the unit's name (a canary's town)
+  std::string district;       // a postcode district of its members ("" when none)
+  std::int64_t canaries = 0;  // with purpose `purpose`
+};
+
+// Every unit holding members (erased ones aside), lowest id first, with the
+// canaries of `purpose` among them.
+Result<std::vector<UnitCanaries>> CanariesByUnit(store::Tx& tx, std::string_view purpose);
+
+// The source most of the register came from ("native" for an empty one).
+Result<std::string> CommonestSource(store::Tx& tx);
+
+}  // namespace switchboard::members
