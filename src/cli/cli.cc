@@ -12,6 +12,7 @@
 #include "cli/audit_commands.h"
 #include "cli/command.h"
 #include "cli/contest_commands.h"
+#include "cli/export_commands.h"
 #include "cli/data_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/info_commands.h"
@@ -111,6 +112,7 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddPolicyCommands(app));
   commands.push_back(AddAuditCommands(app));
   commands.push_back(AddContestCommands(app));
+  commands.push_back(AddExportCommands(app));
   commands.push_back(AddApiCommands(app));
   commands.push_back(AddStatusCommand(app));
   commands.push_back(std::make_unique<AccessCommands>(app));
