@@ -13,6 +13,7 @@
 #include "cli/breach_commands.h"
 #include "cli/command.h"
 #include "cli/contest_commands.h"
+#include "cli/export_commands.h"
 #include "cli/data_commands.h"
 #include "cli/exit_codes.h"
 #include "cli/info_commands.h"
@@ -118,6 +119,7 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddBreachCommands(app));
   commands.push_back(AddContestCommands(app));
   commands.push_back(AddPrivacyCommands(app));
+  commands.push_back(AddExportCommands(app));
   commands.push_back(AddApiCommands(app));
   commands.push_back(AddStatusCommand(app));
   commands.push_back(std::make_unique<AccessCommands>(app));

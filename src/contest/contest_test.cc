@@ -173,6 +173,46 @@ TEST_P(ContestTest, QualifyingCandidatesAreReleasedTogetherFromOneInstant) {
   EXPECT_EQ(starts, std::set<Micros>{announced + 10 * kMicrosPerDay});
 }
 
+// docs/contests.md, "Watermarked exports": a rulebook that allows them puts
+// each released candidate's export entitlement on the ledger; one that does
+// not, none.
+TEST_P(ContestTest, ARulebookAllowingExportsPutsEachEntitlementOnTheLedger) {
+  const Micros announced = Now() - 2 * kMicrosPerDay;
+  EXPECT_OK(env_.store_->Write([&](store::Tx& tx) {
+    return ops_
+        ->Load(tx, Operator(),
+               Toml(1, announced) + "[candidates_receive]\nexports = \"watermarked\"\n", "c1.toml")
+        .status();
+  }));
+  EXPECT_OK(env_.store_->Write([&](store::Tx& tx) {
+    SB_RETURN_IF_ERROR(
+        ops_->Nominate(tx, Operator(), "c1", Nomination("E14000530", "alpha")).status());
+    return ops_->Nominate(tx, Operator(), "c1", Nomination("E14000531", "beta")).status();
+  }));
+  clock_.Set(announced + 10 * kMicrosPerDay);
+  EXPECT_OK(env_.store_->Write(
+      [&](store::Tx& tx) { return ops_->Release(tx, Operator(), "c1").status(); }));
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM contest_ledger WHERE entry = 'entitlement' AND "
+                       "facility = 'export'"),
+            2);
+  EXPECT_EQ(env_.Count("SELECT COUNT(DISTINCT candidate) FROM contest_ledger WHERE facility = "
+                       "'export'"),
+            2);
+}
+
+TEST_P(ContestTest, ARulebookWithoutExportsPutsNoneOnTheLedger) {
+  const Micros announced = Now() - 2 * kMicrosPerDay;
+  Load(announced);
+  EXPECT_OK(env_.store_->Write([&](store::Tx& tx) {
+    return ops_->Nominate(tx, Operator(), "c1", Nomination("E14000530", "alpha")).status();
+  }));
+  clock_.Set(announced + 10 * kMicrosPerDay);
+  EXPECT_OK(env_.store_->Write(
+      [&](store::Tx& tx) { return ops_->Release(tx, Operator(), "c1").status(); }));
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM contest_ledger WHERE facility = 'export'"), 0);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM contest_ledger WHERE facility = 'data'"), 1);
+}
+
 TEST_P(ContestTest, AReleaseWithNobodyQualifiedRunsOnceAndALateQualifierStartsThen) {
   const Micros announced = Now() - 2 * kMicrosPerDay;
   Load(announced);

@@ -73,11 +73,6 @@ constexpr std::array kStreets = {"High Street",   "Station Road",  "Church Lane"
                                  "Church Street", "Kings Road",    "Queens Road", "New Road"};
 
 // Ofcom's ranges reserved for drama: (prefix in E.164, numbers in range).
-struct DramaRange {
-  const char* prefix;  // E.164 without the last digits
-  int digits;          // digits appended (000..999 or 0000..0999)
-  bool mobile;
-};
 constexpr std::array kDrama = {
     DramaRange{"+447700900", 3, true},  DramaRange{"+441134960", 3, false},
     DramaRange{"+441144960", 3, false}, DramaRange{"+441154960", 3, false},
@@ -397,5 +392,10 @@ Result<GenerateSummary> GenerateMembers(store::Store& store, const OrgTree& tree
             {{"members", sum.members}, {"canaries", sum.canaries}, {"seed", opt.seed}});
   return sum;
 }
+
+std::span<const char* const> SyntheticFirstNames() { return kFirst; }
+std::span<const char* const> SyntheticLastNames() { return kLast; }
+std::span<const char* const> SyntheticStreets() { return kStreets; }
+std::span<const DramaRange> DramaRanges() { return kDrama; }
 
 }  // namespace switchboard::members

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 #include "core/clock.h"
 #include "crypto/sealer.h"
@@ -48,5 +49,19 @@ Result<GenerateSummary> GenerateMembers(store::Store& store, const OrgTree& tree
 MemberDraft MakeCanaryDraft(std::uint64_t seed, UnitId unit, std::string_view town,
                             std::string_view district, std::string_view email_domain,
                             std::int64_t today);
+
+// The pools synthetic people are drawn from, for other synthetic records
+// (the canaries of an export, src/privacy/leak.h): given names, surnames,
+// street names, and Ofcom's drama ranges as E.164 prefixes, each followed by
+// `digits` more digits (`mobile` for 07700 900xxx).
+std::span<const char* const> SyntheticFirstNames();
+std::span<const char* const> SyntheticLastNames();
+std::span<const char* const> SyntheticStreets();
+struct DramaRange {
+  const char* prefix;  // E.164 without the last digits
+  int digits;          // digits appended (000..999 or 0000..0999)
+  bool mobile;
+};
+std::span<const DramaRange> DramaRanges();
 
 }  // namespace switchboard::members

@@ -75,11 +75,57 @@ CREATE TABLE privacy_erasures (
 );
 )sql";
 
+// Version 17: member exports (RULEBOOK §3, §10; docs/privacy.md, "Exports
+// and leak tracing"). One row per request: who asked, over which unit, under
+// which role and grant, for what purpose, the X25519 public key the file is
+// sealed to, who approved, when it was produced with how many rows, and the
+// audit events of each step (their sequence numbers). Its
+// canaries: synthetic people of that file alone, sealed (purpose
+// "export-canary") so a copy of the database cannot tell them apart, with the
+// blind indexes of their e-mail address and phone number (the same keyed
+// hashes as contact_points, so the send and call paths find them by index).
+constexpr const char* kV17Exports = R"sql(
+CREATE TABLE exports (
+  id {{pk}},
+  requested_by {{int}} NOT NULL REFERENCES accounts(id),
+  scope_unit {{int}} NOT NULL REFERENCES units(id),
+  role TEXT NOT NULL,
+  grant_id {{int}},
+  purpose TEXT NOT NULL,
+  columns TEXT NOT NULL,
+  recipient_key {{blob}} NOT NULL,
+  state TEXT NOT NULL,
+  requested_at {{int}} NOT NULL,
+  approved_by {{int}} REFERENCES accounts(id),
+  approved_at {{int}},
+  produced_at {{int}},
+  member_rows {{int}},
+  canary_rows {{int}},
+  request_seq {{int}},
+  approve_seq {{int}},
+  produce_seq {{int}}
+);
+CREATE INDEX exports_requester ON exports(requested_by, requested_at);
+
+CREATE TABLE export_canaries (
+  id {{pk}},
+  export_id {{int}} NOT NULL REFERENCES exports(id),
+  email_index {{blob}} NOT NULL,
+  phone_index {{blob}} NOT NULL,
+  key_id {{int}} NOT NULL,
+  sealed {{blob}} NOT NULL
+);
+CREATE UNIQUE INDEX export_canaries_email ON export_canaries(email_index);
+CREATE INDEX export_canaries_phone ON export_canaries(phone_index);
+CREATE INDEX export_canaries_export ON export_canaries(export_id);
+)sql";
+
 // Each part of the module adds its tables as a step of its own.
 const std::vector<store::Migration> kSteps = {
     {17, "privacy", "subject-access and erasure requests", kV17Requests},
     {17, "privacy", "the breach register", kV17Breaches},
     {17, "privacy", "erasure records", kV17Erasures},
+    {17, "privacy", "member exports and their canaries", kV17Exports},
 };
 
 }  // namespace

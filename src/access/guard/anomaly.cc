@@ -227,6 +227,16 @@ Result<std::vector<AlertCount>> CountAlerts(store::Tx& tx) {
   return out;
 }
 
+Result<Alert> RaiseCanaryTouch(store::Tx& tx, AccountId requester, std::string_view detail,
+                               std::string_view request_id, Micros now) {
+  Observation obs;
+  obs.account = requester;
+  obs.capability = "member.export";
+  obs.now = now;
+  obs.request_id = std::string(request_id);
+  return RaiseAlert(tx, obs, {}, Raised{"export.canary_touch", "severe", std::string(detail)});
+}
+
 Result<std::vector<Alert>> ListAlerts(store::Tx& tx, const AlertFilter& filter) {
   std::string sql =
       "SELECT id, account_id, rule, severity, at, detail, request_id, acknowledged_at, "

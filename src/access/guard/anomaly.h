@@ -99,6 +99,16 @@ struct AlertFilter {
   int limit = 100;
 };
 
+// A contact point of an export's canary was reached (docs/privacy.md,
+// "Exports and leak tracing"): a mail sent or received, or a call made, to
+// an address or number that exists only in one exported file. Raises a
+// severe "export.canary_touch" alert against `requester` (the account that
+// made the export) with `detail` (ids only, naming the export) and an
+// "alert.raised" audit event. It does not suspend: the file may have been
+// taken from the requester; the DPO decides.
+Result<Alert> RaiseCanaryTouch(store::Tx& tx, AccountId requester, std::string_view detail,
+                               std::string_view request_id, Micros now);
+
 // Alerts matching `filter`, newest first.
 Result<std::vector<Alert>> ListAlerts(store::Tx& tx, const AlertFilter& filter);
 

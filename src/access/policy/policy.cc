@@ -70,7 +70,8 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   Policy p;
   SB_RETURN_IF_ERROR(rd.OnlyKeys(root,
                                  {"roles", "sessions", "calling_hours", "retention", "login",
-                                  "search", "anomaly", "messaging", "phonebank", "privacy"},
+                                  "search", "anomaly", "messaging", "phonebank", "privacy",
+                                  "export"},
                                  "the policy file"));
   const toml::table* roles = root["roles"].as_table();
   if (!roles || roles->empty()) {
@@ -220,6 +221,13 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
       p.privacy_name_volunteers = *b;
     }
   }
+  if (const toml::table* e = root["export"].as_table()) {
+    SB_RETURN_IF_ERROR(
+        rd.OnlyKeys(*e, {"approval", "purpose_max_chars", "canaries_min"}, "[export]"));
+    SB_RETURN_IF_ERROR(rd.Bool(*e, "approval", &p.export_approval));
+    SB_RETURN_IF_ERROR(rd.Int(*e, "purpose_max_chars", 20, 5000, &p.export_purpose_max_chars));
+    SB_RETURN_IF_ERROR(rd.Int(*e, "canaries_min", 10, 1000, &p.export_canaries_min));
+  }
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   p.source_hash = crypto::ToHex(digest, sizeof digest);
@@ -362,6 +370,16 @@ hard_bounce_limit = 2
 # A member's own report ("who saw my data") shows volunteers by role and unit
 # ("a caller in Aldershot"); true names them too.
 name_volunteers = false
+
+[export]
+# Member exports (docs/privacy.md, "Exports"): a second account holding
+# member.export or privacy.sar over the scope approves each one before it can
+# be downloaded (never the requester); the stated purpose is at most
+# purpose_max_chars characters; every file carries at least canaries_min
+# synthetic records of its own (one per 100 rows in larger files).
+approval = true
+purpose_max_chars = 500
+canaries_min = 40
 )toml";
 }
 

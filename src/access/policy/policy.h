@@ -106,6 +106,13 @@ struct Policy {
   // hard bounces after which an address is suppressed.
   std::int64_t messaging_approval_audience_above = 1000;
   int messaging_hard_bounce_limit = 2;
+  // [export] (RULEBOOK §3, §10; docs/privacy.md, "Exports"): whether a
+  // second account approves each export before it can be downloaded; the
+  // longest stated purpose; the fewest canary records mixed into one file
+  // (more for large files: one per 100 rows).
+  bool export_approval = true;
+  int export_purpose_max_chars = 500;
+  int export_canaries_min = 40;
   // A canary touched outside normal assignment is always severe.
   std::string source_hash;  // SHA-256 (hex) of the file text, for the audit log
 

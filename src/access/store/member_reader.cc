@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 
 #include "core/text.h"
 #include "members/register.h"
@@ -188,6 +189,66 @@ Result<SearchPage> SearchMembers(store::Tx& tx, const Decision& decision,
     return true;
   }));
   return page;
+}
+
+Result<std::vector<ExportedMember>> ExportMembers(store::Tx& tx, const Decision& decision,
+                                                  const members::OrgTree& tree,
+                                                  const crypto::Sealer& sealer, UnitId unit,
+                                                  std::int64_t max_rows, Micros now) {
+  SB_RETURN_IF_ERROR(Require(decision, "member.export"));
+  const members::Unit* scope = tree.Find(unit);
+  if (!scope) return Status::InvalidArgument("no unit has id " + unit.ToString());
+  std::string where = " WHERE 1 = 1";
+  if (!tree.root() || scope->id != tree.root()->id) {
+    const std::string in = tree.IdsWithin({scope->id});
+    where = " WHERE (unit_id IN (" + in + ") OR branch_id IN (" + in + "))";
+  }
+  std::vector<ExportedMember> out;
+  std::map<std::int64_t, size_t> index;
+  bool over = false;
+  SB_RETURN_IF_ERROR(tx.Query(std::string("SELECT ") + kColumns + " FROM members" + where +
+                                  " ORDER BY id LIMIT " + std::to_string(max_rows + 1),
+                              {}, [&](const store::Row& r) {
+                                if (static_cast<std::int64_t>(out.size()) == max_rows) {
+                                  over = true;
+                                  return false;
+                                }
+                                ExportedMember m;
+                                m.view = Fill(r, decision.fields(), tree, now);
+                                index[m.view.id.value()] = out.size();
+                                out.push_back(std::move(m));
+                                return true;
+                              }));
+  if (over) {
+    return Status::ResourceExhausted("the scope holds more than " + std::to_string(max_rows) +
+                                     " members; export a smaller unit");
+  }
+  if (!decision.fields().contains("contact") || out.empty()) return out;
+  Status opened = Status::Ok();
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT member_id, kind, label, key_id, sealed, valid FROM contact_points WHERE member_id "
+      "IN (SELECT id FROM members" +
+          where + ") ORDER BY member_id, kind, label",
+      {}, [&](const store::Row& r) {
+        auto it = index.find(r.Int(0));
+        if (it == index.end()) return true;
+        ContactView::Point p;
+        p.kind = std::string(r.Text(1));
+        p.label = std::string(r.Text(2));
+        crypto::Sealed s{static_cast<std::uint32_t>(r.Int(3)), std::string(r.Bytes(4))};
+        auto plain = sealer.Open(s, p.kind);
+        if (!plain) {
+          opened = plain.error().WithContext("opening a contact point of member " +
+                                             std::to_string(r.Int(0)));
+          return false;
+        }
+        p.value = std::move(*plain);
+        p.valid = r.Int(5) != 0;
+        out[it->second].contact.push_back(std::move(p));
+        return true;
+      }));
+  SB_RETURN_IF_ERROR(opened);
+  return out;
 }
 
 }  // namespace switchboard::access

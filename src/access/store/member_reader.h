@@ -93,4 +93,20 @@ Result<SearchPage> SearchMembers(store::Tx& tx, const Decision& decision,
                                  const members::OrgTree& tree, const SearchQuery& query,
                                  int page_max, Micros now);
 
+// One member of an export: the classes the export's role may see, and the
+// contact points when that role may see `contact`.
+struct ExportedMember {
+  MemberView view;
+  std::vector<ContactView::Point> contact;
+};
+
+// Every member within `unit`'s scope (home unit or branch), in id order, as
+// the role of an allow for member.export may see them; at most `max_rows`
+// (kResourceExhausted beyond). The caller records the export (one audit event
+// with the count, never the rows) in the same transaction.
+Result<std::vector<ExportedMember>> ExportMembers(store::Tx& tx, const Decision& decision,
+                                                  const members::OrgTree& tree,
+                                                  const crypto::Sealer& sealer, UnitId unit,
+                                                  std::int64_t max_rows, Micros now);
+
 }  // namespace switchboard::access

@@ -488,18 +488,35 @@ CREATE TABLE privacy_requests (
   closed_by INTEGER REFERENCES accounts(id)
 );
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
-CREATE TABLE privacy_erasures (
-  member_id INTEGER PRIMARY KEY REFERENCES members(id),
-  at INTEGER NOT NULL,
-  actor INTEGER REFERENCES accounts(id),
-  kind TEXT NOT NULL,
-  reason TEXT NOT NULL
-);
-CREATE TABLE contact_suppressions (
+CREATE TABLE exports (
   id INTEGER PRIMARY KEY,
-  kind TEXT NOT NULL,
-  blind_index BLOB NOT NULL,
-  reason TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  UNIQUE (kind, blind_index)
+  requested_by INTEGER NOT NULL REFERENCES accounts(id),
+  scope_unit INTEGER NOT NULL REFERENCES units(id),
+  role TEXT NOT NULL,
+  grant_id INTEGER,
+  purpose TEXT NOT NULL,
+  columns TEXT NOT NULL,
+  recipient_key BLOB NOT NULL,
+  state TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  approved_by INTEGER REFERENCES accounts(id),
+  approved_at INTEGER,
+  produced_at INTEGER,
+  member_rows INTEGER,
+  canary_rows INTEGER,
+  request_seq INTEGER,
+  approve_seq INTEGER,
+  produce_seq INTEGER
 );
+CREATE INDEX exports_requester ON exports(requested_by, requested_at);
+CREATE TABLE export_canaries (
+  id INTEGER PRIMARY KEY,
+  export_id INTEGER NOT NULL REFERENCES exports(id),
+  email_index BLOB NOT NULL,
+  phone_index BLOB NOT NULL,
+  key_id INTEGER NOT NULL,
+  sealed BLOB NOT NULL
+);
+CREATE UNIQUE INDEX export_canaries_email ON export_canaries(email_index);
+CREATE INDEX export_canaries_phone ON export_canaries(phone_index);
+CREATE INDEX export_canaries_export ON export_canaries(export_id);
