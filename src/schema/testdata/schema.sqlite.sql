@@ -488,6 +488,42 @@ CREATE TABLE privacy_requests (
   closed_by INTEGER REFERENCES accounts(id)
 );
 CREATE INDEX privacy_requests_open ON privacy_requests(state, due_at);
+CREATE TABLE breaches (
+  id INTEGER PRIMARY KEY,
+  discovered_at INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  recorded_by INTEGER REFERENCES accounts(id),
+  description TEXT NOT NULL,
+  data_categories TEXT NOT NULL,
+  people_categories TEXT NOT NULL,
+  consequences TEXT NOT NULL,
+  measures TEXT NOT NULL,
+  reported_at INTEGER,
+  notified_at INTEGER,
+  closed_at INTEGER,
+  updated_at INTEGER NOT NULL,
+  scope_kind TEXT,
+  scope_id INTEGER,
+  scope_from INTEGER,
+  scope_to INTEGER,
+  computed_at INTEGER,
+  affected INTEGER NOT NULL,
+  class_counts TEXT
+);
+CREATE TABLE breach_members (
+  breach_id INTEGER NOT NULL REFERENCES breaches(id),
+  member_id INTEGER NOT NULL REFERENCES members(id),
+  field_classes TEXT NOT NULL,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (breach_id, member_id)
+);
+CREATE TABLE privacy_erasures (
+  member_id INTEGER PRIMARY KEY REFERENCES members(id),
+  at INTEGER NOT NULL,
+  actor INTEGER REFERENCES accounts(id),
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
 CREATE TABLE exports (
   id INTEGER PRIMARY KEY,
   requested_by INTEGER NOT NULL REFERENCES accounts(id),
@@ -520,3 +556,21 @@ CREATE TABLE export_canaries (
 CREATE UNIQUE INDEX export_canaries_email ON export_canaries(email_index);
 CREATE INDEX export_canaries_phone ON export_canaries(phone_index);
 CREATE INDEX export_canaries_export ON export_canaries(export_id);
+CREATE TABLE sip_legs (
+  call_id INTEGER NOT NULL REFERENCES calls(id),
+  leg TEXT NOT NULL,
+  key_id INTEGER NOT NULL,
+  sealed BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (call_id, leg)
+);
+CREATE INDEX calls_active ON calls(campaign_id)
+  WHERE state IN ('calling_you', 'calling_member', 'connected');
+CREATE TABLE contact_suppressions (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  blind_index BLOB NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (kind, blind_index)
+);
