@@ -65,13 +65,14 @@ class ApiPrivacyTest : public ::testing::TestWithParam<std::string> {
       ASSERT_EQ(next.status, 200) << next.body;
       // Each member answers differently, so one's answers cannot hide in the other's report.
       const bool yes = Body(next)["contact"]["first_name"] == "Adaline";
-      // The sandbox answers calls 1 and 2 and completes them after 20 s.
+      // The sandbox connects calls 1 and 2 and ends them after 25 s.
       HttpResponse call = env_.Send("POST", base + "/connect", "", &vol_);
       ASSERT_EQ(call.status, 201) << call.body;
       env_.clock_.Advance(30 * kMicrosPerSecond);
       HttpResponse st = env_.Send(
           "GET", "/api/v1/calls/" + std::to_string(Body(call)["call"]["id"].get<int>()), "", &vol_);
-      ASSERT_EQ(Body(st)["call"]["state"], "completed") << st.body;
+      ASSERT_EQ(Body(st)["call"]["state"], "ended") << st.body;
+      ASSERT_EQ(Body(st)["call"]["end"], "completed") << st.body;
       HttpResponse out = env_.Send("POST", base + "/outcome",
                                    yes ? R"({"outcome": "answered", "answers": {"agm": true}})"
                                        : R"({"outcome": "answered", "answers": {"agm": false}})",
