@@ -665,11 +665,23 @@ def sip_seeds():
     return {"many-media.sdp": many, "at-limit.sdp": big}
 
 
+def leak_seeds():
+    """A leaked export as it might turn up: renamed and reordered columns,
+    other delimiters, pasted rows without a header, one canary of each kind."""
+    return {
+        "renamed.csv": b"Mobile;E-mail;Surname;Forename\r\n"
+                       b"07700 900123;OLIVER.SMITH.K3X9Q2@example.net;Smith;Oliver\r\n",
+        "pasted.tsv": b"Amelia\tJones\t0113 496 0001\nOliver\tSmith\t+447700900123\n",
+        "quoted.csv": b'"name","email"\n"Zo\xc3\xab \xc3\x93 S\xc3\xbailleabh\xc3\xa1in",'
+                      b'"zo.osuilleabhain.q0q0q0@example.com"\n',
+    }
+
+
 TARGETS = {
     "api": api_seeds, "json": json_seeds, "template": template_seeds, "policy": policy_seeds,
     "http": http_seeds, "csv": csv_seeds, "import": import_seeds, "contact": contact_seeds,
     "mail": mail_seeds, "contest": contest_seeds, "dtmf": dtmf_seeds,
-    "sip": sip_seeds,
+    "sip": sip_seeds, "leak": leak_seeds,
 }
 
 

@@ -77,7 +77,10 @@ Result<std::string> BlackHoleAnswer(std::string_view offer, std::uint64_t sessio
       if (w.size() < 4) return Status::InvalidArgument("media line without a format");
       const std::string_view port = w[1].substr(0, w[1].find('/'));
       if (!IsNumber(port)) return Status::InvalidArgument("media line with a bad port");
-      ++media;
+      if (++media > kMaxMediaLines) {
+        return Status::InvalidArgument("session description with more than " +
+                                       std::to_string(kMaxMediaLines) + " media lines");
+      }
       const bool rejected = port == "0";
       out += "m=" + std::string(w[0]) + (rejected ? " 0 " : " 9 ") + std::string(w[2]) + " " +
              std::string(w[3]) + "\r\n";
@@ -117,7 +120,10 @@ Result<std::string> OfferFromAnswer(std::string_view answer, std::uint64_t sessi
       if (!IsNumber(w[1].substr(0, w[1].find('/')))) {
         return Status::InvalidArgument("media line with a bad port");
       }
-      ++media;
+      if (++media > kMaxMediaLines) {
+        return Status::InvalidArgument("session description with more than " +
+                                       std::to_string(kMaxMediaLines) + " media lines");
+      }
     }
     out += l.type;
     out += '=';

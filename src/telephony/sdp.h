@@ -12,8 +12,11 @@
 
 namespace switchboard::telephony {
 
-// The longest description accepted from a peer.
+// The longest description accepted from a peer, and the most media lines
+// (a phone call has one or two; a black-hole answer adds a line per media
+// line, so without a count it could outgrow the size limit).
 inline constexpr std::size_t kMaxSdpBytes = 16 * 1024;
+inline constexpr int kMaxMediaLines = 16;
 
 // An answer to `offer` that holds the caller's phone on hold while the
 // member rings: every media line accepted with its first format, port 9,

@@ -50,15 +50,32 @@ TEST(Sdp, RefusesWhatIsNotSdp) {
 }
 
 TEST(Sdp, AnAnswerNeverOutgrowsWhatItsOwnReaderAccepts) {
-  // Each accepted line grows by a=inactive: an offer under the limit can
-  // make an answer over it, which is refused rather than sent.
+  // The answer copies the chosen format's rtpmap and adds a=inactive: an
+  // offer just under the limit can make an answer over it, which is refused
+  // rather than sent.
   std::string offer = "v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n";
-  while (offer.size() < kMaxSdpBytes - 100)
-    offer += "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
-  ASSERT_LE(offer.size(), kMaxSdpBytes);
+  offer += "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000";
+  offer += std::string(kMaxSdpBytes - offer.size() - 2, 'x') + "\r\n";
+  ASSERT_EQ(offer.size(), kMaxSdpBytes);
   auto a = BlackHoleAnswer(offer, 1);
   ASSERT_FALSE(a.has_value());
   EXPECT_NE(a.error().message().find("too large"), std::string::npos);
+}
+
+TEST(Sdp, MoreMediaLinesThanACallUsesAreRefused) {
+  // Found by sip_fuzz: 331 media lines under the size limit made a re-offer
+  // whose own black-hole answer was over it. A call has one or two.
+  std::string sdp = "v=0\r\no=p 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
+  for (int i = 0; i < kMaxMediaLines; ++i) {
+    sdp += "m=audio " + std::to_string(4000 + 2 * i) + " RTP/AVP 0\r\n";
+  }
+  EXPECT_TRUE(BlackHoleAnswer(sdp, 1).has_value());
+  EXPECT_TRUE(OfferFromAnswer(sdp, 1, 2).has_value());
+  sdp += "m=audio 5000 RTP/AVP 0\r\n";
+  for (const auto& r : {BlackHoleAnswer(sdp, 1), OfferFromAnswer(sdp, 1, 2)}) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message().find("more than 16 media lines"), std::string::npos);
+  }
 }
 
 }  // namespace
