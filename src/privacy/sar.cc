@@ -14,6 +14,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/text.h"
+
 namespace switchboard::privacy {
 
 namespace {
@@ -314,32 +316,7 @@ json ReportJson(const Report& r, const members::OrgTree& tree, const RenderOptio
 
 namespace {
 
-std::string Esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string Esc(std::string_view s) { return text::EscapeHtml(s); }
 
 std::string When(Micros t) {
   std::string s = FormatTimestamp(t);  // 2026-03-02T10:00:00Z
