@@ -181,7 +181,7 @@ function parseQuery() {
   return new URLSearchParams(i < 0 ? "" : location.hash.slice(i + 1));
 }
 
-function tabs(current) {
+export function tabs(current) {
   const items = [
     ["/#/dpo", "Dashboard", ""],
     ["/#/dpo/audit", "Audit log", "audit"],

@@ -10,6 +10,7 @@
 // dashboard the open requests due soon or late.
 
 import { get, post } from "./api.js";
+import { tabs } from "./dpo.js";
 import { h, errorBanner, formatDate, facts, field, announce } from "./dom.js";
 
 export async function reminders() {
@@ -99,6 +100,7 @@ export async function renderRequests(ctx) {
 
   ctx.show(
     h("h1", {}, "Requests from members"),
+    tabs("requests"),
     h("p", {}, "Subject-access and erasure requests must be answered within one calendar month of "
       + "receipt. Requests due within seven days, and late ones, also appear on the dashboard."),
     (late || soon)
