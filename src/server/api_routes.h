@@ -274,8 +274,8 @@ inline constexpr ApiRoute kApiRoutes[] = {
      RouteTarget::kNone,
      "Records of processing (Art. 30) from the policy and the register (?format=md|html)"},
     // Issue 18: erasure (docs/privacy.md).
-    {"members.erase", "POST", "/api/v1/members/{id}/erase", RouteAuth::kCapability,
-     "privacy.erase", RouteTarget::kMemberPath,
+    {"members.erase", "POST", "/api/v1/members/{id}/erase", RouteAuth::kCapability, "privacy.erase",
+     RouteTarget::kMemberPath,
      "Erase a member: personal data gone, the id kept as a tombstone, contacts suppressed"},
 };
 

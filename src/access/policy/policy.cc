@@ -68,11 +68,11 @@ Result<Policy> ParsePolicy(std::string_view text, std::string_view source) {
   const TomlReader rd(source);
   SB_ASSIGN_OR_RETURN(toml::table root, rd.Parse(text));
   Policy p;
-  SB_RETURN_IF_ERROR(rd.OnlyKeys(root,
-                                 {"roles", "sessions", "calling_hours", "retention", "login",
-                                  "search", "anomaly", "messaging", "phonebank", "privacy",
-                                  "export"},
-                                 "the policy file"));
+  SB_RETURN_IF_ERROR(
+      rd.OnlyKeys(root,
+                  {"roles", "sessions", "calling_hours", "retention", "login", "search", "anomaly",
+                   "messaging", "phonebank", "privacy", "export"},
+                  "the policy file"));
   const toml::table* roles = root["roles"].as_table();
   if (!roles || roles->empty()) {
     return Status::InvalidArgument(std::string(source) + ": the policy defines no [roles.NAME]");
