@@ -17,6 +17,7 @@
 #include "privacy/sar.h"
 #include "server/api.h"
 #include "server/api_internal.h"
+#include "server/member_pages.h"
 
 namespace switchboard::server {
 
@@ -270,22 +271,6 @@ std::string ConsentForm(const std::string& action, const privacy::Report& r) {
   return f;
 }
 
-HttpResponse Page(int status, const std::string& org, const std::string& title,
-                  const std::string& body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "text/html; charset=utf-8";
-  r.body =
-      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<title>" +
-      text::EscapeHtml(title) + " - " + text::EscapeHtml(org) +
-      "</title><link rel=\"stylesheet\" href=\"/app/app.css\"></head><body>"
-      "<main class=\"page\"><h1>" +
-      text::EscapeHtml(title) + "</h1>" + body + "</main></body></html>";
-  return r;
-}
-
 // Word for word the same whether or not the address is known.
 constexpr std::string_view kReportAsked =
     "If the address is on our register, a link to your report is on its way to it. The link "
@@ -355,15 +340,16 @@ HttpResponse Api::OpenMyReport(const ApiCall& call) {
 void Api::RegisterMyDataPages(HttpServer& http) {
   const std::string org = deps_.organisation_name;
   auto ask_form = [org](int status, const std::string& note) {
-    return Page(status, org, "See the data we hold about you",
-                note +
-                    "<p>Type the e-mail address we have for you. We will send a link to it; the "
-                    "link opens a report of everything we hold about you and everyone who has "
-                    "looked at it.</p><form method=\"post\" action=\"/my-data\"><p><label "
-                    "for=\"email\">Your e-mail address</label><br><input id=\"email\" "
-                    "name=\"email\" type=\"email\" autocomplete=\"email\" required "
-                    "maxlength=\"254\"></p><button type=\"submit\">Send me the link</button>"
-                    "</form>");
+    return MemberPage(
+        status, org, "See the data we hold about you",
+        note +
+            "<p>Type the e-mail address we have for you. We will send a link to it; the "
+            "link opens a report of everything we hold about you and everyone who has "
+            "looked at it.</p><form method=\"post\" action=\"/my-data\"><p><label "
+            "for=\"email\">Your e-mail address</label><br><input id=\"email\" "
+            "name=\"email\" type=\"email\" autocomplete=\"email\" required "
+            "maxlength=\"254\"></p><button type=\"submit\">Send me the link</button>"
+            "</form>");
   };
   http.Route("GET", "/my-data", [ask_form](const HttpRequest&) { return ask_form(200, ""); });
   http.Route("POST", "/my-data", [this, org, ask_form](const HttpRequest& req) {
@@ -376,40 +362,43 @@ void Api::RegisterMyDataPages(HttpServer& http) {
       if (out.error().code() == StatusCode::kInvalidArgument) {
         return ask_form(400, "<p role=\"alert\">That does not look like an e-mail address.</p>");
       }
-      return Page(503, org, "See the data we hold about you",
-                  "<p>We could not do this just now. Please try again in a minute.</p>");
+      return MemberPage(503, org, "See the data we hold about you",
+                        "<p>We could not do this just now. Please try again in a minute.</p>");
     }
     if (out->answer == access::LinkAnswer::kThrottled) {
-      HttpResponse r = Page(429, org, "See the data we hold about you",
-                            "<p role=\"alert\">Too many links were asked for. Please try again "
-                            "later.</p>");
+      HttpResponse r =
+          MemberPage(429, org, "See the data we hold about you",
+                     "<p role=\"alert\">Too many links were asked for. Please try again "
+                     "later.</p>");
       r.headers.emplace_back("Retry-After",
                              std::to_string(std::max<Micros>(
                                  1, (out->retry_at - deps_.clock->Now()) / kMicrosPerSecond)));
       return r;
     }
     if (out->mailed && deps_.on_message_queued) deps_.on_message_queued();
-    return Page(202, org, "Check your e-mail",
-                "<p role=\"status\">" + std::string(kReportAsked) + "</p>");
+    return MemberPage(202, org, "Check your e-mail",
+                      "<p role=\"status\">" + std::string(kReportAsked) + "</p>");
   });
   // A GET never spends the link: mail scanners follow links.
   http.Route("GET", "/my-data/{token}", [org](const HttpRequest& req) {
-    return Page(200, org, "Your data",
-                "<p>This link shows, once, everything we hold about you and who has looked at "
-                "it.</p><form method=\"post\" action=\"/my-data/" +
-                    text::EscapeHtml(req.params.at("token")) +
-                    "\"><button type=\"submit\">Show my report</button></form>");
+    return MemberPage(
+        200, org, "Your data",
+        "<p>This link shows, once, everything we hold about you and who has looked at "
+        "it.</p><form method=\"post\" action=\"/my-data/" +
+            text::EscapeHtml(req.params.at("token")) +
+            "\"><button type=\"submit\">Show my report</button></form>");
   });
   http.Route("POST", "/my-data/{token}", [this, org](const HttpRequest& req) {
     auto report =
         OpenReportLink(req.params.at("token"), access::TruncateAddress(req.remote), req.request_id);
     if (!report) {
       if (report.error().code() == StatusCode::kNotFound) {
-        return Page(404, org, "Your data",
-                    "<p>This link is not valid: it was used already, has expired or was never "
-                    "sent. <a href=\"/my-data\">Ask for a new one</a>.</p>");
+        return MemberPage(
+            404, org, "Your data",
+            "<p>This link is not valid: it was used already, has expired or was never "
+            "sent. <a href=\"/my-data\">Ask for a new one</a>.</p>");
       }
-      return Page(503, org, "Your data", "<p>Please try again in a minute.</p>");
+      return MemberPage(503, org, "Your data", "<p>Please try again in a minute.</p>");
     }
     messaging::TokenSigner signer(*deps_.sealer);
     privacy::RenderOptions o = MemberRendering(report->member.id);

@@ -23,4 +23,10 @@ namespace switchboard::server {
 // `deps` must outlive the server's handlers.
 void AddMemberPages(HttpServer& http, const ApiDeps& deps);
 
+// A self-contained page for a member (no sign-in): the organisation's name
+// in the title, the app's stylesheet, `body` under an <h1> of `title`
+// (both escaped here; `body` is HTML the caller built).
+HttpResponse MemberPage(int status, const std::string& org, const std::string& title,
+                        const std::string& body);
+
 }  // namespace switchboard::server
