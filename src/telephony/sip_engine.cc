@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/mutex.h"
+#include "telephony/dtmf.h"
 #include "telephony/sdp.h"
 
 namespace switchboard::telephony {
@@ -106,7 +107,17 @@ void Wipe(std::string& s) {
 
 enum class Phase { kCallingCaller, kCallingMember, kConnected, kEnded };
 
-enum CommandId { kPlace = 1, kHangup, kHangupAll, kEndLegs, kProbe, kText, kStop };
+enum CommandId {
+  kPlace = 1,
+  kHangup,
+  kHangupAll,
+  kEndLegs,
+  kProbe,
+  kText,
+  kStop,
+  kVerify,
+  kEndVerify
+};
 
 struct TextState {
   std::promise<Status> done;
@@ -142,11 +153,13 @@ struct Command {
   std::vector<LegRecord> legs;
   std::shared_ptr<ProbeState> probe;
   std::shared_ptr<TextState> text;
+  VerifyRequest verify;
 };
 
 }  // namespace
 
 struct Call;
+struct VerifyCall;
 
 struct Engine::Impl {
   EngineOptions opt;
@@ -169,6 +182,7 @@ struct Engine::Impl {
   std::string from_uri;    // sip:<caller id>@trunk
   std::string proxy;       // outbound proxy URI or empty
   std::map<std::int64_t, Call*> calls;
+  std::map<std::int64_t, VerifyCall*> verifies;
   struct tmr stop_timer;
 
   void Emit(CallEvent e) {
@@ -193,6 +207,8 @@ struct Engine::Impl {
   void EndLeg(const LegRecord& leg);
   void StartProbe(std::shared_ptr<ProbeState> p);
   int SendText(std::shared_ptr<TextState> t);
+  void StartVerify(VerifyRequest& r);
+  void FinishVerify(VerifyCall* v, std::string end);
 };
 
 struct Call {
@@ -494,6 +510,136 @@ void RegisterResponse(int err, const sip_msg* msg, void* arg) {
   ProbeFinish(p->get());
 }
 
+}  // namespace
+
+// A call that verifies a caller's own phone: its keys arrive here.
+struct VerifyCall {
+  static constexpr int kEventPayloadType = 101;
+  Engine::Impl* eng = nullptr;
+  std::int64_t id = 0;
+  std::string uri;
+  std::size_t code_length = 6;
+  struct sipsess* sess = nullptr;
+  struct udp_sock* rtp = nullptr;
+  DtmfReceiver receiver{kEventPayloadType, 64};
+  std::size_t seen = 0;    // receiver.digits() taken into `keys`
+  std::string keys;        // the current group's keys so far
+  std::size_t groups = 0;  // groups reported
+  std::int64_t packets = 0;
+  bool answered = false;
+  bool ended = false;
+  struct tmr timer;
+  struct tmr cleanup_timer;
+};
+
+namespace {
+
+VerifyCall* VerifyOf(void* arg) { return static_cast<VerifyCall*>(arg); }
+
+void VerifyCleanup(void* arg) {
+  VerifyCall* v = VerifyOf(arg);
+  mem_deref(v->sess);
+  mem_deref(v->rtp);
+  tmr_cancel(&v->timer);
+  if (!v->keys.empty()) sodium_memzero(v->keys.data(), v->keys.size());
+  Wipe(v->uri);
+  delete v;
+}
+
+// One key from either source: digits gather into groups of code_length.
+void VerifyKey(VerifyCall* v, char key) {
+  if (v->ended) return;
+  if (key == '*') {
+    v->keys.clear();  // start the code again
+    return;
+  }
+  if (key < '0' || key > '9') return;
+  if (v->groups >= kMaxVerifyAttempts) {
+    v->eng->FinishVerify(v, "too_many_keys");
+    return;
+  }
+  v->keys.push_back(key);
+  if (v->keys.size() < v->code_length) return;
+  CallEvent e{v->id, CallEvent::Kind::kVerifyKeys};
+  e.keys = std::move(v->keys);
+  v->keys.clear();
+  ++v->groups;
+  v->eng->Emit(e);
+  sodium_memzero(e.keys.data(), e.keys.size());
+}
+
+void VerifyRtp(const struct sa*, struct mbuf* mb, void* arg) {
+  VerifyCall* v = VerifyOf(arg);
+  if (v->ended || ++v->packets > kMaxVerifyPackets) return;
+  const std::span<const std::uint8_t> datagram(mbuf_buf(mb), mbuf_get_left(mb));
+  if (v->receiver.Feed(datagram) == DtmfReceiver::Fed::kIgnored) return;
+  const std::string& d = v->receiver.digits();
+  while (v->seen < d.size() && !v->ended) VerifyKey(v, d[v->seen++]);
+  if (v->receiver.full()) {
+    // The receiver keeps a bounded number; start it afresh for more.
+    v->receiver = DtmfReceiver(VerifyCall::kEventPayloadType, 64);
+    v->seen = 0;
+  }
+}
+
+void VerifyInfo(struct sip* sip, const sip_msg* msg, void* arg) {
+  VerifyCall* v = VerifyOf(arg);
+  const sip_hdr* ct = sip_msg_hdr(msg, SIP_HDR_CONTENT_TYPE);
+  Result<char> key = ParseDtmfInfo(ct ? std::string_view(ct->val.p, ct->val.l) : "", Body(msg));
+  if (!key) {
+    v->eng->rejected.fetch_add(1);
+    (void)sip_reply(sip, msg, 415, "Unsupported Media Type");
+    return;
+  }
+  (void)sip_reply(sip, msg, 200, "OK");
+  VerifyKey(v, *key);
+}
+
+void VerifyTimeout(void* arg) {
+  VerifyCall* v = VerifyOf(arg);
+  v->eng->FinishVerify(v, v->answered ? "timeout" : "no_answer");
+}
+
+int VerifyAnswer(const sip_msg*, void*) { return 0; }
+void VerifyProgress(const sip_msg*, void*) {}
+int VerifyOfferUnexpected(struct mbuf**, const sip_msg*, void*) { return EPROTO; }
+
+void VerifyEstablished(const sip_msg*, void* arg) {
+  VerifyCall* v = VerifyOf(arg);
+  if (v->ended || v->answered) return;
+  v->answered = true;
+  tmr_start(&v->timer, static_cast<uint64_t>(v->eng->opt.verify_seconds) * 1000, VerifyTimeout, v);
+  v->eng->Emit({v->id, CallEvent::Kind::kVerifyAnswered});
+}
+
+void VerifyClosed(int err, const sip_msg* msg, void* arg) {
+  VerifyCall* v = VerifyOf(arg);
+  if (v->ended) return;
+  if (v->answered) {
+    v->eng->FinishVerify(v, "hung_up");
+    return;
+  }
+  const int status = (!err && msg && !msg->req) ? msg->scode : 0;
+  std::string end = status ? CallerEndFor(status) : (err == ETIMEDOUT ? "no_answer" : "failed");
+  if (end == "caller_busy") end = "busy";
+  if (end == "caller_declined") end = "declined";
+  if (end == "caller_no_answer") end = "no_answer";
+  v->eng->FinishVerify(v, end);
+}
+
+// The offer of a verification call: receive-only audio on the server's own
+// port, G.711 and telephone-events.
+std::string VerifyOffer(const struct sa& at, std::uint64_t session_id) {
+  char ip[64] = "";
+  sa_ntop(&at, ip, sizeof(ip));
+  const std::string family = sa_af(&at) == AF_INET6 ? "IP6 " : "IP4 ";
+  return "v=0\r\no=switchboard " + std::to_string(session_id) + " 1 IN " + family + ip +
+         "\r\ns=-\r\nc=IN " + family + ip + "\r\nt=0 0\r\nm=audio " + std::to_string(sa_port(&at)) +
+         " RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+         "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n"
+         "a=recvonly\r\n";
+}
+
 void CommandHandler(int id, void* data, void* arg) {
   auto* impl = static_cast<Engine::Impl*>(arg);
   std::unique_ptr<Command> cmd(static_cast<Command*>(data));
@@ -547,13 +693,25 @@ void CommandHandler(int id, void* data, void* arg) {
       }
       break;
     }
+    case kVerify:
+      impl->StartVerify(cmd->verify);
+      break;
+    case kEndVerify: {
+      auto it = impl->verifies.find(cmd->call);
+      if (it != impl->verifies.end()) impl->FinishVerify(it->second, cmd->end);
+      break;
+    }
     case kStop: {
       std::vector<Call*> all;
       for (auto& [_, c] : impl->calls) all.push_back(c);
       for (Call* c : all) impl->Finish(c, "killed");
+      std::vector<VerifyCall*> verifying;
+      for (auto& [_, v] : impl->verifies) verifying.push_back(v);
+      for (VerifyCall* v : verifying) impl->FinishVerify(v, "failed");
       // Let the BYEs go out before the loop stops.
+      const bool any = !all.empty() || !verifying.empty();
       tmr_start(
-          &impl->stop_timer, all.empty() ? 0 : 200, [](void*) { re_cancel(); }, nullptr);
+          &impl->stop_timer, any ? 200 : 0, [](void*) { re_cancel(); }, nullptr);
       break;
     }
   }
@@ -631,6 +789,60 @@ void Engine::Impl::Finish(Call* c, std::string end) {
   Emit({c->id, CallEvent::Kind::kEnded, end, duration});
   // The sessions are released outside their own handlers.
   tmr_start(&c->cleanup_timer, 0, CleanupHandler, c);
+}
+
+void Engine::Impl::StartVerify(VerifyRequest& r) {
+  const std::string number = r.number;
+  Wipe(r.number);
+  if (verifies.count(r.id) || r.code_length == 0 || r.code_length > 16) return;
+  auto* v = new VerifyCall;
+  v->eng = this;
+  v->id = r.id;
+  v->uri = NumberUri(number);
+  v->code_length = r.code_length;
+  tmr_init(&v->timer);
+  tmr_init(&v->cleanup_timer);
+  verifies[v->id] = v;
+  // The media port: on the address the SIP transport is bound to.
+  struct sa at;
+  int err = sip_transp_laddr(sip, &at, tp, nullptr);
+  if (!err) {
+    sa_set_port(&at, 0);
+    err = udp_listen(&v->rtp, &at, VerifyRtp, v);
+  }
+  if (!err) err = udp_local_get(v->rtp, &at);
+  if (err) {
+    FinishVerify(v, "failed");
+    return;
+  }
+  struct mbuf* offer = ToMbuf(VerifyOffer(at, rand_u64() >> 1));
+  const char* routev[1] = {proxy.c_str()};
+  const std::string pai = "P-Asserted-Identity: <" + from_uri + ">\r\n";
+  const std::string ua = "User-Agent: " + opt.user_agent + "\r\n";
+  err = offer ? sipsess_connect(&v->sess, sock, v->uri.c_str(), nullptr, from_uri.c_str(),
+                                "switchboard", proxy.empty() ? nullptr : routev,
+                                proxy.empty() ? 0 : 1, "application/sdp", offer, AuthHandler, this,
+                                false, VerifyOfferUnexpected, VerifyAnswer, VerifyProgress,
+                                VerifyEstablished, VerifyInfo, nullptr, VerifyClosed, v, "%s%s",
+                                pai.c_str(), ua.c_str())
+              : ENOMEM;
+  mem_deref(offer);
+  if (err) {
+    FinishVerify(v, "failed");
+    return;
+  }
+  tmr_start(&v->timer, static_cast<uint64_t>(opt.caller_ring_seconds) * 1000, VerifyTimeout, v);
+}
+
+void Engine::Impl::FinishVerify(VerifyCall* v, std::string end) {
+  if (v->ended) return;
+  v->ended = true;
+  tmr_cancel(&v->timer);
+  verifies.erase(v->id);
+  CallEvent e{v->id, CallEvent::Kind::kVerifyEnded, std::move(end)};
+  Emit(e);
+  // Released outside the session's own handlers: BYE, or CANCEL if ringing.
+  tmr_start(&v->cleanup_timer, 0, VerifyCleanup, v);
 }
 
 void Engine::Impl::EndLeg(const LegRecord& leg) {
@@ -824,6 +1036,24 @@ void Engine::Hangup(std::int64_t call, std::string end) {
 void Engine::HangupAll() {
   auto* cmd = new Command;
   if (mqueue_push(impl_->mq, kHangupAll, cmd) != 0) delete cmd;
+}
+
+void Engine::PlaceVerify(VerifyRequest request) {
+  auto* cmd = new Command;
+  cmd->verify = std::move(request);
+  if (mqueue_push(impl_->mq, kVerify, cmd) != 0) {
+    const std::int64_t id = cmd->verify.id;
+    Wipe(cmd->verify.number);
+    delete cmd;
+    impl_->Emit({id, CallEvent::Kind::kVerifyEnded, "failed"});
+  }
+}
+
+void Engine::EndVerify(std::int64_t id, std::string end) {
+  auto* cmd = new Command;
+  cmd->call = id;
+  cmd->end = std::move(end);
+  if (mqueue_push(impl_->mq, kEndVerify, cmd) != 0) delete cmd;
 }
 
 void Engine::EndLegs(std::vector<LegRecord> legs) {

@@ -2,7 +2,9 @@
 // call control (RFC 3725, flow IV; docs/telephony.md has the diagram). It
 // runs libre on a thread of its own; every other thread talks to it through
 // a command queue, and it reports what happens through a callback keyed by
-// the call's id. It handles no RTP: media flows phone to phone.
+// the call's id. It handles no RTP for bridged calls: media flows phone to
+// phone. Only a call that verifies a caller's own phone (PlaceVerify) has
+// its media, the keys pressed, sent to the server.
 //
 // The member's number goes only into the member leg's Request-URI and To
 // header. It is dropped when the call ends and never logged; events carry
@@ -42,6 +44,9 @@ struct EngineOptions {
   // limit (64 x T1).
   int bridge_seconds = 32;
   std::string user_agent = "Switchboard";
+  // A call that verifies a caller's own phone (PlaceVerify): how long the
+  // phone may take, once answered, to key the code before it is hung up.
+  int verify_seconds = 90;
   // Turns an established leg's record (LegRecord::Encode, which may name a
   // phone number) into the opaque value a kLegUp event carries, e.g. by
   // sealing it; called on the engine's thread. Unset: events carry none.
@@ -69,6 +74,10 @@ struct CallEvent {
     kConnected,      // the member answered; both phones up
     kLegUp,          // a leg was established (`leg`, `sealed_leg`): store it
     kEnded,          // over (`end`, `duration_seconds`)
+    // A verification call (PlaceVerify; `call` is its id):
+    kVerifyAnswered,  // the phone answered; keys are awaited
+    kVerifyKeys,      // `keys`: as many keys as the code has, in order
+    kVerifyEnded,     // over: `end` (VerifyRequest says which)
   };
   std::int64_t call = 0;
   Kind kind = Kind::kEnded;
@@ -80,7 +89,31 @@ struct CallEvent {
   // kLegUp: the leg's record as EngineOptions::seal_leg made it; never a
   // number in the clear.
   std::string sealed_leg;
+  // kVerifyKeys: the digits keyed, from RTP telephone-events (RFC 4733) or
+  // SIP INFO; never logged.
+  std::string keys;
 };
+
+// A call to a caller's own phone that verifies it: the only leg whose media
+// reaches the server. Its offer names an RTP port of the server's (on the
+// transport's address) with telephone-event/8000 as payload type 101; the
+// keys the phone sends there, or as SIP INFO, are reported in groups of
+// `code_length` (at most kMaxVerifyAttempts groups; '*' drops the keys of an
+// unfinished group). The call ends, reported kVerifyEnded, with `end`:
+//   no_answer, busy, declined   the phone did not answer (ring time)
+//   hung_up                     the phone hung up
+//   timeout                     not done within verify_seconds of answering
+//   too_many_keys               keys after the last group
+//   failed                      the trunk refused the call, or no RTP port
+//   or the `end` EndVerify gave.
+struct VerifyRequest {
+  std::int64_t id = 0;
+  std::string number;  // E.164
+  std::size_t code_length = 6;
+};
+inline constexpr std::size_t kMaxVerifyAttempts = 3;
+// RTP datagrams read per verification call; later ones are dropped unread.
+inline constexpr std::int64_t kMaxVerifyPackets = 20000;
 
 struct CallRequest {
   std::int64_t call = 0;
@@ -116,6 +149,13 @@ class Engine {
   void HangupAll();
   // Sends BYE on legs recorded before a restart.
   void EndLegs(std::vector<LegRecord> legs);
+
+  // Rings a caller's own phone to verify it (VerifyRequest); a request with
+  // the id of one still going on is ignored.
+  void PlaceVerify(VerifyRequest request);
+  // Ends verification call `id` (BYE, or CANCEL while it rings), reported
+  // kVerifyEnded with `end`.
+  void EndVerify(std::int64_t id, std::string end);
 
   // Texts `text` to `number` as a SIP MESSAGE (RFC 3428) through the trunk
   // and waits for its final answer, `timeout_ms` at the longest. For the

@@ -78,31 +78,32 @@ Result<Sipp> Sipp::Start(Options o) {
   s.dir_ = dir;
   for (int attempt = 0; attempt < 5; ++attempt) {
     SB_ASSIGN_OR_RETURN(s.port_, FreePort(tcp));
-    std::vector<std::string> argv = {"sipp",
-                                     "-sf",
-                                     ScenarioDir() + "/" + o.scenario,
-                                     "-i",
-                                     "127.0.0.1",
-                                     "-p",
-                                     std::to_string(s.port_),
-                                     "-t",
-                                     o.transport,
-                                     "-m",
-                                     std::to_string(o.calls),
-                                     "-nostdin",
-                                     "-timeout",
-                                     "120s",
-                                     "-timeout_error",
-                                     "-max_recv_loops",
-                                     "10000",
-                                     "-buff_size",
-                                     "8388608",
-                                     "-trace_err",
-                                     "-error_file",
-                                     s.dir_ + "/errors.log",
-                                     "-trace_screen",
-                                     "-screen_file",
-                                     s.dir_ + "/screen.log"};
+    std::vector<std::string> argv = {
+        "sipp",
+        "-sf",
+        o.scenario.rfind('/', 0) == 0 ? o.scenario : ScenarioDir() + "/" + o.scenario,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        std::to_string(s.port_),
+        "-t",
+        o.transport,
+        "-m",
+        std::to_string(o.calls),
+        "-nostdin",
+        "-timeout",
+        "120s",
+        "-timeout_error",
+        "-max_recv_loops",
+        "10000",
+        "-buff_size",
+        "8388608",
+        "-trace_err",
+        "-error_file",
+        s.dir_ + "/errors.log",
+        "-trace_screen",
+        "-screen_file",
+        s.dir_ + "/screen.log"};
     if (o.trace) {
       argv.insert(argv.end(), {"-trace_msg", "-message_file", s.dir_ + "/messages.log"});
     }
@@ -159,6 +160,51 @@ Sipp::~Sipp() {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+}
+
+Result<std::string> VerifyScenario(std::string_view keys, bool info, const std::string& dir) {
+  std::string text = Slurp(ScenarioDir() + "/verify.xml");
+  const std::string marker = "<!-- KEYS -->";
+  const std::size_t at = text.find(marker);
+  if (at == std::string::npos) return Status::NotFound("verify.xml has no KEYS marker");
+  std::string steps;
+  int cseq = 1;
+  for (char k : keys) {
+    const std::string name = k == '*' ? "star" : k == '#' ? "pound" : std::string(1, k);
+    if (!info) {
+      // A pause between keys, none after the last: the call may end then.
+      if (!steps.empty()) steps += "<pause milliseconds=\"250\"/>\n";
+      steps += "<nop><action><exec play_pcap_audio=\"/usr/share/sip-tester/dtmf_2833_" + name +
+               ".pcap\"/></action></nop>\n";
+      continue;
+    }
+    const std::string body = "Signal=" + std::string(1, k) + "\n      Duration=160";
+    steps +=
+        "<send retrans=\"500\"><![CDATA[\n\n"
+        "      INFO [$contact] SIP/2.0\n"
+        "      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+        "      From: [$to_hdr];tag=[pid]SIPpTag01[call_number]\n"
+        "      To: [$from_hdr]\n"
+        "      [last_Call-ID:]\n"
+        "      CSeq: " +
+        std::to_string(++cseq) +
+        " INFO\n"
+        "      Max-Forwards: 70\n"
+        "      Content-Type: application/dtmf-relay\n"
+        "      Content-Length: [len]\n\n"
+        "      " +
+        body +
+        "\n"
+        "]]></send>\n<recv response=\"200\"/>\n";
+  }
+  text.replace(at, marker.size(), steps);
+  const std::string path = dir + "/verify-" + std::to_string(getpid()) + "-" +
+                           std::to_string(std::hash<std::string>{}(steps)) + ".xml";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::Unavailable("cannot write " + path);
+  return path;
 }
 
 std::string Sipp::uri() const { return "sip:127.0.0.1:" + std::to_string(port_); }

@@ -19,7 +19,7 @@ std::string ScenarioDir();
 class Sipp {
  public:
   struct Options {
-    std::string scenario;            // file name inside tests/telephony
+    std::string scenario;            // file name inside tests/telephony, or an absolute path
     std::string transport = "u1";    // SIPp's -t: u1 (UDP) or t1 (TCP)
     int calls = 1;                   // -m: exit after this many incoming calls
     std::vector<std::string> extra;  // further arguments (e.g. -set name value)
@@ -50,5 +50,12 @@ class Sipp {
 
 // A UDP or TCP port on 127.0.0.1 free at the time of asking.
 Result<int> FreePort(bool tcp);
+
+// tests/telephony/verify.xml with its KEYS marker replaced by `keys` (digits,
+// '*' and '#'): each played from sip-tester's RFC 2833 capture of that key
+// (`info` false) or sent as a SIP INFO application/dtmf-relay request (`info`
+// true), a quarter of a second apart. Written to a file of its own under
+// `dir`; returns the file's path.
+Result<std::string> VerifyScenario(std::string_view keys, bool info, const std::string& dir);
 
 }  // namespace switchboard::telephony::testing
