@@ -363,27 +363,109 @@ function question(q) {
   };
 }
 
-// The caller's own phone, which the platform rings. Registered once; in
-// practice mode the simulator shows the verification code on screen.
+// The caller's own phone, which the platform rings. Registered once. With
+// real calls the platform calls the phone and the caller keys the code
+// shown here on its keypad (docs/telephony.md); in practice mode the
+// simulator shows the code and it is typed back.
+const VERIFY_ENDS = {
+  no_answer: "Your phone did not answer.",
+  busy: "Your phone was busy.",
+  declined: "The call was declined.",
+  hung_up: "The call ended before the code was keyed.",
+  timeout: "The code was not keyed in time, so we hung up.",
+  too_many_keys: "Too many wrong codes in one call, so we hung up.",
+  expired: "The code has expired.",
+  throttled: "Too many wrong codes.",
+  replaced: "A newer call replaced this one.",
+  failed: "The call could not be made.",
+};
+
 function endpointPanel(errors) {
   const phone = h("input", { type: "tel", name: "phone", autocomplete: "tel", id: "endpoint-phone" });
   const code = h("input", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
     id: "endpoint-code" });
   const sandbox = h("p", { class: "banner practice", id: "sandbox-code", hidden: true });
   const result = h("div", { role: "status" });
+  const calling = h("div", { id: "endpoint-call", hidden: true });
+  const callStatus = h("p", { id: "endpoint-call-status", role: "status" });
+  const sendButton = h("button", { type: "submit" }, "Send a code");
   const phoneForm = h("form", { novalidate: true },
     field("Your phone number", phone, "The platform rings this phone and connects you to the member. " +
       "Members never see it."),
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send a code")));
+    h("div", { class: "actions" }, sendButton));
   const verifyForm = h("form", { novalidate: true, hidden: true },
     sandbox, field("Verification code", code),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Confirm my phone")));
+  let polling = null;
+
+  const registered = () => {
+    verifyForm.hidden = true;
+    sandbox.hidden = true;
+    calling.hidden = true;
+    phone.value = "";
+    result.replaceChildren(h("p", { class: "banner ok", id: "endpoint-ok" }, "Your phone is registered."));
+    announce("Your phone is registered.");
+  };
+
+  // Real calls: show the code, then follow the call until it verifies or ends.
+  const followCall = (typed, digits, minutes) => {
+    const keys = digits.split("").join(" ");
+    calling.replaceChildren(
+      h("p", { class: "banner", id: "endpoint-instructions" },
+        "We are calling " + typed + " now. Answer and key ",
+        h("strong", { id: "endpoint-keys" }, keys), " on your phone's keypad."),
+      h("p", { class: "hint muted" }, "The code works for " + minutes + " minutes. " +
+        "Press * to start the code again if you mistype."),
+      callStatus);
+    callStatus.textContent = "Ringing your phone…";
+    calling.hidden = false;
+    announce("We are calling your phone now. Answer and key " + keys + " on its keypad.");
+    if (polling) clearTimeout(polling);
+    const poll = async () => {
+      polling = null;
+      const asked = Date.now();
+      let c;
+      try {
+        const res = await get("/me/endpoint");
+        if (res.verified) {
+          registered();
+          return;
+        }
+        c = res.call || { state: "failed", end: "failed" };
+      } catch (err) {
+        errors.replaceChildren(errorBanner(err));
+        c = { state: "calling" };
+      }
+      if (c.state === "failed") {
+        callStatus.textContent = (VERIFY_ENDS[c.end] || VERIFY_ENDS.failed) + " " +
+          (c.message && c.end === "throttled" ? c.message + ". " : "") + "Ask for a new call to try again.";
+        sendButton.disabled = false;
+        announce(callStatus.textContent);
+        return;
+      }
+      if (c.state === "answered") callStatus.textContent = "Answered: key the code on your phone's keypad.";
+      else if (c.state === "wrong") callStatus.textContent = (c.message || "That code was not right") +
+        ". Key the code again.";
+      else if (c.state === "calling") callStatus.textContent = "Ringing your phone…";
+      // At most one question a second.
+      polling = setTimeout(poll, Math.max(0, 1000 - (Date.now() - asked)));
+    };
+    poll();
+  };
+
   phoneForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     errors.replaceChildren();
     result.replaceChildren();
+    const typed = phone.value.trim();
     try {
-      const res = await post("/me/endpoint", { phone: phone.value.trim() });
+      sendButton.disabled = true;
+      const res = await post("/me/endpoint", { phone: typed });
+      if (res.method === "call") {
+        followCall(typed, res.code, res.code_minutes);
+        return;
+      }
+      sendButton.disabled = false;
       verifyForm.hidden = false;
       if (res.sandbox_code) {
         sandbox.textContent = "Simulator: no text message is sent in practice mode. Your code is " +
@@ -392,6 +474,7 @@ function endpointPanel(errors) {
       }
       code.focus();
     } catch (err) {
+      sendButton.disabled = false;
       errors.append(errorBanner(err));
     }
   });
@@ -400,15 +483,11 @@ function endpointPanel(errors) {
     errors.replaceChildren();
     try {
       await post("/me/endpoint/verify", { code: code.value.trim() });
-      verifyForm.hidden = true;
-      sandbox.hidden = true;
-      phone.value = "";
-      result.replaceChildren(h("p", { class: "banner ok", id: "endpoint-ok" }, "Your phone is registered."));
-      announce("Your phone is registered.");
+      registered();
     } catch (err) {
       errors.append(errorBanner(err));
     }
   });
   return h("details", { class: "card", id: "endpoint" },
-    h("summary", {}, "Your phone"), phoneForm, verifyForm, result);
+    h("summary", {}, "Your phone"), phoneForm, verifyForm, calling, result);
 }

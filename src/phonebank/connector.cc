@@ -3,6 +3,8 @@
 #include <sodium.h>
 
 #include "access/credentials/token.h"
+#include "access/store/sessions.h"
+#include "audit/audit_log.h"
 
 namespace switchboard::phonebank {
 
@@ -308,6 +310,91 @@ Status VerifyEndpoint(store::Tx& tx, AccountId account, std::string_view code, M
           "UPDATE caller_endpoints SET verified_at = $2, verify_hash = NULL WHERE account_id = $1",
           {account.value(), now})
       .status();
+}
+
+EndpointRules EndpointRules::From(const access::Policy& policy) {
+  EndpointRules r;
+  r.max_failures = policy.login_max_failures_per_account;
+  r.window = static_cast<Micros>(policy.login_window_minutes) * 60 * kMicrosPerSecond;
+  r.lock = static_cast<Micros>(policy.login_lock_minutes) * 60 * kMicrosPerSecond;
+  return r;
+}
+
+Result<EndpointCheck> CheckEndpointCode(store::Tx& tx, const EndpointRules& rules,
+                                        const access::Acting& who, std::string_view code,
+                                        std::string_view way) {
+  const std::string subject = "endpoint:" + who.account.ToString();
+  const std::string action = "endpoint.verify";
+  const std::string rule = "endpoint." + std::string(way);
+  EndpointCheck out;
+  auto deny = [&](EndpointAnswer answer, std::string_view why,
+                  std::string message) -> Result<EndpointCheck> {
+    out.answer = answer;
+    out.message = std::move(message);
+    SB_RETURN_IF_ERROR(
+        audit::AuditLog::Append(tx, who.Deny(action, rule + "." + std::string(why))).status());
+    return out;
+  };
+  std::optional<std::string> hash;
+  Micros registered = 0;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT verify_hash, created_at FROM caller_endpoints WHERE account_id = $1",
+               {who.account.value()}, [&](const store::Row& r) {
+                 hash = r.TextOr(0);
+                 registered = r.Int(1);
+                 return false;
+               }));
+  if (!hash || hash->empty()) {
+    return deny(EndpointAnswer::kNotRegistered, "not_registered",
+                "register your phone first: there is no code waiting for it");
+  }
+  SB_ASSIGN_OR_RETURN(access::ThrottleState t, access::GetThrottle(tx, subject));
+  if (t.locked_until > who.now) {
+    out.retry_at = t.locked_until;
+    return deny(EndpointAnswer::kThrottled, "throttled",
+                "too many wrong codes; try again after " + FormatTimestamp(t.locked_until));
+  }
+  if (who.now - registered >= static_cast<Micros>(kEndpointCodeMinutes) * 60 * kMicrosPerSecond) {
+    return deny(EndpointAnswer::kExpired, "expired",
+                "that code has expired (codes work for " + std::to_string(kEndpointCodeMinutes) +
+                    " minutes); register your phone again for a new one");
+  }
+  if (!access::ConstantTimeEquals(access::HashToken(code), *hash)) {
+    SB_ASSIGN_OR_RETURN(t, access::RecordLoginFailure(tx, subject, rules.max_failures, rules.window,
+                                                      rules.lock, who.now));
+    if (t.locked_until > who.now) {
+      out.retry_at = t.locked_until;
+      return deny(EndpointAnswer::kThrottled, "wrong",
+                  "that code is not the one we gave you, and that was one wrong code too many; "
+                  "try again after " +
+                      FormatTimestamp(t.locked_until));
+    }
+    return deny(EndpointAnswer::kWrong, "wrong", "that code is not the one we gave you");
+  }
+  SB_RETURN_IF_ERROR(tx.Exec("UPDATE caller_endpoints SET verified_at = $2, verify_hash = NULL "
+                             "WHERE account_id = $1",
+                             {who.account.value(), who.now})
+                         .status());
+  SB_RETURN_IF_ERROR(access::ClearThrottle(tx, subject));
+  audit::Event e = who.Allow(action);
+  e.rule = rule;
+  SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+  out.answer = EndpointAnswer::kVerified;
+  out.message = "your phone is verified";
+  return out;
+}
+
+Result<EndpointState> EndpointStateOf(store::Tx& tx, AccountId account) {
+  EndpointState out;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT verified_at, created_at FROM caller_endpoints WHERE account_id = $1",
+               {account.value()}, [&](const store::Row& r) {
+                 out.registered = true;
+                 out.verified = !r.IsNull(0);
+                 out.registered_at = r.Int(1);
+                 return false;
+               }));
+  return out;
 }
 
 Result<bool> EndpointVerified(store::Tx& tx, AccountId account) {

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "access/policy/acting.h"
+#include "access/policy/policy.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/status.h"
@@ -44,6 +46,8 @@ struct CallState {
   std::int64_t duration_seconds = 0;  // connected time, once ended
   bool simulated = false;
 };
+
+struct EndpointRules;
 
 // Every connector runs the same life cycle; the rows of `calls` (state,
 // connected_at, answered_at, ended_at, duration_seconds, end_reason) are its
@@ -92,6 +96,43 @@ class Connector {
   // A simulator dials and texts nothing; only then may the API show what it
   // would have sent (the verification code) to the caller.
   virtual bool simulated() const { return false; }
+
+  // How a caller's phone proves itself. kCode: the code is sent to it
+  // (SendVerificationCode; a simulator shows it instead) and typed back.
+  // kCall: the server calls the phone, the screen shows the code and the
+  // caller keys it on the phone's keypad (CallToVerify); typing it back
+  // would prove nothing, so it is refused.
+  enum class Verification { kCode, kCall };
+  virtual Verification verification() const { return Verification::kCode; }
+  // kCall: rings `e164`, the phone registered for `account` whose code has
+  // `code_length` digits, once the registration has committed. The keys are
+  // checked (CheckEndpointCode under `rules`) and recorded by the connector;
+  // VerifyProgressOf tells how far it got. A new call for the same account
+  // replaces one still going on.
+  virtual switchboard::Status CallToVerify(AccountId account, std::string_view e164,
+                                           std::size_t code_length, const EndpointRules& rules) {
+    (void)account;
+    (void)e164;
+    (void)code_length;
+    (void)rules;
+    return switchboard::Status::FailedPrecondition("this connector does not call to verify phones");
+  }
+  // The verification call of `account` as the connector last saw it:
+  // state is calling (ringing the phone), answered (waiting for the keys),
+  // wrong (keys that were not the code; it waits for more), verified or
+  // failed (`end` says why: no_answer, busy, declined, hung_up, timeout,
+  // expired, throttled, too_many_keys, failed). Nothing when no call was made
+  // since the server started.
+  struct VerifyProgress {
+    std::string state;
+    std::string end;
+    std::string message;  // the check's answer, for the screen
+    Micros retry_at = 0;
+  };
+  virtual std::optional<VerifyProgress> VerifyProgressOf(AccountId account) const {
+    (void)account;
+    return std::nullopt;
+  }
 
   // The outcome the calling screen preselects for an end: busy, no_answer,
   // wrong_number, or empty.
@@ -165,7 +206,51 @@ struct EndpointVerification {
 };
 Result<EndpointVerification> RegisterEndpoint(store::Tx& tx, const crypto::Sealer& sealer,
                                               AccountId account, std::string_view e164, Micros now);
+// Marks the phone verified when `code` is its code; no rules, no record (the
+// demo's set-up and tests). People go through CheckEndpointCode.
 Status VerifyEndpoint(store::Tx& tx, AccountId account, std::string_view code, Micros now);
 Result<bool> EndpointVerified(store::Tx& tx, AccountId account);
+// Whether `account` has registered a phone, and whether it is verified.
+struct EndpointState {
+  bool registered = false;
+  bool verified = false;
+  Micros registered_at = 0;
+};
+Result<EndpointState> EndpointStateOf(store::Tx& tx, AccountId account);
+
+// The rules a phone code is checked under, as a TOTP code at sign-in is: it
+// works for kEndpointCodeMinutes after the phone was registered, and wrong
+// codes count against the sign-in throttle's limits (policy [login]: so many
+// failures within the window lock for lock_minutes), under a subject of
+// their own ("endpoint:<account>"), so a mistyped phone code never locks
+// anybody out of signing in.
+inline constexpr int kEndpointCodeMinutes = 10;
+struct EndpointRules {
+  std::int64_t max_failures = 5;
+  Micros window = 15 * 60 * kMicrosPerSecond;
+  Micros lock = 15 * 60 * kMicrosPerSecond;
+  static EndpointRules From(const access::Policy& policy);
+};
+enum class EndpointAnswer {
+  kVerified,
+  kWrong,          // counted as a failure
+  kExpired,        // older than kEndpointCodeMinutes: register again
+  kThrottled,      // too many failures; `retry_at` says when
+  kNotRegistered,  // no phone, or it is verified already
+};
+struct EndpointCheck {
+  EndpointAnswer answer = EndpointAnswer::kNotRegistered;
+  Micros retry_at = 0;
+  std::string message;  // for the caller; names no number
+  bool verified() const { return answer == EndpointAnswer::kVerified; }
+};
+// Checks `code` (typed back, or keyed on the phone's keypad: `way` is
+// "typed" or "keypad") for `who.account`'s phone and records the attempt in
+// `tx`: the phone verified or a failure counted, and an "endpoint.verify"
+// audit event, allowed or denied, whose rule names the way and the answer.
+// Refusals are answers, not errors, so that they commit.
+Result<EndpointCheck> CheckEndpointCode(store::Tx& tx, const EndpointRules& rules,
+                                        const access::Acting& who, std::string_view code,
+                                        std::string_view way);
 
 }  // namespace switchboard::phonebank

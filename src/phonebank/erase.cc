@@ -4,6 +4,7 @@
 #include <set>
 #include <vector>
 
+#include "access/store/sessions.h"
 #include "phonebank/phonebank_internal.h"
 
 namespace switchboard::phonebank {
@@ -73,6 +74,8 @@ Result<PhonebankCounts> EraseMember(store::Tx& tx, MemberId member) {
 }
 
 Result<std::int64_t> EraseCallerEndpoint(store::Tx& tx, AccountId account) {
+  // The count of wrong phone codes (CheckEndpointCode) goes with the phone.
+  SB_RETURN_IF_ERROR(access::ClearThrottle(tx, "endpoint:" + account.ToString()));
   return tx.Exec("DELETE FROM caller_endpoints WHERE account_id = $1", {account.value()});
 }
 

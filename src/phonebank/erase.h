@@ -24,7 +24,8 @@ using PhonebankCounts = std::map<std::string, std::int64_t>;
 // outcome and time, and stays.
 Result<PhonebankCounts> EraseMember(store::Tx& tx, MemberId member);
 
-// The caller's phone (caller_endpoints) of an account, deleted.
+// The caller's phone (caller_endpoints) of an account, deleted, with its
+// count of wrong codes.
 Result<std::int64_t> EraseCallerEndpoint(store::Tx& tx, AccountId account);
 
 // Retention: leases that ended before `leases_before` are cleared; caller

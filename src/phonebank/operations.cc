@@ -401,10 +401,25 @@ Result<EndpointVerification> Operations::RegisterEndpoint(store::Tx& tx, const a
   return v;
 }
 
-Status Operations::VerifyEndpoint(store::Tx& tx, const access::Acting& who,
-                                  std::string_view code) const {
-  SB_RETURN_IF_ERROR(phonebank::VerifyEndpoint(tx, who.account, code, who.now));
-  return Record(tx, CampaignEvent(who, "endpoint.verify", {}));
+Result<EndpointCheck> Operations::VerifyEndpoint(store::Tx& tx, const access::Acting& who,
+                                                 std::string_view code) const {
+  if (connector_.verification() == Connector::Verification::kCall) {
+    return Status::FailedPrecondition(
+        "answer our call and key the code on your phone's keypad; a code typed here proves "
+        "nothing about the phone");
+  }
+  return CheckEndpointCode(tx, endpoint_rules(), who, code, "typed");
+}
+
+Result<Operations::EndpointView> Operations::Endpoint(store::Tx& tx,
+                                                      const access::Acting& who) const {
+  EndpointView out;
+  SB_ASSIGN_OR_RETURN(out.state, EndpointStateOf(tx, who.account));
+  out.method = connector_.verification();
+  if (out.method == Connector::Verification::kCall) {
+    out.call = connector_.VerifyProgressOf(who.account);
+  }
+  return out;
 }
 
 Result<std::vector<UnitCalls>> Operations::Leaderboard(store::Tx& tx, AccountId caller) const {

@@ -145,7 +145,21 @@ class Operations {
   // ---- the caller's own ----------------------------------------------------
   Result<EndpointVerification> RegisterEndpoint(store::Tx& tx, const access::Acting& who,
                                                 std::string_view e164) const;
-  Status VerifyEndpoint(store::Tx& tx, const access::Acting& who, std::string_view code) const;
+  // The code typed back (connectors that send it, and the simulator): the
+  // attempt is recorded whatever the answer (CheckEndpointCode). A connector
+  // that calls the phone refuses it: the code must come from the keypad.
+  Result<EndpointCheck> VerifyEndpoint(store::Tx& tx, const access::Acting& who,
+                                       std::string_view code) const;
+  // The caller's phone as the registration screen shows it: registered,
+  // verified, and the verification call's progress (connectors that call).
+  struct EndpointView {
+    EndpointState state;
+    Connector::Verification method = Connector::Verification::kCode;
+    std::optional<Connector::VerifyProgress> call;
+  };
+  Result<EndpointView> Endpoint(store::Tx& tx, const access::Acting& who) const;
+  // The rules phone codes are checked under (policy [login]).
+  EndpointRules endpoint_rules() const { return EndpointRules::From(policy_); }
   // Units ranked by calls made in the campaigns `caller` calls for.
   Result<std::vector<UnitCalls>> Leaderboard(store::Tx& tx, AccountId caller) const;
 

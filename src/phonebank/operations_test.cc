@@ -334,11 +334,138 @@ TEST_P(OperationsPairingTest, VerifyEndpoint) {
   access::Acting who;
   who.account = caller_;
   who.now = Now();
-  ExpectPaired(*faulty_, {"endpoint.verify",
-                          "UPDATE caller_endpoints SET verified_at",
-                          {"SELECT COUNT(*) FROM caller_endpoints WHERE verified_at IS NOT NULL"},
-                          [&](store::Tx& tx) { return ops_->VerifyEndpoint(tx, who, code_); }});
+  ExpectPaired(*faulty_,
+               {"endpoint.verify",
+                "UPDATE caller_endpoints SET verified_at",
+                {"SELECT COUNT(*) FROM caller_endpoints WHERE verified_at IS NOT NULL"},
+                [&](store::Tx& tx) { return ops_->VerifyEndpoint(tx, who, code_).status(); }});
 }
+
+TEST_P(OperationsPairingTest, KeypadCheckOfAPhoneCode) {
+  // The SIP connector's writer checks keys this way, with no request.
+  Endpoint(/*verify=*/false);
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  ExpectPaired(
+      *faulty_,
+      {"endpoint.verify",
+       "UPDATE caller_endpoints SET verified_at",
+       {"SELECT COUNT(*) FROM caller_endpoints WHERE verified_at IS NOT NULL"},
+       [&](store::Tx& tx) {
+         return CheckEndpointCode(tx, ops_->endpoint_rules(), who, code_, "keypad").status();
+       }});
+}
+
+// Phone codes: wrong ones count towards the [login] throttle, under a
+// subject of their own; a locked phone is refused even the right code; a
+// code expires; every attempt is an audit event; typed or keyed alike.
+class EndpointRulesTest : public OperationsPairingTest {
+ protected:
+  EndpointCheck Try(std::string_view code, std::string_view way = "typed") {
+    access::Acting who;
+    who.account = caller_;
+    who.now = Now();
+    EndpointCheck out;
+    EXPECT_OK(Write([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(out, CheckEndpointCode(tx, ops_->endpoint_rules(), who, code, way));
+      return Status::Ok();
+    }));
+    return out;
+  }
+  std::int64_t Events(std::string_view decision, std::string_view rule) {
+    std::int64_t n = -1;
+    EXPECT_OK(env_.store_->Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(n, tx.QueryInt("SELECT COUNT(*) FROM audit_events WHERE action = "
+                                         "'endpoint.verify' AND decision = $1 AND rule = $2 AND "
+                                         "actor = $3",
+                                         {decision, rule, caller_.value()}));
+      return Status::Ok();
+    }));
+    return n;
+  }
+  bool Verified() {
+    bool v = false;
+    EXPECT_OK(env_.store_->Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(v, EndpointVerified(tx, caller_));
+      return Status::Ok();
+    }));
+    return v;
+  }
+  // A code that is not `code_`.
+  std::string Wrong() const { return code_ == "111111" ? "222222" : "111111"; }
+};
+
+TEST_P(EndpointRulesTest, WrongCodesCountUntilTheThrottleLocks) {
+  Endpoint(/*verify=*/false);
+  const int limit = policy_.login_max_failures_per_account;
+  ASSERT_GE(limit, 2);
+  for (int i = 1; i < limit; ++i) {
+    EXPECT_EQ(Try(Wrong(), "keypad").answer, EndpointAnswer::kWrong) << "attempt " << i;
+  }
+  const EndpointCheck locked = Try(Wrong(), "keypad");
+  EXPECT_EQ(locked.answer, EndpointAnswer::kThrottled);
+  EXPECT_EQ(locked.retry_at, Now() + policy_.login_lock_minutes * 60 * kMicrosPerSecond);
+  EXPECT_EQ(Events("deny", "endpoint.keypad.wrong"), limit);
+  // Locked: even the right code is refused, unchecked.
+  EXPECT_EQ(Try(code_).answer, EndpointAnswer::kThrottled);
+  EXPECT_EQ(Events("deny", "endpoint.typed.throttled"), 1);
+  EXPECT_FALSE(Verified());
+  // Signing in is not what was throttled.
+  std::int64_t account_rows = -1;
+  EXPECT_OK(env_.store_->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(account_rows,
+                        tx.QueryInt("SELECT COUNT(*) FROM login_throttle WHERE subject = $1",
+                                    {"account:" + caller_.ToString()}));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(account_rows, 0);
+}
+
+TEST_P(EndpointRulesTest, TheRightCodeVerifiesAndClearsTheCount) {
+  Endpoint(/*verify=*/false);
+  EXPECT_EQ(Try(Wrong()).answer, EndpointAnswer::kWrong);
+  const EndpointCheck ok = Try(code_, "keypad");
+  EXPECT_TRUE(ok.verified());
+  EXPECT_TRUE(Verified());
+  EXPECT_EQ(Events("allow", "endpoint.keypad"), 1);
+  EXPECT_EQ(Events("deny", "endpoint.typed.wrong"), 1);
+  std::int64_t throttles = -1;
+  EXPECT_OK(env_.store_->Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(throttles,
+                        tx.QueryInt("SELECT COUNT(*) FROM login_throttle WHERE subject = $1",
+                                    {"endpoint:" + caller_.ToString()}));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(throttles, 0);
+  // Once verified there is no code left to try.
+  EXPECT_EQ(Try(code_).answer, EndpointAnswer::kNotRegistered);
+}
+
+TEST_P(EndpointRulesTest, ACodeExpires) {
+  Endpoint(/*verify=*/false);
+  clock_.Advance(kEndpointCodeMinutes * 60 * kMicrosPerSecond - 1);
+  EXPECT_EQ(Try(Wrong()).answer, EndpointAnswer::kWrong) << "still in time";
+  clock_.Advance(1);
+  const EndpointCheck late = Try(code_, "keypad");
+  EXPECT_EQ(late.answer, EndpointAnswer::kExpired);
+  EXPECT_NE(late.message.find("expired"), std::string::npos);
+  EXPECT_EQ(Events("deny", "endpoint.keypad.expired"), 1);
+  EXPECT_FALSE(Verified());
+  // Registering again gives a fresh code that works.
+  Endpoint(/*verify=*/false);
+  EXPECT_TRUE(Try(code_).verified());
+}
+
+TEST_P(EndpointRulesTest, NoPhoneNoCode) {
+  EXPECT_EQ(Try("123456").answer, EndpointAnswer::kNotRegistered);
+  EXPECT_EQ(Events("deny", "endpoint.typed.not_registered"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EndpointRulesTest, ::testing::Values("sqlite", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Backends, OperationsPairingTest, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) {

@@ -78,6 +78,10 @@ Result<std::unique_ptr<SipConnector>> SipConnector::Start(store::Store& store,
 SipConnector::~SipConnector() {
   // The engine hangs up what is still up (reported as killed) and stops;
   // then the writer records what is queued and stops.
+  {
+    MutexLock lock(engine_mu_);
+    engine_gone_ = true;
+  }
   engine_.reset();
   {
     MutexLock lock(mu_);
@@ -109,10 +113,15 @@ void SipConnector::Drain() {
                  {{"call", e.call}, {"error", st.ToString()}});
     }
     if (on_recorded_) on_recorded_(e);
+    if (!e.keys.empty()) sodium_memzero(e.keys.data(), e.keys.size());
   }
 }
 
 switchboard::Status SipConnector::Record(const CallEvent& e) {
+  if (e.kind == CallEvent::Kind::kVerifyAnswered || e.kind == CallEvent::Kind::kVerifyKeys ||
+      e.kind == CallEvent::Kind::kVerifyEnded) {
+    return RecordVerify(e);
+  }
   const Micros now = clock_.Now();
   std::optional<crypto::Sealed> leg;
   if (e.kind == CallEvent::Kind::kLegUp) {
@@ -158,6 +167,8 @@ switchboard::Status SipConnector::Record(const CallEvent& e) {
       case CallEvent::Kind::kEnded:
         SB_RETURN_IF_ERROR(RecordEnd(tx, CallId(e.call), e.end, now).status());
         return tx.Exec("DELETE FROM sip_legs WHERE call_id = $1", {e.call}).status();
+      default:
+        break;  // verification calls: RecordVerify
     }
     return switchboard::Status::Ok();
   });
@@ -318,6 +329,114 @@ switchboard::Status SipConnector::SendVerificationCode(std::string_view e164,
   return engine_->SendText(std::string(e164),
                            "Your Switchboard phone verification code is " + std::string(code),
                            kTextTimeoutMs);
+}
+
+}  // namespace switchboard::phonebank
+
+namespace switchboard::phonebank {
+
+switchboard::Status SipConnector::CallToVerify(AccountId account, std::string_view e164,
+                                               std::size_t code_length,
+                                               const EndpointRules& rules) {
+  if (code_length == 0 || code_length > 16) {
+    return switchboard::Status::InvalidArgument("a phone code has 1 to 16 digits");
+  }
+  std::int64_t id = 0;
+  std::int64_t replaced = 0;
+  {
+    MutexLock lock(verify_mu_);
+    id = next_verify_++;
+    auto it = verify_call_of_.find(account.value());
+    if (it != verify_call_of_.end()) {
+      replaced = it->second;
+      verifying_.erase(replaced);
+    }
+    verify_call_of_[account.value()] = id;
+    verifying_[id] = Verifying{account, rules};
+    progress_[account.value()] = VerifyProgress{"calling", "", "", 0};
+  }
+  if (replaced != 0) EndVerify(replaced, "replaced");
+  engine_->PlaceVerify(telephony::VerifyRequest{id, std::string(e164), code_length});
+  return switchboard::Status::Ok();
+}
+
+std::optional<Connector::VerifyProgress> SipConnector::VerifyProgressOf(AccountId account) const {
+  MutexLock lock(verify_mu_);
+  auto it = progress_.find(account.value());
+  if (it == progress_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SipConnector::EndVerify(std::int64_t id, std::string end) {
+  MutexLock lock(engine_mu_);
+  if (!engine_gone_) engine_->EndVerify(id, std::move(end));
+}
+
+switchboard::Status SipConnector::RecordVerify(const CallEvent& e) {
+  Verifying v;
+  {
+    MutexLock lock(verify_mu_);
+    auto it = verifying_.find(e.call);
+    if (it == verifying_.end()) return switchboard::Status::Ok();  // replaced meanwhile
+    v = it->second;
+    VerifyProgress& p = progress_[v.account.value()];
+    if (e.kind == CallEvent::Kind::kVerifyAnswered) {
+      p.state = "answered";
+      return switchboard::Status::Ok();
+    }
+    if (e.kind == CallEvent::Kind::kVerifyEnded) {
+      verifying_.erase(it);
+      verify_call_of_.erase(v.account.value());
+      if (p.state != "verified" && p.state != "failed") {
+        p.state = e.end == "verified" ? "verified" : "failed";
+        p.end = e.end;
+      }
+      return switchboard::Status::Ok();
+    }
+  }
+  // Keys: checked and recorded like a code typed back, in one transaction.
+  access::Acting who;
+  who.account = v.account;
+  who.now = clock_.Now();
+  EndpointCheck check;
+  const switchboard::Status st = store_.Write([&](store::Tx& tx) -> switchboard::Status {
+    SB_ASSIGN_OR_RETURN(check, CheckEndpointCode(tx, v.rules, who, e.keys, "keypad"));
+    return switchboard::Status::Ok();
+  });
+  std::string end;
+  switch (check.answer) {
+    case EndpointAnswer::kVerified:
+      end = "verified";
+      break;
+    case EndpointAnswer::kWrong:
+      break;  // the call stays up for another try
+    case EndpointAnswer::kExpired:
+      end = "expired";
+      break;
+    case EndpointAnswer::kThrottled:
+      end = "throttled";
+      break;
+    case EndpointAnswer::kNotRegistered:
+      end = "failed";
+      break;
+  }
+  if (!st.ok()) end = "failed";
+  {
+    MutexLock lock(verify_mu_);
+    VerifyProgress& p = progress_[v.account.value()];
+    if (verifying_.count(e.call)) {
+      p.message = st.ok() ? check.message : "your keys could not be checked; try again";
+      p.retry_at = check.retry_at;
+      if (end.empty()) {
+        p.state = "wrong";
+      } else {
+        p.state = end == "verified" ? "verified" : "failed";
+        p.end = end;
+      }
+    }
+  }
+  if (!end.empty()) EndVerify(e.call, end);
+  return st;
 }
 
 }  // namespace switchboard::phonebank

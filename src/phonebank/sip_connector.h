@@ -9,6 +9,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -40,8 +41,19 @@ class SipConnector final : public Connector {
   Result<int> EndCalls(store::Store& store, std::optional<CampaignId> campaign,
                        Micros now) override;
   Result<int> Reconcile(store::Store& store, Micros now) override;
-  // Texts the code to the caller's phone as a SIP MESSAGE through the trunk.
+  // Texts the code to the caller's phone as a SIP MESSAGE through the trunk
+  // (not used while verification() is kCall).
   switchboard::Status SendVerificationCode(std::string_view e164, std::string_view code) override;
+
+  // A caller's phone is verified by a call: the engine rings it (PlaceVerify)
+  // and reports the keys; the writer thread checks them (CheckEndpointCode,
+  // verified or a failure, with the audit event, in one transaction) and
+  // hangs up once the phone is verified, the code expired or the throttle
+  // locked. Wrong keys leave the call up for another try.
+  Verification verification() const override { return Verification::kCall; }
+  switchboard::Status CallToVerify(AccountId account, std::string_view e164,
+                                   std::size_t code_length, const EndpointRules& rules) override;
+  std::optional<VerifyProgress> VerifyProgressOf(AccountId account) const override;
 
   telephony::Engine& engine() { return *engine_; }
 
@@ -51,6 +63,9 @@ class SipConnector final : public Connector {
   void Enqueue(const telephony::CallEvent& e);
   void Drain();
   switchboard::Status Record(const telephony::CallEvent& e);
+  switchboard::Status RecordVerify(const telephony::CallEvent& e);
+  // Ends a verification call, unless the engine is being stopped.
+  void EndVerify(std::int64_t id, std::string end);
 
   store::Store& store_;
   const crypto::Sealer& sealer_;
@@ -62,6 +77,21 @@ class SipConnector final : public Connector {
   std::deque<telephony::CallEvent> queue_ SB_GUARDED_BY(mu_);
   bool stopping_ SB_GUARDED_BY(mu_) = false;
   std::thread writer_;
+  // Verification calls: by call id, the account and rules; by account, its
+  // latest call and what became of it.
+  struct Verifying {
+    AccountId account;
+    EndpointRules rules;
+  };
+  mutable Mutex verify_mu_;
+  std::map<std::int64_t, Verifying> verifying_ SB_GUARDED_BY(verify_mu_);
+  std::map<std::int64_t, std::int64_t> verify_call_of_ SB_GUARDED_BY(verify_mu_);
+  std::map<std::int64_t, VerifyProgress> progress_ SB_GUARDED_BY(verify_mu_);
+  std::int64_t next_verify_ SB_GUARDED_BY(verify_mu_) = 1;
+  // Held while the writer thread reaches the engine, so that the destructor
+  // can take the engine away from it first.
+  Mutex engine_mu_;
+  bool engine_gone_ SB_GUARDED_BY(engine_mu_) = false;
 };
 
 }  // namespace switchboard::phonebank

@@ -282,6 +282,7 @@ class Api {
   HttpResponse MyStats(const ApiCall& call);
   HttpResponse RegisterEndpoint(const ApiCall& call);
   HttpResponse VerifyEndpoint(const ApiCall& call);
+  HttpResponse EndpointStatus(const ApiCall& call);
   // Member e-mail (api_messages.cc).
   HttpResponse ListMessages(const ApiCall& call);
   HttpResponse CreateMessage(const ApiCall& call);

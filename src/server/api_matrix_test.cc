@@ -74,6 +74,7 @@ constexpr std::string_view kProbed[] = {
     "me.stats",
     "me.endpoint",
     "me.endpoint_verify",
+    "me.endpoint_get",
     "messages.list",
     "messages.create",
     "messages.count",
@@ -526,6 +527,7 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
     if (id == "me.endpoint") {
       return {"POST", "/api/v1/me/endpoint", R"({"phone": "07700 900123"})"};
     }
+    if (id == "me.endpoint_get") return {"GET", "/api/v1/me/endpoint", ""};
     if (id == "me.endpoint_verify") {
       std::string code = "000000";
       if (actor.valid()) {

@@ -203,6 +203,7 @@ void Api::AddPhonebankHandlers() {
   handlers_["me.stats"] = [this](const ApiCall& c) { return MyStats(c); };
   handlers_["me.endpoint"] = [this](const ApiCall& c) { return RegisterEndpoint(c); };
   handlers_["me.endpoint_verify"] = [this](const ApiCall& c) { return VerifyEndpoint(c); };
+  handlers_["me.endpoint_get"] = [this](const ApiCall& c) { return EndpointStatus(c); };
 }
 
 namespace {
@@ -1102,6 +1103,7 @@ HttpResponse Api::MyStats(const ApiCall& call) {
 HttpResponse Api::RegisterEndpoint(const ApiCall& call) {
   pb::EndpointVerification v;
   std::string e164;
+  AccountId account;
   return Act(
       call, TxKind::kWrite,
       [&](store::Tx& tx, const access::Acting& who) -> Status {
@@ -1109,10 +1111,22 @@ HttpResponse Api::RegisterEndpoint(const ApiCall& call) {
         auto parsed = members::NormalisePhone(phone, "GB");
         if (!parsed) return parsed.error().WithContext("phone");
         e164 = parsed->e164;
+        account = who.account;
         SB_ASSIGN_OR_RETURN(v, phonebank_->RegisterEndpoint(tx, who, e164));
         return Status::Ok();
       },
       [&](const Status&) {
+        if (connector_->verification() == pb::Connector::Verification::kCall) {
+          // The code is shown here and keyed on the phone: seeing it proves
+          // nothing without the phone.
+          Status called =
+              connector_->CallToVerify(account, e164, v.code.size(), phonebank_->endpoint_rules());
+          if (!called.ok()) return StatusResponse(called, call.req.request_id);
+          return Json(201, {{"verification", "calling"},
+                            {"method", "call"},
+                            {"code", v.code},
+                            {"code_minutes", pb::kEndpointCodeMinutes}});
+        }
         Status sent = connector_->SendVerificationCode(e164, v.code);
         if (!sent.ok()) return StatusResponse(sent, call.req.request_id);
         if (!connector_->simulated()) return Json(201, {{"verification", "sent"}});
@@ -1122,14 +1136,54 @@ HttpResponse Api::RegisterEndpoint(const ApiCall& call) {
 }
 
 HttpResponse Api::VerifyEndpoint(const ApiCall& call) {
+  pb::EndpointCheck check;
   return Act(
       call, TxKind::kWrite,
       [&](store::Tx& tx, const access::Acting& who) -> Status {
         SB_ASSIGN_OR_RETURN(std::string code, StringField(call.body, "code", true, 12));
-        return phonebank_->VerifyEndpoint(tx, who, code);
+        SB_ASSIGN_OR_RETURN(check, phonebank_->VerifyEndpoint(tx, who, code));
+        return Status::Ok();
       },
-      [](const Status&) {
-        return Json(200, {{"verified", true}});
+      [&](const Status&) {
+        // Refusals were recorded (the failure counted, the audit event) and
+        // committed; they answer as errors.
+        switch (check.answer) {
+          case pb::EndpointAnswer::kVerified:
+            return Json(200, {{"verified", true}});
+          case pb::EndpointAnswer::kWrong:
+            return StatusResponse(Status::InvalidArgument(check.message), call.req.request_id);
+          case pb::EndpointAnswer::kExpired:
+            return StatusResponse(Status::FailedPrecondition(check.message), call.req.request_id);
+          case pb::EndpointAnswer::kThrottled:
+            return StatusResponse(Status::ResourceExhausted(check.message), call.req.request_id);
+          case pb::EndpointAnswer::kNotRegistered:
+            break;
+        }
+        return StatusResponse(Status::NotFound(check.message), call.req.request_id);
+      });
+}
+
+HttpResponse Api::EndpointStatus(const ApiCall& call) {
+  pb::Operations::EndpointView view;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting& who) -> Status {
+        SB_ASSIGN_OR_RETURN(view, phonebank_->Endpoint(tx, who));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        json out = {
+            {"registered", view.state.registered},
+            {"verified", view.state.verified},
+            {"method", view.method == pb::Connector::Verification::kCall ? "call" : "code"}};
+        if (view.call) {
+          json c = {{"state", view.call->state}};
+          if (!view.call->end.empty()) c["end"] = view.call->end;
+          if (!view.call->message.empty()) c["message"] = view.call->message;
+          if (view.call->retry_at != 0) c["retry_at"] = FormatTimestamp(view.call->retry_at);
+          out["call"] = c;
+        }
+        return Json(200, out);
       });
 }
 

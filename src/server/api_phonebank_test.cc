@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -735,7 +736,93 @@ TEST_P(ApiTextingConnectorTest, AFailedTextSaysSoAndVerifiesNothing) {
             200);
 }
 
+// A connector that verifies phones by calling them (as the SIP connector
+// does, tested against SIPp in phonebank_sip_verify_test): here it records
+// the call and reports what the test says.
+class CallingConnector final : public phonebank::Connector {
+ public:
+  std::string_view name() const override { return "calling-test"; }
+  Result<phonebank::CallState> Connect(store::Tx&, const phonebank::Campaign&, AccountId,
+                                       const phonebank::Lease&, Micros) override {
+    return switchboard::Status::FailedPrecondition("this test connector dials nothing");
+  }
+  Result<phonebank::CallState> Status(store::Tx&, phonebank::CallId, AccountId, Micros) override {
+    return switchboard::Status::NotFound("this test connector has no calls");
+  }
+  void Dial(phonebank::CallId) override {}
+  switchboard::Status Hangup(store::Tx&, phonebank::CallId, AccountId, Micros) override {
+    return switchboard::Status::NotFound("this test connector has no calls");
+  }
+  Result<int> EndCalls(store::Store&, std::optional<phonebank::CampaignId>, Micros) override {
+    return 0;
+  }
+  Result<int> Reconcile(store::Store&, Micros) override { return 0; }
+  switchboard::Status SendVerificationCode(std::string_view, std::string_view) override {
+    return switchboard::Status::Internal("a calling connector texts nothing");
+  }
+  Verification verification() const override { return Verification::kCall; }
+  switchboard::Status CallToVerify(AccountId account, std::string_view e164,
+                                   std::size_t code_length,
+                                   const phonebank::EndpointRules&) override {
+    called.emplace_back(std::string(e164), code_length);
+    progress[account.value()] = VerifyProgress{"calling", "", "", 0};
+    return switchboard::Status::Ok();
+  }
+  std::optional<VerifyProgress> VerifyProgressOf(AccountId account) const override {
+    auto it = progress.find(account.value());
+    if (it == progress.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<std::pair<std::string, std::size_t>> called;
+  std::map<std::int64_t, VerifyProgress> progress;
+};
+
+class ApiCallingConnectorTest : public ApiPhonebankTest {
+ protected:
+  void SetUp() override {
+    env_.connector_ = connector_;
+    ApiPhonebankTest::SetUp();
+  }
+  std::shared_ptr<CallingConnector> connector_ = std::make_shared<CallingConnector>();
+};
+
+TEST_P(ApiCallingConnectorTest, ThePhoneIsCalledAndTheCodeIsShownToKeyIn) {
+  const AccountId id = env_.AddAccount("volunteer.nine");
+  TestSession s = env_.Login("volunteer.nine");
+  HttpResponse g = env_.Send("GET", "/api/v1/me/endpoint", "", &s);
+  ASSERT_EQ(g.status, 200) << g.body;
+  EXPECT_EQ(Body(g),
+            (nlohmann::json{{"registered", false}, {"verified", false}, {"method", "call"}}));
+  HttpResponse e = env_.Send("POST", "/api/v1/me/endpoint", R"({"phone": "07700 900321"})", &s);
+  ASSERT_EQ(e.status, 201) << e.body;
+  EXPECT_EQ(Body(e)["method"], "call");
+  EXPECT_EQ(Body(e)["verification"], "calling");
+  EXPECT_EQ(Body(e)["code_minutes"], 10);
+  const std::string code = Body(e)["code"];
+  EXPECT_EQ(code.size(), 6u);
+  ASSERT_EQ(connector_->called.size(), 1u);
+  EXPECT_EQ(connector_->called[0], std::make_pair(std::string("+447700900321"), std::size_t{6}));
+  // The number never comes back.
+  EXPECT_EQ(e.body.find("900321"), std::string::npos) << e.body;
+  // Typing the shown code back proves nothing: refused, nothing verified.
+  HttpResponse v =
+      env_.Send("POST", "/api/v1/me/endpoint/verify", nlohmann::json{{"code", code}}.dump(), &s);
+  EXPECT_EQ(v.status, 409) << v.body;
+  g = env_.Send("GET", "/api/v1/me/endpoint", "", &s);
+  EXPECT_EQ(Body(g)["registered"], true);
+  EXPECT_EQ(Body(g)["verified"], false);
+  EXPECT_EQ(Body(g)["call"], (nlohmann::json{{"state", "calling"}}));
+  connector_->progress[id.value()] =
+      phonebank::Connector::VerifyProgress{"wrong", "", "that code is not the one we gave you", 0};
+  g = env_.Send("GET", "/api/v1/me/endpoint", "", &s);
+  EXPECT_EQ(Body(g)["call"], (nlohmann::json{{"state", "wrong"},
+                                             {"message", "that code is not the one we gave you"}}));
+  EXPECT_EQ(g.body.find(code), std::string::npos) << g.body;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ApiPhonebankTest, ::testing::Values("sqlite", "postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, ApiCallingConnectorTest,
+                         ::testing::Values("sqlite", "postgres"));
 INSTANTIATE_TEST_SUITE_P(Backends, ApiTextingConnectorTest,
                          ::testing::Values("sqlite", "postgres"));
 

@@ -190,6 +190,9 @@ inline constexpr ApiRoute kApiRoutes[] = {
      "Register the phone the platform rings you on"},
     {"me.endpoint_verify", "POST", "/api/v1/me/endpoint/verify", RouteAuth::kSession, "",
      RouteTarget::kNone, "Confirm your phone with the code sent to it"},
+    // Issue 17: the phone verified by a call and its keypad.
+    {"me.endpoint_get", "GET", "/api/v1/me/endpoint", RouteAuth::kSession, "", RouteTarget::kNone,
+     "Your phone: registered, verified, and how the verification call is going"},
     {"messages.list", "GET", "/api/v1/messages", RouteAuth::kSession, "", RouteTarget::kNone,
      "E-mail messages the signed-in account drafted, sent or is named in, and those it may open"},
     {"messages.create", "POST", "/api/v1/messages", RouteAuth::kCapability, "message.draft",
