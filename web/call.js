@@ -68,7 +68,7 @@ export async function render(ctx) {
   const errors = h("div", { id: "call-errors" }, campaign.error ? errorBanner(campaign.error) : "");
   const work = h("div", { id: "call-work" });
   const nextButton = h("button", { type: "button", id: "next" }, "Get the first member to call");
-  const endpoint = endpointPanel(errors);
+  const endpoint = endpointPanel(errors, timers);
 
   const setStatus = (text) => { status.textContent = text; };
 
@@ -380,7 +380,7 @@ const VERIFY_ENDS = {
   failed: "The call could not be made.",
 };
 
-function endpointPanel(errors) {
+function endpointPanel(errors, timers) {
   const phone = h("input", { type: "tel", name: "phone", autocomplete: "tel", id: "endpoint-phone" });
   const code = h("input", { type: "text", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
     id: "endpoint-code" });
@@ -420,8 +420,12 @@ function endpointPanel(errors) {
     callStatus.textContent = "Ringing your phone…";
     calling.hidden = false;
     announce("We are calling your phone now. Answer and key " + keys + " on its keypad.");
-    if (polling) clearTimeout(polling);
+    if (polling) {
+      clearTimeout(polling);
+      timers.delete(polling);
+    }
     const poll = async () => {
+      timers.delete(polling);
       polling = null;
       const asked = Date.now();
       let c;
@@ -449,6 +453,7 @@ function endpointPanel(errors) {
       else if (c.state === "calling") callStatus.textContent = "Ringing your phone…";
       // At most one question a second.
       polling = setTimeout(poll, Math.max(0, 1000 - (Date.now() - asked)));
+      timers.add(polling);
     };
     poll();
   };
