@@ -53,8 +53,9 @@ test_only_packages=(
   python3-dkim openssl
   # an independent verifier of the audit checkpoints (C2SP signed notes, Ed25519)
   python3-nacl
-  # SIPp plays the SIP trunk and the phones (tests/telephony)
-  sip-tester
+  # SIPp plays the SIP trunk and the phones (tests/telephony); setcap gives
+  # it the raw socket its keypad playback needs (sipp_capability below)
+  sip-tester libcap2-bin
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )
@@ -94,8 +95,21 @@ browser_deps() {
   fi
 }
 
+# SIPp plays keypad tones (play_pcap_audio, tests/telephony/verify.xml)
+# through a raw socket. Root has it; anyone else needs SIPp to hold
+# CAP_NET_RAW, granted once with sudo.
+sipp_capability() {
+  local sipp
+  [ "$(id -u)" -eq 0 ] && return 0
+  sipp="$(command -v sipp || true)"
+  [ -n "$sipp" ] || return 0
+  getcap "$sipp" 2>/dev/null | grep -q cap_net_raw && return 0
+  echo "setup: granting CAP_NET_RAW to $sipp (keypad tones in tests/telephony)" >&2
+  sudo setcap cap_net_raw+ep "$sipp"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
-  [ "$mode" != demo ] && browser_deps
+  [ "$mode" != demo ] && browser_deps && sipp_capability
   exit 0
 fi
 
@@ -115,5 +129,5 @@ if [[ " ${missing[*]} " == *" postfix "* ]]; then
 fi
 $sudo apt-get update -qq >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-[ "$mode" != demo ] && browser_deps
+[ "$mode" != demo ] && browser_deps && sipp_capability
 echo "setup: done" >&2
