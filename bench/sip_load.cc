@@ -100,6 +100,7 @@ struct Options {
   std::string dir;
   std::string bin = "build/release/switchboard";
   std::string connector = "sip";
+  std::string transport = "udp";
   std::uint64_t members = 20000;
   int callers = 240;
   double rate = 100;
@@ -128,6 +129,8 @@ Options ParseArgs(int argc, char** argv) {
       o.bin = value();
     } else if (key == "--connector") {
       o.connector = value();
+    } else if (key == "--transport") {
+      o.transport = value();
     } else if (key == "--members") {
       o.members = std::stoull(value());
     } else if (key == "--callers") {
@@ -147,6 +150,7 @@ Options ParseArgs(int argc, char** argv) {
   if (o.dir.empty()) Die("--dir is required");
   if (o.mode != "prepare" && o.mode != "run") Die("mode is prepare or run");
   if (o.connector != "sip" && o.connector != "sandbox") Die("--connector: sip or sandbox");
+  if (o.transport != "udp" && o.transport != "tcp") Die("--transport: udp or tcp");
   if (o.callers < 1 || o.callers > 1000) {
     Die("--callers: 1 to 1000 (callers' phones are 07700 900000-900999)");
   }
@@ -237,8 +241,8 @@ class Server {
   int port_ = 0;
 };
 
-bool UdpPortTaken(int port) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+bool PortTaken(int port, bool tcp) {
+  const int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
   if (fd < 0) return false;
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -266,7 +270,8 @@ int FreeUdpPort() {
 // SIPp as the trunk: answer.xml, every step in `log_path`.
 class Sipp {
  public:
-  Sipp(const std::string& scenario, const std::string& dir) : log_(dir + "/sipp-steps.log") {
+  Sipp(const std::string& scenario, const std::string& dir, bool tcp)
+      : log_(dir + "/sipp-steps.log") {
     for (int attempt = 0; attempt < 5 && pid_ < 0; ++attempt) {
       port_ = FreeUdpPort();
       pid_ = Spawn({"sipp",
@@ -277,7 +282,7 @@ class Sipp {
                     "-p",
                     std::to_string(port_),
                     "-t",
-                    "u1",
+                    tcp ? "t1" : "u1",
                     "-nostdin",
                     "-trace_logs",
                     "-log_file",
@@ -297,7 +302,7 @@ class Sipp {
           pid_ = -1;
           break;
         }
-        up = UdpPortTaken(port_);
+        up = PortTaken(port_, tcp);
         if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       if (!up && pid_ > 0) Stop();
@@ -831,6 +836,7 @@ json MeasureAtTrunk(const Options& o, const Load& load, const SippLog& log) {
   }
   for (auto& [d, v] : by_dialled) std::sort(v.begin(), v.end());
   std::vector<double> to_caller_invite, to_member_invite;
+  std::vector<std::vector<double>> by_second;  // by when the call was due, in the window
   std::uint64_t unmatched = 0, member_rung = 0;
   for (const Placed& p : load.stats().placed) {
     if (!p.in_window || p.call <= 0) continue;
@@ -848,6 +854,9 @@ json MeasureAtTrunk(const Options& o, const Load& load, const SippLog& log) {
     }
     ++member_rung;
     to_member_invite.push_back(log.legs.at(m->second).invited - p.due);
+    const auto second = static_cast<size_t>(std::max(0.0, p.due - load.window_start()));
+    if (by_second.size() <= second) by_second.resize(second + 1);
+    by_second[second].push_back(to_member_invite.back());
   }
   // Calls bridged at once: from the caller's phone receiving the member's
   // media to its BYE, sampled every 10 ms across the window.
@@ -873,7 +882,12 @@ json MeasureAtTrunk(const Options& o, const Load& load, const SippLog& log) {
   }
   peak = std::max(peak, up);
   area += up * (we - last);
+  json max_by_second = json::array();
+  for (auto& v : by_second) {
+    max_by_second.push_back(v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()) * 1000.0);
+  }
   return {{"member_rung_in_window", member_rung},
+          {"call_to_member_invite_max_ms_by_second", max_by_second},
           {"setups_per_second", static_cast<double>(member_rung) / o.seconds},
           {"unmatched", unmatched},
           {"call_to_caller_invite", Percentiles(to_caller_invite)},
@@ -965,11 +979,12 @@ int Run(const Options& o) {
   if (o.connector == "sip") {
     fs::remove(o.dir + "/sipp-steps.log");
     fs::remove(o.dir + "/sipp-errors.log");
-    sipp.emplace(ScenarioPath(), o.dir);
+    sipp.emplace(ScenarioPath(), o.dir, o.transport == "tcp");
     SetConfigValue(run_dir, "telephony",
                    {{"connector", "\"sip\""},
                     {"trunk_uri", "\"sip:127.0.0.1:" + std::to_string(sipp->port()) + "\""},
                     {"caller_id", "\"+441632960000\""},
+                    {"transport", "\"" + o.transport + "\""},
                     {"port", "0"},
                     {"max_calls", "100000"},
                     {"max_calls_per_campaign", "100000"}});
@@ -992,6 +1007,7 @@ int Run(const Options& o) {
     if (p.call > 0) ++connected_in_window;
   }
   json out{{"connector", o.connector},
+           {"transport", o.connector == "sip" ? o.transport : ""},
            {"callers", o.callers},
            {"offered_rate", o.rate},
            {"hold_seconds", o.hold},
@@ -1025,7 +1041,8 @@ int Run(const Options& o) {
                out["check"]["audit_verify_exit"].get<int>());
   fs::remove_all(run_dir);
   return out["check"]["recorded"].get<bool>() && out["check"]["audit_verify_exit"] == 0 &&
-                 s.io_errors == 0 && sipp_errors == 0
+                 s.io_errors == 0 && sipp_errors == 0 &&
+                 (!sipp || out["trunk"]["member_rung_in_window"].get<std::uint64_t>() > 0)
              ? 0
              : 1;
 }

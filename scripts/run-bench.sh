@@ -144,8 +144,9 @@ fi
 if want p9 && [ -x "$build/bench/sip_load" ]; then
   # P9: bench/sip_load.cc places bridged calls through `switchboard serve`
   # with SIPp as the trunk and both phones; the baseline is the sandbox
-  # connector through the same API path. Runs alternate: SIP at the target
-  # rate, the sandbox at the same rate, SIP at twice it (headroom).
+  # connector through the same API path. Runs alternate: SIP over UDP, the
+  # sandbox, SIP over TCP, all at the target rate; then SIP over UDP at the
+  # high rate (headroom), unless SB_P9_HIGH_RATE=0.
   p9_callers=${SB_P9_CALLERS:-240}
   p9_rate=${SB_P9_RATE:-100}           # calls set up per second offered (the target)
   p9_hold=${SB_P9_HOLD:-2.1}           # seconds each call stays up: ~rate x hold bridged at once
@@ -158,11 +159,13 @@ if want p9 && [ -x "$build/bench/sip_load" ]; then
   "$build/bench/sip_load" prepare --dir "$work/p9" --bin "$bin" --callers "$p9_callers" \
     --members "${SB_P9_MEMBERS:-20000}" >"$work/p9-prepare.json" 2>"$work/p9-prepare.log"
   : >"$work/p9-runs.jsonl"
+  specs=("sip udp $p9_rate $p9_hold" "sandbox udp $p9_rate $p9_hold" "sip tcp $p9_rate $p9_hold")
+  [ "$p9_high_rate" != 0 ] && specs+=("sip udp $p9_high_rate $p9_high_hold")
   for _ in $(seq "$runs"); do
-    for spec in "sip $p9_rate $p9_hold" "sandbox $p9_rate $p9_hold" "sip $p9_high_rate $p9_high_hold"; do
+    for spec in "${specs[@]}"; do
       set -- $spec
       SB_SOURCE_DIR="$root" "$build/bench/sip_load" run --dir "$work/p9" --bin "$bin" \
-        --callers "$p9_callers" --connector "$1" --rate "$2" --hold "$3" \
+        --callers "$p9_callers" --connector "$1" --transport "$2" --rate "$3" --hold "$4" \
         --seconds "$p9_seconds" --warmup "$p9_warmup" 2>/dev/null >>"$work/p9-runs.jsonl" || true
     done
   done
