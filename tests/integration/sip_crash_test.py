@@ -272,6 +272,12 @@ class SipCrashTest(DataDirTest):
                 wait_for("a BYE on every leg", lambda: len(sipp.steps("bye")) == 2 * CALLERS)
                 byes = {(s[1], s[2]) for s in sipp.steps("bye")}
                 self.assertEqual(byes, legs)
+                # In sequence (RFC 3261 12.2.1.1): each caller leg's BYE takes a CSeq above
+                # the re-INVITE's that bridged it, as stored before the crash.
+                reinvite = {s[1]: int(s[2]) for s in sipp.steps("bridged")}
+                for s in sipp.steps("bye"):
+                    if s[1] == "caller":
+                        self.assertGreater(int(s[3]), reinvite[s[2]], s)
 
                 # The callers record their outcomes and carry on, through the trunk.
                 heads = [self.headers(server.port, *lp)[0] for lp in logins]
