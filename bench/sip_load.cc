@@ -40,6 +40,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -161,6 +162,31 @@ Options ParseArgs(int argc, char** argv) {
 
 // ---- processes -----------------------------------------------------------------
 
+// SIPp, killed with this process however it ends (a Die() runs no
+// destructors), its output in `out_path`.
+pid_t SpawnTied(const std::vector<std::string>& args, const std::string& out_path) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) Die("fork");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int null = open("/dev/null", O_RDONLY);
+    if (out >= 0) {
+      dup2(out, 1);
+      dup2(out, 2);
+    }
+    if (null >= 0) dup2(null, 0);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path,
             const std::string& stderr_path, int stdout_fd = -1) {
   std::vector<char*> argv;
@@ -274,27 +300,27 @@ class Sipp {
       : log_(dir + "/sipp-steps.log") {
     for (int attempt = 0; attempt < 5 && pid_ < 0; ++attempt) {
       port_ = FreeUdpPort();
-      pid_ = Spawn({"sipp",
-                    "-sf",
-                    scenario,
-                    "-i",
-                    "127.0.0.1",
-                    "-p",
-                    std::to_string(port_),
-                    "-t",
-                    tcp ? "t1" : "u1",
-                    "-nostdin",
-                    "-trace_logs",
-                    "-log_file",
-                    log_,
-                    "-trace_err",
-                    "-error_file",
-                    dir + "/sipp-errors.log",
-                    "-max_recv_loops",
-                    "10000",
-                    "-buff_size",
-                    "8388608"},
-                   dir + "/sipp-output.log", "");
+      pid_ = SpawnTied({"sipp",
+                        "-sf",
+                        scenario,
+                        "-i",
+                        "127.0.0.1",
+                        "-p",
+                        std::to_string(port_),
+                        "-t",
+                        tcp ? "t1" : "u1",
+                        "-nostdin",
+                        "-trace_logs",
+                        "-log_file",
+                        log_,
+                        "-trace_err",
+                        "-error_file",
+                        dir + "/sipp-errors.log",
+                        "-max_recv_loops",
+                        "10000",
+                        "-buff_size",
+                        "8388608"},
+                       dir + "/sipp-output.log");
       bool up = false;
       for (int i = 0; i < 500 && !up; ++i) {
         int status = 0;
