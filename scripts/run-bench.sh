@@ -3,7 +3,7 @@
 # build/bench-results.md. Figures are medians of several runs; baselines are
 # measured in the same run. Usage: scripts/run-bench.sh BUILD_DIR [MEMBERS]
 # SB_BENCH_ONLY: a comma-separated list of sections to run (store, p1, p2, p4,
-# import, p3, p6), e.g. SB_BENCH_ONLY=p3; default all.
+# import, p3, p6, p9), e.g. SB_BENCH_ONLY=p3; default all.
 set -euo pipefail
 build=${1:?build dir}
 members=${2:-${SB_BENCH_MEMBERS:-1000000}}
@@ -139,6 +139,37 @@ if want p3 && [ -x "$build/bench/phonebank_load" ]; then
   done
   "$p3_baseline" stop "$work/p3-pg"
   python3 "$root/bench/phonebank_report.py" "$work/p3-prepare.json" "$work/p3-runs.jsonl" "$p3_rate"
+  echo
+fi
+if want p9 && [ -x "$build/bench/sip_load" ]; then
+  # P9: bench/sip_load.cc places bridged calls through `switchboard serve`
+  # with SIPp as the trunk and both phones; the baseline is the sandbox
+  # connector through the same API path. Runs alternate: SIP over UDP, the
+  # sandbox, SIP over TCP, all at the target rate; then SIP over UDP at the
+  # high rate (headroom), unless SB_P9_HIGH_RATE=0.
+  p9_callers=${SB_P9_CALLERS:-240}
+  p9_rate=${SB_P9_RATE:-100}           # calls set up per second offered (the target)
+  p9_hold=${SB_P9_HOLD:-2.1}           # seconds each call stays up: ~rate x hold bridged at once
+  p9_high_rate=${SB_P9_HIGH_RATE:-200}
+  p9_high_hold=${SB_P9_HIGH_HOLD:-1.0}
+  p9_seconds=${SB_P9_SECONDS:-20}
+  p9_warmup=${SB_P9_WARMUP:-5}
+  echo "## P9: bridged calls through SIP, about $(echo "$p9_rate * $p9_hold / 1" | bc) at once (target: >= 100 call set-ups/s, call -> member ringing p99 <= 100 ms)"
+  echo
+  "$build/bench/sip_load" prepare --dir "$work/p9" --bin "$bin" --callers "$p9_callers" \
+    --members "${SB_P9_MEMBERS:-20000}" >"$work/p9-prepare.json" 2>"$work/p9-prepare.log"
+  : >"$work/p9-runs.jsonl"
+  specs=("sip udp $p9_rate $p9_hold" "sandbox udp $p9_rate $p9_hold" "sip tcp $p9_rate $p9_hold")
+  [ "$p9_high_rate" != 0 ] && specs+=("sip udp $p9_high_rate $p9_high_hold")
+  for _ in $(seq "$runs"); do
+    for spec in "${specs[@]}"; do
+      set -- $spec
+      SB_SOURCE_DIR="$root" "$build/bench/sip_load" run --dir "$work/p9" --bin "$bin" \
+        --callers "$p9_callers" --connector "$1" --transport "$2" --rate "$3" --hold "$4" \
+        --seconds "$p9_seconds" --warmup "$p9_warmup" 2>/dev/null >>"$work/p9-runs.jsonl" || true
+    done
+  done
+  python3 "$root/bench/sip_report.py" "$work/p9-prepare.json" "$work/p9-runs.jsonl"
   echo
 fi
 if want p6 && [ ! -x /usr/sbin/smtp-sink ]; then
