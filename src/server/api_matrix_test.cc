@@ -20,6 +20,7 @@
 #include "phonebank/phonebank.h"
 #include "privacy/breach.h"
 #include "privacy/export.h"
+#include "privacy/export_testing.h"
 #include "privacy/requests.h"
 #include "server/api_routes.h"
 #include "server/api_testing.h"
@@ -652,23 +653,18 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
     if (id == "exports.download" && actor.valid() && env_.totp_.count(actor.value())) {
       requester = actor;
     }
-    std::int64_t export_id = 0;
+    privacy::ExportId export_id;
     EXPECT_TRUE(env_.env_.store_
                     ->Write([&](store::Tx& tx) -> Status {
-                      return tx.Query(
-                          "INSERT INTO exports (requested_by, scope_unit, role, purpose, columns, "
-                          "recipient_key, state, requested_at) VALUES ($1, $2, 'membership_admin', "
-                          "'matrix', 'first_name,email', $3, $4, $5) RETURNING id",
-                          {requester.value(), aldershot_.value(),
-                           store::Value::Bytes(*crypto::FromHex(key)),
-                           id == "exports.download" ? "approved" : "pending", now},
-                          [&](const store::Row& r) {
-                            export_id = r.Int(0);
-                            return false;
-                          });
+                      SB_ASSIGN_OR_RETURN(export_id,
+                                          privacy::testing::InsertExportForTesting(
+                                              tx, requester, aldershot_,
+                                              id == "exports.download" ? "approved" : "pending",
+                                              *crypto::FromHex(key), now));
+                      return Status::Ok();
                     })
                     .ok());
-    const std::string path = "/api/v1/exports/" + std::to_string(export_id);
+    const std::string path = "/api/v1/exports/" + export_id.ToString();
     if (id == "exports.approve") {
       return {"POST", path + "/approve", nlohmann::json{{"totp", code()}}.dump()};
     }
