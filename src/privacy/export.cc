@@ -628,8 +628,9 @@ Result<ExportFile> ExportService::Produce(AccountId requester, bool second_facto
   return out;
 }
 
-Result<ExportRecord> ExportService::Close(AccountId who, ExportId id, std::string_view reason,
-                                          std::string_view request_id, std::string_view client) {
+Result<ExportRecord> ExportService::Close(AccountId who, bool second_factor, ExportId id,
+                                          std::string_view reason, std::string_view request_id,
+                                          std::string_view client) {
   SB_RETURN_IF_ERROR(
       CheckPurpose(reason, policy_.export_purpose_max_chars, "reason for withdrawing the export"));
   const Micros now = clock_.Now();
@@ -648,7 +649,7 @@ Result<ExportRecord> ExportService::Close(AccountId who, ExportId id, std::strin
     access::Decision d;
     if (!own) {
       SB_ASSIGN_OR_RETURN(access::PrincipalData data, access::LoadPrincipal(tx, who));
-      d = ApproverDecision(policy_, tree_, data.principal(true), rec.scope, now);
+      d = ApproverDecision(policy_, tree_, data.principal(second_factor), rec.scope, now);
       if (!d.allow) {
         SB_RETURN_IF_ERROR(
             access::RecordRefusal(tx, policy_, acting, "export.refuse", d, false).status());

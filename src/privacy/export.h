@@ -118,10 +118,12 @@ class ExportService {
                              std::string_view request_id = {}, std::string_view client = {});
 
   // Withdraws an export not yet produced: `who` is its requester
-  // (cancelled) or an account that could approve it (refused; no code
-  // needed to say no). kFailedPrecondition once produced or closed.
-  Result<ExportRecord> Close(AccountId who, ExportId id, std::string_view reason,
-                             std::string_view request_id = {}, std::string_view client = {});
+  // (cancelled) or an account that could approve it (refused; no fresh code
+  // needed to say no, but a privileged role still needs `second_factor`, as
+  // for Produce). kFailedPrecondition once produced or closed.
+  Result<ExportRecord> Close(AccountId who, bool second_factor, ExportId id,
+                             std::string_view reason, std::string_view request_id = {},
+                             std::string_view client = {});
 
   Result<ExportRecord> Get(ExportId id);
   Result<std::vector<ExportRecord>> List(AccountId requested_by = AccountId());

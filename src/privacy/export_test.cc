@@ -311,13 +311,17 @@ TEST_P(ExportTest, ChosenColumnsNarrowTheFileAndNeverWiden) {
 TEST_P(ExportTest, RefusedByAnApproverOrCancelledByItsRequester) {
   auto first = env_.service_->Request(env_.Ask(alice_));
   ASSERT_TRUE(first);
-  auto outsider = env_.service_->Close(organiser_, first->id, "not mine to say");
+  auto outsider = env_.service_->Close(organiser_, true, first->id, "not mine to say");
   ASSERT_FALSE(outsider);
   EXPECT_EQ(outsider.error().code(), StatusCode::kPermissionDenied);
-  auto no_reason = env_.service_->Close(bob_, first->id, "  ");
+  // A privileged approver whose sign-in skipped the second factor may not.
+  auto weak = env_.service_->Close(bob_, false, first->id, "no");
+  ASSERT_FALSE(weak);
+  EXPECT_EQ(weak.error().code(), StatusCode::kPermissionDenied);
+  auto no_reason = env_.service_->Close(bob_, true, first->id, "  ");
   ASSERT_FALSE(no_reason);
   EXPECT_EQ(no_reason.error().code(), StatusCode::kInvalidArgument);
-  auto refused = env_.service_->Close(bob_, first->id, "no contract with the mailing house");
+  auto refused = env_.service_->Close(bob_, true, first->id, "no contract with the mailing house");
   ASSERT_TRUE(refused) << refused.error().ToString();
   EXPECT_EQ(refused->state, "refused");
   EXPECT_EQ(refused->closed_by, bob_);
@@ -334,13 +338,13 @@ TEST_P(ExportTest, RefusedByAnApproverOrCancelledByItsRequester) {
   // Its requester cancels an approved one; a produced one stays.
   ExportId made;
   env_.Make(alice_, bob_, &made);
-  EXPECT_EQ(env_.service_->Close(alice_, made, "too late").error().code(),
+  EXPECT_EQ(env_.service_->Close(alice_, true, made, "too late").error().code(),
             StatusCode::kFailedPrecondition);
   env_.clock_.Advance(kMicrosPerDay);  // the quota: two a day
   auto second = env_.service_->Request(env_.Ask(alice_));
   ASSERT_TRUE(second);
   ASSERT_TRUE(env_.service_->Approve(bob_, env_.Code(bob_), second->id));
-  auto cancelled = env_.service_->Close(alice_, second->id, "asked for the wrong unit");
+  auto cancelled = env_.service_->Close(alice_, true, second->id, "asked for the wrong unit");
   ASSERT_TRUE(cancelled) << cancelled.error().ToString();
   EXPECT_EQ(cancelled->state, "cancelled");
   EXPECT_EQ(env_.service_->Produce(alice_, true, second->id).error().code(),

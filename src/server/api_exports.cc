@@ -146,8 +146,8 @@ void Api::AddExportHandlers() {
   handlers_["exports.cancel"] = [=, this](const ApiCall& call) {
     auto reason = StringField(call.body, "reason", true, 4000);
     if (!reason) return StatusResponse(reason.error(), call.req.request_id);
-    auto rec =
-        service().Close(account(call), export_id(call), *reason, call.req.request_id, call.client);
+    auto rec = service().Close(account(call), call.session->session.second_factor, export_id(call),
+                               *reason, call.req.request_id, call.client);
     if (!rec) return StatusResponse(rec.error(), call.req.request_id);
     return Json(200, {{"export", RecordJson(*deps_.tree, *rec)}});
   };
