@@ -687,19 +687,17 @@ Result<std::vector<ExportService::Listed>> ExportService::ListWithin(AccountId v
                                                                      std::string_view client) {
   if (!tree_.Find(unit)) return Status::InvalidArgument("no unit has id " + unit.ToString());
   const Micros now = clock_.Now();
-  Status refused = Status::Ok();
   std::vector<Listed> out;
-  // A write: a refusal is recorded.
-  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
-    refused = Status::Ok();
+  // Decided and listed in a read; a refusal is recorded in a write of its own.
+  std::optional<access::Decision> denied;
+  SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     out.clear();
+    denied.reset();
     SB_ASSIGN_OR_RETURN(access::PrincipalData data, access::LoadPrincipal(tx, viewer));
     const access::Principal p = data.principal(second_factor);
     const access::Decision d = ApproverDecision(policy_, tree_, p, unit, now);
     if (!d.allow) {
-      const access::Acting who = ActingFor(viewer, now, request_id, client);
-      SB_RETURN_IF_ERROR(access::RecordRefusal(tx, policy_, who, kCapability, d, false).status());
-      refused = Status::PermissionDenied(d.deny_reason);
+      denied = d;
       return Status::Ok();
     }
     std::vector<ExportRecord> all;
@@ -724,7 +722,13 @@ Result<std::vector<ExportService::Listed>> ExportService::ListWithin(AccountId v
     }
     return Status::Ok();
   }));
-  SB_RETURN_IF_ERROR(refused);
+  if (denied) {
+    SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+      const access::Acting who = ActingFor(viewer, now, request_id, client);
+      return access::RecordRefusal(tx, policy_, who, kCapability, *denied, false).status();
+    }));
+    return Status::PermissionDenied(denied->deny_reason);
+  }
   return out;
 }
 

@@ -376,9 +376,13 @@ TEST_P(ExportTest, ListedForThoseWhoMayApprove) {
   auto narrow = env_.service_->ListWithin(bob_, true, below);
   ASSERT_TRUE(narrow);
   EXPECT_TRUE(narrow->empty());
+  const std::string denials =
+      "SELECT COUNT(*) FROM audit_events WHERE action = 'member.export' AND decision = 'deny'";
+  const std::int64_t before = Count(env_, denials);
   auto outsider = env_.service_->ListWithin(organiser_, true, env_.Root());
   ASSERT_FALSE(outsider);
   EXPECT_EQ(outsider.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count(env_, denials), before + 1);  // recorded
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ExportTest, ::testing::Values("sqlite", "postgres"));
