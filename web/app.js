@@ -21,6 +21,7 @@
 //   #/contests, #/contests/<id>   internal elections (contests.js)
 //   #/dpo[/audit|/breaches[/<id>]|/grants|/witness]   the DPO console (dpo.js)
 //   #/privacy/requests, #/privacy/members/<id>       requests and reports (sar.js)
+//   #/exports               member exports: ask, follow, download (exports.js)
 //
 // Above every screen, a contest's staff-neutrality notice for the accounts
 // it binds (contests.js, neutralityNotices).
@@ -41,6 +42,7 @@ import { canEmail } from "./mail.js";
 import * as contests from "./contests.js";
 import * as dpo from "./dpo.js";
 import * as sar from "./sar.js";
+import * as exportsScreen from "./exports.js";
 
 // contests: GET /contests as last read (null: not read, or unreadable).
 const state = { session: null, notice: null, contests: null };
@@ -91,6 +93,7 @@ function route() {
       parts.length === 3) {
     return { screen: "privacyReport", params: { id: parts[2] } };
   }
+  if (parts[0] === "exports" && parts.length === 1) return { screen: "exports", params: {} };
   return { screen: "notfound", params: {} };
 }
 
@@ -103,6 +106,7 @@ const screens = {
   dpo,
   privacyRequests: { render: sar.renderRequests },
   privacyReport: { render: sar.renderReport },
+  exports: exportsScreen,
   forgot: { render: enrol.renderForgot },
   link: { render: enrol.renderLink },
 };
@@ -121,6 +125,8 @@ const NAV = [
   // For accounts with audit.read or a privacy.* capability (dpo.js). The
   // subject-access and erasure queue ("Requests") is a tab inside it.
   ["/#/dpo", "Data protection", (s) => dpo.isDpo(s), ["dpo", "privacyRequests", "privacyReport"]],
+  // For accounts with member.export (exports.js).
+  ["/#/exports", "Exports", (s) => exportsScreen.canExport(s), ["exports"]],
 ];
 
 // The session cookie is shared by every tab; each page gets its CSRF token

@@ -7,6 +7,8 @@
 //   #/dpo/breaches, #/dpo/breaches/<id>            the breach register
 //   #/dpo/grants              who can see what now, and what ends soon
 //   #/dpo/witness             signed checkpoints, checked and downloadable
+//   #/dpo/exports             exports to approve, their history, tracing a
+//                             leaked file (exports.js)
 //
 // Proofs are checked in this page, not by the server: the event's canonical
 // bytes are hashed as an RFC 6962 leaf (WebCrypto SHA-256), walked up its
@@ -19,6 +21,7 @@
 
 import { get, post, patch } from "./api.js";
 import { h, field, errorBanner, formatDate, facts, announce } from "./dom.js";
+import { renderDpo as exportsTab } from "./exports.js";
 
 const AUDIT_CAPS = ["audit.read", "privacy.sar", "privacy.erase", "privacy.breach", "privacy.retention"];
 const KEY_PIN = "switchboard.audit-key";
@@ -188,6 +191,7 @@ export function tabs(current) {
     ["/#/dpo/breaches", "Breaches", "breaches"],
     ["/#/dpo/grants", "Who can see what", "grants"],
     ["/#/privacy/requests", "Requests", "requests"],
+    ["/#/dpo/exports", "Exports", "exports"],
     ["/#/dpo/witness", "Checkpoints", "witness"],
   ];
   return h("nav", { class: "tabs", "aria-label": "Data protection" },
@@ -602,5 +606,6 @@ export async function render(ctx) {
   if (view === "breaches") return renderBreaches(ctx);
   if (view === "witness") return renderWitness(ctx);
   if (view === "grants") return renderGrants(ctx);
+  if (view === "exports") return exportsTab(ctx);
   return renderDashboard(ctx);
 }

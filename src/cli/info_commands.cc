@@ -74,6 +74,7 @@ class ApiCommands final : public Command {
                      {"auth", auth},
                      {"capability", r.capability},
                      {"summary", r.summary}});
+      if (!r.also.empty()) out.back()["also"] = r.also;
       if (!json_) {
         std::printf("%-7s %-40s %-10s %s\n", std::string(r.method).c_str(),
                     std::string(r.path).c_str(), auth, std::string(r.capability).c_str());

@@ -54,17 +54,22 @@ size_t Utf8Chars(std::string_view s) {
   return n;
 }
 
-Status CheckPurpose(std::string_view purpose, int max_chars) {
+// A purpose or a reason: `what` names it in errors.
+Status CheckPurpose(std::string_view purpose, int max_chars, std::string_view what = "purpose") {
   const std::string p = text::Trim(purpose);
-  if (p.empty()) return Status::InvalidArgument("state the purpose of the export");
-  if (!text::IsValidUtf8(p)) return Status::InvalidArgument("the purpose is not UTF-8 text");
+  const std::string w(what);
+  if (p.empty()) {
+    return Status::InvalidArgument(what == "purpose" ? "state the purpose of the export"
+                                                     : "give the " + w);
+  }
+  if (!text::IsValidUtf8(p)) return Status::InvalidArgument("the " + w + " is not UTF-8 text");
   if (Utf8Chars(p) > static_cast<size_t>(max_chars)) {
-    return Status::InvalidArgument("the purpose is longer than " + std::to_string(max_chars) +
+    return Status::InvalidArgument("the " + w + " is longer than " + std::to_string(max_chars) +
                                    " characters (policy [export] purpose_max_chars)");
   }
   for (char c : p) {
     if (static_cast<unsigned char>(c) < 0x20 && c != '\n') {
-      return Status::InvalidArgument("the purpose holds control characters");
+      return Status::InvalidArgument("the " + w + " holds control characters");
     }
   }
   return Status::Ok();
@@ -79,7 +84,7 @@ std::uint64_t SodiumRandom() {
 const char* kRecordColumns =
     "id, requested_by, scope_unit, role, grant_id, purpose, columns, state, requested_at, "
     "approved_by, approved_at, produced_at, member_rows, canary_rows, request_seq, approve_seq, "
-    "produce_seq";
+    "produce_seq, closed_by, closed_at, close_reason, close_seq";
 
 ExportRecord ReadRecord(const store::Row& r) {
   ExportRecord e;
@@ -100,6 +105,10 @@ ExportRecord ReadRecord(const store::Row& r) {
   e.request_seq = r.IsNull(14) ? -1 : r.Int(14);
   e.approve_seq = r.IsNull(15) ? -1 : r.Int(15);
   e.produce_seq = r.IsNull(16) ? -1 : r.Int(16);
+  if (!r.IsNull(17)) e.closed_by = AccountId(r.Int(17));
+  e.closed_at = r.IsNull(18) ? 0 : r.Int(18);
+  e.close_reason = r.IsNull(19) ? "" : std::string(r.Text(19));
+  e.close_seq = r.IsNull(20) ? -1 : r.Int(20);
   return e;
 }
 
@@ -172,6 +181,17 @@ Result<StepUp> CheckStepUp(store::Tx& tx, const crypto::Sealer& sealer, AccountI
 }
 
 std::string ExportIdText(ExportId id) { return "export:" + id.ToString(); }
+
+// Whether `p` may approve (or refuse) an export over `scope`: member.export
+// or, failing that, privacy.sar over it.
+access::Decision ApproverDecision(const access::Policy& policy, const members::OrgTree& tree,
+                                  const access::Principal& p, UnitId scope, Micros now) {
+  access::Target target;
+  target.unit = scope;
+  access::Decision d = access::Decide(policy, tree, p, kCapability, target, now);
+  if (!d.allow) d = access::Decide(policy, tree, p, "privacy.sar", target, now);
+  return d;
+}
 
 // A member's contact points as export cells: e-mail, mobile, phone, address,
 // postcode.
@@ -325,6 +345,20 @@ Result<ExportRecord> ExportService::Request(const ExportRequest& r) {
       refused = Status::PermissionDenied(d.deny_reason);
       return Status::Ok();
     }
+    // Columns asked for: only the role's, kept in the file's order.
+    std::vector<std::string> columns = ExportColumns(d.fields());
+    for (const std::string& c : r.columns) {
+      if (std::find(columns.begin(), columns.end(), c) == columns.end()) {
+        refused = Status::InvalidArgument(
+            "the column \"" + c + "\" is not one your role may export (" + Join(columns) + ")");
+        return Status::Ok();
+      }
+    }
+    if (!r.columns.empty()) {
+      std::erase_if(columns, [&](const std::string& c) {
+        return std::find(r.columns.begin(), r.columns.end(), c) == r.columns.end();
+      });
+    }
     SB_ASSIGN_OR_RETURN(access::QuotaCheck q,
                         access::Charge(tx, r.requester, *d.role, kCapability, now));
     if (!q.allow) {
@@ -339,7 +373,7 @@ Result<ExportRecord> ExportService::Request(const ExportRequest& r) {
     rec.role = d.role->name;
     rec.grant = d.grant.value();
     rec.purpose = text::Trim(r.purpose);
-    rec.columns = ExportColumns(d.fields());
+    rec.columns = std::move(columns);
     rec.state = policy_.export_approval ? "pending" : "approved";
     rec.requested_at = now;
     std::int64_t id = 0;
@@ -400,11 +434,8 @@ Result<ExportRecord> ExportService::Approve(AccountId approver, std::string_view
       return Status::Ok();
     }
     SB_ASSIGN_OR_RETURN(access::PrincipalData data, access::LoadPrincipal(tx, approver));
-    const access::Principal p = data.principal(true);
-    access::Target target;
-    target.unit = rec.scope;
-    access::Decision d = access::Decide(policy_, tree_, p, kCapability, target, now);
-    if (!d.allow) d = access::Decide(policy_, tree_, p, "privacy.sar", target, now);
+    const access::Decision d =
+        ApproverDecision(policy_, tree_, data.principal(true), rec.scope, now);
     if (!d.allow) {
       SB_RETURN_IF_ERROR(
           access::RecordRefusal(tx, policy_, who, "export.approve", d, false).status());
@@ -597,6 +628,110 @@ Result<ExportFile> ExportService::Produce(AccountId requester, bool second_facto
   return out;
 }
 
+Result<ExportRecord> ExportService::Close(AccountId who, bool second_factor, ExportId id,
+                                          std::string_view reason, std::string_view request_id,
+                                          std::string_view client) {
+  SB_RETURN_IF_ERROR(
+      CheckPurpose(reason, policy_.export_purpose_max_chars, "reason for withdrawing the export"));
+  const Micros now = clock_.Now();
+  Status refused = Status::Ok();
+  ExportRecord rec;
+  SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+    refused = Status::Ok();
+    const access::Acting acting = ActingFor(who, now, request_id, client);
+    SB_ASSIGN_OR_RETURN(rec, Load(tx, id));
+    if (rec.state != "pending" && rec.state != "approved") {
+      refused = Status::FailedPrecondition("export " + id.ToString() + " is " + rec.state +
+                                           "; only one not yet downloaded can be withdrawn");
+      return Status::Ok();
+    }
+    const bool own = rec.requested_by == who;
+    access::Decision d;
+    if (!own) {
+      SB_ASSIGN_OR_RETURN(access::PrincipalData data, access::LoadPrincipal(tx, who));
+      d = ApproverDecision(policy_, tree_, data.principal(second_factor), rec.scope, now);
+      if (!d.allow) {
+        SB_RETURN_IF_ERROR(
+            access::RecordRefusal(tx, policy_, acting, "export.refuse", d, false).status());
+        refused = Status::PermissionDenied(
+            "refusing an export needs member.export or privacy.sar over its scope: " +
+            d.deny_reason);
+        return Status::Ok();
+      }
+    }
+    access::Acting allowed = acting;
+    if (!own) allowed.decision = &d;
+    audit::Event e = allowed.Allow(own ? "export.cancel" : "export.refuse");
+    if (e.request_id.empty()) e.request_id = ExportIdText(id);
+    SB_ASSIGN_OR_RETURN(audit::Appended a, audit::AuditLog::Append(tx, e));
+    rec.state = own ? "cancelled" : "refused";
+    rec.closed_by = who;
+    rec.closed_at = now;
+    rec.close_reason = text::Trim(reason);
+    rec.close_seq = a.seq;
+    return tx
+        .Exec(
+            "UPDATE exports SET state = $1, closed_by = $2, closed_at = $3, "
+            "close_reason = $4, close_seq = $5 WHERE id = $6",
+            {rec.state, who.value(), now, rec.close_reason, a.seq, id.value()})
+        .status();
+  }));
+  SB_RETURN_IF_ERROR(refused);
+  return rec;
+}
+
+Result<std::vector<ExportService::Listed>> ExportService::ListWithin(AccountId viewer,
+                                                                     bool second_factor,
+                                                                     UnitId unit,
+                                                                     std::string_view request_id,
+                                                                     std::string_view client) {
+  if (!tree_.Find(unit)) return Status::InvalidArgument("no unit has id " + unit.ToString());
+  const Micros now = clock_.Now();
+  std::vector<Listed> out;
+  // Decided and listed in a read; a refusal is recorded in a write of its own.
+  std::optional<access::Decision> denied;
+  SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
+    out.clear();
+    denied.reset();
+    SB_ASSIGN_OR_RETURN(access::PrincipalData data, access::LoadPrincipal(tx, viewer));
+    const access::Principal p = data.principal(second_factor);
+    const access::Decision d = ApproverDecision(policy_, tree_, p, unit, now);
+    if (!d.allow) {
+      denied = d;
+      return Status::Ok();
+    }
+    std::vector<ExportRecord> all;
+    SB_RETURN_IF_ERROR(
+        tx.Query(std::string("SELECT ") + kRecordColumns + " FROM exports ORDER BY id DESC", {},
+                 [&](const store::Row& r) {
+                   all.push_back(ReadRecord(r));
+                   return true;
+                 }));
+    for (const ExportRecord& e : all) {
+      if (!tree_.IsWithin(e.scope, unit)) continue;
+      Listed l;
+      SB_ASSIGN_OR_RETURN(l.summary, DescribeExport(tx, tree_, e.id));
+      if (e.closed_by.valid()) {
+        SB_ASSIGN_OR_RETURN(access::Account c, access::GetAccount(tx, e.closed_by));
+        l.closer_login = c.login;
+      }
+      l.mine = e.requested_by == viewer;
+      l.can_approve = !l.mine && e.state == "pending" &&
+                      ApproverDecision(policy_, tree_, p, e.scope, now).allow;
+      out.push_back(std::move(l));
+    }
+    return Status::Ok();
+  }));
+  if (denied) {
+    SB_RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
+      const access::Acting who = ActingFor(viewer, now, request_id, client);
+      return access::RecordRefusal(tx, policy_, who, kCapability, *denied, false).status();
+    }));
+    return Status::PermissionDenied(denied->deny_reason);
+  }
+  return out;
+}
+
 Result<ExportRecord> ExportService::Get(ExportId id) {
   ExportRecord out;
   SB_RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
@@ -637,6 +772,25 @@ Result<ExportSummary> DescribeExport(store::Tx& tx, const members::OrgTree& tree
   const members::Unit* u = tree.Find(s.record.scope);
   s.scope_name = u ? u->name : "unit " + s.record.scope.ToString();
   return s;
+}
+
+Result<UnitId> ExportScope(store::Tx& tx, ExportId id) {
+  SB_ASSIGN_OR_RETURN(ExportRecord e, Load(tx, id));
+  return e.scope;
+}
+
+Result<LeakTrace> TraceLeak(store::Tx& tx, const crypto::Sealer& sealer,
+                            const members::OrgTree& tree, const access::Acting& who,
+                            std::string_view text) {
+  LeakTrace out;
+  SB_ASSIGN_OR_RETURN(CanaryIndex index, CanaryIndex::Load(tx, sealer));
+  out.report = Trace(index, text);
+  for (const TracedExport& e : out.report.exports) {
+    SB_ASSIGN_OR_RETURN(ExportSummary s, DescribeExport(tx, tree, e.id));
+    out.exports.push_back(std::move(s));
+  }
+  SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, who.Allow("leak.trace")).status());
+  return out;
 }
 
 }  // namespace switchboard::privacy

@@ -11,6 +11,8 @@
 //   Approve  when the policy says `[export] approval = true`: by another
 //            account that holds member.export or privacy.sar over the scope,
 //            with its own authenticator code. Nobody approves their own.
+//   Close    before it is produced: cancelled by its requester, or refused
+//            by an account that could approve it, with a reason.
 //   Produce  once, by the requester: the scope's members as the role's field
 //            classes allow, with the export's own canaries at random
 //            positions (privacy/leak.h), written as formula-safe CSV and
@@ -27,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "access/policy/acting.h"
 #include "access/policy/policy.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -46,6 +49,9 @@ struct ExportRequest {
   std::string purpose;
   std::string totp;           // a current authenticator code (step-up)
   std::string recipient_key;  // X25519 public key, 32 raw bytes
+  // Columns wanted, each one the role's field classes allow (ExportColumns);
+  // empty: all of them.
+  std::vector<std::string> columns;
   std::string request_id;
   std::string client;
 };
@@ -58,7 +64,7 @@ struct ExportRecord {
   std::int64_t grant = 0;
   std::string purpose;
   std::vector<std::string> columns;
-  std::string state;  // pending (approval), approved, produced
+  std::string state;  // pending (approval), approved, produced, refused, cancelled
   Micros requested_at = 0;
   AccountId approved_by;
   Micros approved_at = 0;
@@ -68,6 +74,10 @@ struct ExportRecord {
   std::int64_t request_seq = -1;  // audit events (-1: none yet)
   std::int64_t approve_seq = -1;
   std::int64_t produce_seq = -1;
+  AccountId closed_by;  // refused or cancelled by
+  Micros closed_at = 0;
+  std::string close_reason;
+  std::int64_t close_seq = -1;
 };
 
 struct ExportFile {
@@ -107,8 +117,25 @@ class ExportService {
   Result<ExportFile> Produce(AccountId requester, bool second_factor, ExportId id,
                              std::string_view request_id = {}, std::string_view client = {});
 
+  // Withdraws an export not yet produced: `who` is its requester
+  // (cancelled) or an account that could approve it (refused; no fresh code
+  // needed to say no, but a privileged role still needs `second_factor`, as
+  // for Produce). kFailedPrecondition once produced or closed.
+  Result<ExportRecord> Close(AccountId who, bool second_factor, ExportId id,
+                             std::string_view reason, std::string_view request_id = {},
+                             std::string_view client = {});
+
   Result<ExportRecord> Get(ExportId id);
   Result<std::vector<ExportRecord>> List(AccountId requested_by = AccountId());
+
+  // The exports over `unit` and the units within it, newest first, for an
+  // account holding member.export or privacy.sar over `unit` (as an approver
+  // does); a refusal is recorded and returned as kPermissionDenied.
+  // `second_factor`: the viewer's session passed its second factor.
+  struct Listed;
+  Result<std::vector<Listed>> ListWithin(AccountId viewer, bool second_factor, UnitId unit,
+                                         std::string_view request_id = {},
+                                         std::string_view client = {});
 
   // Canaries and row positions come from libsodium's generator; tests pass
   // a seeded one.
@@ -132,5 +159,27 @@ struct ExportSummary {
   std::string scope_name;
 };
 Result<ExportSummary> DescribeExport(store::Tx& tx, const members::OrgTree& tree, ExportId id);
+
+// One export as ListWithin gives it: described, with what the viewer may do.
+struct ExportService::Listed {
+  ExportSummary summary;
+  std::string closer_login;
+  bool mine = false;         // the viewer asked for it
+  bool can_approve = false;  // pending, someone else's, and the viewer may approve
+};
+
+// The unit an export is over (the API's route target); kNotFound for none.
+Result<UnitId> ExportScope(store::Tx& tx, ExportId id);
+
+// A leaked file traced (leak.h), with each export found described, in `tx`;
+// the trace is recorded as a "leak.trace" event by `who` (allowed by the
+// caller's decision). The file itself is kept nowhere.
+struct LeakTrace {
+  TraceReport report;
+  std::vector<ExportSummary> exports;  // as report.exports
+};
+Result<LeakTrace> TraceLeak(store::Tx& tx, const crypto::Sealer& sealer,
+                            const members::OrgTree& tree, const access::Acting& who,
+                            std::string_view text);
 
 }  // namespace switchboard::privacy

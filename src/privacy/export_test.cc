@@ -283,6 +283,108 @@ TEST_P(ExportTest, CanaryTouchRaisesAnAlertNamingTheExport) {
   EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
 }
 
+// Columns asked for narrow the file to those, in the file's order; a column
+// the role does not allow is refused before the quota is charged.
+TEST_P(ExportTest, ChosenColumnsNarrowTheFileAndNeverWiden) {
+  ExportRequest r = env_.Ask(alice_);
+  r.columns = {"email", "first_name"};
+  auto rec = env_.service_->Request(r);
+  ASSERT_TRUE(rec) << rec.error().ToString();
+  EXPECT_EQ(rec->columns, (std::vector<std::string>{"first_name", "email"}));
+  ExportRequest bad = env_.Ask(alice_);
+  bad.columns = {"first_name", "member_id"};
+  auto refused = env_.service_->Request(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message().find("member_id"), std::string::npos);
+  // The refusal charged nothing: the second of two a day still goes.
+  EXPECT_TRUE(env_.service_->Request(env_.Ask(alice_)));
+  ASSERT_TRUE(env_.service_->Approve(bob_, env_.Code(bob_), rec->id));
+  auto file = env_.service_->Produce(alice_, true, rec->id);
+  ASSERT_TRUE(file) << file.error().ToString();
+  const auto rows = Rows(*OpenExportFile(file->sealed, env_.key_));
+  ASSERT_GT(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"first_name", "email"}));
+  for (const auto& row : rows) EXPECT_EQ(row.size(), 2u);
+}
+
+TEST_P(ExportTest, RefusedByAnApproverOrCancelledByItsRequester) {
+  auto first = env_.service_->Request(env_.Ask(alice_));
+  ASSERT_TRUE(first);
+  auto outsider = env_.service_->Close(organiser_, true, first->id, "not mine to say");
+  ASSERT_FALSE(outsider);
+  EXPECT_EQ(outsider.error().code(), StatusCode::kPermissionDenied);
+  // A privileged approver whose sign-in skipped the second factor may not.
+  auto weak = env_.service_->Close(bob_, false, first->id, "no");
+  ASSERT_FALSE(weak);
+  EXPECT_EQ(weak.error().code(), StatusCode::kPermissionDenied);
+  auto no_reason = env_.service_->Close(bob_, true, first->id, "  ");
+  ASSERT_FALSE(no_reason);
+  EXPECT_EQ(no_reason.error().code(), StatusCode::kInvalidArgument);
+  auto refused = env_.service_->Close(bob_, true, first->id, "no contract with the mailing house");
+  ASSERT_TRUE(refused) << refused.error().ToString();
+  EXPECT_EQ(refused->state, "refused");
+  EXPECT_EQ(refused->closed_by, bob_);
+  auto stored = env_.service_->Get(first->id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->state, "refused");
+  EXPECT_EQ(stored->close_reason, "no contract with the mailing house");
+  EXPECT_GE(stored->close_seq, 0);
+  EXPECT_EQ(env_.service_->Approve(bob_, env_.Code(bob_), first->id).error().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(env_.service_->Produce(alice_, true, first->id).error().code(),
+            StatusCode::kFailedPrecondition);
+
+  // Its requester cancels an approved one; a produced one stays.
+  ExportId made;
+  env_.Make(alice_, bob_, &made);
+  EXPECT_EQ(env_.service_->Close(alice_, true, made, "too late").error().code(),
+            StatusCode::kFailedPrecondition);
+  env_.clock_.Advance(kMicrosPerDay);  // the quota: two a day
+  auto second = env_.service_->Request(env_.Ask(alice_));
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(env_.service_->Approve(bob_, env_.Code(bob_), second->id));
+  auto cancelled = env_.service_->Close(alice_, true, second->id, "asked for the wrong unit");
+  ASSERT_TRUE(cancelled) << cancelled.error().ToString();
+  EXPECT_EQ(cancelled->state, "cancelled");
+  EXPECT_EQ(env_.service_->Produce(alice_, true, second->id).error().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count(env_,
+                  "SELECT COUNT(*) FROM audit_events WHERE action = 'export.refuse' AND "
+                  "decision = 'allow'"),
+            1);
+  EXPECT_EQ(Count(env_, "SELECT COUNT(*) FROM audit_events WHERE action = 'export.cancel'"), 1);
+}
+
+// Listing: an approver over the unit sees every export within it, and which
+// are theirs to approve; an account without either capability is refused.
+TEST_P(ExportTest, ListedForThoseWhoMayApprove) {
+  auto rec = env_.service_->Request(env_.Ask(alice_));
+  ASSERT_TRUE(rec);
+  auto by_bob = env_.service_->ListWithin(bob_, true, env_.Root());
+  ASSERT_TRUE(by_bob) << by_bob.error().ToString();
+  ASSERT_EQ(by_bob->size(), 1u);
+  EXPECT_EQ((*by_bob)[0].summary.requester_login, "alice");
+  EXPECT_TRUE((*by_bob)[0].can_approve);
+  EXPECT_FALSE((*by_bob)[0].mine);
+  auto by_alice = env_.service_->ListWithin(alice_, true, env_.Root());
+  ASSERT_TRUE(by_alice);
+  EXPECT_TRUE((*by_alice)[0].mine);
+  EXPECT_FALSE((*by_alice)[0].can_approve);
+  // A unit below the export's scope does not list it.
+  const UnitId below = env_.reg_.tree_.Children(env_.Root()).front()->id;
+  auto narrow = env_.service_->ListWithin(bob_, true, below);
+  ASSERT_TRUE(narrow);
+  EXPECT_TRUE(narrow->empty());
+  const std::string denials =
+      "SELECT COUNT(*) FROM audit_events WHERE action = 'member.export' AND decision = 'deny'";
+  const std::int64_t before = Count(env_, denials);
+  auto outsider = env_.service_->ListWithin(organiser_, true, env_.Root());
+  ASSERT_FALSE(outsider);
+  EXPECT_EQ(outsider.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count(env_, denials), before + 1);  // recorded
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ExportTest, ::testing::Values("sqlite", "postgres"));
 
 // A role that may export names and places only: the file has no contact

@@ -23,6 +23,26 @@ namespace switchboard::privacy::testing {
 
 constexpr Micros kStart = 1'780'000'000'000'000;  // 2026-05-28
 
+// An export as a request leaves it, in `state` ("pending" or "approved"),
+// written here for tests that need one whose requester holds no grant (the
+// API's authorisation matrix).
+inline Result<ExportId> InsertExportForTesting(store::Tx& tx, AccountId requester, UnitId scope,
+                                               std::string_view state, std::string_view public_key,
+                                               Micros now) {
+  std::int64_t id = 0;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "INSERT INTO exports (requested_by, scope_unit, role, purpose, columns, recipient_key, "
+      "state, requested_at) VALUES ($1, $2, 'membership_admin', 'test', 'first_name,email', $3, "
+      "$4, $5) RETURNING id",
+      {requester.value(), scope.value(), store::Value::Bytes(std::string(public_key)),
+       std::string(state), now},
+      [&](const store::Row& r) {
+        id = r.Int(0);
+        return false;
+      }));
+  return ExportId(id);
+}
+
 class ExportEnv {
  public:
   // `policy_edit`: replaces text in the default policy (empty: none).

@@ -120,12 +120,23 @@ CREATE INDEX export_canaries_phone ON export_canaries(phone_index);
 CREATE INDEX export_canaries_export ON export_canaries(export_id);
 )sql";
 
+// Version 18: an export can be withdrawn before it is downloaded: refused by
+// an approver or cancelled by its requester (who, when, why, and the audit
+// event of it).
+constexpr const char* kV18ExportClose = R"sql(
+ALTER TABLE exports ADD COLUMN closed_by {{int}} REFERENCES accounts(id);
+ALTER TABLE exports ADD COLUMN closed_at {{int}};
+ALTER TABLE exports ADD COLUMN close_reason TEXT;
+ALTER TABLE exports ADD COLUMN close_seq {{int}};
+)sql";
+
 // Each part of the module adds its tables as a step of its own.
 const std::vector<store::Migration> kSteps = {
     {17, "privacy", "subject-access and erasure requests", kV17Requests},
     {17, "privacy", "the breach register", kV17Breaches},
     {17, "privacy", "erasure records", kV17Erasures},
     {17, "privacy", "member exports and their canaries", kV17Exports},
+    {18, "privacy", "refused and cancelled exports", kV18ExportClose},
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "messaging/messaging.h"
 #include "phonebank/phonebank.h"
+#include "privacy/export.h"
 #include "server/api_internal.h"
 
 namespace switchboard::server {
@@ -86,6 +87,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   AddDpoHandlers();
   AddPrivacyHandlers();
   AddErasureHandlers();
+  AddExportHandlers();
   // Every route in the table has a handler and every handler a route.
   SB_CHECK(handlers_.size() == std::size(kApiRoutes));
   for (const ApiRoute& r : kApiRoutes) SB_CHECK(handlers_.count(r.id) == 1);
@@ -188,7 +190,8 @@ std::variant<std::shared_ptr<ApiCall>, HttpResponse> Api::Prepare(const ApiRoute
       case RouteTarget::kMemberPath:
       case RouteTarget::kGrantPath:
       case RouteTarget::kCampaignPath:
-      case RouteTarget::kMessagePath: {
+      case RouteTarget::kMessagePath:
+      case RouteTarget::kExportPath: {
         auto id =
             ParseId(req.params.at("id"), "the " + std::string(TargetName(route.target)) + " id");
         if (!id) return StatusResponse(id.error(), req.request_id);
@@ -316,6 +319,12 @@ access::GateRequest Api::GateRequestFor(const ApiCall& call) const {
     case RouteTarget::kMessagePath:
       r.unit = [id](store::Tx& tx) -> Result<std::optional<UnitId>> {
         SB_ASSIGN_OR_RETURN(UnitId u, messaging::MessageScope(tx, messaging::MessageId(id)));
+        return std::optional<UnitId>(u);
+      };
+      break;
+    case RouteTarget::kExportPath:
+      r.unit = [id](store::Tx& tx) -> Result<std::optional<UnitId>> {
+        SB_ASSIGN_OR_RETURN(UnitId u, privacy::ExportScope(tx, privacy::ExportId(id)));
         return std::optional<UnitId>(u);
       };
       break;

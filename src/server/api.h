@@ -176,6 +176,7 @@ class Api {
   void AddPrivacyHandlers();
   void AddErasureHandlers();
   HttpResponse EraseMember(const ApiCall& call);
+  void AddExportHandlers();  // api_exports.cc
 
   // The request's one transaction (see the top of this file): the gate for
   // capability routes, then `act` with who acts; `render` makes the answer

@@ -25,6 +25,7 @@ enum class RouteTarget {
   kGrantPath,     // the scope of the grant named by {id}
   kCampaignPath,  // the scope of the campaign named by {id}
   kMessagePath,   // the scope of the e-mail message named by {id}
+  kExportPath,    // the scope of the member export named by {id}
 };
 
 // What a path target names, for messages: "member", "grant", ...
@@ -38,6 +39,8 @@ constexpr std::string_view TargetName(RouteTarget t) {
       return "campaign";
     case RouteTarget::kMessagePath:
       return "message";
+    case RouteTarget::kExportPath:
+      return "export";
     default:
       return "unit";
   }
@@ -51,6 +54,10 @@ struct ApiRoute {
   std::string_view capability;  // for kCapability
   RouteTarget target;
   std::string_view summary;
+  // A second capability that also allows the route (an export's approver
+  // holds member.export or privacy.sar); such routes are decided by their
+  // module's operation, not by the gate.
+  std::string_view also = {};
 };
 
 inline constexpr ApiRoute kApiRoutes[] = {
@@ -280,6 +287,26 @@ inline constexpr ApiRoute kApiRoutes[] = {
     {"members.erase", "POST", "/api/v1/members/{id}/erase", RouteAuth::kCapability, "privacy.erase",
      RouteTarget::kMemberPath,
      "Erase a member: personal data gone, the id kept as a tombstone, contacts suppressed"},
+    // Issue 18: exports and leak tracing (privacy/export.h decides; api_exports.cc).
+    {"exports.list", "GET", "/api/v1/exports", RouteAuth::kCapability, "member.export",
+     RouteTarget::kUnitQuery,
+     "Exports over a unit and the units within it, newest first, with what you may do with each",
+     "privacy.sar"},
+    {"exports.request", "POST", "/api/v1/exports", RouteAuth::kCapability, "member.export",
+     RouteTarget::kUnitBody,
+     "Ask for an export: purpose, public key, columns and a fresh authenticator code"},
+    {"exports.approve", "POST", "/api/v1/exports/{id}/approve", RouteAuth::kCapability,
+     "member.export", RouteTarget::kExportPath,
+     "Approve someone else's export, with your own authenticator code", "privacy.sar"},
+    {"exports.cancel", "POST", "/api/v1/exports/{id}/cancel", RouteAuth::kCapability,
+     "member.export", RouteTarget::kExportPath,
+     "Withdraw an export not yet downloaded: cancelled by its requester, refused by an approver",
+     "privacy.sar"},
+    {"exports.download", "POST", "/api/v1/exports/{id}/download", RouteAuth::kCapability,
+     "member.export", RouteTarget::kExportPath,
+     "Produce your approved export, once: the file sealed to your public key"},
+    {"leaks.trace", "POST", "/api/v1/leaks/trace", RouteAuth::kCapability, "privacy.breach",
+     RouteTarget::kNone, "Name the export a leaked file came from, by the canaries in it"},
 };
 
 constexpr const ApiRoute* FindApiRoute(std::string_view id) {

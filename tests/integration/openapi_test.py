@@ -36,6 +36,7 @@ class OpenApiTest(unittest.TestCase):
             self.assertEqual(op.get("operationId"), r["id"], where)
             self.assertEqual(op.get("x-switchboard-auth"), r["auth"], where)
             self.assertEqual(op.get("x-switchboard-capability", ""), r["capability"], where)
+            self.assertEqual(op.get("x-switchboard-also", ""), r.get("also", ""), where)
             if r["auth"] == "public":
                 self.assertEqual(op.get("security"), [], where + ": public routes need security: []")
             else:

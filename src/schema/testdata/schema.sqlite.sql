@@ -543,7 +543,7 @@ CREATE TABLE exports (
   request_seq INTEGER,
   approve_seq INTEGER,
   produce_seq INTEGER
-);
+, closed_by INTEGER REFERENCES accounts(id), closed_at INTEGER, close_reason TEXT, close_seq INTEGER);
 CREATE INDEX exports_requester ON exports(requested_by, requested_at);
 CREATE TABLE export_canaries (
   id INTEGER PRIMARY KEY,
