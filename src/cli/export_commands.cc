@@ -73,6 +73,7 @@ class ExportCommands final : public Command {
         "request", "Ask for an export (password on standard input, --step-up code required)");
     AddCommon(request_, &c_);
     Acting(request_, "--step-up");
+    SignInCode(request_);
     request_->add_option("--scope", scope_, "Unit code or name to export")->required();
     request_->add_option("--purpose", purpose_, "Why the export is needed")->required();
     request_->add_option("--key", key_file_, "Your key file (its public key is used)");
@@ -80,6 +81,7 @@ class ExportCommands final : public Command {
     approve_ = ex->add_subcommand("approve", "Approve another account's export");
     AddCommon(approve_, &c_);
     Acting(approve_, "--step-up");
+    SignInCode(approve_);
     approve_->add_option("ID", id_, "Export id")->required();
     download_ = ex->add_subcommand("download", "Produce your approved export, once");
     AddCommon(download_, &c_);
@@ -123,7 +125,7 @@ class ExportCommands final : public Command {
     if (given == list_) return List(app, service);
     if (given == trace_) return Trace(app);
     if (given == report_) return Report(app);
-    auto who = SignIn(app, as_, given == download_ ? code_ : std::string());
+    auto who = SignIn(app, as_, given == download_ ? code_ : sign_in_code_);
     if (!who) return ExitFor(who.error());
     const AccountId me = who->first.id;
     if (given == request_) return Request(app, service, me);
@@ -150,6 +152,12 @@ class ExportCommands final : public Command {
   void Acting(CLI::App* c, const char* code_flag) {
     c->add_option("--as", as_, "Your login (password on standard input)")->required();
     c->add_option(code_flag, code_, "A current code from your authenticator")->required();
+  }
+  // Signing in takes a code of its own, as on the web: the step-up is a
+  // second, fresh one.
+  void SignInCode(CLI::App* c) {
+    c->add_option("--totp", sign_in_code_,
+                  "A code from your authenticator to sign in (an earlier one than --step-up)");
   }
 
   int Keygen() {
@@ -300,6 +308,7 @@ class ExportCommands final : public Command {
 
   Common c_;
   CLI::App *keygen_, *request_, *approve_, *download_, *list_, *open_, *trace_, *report_;
+  std::string sign_in_code_;
   std::string key_file_, as_, code_, scope_, purpose_, public_hex_, out_, file_, address_, how_;
   std::int64_t id_ = 0;
 };
