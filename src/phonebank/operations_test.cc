@@ -306,11 +306,12 @@ TEST_P(OperationsPairingTest, ConnectRunsTheCanaryCheckWithTheCall) {
   EXPECT_EQ(seen.back().first, leased);
   std::string index;
   EXPECT_OK(env_.store_->Read([&](store::Tx& tx) {
-    return tx.Query("SELECT blind_index FROM contact_points WHERE member_id = $1 AND kind = 'phone'",
-                    {leased}, [&](const store::Row& r) {
-                      index = std::string(r.Bytes(0));
-                      return false;
-                    });
+    return tx.Query(
+        "SELECT blind_index FROM contact_points WHERE member_id = $1 AND kind = 'phone'", {leased},
+        [&](const store::Row& r) {
+          index = std::string(r.Bytes(0));
+          return false;
+        });
   }));
   EXPECT_FALSE(index.empty());
   EXPECT_EQ(seen.back().second, index);
