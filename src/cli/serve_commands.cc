@@ -35,16 +35,23 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 // Runs retention when it is due; a failure is logged and tried again at the
-// next look.
-void RunRetentionIfDue(server::App& app) {
-  auto ran = privacy::RunRetentionIfDue(app.store(), app.sealer(), app.policy(), app.time_zone(),
-                                        app.clock().Now());
+// next look. The first look (at start) says when the next run is when it
+// does not run.
+void RunRetentionIfDue(server::App& app, bool first) {
+  const Micros now = app.clock().Now();
+  auto ran =
+      privacy::RunRetentionIfDue(app.store(), app.sealer(), app.policy(), app.time_zone(), now);
   if (!ran) {
     log::Error("retention", "retention run failed; retrying", {{"error", ran.error()}});
   } else if (ran->has_value()) {
     std::int64_t total = 0;
     for (const auto& [kind, n] : **ran) total += n;
     log::Info("retention", "retention ran", {{"rows", total}});
+  } else if (first) {
+    const Micros next =
+        privacy::LastScheduled(app.time_zone(), app.policy().retention_run_hour, now) +
+        24 * 3600 * kMicrosPerSecond;
+    log::Info("retention", "retention not due", {{"next_run", FormatTimestamp(next)}});
   }
 }
 
@@ -142,7 +149,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     }
     // Retention (docs/privacy.md): daily at [retention] run_hour, organisation
     // time; looked at every minute, and at start so a missed run catches up.
-    if (tick % 600 == 0) RunRetentionIfDue(app);
+    if (tick % 600 == 0) RunRetentionIfDue(app, tick == 0);
   }
   http.Stop();
   // No call outlives the server: both legs of each are hung up.

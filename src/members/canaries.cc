@@ -16,6 +16,19 @@ Result<std::vector<UnitCanaries>> CanariesByUnit(store::Tx& tx, std::string_view
   return out;
 }
 
+Result<std::vector<MemberId>> CanariesHolding(store::Tx& tx, std::string_view kind,
+                                              std::string_view blind_index) {
+  std::vector<MemberId> out;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT DISTINCT p.member_id FROM contact_points p JOIN canaries c ON c.member_id = "
+      "p.member_id WHERE p.blind_index = $2 AND p.kind = $1 ORDER BY p.member_id",
+      {std::string(kind), store::Value::Bytes(std::string(blind_index))}, [&](const store::Row& r) {
+        out.push_back(MemberId(r.Int(0)));
+        return true;
+      }));
+  return out;
+}
+
 Result<std::string> CommonestSource(store::Tx& tx) {
   std::string source = "native";
   SB_RETURN_IF_ERROR(

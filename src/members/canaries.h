@@ -23,6 +23,12 @@ struct UnitCanaries {
 // canaries of `purpose` among them.
 Result<std::vector<UnitCanaries>> CanariesByUnit(store::Tx& tx, std::string_view purpose);
 
+// The canaries (of any purpose) holding a contact point of `kind` ("email",
+// "phone") with `blind_index`, lowest id first: whether mail or a call to
+// that address or number reaches a canary's (privacy/canary_contact.h).
+Result<std::vector<MemberId>> CanariesHolding(store::Tx& tx, std::string_view kind,
+                                              std::string_view blind_index);
+
 // The source most of the register came from ("native" for an empty one).
 Result<std::string> CommonestSource(store::Tx& tx);
 

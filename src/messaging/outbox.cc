@@ -174,9 +174,10 @@ struct Outbox::Attempt {
 struct Outbox::Recipient {
   std::string first_name;
   UnitId unit;
-  std::string address;  // SMTP's form; opened in ReadRecipient and nowhere else
-  std::string why_not;  // set: not eligible now (suppressed)
-  std::string cannot;   // set: an address SMTP cannot carry (failed)
+  std::string address;      // SMTP's form; opened in ReadRecipient and nowhere else
+  std::string email_index;  // the address's blind index (CanaryCheck)
+  std::string why_not;      // set: not eligible now (suppressed)
+  std::string cannot;       // set: an address SMTP cannot carry (failed)
 };
 
 void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stats) {
@@ -196,7 +197,7 @@ void Outbox::Deliver(mail::SmtpClient* smtp, const Row& row, DeliveryStats& stat
   if (!data) return;
   Throttle();
   bool handed = false;
-  const mail::SmtpResult res = Send(a, smtp, to->address, *data, handed);
+  const mail::SmtpResult res = Send(a, smtp, *to, *data, handed);
   const Micros now = clock_.Now();
   if (!handed && SettledWithoutHandOff(a, res)) return;
   Record(a, res, handed, now);
@@ -234,10 +235,11 @@ Result<Outbox::Recipient> Outbox::ReadRecipient(const Attempt& a) {
     }
     std::optional<crypto::Sealed> sealed;
     SB_RETURN_IF_ERROR(tx.Query(
-        "SELECT key_id, sealed FROM contact_points WHERE member_id = $1 AND kind = 'email' AND "
-        "valid = 1 ORDER BY label LIMIT 1",
+        "SELECT key_id, sealed, blind_index FROM contact_points WHERE member_id = $1 AND "
+        "kind = 'email' AND valid = 1 ORDER BY label LIMIT 1",
         {row.member.value()}, [&](const store::Row& r) {
           sealed = crypto::Sealed{static_cast<std::uint32_t>(r.Int(0)), std::string(r.Bytes(1))};
+          to.email_index = std::string(r.Bytes(2));
           return false;
         }));
     if (!sealed) {
@@ -349,7 +351,7 @@ std::optional<std::string> Outbox::Render(Attempt& a, const Cached& c, const Rec
   return data;
 }
 
-mail::SmtpResult Outbox::Send(const Attempt& a, mail::SmtpClient* smtp, std::string& address,
+mail::SmtpResult Outbox::Send(const Attempt& a, mail::SmtpClient* smtp, Recipient& to,
                               const std::string& data, bool& handed) {
   // The point of no return: durable, and re-checking eligibility atomically.
   auto before_end = [&]() -> bool {
@@ -363,13 +365,17 @@ mail::SmtpResult Outbox::Send(const Attempt& a, mail::SmtpClient* smtp, std::str
                      "(m.suppressions & $5) = 0)",
                      {a.row.id, a.row.member.value(), now, static_cast<std::int64_t>(a.need),
                       static_cast<std::int64_t>(a.excl)}));
-      return Status::Ok();
+      if (n != 1 || !cfg_.canary_check) return Status::Ok();
+      return cfg_.canary_check(tx, OutboundMail{a.row.message, a.row.member, to.email_index, now});
     });
+    if (!st.ok()) {
+      log::Error("outbox", "hand_off_failed", {{"row", a.row.id}, {"error", st.message()}});
+    }
     handed = st.ok() && n == 1;
     return handed;
   };
-  mail::SmtpResult res = smtp->Send(cfg_.bounce_address, address, data, before_end);
-  address.clear();
+  mail::SmtpResult res = smtp->Send(cfg_.bounce_address, to.address, data, before_end);
+  to.address.clear();
   return res;
 }
 

@@ -34,6 +34,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,19 @@
 
 namespace switchboard::messaging {
 
+// Called in the hand-off write of each message (the durable decision to send
+// it, see above) with the recipient and the blind index of the address it goes
+// to, so a check above this module (the canaries of exports, privacy/leak.h)
+// records what it finds in that same transaction. An error stops the hand-off:
+// the transfer is aborted and the row tried again next round.
+struct OutboundMail {
+  MessageId message;
+  MemberId member;
+  std::string_view email_index;  // contact_points.blind_index of the address
+  Micros now = 0;
+};
+using CanaryCheck = std::function<Status(store::Tx&, const OutboundMail&)>;
+
 struct DeliveryConfig {
   mail::SmtpConfig smtp;
   std::string from_address = "members@example.org";    // header From (identity's name + this)
@@ -68,7 +82,8 @@ struct DeliveryConfig {
   Micros retry_base = 60 * kMicrosPerSecond;
   Micros retry_max = 6 * 3600 * kMicrosPerSecond;
   int hard_bounce_limit = 2;
-  int batch = 2000;  // rows claimed per round
+  int batch = 2000;          // rows claimed per round
+  CanaryCheck canary_check;  // null: no check
 };
 
 struct DeliveryStats {
@@ -112,7 +127,7 @@ class Outbox {
   Result<Recipient> ReadRecipient(const Attempt& a);
   std::optional<Recipient> Eligible(Attempt& a);
   std::optional<std::string> Render(Attempt& a, const Cached& c, const Recipient& to);
-  mail::SmtpResult Send(const Attempt& a, mail::SmtpClient* smtp, std::string& address,
+  mail::SmtpResult Send(const Attempt& a, mail::SmtpClient* smtp, Recipient& to,
                         const std::string& data, bool& handed);
   bool SettledWithoutHandOff(Attempt& a, const mail::SmtpResult& res);
   void Record(Attempt& a, const mail::SmtpResult& res, bool handed, Micros now);

@@ -82,6 +82,20 @@ Result<bool> CallActive(store::Tx& tx, CallId call) {
   return n > 0;
 }
 
+// The blind index of the number a connector dials for `member` (the first
+// valid phone, as both connectors choose it); empty when none.
+Result<std::string> DialledPhoneIndex(store::Tx& tx, MemberId member) {
+  std::string index;
+  SB_RETURN_IF_ERROR(
+      tx.Query("SELECT blind_index FROM contact_points WHERE member_id = $1 AND kind = 'phone' AND "
+               "valid = 1 ORDER BY label LIMIT 1",
+               {member.value()}, [&](const store::Row& r) {
+                 index = std::string(r.Bytes(0));
+                 return false;
+               }));
+  return index;
+}
+
 }  // namespace
 
 namespace {
@@ -308,6 +322,11 @@ Result<CallState> Operations::Connect(store::Tx& tx, const access::Acting& who,
                                      " calls at once; try again in a minute");
   }
   SB_ASSIGN_OR_RETURN(CallState state, connector_.Connect(tx, c, who.account, *held, who.now));
+  if (canary_check_) {
+    SB_ASSIGN_OR_RETURN(std::string index, DialledPhoneIndex(tx, held->member));
+    SB_RETURN_IF_ERROR(
+        canary_check_(tx, OutboundCall{held->member, index, who.request_id, who.now}));
+  }
   audit::Event e = CampaignEvent(who, "phonebank.connect", c.id);
   e.members.push_back(held->member.value());
   SB_RETURN_IF_ERROR(Record(tx, e));

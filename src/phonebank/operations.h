@@ -75,6 +75,18 @@ struct CallLimits {
   int per_campaign = 250;
 };
 
+// Called as Connect records a call, in its transaction, with the member and
+// the blind index of the number the connector dials, so a check above this
+// module (the canaries of exports, privacy/leak.h) records what it finds with
+// the call. An error refuses the call (the transaction rolls back).
+struct OutboundCall {
+  MemberId member;
+  std::string_view phone_index;  // contact_points.blind_index of the number
+  std::string_view request_id;
+  Micros now = 0;
+};
+using CanaryCheck = std::function<Status(store::Tx&, const OutboundCall&)>;
+
 class Operations {
  public:
   // `hooks`: the contest rules (src/contest), borrowed.
@@ -179,6 +191,8 @@ class Operations {
 
   Connector& connector() const { return connector_; }
   const CallLimits& limits() const { return limits_; }
+  // Installs the check Connect runs on each call (before any request).
+  void SetCanaryCheck(CanaryCheck check) { canary_check_ = std::move(check); }
 
  private:
   // The caller must have joined this campaign, with that grant still in
@@ -192,6 +206,7 @@ class Operations {
   Connector& connector_;
   const CampaignHooks& hooks_;
   CallLimits limits_;
+  CanaryCheck canary_check_;
 };
 
 }  // namespace switchboard::phonebank

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "access/store/access_store.h"
+#include "audit/audit_log.h"
 #include "audit/testing/pairing.h"
 #include "core/testing/status_matchers.h"
 #include "members/register.h"
@@ -264,6 +265,56 @@ TEST_P(OperationsPairingTest, Connect) {
                           "UPDATE calls SET connector",
                           {"SELECT COUNT(*) FROM calls WHERE state = 'calling_you'"},
                           [&](store::Tx& tx) { return ops_->Connect(tx, who, c.id).status(); }});
+}
+
+// The canary check (OutboundCall) runs in Connect's transaction with the
+// leased member and the blind index of the number dialled: what it writes
+// commits with the call, and its error refuses the call.
+TEST_P(OperationsPairingTest, ConnectRunsTheCanaryCheckWithTheCall) {
+  const Campaign c = Leased();
+  Endpoint(/*verify=*/true);
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  who.request_id = "req-call";
+  std::vector<std::pair<std::int64_t, std::string>> seen;
+  bool refuse = true;
+  ops_->SetCanaryCheck([&](store::Tx& tx, const OutboundCall& call) -> Status {
+    seen.emplace_back(call.member.value(), std::string(call.phone_index));
+    EXPECT_EQ(call.request_id, "req-call");
+    if (refuse) return Status::PermissionDenied("refused by the check");
+    audit::Event e;
+    e.at = call.now;
+    e.action = "test.canary_check";
+    e.members = {call.member.value()};
+    return audit::AuditLog::Append(tx, e).status();
+  });
+  const std::string calling = "SELECT COUNT(*) FROM calls WHERE state = 'calling_you'";
+  const std::int64_t calls = env_.Count(calling);
+  Status st = Write([&](store::Tx& tx) { return ops_->Connect(tx, who, c.id).status(); });
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(env_.Count(calling), calls);
+  EXPECT_EQ(audit::testing::EventsOf(*env_.store_, "phonebank.connect"), 0);
+  refuse = false;
+  EXPECT_OK(Write([&](store::Tx& tx) { return ops_->Connect(tx, who, c.id).status(); }));
+  EXPECT_EQ(env_.Count(calling), calls + 1);
+  EXPECT_EQ(audit::testing::EventsOf(*env_.store_, "test.canary_check"), 1);
+  ASSERT_FALSE(seen.empty());
+  // The leased member, by the blind index of the phone the sandbox dials.
+  const std::int64_t leased =
+      env_.Count("SELECT member_id FROM campaign_targets WHERE leased_by = " + caller_.ToString());
+  EXPECT_EQ(seen.back().first, leased);
+  std::string index;
+  EXPECT_OK(env_.store_->Read([&](store::Tx& tx) {
+    return tx.Query(
+        "SELECT blind_index FROM contact_points WHERE member_id = $1 AND kind = 'phone'", {leased},
+        [&](const store::Row& r) {
+          index = std::string(r.Bytes(0));
+          return false;
+        });
+  }));
+  EXPECT_FALSE(index.empty());
+  EXPECT_EQ(seen.back().second, index);
 }
 
 TEST_P(OperationsPairingTest, Hangup) {

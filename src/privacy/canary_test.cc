@@ -8,9 +8,11 @@
 
 #include "access/guard/anomaly.h"
 #include "access/store/access_store.h"
+#include "audit/testing/pairing.h"
 #include "members/contact.h"
 #include "members/draft.h"
 #include "members/testing_env.h"
+#include "store/testing/faulty_store.h"
 
 namespace switchboard::privacy {
 namespace {
@@ -123,6 +125,23 @@ TEST_P(CanaryTest, ReadingOneRaisesTheCanaryAlert) {
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].rule, "anomaly.canary");
   EXPECT_TRUE(out.suspended);
+}
+
+// The canaries and their canary.plant event commit together: a failed
+// append plants nothing, a failed planting leaves no event.
+TEST_P(CanaryTest, PlantingAndItsEventCommitTogether) {
+  store::testing::FaultyStore faulty(*env_.store_);
+  audit::testing::ExpectPairedOnStore(
+      faulty,
+      {"canary.plant",
+       "INSERT INTO canaries",
+       {"SELECT COUNT(*) FROM canaries", "SELECT COUNT(*) FROM members",
+        "SELECT COUNT(*) FROM contact_points"},
+       nullptr},
+      [&](store::Store& s) {
+        return PlantCanaries(s, *env_.sealer_, 1, "dpo.example.org", kNow).status();
+      });
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM canaries"), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CanaryTest, ::testing::Values("sqlite", "postgres"),

@@ -10,6 +10,7 @@
 #include "members/draft.h"
 #include "members/testing_env.h"
 #include "store/settings.h"
+#include "store/testing/faulty_store.h"
 
 namespace switchboard::privacy {
 namespace {
@@ -236,6 +237,28 @@ TEST_P(RetentionTest, RunsDailyAtTheHourAndCatchesUp) {
   ASSERT_TRUE(at_hour.has_value());
   EXPECT_TRUE(at_hour->has_value());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'privacy.retention'"), 2);
+}
+
+// The purge and its privacy.retention event (with the counts) commit
+// together: a failed append rolls the purge back, a failed purge leaves no
+// event.
+TEST_P(RetentionTest, ThePurgeAndItsEventCommitTogether) {
+  Populate();
+  store::testing::FaultyStore faulty(*env_.store_);
+  audit::testing::ExpectPairedOnStore(
+      faulty,
+      {"privacy.retention",
+       "DELETE FROM sessions",
+       {"SELECT COUNT(*) FROM sessions", "SELECT COUNT(*) FROM account_links",
+        "SELECT COUNT(*) FROM outbox", "SELECT COUNT(*) FROM account_mail"},
+       nullptr},
+      [&](store::Store& s) {
+        return RunRetention(s, *env_.sealer_, policy_, kNow, false).status();
+      });
+  // What the successful run purged: the rows past their periods, no more.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM sessions"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM account_links"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::Values("sqlite", "postgres"),

@@ -11,6 +11,7 @@
 #include "messaging/messaging.h"
 #include "phonebank/phonebank.h"
 #include "privacy/export.h"
+#include "privacy/canary_contact.h"
 #include "server/api_internal.h"
 
 namespace switchboard::server {
@@ -78,6 +79,11 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
   phonebank_ = std::make_unique<phonebank::Operations>(*deps.policy, *deps.tree, *deps.sealer,
                                                        deps.time_zone, *connector_, *contest_rules_,
                                                        deps.call_limits);
+  // A call to a canary's number raises the DPO's alert with the call.
+  phonebank_->SetCanaryCheck([](store::Tx& tx, const phonebank::OutboundCall& c) -> Status {
+    return privacy::CheckOutboundContact(tx, "phone", c.phone_index, "call", c.request_id, c.now)
+        .status();
+  });
   messaging_ = std::make_unique<messaging::Operations>(*deps.policy, *deps.tree, *contest_rules_);
   AddPhonebankHandlers();
   AddMessageHandlers();

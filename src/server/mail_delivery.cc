@@ -1,6 +1,7 @@
 #include "server/mail_delivery.h"
 
 #include "crypto/secret_file.h"
+#include "privacy/canary_contact.h"
 
 namespace switchboard::server {
 
@@ -40,6 +41,12 @@ Result<std::unique_ptr<messaging::Outbox>> OutboxFor(App& app) {
   d.max_attempts = mc.max_attempts;
   d.retry_base = static_cast<Micros>(mc.retry_seconds) * kMicrosPerSecond;
   d.hard_bounce_limit = app.policy().messaging_hard_bounce_limit;
+  // Mail reaching a canary raises the DPO's alert with the hand-off.
+  d.canary_check = [](store::Tx& tx, const messaging::OutboundMail& m) -> Status {
+    return privacy::CheckOutboundContact(tx, "email", m.email_index, "outbound-mail",
+                                         "message:" + m.message.ToString(), m.now)
+        .status();
+  };
   return std::make_unique<messaging::Outbox>(app.store(), app.tree(), app.sealer(), app.clock(),
                                              std::move(d));
 }

@@ -78,9 +78,15 @@ inline std::int64_t AllEvents(store::Store& s) {
   return internal::ReadInt(s, "SELECT COUNT(*) FROM audit_events");
 }
 
-// See the top of this file. Reads through faulty.base(), so the checks
+// Runs the operation of a Pairing on the store it is given.
+using PairedRun = std::function<Status(store::Store&)>;
+
+// See the top of this file, with `run` in place of p.op: for an operation
+// that opens its own transaction(s) on the store it is given (a retention
+// run, a canary planting). Reads through faulty.base(), so the checks
 // themselves meet no fault.
-inline void ExpectPaired(store::testing::FaultyStore& faulty, const Pairing& p) {
+inline void ExpectPairedOnStore(store::testing::FaultyStore& faulty, const Pairing& p,
+                                const PairedRun& run) {
   SCOPED_TRACE("pairing of " + p.action);
   store::Store& s = faulty.base();
   const std::vector<std::int64_t> before = internal::Effects(s, p);
@@ -90,7 +96,7 @@ inline void ExpectPaired(store::testing::FaultyStore& faulty, const Pairing& p) 
   // 1. The audit append fails: the action must not stand alone.
   faulty.FailStatements(kAppendStatement);
   const std::uint64_t hits = faulty.statement_faults();
-  EXPECT_TRUE(internal::Injected(faulty.Write(p.op))) << "with the audit append failing";
+  EXPECT_TRUE(internal::Injected(run(faulty))) << "with the audit append failing";
   EXPECT_GT(faulty.statement_faults(), hits) << "the operation appended no audit event";
   EXPECT_EQ(internal::Effects(s, p), before) << "the action committed without its audit event";
   EXPECT_EQ(AllEvents(s), events);
@@ -98,8 +104,7 @@ inline void ExpectPaired(store::testing::FaultyStore& faulty, const Pairing& p) 
   // 2. The action's own write fails: no event may be left behind.
   faulty.FailStatements(p.own_statement);
   const std::uint64_t own_hits = faulty.statement_faults();
-  EXPECT_TRUE(internal::Injected(faulty.Write(p.op)))
-      << "with \"" << p.own_statement << "\" failing";
+  EXPECT_TRUE(internal::Injected(run(faulty))) << "with \"" << p.own_statement << "\" failing";
   EXPECT_GT(faulty.statement_faults(), own_hits)
       << "no statement has \"" << p.own_statement << "\"";
   EXPECT_EQ(AllEvents(s), events) << "an audit event committed without its action";
@@ -107,12 +112,17 @@ inline void ExpectPaired(store::testing::FaultyStore& faulty, const Pairing& p) 
   faulty.Clear();
 
   // 3. No fault: both land.
-  const Status ok = faulty.Write(p.op);
+  const Status ok = run(faulty);
   EXPECT_TRUE(ok.ok()) << ok.ToString();
   if (!p.effects.empty()) {
     EXPECT_NE(internal::Effects(s, p), before) << "the effects chosen do not show the action";
   }
   EXPECT_EQ(EventsOf(s, p.action), of_action + 1);
+}
+
+// See the top of this file.
+inline void ExpectPaired(store::testing::FaultyStore& faulty, const Pairing& p) {
+  ExpectPairedOnStore(faulty, p, [&](store::Store& s) { return s.Write(p.op); });
 }
 
 }  // namespace switchboard::audit::testing
