@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ struct UnitCanaries {
 // Every unit holding members (erased ones aside), lowest id first, with the
 // canaries of `purpose` among them.
 Result<std::vector<UnitCanaries>> CanariesByUnit(store::Tx& tx, std::string_view purpose);
+
+// Every canary's member id, whatever its purpose: they are no real people
+// (a breach's affected members leave them out, privacy/breach.h).
+Result<std::set<std::int64_t>> CanaryIds(store::Tx& tx);
 
 // The source most of the register came from ("native" for an empty one).
 Result<std::string> CommonestSource(store::Tx& tx);
