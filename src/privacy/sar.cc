@@ -108,22 +108,29 @@ Result<Report> BuildReport(store::Tx& tx, const crypto::Sealer& sealer, MemberId
     r.checkpoint_size = static_cast<std::int64_t>(r.checkpoint->checkpoint.tree_size);
     r.checkpoint_at = r.checkpoint->checkpoint.time;
   }
-  // One read of the leaves for every proof: thousands of events cost about
-  // what one proof does.
-  if (!r.audit.empty() && r.audit.front().seq < r.checkpoint_size) {
-    SB_ASSIGN_OR_RETURN(audit::ProofIndex tree, audit::AuditLog::LoadTree(tx, r.checkpoint_size));
-    const auto size = static_cast<std::uint64_t>(r.checkpoint_size);
-    for (size_t i = 0; i < r.audit.size(); ++i) {
-      AuditEntry& a = r.audit[i];
-      if (a.seq >= r.checkpoint_size) break;
-      const auto seq = static_cast<std::uint64_t>(a.seq);
-      a.provable = true;
-      a.leaf_hash = tree.leaf(seq);
-      SB_ASSIGN_OR_RETURN(a.proof, tree.Inclusion(seq, size));
-      if (!a.with_others) a.body = audit::Encode(events[i]);
-    }
+  for (size_t i = 0; i < r.audit.size(); ++i) {
+    AuditEntry& a = r.audit[i];
+    if (a.seq < r.checkpoint_size && !a.with_others) a.body = audit::Encode(events[i]);
   }
   return r;
+}
+
+Status AddProofs(store::Store& store, Report& r) {
+  if (r.audit.empty() || r.audit.front().seq >= r.checkpoint_size) return Status::Ok();
+  // One read of the leaves for every proof: thousands of events cost about
+  // what one proof does.
+  return store.Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(audit::ProofIndex tree, audit::AuditLog::LoadTree(tx, r.checkpoint_size));
+    const auto size = static_cast<std::uint64_t>(r.checkpoint_size);
+    for (AuditEntry& a : r.audit) {
+      if (a.seq >= r.checkpoint_size) break;
+      const auto seq = static_cast<std::uint64_t>(a.seq);
+      a.leaf_hash = tree.leaf(seq);
+      SB_ASSIGN_OR_RETURN(a.proof, tree.Inclusion(seq, size));
+      a.provable = true;
+    }
+    return Status::Ok();
+  });
 }
 
 Result<Report> SubjectAccess(store::Tx& tx, const crypto::Sealer& sealer, const access::Acting& who,

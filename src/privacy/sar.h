@@ -86,6 +86,13 @@ Result<Report> BuildReport(store::Tx& tx, const crypto::Sealer& sealer, MemberId
 Result<Report> SubjectAccess(store::Tx& tx, const crypto::Sealer& sealer, const access::Acting& who,
                              MemberId member);
 
+// Fills in the leaf hash and inclusion proof of each event below the
+// report's checkpoint, from one read of the log's leaves. Those events and
+// the checkpoint never change, so callers run this in a read transaction of
+// its own once SubjectAccess has committed: reading the whole log inside the
+// writing transaction would hold the store's writer for as long.
+Status AddProofs(store::Store& store, Report& r);
+
 enum class Audience { kDpo, kMember };
 
 struct RenderOptions {

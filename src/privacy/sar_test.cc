@@ -69,6 +69,8 @@ class SarTest : public ::testing::TestWithParam<std::string> {
       return Status::Ok();
     });
     EXPECT_TRUE(st.ok()) << st.ToString();
+    st = AddProofs(*env_.store_, r);
+    EXPECT_TRUE(st.ok()) << st.ToString();
     return r;
   }
 
