@@ -143,8 +143,9 @@ async function verifyNote(note, vkey) {
   return { size, root };
 }
 
-// The newest checkpoint with a signed note, checked: {size, root}.
-async function latestCheckpoint() {
+// The server's checkpoints and its verifier key, the key pinned to the first
+// one this browser saw.
+async function checkpointsAndKey() {
   const r = await get("/audit/checkpoints");
   const vkey = r.verifier_key;
   if (!vkey) throw new Error("the server did not say which key signs its checkpoints");
@@ -154,27 +155,61 @@ async function latestCheckpoint() {
       "do not trust this log until you have checked the key");
   }
   if (!pinned) localStorage.setItem(KEY_PIN, vkey);
-  const cps = (r.checkpoints || []).filter((c) => c.note);
-  if (!cps.length) throw new Error("no signed checkpoint yet");
-  return verifyNote(cps[cps.length - 1].note, vkey);
+  return r;
 }
 
-// Checks one event against a checked checkpoint: {ok, pending, why}.
-async function verifyEvent(event, cp) {
+// The newest checkpoint with a signed note, checked: {size, root}.
+async function latestCheckpoint() {
+  const r = await checkpointsAndKey();
+  const cps = (r.checkpoints || []).filter((c) => c.note);
+  if (!cps.length) throw new Error("no signed checkpoint yet");
+  return verifyNote(cps[cps.length - 1].note, r.verifier_key);
+}
+
+// Checks one event's proof (hex hashes) against a checked checkpoint:
+// {ok, pending, why}. From the event's bytes when it has them, else from
+// its leaf hash (a subject-access report leaves out bytes naming others).
+async function checkProof(event, cp, proofHex) {
   if (event.seq >= cp.size) return { ok: false, pending: true, why: "not yet under a signed checkpoint" };
-  let parsed;
-  try {
-    parsed = JSON.parse(event.body);
-  } catch {
-    return { ok: false, why: "the event's bytes are not JSON" };
+  let leaf;
+  if (event.body !== undefined) {
+    let parsed;
+    try {
+      parsed = JSON.parse(event.body);
+    } catch {
+      return { ok: false, why: "the event's bytes are not JSON" };
+    }
+    if (parsed.seq !== event.seq) return { ok: false, why: "the event's bytes name another position" };
+    leaf = await leafHash(event.body);
+    if (event.leaf_hash && bytesToHex(leaf) !== event.leaf_hash) {
+      return { ok: false, why: "the event's bytes do not hash to its leaf" };
+    }
+  } else if (event.leaf_hash) {
+    leaf = hexToBytes(event.leaf_hash);
+  } else {
+    return { ok: false, why: "the event has neither its bytes nor its leaf hash" };
   }
-  if (parsed.seq !== event.seq) return { ok: false, why: "the event's bytes name another position" };
-  const p = await get(`/audit/proof?seq=${event.seq}&size=${cp.size}`);
-  const proof = (p.proof || []).map(hexToBytes);
-  const root = await rootFromProof(event.seq, cp.size, await leafHash(event.body), proof);
+  const root = await rootFromProof(event.seq, cp.size, leaf, (proofHex || []).map(hexToBytes));
   if (!root) return { ok: false, why: "the proof does not fit the tree" };
   if (!equal(root, cp.root)) return { ok: false, why: "the proof does not lead to the signed root" };
   return { ok: true, why: `included in the signed checkpoint of ${cp.size} events` };
+}
+
+async function verifyEvent(event, cp) {
+  if (event.seq >= cp.size) return checkProof(event, cp, []);
+  const p = await get(`/audit/proof?seq=${event.seq}&size=${cp.size}`);
+  return checkProof(event, cp, p.proof);
+}
+
+// The proofs a subject-access report carries (sar.js): its checkpoint's
+// signature by the pinned key, then each event. Map of seq to the result.
+export async function checkReportProofs(audit) {
+  const cp = audit && audit.checkpoint;
+  if (!cp || !cp.note) throw new Error("the report has no signed checkpoint");
+  const signed = await verifyNote(cp.note, (await checkpointsAndKey()).verifier_key);
+  const out = new Map();
+  for (const e of audit.events) out.set(e.seq, await checkProof(e, signed, e.proof));
+  return out;
 }
 
 // ---- screens ----
@@ -523,21 +558,22 @@ async function renderBreach(ctx, id) {
   // The affected members, from the audit log.
   const scope = {
     kind: h("select", {}, h("option", { value: "account" }, "An account's reads"),
-      h("option", { value: "campaign" }, "A campaign's contacts")),
+      h("option", { value: "campaign" }, "A campaign's contacts"),
+      h("option", { value: "export" }, "An export's file (everyone in it)")),
     id: h("input", { type: "text", inputmode: "numeric", value: b.scope ? String(b.scope.id) : "" }),
     from: h("input", { type: "datetime-local", value: localInput(b.scope && b.scope.from) }),
     to: h("input", { type: "datetime-local", value: localInput((b.scope && b.scope.to) || b.discovered_at) }),
   };
   if (b.scope) scope.kind.value = b.scope.kind;
   const computeForm = h("form", {},
-    field("Whose reads", scope.kind), field("Account or campaign id", scope.id),
-    field("From", scope.from), field("Until", scope.to),
+    field("Whose reads", scope.kind), field("Account, campaign or export id", scope.id),
+    field("From", scope.from, "Not needed for an export"), field("Until", scope.to),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Work out the affected members")));
   computeForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    act(() => post(`/breaches/${b.id}/affected`, {
-      [scope.kind.value]: Number(scope.id.value), from: toIso(scope.from.value), to: toIso(scope.to.value),
-    }), "Affected members worked out");
+    const body = { [scope.kind.value]: Number(scope.id.value) };
+    if (scope.kind.value !== "export") Object.assign(body, { from: toIso(scope.from.value), to: toIso(scope.to.value) });
+    act(() => post(`/breaches/${b.id}/affected`, body), "Affected members worked out");
   });
   const counts = Object.entries(b.counts || {});
   ctx.show(h("h1", {}, `Breach #${b.id}`), tabs("breaches"),
@@ -550,9 +586,12 @@ async function renderBreach(ctx, id) {
       ["Kinds of data", b.data_categories], ["Kinds of people", b.people_categories]]),
     steps.length ? h("div", { class: "actions" }, steps) : "", status,
     h("h2", {}, "Affected members"),
-    b.scope ? h("p", {}, `${b.affected} members, from the ${b.scope.kind} ${b.scope.id}'s reads between ` +
-      `${formatDate(b.scope.from, true)} and ${formatDate(b.scope.to, true)} ` +
-      `(worked out ${formatDate(b.scope.computed_at, true)}).`) : h("p", {}, "Not worked out yet."),
+    !b.scope ? h("p", {}, "Not worked out yet.") : b.scope.kind === "export"
+      ? h("p", {}, `${b.affected} members, everyone in export ${b.scope.id}'s file, produced ` +
+        `${formatDate(b.scope.from, true)} (canaries left out; worked out ${formatDate(b.scope.computed_at, true)}).`)
+      : h("p", {}, `${b.affected} members, from the ${b.scope.kind} ${b.scope.id}'s reads between ` +
+        `${formatDate(b.scope.from, true)} and ${formatDate(b.scope.to, true)} ` +
+        `(worked out ${formatDate(b.scope.computed_at, true)}).`),
     counts.length ? table("Members by the kind of data seen", ["Data", "Members"],
       counts.map(([c, n]) => h("tr", {}, h("th", { scope: "row" }, c), h("td", {}, String(n))))) : "",
     computeForm,
@@ -578,6 +617,27 @@ async function renderWitness(ctx) {
   const notes = (r.checkpoints || []).filter((c) => c.note);
   const url = URL.createObjectURL(new Blob([notes.map((c) => c.note).join("\n")], { type: "text/plain" }));
   ctx.onLeave(() => URL.revokeObjectURL(url));
+  // For a witness: the checkpoints after the one they hold, with the
+  // consistency proofs that show the log only grew since.
+  const fromSize = h("input", { type: "text", inputmode: "numeric", id: "witness-from", value: "0" });
+  const exportStatus = h("div", { role: "status" });
+  const exportBtn = h("button", { type: "button", id: "witness-export" }, "Download for a witness, with consistency proofs");
+  exportBtn.addEventListener("click", async () => {
+    try {
+      const from = fromSize.value.trim() || "0";
+      if (!/^\d+$/.test(from)) throw new Error("the size is a whole number of events");
+      const e = await get(`/audit/witness?from=${from}`);
+      const blob = URL.createObjectURL(new Blob([JSON.stringify(e, null, 1) + "\n"], { type: "application/json" }));
+      const a = h("a", { href: blob, download: `switchboard-witness-from-${from}.json` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(blob), 60000);
+      exportStatus.replaceChildren(`${e.checkpoints.length} checkpoints after ${from} events, with their proofs.`);
+    } catch (err) {
+      exportStatus.replaceChildren(errorBanner(err));
+    }
+  });
   const rows = notes.slice(-50).reverse().map((c) => {
     const cell = h("td", {}, "Checking…");
     verifyNote(c.note, r.verifier_key).then(
@@ -592,6 +652,12 @@ async function renderWitness(ctx) {
     h("div", { class: "actions" },
       h("a", { class: "button", href: url, download: "switchboard-checkpoints.txt", id: "witness-download" },
         "Download every signed checkpoint")),
+    h("h2", {}, "For a witness"),
+    h("p", {}, "A witness who holds a checkpoint checks that the log only grew since: give the number " +
+      "of events in the newest checkpoint they hold (0 for all), and send them the file. They check it " +
+      "with ", h("code", {}, "switchboard audit witness check FILE --key KEY --held THEIR-FILE --append"), "."),
+    field("Events in the witness's newest checkpoint", fromSize),
+    h("div", { class: "actions" }, exportBtn), exportStatus,
     table("The newest checkpoints", ["Events", "Signed", "Root", "Signature"], rows));
 }
 

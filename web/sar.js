@@ -10,7 +10,7 @@
 // dashboard the open requests due soon or late.
 
 import { get, post } from "./api.js";
-import { tabs } from "./dpo.js";
+import { tabs, checkReportProofs } from "./dpo.js";
 import { h, errorBanner, formatDate, facts, field, announce } from "./dom.js";
 
 export async function reminders() {
@@ -140,6 +140,35 @@ export async function renderReport(ctx) {
   const m = r.member;
   const events = r.audit.events;
   const refused = events.filter((e) => e.decision === "deny").length;
+  // The report carries each event's proof and the checkpoint: checked here,
+  // in the browser, as the audit search checks one (dpo.js).
+  const proofCells = new Map(events.map((e) => [e.seq, h("td", { class: "proof" }, e.provable ? "" : "newer than the checkpoint")]));
+  const proofStatus = h("div", { role: "status" });
+  const checkAll = h("button", { type: "button", class: "secondary", id: "check-report-proofs" }, "Check every proof in this report");
+  checkAll.addEventListener("click", async () => {
+    checkAll.disabled = true;
+    proofStatus.replaceChildren("Checking…");
+    try {
+      const results = await checkReportProofs(r.audit);
+      let good = 0;
+      let bad = 0;
+      for (const [seq, v] of results) {
+        const cell = proofCells.get(seq);
+        if (v.pending) continue;
+        cell.dataset.verified = v.ok ? "yes" : "no";
+        cell.replaceChildren(h("span", { class: v.ok ? "ok" : "bad" }, v.ok ? "Verified" : "Not verified"), v.ok ? "" : ": " + v.why);
+        if (v.ok) good++;
+        else bad++;
+      }
+      proofStatus.replaceChildren(`${good} verified, ${bad} not verified, against the signed checkpoint of ` +
+        `${r.audit.checkpoint.tree_size} events.`);
+      announce("Proofs checked");
+    } catch (err) {
+      proofStatus.replaceChildren(errorBanner(err));
+    } finally {
+      checkAll.disabled = false;
+    }
+  });
   ctx.show(
     h("h1", {}, `Subject access: member ${m.id}`),
     h("p", {}, `Produced ${formatDate(r.generated_at, true)}. Making this report was recorded in the audit log.`),
@@ -172,13 +201,18 @@ export async function renderReport(ctx) {
     h("h2", {}, "Who saw this member's data"),
     h("p", {}, `${events.length} audit events, ${refused} refused. Events numbered below `
       + `${r.audit.checkpoint ? r.audit.checkpoint.tree_size : 0} are covered by the newest signed checkpoint; `
-      + "open one in the audit search to check its inclusion proof."),
-    h("table", { class: "audit" },
-      h("thead", {}, h("tr", {}, ["No.", "When", "Who", "What", "Purpose", "Result"].map((c) => h("th", { scope: "col" }, c)))),
+      + "the report carries each one's inclusion proof and the checkpoint, and your browser checks them "
+      + "without trusting the server. A member or anyone else can check the JSON copy with "
+      + "switchboard audit check-report."),
+    r.audit.checkpoint ? h("div", { class: "actions" }, checkAll) : "", proofStatus,
+    h("p", {}, h("a", { href: base + "?format=json&audience=member", download: `member-${m.id}.json` }, "Download for the member, with the proofs (JSON)")),
+    h("table", { class: "audit", id: "sar-audit" },
+      h("thead", {}, h("tr", {}, ["No.", "When", "Who", "What", "Purpose", "Result", "Proof"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, events.map((e) => h("tr", { class: e.decision === "deny" ? "refused" : "" },
         h("td", {}, String(e.seq)), h("td", {}, formatDate(e.at, true)), h("td", {}, who(e)),
         h("td", {}, e.what + (e.with_other_members ? " (with other members, not shown)" : "")),
         h("td", {}, e.purpose || ""),
-        h("td", {}, e.decision === "deny" ? "refused" : e.decision === "allow" ? "allowed" : "recorded"))))),
+        h("td", {}, e.decision === "deny" ? "refused" : e.decision === "allow" ? "allowed" : "recorded"),
+        proofCells.get(e.seq))))),
     h("p", {}, h("a", { href: "#/privacy/requests" }, "Back to the requests")));
 }

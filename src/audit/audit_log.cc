@@ -991,6 +991,48 @@ Result<std::vector<Hash>> AuditLog::Consistency(Tx& tx, std::int64_t m, std::int
   return ConsistencyProof(leaves, static_cast<std::uint64_t>(m), static_cast<std::uint64_t>(n));
 }
 
+Result<ProofIndex> AuditLog::LoadTree(Tx& tx, std::int64_t size) {
+  if (size < 0) return Status::InvalidArgument("a tree size is not negative");
+  SB_ASSIGN_OR_RETURN(auto leaves, LoadLeaves(tx, size));
+  return ProofIndex(std::move(leaves));
+}
+
+Result<std::optional<SignedCheckpoint>> AuditLog::NewestCheckpoint(Tx& tx) {
+  std::vector<StoredCheckpoint> rows;
+  SB_RETURN_IF_ERROR(tx.Query(std::string(kCheckpointColumns) + "ORDER BY tree_size DESC LIMIT 2",
+                              {}, [&](const Row& row) {
+                                rows.push_back(CheckpointFromRow(row));
+                                return true;
+                              }));
+  if (rows.empty()) return std::optional<SignedCheckpoint>();
+  StoredCheckpoint& s = rows[0];
+  s.signed_cp.checkpoint.previous_size =
+      rows.size() > 1 ? rows[1].signed_cp.checkpoint.tree_size : 0;
+  CheckNote(s);
+  if (!s.root_ok || s.note_malformed) {
+    return Status::DataLoss("the newest checkpoint is damaged; run audit verify");
+  }
+  return std::optional<SignedCheckpoint>(std::move(s.signed_cp));
+}
+
+Result<Event> AuditLog::EventAt(Tx& tx, std::int64_t seq) {
+  std::optional<Event> out;
+  bool bad = false;
+  SB_RETURN_IF_ERROR(
+      tx.Query(std::string(kSelectEvents) + " WHERE seq = $1", {seq}, [&](const Row& row) {
+        Event e;
+        bad = !EventFromRow(row, e);
+        out = std::move(e);
+        return false;
+      }));
+  if (bad) {
+    return Status::DataLoss("audit event " + std::to_string(seq) +
+                            " has a malformed members column; run audit verify");
+  }
+  if (!out) return Status::NotFound("no audit event " + std::to_string(seq));
+  return *std::move(out);
+}
+
 Result<Hash> AuditLog::RootAt(Tx& tx, std::int64_t size) {
   SB_ASSIGN_OR_RETURN(auto leaves, LoadLeaves(tx, size));
   return RootOf(leaves);

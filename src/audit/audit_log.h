@@ -216,6 +216,13 @@ class AuditLog {
   static Result<std::vector<Hash>> Prove(store::Tx& tx, std::int64_t seq, std::int64_t size);
   // The consistency proof between the trees of the first m and first n events.
   static Result<std::vector<Hash>> Consistency(store::Tx& tx, std::int64_t m, std::int64_t n);
+  // The leaf hashes of the first `size` events, read once, for many proofs
+  // at the cost of one (the subject-access report's, the witness export's).
+  static Result<ProofIndex> LoadTree(store::Tx& tx, std::int64_t size);
+  // The newest stored checkpoint with its previous size (nullopt: none yet).
+  static Result<std::optional<SignedCheckpoint>> NewestCheckpoint(store::Tx& tx);
+  // The event at `seq`, from its columns (kNotFound when there is none).
+  static Result<Event> EventAt(store::Tx& tx, std::int64_t seq);
   // The root of the first `size` events, recomputed from the stored bodies.
   static Result<Hash> RootAt(store::Tx& tx, std::int64_t size);
   // The stored checkpoints, oldest first.

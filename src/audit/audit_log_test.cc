@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "audit/witness.h"
 #include "core/testing/status_matchers.h"
 #include "schema/migrations.h"
 #include "store/postgres/pg_store.h"
@@ -867,6 +868,106 @@ TEST_P(AuditLogTest, ACheckpointLogSignedByAnotherKeyIsRefused) {
   fresh.SetCheckpointLog(&*clog_);
   EXPECT_EQ(fresh.Preflight(*store_, key_->verify_key()).code(), StatusCode::kDataLoss);
   EXPECT_FALSE(VerifyWithLog().ok);
+}
+
+// A witness holding checkpoint 20 checks an export of what came after:
+// signed, and each tree a prefix of the next.
+TEST_P(AuditLogTest, AWitnessExportProvesTheLogOnlyGrew) {
+  Build(40, 10);  // checkpoints at 10, 20, 30, 40
+  WitnessExport all, after20;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(all, MakeWitnessExport(tx, 0));
+    SB_ASSIGN_OR_RETURN(after20, MakeWitnessExport(tx, 20));
+    EXPECT_EQ(MakeWitnessExport(tx, 41).status().code(), StatusCode::kInvalidArgument);
+    return Status::Ok();
+  }));
+  ASSERT_EQ(all.entries.size(), 4u);
+  ASSERT_EQ(after20.entries.size(), 2u);
+  EXPECT_EQ(after20.entries[0].consistency_from, 20u);
+  EXPECT_EQ(after20.entries[1].consistency_from, 30u);
+  // Through its text form, as a witness receives it.
+  auto parsed = ParseWitnessExport(FormatWitnessExport(after20, key_->verify_key().VKey()));
+  ASSERT_OK(parsed);
+  const SignedCheckpoint held = all.entries[1].checkpoint;  // 20 events
+  ASSERT_EQ(held.checkpoint.tree_size, 20u);
+  auto checked = CheckWitnessExport(held, *parsed, key_->verify_key());
+  ASSERT_OK(checked);
+  ASSERT_EQ(checked->accepted.size(), 2u);
+  EXPECT_EQ(checked->accepted.back().checkpoint.tree_size, 40u);
+  // The whole export: the older ones are skipped, the newer checked.
+  checked = CheckWitnessExport(held, all, key_->verify_key());
+  ASSERT_OK(checked);
+  EXPECT_EQ(checked->older, 2u);
+  EXPECT_EQ(checked->accepted.size(), 2u);
+  // Nothing held yet: the first is taken on its signature, the rest chained.
+  checked = CheckWitnessExport(std::nullopt, all, key_->verify_key());
+  ASSERT_OK(checked);
+  EXPECT_EQ(checked->accepted.size(), 4u);
+  // Another key's checkpoints are refused.
+  auto other = SigningKey::Generate();
+  EXPECT_EQ(CheckWitnessExport(std::nullopt, all, other->verify_key()).status().code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(CheckWitnessExport(held, all, other->verify_key()).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ParseWitnessExport("{\"format\": \"other\"}").has_value());
+  EXPECT_FALSE(ParseWitnessExport("not json").has_value());
+}
+
+TEST_P(AuditLogTest, AWitnessRefusesAlteredProofsAndARewrittenLog) {
+  Build(40, 10);
+  WitnessExport after20;
+  SignedCheckpoint held;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(after20, MakeWitnessExport(tx, 20));
+    SB_ASSIGN_OR_RETURN(auto cps, AuditLog::Checkpoints(tx));
+    held = cps[1];
+    return Status::Ok();
+  }));
+  const VerifyKey& vk = key_->verify_key();
+  // Each hash of each proof, one bit changed.
+  for (size_t i = 0; i < after20.entries.size(); ++i) {
+    for (size_t k = 0; k < after20.entries[i].consistency.size(); ++k) {
+      WitnessExport bad = after20;
+      bad.entries[i].consistency[k][k % kHashBytes] ^= 1;
+      EXPECT_EQ(CheckWitnessExport(held, bad, vk).status().code(), StatusCode::kDataLoss)
+          << i << "/" << k;
+    }
+    WitnessExport cut = after20;
+    cut.entries[i].consistency.pop_back();
+    EXPECT_EQ(CheckWitnessExport(held, cut, vk).status().code(), StatusCode::kDataLoss);
+  }
+  // A proof from another size than the held one.
+  WitnessExport shifted = after20;
+  shifted.entries[0].consistency_from = 10;
+  EXPECT_EQ(CheckWitnessExport(held, shifted, vk).status().code(), StatusCode::kDataLoss);
+  // A checkpoint left out of the middle.
+  WitnessExport gap = after20;
+  gap.entries.erase(gap.entries.begin());
+  gap.entries[0].consistency_from = 20;
+  EXPECT_EQ(CheckWitnessExport(held, gap, vk).status().code(), StatusCode::kDataLoss);
+
+  // The log rewritten (event 5 changed, the checkpoints deleted) and signed
+  // again with the same key, as someone holding the server would.
+  Event e = MakeEvent(5);
+  e.seq = 5;
+  e.decision = "deny";
+  Sql("UPDATE audit_events SET decision = 'deny', body = $1 WHERE seq = 5",
+      {store::Value::Bytes(Encode(e))});
+  Sql("DELETE FROM audit_checkpoints");
+  AppendEvents(40, 10);
+  AuditLog rewriting;
+  ASSERT_OK(rewriting.Checkpoint(*store_, *key_, clock_));
+  WitnessExport forged;
+  ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(forged, MakeWitnessExport(tx, 20));
+    return Status::Ok();
+  }));
+  ASSERT_EQ(forged.entries.size(), 1u);
+  ASSERT_OK(vk.Verify(forged.entries[0].checkpoint));   // validly signed,
+  auto checked = CheckWitnessExport(held, forged, vk);  // but not an extension
+  ASSERT_FALSE(checked.has_value());
+  EXPECT_EQ(checked.error().code(), StatusCode::kDataLoss);
+  EXPECT_NE(checked.error().message().find("rewritten"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuditLogTest, ::testing::Values("sqlite", "postgres"),

@@ -232,6 +232,88 @@ Status VerifyConsistency(std::uint64_t m, std::uint64_t n, const Hash& root_m, c
   return Status::Ok();
 }
 
+ProofIndex::ProofIndex(std::vector<Hash> leaf_hashes) {
+  levels_.push_back(std::move(leaf_hashes));
+  while (levels_.back().size() >= 2) {
+    const std::vector<Hash>& below = levels_.back();
+    std::vector<Hash> up(below.size() / 2);
+    for (size_t j = 0; j < up.size(); ++j) up[j] = NodeHash(below[2 * j], below[2 * j + 1]);
+    levels_.push_back(std::move(up));
+  }
+}
+
+Hash ProofIndex::Range(std::uint64_t begin, std::uint64_t end) const {
+  const std::uint64_t n = end - begin;
+  if (n == 0) return EmptyRoot();
+  if (std::has_single_bit(n)) {
+    const int k = std::countr_zero(n);
+    if (begin % n == 0 && static_cast<size_t>(k) < levels_.size()) return levels_[k][begin >> k];
+  }
+  if (n == 1) return levels_[0][begin];
+  const std::uint64_t k = SplitPoint(n);
+  return NodeHash(Range(begin, begin + k), Range(begin + k, end));
+}
+
+void ProofIndex::Path(std::uint64_t m, std::uint64_t begin, std::uint64_t end,
+                      std::vector<Hash>& out) const {
+  const std::uint64_t n = end - begin;
+  if (n <= 1) return;
+  const std::uint64_t k = SplitPoint(n);
+  if (m < k) {
+    Path(m, begin, begin + k, out);
+    out.push_back(Range(begin + k, end));
+  } else {
+    Path(m - k, begin + k, end, out);
+    out.push_back(Range(begin, begin + k));
+  }
+}
+
+void ProofIndex::SubProof(std::uint64_t m, std::uint64_t begin, std::uint64_t end, bool whole,
+                          std::vector<Hash>& out) const {
+  const std::uint64_t n = end - begin;
+  if (m == n) {
+    if (!whole) out.push_back(Range(begin, end));
+    return;
+  }
+  const std::uint64_t k = SplitPoint(n);
+  if (m <= k) {
+    SubProof(m, begin, begin + k, whole, out);
+    out.push_back(Range(begin + k, end));
+  } else {
+    SubProof(m - k, begin + k, end, false, out);
+    out.push_back(Range(begin, begin + k));
+  }
+}
+
+Result<Hash> ProofIndex::Root(std::uint64_t size) const {
+  if (size > this->size()) {
+    return Status::InvalidArgument("no tree of size " + std::to_string(size) + " in " +
+                                   std::to_string(this->size()) + " leaves");
+  }
+  return Range(0, size);
+}
+
+Result<std::vector<Hash>> ProofIndex::Inclusion(std::uint64_t index, std::uint64_t size) const {
+  if (size > this->size() || index >= size) {
+    return Status::InvalidArgument("no leaf " + std::to_string(index) + " in a tree of size " +
+                                   std::to_string(size));
+  }
+  std::vector<Hash> out;
+  Path(index, 0, size, out);
+  return out;
+}
+
+Result<std::vector<Hash>> ProofIndex::Consistency(std::uint64_t m, std::uint64_t n) const {
+  if (n > size() || m > n) {
+    return Status::InvalidArgument("no consistency proof from size " + std::to_string(m) +
+                                   " to size " + std::to_string(n));
+  }
+  std::vector<Hash> out;
+  if (m == 0 || m == n) return out;
+  SubProof(m, 0, n, true, out);
+  return out;
+}
+
 void CompactTree::Append(const Hash& leaf_hash) {
   Hash h = leaf_hash;
   // Each trailing one bit of the old size is a perfect subtree that the new

@@ -215,6 +215,37 @@ TEST(MerkleTest, PropertyEveryProofVerifiesAndEveryBitFlipFails) {
   }
 }
 
+// The index gives exactly the proofs and roots of the direct functions, for
+// every size, leaf and old size of trees up to 70 leaves (every shape of
+// frontier up to 2^6), and the published reference answers.
+TEST(MerkleTest, ProofIndexMatchesTheDirectProofsEverywhere) {
+  std::vector<Hash> leaves;
+  for (int i = 0; i < 70; ++i) leaves.push_back(LeafHash("leaf " + std::to_string(i)));
+  const ProofIndex index(leaves);
+  ASSERT_EQ(index.size(), leaves.size());
+  for (std::uint64_t n = 0; n <= leaves.size(); ++n) {
+    ASSERT_EQ(*index.Root(n), RootOf(std::span(leaves).first(n))) << n;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(*index.Inclusion(i, n), *InclusionProof(leaves, i, n)) << i << "/" << n;
+    }
+    for (std::uint64_t m = 0; m <= n; ++m) {
+      ASSERT_EQ(*index.Consistency(m, n), *ConsistencyProof(leaves, m, n)) << m << "->" << n;
+    }
+  }
+  EXPECT_FALSE(index.Root(71).has_value());
+  EXPECT_FALSE(index.Inclusion(70, 70).has_value());
+  EXPECT_FALSE(index.Inclusion(0, 71).has_value());
+  EXPECT_FALSE(index.Consistency(5, 4).has_value());
+  EXPECT_FALSE(index.Consistency(1, 71).has_value());
+
+  const ProofIndex reference(LeafHashes());
+  for (std::uint64_t n = 0; n <= kLeaves.size(); ++n) {
+    EXPECT_EQ(ToHex(*reference.Root(n)), kRoots[n]) << n;
+  }
+  EXPECT_EQ(ProofIndex().size(), 0u);
+  EXPECT_EQ(*ProofIndex().Root(0), EmptyRoot());
+}
+
 TEST(MerkleTest, HexAndBytesRoundTrip) {
   const Hash h = LeafHash("x");
   EXPECT_EQ(*HashFromHex(ToHex(h)), h);

@@ -1,13 +1,17 @@
 #include "cli/audit_commands.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "audit/audit_log.h"
 #include "audit/checkpoint.h"
+#include "audit/witness.h"
 #include "cli/exit_codes.h"
 #include "cli/opened_apps.h"
 #include "crypto/keyring.h"
+#include "privacy/sar.h"
 #include "server/app.h"
 
 namespace switchboard::cli {
@@ -15,6 +19,36 @@ namespace {
 
 std::string Hex(const audit::Hash& h) {
   return crypto::ToHex(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+}
+
+constexpr size_t kMaxFileBytes = 256u << 20;
+
+Result<std::string> ReadWhole(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::NotFound("cannot open " + path);
+  std::string text;
+  char buf[65536];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(f.gcount()));
+    if (text.size() > kMaxFileBytes) return Status::InvalidArgument(path + " is too large");
+  }
+  return text;
+}
+
+// The verifier key as given: the key itself (`switchboard audit key`), or a
+// file holding it.
+Result<audit::VerifyKey> KeyFrom(const std::string& given) {
+  std::string text = given;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(given, ec)) {
+    SB_ASSIGN_OR_RETURN(text, ReadWhole(given));
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  auto key = audit::VerifyKey::Parse(text);
+  if (!key) return key.error().WithContext("--key");
+  return key;
 }
 
 class AuditCommands final : public Command {
@@ -59,11 +93,45 @@ class AuditCommands final : public Command {
         "Re-create the checkpoint log from the database, on the record: after upgrading, adding "
         "a file to [audit] checkpoint_logs, or restoring an older backup (docs/operations.md)");
     AddCommon(adopt_, &c_);
+    check_report_ = audit->add_subcommand(
+        "check-report",
+        "Check every inclusion proof in a subject-access report (JSON) against its signed "
+        "checkpoint; needs no database");
+    check_report_->add_option("FILE", file_, "The report, as `switchboard sar` writes it")
+        ->required();
+    check_report_->add_option("--key", vkey_, "The log's verifier key, or a file holding it")
+        ->required();
+    witness_cmd_ = audit->add_subcommand(
+        "witness", "Export checkpoints with consistency proofs for a witness, or check an export");
+    witness_cmd_->require_subcommand(1);
+    witness_export_ = witness_cmd_->add_subcommand(
+        "export", "The signed checkpoints after a size, each with its consistency proof");
+    AddCommon(witness_export_, &c_);
+    witness_export_->add_option("--from", from_size_,
+                                "The tree size of the newest checkpoint the witness holds "
+                                "(default 0: every checkpoint)");
+    witness_export_->add_option("--out", out_, "Write here (default: standard output)");
+    witness_check_ = witness_cmd_->add_subcommand(
+        "check",
+        "Check an export against the checkpoint you hold: signed by the key, and the log only "
+        "grew; needs no database");
+    witness_check_->add_option("EXPORT", file_, "The export file")->required();
+    witness_check_->add_option("--key", vkey_, "The log's verifier key, or a file holding it")
+        ->required();
+    witness_check_->add_option("--held", held_,
+                               "Your witness file (its last checkpoint is the one you hold); "
+                               "without it the first checkpoint is taken on its signature");
+    witness_check_->add_flag("--append", append_,
+                             "Append the newer checkpoints, once checked, to the --held file");
   }
 
   std::optional<int> Run(OpenedApps& opened) override {
-    if (!verify_->parsed() && !prove_->parsed() && !consistency_->parsed() && !query_->parsed() &&
-        !checkpoint_->parsed() && !adopt_->parsed() && !key_->parsed()) {
+    // These two read files only: a witness or a member runs them elsewhere.
+    if (check_report_->parsed()) return RunCheckReport();
+    if (witness_check_->parsed()) return RunWitnessCheck();
+    if (!verify_->parsed() && !witness_export_->parsed() && !prove_->parsed() &&
+        !consistency_->parsed() && !query_->parsed() && !checkpoint_->parsed() &&
+        !adopt_->parsed() && !key_->parsed()) {
       return std::nullopt;
     }
     // `checkpoint` gets the preflight check; the others exist to inspect or
@@ -74,6 +142,7 @@ class AuditCommands final : public Command {
     if (!a) return ExitFor(a.error());
     server::App& app = **a;
     if (adopt_->parsed()) return RunAdopt(app);
+    if (witness_export_->parsed()) return RunWitnessExport(app);
     if (key_->parsed()) return RunKey(app);
     if (checkpoint_->parsed()) return RunCheckpoint(app);
     if (verify_->parsed()) return RunVerify(app);
@@ -85,6 +154,89 @@ class AuditCommands final : public Command {
   }
 
  private:
+  int RunCheckReport() {
+    auto key = KeyFrom(vkey_);
+    if (!key) return ExitFor(key.error());
+    auto text = ReadWhole(file_);
+    if (!text) return ExitFor(text.error());
+    const nlohmann::json report = nlohmann::json::parse(*text, nullptr, false);
+    auto checked = privacy::CheckReportProofs(report, *key);
+    if (!checked) {
+      std::printf("NOT VERIFIED: %s\n", checked.error().message().c_str());
+      return checked.error().code() == StatusCode::kDataLoss ? kExitAudit
+                                                             : ExitFor(checked.error());
+    }
+    for (const auto& f : checked->failures) std::printf("NOT VERIFIED: %s\n", f.c_str());
+    std::printf(
+        "%lld events verified in the signed checkpoint of %lld events (%lld from their own "
+        "bytes), %lld newer than it, %zu failed\n",
+        static_cast<long long>(checked->verified), static_cast<long long>(checked->tree_size),
+        static_cast<long long>(checked->with_bytes), static_cast<long long>(checked->unprovable),
+        checked->failures.size());
+    return checked->ok() ? kExitOk : kExitAudit;
+  }
+
+  int RunWitnessExport(server::App& app) {
+    audit::WitnessExport e;
+    Status st = app.store().Read([&](store::Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(e, audit::MakeWitnessExport(tx, from_size_));
+      return Status::Ok();
+    });
+    if (!st.ok()) return ExitFor(st);
+    const std::string text = audit::FormatWitnessExport(e, app.audit_key().verify_key().VKey());
+    if (out_.empty()) {
+      std::fputs(text.c_str(), stdout);
+      return kExitOk;
+    }
+    std::ofstream f(out_, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) return ExitFor(Status::Unavailable("cannot write " + out_));
+    std::fprintf(stderr, "%zu checkpoints after %llu events written to %s\n", e.entries.size(),
+                 static_cast<unsigned long long>(from_size_), out_.c_str());
+    return kExitOk;
+  }
+
+  int RunWitnessCheck() {
+    auto key = KeyFrom(vkey_);
+    if (!key) return ExitFor(key.error());
+    auto text = ReadWhole(file_);
+    if (!text) return ExitFor(text.error());
+    auto e = audit::ParseWitnessExport(*text);
+    if (!e) return ExitFor(e.error());
+    std::optional<audit::SignedCheckpoint> held;
+    if (!held_.empty()) {
+      // A witness file not made yet holds nothing (--append creates it).
+      auto last = audit::ReadLastWitnessLine(held_);
+      if (!last && last.error().code() != StatusCode::kNotFound) return ExitFor(last.error());
+      if (last) held = *last;
+    }
+    auto checked = audit::CheckWitnessExport(held, *e, *key);
+    if (!checked) {
+      std::printf("NOT CONSISTENT: %s\n", checked.error().message().c_str());
+      return checked.error().code() == StatusCode::kDataLoss ? kExitAudit
+                                                             : ExitFor(checked.error());
+    }
+    if (checked->accepted.empty()) {
+      std::printf("nothing newer than the checkpoint of %llu events you hold\n",
+                  static_cast<unsigned long long>(checked->held_size));
+      return kExitOk;
+    }
+    std::printf(
+        "consistent: the log grew from %llu to %llu events; %zu newer checkpoints, each signed "
+        "by %s and extending the one before\n",
+        static_cast<unsigned long long>(checked->held_size),
+        static_cast<unsigned long long>(checked->accepted.back().checkpoint.tree_size),
+        checked->accepted.size(), key->VKey().c_str());
+    if (append_) {
+      if (held_.empty()) return ExitFor(Status::InvalidArgument("--append needs --held"));
+      Status st = audit::AppendToWitnessFile(held_, checked->accepted);
+      if (!st.ok()) return ExitFor(st);
+      std::printf("appended to %s\n", held_.c_str());
+    }
+    return kExitOk;
+  }
+
   int RunAdopt(server::App& app) {
     auto r = audit::AdoptCheckpointLog(app.store(), app.audit(), app.checkpoint_log(),
                                        app.audit_key(), app.clock());
@@ -254,6 +406,10 @@ class AuditCommands final : public Command {
   }
 
   CLI::App *verify_, *prove_, *consistency_, *query_, *checkpoint_, *adopt_, *key_;
+  CLI::App *check_report_, *witness_cmd_, *witness_export_, *witness_check_;
+  std::string file_, vkey_, held_, out_;
+  std::uint64_t from_size_ = 0;
+  bool append_ = false;
   Common c_;  // one set, for whichever subcommand was given
   std::string witness_, from_, to_;
   std::int64_t seq_ = -1, size_ = 0, m_ = 0, n_ = 0, member_ = 0, actor_ = 0;

@@ -46,9 +46,12 @@ class BreachCommands final : public Command {
     auto* account = affected_->add_option("--account", account_, "Everything this account read");
     auto* campaign =
         affected_->add_option("--campaign", campaign_, "Everything this campaign revealed");
+    auto* exported = affected_->add_option(
+        "--export", export_, "Everyone in this export's file (no window: the file is the scope)");
     account->excludes(campaign);
-    affected_->add_option("--from", from_, "Window start (ISO 8601, inclusive)")->required();
-    affected_->add_option("--to", to_, "Window end (ISO 8601 or now, exclusive)")->required();
+    exported->excludes(account)->excludes(campaign);
+    affected_->add_option("--from", from_, "Window start (ISO 8601, inclusive)");
+    affected_->add_option("--to", to_, "Window end (ISO 8601 or now, exclusive)");
     affected_->add_flag("--members", members_, "Also print the member ids");
   }
 
@@ -122,11 +125,19 @@ class BreachCommands final : public Command {
         } else if (campaign_ > 0) {
           s.kind = "campaign";
           s.id = campaign_;
+        } else if (export_ > 0) {
+          s.kind = "export";
+          s.id = export_;
         } else {
-          return Status::InvalidArgument("give --account or --campaign");
+          return Status::InvalidArgument("give --account, --campaign or --export");
         }
-        SB_ASSIGN_OR_RETURN(s.from, ParseTimeOrOffset(from_, who.now));
-        SB_ASSIGN_OR_RETURN(s.to, ParseTimeOrOffset(to_, who.now));
+        if (s.kind != "export") {
+          if (from_.empty() || to_.empty()) {
+            return Status::InvalidArgument("--" + s.kind + " needs --from and --to");
+          }
+          SB_ASSIGN_OR_RETURN(s.from, ParseTimeOrOffset(from_, who.now));
+          SB_ASSIGN_OR_RETURN(s.to, ParseTimeOrOffset(to_, who.now));
+        }
         SB_ASSIGN_OR_RETURN(privacy::Breach b,
                             privacy::ComputeAffected(tx, who, privacy::BreachId(id_), s));
         std::printf("%lld members affected\n", static_cast<long long>(b.affected));
@@ -163,7 +174,7 @@ class BreachCommands final : public Command {
   CLI::App *record_, *list_, *show_, *affected_;
   privacy::BreachDetails d_;
   std::string discovered_, from_, to_;
-  std::int64_t id_ = 0, account_ = 0, campaign_ = 0;
+  std::int64_t id_ = 0, account_ = 0, campaign_ = 0, export_ = 0;
   bool json_ = false, members_ = false;
 };
 

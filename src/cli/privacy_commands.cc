@@ -141,6 +141,7 @@ class PrivacyCommands final : public Command {
       return Status::Ok();
     }));
     if (refused) return Status::PermissionDenied("refused: " + why);
+    SB_RETURN_IF_ERROR(privacy::AddProofs(app.store(), report));
     privacy::RenderOptions o;
     o.audience = audience_ == "member" ? privacy::Audience::kMember : privacy::Audience::kDpo;
     o.name_volunteers = app.policy().privacy_name_volunteers;

@@ -2,6 +2,15 @@
 
 namespace switchboard::members {
 
+Result<std::set<std::int64_t>> CanaryIds(store::Tx& tx) {
+  std::set<std::int64_t> out;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT member_id FROM canaries", {}, [&](const store::Row& r) {
+    out.insert(r.Int(0));
+    return true;
+  }));
+  return out;
+}
+
 Result<std::vector<UnitCanaries>> CanariesByUnit(store::Tx& tx, std::string_view purpose) {
   std::vector<UnitCanaries> out;
   SB_RETURN_IF_ERROR(tx.Query(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ Result<std::vector<UnitCanaries>> CanariesByUnit(store::Tx& tx, std::string_view
 // that address or number reaches a canary's (privacy/canary_contact.h).
 Result<std::vector<MemberId>> CanariesHolding(store::Tx& tx, std::string_view kind,
                                               std::string_view blind_index);
+
+// Every canary's member id, whatever its purpose: they are no real people
+// (a breach's affected members leave them out, privacy/breach.h).
+Result<std::set<std::int64_t>> CanaryIds(store::Tx& tx);
 
 // The source most of the register came from ("native" for an empty one).
 Result<std::string> CommonestSource(store::Tx& tx);

@@ -1,8 +1,11 @@
 #include "privacy/breach.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+
+#include "members/canaries.h"
 
 namespace switchboard::privacy {
 
@@ -222,21 +225,74 @@ Result<std::vector<Breach>> ListBreaches(store::Tx& tx) {
   return out;
 }
 
+namespace {
+
+// The members in export `id`'s file, from its export.produce event (the
+// export's own canaries are not members; the register's are left out here),
+// each with the field classes of the file's columns. Sets the scope's time
+// to when the file was produced.
+Result<std::vector<audit::RevealedMember>> ExportedMembers(store::Tx& tx, AffectedScope& scope) {
+  std::string state;
+  std::int64_t produce_seq = -1;
+  Micros produced_at = 0;
+  bool found = false;
+  SB_RETURN_IF_ERROR(tx.Query("SELECT state, produce_seq, produced_at FROM exports WHERE id = $1",
+                              {scope.id}, [&](const store::Row& r) {
+                                found = true;
+                                state = std::string(r.Text(0));
+                                produce_seq = r.IsNull(1) ? -1 : r.Int(1);
+                                produced_at = r.IsNull(2) ? 0 : r.Int(2);
+                                return false;
+                              }));
+  if (!found) return Status::NotFound("no export " + std::to_string(scope.id));
+  if (state != "produced" || produce_seq < 0) {
+    return Status::FailedPrecondition("export " + std::to_string(scope.id) +
+                                      " was never produced: no file left Switchboard");
+  }
+  SB_ASSIGN_OR_RETURN(audit::Event e, audit::AuditLog::EventAt(tx, produce_seq));
+  if (e.action != "export.produce") {
+    return Status::DataLoss("export " + std::to_string(scope.id) + "'s audit event " +
+                            std::to_string(produce_seq) +
+                            " is not its production; run audit verify");
+  }
+  SB_ASSIGN_OR_RETURN(std::set<std::int64_t> canaries, members::CanaryIds(tx));
+  std::vector<std::string> classes = e.field_classes;
+  std::sort(classes.begin(), classes.end());
+  std::set<std::int64_t> ids(e.members.begin(), e.members.end());
+  std::vector<audit::RevealedMember> out;
+  for (std::int64_t m : ids) {
+    if (canaries.contains(m)) continue;
+    out.push_back({m, classes, 1});
+  }
+  scope.from = produced_at;
+  scope.to = produced_at;
+  return out;
+}
+
+}  // namespace
+
 Result<Breach> ComputeAffected(store::Tx& tx, const access::Acting& who, BreachId id,
-                               const AffectedScope& scope) {
+                               const AffectedScope& given) {
   SB_RETURN_IF_ERROR(GetBreach(tx, id).status());
-  audit::RevealFilter f;
-  if (scope.kind == "account") {
-    f.actor = scope.id;
-  } else if (scope.kind == "campaign") {
-    f.campaign = scope.id;
-  } else {
-    return Status::InvalidArgument("the scope is an account or a campaign");
+  AffectedScope scope = given;
+  if (scope.kind != "account" && scope.kind != "campaign" && scope.kind != "export") {
+    return Status::InvalidArgument("the scope is an account, a campaign or an export");
   }
   if (scope.id <= 0) return Status::InvalidArgument("the scope needs an " + scope.kind + " id");
-  f.from = scope.from;
-  f.to = scope.to;
-  SB_ASSIGN_OR_RETURN(std::vector<audit::RevealedMember> members, audit::AuditLog::Revealed(tx, f));
+  std::vector<audit::RevealedMember> members;
+  if (scope.kind == "export") {
+    SB_ASSIGN_OR_RETURN(members, ExportedMembers(tx, scope));
+  } else {
+    audit::RevealFilter f;
+    if (scope.kind == "account") {
+      f.actor = scope.id;
+    } else {
+      f.campaign = scope.id;
+    }
+    f.from = scope.from;
+    f.to = scope.to;
+    SB_ASSIGN_OR_RETURN(members, audit::AuditLog::Revealed(tx, f));
+  }
   std::map<std::string, std::int64_t> counts;
   SB_RETURN_IF_ERROR(
       tx.Exec("DELETE FROM breach_members WHERE breach_id = $1", {id.value()}).status());
@@ -302,7 +358,9 @@ std::string DraftForRegulator(const Breach& b, std::string_view organisation,
   s += "Reference: breach " + b.id.ToString() + "\n\n";
   s += "What has happened\n" + b.details.description + "\n\n";
   s += "When it happened and when we found out\n";
-  if (b.scope) {
+  if (b.scope && b.scope->kind == "export") {
+    s += "The data left in an export file produced at " + FormatTimestamp(b.scope->from) + ".\n";
+  } else if (b.scope) {
     s += "The access concerned took place between " + FormatTimestamp(b.scope->from) + " and " +
          FormatTimestamp(b.scope->to) + ".\n";
   }

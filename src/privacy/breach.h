@@ -50,9 +50,13 @@ struct BreachDetails {
   std::string measures;           // measures taken or proposed (may be filled in later)
 };
 
-// Whose reads the affected set gathers.
+// Whose reads the affected set gathers: an account's or a campaign's in
+// [from, to), or an export's file ("export": the members in it, from its
+// export.produce event, by the field classes of its columns; from and to
+// are set to when it was produced). Canaries are never counted: the
+// export's own are not members, and the register's are no real people.
 struct AffectedScope {
-  std::string kind;  // "account" or "campaign"
+  std::string kind;  // "account", "campaign" or "export"
   std::int64_t id = 0;
   Micros from = 0;
   Micros to = 0;

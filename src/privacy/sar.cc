@@ -103,12 +103,34 @@ Result<Report> BuildReport(store::Tx& tx, const crypto::Sealer& sealer, MemberId
     a.with_others = e.members.size() > 1;
     r.audit.push_back(std::move(a));
   }
-  SB_ASSIGN_OR_RETURN(auto cp, audit::AuditLog::LatestCheckpoint(tx));
-  if (cp) {
-    r.checkpoint_size = cp->tree_size;
-    r.checkpoint_at = cp->at;
+  SB_ASSIGN_OR_RETURN(r.checkpoint, audit::AuditLog::NewestCheckpoint(tx));
+  if (r.checkpoint) {
+    r.checkpoint_size = static_cast<std::int64_t>(r.checkpoint->checkpoint.tree_size);
+    r.checkpoint_at = r.checkpoint->checkpoint.time;
+  }
+  for (size_t i = 0; i < r.audit.size(); ++i) {
+    AuditEntry& a = r.audit[i];
+    if (a.seq < r.checkpoint_size && !a.with_others) a.body = audit::Encode(events[i]);
   }
   return r;
+}
+
+Status AddProofs(store::Store& store, Report& r) {
+  if (r.audit.empty() || r.audit.front().seq >= r.checkpoint_size) return Status::Ok();
+  // One read of the leaves for every proof: thousands of events cost about
+  // what one proof does.
+  return store.Read([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(audit::ProofIndex tree, audit::AuditLog::LoadTree(tx, r.checkpoint_size));
+    const auto size = static_cast<std::uint64_t>(r.checkpoint_size);
+    for (AuditEntry& a : r.audit) {
+      if (a.seq >= r.checkpoint_size) break;
+      const auto seq = static_cast<std::uint64_t>(a.seq);
+      a.leaf_hash = tree.leaf(seq);
+      SB_ASSIGN_OR_RETURN(a.proof, tree.Inclusion(seq, size));
+      a.provable = true;
+    }
+    return Status::Ok();
+  });
 }
 
 Result<Report> SubjectAccess(store::Tx& tx, const crypto::Sealer& sealer, const access::Acting& who,
@@ -300,15 +322,114 @@ json ReportJson(const Report& r, const members::OrgTree& tree, const RenderOptio
       j["actor_name"] = a.actor_name;
     }
     if (a.with_others) j["with_other_members"] = true;
-    j["provable"] = a.seq < r.checkpoint_size;
+    j["provable"] = a.provable;
+    if (a.provable) {
+      j["leaf_hash"] = audit::ToHex(a.leaf_hash);
+      json proof = json::array();
+      for (const auto& p : a.proof) proof.push_back(audit::ToHex(p));
+      j["proof"] = std::move(proof);
+      // The event's own bytes (its actor and network) for the DPO's copy
+      // only, and only when they name no other member.
+      if (dpo && !a.body.empty()) j["body"] = a.body;
+    }
     events.push_back(j);
+  }
+  json checkpoint = nullptr;
+  if (r.checkpoint) {
+    const audit::SignedCheckpoint& cp = *r.checkpoint;
+    checkpoint = {{"tree_size", cp.checkpoint.tree_size},
+                  {"at", FormatTimestamp(cp.checkpoint.time)},
+                  {"root", audit::ToHex(cp.checkpoint.root)},
+                  {"key_id", cp.checkpoint.key_id},
+                  {"note", cp.format == audit::CheckpointFormat::kSignedNote
+                               ? json(audit::FormatSignedNote(cp))
+                               : json(nullptr)},
+                  {"witness_line", audit::FormatWitnessLine(cp)}};
   }
   out["audit"] = {
       {"events", events},
-      {"checkpoint", r.checkpoint_size == 0 ? json(nullptr)
-                                            : json{{"tree_size", r.checkpoint_size},
-                                                   {"at", FormatTimestamp(r.checkpoint_at)}}},
-      {"proofs", "GET /api/v1/audit/proof?seq=SEQ&size=TREE_SIZE"}};
+      {"checkpoint", checkpoint},
+      {"how_to_check",
+       "Each event below the checkpoint's tree size carries its leaf hash and its RFC 6962 "
+       "inclusion proof in the signed checkpoint. Check them with `switchboard audit "
+       "check-report FILE --key KEY`, KEY being the log's verifier key (`switchboard audit "
+       "key`)."}};
+  return out;
+}
+
+Result<ProofCheck> CheckReportProofs(const nlohmann::json& report, const audit::VerifyKey& key) {
+  if (!report.is_object() || !report.contains("audit") || !report["audit"].is_object() ||
+      !report["audit"].contains("events") || !report["audit"]["events"].is_array()) {
+    return Status::InvalidArgument("this is not a subject-access report (no audit events)");
+  }
+  const json& audit_part = report["audit"];
+  ProofCheck out;
+  const json& events = audit_part["events"];
+  const json cpj = audit_part.value("checkpoint", json(nullptr));
+  if (cpj.is_null()) {
+    out.unprovable = static_cast<std::int64_t>(events.size());
+    return out;
+  }
+  Result<audit::SignedCheckpoint> cp = Status::InvalidArgument("the checkpoint has no signature");
+  if (cpj.contains("note") && cpj["note"].is_string()) {
+    cp = audit::ParseSignedNote(cpj["note"].get<std::string>());
+  } else if (cpj.contains("witness_line") && cpj["witness_line"].is_string()) {
+    cp = audit::ParseWitnessLine(cpj["witness_line"].get<std::string>());
+  }
+  if (!cp) return cp.error().WithContext("the report's checkpoint");
+  SB_RETURN_IF_ERROR(key.Verify(*cp));
+  const std::uint64_t size = cp->checkpoint.tree_size;
+  out.tree_size = static_cast<std::int64_t>(size);
+  for (const json& e : events) {
+    const std::int64_t seq = e.value("seq", std::int64_t{-1});
+    const std::string where = "event " + std::to_string(seq) + ": ";
+    if (seq < 0) {
+      out.failures.push_back("an event without its number");
+      continue;
+    }
+    if (static_cast<std::uint64_t>(seq) >= size) {
+      ++out.unprovable;
+      continue;
+    }
+    if (!e.contains("leaf_hash") || !e["leaf_hash"].is_string() || !e.contains("proof") ||
+        !e["proof"].is_array()) {
+      out.failures.push_back(where + "below the checkpoint but without a proof");
+      continue;
+    }
+    auto leaf = audit::HashFromHex(e["leaf_hash"].get<std::string>());
+    std::vector<audit::Hash> proof;
+    bool parsed = leaf.has_value();
+    for (const json& p : e["proof"]) {
+      auto hp = p.is_string() ? audit::HashFromHex(p.get<std::string>())
+                              : Result<audit::Hash>(Status::InvalidArgument("not a hash"));
+      if (!hp) parsed = false;
+      if (hp) proof.push_back(*hp);
+    }
+    if (!parsed) {
+      out.failures.push_back(where + "its leaf hash or proof is not hexadecimal");
+      continue;
+    }
+    if (e.contains("body")) {
+      const std::string body = e["body"].is_string() ? e["body"].get<std::string>() : "";
+      const json parsed_body = json::parse(body, nullptr, false);
+      if (audit::LeafHash(body) != *leaf) {
+        out.failures.push_back(where + "its bytes do not hash to its leaf hash");
+        continue;
+      }
+      if (!parsed_body.is_object() || parsed_body.value("seq", std::int64_t{-1}) != seq) {
+        out.failures.push_back(where + "its bytes name another position in the log");
+        continue;
+      }
+    }
+    Status st = audit::VerifyInclusion(*leaf, static_cast<std::uint64_t>(seq), size, proof,
+                                       cp->checkpoint.root);
+    if (!st.ok()) {
+      out.failures.push_back(where + st.message());
+      continue;
+    }
+    ++out.verified;
+    if (e.contains("body")) ++out.with_bytes;
+  }
   return out;
 }
 
@@ -339,6 +460,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
 th,td{border:1px solid #767676;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#eee}caption{text-align:left;font-weight:600;padding:.3rem 0}
 .refused{color:#8b0000;font-weight:600}.note{color:#333;font-size:.95rem}
+pre{white-space:pre-wrap;word-break:break-all;font-size:.85rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
 @media print{body{max-width:none}h2{break-after:avoid}tr{break-inside:avoid}}
 )css";
@@ -490,8 +612,8 @@ std::string ReportHtml(const Report& r, const members::OrgTree& tree, const Rend
        "data, or tried to and was refused, our audit log recorded it. Each entry is numbered; "
        "entries up to number "
     << (r.checkpoint_size > 0 ? std::to_string(r.checkpoint_size - 1) : std::string("(none yet)"))
-    << " are sealed by a signed checkpoint, and our data protection officer can prove that "
-       "any of them is in the log unchanged.</p>\n";
+    << " are sealed by a signed checkpoint (below), so none of them can be changed or removed "
+       "later without it showing.</p>\n";
   {
     std::vector<std::vector<std::string>> rows;
     for (const auto& a : r.audit) {
@@ -505,6 +627,26 @@ std::string ReportHtml(const Report& r, const members::OrgTree& tree, const Rend
     }
     Table(h, "Audit log entries about you", {"No.", "When", "Who", "What", "Purpose", "Result"},
           rows, "Nobody has opened your data.");
+  }
+  h << "<h2>Checking this record</h2>\n<p>Each numbered entry above can be checked: the "
+       "machine-readable copy of this report (JSON) carries, for every entry up to the number "
+       "above, its fingerprint (a hash of the entry) and a proof that the fingerprint is in our "
+       "audit log at that number, and the signed checkpoint below. A proof holds only if the "
+       "entry is in the log exactly as recorded; the checkpoint's signature shows it is ours. "
+       "Anyone can check every proof, without access to our systems, with the command "
+       "<code>switchboard audit check-report report.json --key KEY</code>, where KEY is the "
+       "log's public verifier key that our data protection officer will give you. "
+    << (dpo ? "The console's subject-access screen checks them in the browser."
+            : "Ask our data protection officer for the machine-readable copy.")
+    << "</p>\n";
+  if (r.checkpoint) {
+    h << "<p>The signed checkpoint this report was checked against:</p>\n<pre>"
+      << Esc(r.checkpoint->format == audit::CheckpointFormat::kSignedNote
+                 ? audit::FormatSignedNote(*r.checkpoint)
+                 : audit::FormatWitnessLine(*r.checkpoint))
+      << "</pre>\n";
+  } else {
+    h << "<p>No checkpoint has been signed yet.</p>\n";
   }
   h << "<p class=\"note\">Questions, or want something corrected or erased? Write to our data "
        "protection officer. You may also complain to the Information Commissioner's Office.</p>\n";

@@ -53,6 +53,13 @@ struct AuditEntry {
   std::optional<std::int64_t> message;
   std::string client;        // truncated network (DPO only)
   bool with_others = false;  // the event also named other members (not shown)
+  // Below the newest checkpoint: the stored event's leaf hash and its
+  // inclusion proof in that checkpoint's tree (RFC 6962), and the event's
+  // canonical bytes, the leaf's input (audit::Encode).
+  bool provable = false;
+  audit::Hash leaf_hash{};
+  std::vector<audit::Hash> proof;
+  std::string body;
 };
 
 struct Report {
@@ -62,10 +69,11 @@ struct Report {
   phonebank::HeldCalls calls;
   access::HeldAccess access;
   std::vector<AuditEntry> audit;
-  // The newest signed checkpoint: events with seq below its size have an
-  // inclusion proof (GET /api/v1/audit/proof?seq=&size=).
+  // The newest signed checkpoint: events with seq below its size carry their
+  // inclusion proof in it (read from one pass over the log's leaves).
   std::int64_t checkpoint_size = 0;
   Micros checkpoint_at = 0;
+  std::optional<audit::SignedCheckpoint> checkpoint;
 };
 
 // Gathers the report in `tx` (reads only).
@@ -77,6 +85,13 @@ Result<Report> BuildReport(store::Tx& tx, const crypto::Sealer& sealer, MemberId
 // privacy.sar; a member asking through their one-time link has none).
 Result<Report> SubjectAccess(store::Tx& tx, const crypto::Sealer& sealer, const access::Acting& who,
                              MemberId member);
+
+// Fills in the leaf hash and inclusion proof of each event below the
+// report's checkpoint, from one read of the log's leaves. Those events and
+// the checkpoint never change, so callers run this in a read transaction of
+// its own once SubjectAccess has committed: reading the whole log inside the
+// writing transaction would hold the store's writer for as long.
+Status AddProofs(store::Store& store, Report& r);
 
 enum class Audience { kDpo, kMember };
 
@@ -97,6 +112,22 @@ std::string ReportHtml(const Report& r, const members::OrgTree& tree, const Rend
 // style, by hash; no script, nothing fetched; forms post to this origin),
 // as its <meta> carries it; a server adds frame-ancestors in the header.
 std::string ReportCsp();
+
+// Checks every proof in a report's JSON (ReportJson) without the database:
+// the checkpoint's signature by `key`, each event's inclusion proof up to the
+// checkpoint's root, and, where the report carries an event's bytes, that
+// they hash to its leaf and name its number. `switchboard audit check-report`.
+struct ProofCheck {
+  std::int64_t tree_size = 0;
+  std::int64_t verified = 0;          // events whose proof holds
+  std::int64_t with_bytes = 0;        // of those, checked from the event's own bytes too
+  std::int64_t unprovable = 0;        // newer than the checkpoint: nothing to check yet
+  std::vector<std::string> failures;  // "event 12: ..." for each that failed
+  bool ok() const { return failures.empty(); }
+};
+// kInvalidArgument when the JSON is not a report; kDataLoss when the
+// checkpoint's signature fails (nothing else can then be trusted).
+Result<ProofCheck> CheckReportProofs(const nlohmann::json& report, const audit::VerifyKey& key);
 
 // Plain words for an audit action ("looked at your record").
 std::string DescribeAction(std::string_view action);

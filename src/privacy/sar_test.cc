@@ -8,6 +8,8 @@
 
 #include "access/store/access_store.h"
 #include "audit/audit_log.h"
+#include "audit/checkpoint.h"
+#include "core/clock.h"
 #include "members/preferences.h"
 #include "members/register.h"
 #include "members/testing_env.h"
@@ -66,6 +68,8 @@ class SarTest : public ::testing::TestWithParam<std::string> {
       SB_ASSIGN_OR_RETURN(r, SubjectAccess(tx, *env_.sealer_, who, m));
       return Status::Ok();
     });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    st = AddProofs(*env_.store_, r);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return r;
   }
@@ -184,6 +188,116 @@ TEST_P(SarTest, MembersSeeVolunteersByRoleAndUnitUnlessThePolicyNamesThem) {
   EXPECT_NE(ReportJson(r, env_.tree_, member).dump().find("Vera"), std::string::npos);
   // The DPO always sees the account.
   EXPECT_NE(ReportHtml(r, env_.tree_, {}).find("Vera Volunteer"), std::string::npos);
+}
+
+// Each event below the newest checkpoint carries its leaf hash and inclusion
+// proof, and the report the signed checkpoint: all check out without the
+// database. An event rewritten in the database (a refusal turned into an
+// allow, body and columns alike) no longer does.
+TEST_P(SarTest, EveryEventCarriesAProofThatChecksAgainstTheSignedCheckpoint) {
+  std::int64_t probe_seq = -1;
+  auto append = [&](const std::string& action, const std::string& decision,
+                    std::vector<std::int64_t> members) {
+    ASSERT_TRUE(env_.store_
+                    ->Write([&](store::Tx& tx) -> Status {
+                      audit::Event e;
+                      e.at = 3000;
+                      e.actor = 7;
+                      e.action = action;
+                      e.decision = decision;
+                      e.members = std::move(members);
+                      e.field_classes = {"name"};
+                      e.client = "203.0.113.0/24";
+                      SB_ASSIGN_OR_RETURN(auto a, audit::AuditLog::Append(tx, e));
+                      if (decision == "deny") probe_seq = a.seq;
+                      return Status::Ok();
+                    })
+                    .ok());
+  };
+  append("member.view", "allow", {ada_.value()});
+  append("member.search", "allow", {ada_.value(), ben_.value()});
+  append("member.view", "deny", {ada_.value()});
+  append("member.view", "allow", {ben_.value()});
+  auto key = audit::SigningKey::Generate();
+  ManualClock clock(5000);
+  audit::AuditLog log;
+  ASSERT_TRUE(log.Checkpoint(*env_.store_, *key, clock).has_value());
+  append("member.view", "allow", {ada_.value()});  // after the checkpoint
+
+  RenderOptions dpo;
+  RenderOptions member;
+  member.audience = Audience::kMember;
+  const Report r = Build(ada_);
+  ASSERT_EQ(r.audit.size(), 4u);
+  ASSERT_EQ(r.checkpoint_size, 4);
+  const nlohmann::json dpo_json = ReportJson(r, env_.tree_, dpo);
+  auto checked = CheckReportProofs(dpo_json, key->verify_key());
+  ASSERT_TRUE(checked) << checked.error().ToString();
+  EXPECT_TRUE(checked->ok()) << checked->failures.front();
+  EXPECT_EQ(checked->tree_size, 4);
+  EXPECT_EQ(checked->verified, 3);
+  EXPECT_EQ(checked->with_bytes, 2);  // the search names Ben: no bytes
+  EXPECT_EQ(checked->unprovable, 1);
+  // The member's copy: the same proofs, no event bytes (they hold the network).
+  const nlohmann::json member_json = ReportJson(r, env_.tree_, member);
+  EXPECT_EQ(member_json.dump().find("203.0.113"), std::string::npos);
+  checked = CheckReportProofs(member_json, key->verify_key());
+  ASSERT_TRUE(checked);
+  EXPECT_TRUE(checked->ok());
+  EXPECT_EQ(checked->verified, 3);
+  EXPECT_EQ(checked->with_bytes, 0);
+  // The HTML says how, and carries the checkpoint.
+  const std::string html = ReportHtml(r, env_.tree_, member);
+  EXPECT_NE(html.find("switchboard audit check-report"), std::string::npos);
+  EXPECT_NE(html.find(audit::CheckpointOrigin(key->key_id())), std::string::npos);
+
+  // Another key's checkpoint is refused outright.
+  auto other = audit::SigningKey::Generate();
+  EXPECT_EQ(CheckReportProofs(dpo_json, other->verify_key()).error().code(), StatusCode::kDataLoss);
+  // A proof altered in the file fails for its event.
+  nlohmann::json altered = dpo_json;
+  std::string& first = altered["audit"]["events"][0]["proof"][0].get_ref<std::string&>();
+  first[0] = first[0] == '0' ? '1' : '0';
+  checked = CheckReportProofs(altered, key->verify_key());
+  ASSERT_TRUE(checked);
+  ASSERT_FALSE(checked->ok());
+  EXPECT_NE(checked->failures[0].find("event " + std::to_string(r.audit[0].seq)),
+            std::string::npos);
+  // An event's bytes altered in the file no longer hash to its leaf.
+  altered = dpo_json;
+  for (auto& e : altered["audit"]["events"]) {
+    if (e["seq"] == probe_seq) {
+      std::string body = e["body"];
+      body.replace(body.find("deny"), 4, "allo");
+      e["body"] = body;
+    }
+  }
+  checked = CheckReportProofs(altered, key->verify_key());
+  ASSERT_TRUE(checked);
+  ASSERT_EQ(checked->failures.size(), 1u);
+  EXPECT_NE(checked->failures[0].find("do not hash"), std::string::npos);
+
+  // The refusal rewritten in the database as an allowed read.
+  ASSERT_TRUE(env_.store_
+                  ->Write([&](store::Tx& tx) -> Status {
+                    SB_ASSIGN_OR_RETURN(audit::Event e, audit::AuditLog::EventAt(tx, probe_seq));
+                    e.decision = "allow";
+                    return tx
+                        .Exec(
+                            "UPDATE audit_events SET decision = 'allow', body = $1 WHERE seq = $2",
+                            {store::Value::Bytes(audit::Encode(e)), probe_seq})
+                        .status();
+                  })
+                  .ok());
+  const Report tampered = Build(ada_);
+  checked = CheckReportProofs(ReportJson(tampered, env_.tree_, dpo), key->verify_key());
+  ASSERT_TRUE(checked);
+  ASSERT_FALSE(checked->ok());
+  bool named = false;
+  for (const auto& f : checked->failures) {
+    named = named || f.rfind("event " + std::to_string(probe_seq) + ":", 0) == 0;
+  }
+  EXPECT_TRUE(named);
 }
 
 TEST_P(SarTest, AnUnknownMemberIsNotFoundAndRecordsNothing) {

@@ -245,6 +245,7 @@ class Api {
   HttpResponse AuditEvents(const ApiCall& call);
   HttpResponse AuditCheckpoints(const ApiCall& call);
   HttpResponse AuditProof(const ApiCall& call);
+  HttpResponse AuditWitness(const ApiCall& call);
   HttpResponse ListAlerts(const ApiCall& call);
   HttpResponse AcknowledgeAlert(const ApiCall& call);
   // The phone bank (api_phonebank.cc).

@@ -6,6 +6,7 @@
 #include "access/guard/anomaly.h"
 #include "access/guard/reads.h"
 #include "audit/audit_log.h"
+#include "audit/witness.h"
 #include "server/api.h"
 #include "server/api_internal.h"
 
@@ -19,6 +20,7 @@ void Api::AddAuditHandlers() {
   handlers_["audit.events"] = [this](const ApiCall& c) { return AuditEvents(c); };
   handlers_["audit.checkpoints"] = [this](const ApiCall& c) { return AuditCheckpoints(c); };
   handlers_["audit.proof"] = [this](const ApiCall& c) { return AuditProof(c); };
+  handlers_["audit.witness"] = [this](const ApiCall& c) { return AuditWitness(c); };
   handlers_["alerts.list"] = [this](const ApiCall& c) { return ListAlerts(c); };
   handlers_["alerts.acknowledge"] = [this](const ApiCall& c) { return AcknowledgeAlert(c); };
 }
@@ -164,6 +166,23 @@ HttpResponse Api::AuditProof(const ApiCall& call) {
         return Json(
             200,
             {{"seq", seq}, {"tree_size", size}, {"root", audit::ToHex(root)}, {"proof", hashes}});
+      });
+}
+
+HttpResponse Api::AuditWitness(const ApiCall& call) {
+  audit::WitnessExport e;
+  return Act(
+      call, TxKind::kRead,
+      [&](store::Tx& tx, const access::Acting&) -> Status {
+        std::int64_t from = 0;
+        if (auto f = QueryParam(call.req, "from"); !f.empty() && f != "0") {
+          SB_ASSIGN_OR_RETURN(from, ParseId(f, "from"));
+        }
+        SB_ASSIGN_OR_RETURN(e, audit::MakeWitnessExport(tx, static_cast<std::uint64_t>(from)));
+        return Status::Ok();
+      },
+      [&](const Status&) {
+        return Json(200, json::parse(audit::FormatWitnessExport(e, deps_.audit_verify_key)));
       });
 }
 

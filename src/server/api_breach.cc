@@ -152,18 +152,26 @@ void Api::AddBreachHandlers() {
         [&](store::Tx& tx, const access::Acting& who) -> Status {
           SB_ASSIGN_OR_RETURN(std::int64_t id, ParseId(call.req.params.at("id"), "the breach id"));
           privacy::AffectedScope s;
-          const bool account = call.body.contains("account");
-          if (account == call.body.contains("campaign")) {
-            return Status::InvalidArgument("give either \"account\" or \"campaign\"");
+          int given = 0;
+          for (const char* k : {"account", "campaign", "export"}) {
+            if (call.body.contains(k)) {
+              s.kind = k;
+              ++given;
+            }
           }
-          s.kind = account ? "account" : "campaign";
+          if (given != 1) {
+            return Status::InvalidArgument("give one of \"account\", \"campaign\" or \"export\"");
+          }
           const json& v = call.body[s.kind];
           if (!v.is_number_integer() || v.get<std::int64_t>() <= 0) {
             return Status::InvalidArgument("field \"" + s.kind + "\" must be a positive id");
           }
           s.id = v.get<std::int64_t>();
-          SB_ASSIGN_OR_RETURN(s.from, TimeField(call.body, "from", call.now, true));
-          SB_ASSIGN_OR_RETURN(s.to, TimeField(call.body, "to", call.now, true));
+          // An export's file is its own window: no times.
+          if (s.kind != "export") {
+            SB_ASSIGN_OR_RETURN(s.from, TimeField(call.body, "from", call.now, true));
+            SB_ASSIGN_OR_RETURN(s.to, TimeField(call.body, "to", call.now, true));
+          }
           SB_ASSIGN_OR_RETURN(b, privacy::ComputeAffected(tx, who, privacy::BreachId(id), s));
           SB_ASSIGN_OR_RETURN(members, privacy::AffectedMembers(tx, b.id));
           return Status::Ok();

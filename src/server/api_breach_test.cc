@@ -171,6 +171,16 @@ TEST_P(ApiBreachTest, TheAffectedSetIsExactlyWhatTheAccountReadInTheWindow) {
                                                                        " members affected"),
             std::string::npos);
   EXPECT_FALSE(env_.Events("breach.affected").empty());
+
+  // The export scope through the route: one scope only, and no export is
+  // no answer (the computation itself: privacy/breach_export_test.cc).
+  HttpResponse two = env_.Send("POST", b + "/affected",
+                               nlohmann::json{{"account", x_.value()}, {"export", 1}}.dump(), &dpo);
+  EXPECT_EQ(two.status, 400) << two.body;
+  HttpResponse none =
+      env_.Send("POST", b + "/affected", nlohmann::json{{"export", 999}}.dump(), &dpo);
+  EXPECT_EQ(none.status, 404) << none.body;
+  EXPECT_EQ(Body(env_.Send("GET", b, "", &dpo))["breach"]["affected"], seen.size());
 }
 
 TEST_P(ApiBreachTest, TheDeadlineCountsFromDiscoveryAndEditsAreAudited) {

@@ -51,6 +51,7 @@ constexpr std::string_view kProbed[] = {
     "audit.events",
     "audit.checkpoints",
     "audit.proof",
+    "audit.witness",
     "alerts.list",
     "alerts.acknowledge",
     "campaigns.list",
@@ -303,6 +304,7 @@ class ApiMatrixTest : public ::testing::TestWithParam<std::string> {
     if (id == "audit.events") return {"GET", "/api/v1/audit/events?limit=5", ""};
     if (id == "audit.checkpoints") return {"GET", "/api/v1/audit/checkpoints", ""};
     if (id == "audit.proof") return {"GET", "/api/v1/audit/proof?seq=0&size=1", ""};
+    if (id == "audit.witness") return {"GET", "/api/v1/audit/witness?from=0", ""};
     if (id == "alerts.list") return {"GET", "/api/v1/alerts?open=true", ""};
     if (id == "alerts.acknowledge") {
       return {"POST", "/api/v1/alerts/" + std::to_string(NewAlert().value()) + "/acknowledge",

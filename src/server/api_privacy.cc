@@ -112,6 +112,9 @@ HttpResponse Api::PrivacyReport(const ApiCall& call) {
         return Status::Ok();
       },
       [&](const Status&) {
+        if (Status st = privacy::AddProofs(*deps_.store, report); !st.ok()) {
+          return StatusResponse(st, call.req.request_id);
+        }
         privacy::RenderOptions o;
         if (audience == "member") {
           o = MemberRendering(call.target_member);
@@ -226,6 +229,9 @@ HttpResponse Api::ClosePrivacyRequest(const ApiCall& call) {
       [&](const Status&) {
         json out{{"request", RequestJson(closed)}};
         if (report) {
+          if (Status st = privacy::AddProofs(*deps_.store, *report); !st.ok()) {
+            return StatusResponse(st, call.req.request_id);
+          }
           privacy::RenderOptions o;
           o.organisation = deps_.organisation_name;
           out["report"] = privacy::ReportJson(*report, *deps_.tree, o);
@@ -306,6 +312,7 @@ Result<privacy::Report> Api::OpenReportLink(const std::string& token, const std:
     SB_ASSIGN_OR_RETURN(report, privacy::SubjectAccess(tx, *deps_.sealer, who, member));
     return Status::Ok();
   }));
+  SB_RETURN_IF_ERROR(privacy::AddProofs(*deps_.store, report));
   return report;
 }
 

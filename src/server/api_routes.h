@@ -98,6 +98,9 @@ inline constexpr ApiRoute kApiRoutes[] = {
      RouteTarget::kNone, "Signed checkpoints of the audit log"},
     {"audit.proof", "GET", "/api/v1/audit/proof", RouteAuth::kCapability, "audit.read",
      RouteTarget::kNone, "Inclusion proof of one event in a checkpointed tree"},
+    {"audit.witness", "GET", "/api/v1/audit/witness", RouteAuth::kCapability, "audit.read",
+     RouteTarget::kNone,
+     "Signed checkpoints after a tree size, each with its consistency proof, for a witness"},
     {"alerts.list", "GET", "/api/v1/alerts", RouteAuth::kCapability, "audit.read",
      RouteTarget::kNone, "Anomaly alerts raised for the DPO (open ones with ?open=true)"},
     {"alerts.acknowledge", "POST", "/api/v1/alerts/{id}/acknowledge", RouteAuth::kCapability,
@@ -115,8 +118,8 @@ inline constexpr ApiRoute kApiRoutes[] = {
      "Edit a breach or record that it was reported, members were told, or it was closed"},
     {"breaches.affected", "POST", "/api/v1/breaches/{id}/affected", RouteAuth::kCapability,
      "privacy.breach", RouteTarget::kNone,
-     "Compute the affected members from the audit log (an account's or a campaign's reads in a "
-     "window) and store them with the breach"},
+     "Compute the affected members (an account's or a campaign's reads in a window, or everyone "
+     "in an export's file) and store them with the breach"},
     // The DPO console's overviews (api_dpo.cc).
     {"access.overview", "GET", "/api/v1/access/overview", RouteAuth::kCapability, "audit.read",
      RouteTarget::kNone,

@@ -6,13 +6,17 @@
 // checkpoint (and sees a tampered proof and a tampered event fail),
 // reinstates the volunteer with a reason, records a breach and sees the
 // 72-hour countdown, works out the affected members from an organiser's
-// reads, and downloads the signed checkpoints. axe-core checks each screen;
+// reads, and downloads the signed checkpoints, and a witness export whose
+// consistency proofs `switchboard audit witness check` accepts (and refuses
+// with one hash changed). axe-core checks each screen;
 // nothing the browser received holds a member's e-mail address or phone.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import { after, before, test } from "node:test";
-import { PASSWORDS, Recorder, cli, launch, setUpDataDir, startServer, story, totp } from "./lib.mjs";
+import { BIN, PASSWORDS, Recorder, cli, launch, setUpDataDir, startServer, story, totp } from "./lib.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
@@ -207,7 +211,7 @@ step("the DPO records a breach and sees the 72-hour countdown", async () => {
   assert.match(await page.locator("#countdown").textContent(), /Time left to tell the regulator: 2 days 22 hours left/);
   await audit("breach");
   // The affected members: what the organiser read, from the audit log.
-  await page.getByLabel("Account or campaign id").fill(String(olgaId));
+  await page.getByLabel("Account, campaign or export id").fill(String(olgaId));
   await page.getByLabel("From").fill(localMinutes(new Date(Date.now() - 24 * 3600_000)));
   await page.getByLabel("Until").fill(localMinutes(new Date(Date.now() + 60_000)));
   await page.getByRole("button", { name: "Work out the affected members" }).click();
@@ -245,6 +249,45 @@ step("the DPO downloads the signed checkpoints for a witness", async () => {
   assert.ok(text.startsWith(origin + "\n"), text.slice(0, 200));
   assert.ok(text.includes("\n\u2014 " + origin + " "), "each note carries its signature line");
   await audit("checkpoints");
+});
+
+step("a witness holding an older checkpoint checks that the log only grew", async () => {
+  const cps = await page.evaluate(async () => {
+    const r = await fetch("/api/v1/audit/checkpoints", { credentials: "same-origin" });
+    return (await r.json()).checkpoints.filter((c) => c.note);
+  });
+  assert.ok(cps.length >= 2, "two checkpoints at least");
+  const held = cps[0];
+  const heldFile = join(data.dir, "witness.txt");
+  writeFileSync(heldFile, held.note + "\n");
+  await page.getByLabel("Events in the witness's newest checkpoint").fill(String(held.tree_size));
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download for a witness, with consistency proofs" }).click();
+  const file = await (await download).path();
+  const exported = JSON.parse(readFileSync(file, "utf8"));
+  assert.equal(exported.from_size, held.tree_size);
+  assert.ok(exported.checkpoints.length >= 1);
+  assert.equal(exported.checkpoints[0].consistency_from, held.tree_size);
+  await page.getByText(/^\d+ checkpoints after \d+ events, with their proofs\.$/).waitFor();
+  const check = (f, extra = []) =>
+    spawnSync(BIN, ["audit", "witness", "check", f, "--key", verifierKey, "--held", heldFile, ...extra], { encoding: "utf8" });
+  // One hash of a proof changed: refused, and nothing appended.
+  const bad = structuredClone(exported);
+  const withProof = bad.checkpoints.find((c) => c.consistency.length > 0);
+  withProof.consistency[0] = (withProof.consistency[0][0] === "0" ? "1" : "0") + withProof.consistency[0].slice(1);
+  const badFile = join(data.dir, "witness-bad.json");
+  writeFileSync(badFile, JSON.stringify(bad));
+  let p = check(badFile, ["--append"]);
+  assert.equal(p.status, 3, p.stdout + p.stderr);
+  assert.match(p.stdout, /^NOT CONSISTENT: checkpoint of \d+ events: /);
+  assert.equal(readFileSync(heldFile, "utf8"), held.note + "\n");
+  // The real export: consistent, and appended to the witness's file.
+  p = check(file, ["--append"]);
+  assert.equal(p.status, 0, p.stdout + p.stderr);
+  const newest = exported.checkpoints[exported.checkpoints.length - 1].tree_size;
+  assert.match(p.stdout, new RegExp(`^consistent: the log grew from ${held.tree_size} to ${newest} events`));
+  p = check(file);
+  assert.match(p.stdout, new RegExp(`^nothing newer than the checkpoint of ${newest} events you hold`));
 });
 
 test("no member e-mail address or phone number reached the browser", async () => {

@@ -5,9 +5,12 @@
 // member's copy, and answers the request, which closes it. axe-core checks
 // each screen at desktop and phone widths.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { after, before } from "node:test";
-import { PASSWORDS, Recorder, launch, setUpDataDir, startServer, story, totp } from "./lib.mjs";
+import { BIN, PASSWORDS, Recorder, cli, launch, setUpDataDir, startServer, story, totp } from "./lib.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
@@ -19,6 +22,7 @@ let server;
 let browser;
 let page;
 let memberId = 0;
+let verifierKey = "";
 const rec = new Recorder();
 const step = story(rec);
 
@@ -44,6 +48,7 @@ async function requests() {
 
 before(async () => {
   data = setUpDataDir();
+  verifierKey = cli(data.dir, ["audit", "key"]).trim();
   server = await startServer(data.dir);
   browser = await launch();
   const context = await browser.newContext({ timezoneId: "UTC" });
@@ -112,6 +117,49 @@ step("the DPO opens the member's report and fetches the member's copy", async ()
   assert.equal(copy.status(), 200);
   assert.match(copy.headers()["content-type"], /text\/html/);
   assert.match(await copy.text(), /<html/i);
+});
+
+step("the report's proofs check out in the browser and at the command line", async () => {
+  await page.getByRole("button", { name: "Check every proof in this report" }).click();
+  const said = page.getByText(/^\d+ verified, \d+ not verified, against the signed checkpoint of \d+ events\.$/);
+  await said.waitFor();
+  const [, good, bad] = (await said.textContent()).match(/^(\d+) verified, (\d+) not verified/);
+  assert.ok(Number(good) > 0, "the organiser's search of the member is proved");
+  assert.equal(Number(bad), 0);
+  assert.equal(await page.locator('#sar-audit td.proof[data-verified="no"]').count(), 0);
+  // The member's copy, checked without the server by `audit check-report`.
+  const href = await page.getByRole("link", { name: "Download for the member, with the proofs (JSON)" }).getAttribute("href");
+  const copy = await page.context().request.get(server.url + href);
+  assert.equal(copy.status(), 200);
+  const report = await copy.json();
+  const file = join(data.dir, "member-report.json");
+  writeFileSync(file, JSON.stringify(report));
+  let p = spawnSync(BIN, ["audit", "check-report", file, "--key", verifierKey], { encoding: "utf8" });
+  assert.equal(p.status, 0, p.stdout + p.stderr);
+  assert.match(p.stdout, /^[1-9]\d* events verified in the signed checkpoint of \d+ events .* 0 failed$/m);
+  // One event's leaf hash changed in the file: that event fails, exit 3.
+  const ev = report.audit.events.find((e) => e.provable);
+  ev.leaf_hash = (ev.leaf_hash[0] === "0" ? "1" : "0") + ev.leaf_hash.slice(1);
+  writeFileSync(file, JSON.stringify(report));
+  p = spawnSync(BIN, ["audit", "check-report", file, "--key", verifierKey], { encoding: "utf8" });
+  assert.equal(p.status, 3, p.stdout + p.stderr);
+  assert.match(p.stdout, new RegExp(`^NOT VERIFIED: event ${ev.seq}: `, "m"));
+  // And in the browser: a report whose event was changed on its way.
+  await page.route("**/api/v1/privacy/members/*/report", async (route) => {
+    const res = await route.fetch();
+    const j = await res.json();
+    const e = j.audit.events.find((x) => x.seq === ev.seq);
+    e.leaf_hash = ev.leaf_hash;
+    await route.fulfill({ response: res, json: j });
+  });
+  await page.reload();
+  await page.getByRole("button", { name: "Check every proof in this report" }).click();
+  await page.getByText(/^\d+ verified, 1 not verified/).waitFor();
+  await page.locator('#sar-audit td.proof[data-verified="no"]').getByText("Not verified").waitFor();
+  await page.unroute("**/api/v1/privacy/members/*/report");
+  await page.reload();
+  await page.getByRole("heading", { name: "Who saw this member's data" }).waitFor();
+  await audit("member report with proofs");
 });
 
 step("answering the request closes it", async () => {
