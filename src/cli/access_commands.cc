@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "access/credentials/password.h"
 #include "access/credentials/totp.h"
@@ -37,7 +38,7 @@ struct AccessCommands::State {
   bool staff = false, password_stdin = false, json = false;
   // grant
   CLI::App *gr_bootstrap, *gr_add, *gr_list, *gr_approve, *gr_revoke;
-  std::string as, to, role, scope, purpose, from = "now", until, totp, account_filter;
+  std::string as, to, also_to, role, scope, purpose, from = "now", until, totp, account_filter;
   std::int64_t grant_id = 0;
   bool active_only = false;
   // access explain
@@ -97,6 +98,9 @@ AccessCommands::AccessCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   s.gr_bootstrap = grant->add_subcommand(
       "bootstrap", "The first grant of a new deployment: role owner over the whole tree");
   s.gr_bootstrap->add_option("--to", s.to, "Login of the owner")->required();
+  s.gr_bootstrap->add_option("--and", s.also_to,
+                             "A second founding owner, so each can approve the other's "
+                             "privileged grants");
   s.gr_bootstrap->add_option("--until", s.until, "End (ISO 8601 or +30d)")->required();
   s.gr_bootstrap->add_option("--reason", s.reason, "Why (recorded)")->required();
   s.gr_add = grant->add_subcommand("add", "Grant a role (pending a second approver if privileged)");
@@ -281,15 +285,23 @@ int AccountTotp(Ctx& x) {
 
 int GrantBootstrap(Ctx& x) {
   AccessCommands::State& s = x.s;
-  auto acc = Lookup(x.app, s.to);
-  if (!acc) return Fail(acc.error());
+  std::vector<std::string> logins{s.to};
+  if (!s.also_to.empty()) logins.push_back(s.also_to);
+  std::vector<AccountId> owners;
+  for (const std::string& login : logins) {
+    auto acc = Lookup(x.app, login);
+    if (!acc) return Fail(acc.error());
+    owners.push_back(acc->id);
+  }
   ParsedTime until = ParseWhen(s.until, x.now);
   if (!until.ok) return Fail(Status::InvalidArgument("--until: use ISO 8601 or +30d"));
-  auto id = x.service.Bootstrap(acc->id, until.micros, s.reason);
-  if (!id) return Fail(id.error());
-  std::printf("grant %lld: %s is owner of the whole organisation until %s\n",
-              static_cast<long long>(id->value()), s.to.c_str(),
-              FormatTimestamp(until.micros).c_str());
+  auto ids = x.service.BootstrapOwners(owners, until.micros, s.reason);
+  if (!ids) return Fail(ids.error());
+  for (std::size_t i = 0; i < ids->size(); ++i) {
+    std::printf("grant %lld: %s is owner of the whole organisation until %s\n",
+                static_cast<long long>((*ids)[i].value()), logins[i].c_str(),
+                FormatTimestamp(until.micros).c_str());
+  }
   return kOk;
 }
 

@@ -9,7 +9,6 @@ import csv
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 import unittest
@@ -70,18 +69,12 @@ class CanaryTouchTest(DataDirTest):
         for login in PW:
             self.cli("account", "add", login, "--name", login.title(), "--password-stdin",
                      stdin=PW[login] + "\n")
-        self.cli("grant", "bootstrap", "--to", "alice", "--until", "+300d", "--reason", "setup")
+        # alice and dave are the two founding owners: the privileged grants
+        # alice makes wait for dave's approval.
+        self.cli("grant", "bootstrap", "--to", "alice", "--and", "dave", "--until", "+300d",
+                 "--reason", "setup")
         self.steps = {}
         self.secrets = {login: self.enrol(login) for login in ("alice", "bob", "carol", "dave")}
-        # dave is a second owner; the privileged grants alice makes wait for him.
-        # His own grant has nobody to approve it in a fresh deployment, where the
-        # bootstrap owner is alone: approved in the database.
-        admin = self.grant("alice", "dave", "owner", "UK", until="+200d")
-        db = sqlite3.connect(os.path.join(self.data, "switchboard.db"), timeout=30)
-        with db:
-            db.execute("UPDATE grants SET approved = 1, approved_at = ? WHERE id = ?",
-                       (int(time.time() * 1_000_000), admin))
-        db.close()
         pending = [self.grant("alice", "bob", "membership_admin", REAL),
                    self.grant("alice", "carol", "dpo", "UK")]
         for grant_id in pending:

@@ -73,15 +73,28 @@ Result<GrantId> AccessService::AddGrant(AccountId granter, bool second_factor,
 
 Result<GrantId> AccessService::Bootstrap(AccountId owner, Micros not_after,
                                          std::string_view reason) {
-  GrantId id;
+  SB_ASSIGN_OR_RETURN(std::vector<GrantId> ids, BootstrapOwners({owner}, not_after, reason));
+  return ids.front();
+}
+
+Result<std::vector<GrantId>> AccessService::BootstrapOwners(const std::vector<AccountId>& owners,
+                                                            Micros not_after,
+                                                            std::string_view reason) {
+  std::vector<GrantId> ids;
   Status st = store_.Write([&](store::Tx& tx) -> Status {
+    ids.clear();
     const Micros now = clock_.Now();
     SB_ASSIGN_OR_RETURN(std::int64_t existing, tx.QueryInt("SELECT COUNT(*) FROM grants"));
     if (existing > 0) {
       return Status::FailedPrecondition(
           "grants exist already; the bootstrap grant is only for a new deployment");
     }
-    SB_RETURN_IF_ERROR(GetAccount(tx, owner).status());
+    if (owners.empty() || owners.size() > 2) {
+      return Status::InvalidArgument("the bootstrap names one or two owners");
+    }
+    if (owners.size() == 2 && owners[0] == owners[1]) {
+      return Status::InvalidArgument("the two founding owners must be different accounts");
+    }
     const Role* role = policy_.FindRole("owner");
     if (!role) return Status::FailedPrecondition("the policy has no 'owner' role");
     if (!tree_.root()) return Status::FailedPrecondition("the organisation tree is empty");
@@ -90,16 +103,21 @@ Result<GrantId> AccessService::Bootstrap(AccountId owner, Micros not_after,
       return Status::InvalidArgument("the bootstrap grant must end within " +
                                      std::to_string(role->max_grant_days) + " days");
     }
-    GrantRequest r{owner, "owner",   tree_.root()->id,    "run the deployment",
-                   now,   not_after, std::string(reason), "direct",
-                   0};
-    SB_ASSIGN_OR_RETURN(id, InsertGrant(tx, r, AccountId(), /*approved=*/true, now));
-    audit::Event e = MakeEvent("grant.bootstrap", AccountId(), "allow", "bootstrap", id, now);
-    e.on_behalf_of = owner.value();
-    return audit::AuditLog::Append(tx, e).status();
+    for (AccountId owner : owners) {
+      SB_RETURN_IF_ERROR(GetAccount(tx, owner).status());
+      GrantRequest r{owner, "owner",   tree_.root()->id,    "run the deployment",
+                     now,   not_after, std::string(reason), "direct",
+                     0};
+      SB_ASSIGN_OR_RETURN(GrantId id, InsertGrant(tx, r, AccountId(), /*approved=*/true, now));
+      audit::Event e = MakeEvent("grant.bootstrap", AccountId(), "allow", "bootstrap", id, now);
+      e.on_behalf_of = owner.value();
+      SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
+      ids.push_back(id);
+    }
+    return Status::Ok();
   });
   if (!st.ok()) return Refused(store_, "grant.bootstrap", AccountId(), GrantId(), st, clock_.Now());
-  return id;
+  return ids;
 }
 
 Status AccessService::Approve(AccountId approver, bool second_factor, GrantId grant) {

@@ -12,6 +12,8 @@
 // a refusal is recorded in a transaction of its own.
 #pragma once
 
+#include <vector>
+
 #include "access/policy/decision.h"
 #include "access/policy/grant_rules.h"
 #include "access/store/access_store.h"
@@ -43,6 +45,11 @@ class AccessService {
   // The deployment's first grant: role `owner` over the root, for at most the
   // role's maximum. Refused (kFailedPrecondition) once any grant exists.
   Result<GrantId> Bootstrap(AccountId owner, Micros not_after, std::string_view reason);
+  // The same for one or two founding owners at once, in one transaction: with
+  // two, each can approve the privileged grants the other makes, which the
+  // second-approver rule needs from day one.
+  Result<std::vector<GrantId>> BootstrapOwners(const std::vector<AccountId>& owners,
+                                               Micros not_after, std::string_view reason);
   Status Approve(AccountId approver, bool second_factor, GrantId grant);
   Status Revoke(AccountId revoker, bool second_factor, GrantId grant, std::string_view reason);
   // "Why could X do Y at time T?": the decision as it was (or would be) at `at`.

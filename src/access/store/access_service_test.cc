@@ -113,6 +113,38 @@ TEST_P(AccessServiceTest, PrivilegedGrantWaitsForASecondApprover) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM grants WHERE approved = 0"), 2);
 }
 
+// A new deployment's only owner cannot get a privileged grant approved by
+// anyone; two founding owners approve each other's.
+TEST_P(AccessServiceTest, TwoFoundingOwnersApproveEachOthersPrivilegedGrants) {
+  const AccountId second = NewAccount("second.owner", false);
+  const Micros until = clock_.Now() + 300 * kMicrosPerDay;
+  auto same = service_->BootstrapOwners({owner_, owner_}, until, "new deployment");
+  ASSERT_FALSE(same);
+  EXPECT_EQ(same.error().code(), StatusCode::kInvalidArgument);
+  auto three = service_->BootstrapOwners({owner_, second, officer_}, until, "new deployment");
+  ASSERT_FALSE(three);
+  EXPECT_EQ(three.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM grants"), 0);
+
+  auto boot = service_->BootstrapOwners({owner_, second}, until, "new deployment");
+  ASSERT_TRUE(boot) << boot.error().ToString();
+  ASSERT_EQ(boot->size(), 2u);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'grant.bootstrap' AND "
+                  "decision = 'allow'"),
+            2);
+  auto again = service_->BootstrapOwners({officer_}, until, "sneaky");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), StatusCode::kFailedPrecondition);
+
+  auto g = service_->AddGrant(owner_, true, Request(staffer_, "membership_admin", south_east_, 30));
+  ASSERT_TRUE(g) << g.error().ToString();
+  EXPECT_EQ(service_->Approve(owner_, true, *g).code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(service_->Approve(second, true, *g).ok());
+  auto d = service_->Explain(staffer_, "member.contact.view", aldershot_, clock_.Now());
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->allow) << d->reason();
+}
+
 TEST_P(AccessServiceTest, RevocationIsImmediateAndExplainRemembersThePast) {
   ASSERT_TRUE(service_->Bootstrap(owner_, clock_.Now() + 300 * kMicrosPerDay, "new deployment"));
   auto g = service_->AddGrant(owner_, true, Request(officer_, "officer", aldershot_, 90));
