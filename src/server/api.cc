@@ -76,7 +76,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
       std::make_unique<contest::ContestOperations>(*deps.policy, *deps.tree, *contest_rules_);
   phonebank_ = std::make_unique<phonebank::Operations>(*deps.policy, *deps.tree, *deps.sealer,
                                                        deps.time_zone, *connector_, *contest_rules_,
-                                                       deps.call_limits);
+                                                       deps.call_limits, deps.caller_line);
   messaging_ = std::make_unique<messaging::Operations>(*deps.policy, *deps.tree, *contest_rules_);
   AddPhonebankHandlers();
   AddMessageHandlers();
