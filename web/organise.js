@@ -328,6 +328,7 @@ function campaignForm(ctx, c, timers) {
   const endsAt = h("input", { type: "datetime-local", name: "ends_at", required: true,
     value: toLocalInput(c ? c.ends_at : new Date(Date.now() + 28 * 864e5).toISOString()) });
   const survey = surveyEditor((c && c.survey) || []);
+  const line = c && c.calling_line ? lineInputs(c) : null;
 
   const list = (input) => input.value.split(",").map((x) => x.trim()).filter(Boolean);
   const audience = () => {
@@ -367,12 +368,12 @@ function campaignForm(ctx, c, timers) {
   if (!c && scope.value) recount(0);
 
   const save = h("button", { type: "submit" },
-    !c ? "Save draft" : mode === "live" ? "Save script and fields" : "Save changes");
+    !c ? "Save draft" : mode === "live" ? "Save live changes" : "Save changes");
   const frozen = (text) => (mode === "live" ? h("p", { class: "hint muted" }, text) : "");
   const form = h("form", { novalidate: true, id: "campaign-form" },
     mode === "live" ? h("p", { class: "banner practice" },
-      "This campaign is " + (c.state === "paused" ? "paused" : "live") + ": only the script and what " +
-      "callers see can change. Each change makes a new version (now version " + c.version + ") " +
+      "This campaign is " + (c.state === "paused" ? "paused" : "live") + ": only the script, what " +
+      "callers see, the caller ID and the ring time can change. Each change makes a new version (now version " + c.version + ") " +
       "and is recorded.") : "",
     mode === "closed" ? h("p", { class: "banner practice" }, "This campaign is over and can no longer change.") : "",
     errors,
@@ -410,9 +411,11 @@ function campaignForm(ctx, c, timers) {
     h("fieldset", {}, h("legend", {}, "Calling hours" + (hours.time_zone ? " (" + hours.time_zone + " time)" : "")),
       h("div", { class: "pair" }, field("From", start), field("Until", end))),
     field("Starts", startsAt), field("Ends", endsAt, "At most 12 weeks after the start"),
+    line ? line.el : "",
     mode === "closed" ? "" : h("div", { class: "actions" }, save));
   if (mode !== "draft") {
-    const keep = mode === "live" ? new Set([script, save, ...fields.map(([i]) => i)]) : new Set();
+    const keep = mode === "live"
+      ? new Set([script, save, ...fields.map(([i]) => i), ...(line ? line.inputs : [])]) : new Set();
     for (const el of form.querySelectorAll("input, select, textarea, button")) {
       if (!keep.has(el)) el.disabled = true;
     }
@@ -423,8 +426,14 @@ function campaignForm(ctx, c, timers) {
     errors.replaceChildren();
     const shown = fields.filter(([i]) => i.checked).map(([i]) => i.value);
     let body;
+    if (line && line.error()) {
+      errors.append(errorBanner({ message: line.error() }));
+      line.inputs[1].focus();
+      return;
+    }
     if (mode === "live") {
       body = { version: c.version, script: script.value, fields: shown };
+      if (line) Object.assign(body, line.value());
     } else {
       if (!name.value.trim() || !startsAt.value || !endsAt.value) {
         errors.append(errorBanner({ message: "A campaign needs a name, a start and an end." }));
@@ -448,6 +457,7 @@ function campaignForm(ctx, c, timers) {
         ends_at: new Date(endsAt.value).toISOString(),
       };
       if (c) body.version = c.version;
+      if (line) Object.assign(body, line.value());
     }
     save.disabled = true;
     try {
@@ -467,6 +477,47 @@ function campaignForm(ctx, c, timers) {
     }
   });
   return form;
+}
+
+// The number both phones show and how long the member's phone rings: one of
+// the organisation's numbers ([telephony] on the server), or its defaults.
+function lineInputs(c) {
+  const l = c.calling_line;
+  const choices = l.caller_ids || [];
+  const number = h("select", { name: "caller_id_number", id: "caller-id-number" },
+    h("option", { value: "", selected: !c.caller_id_number },
+      "The organisation's default" + (l.default_caller_id ? " (" + l.default_caller_id + ")" : "")),
+    choices.map((n) => h("option", { value: n, selected: c.caller_id_number === n }, n)));
+  if (c.caller_id_number && !choices.includes(c.caller_id_number)) {
+    // Taken off the organisation's list since: calls are refused until another is chosen.
+    number.append(h("option", { value: c.caller_id_number, selected: true },
+      c.caller_id_number + " (no longer one of the organisation's numbers)"));
+  }
+  const min = l.min_ring_seconds ?? 10;
+  const max = l.max_ring_seconds ?? 60;
+  const ring = h("input", { type: "number", name: "ring_seconds", id: "ring-seconds", min: String(min),
+    max: String(max), step: "1", placeholder: String(l.default_ring_seconds ?? ""),
+    value: c.ring_seconds ? String(c.ring_seconds) : "" });
+  const el = h("fieldset", { id: "calling-line" }, h("legend", {}, "Calling line"),
+    field("Caller ID", number, choices.length
+      ? "The number both the caller's phone and the member's phone show. Only the organisation's own numbers can be chosen."
+      : "The organisation has listed no other numbers; calls show its default number."),
+    field("Ring the member for (seconds)", ring, `${min} to ${max}; empty: the default, ` +
+      `${l.default_ring_seconds ?? "set on the server"} seconds. Then the call ends as no answer.`));
+  return {
+    el,
+    inputs: [number, ring],
+    error: () => {
+      if (!ring.value) return "";
+      const n = Number(ring.value);
+      return Number.isInteger(n) && n >= min && n <= max ? ""
+        : `Ring the member for ${min} to ${max} seconds, or leave it empty for the default.`;
+    },
+    value: () => ({
+      caller_id_number: number.value || null,
+      ring_seconds: ring.value ? Number(ring.value) : null,
+    }),
+  };
 }
 
 function unitCode(u) {

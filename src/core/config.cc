@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -126,8 +127,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   SB_RETURN_IF_ERROR(r.Section(
       "telephony",
       {"connector", "trunk_uri", "username", "password_file", "outbound_proxy", "transport",
-       "caller_id", "ring_seconds", "max_calls", "max_calls_per_campaign", "listen", "port",
-       "register"},
+       "caller_id", "caller_ids", "ring_seconds", "max_calls", "max_calls_per_campaign", "listen",
+       "port", "register"},
       [&](const toml::table& t) {
         TelephonyConfig& tc = c.telephony;
         for (auto [key, out] : std::initializer_list<std::pair<const char*, std::string*>>{
@@ -148,6 +149,35 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
         SB_RETURN_IF_ERROR(r.Int(t, "port", 0, 65535, &tc.port));
         SB_RETURN_IF_ERROR(r.Bool(t, "register", &tc.register_with_trunk));
         const std::string where = std::string(source) + ": [telephony] ";
+        const auto e164 = [](const std::string& n) {
+          return n.size() >= 8 && n.size() <= 16 && n[0] == '+' && n[1] != '0' &&
+                 n.find_first_not_of("0123456789", 1) == std::string::npos;
+        };
+        if (const toml::node* node = t.get("caller_ids")) {
+          const toml::array* list = node->as_array();
+          constexpr size_t kMaxNumbers = 100;
+          if (!list || list->size() > kMaxNumbers) {
+            return r.Bad(*node, "[telephony] caller_ids must be a list of at most " +
+                                    std::to_string(kMaxNumbers) + " E.164 numbers");
+          }
+          for (const toml::node& item : *list) {
+            const auto number = item.value<std::string>();
+            if (!number || !e164(*number)) {
+              return r.Bad(item,
+                           "[telephony] caller_ids: each entry must be an E.164 number such as "
+                           "+441632960001");
+            }
+            if (std::find(tc.caller_ids.begin(), tc.caller_ids.end(), *number) !=
+                tc.caller_ids.end()) {
+              return r.Bad(item, "[telephony] caller_ids: " + *number + " is listed twice");
+            }
+            tc.caller_ids.push_back(*number);
+          }
+        }
+        if (!tc.caller_id.empty() && !e164(tc.caller_id)) {
+          return Status::InvalidArgument(
+              where + "caller_id must be the E.164 number calls come from, e.g. +441632960000");
+        }
         if (tc.connector != "sandbox" && tc.connector != "sip") {
           return Status::InvalidArgument(where + "connector must be sandbox or sip");
         }
@@ -170,10 +200,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
           if (!tc.outbound_proxy.empty() && tc.outbound_proxy.rfind("sip:", 0) != 0) {
             return Status::InvalidArgument(where + "outbound_proxy must look like sip:host[:port]");
           }
-          const bool e164 = tc.caller_id.size() >= 8 && tc.caller_id.size() <= 16 &&
-                            tc.caller_id[0] == '+' &&
-                            tc.caller_id.find_first_not_of("0123456789", 1) == std::string::npos;
-          if (!e164) {
+          if (tc.caller_id.empty()) {
             return Status::InvalidArgument(
                 where + "caller_id must be the E.164 number calls come from, e.g. +441632960000");
           }
@@ -294,6 +321,8 @@ password_file = ""
 outbound_proxy = ""
 transport = "udp"
 caller_id = ""
+# Further numbers of the organisation's that a campaign may present instead.
+caller_ids = []
 ring_seconds = 30
 max_calls = 50
 max_calls_per_campaign = 20

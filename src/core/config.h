@@ -127,9 +127,15 @@ struct TelephonyConfig {
   // "udp" or "tcp". ("tls" is refused: libre 1.1 does not check the trunk's
   // certificate against its name; docs/telephony.md.)
   std::string transport = "udp";
-  // The number both phones see (From and P-Asserted-Identity), E.164.
+  // The number both phones see (From and P-Asserted-Identity), E.164, for
+  // campaigns that choose none.
   std::string caller_id = "";
-  // How long each phone rings before the call gives up, in seconds.
+  // The organisation's other numbers, E.164: a campaign may present
+  // caller_id or one of these, never a number not listed here (the carrier
+  // must let the trunk present each; docs/telephony.md).
+  std::vector<std::string> caller_ids;
+  // How long each phone rings before the call gives up, in seconds; a
+  // campaign may set its own for the member's phone (10 to 60).
   int ring_seconds = 30;
   // Calls up at once through the trunk, in all and per campaign (the
   // sandbox has no lines and keeps phonebank::CallLimits defaults).

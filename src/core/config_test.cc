@@ -120,6 +120,28 @@ TEST(ConfigTest, TelephonyIsTheSandboxUnlessASipTrunkIsConfigured) {
   EXPECT_NE(tls.error().message().find("certificate"), std::string::npos);
 }
 
+TEST(ConfigTest, TheOrganisationListsTheNumbersItsCampaignsMayPresent) {
+  auto c = ParseConfig(
+      "[telephony]\ncaller_id = \"+441632960000\"\n"
+      "caller_ids = [\"+441632960001\", \"+12025550123\"]\n",
+      "t.toml");
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->telephony.caller_ids, (std::vector<std::string>{"+441632960001", "+12025550123"}));
+  EXPECT_TRUE(ParseConfig(DefaultConfigToml(), "t")->telephony.caller_ids.empty());
+  for (const char* bad : {
+           "caller_ids = \"+441632960001\"",                       // not a list
+           "caller_ids = [\"01632 960001\"]",                      // not E.164
+           "caller_ids = [\"+0441632960001\"]",                    // no country code
+           "caller_ids = [1632960001]",                            // not a string
+           "caller_ids = [\"+441632960001\", \"+441632960001\"]",  // twice
+           "caller_id = \"1632960000\"",                           // default not E.164
+       }) {
+    auto r = ParseConfig(std::string("[telephony]\n") + bad + "\n", "t.toml");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().message().find("caller_id"), std::string::npos) << r.error().message();
+  }
+}
+
 TEST(ConfigTest, MissingFileIsDefaults) {
   auto c = LoadConfig("/nonexistent/switchboard.toml");
   ASSERT_TRUE(c);

@@ -77,8 +77,9 @@ class CallsTest : public ::testing::TestWithParam<std::string> {
   }
 
   // A live campaign that `callers` joined, each with a verified phone.
-  Campaign LiveJoined(const std::vector<AccountId>& callers) {
+  Campaign LiveJoined(const std::vector<AccountId>& callers, int ring_seconds = 0) {
     Campaign c;
+    c.ring_seconds = ring_seconds;
     c.name = "Autumn calls";
     c.owner = organiser_;
     c.scope = aldershot_;
@@ -213,6 +214,30 @@ TEST_P(CallsTest, ABusyMemberEndsTheCallWithBusySuggested) {
   EXPECT_EQ(ended.end, "busy");
   EXPECT_EQ(ended.suggested, "busy");
   EXPECT_EQ(ended.duration_seconds, 0);
+}
+
+TEST_P(CallsTest, TheSandboxRingsTheMemberForTheCampaignsRingTime) {
+  constexpr int kRing = 20;
+  static_assert(kRing > SandboxConnector::kNoAnswerSeconds);
+  const Campaign c = LiveJoined({callers_[0]}, kRing);
+  const AccountId me = callers_[0];
+  LeaseEnding(c, me, "no_answer");
+  CallState call = Value(Connect(c, me));
+  EXPECT_EQ(Count("SELECT ring_seconds FROM calls WHERE state = 'calling_you'"), kRing);
+  // Past the sandbox's own no-answer time the member's phone still rings.
+  Advance(SandboxConnector::kCallerRingSeconds + SandboxConnector::kNoAnswerSeconds + 1);
+  EXPECT_EQ(StatusOf(call.id, me).state, "calling_member");
+  Advance(kRing - SandboxConnector::kNoAnswerSeconds - 2);
+  EXPECT_EQ(StatusOf(call.id, me).state, "calling_member");
+  Advance(1);
+  const CallState ended = StatusOf(call.id, me);
+  EXPECT_EQ(ended.state, "ended");
+  EXPECT_EQ(ended.end, "no_answer");
+  EXPECT_EQ(ended.suggested, "no_answer");
+  // Ended at the instant the ring time ran out.
+  EXPECT_EQ(Count("SELECT (ended_at - connected_at) / 1000000 FROM calls WHERE end_reason = "
+                  "'no_answer'"),
+            SandboxConnector::kCallerRingSeconds + kRing);
 }
 
 TEST_P(CallsTest, HangingUpEndsTheCallAndRecordsHowLongItLasted) {

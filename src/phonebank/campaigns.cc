@@ -9,6 +9,7 @@
 
 #include "access/store/access_store.h"
 #include "core/json.h"
+#include "members/contact.h"
 #include "members/register.h"
 #include "messaging/template.h"
 #include "phonebank/phonebank.h"
@@ -123,8 +124,8 @@ std::vector<SurveyQuestion> ParseSurvey(std::string_view text) {
 constexpr const char* kCampaignColumns =
     "id, name, owner_id, scope_unit, purpose, audience, script, survey, fields, calling_start, "
     "calling_end, starts_at, ends_at, state, eligibility, pace, recall_minutes, max_passes, "
-    "created_at, updated_at, version";
-constexpr int kCampaignColumnCount = 21;
+    "created_at, updated_at, version, caller_id_number, ring_seconds";
+constexpr int kCampaignColumnCount = 23;
 
 // The parts of a campaign stored as text to be parsed, parsed. Every
 // phone-bank request reads its campaign, most of them in the single writer;
@@ -215,6 +216,8 @@ Result<Campaign> ReadCampaign(const store::Row& r, const members::OrgTree& tree)
   c.created_at = r.Int(18);
   c.updated_at = r.Int(19);
   c.version = static_cast<int>(r.Int(20));
+  c.caller_id_number = r.TextOr(21);
+  c.ring_seconds = static_cast<int>(r.IntOr(22, 0));
   return c;
 }
 
@@ -250,7 +253,9 @@ std::vector<store::Value> CampaignValues(const Campaign& c, const members::OrgTr
           EligibilityJson(c.eligibility),
           PaceJson(c.pace),
           c.recall_minutes,
-          c.max_passes};
+          c.max_passes,
+          c.caller_id_number.empty() ? store::Value() : store::Value(c.caller_id_number),
+          c.ring_seconds == 0 ? store::Value() : store::Value(c.ring_seconds)};
 }
 
 // A campaign's definition field by field (API names), as comparable text.
@@ -268,7 +273,9 @@ std::vector<std::pair<std::string, std::string>> Definition(const Campaign& c,
           {"eligibility", EligibilityJson(c.eligibility)},
           {"pace", PaceJson(c.pace)},
           {"recall_minutes", std::to_string(c.recall_minutes)},
-          {"max_passes", std::to_string(c.max_passes)}};
+          {"max_passes", std::to_string(c.max_passes)},
+          {"caller_id_number", c.caller_id_number},
+          {"ring_seconds", std::to_string(c.ring_seconds)}};
 }
 
 // Why a field stays as it is once a campaign is live.
@@ -355,8 +362,56 @@ Result<segment::Segment> ParseAudience(std::string_view text, const members::Org
 }
 
 const std::vector<std::string>& LiveEditableFields() {
-  static const std::vector<std::string> k = {"script", "fields"};
+  static const std::vector<std::string> k = {"script", "fields", "caller_id_number",
+                                             "ring_seconds"};
   return k;
+}
+
+std::vector<std::string> CallerLine::Choices() const {
+  std::vector<std::string> out;
+  if (!default_number.empty()) out.push_back(default_number);
+  for (const std::string& n : numbers) {
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  }
+  return out;
+}
+
+bool CallerLine::Listed(std::string_view e164) const {
+  return !e164.empty() && (e164 == default_number ||
+                           std::find(numbers.begin(), numbers.end(), e164) != numbers.end());
+}
+
+Result<std::string> ParseCallerIdNumber(std::string_view text) {
+  auto phone = members::NormalisePhone(text, "GB");
+  if (!phone) {
+    return Status::InvalidArgument("caller_id_number: " + phone.error().message() +
+                                   "; give an E.164 number such as +441632960001");
+  }
+  return phone->e164;
+}
+
+Status ValidateLine(const Campaign& c, const CallerLine& line) {
+  if (!c.caller_id_number.empty()) {
+    SB_ASSIGN_OR_RETURN(std::string e164, ParseCallerIdNumber(c.caller_id_number));
+    if (e164 != c.caller_id_number) {
+      return Status::InvalidArgument("caller_id_number: must be in E.164 form, e.g. +441632960001");
+    }
+    if (!line.Listed(e164)) {
+      return Status::InvalidArgument(
+          line.Choices().empty()
+              ? "caller_id_number: the organisation lists no numbers of its own ([telephony] "
+                "caller_id and caller_ids), so a campaign can only use the default"
+              : "caller_id_number: not one of the organisation's numbers; a campaign may present "
+                "only a number listed in [telephony] caller_id or caller_ids");
+    }
+  }
+  if (c.ring_seconds != 0 &&
+      (c.ring_seconds < kMinRingSeconds || c.ring_seconds > kMaxRingSeconds)) {
+    return Status::InvalidArgument("ring_seconds: " + std::to_string(kMinRingSeconds) + " to " +
+                                   std::to_string(kMaxRingSeconds) +
+                                   " seconds, or 0 for the server's default");
+  }
+  return Status::Ok();
 }
 
 Status Validate(const Campaign& c, const access::Policy& policy, const members::OrgTree& tree) {
@@ -449,9 +504,9 @@ Result<CampaignId> InsertCampaign(store::Tx& tx, const members::OrgTree& tree, c
   SB_RETURN_IF_ERROR(tx.Query(
       std::string("INSERT INTO campaigns (name, owner_id, scope_unit, purpose, audience, script, "
                   "survey, fields, calling_start, calling_end, starts_at, ends_at, state, "
-                  "eligibility, pace, recall_minutes, max_passes, created_at, updated_at) VALUES "
-                  "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-                  "$18, $18) RETURNING id"),
+                  "eligibility, pace, recall_minutes, max_passes, caller_id_number, "
+                  "ring_seconds, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                  "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id"),
       store::Params(v), [&](const store::Row& r) {
         id = CampaignId(r.Int(0));
         return false;
@@ -515,8 +570,9 @@ Result<CampaignEdit> UpdateCampaign(store::Tx& tx, const members::OrgTree& tree,
       }
       return Status::FailedPrecondition(
           f + ": cannot change once a campaign has gone live (" + FrozenBecause(f) +
-          "); while it is live or paused only the script and the fields shown to callers can be "
-          "edited. To change it, end this campaign and make a new one");
+          "); while it is live or paused only the script, the fields shown to callers, the caller "
+          "ID and the ring time can be edited. To change it, end this campaign and make a new "
+          "one");
     }
   }
   edit.version = old.version;
@@ -533,8 +589,9 @@ Result<CampaignEdit> UpdateCampaign(store::Tx& tx, const members::OrgTree& tree,
       tx.Exec("UPDATE campaigns SET name = $1, owner_id = $2, scope_unit = $3, purpose = $4, "
               "audience = $5, script = $6, survey = $7, fields = $8, calling_start = $9, "
               "calling_end = $10, starts_at = $11, ends_at = $12, state = $13, eligibility = $14, "
-              "pace = $15, recall_minutes = $16, max_passes = $17, updated_at = $18, "
-              "version = version + 1 WHERE id = $19 AND version = $20",
+              "pace = $15, recall_minutes = $16, max_passes = $17, caller_id_number = $18, "
+              "ring_seconds = $19, updated_at = $20, version = version + 1 WHERE id = $21 AND "
+              "version = $22",
               store::Params(v)));
   if (n != 1) return Status::Aborted("the campaign was changed concurrently; try again");
   edit.version = old.version + 1;

@@ -25,6 +25,14 @@ Result<std::string> OpenPhone(store::Tx& tx, const crypto::Sealer& sealer, Membe
 
 }  // namespace
 
+store::Value Connector::LineNumberValue(const Campaign& c) {
+  return c.caller_id_number.empty() ? store::Value() : store::Value(c.caller_id_number);
+}
+
+store::Value Connector::RingSecondsValue(const Campaign& c) {
+  return c.ring_seconds == 0 ? store::Value() : store::Value(c.ring_seconds);
+}
+
 std::string Connector::SuggestedOutcome(std::string_view end) {
   if (end == "busy" || end == "no_answer" || end == "wrong_number") return std::string(end);
   return "";
@@ -69,13 +77,14 @@ Result<std::vector<CallId>> Connector::ActiveCalls(store::Tx& tx,
   return out;
 }
 
-SandboxConnector::Timeline SandboxConnector::TimelineOf(CallId call) {
+SandboxConnector::Timeline SandboxConnector::TimelineOf(CallId call, int ring_seconds) {
   switch (call.value() % 10) {
     case 4:
       return {kNoAnswerSeconds, 0, 0, "caller_no_answer"};
     case 3:
     case 7:
-      return {kCallerRingSeconds, kNoAnswerSeconds, 0, "no_answer"};
+      return {kCallerRingSeconds, ring_seconds > 0 ? ring_seconds : kNoAnswerSeconds, 0,
+              "no_answer"};
     case 9:
       return {kCallerRingSeconds, kBusySeconds, 0, "busy"};
     default:
@@ -123,8 +132,8 @@ Point TimelineAt(const SandboxConnector::Timeline& t, Micros connected_at, Micro
 // answered_at; the end through RecordEnd, at the instant it happened).
 // Returns the point and whether it recorded the end.
 Result<std::pair<Point, bool>> Settle(store::Tx& tx, CallId call, std::string_view state,
-                                      Micros connected_at, Micros now) {
-  Point p = TimelineAt(SandboxConnector::TimelineOf(call), connected_at, now);
+                                      Micros connected_at, int ring_seconds, Micros now) {
+  Point p = TimelineAt(SandboxConnector::TimelineOf(call, ring_seconds), connected_at, now);
   if (p.answered_at != 0) {
     SB_RETURN_IF_ERROR(tx.Exec("UPDATE calls SET answered_at = $2 WHERE id = $1 AND "
                                "answered_at IS NULL",
@@ -162,11 +171,12 @@ Result<CallState> SandboxConnector::Connect(store::Tx& tx, const Campaign& campa
   SB_ASSIGN_OR_RETURN(
       std::int64_t n,
       tx.Exec("UPDATE calls SET connector = 'sandbox', state = 'calling_you', connected_at = $2, "
-              "answered_at = NULL, ended_at = NULL, duration_seconds = NULL, end_reason = NULL "
-              "WHERE id = $1 AND campaign_id = $3 AND caller_id = $4 AND outcome IS NULL AND "
-              "state NOT IN ('calling_you', 'calling_member', 'connected', 'ringing', "
-              "'answered')",
-              {lease.call.value(), now, campaign.id.value(), caller.value()}));
+              "answered_at = NULL, ended_at = NULL, duration_seconds = NULL, end_reason = NULL, "
+              "caller_id_number = $5, ring_seconds = $6 WHERE id = $1 AND campaign_id = $3 AND "
+              "caller_id = $4 AND outcome IS NULL AND state NOT IN ('calling_you', "
+              "'calling_member', 'connected', 'ringing', 'answered')",
+              {lease.call.value(), now, campaign.id.value(), caller.value(),
+               LineNumberValue(campaign), RingSecondsValue(campaign)}));
   if (n != 1) {
     return Status::FailedPrecondition(
         "this contact's call is already in progress, or has ended with an outcome");
@@ -178,12 +188,14 @@ Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId
                                            Micros now) {
   std::optional<CallState> out;
   Micros connected = 0;
+  int ring_seconds = 0;
   std::string state;
   SB_RETURN_IF_ERROR(tx.Query(
-      "SELECT connected_at, connector, state, end_reason, duration_seconds FROM calls WHERE "
-      "id = $1 AND caller_id = $2",
+      "SELECT connected_at, connector, state, end_reason, duration_seconds, ring_seconds FROM "
+      "calls WHERE id = $1 AND caller_id = $2",
       {call.value(), caller.value()}, [&](const store::Row& r) {
         connected = r.IntOr(0, 0);
+        ring_seconds = static_cast<int>(r.IntOr(5, 0));
         out = CallState{call, "", "", "", 0, r.Text(1) == "sandbox"};
         state = std::string(r.Text(2));
         out->end = r.TextOr(3);
@@ -199,7 +211,7 @@ Result<CallState> SandboxConnector::Status(store::Tx& tx, CallId call, AccountId
     out->suggested = SuggestedOutcome(out->end);
     return *out;
   }
-  SB_ASSIGN_OR_RETURN(auto settled, Settle(tx, call, state, connected, now));
+  SB_ASSIGN_OR_RETURN(auto settled, Settle(tx, call, state, connected, ring_seconds, now));
   const Point& p = settled.first;
   out->state = p.state;
   if (p.state == "ended") {
@@ -218,18 +230,20 @@ Result<int> SandboxConnector::SettleDue(store::Tx& tx, Micros now) {
     CallId id;
     std::string state;
     Micros connected;
+    int ring_seconds;
   };
   std::vector<Row> rows;
-  SB_RETURN_IF_ERROR(
-      tx.Query("SELECT id, state, connected_at FROM calls WHERE state IN ('calling_you', "
-               "'calling_member', 'connected', 'ringing', 'answered') AND connector = 'sandbox'",
-               {}, [&](const store::Row& r) {
-                 rows.push_back({CallId(r.Int(0)), std::string(r.Text(1)), r.IntOr(2, now)});
-                 return true;
-               }));
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT id, state, connected_at, ring_seconds FROM calls WHERE state IN ('calling_you', "
+      "'calling_member', 'connected', 'ringing', 'answered') AND connector = 'sandbox'",
+      {}, [&](const store::Row& r) {
+        rows.push_back({CallId(r.Int(0)), std::string(r.Text(1)), r.IntOr(2, now),
+                        static_cast<int>(r.IntOr(3, 0))});
+        return true;
+      }));
   int ended = 0;
   for (const Row& r : rows) {
-    SB_ASSIGN_OR_RETURN(auto settled, Settle(tx, r.id, r.state, r.connected, now));
+    SB_ASSIGN_OR_RETURN(auto settled, Settle(tx, r.id, r.state, r.connected, r.ring_seconds, now));
     ended += settled.second ? 1 : 0;
   }
   return ended;

@@ -63,7 +63,10 @@ class Connector {
   virtual ~Connector() = default;
   virtual std::string_view name() const = 0;
   // Checks the caller may be rung (a verified phone of their own) and the
-  // member has a phone; marks the lease's call row `calling_you`.
+  // member has a phone; marks the lease's call row `calling_you`, with the
+  // campaign's caller ID and ring time (Campaign::caller_id_number,
+  // ring_seconds; NULL for the defaults), which Dial then uses: an edit of
+  // the campaign while the call rings changes nothing for it.
   virtual Result<CallState> Connect(store::Tx& tx, const Campaign& campaign, AccountId caller,
                                     const Lease& lease, Micros now) = 0;
   // Starts a call `Connect` recorded, after its transaction committed.
@@ -147,6 +150,10 @@ class Connector {
   // the caller's own leg (CallerLegEnd) gives the lease back untouched: no
   // pass used, no outcome, the member callable again at once.
   static Result<bool> RecordEnd(store::Tx& tx, CallId call, std::string_view end, Micros now);
+  // What Connect records on the call row for the campaign's caller ID and
+  // ring time: the campaign's own, or NULL for the defaults.
+  static store::Value LineNumberValue(const Campaign& c);
+  static store::Value RingSecondsValue(const Campaign& c);
   // The active calls (calling_you, calling_member, connected; ringing and
   // answered in rows from before schema v17) of `campaign`, or of all.
   static Result<std::vector<CallId>> ActiveCalls(store::Tx& tx, std::optional<CampaignId> campaign);
@@ -177,21 +184,23 @@ class SandboxConnector final : public Connector {
   // phone rings for `caller_ring`, then the member's for `member_ring` (0:
   // never reached), then they talk for `talk` (0: never connected); then the
   // call ends with `end`. By the call id's last digit: 4 the caller does not
-  // answer (caller_no_answer), 3 and 7 the member does not (no_answer), 9 the
-  // member is busy, every other completes after kTalkSeconds.
+  // answer (caller_no_answer), 3 and 7 the member does not (no_answer, after
+  // the campaign's ring time `ring_seconds`, or kNoAnswerSeconds when it
+  // chose none: a practice call need not ring for the server's default), 9
+  // the member is busy, every other completes after kTalkSeconds.
   struct Timeline {
     int caller_ring = 0;
     int member_ring = 0;
     int talk = 0;
     std::string_view end;
   };
-  static Timeline TimelineOf(CallId call);
+  static Timeline TimelineOf(CallId call, int ring_seconds = 0);
   static constexpr int kCallerRingSeconds = 2;
   static constexpr int kMemberRingSeconds = 3;
   static constexpr int kNoAnswerSeconds = 8;
   static constexpr int kBusySeconds = 1;
   static constexpr int kTalkSeconds = 20;
-  // No timeline runs longer.
+  // No timeline of a campaign without a ring time of its own runs longer.
   static constexpr int kLongestSeconds = kCallerRingSeconds + kMemberRingSeconds + kTalkSeconds;
 
  private:

@@ -180,6 +180,17 @@ CREATE INDEX calls_active ON calls(campaign_id)
   WHERE state IN ('calling_you', 'calling_member', 'connected');
 )sql";
 
+// Version 18: a campaign's own caller ID (one of the organisation's numbers
+// in [telephony]) and how long the member's phone rings; NULL: the server's
+// defaults. A call records what its connection used, so that an edit while
+// it rings changes nothing for it and the carrier's log can be matched.
+constexpr const char* kV18CallerId = R"sql(
+ALTER TABLE campaigns ADD COLUMN caller_id_number TEXT;
+ALTER TABLE campaigns ADD COLUMN ring_seconds {{int}};
+ALTER TABLE calls ADD COLUMN caller_id_number TEXT;
+ALTER TABLE calls ADD COLUMN ring_seconds {{int}};
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {6, "phonebank", "phone bank", kV6},
     {8, "phonebank", "campaign versions", kV8},
@@ -189,6 +200,7 @@ constexpr store::Migration kSteps[] = {
     {17, "phonebank", "why a call ended", kV17},
     {17, "phonebank", "sip legs", kV17SipLegs},
     {17, "phonebank", "an index of the calls going on now", kV17Active},
+    {18, "phonebank", "a campaign's caller ID and ring time", kV18CallerId},
 };
 
 }  // namespace

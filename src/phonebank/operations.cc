@@ -115,19 +115,21 @@ const CampaignHooks& NoCampaignHooks() {
 
 Operations::Operations(const access::Policy& policy, const members::OrgTree& tree,
                        const crypto::Sealer& sealer, TimeZone zone, Connector& connector,
-                       const CampaignHooks& hooks, CallLimits limits)
+                       const CampaignHooks& hooks, CallLimits limits, CallerLine line)
     : policy_(policy),
       tree_(tree),
       sealer_(sealer),
       zone_(std::move(zone)),
       connector_(connector),
       hooks_(hooks),
-      limits_(limits) {}
+      limits_(limits),
+      line_(std::move(line)) {}
 
 Result<std::int64_t> Operations::Create(store::Tx& tx, const access::Acting& who,
                                         Campaign& c) const {
   SB_RETURN_IF_ERROR(hooks_.Shape(tx, who, c));
   SB_RETURN_IF_ERROR(Validate(c, policy_, tree_));
+  SB_RETURN_IF_ERROR(ValidateLine(c, line_));
   SB_ASSIGN_OR_RETURN(c.id, InsertCampaign(tx, tree_, c, who.now));
   SB_ASSIGN_OR_RETURN(std::int64_t count, CountAudience(tx, tree_, c));
   SB_RETURN_IF_ERROR(Record(tx, CampaignEvent(who, "campaign.create", c.id)));
@@ -155,6 +157,7 @@ Result<CampaignEdit> Operations::Edit(store::Tx& tx, const access::Acting& who, 
   }
   SB_RETURN_IF_ERROR(hooks_.Shape(tx, who, c));
   SB_RETURN_IF_ERROR(Validate(c, policy_, tree_));
+  SB_RETURN_IF_ERROR(ValidateLine(c, line_));
   SB_ASSIGN_OR_RETURN(CampaignEdit out, UpdateCampaign(tx, tree_, c, who.now, expected_version));
   c.version = out.version;
   // The event says what changed and the version it made; never the text.
@@ -307,6 +310,13 @@ Result<CallState> Operations::Connect(store::Tx& tx, const access::Acting& who,
   SB_RETURN_IF_ERROR(CheckJoined(tx, c, who, who.now));
   SB_ASSIGN_OR_RETURN(auto held, CurrentLease(tx, c, who.account, who.now));
   if (!held) return Status::FailedPrecondition("ask for the next contact first");
+  if (!c.caller_id_number.empty() && !line_.Listed(c.caller_id_number)) {
+    // Taken off the organisation's list since it was chosen: presenting it
+    // now would be presenting a number that is not ours.
+    return Status::FailedPrecondition(
+        "this campaign's caller ID is no longer one of the organisation's numbers; its "
+        "organiser must choose another in the campaign's settings");
+  }
   // Calls whose end the connector knows by its own clock no longer count.
   SB_RETURN_IF_ERROR(connector_.SettleDue(tx, who.now).status());
   SB_ASSIGN_OR_RETURN(std::int64_t total, CountActive(tx, {}));

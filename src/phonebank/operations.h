@@ -90,16 +90,20 @@ using CanaryCheck = std::function<Status(store::Tx&, const OutboundCall&)>;
 class Operations {
  public:
   // `hooks`: the contest rules (src/contest), borrowed.
+  // `line`: the numbers campaigns may present and the default ring time.
   Operations(const access::Policy& policy, const members::OrgTree& tree,
              const crypto::Sealer& sealer, TimeZone zone, Connector& connector,
-             const CampaignHooks& hooks = NoCampaignHooks(), CallLimits limits = {});
+             const CampaignHooks& hooks = NoCampaignHooks(), CallLimits limits = {},
+             CallerLine line = {});
 
   // ---- organisers --------------------------------------------------------
-  // Validates and stores a new draft; returns its audience count.
+  // Validates (ValidateLine too) and stores a new draft; returns its
+  // audience count.
   Result<std::int64_t> Create(store::Tx& tx, const access::Acting& who, Campaign& c) const;
   Result<CampaignSummary> Get(store::Tx& tx, CampaignId id) const;
-  // Applies `edit` to the stored campaign, checks it, and saves it under the
-  // rules of UpdateCampaign (phonebank.h); `c` is the campaign after.
+  // Applies `edit` to the stored campaign, checks it (ValidateLine too), and
+  // saves it under the rules of UpdateCampaign (phonebank.h); `c` is the
+  // campaign after. The audit event names the fields changed, never a value.
   Result<CampaignEdit> Edit(store::Tx& tx, const access::Acting& who, CampaignId id,
                             int expected_version, const std::function<Status(Campaign&)>& edit,
                             Campaign& c) const;
@@ -137,8 +141,10 @@ class Operations {
   // The caller's current lease, or the next member to call, pace permitting.
   Result<NextContact> Next(store::Tx& tx, const access::Acting& who, CampaignId id) const;
   // Records the call to the leased member (the connector rings nothing yet):
-  // kResourceExhausted when the limits (CallLimits) are reached. Dial() it
-  // once this transaction has committed.
+  // kResourceExhausted when the limits (CallLimits) are reached;
+  // kFailedPrecondition when the campaign's caller ID is no longer one of
+  // the organisation's numbers. Dial() it once this transaction has
+  // committed.
   Result<CallState> Connect(store::Tx& tx, const access::Acting& who, CampaignId id) const;
   // The state recorded for `caller`'s call `call`, no connector asked; empty
   // when it is not theirs.
@@ -193,6 +199,7 @@ class Operations {
   const CallLimits& limits() const { return limits_; }
   // Installs the check Connect runs on each call (before any request).
   void SetCanaryCheck(CanaryCheck check) { canary_check_ = std::move(check); }
+  const CallerLine& line() const { return line_; }
 
  private:
   // The caller must have joined this campaign, with that grant still in
@@ -207,6 +214,7 @@ class Operations {
   const CampaignHooks& hooks_;
   CallLimits limits_;
   CanaryCheck canary_check_;
+  CallerLine line_;
 };
 
 }  // namespace switchboard::phonebank

@@ -31,8 +31,12 @@ class OperationsPairingTest : public ::testing::TestWithParam<std::string> {
     for (const char* ext : {"1", "2", "3"}) Member(ext);
     sandbox_ = std::make_unique<SandboxConnector>(*env_.sealer_);
     ops_ = std::make_unique<Operations>(policy_, env_.tree_, *env_.sealer_,
-                                        *TimeZone::Find("Europe/London"), *sandbox_);
+                                        *TimeZone::Find("Europe/London"), *sandbox_,
+                                        NoCampaignHooks(), CallLimits{}, Line());
   }
+
+  // The organisation's numbers ([telephony] caller_id and caller_ids).
+  static CallerLine Line() { return {"+441632960000", {"+441632960001", "+12025550123"}, 30}; }
 
   Status Write(const store::TxFn& fn) { return env_.store_->Write(fn); }
 
@@ -517,6 +521,157 @@ INSTANTIATE_TEST_SUITE_P(Backends, EndpointRulesTest, ::testing::Values("sqlite"
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });
+
+TEST_P(OperationsPairingTest, EditCallerIdAndRingTimeWhileLive) {
+  const Campaign c = Stored(Draft(), true);
+  ExpectPaired(*faulty_,
+               {"campaign.live_edit",
+                "UPDATE campaigns",
+                {"SELECT COUNT(*) FROM campaigns WHERE caller_id_number = '+441632960001'",
+                 "SELECT COALESCE(ring_seconds, 0) FROM campaigns"},
+                [&](store::Tx& tx) {
+                  Campaign after;
+                  auto edit = [](Campaign& d) {
+                    d.caller_id_number = "+441632960001";
+                    d.ring_seconds = 25;
+                    return Status::Ok();
+                  };
+                  return ops_->Edit(tx, Organiser(), c.id, 0, edit, after).status();
+                }});
+  // The event names what changed, never the number.
+  std::string rule;
+  ASSERT_OK(Write([&](store::Tx& tx) {
+    return tx.Query("SELECT rule FROM audit_events WHERE action = 'campaign.live_edit'", {},
+                    [&](const store::Row& r) {
+                      rule = r.TextOr(0);
+                      return false;
+                    });
+  }));
+  EXPECT_EQ(rule, "edit.v2:caller_id_number:ring_seconds");
+  Campaign stored;
+  ASSERT_OK(Write([&](store::Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(stored, GetCampaign(tx, env_.tree_, c.id));
+    return Status::Ok();
+  }));
+  EXPECT_EQ(stored.caller_id_number, "+441632960001");
+  EXPECT_EQ(stored.ring_seconds, 25);
+}
+
+TEST_P(OperationsPairingTest, CreateWithACallerIdOfTheOrganisations) {
+  Campaign draft = Draft();
+  draft.caller_id_number = "+12025550123";
+  draft.ring_seconds = 60;
+  ExpectPaired(*faulty_, {"campaign.create",
+                          "INSERT INTO campaigns",
+                          {"SELECT COUNT(*) FROM campaigns WHERE ring_seconds = 60"},
+                          [&](store::Tx& tx) {
+                            Campaign c = draft;
+                            return ops_->Create(tx, Organiser(), c).status();
+                          }});
+}
+
+TEST_P(OperationsPairingTest, ACampaignCannotPresentANumberThatIsNotTheOrganisations) {
+  const Campaign c = Stored(Draft(), false);
+  struct Bad {
+    std::string number;
+    int ring;
+    std::string says;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {"+441632960999", 0, "caller_id_number: not one of the organisation's numbers"},
+           {"01632 960001", 0, "caller_id_number: must be in E.164 form"},
+           {"+442079", 0, "caller_id_number: "},
+           {"not a number", 0, "caller_id_number: "},
+           {"", 9, "ring_seconds: 10 to 60 seconds"},
+           {"", 61, "ring_seconds: 10 to 60 seconds"},
+           {"", -1, "ring_seconds: 10 to 60 seconds"},
+       }) {
+    Status st = Write([&](store::Tx& tx) {
+      Campaign after;
+      auto edit = [&](Campaign& d) {
+        d.caller_id_number = bad.number;
+        d.ring_seconds = bad.ring;
+        return Status::Ok();
+      };
+      return ops_->Edit(tx, Organiser(), c.id, 0, edit, after).status();
+    });
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << bad.number << " " << bad.ring;
+    EXPECT_NE(st.message().find(bad.says), std::string::npos) << st.message();
+    // The message never repeats what was typed.
+    if (!bad.number.empty()) {
+      EXPECT_EQ(st.message().find(bad.number), std::string::npos);
+    }
+  }
+  // Nothing was stored, nothing audited.
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM campaigns WHERE caller_id_number IS NOT NULL OR "
+                       "ring_seconds IS NOT NULL"),
+            0);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM audit_events WHERE action = 'campaign.update'"), 0);
+  // An organisation that lists no numbers lets campaigns use the default only.
+  Operations bare(policy_, env_.tree_, *env_.sealer_, *TimeZone::Find("Europe/London"), *sandbox_);
+  Campaign d = Draft();
+  d.caller_id_number = "+441632960000";
+  const Status st = Write([&](store::Tx& tx) { return bare.Create(tx, Organiser(), d).status(); });
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("lists no numbers"), std::string::npos) << st.message();
+}
+
+TEST_P(OperationsPairingTest, ParseCallerIdNumberReadsWhatOrganisersType) {
+  EXPECT_EQ(ParseCallerIdNumber("01632 960001").value_or(""), "+441632960001");
+  EXPECT_EQ(ParseCallerIdNumber("+1 202 555 0123").value_or(""), "+12025550123");
+  for (const char* bad : {"", "0163", "+999 1234 5678", "01632 960001 ext 4", "call me"}) {
+    auto r = ParseCallerIdNumber(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.error().message().rfind("caller_id_number: ", 0), 0u) << r.error().message();
+  }
+}
+
+TEST_P(OperationsPairingTest, ConnectRecordsTheCampaignsLineOnTheCall) {
+  Campaign c = Leased();
+  Endpoint(/*verify=*/true);
+  ASSERT_OK(Write([&](store::Tx& tx) -> Status {
+    Campaign after;
+    auto edit = [](Campaign& d) {
+      d.caller_id_number = "+441632960001";
+      d.ring_seconds = 15;
+      return Status::Ok();
+    };
+    return ops_->Edit(tx, Organiser(), c.id, 0, edit, after).status();
+  }));
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  ASSERT_OK(Write([&](store::Tx& tx) { return ops_->Connect(tx, who, c.id).status(); }));
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls WHERE state = 'calling_you' AND "
+                       "caller_id_number = '+441632960001' AND ring_seconds = 15"),
+            1);
+}
+
+TEST_P(OperationsPairingTest, ANumberTakenOffTheOrganisationsListIsNotPresented) {
+  Campaign c = Leased();
+  Endpoint(/*verify=*/true);
+  ASSERT_OK(Write([&](store::Tx& tx) -> Status {
+    Campaign after;
+    auto edit = [](Campaign& d) {
+      d.caller_id_number = "+12025550123";
+      return Status::Ok();
+    };
+    return ops_->Edit(tx, Organiser(), c.id, 0, edit, after).status();
+  }));
+  // The server restarts with a [telephony] that no longer lists it.
+  Operations later(policy_, env_.tree_, *env_.sealer_, *TimeZone::Find("Europe/London"), *sandbox_,
+                   NoCampaignHooks(), CallLimits{},
+                   CallerLine{"+441632960000", {"+441632960001"}, 30});
+  access::Acting who;
+  who.account = caller_;
+  who.now = Now();
+  const Status st = Write([&](store::Tx& tx) { return later.Connect(tx, who, c.id).status(); });
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("no longer one of the organisation's numbers"), std::string::npos)
+      << st.message();
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls WHERE state = 'calling_you'"), 0);
+}
 
 INSTANTIATE_TEST_SUITE_P(Backends, OperationsPairingTest, ::testing::Values("sqlite", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& info) {

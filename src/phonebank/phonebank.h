@@ -114,7 +114,39 @@ struct Campaign {
   // 1 when created; each saved change adds one (live edits included), so a
   // caller's script and an audit event can say which version they mean.
   int version = 1;
+  // The number both phones show (From and P-Asserted-Identity), E.164; empty:
+  // the organisation's default. Only a number the organisation lists as its
+  // own (CallerLine) is accepted.
+  std::string caller_id_number;
+  // How long the member's phone rings before the call ends as no answer, in
+  // seconds (kMinRingSeconds to kMaxRingSeconds); 0: the server's default.
+  int ring_seconds = 0;
 };
+
+// The organisation's calling line ([telephony] in the configuration): the
+// numbers its campaigns may present and the default ring time. A campaign
+// chooses among these; it can never present a number not listed here, so a
+// campaign cannot spoof one (docs/telephony.md, "Caller ID per campaign").
+struct CallerLine {
+  std::string default_number;        // [telephony] caller_id; may be empty
+  std::vector<std::string> numbers;  // [telephony] caller_ids
+  int default_ring_seconds = 30;     // [telephony] ring_seconds
+  // default_number and numbers, without repeats, in that order.
+  std::vector<std::string> Choices() const;
+  bool Listed(std::string_view e164) const;
+};
+inline constexpr int kMinRingSeconds = 10;
+inline constexpr int kMaxRingSeconds = 60;
+
+// A caller ID as an organiser typed it ("+44 1632 960001", "01632 960001",
+// read as a UK number without a country code) in E.164. kInvalidArgument
+// naming the field; the message never repeats the input.
+Result<std::string> ParseCallerIdNumber(std::string_view text);
+
+// Checks a campaign's caller ID (E.164 and listed in `line`) and ring time
+// (0, or kMinRingSeconds to kMaxRingSeconds). kInvalidArgument naming the
+// field.
+Status ValidateLine(const Campaign& c, const CallerLine& line);
 
 // The campaign's audience as it is counted, fixed and stored: the scope set
 // to the campaign's and the callable rules added.
@@ -144,14 +176,16 @@ Result<UnitId> CampaignScope(store::Tx& tx, CampaignId id);
 
 // What may change, and when (docs/phonebank.md, "Changing a campaign"):
 //  - a draft: everything but its scope;
-//  - live or paused: the script and the fields shown to callers only. The
+//  - live or paused: the script, the fields shown to callers, the caller ID
+//    and the ring time only (the last two as a carrier's trouble may need). The
 //    audience was fixed when it went live, callers joined under its purpose,
 //    name, window, hours, eligibility and pace, and answers already recorded
 //    follow its survey; changing any of these is kFailedPrecondition naming
 //    the field ("audience: ...");
 //  - ended or killed: nothing.
 // The fields whose names LiveEditableFields() lists are the live-editable ones.
-const std::vector<std::string>& LiveEditableFields();  // script, fields
+// script, fields, caller_id_number, ring_seconds
+const std::vector<std::string>& LiveEditableFields();
 struct CampaignEdit {
   int version = 0;                   // after the edit
   std::vector<std::string> changed;  // API field names, e.g. "script"; empty: nothing changed

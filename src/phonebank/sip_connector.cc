@@ -187,9 +187,11 @@ Result<CallState> SipConnector::Connect(store::Tx& tx, const Campaign& campaign,
   // Decided and recorded here; dialled in Dial, once this has committed.
   SB_ASSIGN_OR_RETURN(std::int64_t n,
                       tx.Exec("UPDATE calls SET connector = 'sip', state = 'calling_you', "
-                              "connected_at = $2 WHERE id = $1 AND campaign_id = $3 AND "
-                              "caller_id = $4 AND outcome IS NULL",
-                              {lease.call.value(), now, campaign.id.value(), caller.value()}));
+                              "connected_at = $2, caller_id_number = $5, ring_seconds = $6 "
+                              "WHERE id = $1 AND campaign_id = $3 AND caller_id = $4 AND "
+                              "outcome IS NULL",
+                              {lease.call.value(), now, campaign.id.value(), caller.value(),
+                               LineNumberValue(campaign), RingSecondsValue(campaign)}));
   if (n != 1) {
     return switchboard::Status::FailedPrecondition("the call for this contact has already ended");
   }
@@ -203,14 +205,19 @@ void SipConnector::Dial(CallId call) {
     std::int64_t caller = 0;
     std::int64_t member = 0;
     bool calling = false;
-    SB_RETURN_IF_ERROR(tx.Query(
-        "SELECT caller_id, member_id, state FROM calls WHERE id = $1 AND connector = 'sip'",
-        {call.value()}, [&](const store::Row& r) {
-          caller = r.Int(0);
-          member = r.Int(1);
-          calling = r.Text(2) == "calling_you";
-          return false;
-        }));
+    SB_RETURN_IF_ERROR(
+        tx.Query("SELECT caller_id, member_id, state, caller_id_number, ring_seconds FROM calls "
+                 "WHERE id = $1 AND connector = 'sip'",
+                 {call.value()}, [&](const store::Row& r) {
+                   caller = r.Int(0);
+                   member = r.Int(1);
+                   calling = r.Text(2) == "calling_you";
+                   // The campaign's line as Connect recorded it; empty and 0
+                   // leave the engine's defaults ([telephony]).
+                   request.caller_id = r.TextOr(3);
+                   request.member_ring_seconds = static_cast<int>(r.IntOr(4, 0));
+                   return false;
+                 }));
     if (!calling)
       return switchboard::Status::FailedPrecondition("the call is not waiting to be dialled");
     SB_ASSIGN_OR_RETURN(std::optional<crypto::Sealed> caller_sealed,

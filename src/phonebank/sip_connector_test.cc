@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "access/store/access_store.h"
@@ -64,8 +65,12 @@ class SipConnectorTest : public ::testing::TestWithParam<std::string> {
                 }).ok());
   }
 
-  Campaign LiveCampaign() {
+  // `caller_id_number` and `ring_seconds`: the campaign's line (empty and 0
+  // for the defaults).
+  Campaign LiveCampaign(std::string caller_id_number = "", int ring_seconds = 0) {
     Campaign c;
+    c.caller_id_number = std::move(caller_id_number);
+    c.ring_seconds = ring_seconds;
     c.name = "Autumn calls";
     c.owner = organiser_;
     c.scope = aldershot_;
@@ -84,7 +89,8 @@ class SipConnectorTest : public ::testing::TestWithParam<std::string> {
 
   Status Write(const std::function<Status(store::Tx&)>& f) { return env_.store_->Write(f); }
 
-  void StartTrunk(const std::string& scenario, std::vector<std::string> sets, int calls) {
+  void StartTrunk(const std::string& scenario, std::vector<std::string> sets, int calls,
+                  bool trace = false, int member_ring_seconds = 1) {
     log::SetLevel(log::Level::kDebug);
     log::SetLogSink([this](std::string_view line) {
       MutexLock lock(mu_);
@@ -94,13 +100,14 @@ class SipConnectorTest : public ::testing::TestWithParam<std::string> {
     o.scenario = scenario;
     o.calls = calls;
     o.extra = std::move(sets);
+    o.trace = trace;
     auto sipp = Sipp::Start(o);
     ASSERT_TRUE(sipp.has_value()) << sipp.status().ToString();
     sipp_.emplace(std::move(*sipp));
     telephony::EngineOptions e;
     e.trunk_uri = sipp_->uri();
     e.caller_id = "+441632960000";
-    e.member_ring_seconds = 1;
+    e.member_ring_seconds = member_ring_seconds;
     auto c =
         SipConnector::Start(*env_.store_, *env_.sealer_, clock_, e, [this](const CallEvent& ev) {
           MutexLock lock(mu_);
@@ -296,6 +303,81 @@ TEST_P(SipConnectorTest, TheKillSwitchEndsEveryActiveCallAsKilled) {
   EXPECT_EQ(*n, 1);
   EXPECT_EQ(StatusOf(call.id).end, "killed");
   // Not dialled, so the trunk saw nothing; SIPp is stopped unfinished.
+}
+
+// The SIP requests in a SIPp -trace_msg log whose request line starts with
+// `prefix`, each from there to the blank line before its body.
+std::vector<std::string> Requests(const std::string& log, std::string_view prefix) {
+  std::vector<std::string> out;
+  const std::string start = "\n" + std::string(prefix);
+  for (std::size_t at = log.find(start); at != std::string::npos; at = log.find(start, at + 1)) {
+    // Lines end in CRLF as sent; the trace may have kept them or not.
+    const std::size_t end = std::min(log.find("\r\n\r\n", at + 1), log.find("\n\n", at + 1));
+    out.push_back(log.substr(at + 1, end == std::string::npos ? std::string::npos : end - at));
+  }
+  return out;
+}
+
+TEST_P(SipConnectorTest, BothLegsPresentTheCampaignsNumberAndTheMemberRingsForItsRingTime) {
+  // The server's default ring time is five minutes; the campaign's is ten
+  // seconds. Only the campaign's can end the call inside the wait below.
+  StartTrunk("trunk.xml",
+             {"-set", "caller", "answer", "-set", "member", "noanswer", "-set", "hangup", "member",
+              "-set", "challenge", "no"},
+             2, /*trace=*/true, /*member_ring_seconds=*/300);
+  AddMember("+447700900123");
+  VerifiedCaller("+441632960001");
+  const Campaign c = LiveCampaign("+441632960007", 10);
+  const CallState call = ConnectOne(c);
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls WHERE caller_id_number = '+441632960007' AND "
+                       "ring_seconds = 10"),
+            1);
+  const auto dialled = std::chrono::steady_clock::now();
+  connector_->Dial(call.id);
+  ASSERT_TRUE(WaitRecordedEnd(call.id));
+  // Not before the member's phone had rung for the ring time.
+  EXPECT_GE(std::chrono::steady_clock::now() - dialled, std::chrono::seconds(10));
+  const CallState done = StatusOf(call.id);
+  EXPECT_EQ(done.end, "no_answer");
+  EXPECT_EQ(done.suggested, "no_answer");
+  ASSERT_EQ(sipp_->Wait(60), 0) << sipp_->output();
+  const std::string log = sipp_->message_log();
+  int caller_leg = 0, member_leg = 0;
+  for (const std::string& invite : Requests(log, "INVITE sip:+")) {
+    (invite.find("7700900123") != std::string::npos ? member_leg : caller_leg) += 1;
+    EXPECT_NE(invite.find("\nFrom: <sip:+441632960007@"), std::string::npos) << invite;
+    EXPECT_NE(invite.find("\nP-Asserted-Identity: <sip:+441632960007@"), std::string::npos)
+        << invite;
+  }
+  EXPECT_GE(caller_leg, 1);
+  EXPECT_GE(member_leg, 1);
+  // The member's phone was given up with a CANCEL; the default number never
+  // went out on either leg.
+  EXPECT_FALSE(Requests(log, "CANCEL sip:").empty()) << log;
+  EXPECT_EQ(log.find("+441632960000"), std::string::npos);
+}
+
+TEST_P(SipConnectorTest, ACampaignWithoutALineOfItsOwnPresentsTheDefault) {
+  StartTrunk("trunk.xml",
+             {"-set", "caller", "answer", "-set", "member", "answer", "-set", "hangup", "member",
+              "-set", "challenge", "no"},
+             2, /*trace=*/true);
+  AddMember("+447700900123");
+  VerifiedCaller("+441632960001");
+  const CallState call = ConnectOne(LiveCampaign());
+  EXPECT_EQ(env_.Count("SELECT COUNT(*) FROM calls WHERE caller_id_number IS NULL AND "
+                       "ring_seconds IS NULL"),
+            1);
+  connector_->Dial(call.id);
+  ASSERT_TRUE(WaitRecordedEnd(call.id));
+  EXPECT_EQ(StatusOf(call.id).end, "completed");
+  ASSERT_EQ(sipp_->Wait(60), 0) << sipp_->output();
+  const std::vector<std::string> invites = Requests(sipp_->message_log(), "INVITE sip:+");
+  EXPECT_GE(invites.size(), 2u);
+  for (const std::string& invite : invites) {
+    EXPECT_NE(invite.find("\nP-Asserted-Identity: <sip:+441632960000@"), std::string::npos)
+        << invite;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SipConnectorTest, ::testing::Values("sqlite", "postgres"));

@@ -78,7 +78,7 @@ Api::Api(const ApiDeps& deps) : deps_(deps) {
       std::make_unique<contest::ContestOperations>(*deps.policy, *deps.tree, *contest_rules_);
   phonebank_ = std::make_unique<phonebank::Operations>(*deps.policy, *deps.tree, *deps.sealer,
                                                        deps.time_zone, *connector_, *contest_rules_,
-                                                       deps.call_limits);
+                                                       deps.call_limits, deps.caller_line);
   // A call to a canary's number raises the DPO's alert with the call.
   phonebank_->SetCanaryCheck([](store::Tx& tx, const phonebank::OutboundCall& c) -> Status {
     return privacy::CheckOutboundContact(tx, "phone", c.phone_index, "call", c.request_id, c.now)

@@ -82,6 +82,8 @@ struct ApiDeps {
   std::shared_ptr<phonebank::Connector> connector;
   // Calls at once, in total and per campaign ([telephony]).
   phonebank::CallLimits call_limits;
+  // The numbers campaigns may present and the default ring time ([telephony]).
+  phonebank::CallerLine caller_line;
   // The audit log's verifier key, C2SP form (`switchboard audit key`): sent
   // with the checkpoints so the DPO console can check their signatures.
   std::string audit_verify_key;

@@ -46,6 +46,10 @@ json SurveyJson(const std::vector<pb::SurveyQuestion>& questions) {
   return survey;
 }
 
+// A campaign's setting, null when it takes the default.
+json OrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+json OrNull(int n) { return n == 0 ? json(nullptr) : json(n); }
+
 json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::Campaign& c) {
   return {{"id", c.id.value()},
           {"version", c.version},
@@ -74,7 +78,19 @@ json CampaignJson(const members::OrgTree& tree, const TimeZone& zone, const pb::
             {"per_hour", c.pace.per_hour},
             {"per_day", c.pace.per_day}}},
           {"recall_minutes", c.recall_minutes},
-          {"max_passes", c.max_passes}};
+          {"max_passes", c.max_passes},
+          {"caller_id_number", OrNull(c.caller_id_number)},
+          {"ring_seconds", OrNull(c.ring_seconds)}};
+}
+
+// The organisation's numbers a campaign may present and the ring times it
+// may choose ([telephony]), for the campaign's settings.
+json CallingLineJson(const pb::CallerLine& line) {
+  return {{"caller_ids", line.Choices()},
+          {"default_caller_id", OrNull(line.default_number)},
+          {"default_ring_seconds", line.default_ring_seconds},
+          {"min_ring_seconds", pb::kMinRingSeconds},
+          {"max_ring_seconds", pb::kMaxRingSeconds}};
 }
 
 // Reads the campaign fields present in `j` into `c` (all required when
@@ -164,6 +180,31 @@ Status ReadCampaignBody(const json& j, const members::OrgTree& tree, Micros now,
   }
   if (j.contains("recall_minutes")) c.recall_minutes = j.value("recall_minutes", 240);
   if (j.contains("max_passes")) c.max_passes = j.value("max_passes", 3);
+  // The campaign's line: null or "" (0 for the ring time) for the defaults.
+  if (j.contains("caller_id_number")) {
+    const json& v = j["caller_id_number"];
+    if (v.is_null() || (v.is_string() && v.get<std::string>().empty())) {
+      c.caller_id_number.clear();
+    } else if (!v.is_string() || v.get<std::string>().size() > 40) {
+      return Status::InvalidArgument(
+          "caller_id_number: a phone number such as +441632960001, or null for the default");
+    } else {
+      SB_ASSIGN_OR_RETURN(c.caller_id_number, pb::ParseCallerIdNumber(v.get<std::string>()));
+    }
+  }
+  if (j.contains("ring_seconds")) {
+    const json& v = j["ring_seconds"];
+    if (v.is_null()) {
+      c.ring_seconds = 0;
+    } else if (!v.is_number_integer() || v.get<std::int64_t>() < 0 ||
+               v.get<std::int64_t>() > 3600) {
+      return Status::InvalidArgument("ring_seconds: " + std::to_string(pb::kMinRingSeconds) +
+                                     " to " + std::to_string(pb::kMaxRingSeconds) +
+                                     " seconds, or null for the server's default");
+    } else {
+      c.ring_seconds = v.get<int>();
+    }
+  }
   return Status::Ok();
 }
 
@@ -269,6 +310,7 @@ HttpResponse Api::GetCampaign(const ApiCall& call) {
         json j = CampaignJson(*deps_.tree, deps_.time_zone, s.campaign);
         j["audience_count"] = s.audience_count;
         j["targets"] = s.targets;
+        j["calling_line"] = CallingLineJson(phonebank_->line());
         return Json(200, {{"campaign", j}});
       });
 }

@@ -22,6 +22,7 @@ using testing::TestSession;
 class ApiPhonebankTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    env_.caller_line_ = {"+441632960000", {"+441632960001"}, 30};
     env_.SetUp(GetParam());
     aldershot_ = env_.Unit("E14000530");
     aldridge_ = env_.Unit("E14000531");
@@ -490,6 +491,57 @@ TEST_P(ApiPhonebankTest, ALiveCampaignTakesScriptEditsWithAVersionAndRefusesTheR
   EXPECT_EQ(stale.status, 409) << stale.body;
   EXPECT_NE(stale.body.find("version 2"), std::string::npos) << stale.body;
   EXPECT_EQ(env_.Events("campaign.live_edit").size(), 1u);
+}
+
+// The caller ID and the ring time: one of the organisation's numbers, as an
+// organiser may type it; a number not listed and a ring time out of bounds
+// are refused with the field named; both may change while live.
+TEST_P(ApiPhonebankTest, ACampaignPresentsOneOfTheOrganisationsNumbers) {
+  auto [id, token] = LiveCampaign();
+  const std::string base = "/api/v1/campaigns/" + std::to_string(id);
+  HttpResponse got = env_.Send("GET", base, "", &org_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_TRUE(Body(got)["campaign"]["caller_id_number"].is_null());
+  EXPECT_TRUE(Body(got)["campaign"]["ring_seconds"].is_null());
+  const nlohmann::json line = Body(got)["campaign"]["calling_line"];
+  EXPECT_EQ(line["caller_ids"], nlohmann::json::array({"+441632960000", "+441632960001"}));
+  EXPECT_EQ(line["default_caller_id"], "+441632960000");
+  EXPECT_EQ(line["default_ring_seconds"], 30);
+  EXPECT_EQ(line["min_ring_seconds"], 10);
+  EXPECT_EQ(line["max_ring_seconds"], 60);
+
+  HttpResponse edit =
+      env_.Send("PATCH", base,
+                R"({"version": 1, "caller_id_number": "01632 960001", "ring_seconds": 45})", &org_);
+  ASSERT_EQ(edit.status, 200) << edit.body;
+  EXPECT_EQ(Body(edit)["campaign"]["caller_id_number"], "+441632960001");
+  EXPECT_EQ(Body(edit)["campaign"]["ring_seconds"], 45);
+  EXPECT_EQ(Body(edit)["changed"], nlohmann::json::array({"caller_id_number", "ring_seconds"}));
+  auto events = env_.Events("campaign.live_edit");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].rule, "edit.v2:caller_id_number:ring_seconds");
+
+  for (const auto& [body, says] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"caller_id_number": "+441632960999"})",
+            "caller_id_number: not one of the organisation's numbers"},
+           {R"({"caller_id_number": "07700 900"})", "caller_id_number: "},
+           {R"({"caller_id_number": 441632960001})", "caller_id_number: a phone number"},
+           {R"({"ring_seconds": 9})", "ring_seconds: 10 to 60 seconds"},
+           {R"({"ring_seconds": 61})", "ring_seconds: 10 to 60 seconds"},
+           {R"({"ring_seconds": "30"})", "ring_seconds: 10 to 60 seconds"},
+           {R"({"ring_seconds": 2.5})", "ring_seconds: 10 to 60 seconds"},
+       }) {
+    HttpResponse r = env_.Send("PATCH", base, body, &org_);
+    EXPECT_EQ(r.status, 400) << body << ": " << r.body;
+    EXPECT_NE(r.body.find(says), std::string::npos) << r.body;
+  }
+  // Back to the defaults with null.
+  HttpResponse reset =
+      env_.Send("PATCH", base, R"({"caller_id_number": null, "ring_seconds": null})", &org_);
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  EXPECT_TRUE(Body(reset)["campaign"]["caller_id_number"].is_null());
+  EXPECT_TRUE(Body(reset)["campaign"]["ring_seconds"].is_null());
+  EXPECT_EQ(env_.Events("campaign.live_edit").size(), 2u);
 }
 
 // The script has e-mail's merge fields, filled in for the member being

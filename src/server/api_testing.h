@@ -45,6 +45,7 @@ class ApiEnv {
     d.auth.hash = access::PasswordHashOptions::Minimum();
     d.auth.recovery_pepper.fill(3);
     d.connector = connector_;
+    d.caller_line = caller_line_;
     api_ = std::make_unique<Api>(d);
     http_ = std::make_unique<HttpServer>(ServerConfig{});
     api_->Register(*http_);
@@ -231,6 +232,8 @@ class ApiEnv {
   std::string time_zone_ = "Europe/London";
   // The telephony connector; set before SetUp to try another than the sandbox.
   std::shared_ptr<phonebank::Connector> connector_;
+  // [telephony] caller_id, caller_ids and ring_seconds; set before SetUp.
+  phonebank::CallerLine caller_line_;
   access::Policy policy_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> http_;

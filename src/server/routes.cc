@@ -24,6 +24,7 @@ ApiDeps ApiDepsFor(App& app) {
   // of, so it keeps the phone bank's own generous limits.
   const TelephonyConfig& tc = app.config().telephony;
   if (tc.connector == "sip") d.call_limits = {tc.max_calls, tc.max_calls_per_campaign};
+  d.caller_line = {tc.caller_id, tc.caller_ids, tc.ring_seconds};
   d.audit_verify_key = app.audit_key().verify_key().VKey();
   d.mail_relay = app.config().mail.relay;
   return d;

@@ -199,6 +199,9 @@ struct Engine::Impl {
     Wipe(record.target);
     Emit(e);
   }
+  std::string FromUri(std::string_view caller_id) const {
+    return "sip:" + std::string(caller_id) + "@" + trunk_host + uri_params;
+  }
   std::string NumberUri(std::string_view number) const {
     return "sip:" + std::string(number) + "@" + trunk_host + ";user=phone" + uri_params;
   }
@@ -217,6 +220,8 @@ struct Call {
   Phase phase = Phase::kCallingCaller;
   std::string caller_uri;
   std::string member_uri;
+  std::string from_uri;  // the caller ID both legs present
+  int member_ring_seconds = 0;
   struct sipsess* caller = nullptr;
   struct sipsess* member = nullptr;
   std::string caller_offer;  // the caller's phone's offer (RFC 3725 offer1)
@@ -322,7 +327,7 @@ void MemberEstablished(const sip_msg* msg, void* arg) {
   Call* c = CallOf(arg);
   if (c->phase != Phase::kCallingMember) return;
   tmr_cancel(&c->ring_timer);
-  c->eng->EmitLeg(c->id, "member", RecordOf(msg, c->member, c->eng->from_uri, c->member_uri));
+  c->eng->EmitLeg(c->id, "member", RecordOf(msg, c->member, c->from_uri, c->member_uri));
   // Flow IV: the member's answer becomes the re-offer to the caller's phone.
   Result<std::string> offer = OfferFromAnswer(c->member_answer, c->session_id, 2);
   struct mbuf* mb = offer ? ToMbuf(*offer) : nullptr;
@@ -364,14 +369,14 @@ void CallerEstablished(const sip_msg* msg, void* arg) {
   if (c->phase != Phase::kCallingCaller) return;
   tmr_cancel(&c->ring_timer);
   c->phase = Phase::kCallingMember;
-  c->eng->EmitLeg(c->id, "caller", RecordOf(msg, c->caller, c->eng->from_uri, c->caller_uri));
+  c->eng->EmitLeg(c->id, "caller", RecordOf(msg, c->caller, c->from_uri, c->caller_uri));
   c->eng->Emit({c->id, CallEvent::Kind::kCallingMember});
   if (c->eng->Connect(c, &c->member, c->member_uri, ToMbuf(c->caller_offer)) != 0) {
     c->eng->Finish(c, "failed");
     return;
   }
-  tmr_start(&c->ring_timer, static_cast<uint64_t>(c->eng->opt.member_ring_seconds) * 1000,
-            MemberRingTimeout, c);
+  tmr_start(&c->ring_timer, static_cast<uint64_t>(c->member_ring_seconds) * 1000, MemberRingTimeout,
+            c);
 }
 
 void CallerClosed(int err, const sip_msg* msg, void* arg) {
@@ -640,6 +645,11 @@ std::string VerifyOffer(const struct sa& at, std::uint64_t session_id) {
          "a=recvonly\r\n";
 }
 
+bool IsE164(std::string_view n) {
+  return n.size() >= 8 && n.size() <= 16 && n[0] == '+' &&
+         n.find_first_not_of("0123456789", 1) == std::string_view::npos;
+}
+
 void CommandHandler(int id, void* data, void* arg) {
   auto* impl = static_cast<Engine::Impl*>(arg);
   std::unique_ptr<Command> cmd(static_cast<Command*>(data));
@@ -652,6 +662,13 @@ void CommandHandler(int id, void* data, void* arg) {
       c->id = r.call;
       c->caller_uri = impl->NumberUri(r.caller_number);
       c->member_uri = impl->NumberUri(r.member_number);
+      // A caller ID that is not a plain E.164 number (it goes into headers)
+      // fails the call rather than reach the trunk.
+      c->from_uri = r.caller_id.empty()   ? impl->from_uri
+                    : IsE164(r.caller_id) ? impl->FromUri(r.caller_id)
+                                          : "";
+      c->member_ring_seconds =
+          r.member_ring_seconds > 0 ? r.member_ring_seconds : impl->opt.member_ring_seconds;
       Wipe(r.member_number);
       Wipe(r.caller_number);
       c->session_id = rand_u64() >> 1;
@@ -659,7 +676,7 @@ void CommandHandler(int id, void* data, void* arg) {
       tmr_init(&c->cleanup_timer);
       impl->calls[c->id] = c;
       impl->active.fetch_add(1);
-      if (impl->Connect(c, &c->caller, c->caller_uri, nullptr) != 0) {
+      if (c->from_uri.empty() || impl->Connect(c, &c->caller, c->caller_uri, nullptr) != 0) {
         impl->Finish(c, "failed");
         break;
       }
@@ -743,12 +760,11 @@ Status ParseTrunk(Engine::Impl* impl) {
     }
     impl->proxy = o.outbound_proxy + impl->uri_params;
   }
-  if (o.caller_id.size() < 8 || o.caller_id[0] != '+' ||
-      o.caller_id.find_first_not_of("0123456789", 1) != std::string::npos) {
+  if (!IsE164(o.caller_id)) {
     return Status::InvalidArgument(
         "telephony caller_id must be an E.164 number such as +441632960000");
   }
-  impl->from_uri = "sip:" + o.caller_id + "@" + impl->trunk_host + impl->uri_params;
+  impl->from_uri = impl->FromUri(o.caller_id);
   return Status::Ok();
 }
 
@@ -761,10 +777,10 @@ int Engine::Impl::Connect(Call* c, struct sipsess** sess, const std::string& to,
   const bool member = sess == &c->member;
   if (member) ++c->member_tries;
   const char* routev[1] = {proxy.c_str()};
-  const std::string pai = "P-Asserted-Identity: <" + from_uri + ">\r\n";
+  const std::string pai = "P-Asserted-Identity: <" + c->from_uri + ">\r\n";
   const std::string ua = "User-Agent: " + opt.user_agent + "\r\n";
   const int err = sipsess_connect(
-      sess, sock, to.c_str(), nullptr, from_uri.c_str(), "switchboard",
+      sess, sock, to.c_str(), nullptr, c->from_uri.c_str(), "switchboard",
       proxy.empty() ? nullptr : routev, proxy.empty() ? 0 : 1, "application/sdp", offer,
       AuthHandler, this, false, member ? MemberOfferUnexpected : CallerOffer,
       member ? MemberAnswer : CallerAnswer, member ? MemberProgress : CallerProgress,

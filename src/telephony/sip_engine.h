@@ -119,6 +119,10 @@ struct CallRequest {
   std::int64_t call = 0;
   std::string caller_number;  // E.164
   std::string member_number;  // E.164
+  // The number both legs present (E.164); empty: EngineOptions::caller_id.
+  std::string caller_id;
+  // How long the member's phone rings; 0: EngineOptions::member_ring_seconds.
+  int member_ring_seconds = 0;
 };
 
 // What `Probe` found at the trunk.

@@ -302,6 +302,35 @@ TEST_F(EngineTest, CheckFindsTheTrunkAndRegistersWithDigest) {
   EXPECT_EQ(found->register_status, 200) << found->register_reason;
 }
 
+TEST_F(EngineTest, ACallerIdThatIsNotPlainE164NeverReachesAHeader) {
+  // The trunk is a bare socket: whatever the engine sends arrives here.
+  const int trunk = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(trunk, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(trunk, reinterpret_cast<sockaddr*>(&at), sizeof(at)), 0);
+  socklen_t len = sizeof(at);
+  ASSERT_EQ(getsockname(trunk, reinterpret_cast<sockaddr*>(&at), &len), 0);
+  StartEngine("sip:127.0.0.1:" + std::to_string(ntohs(at.sin_port)));
+  std::int64_t call = 40;
+  for (const char* bad : {"+441632960001>\r\nX-Injected: 1", "sip:+441632960001@evil",
+                          "+44 1632 960001", "441632960001"}) {
+    CallRequest r{call, kCaller, kMember};
+    r.caller_id = bad;
+    engine_->Place(std::move(r));
+    auto end = events_.WaitEnd(call);
+    ASSERT_TRUE(end.has_value()) << bad;
+    EXPECT_EQ(end->end, "failed") << bad;
+    ++call;
+  }
+  EXPECT_EQ(engine_->active_calls(), 0);
+  // Failed before anything was sent: the trunk received nothing.
+  char buf[2048];
+  EXPECT_EQ(recv(trunk, buf, sizeof(buf), MSG_DONTWAIT), -1);
+  close(trunk);
+}
+
 TEST_F(EngineTest, CheckSaysWhenNothingAnswers) {
   auto port = testing::FreePort(false);
   ASSERT_TRUE(port.has_value());

@@ -287,7 +287,7 @@ step("the organiser changes the live campaign's script, and only that", async ()
   assert.equal(await page.getByLabel("Lapsed", { exact: true }).isDisabled(), true);
   await page.getByLabel("Script").fill("# Hello\nHi, I'm calling from your **local branch** about the spring social.");
   const saved = page.waitForResponse(isApi("PATCH", /^\/api\/v1\/campaigns\/\d+$/));
-  await page.getByRole("button", { name: "Save script and fields" }).click();
+  await page.getByRole("button", { name: "Save live changes" }).click();
   const res = await saved;
   assert.equal(res.status(), 200, await res.text());
   const body = await res.json();

@@ -216,7 +216,7 @@ CREATE TABLE campaigns (
   recall_minutes INTEGER NOT NULL,
   max_passes INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1,
+  updated_at INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1, caller_id_number TEXT, ring_seconds INTEGER,
   CHECK (ends_at > starts_at)
 );
 CREATE TABLE campaign_invites (
@@ -267,7 +267,7 @@ CREATE TABLE calls (
   outcome TEXT,
   answers TEXT,
   recorded_at INTEGER
-, end_reason TEXT);
+, end_reason TEXT, caller_id_number TEXT, ring_seconds INTEGER);
 CREATE TABLE caller_endpoints (
   account_id INTEGER PRIMARY KEY REFERENCES accounts(id),
   key_id INTEGER NOT NULL,
