@@ -10,8 +10,8 @@
 #include "core/log.h"
 #include "messaging/messaging.h"
 #include "phonebank/phonebank.h"
-#include "privacy/export.h"
 #include "privacy/canary_contact.h"
+#include "privacy/export.h"
 #include "server/api_internal.h"
 
 namespace switchboard::server {
