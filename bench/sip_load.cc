@@ -39,17 +39,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -59,22 +54,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "access/credentials/password.h"
-#include "access/store/access_store.h"
-#include "audit/audit_log.h"
-#include "core/clock.h"
-#include "members/generate.h"
-#include "phonebank/phonebank.h"
-#include "server/app.h"
-#include "server/demo.h"
-
-extern char** environ;
+#include "load_common.h"
 
 namespace switchboard::bench {
 namespace {
@@ -87,76 +72,35 @@ using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "sip_load: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void Check(const Status& st, const std::string& what) {
-  if (!st.ok()) Die(what + ": " + st.ToString());
-}
-
-struct Options {
-  std::string mode;
-  std::string dir;
-  std::string bin = "build/release/switchboard";
+struct Options : LoadOptions {
   std::string connector = "sip";
   std::string transport = "udp";
-  std::uint64_t members = 20000;
-  int callers = 240;
-  double rate = 100;
-  double seconds = 20;
-  double warmup = 5;
   double hold = 2.1;
+  Options()
+      : LoadOptions(/*members=*/20000, /*callers=*/240, /*rate=*/100, /*seconds=*/20,
+                    /*warmup=*/5) {}
 };
 
 Options ParseArgs(int argc, char** argv) {
-  if (argc < 2)
-    Die("usage: sip_load prepare|run --dir DIR --bin SWITCHBOARD [options]; see the file");
   Options o;
-  o.mode = argv[1];
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      const size_t eq = a.find('=');
-      if (eq != std::string::npos) return a.substr(eq + 1);
-      if (i + 1 >= argc) Die("missing value for " + a);
-      return argv[++i];
-    };
-    const std::string key = a.substr(0, a.find('='));
-    if (key == "--dir") {
-      o.dir = value();
-    } else if (key == "--bin") {
-      o.bin = value();
-    } else if (key == "--connector") {
+  ParseLoadArgs(argc, argv, o, [&](const std::string& key, const auto& value) {
+    if (key == "--connector") {
       o.connector = value();
     } else if (key == "--transport") {
       o.transport = value();
-    } else if (key == "--members") {
-      o.members = std::stoull(value());
-    } else if (key == "--callers") {
-      o.callers = std::stoi(value());
-    } else if (key == "--rate") {
-      o.rate = std::stod(value());
-    } else if (key == "--seconds") {
-      o.seconds = std::stod(value());
-    } else if (key == "--warmup") {
-      o.warmup = std::stod(value());
     } else if (key == "--hold") {
       o.hold = std::stod(value());
     } else {
-      Die("unknown option " + a);
+      return false;
     }
-  }
-  if (o.dir.empty()) Die("--dir is required");
-  if (o.mode != "prepare" && o.mode != "run") Die("mode is prepare or run");
+    return true;
+  });
   if (o.connector != "sip" && o.connector != "sandbox") Die("--connector: sip or sandbox");
   if (o.transport != "udp" && o.transport != "tcp") Die("--transport: udp or tcp");
   if (o.callers < 1 || o.callers > 1000) {
     Die("--callers: 1 to 1000 (callers' phones are 07700 900000-900999)");
   }
   if (o.rate <= 0 || o.hold <= 0) Die("--rate and --hold must be positive");
-  o.bin = fs::absolute(o.bin).string();
   return o;
 }
 
@@ -186,86 +130,6 @@ pid_t SpawnTied(const std::vector<std::string>& args, const std::string& out_pat
   }
   return pid;
 }
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path,
-            const std::string& stderr_path, int stdout_fd = -1) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (stdout_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&fa, stdout_fd, 1);
-  } else if (!stdout_path.empty()) {
-    posix_spawn_file_actions_addopen(&fa, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-  }
-  if (!stderr_path.empty()) {
-    posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-  }
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
-    Die("cannot start " + args[0]);
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int Wait(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-int RunCommand(const std::vector<std::string>& args, const std::string& stdout_path = "") {
-  return Wait(Spawn(args, stdout_path, ""));
-}
-
-// `switchboard serve --port 0`; its JSON log goes to a file.
-class Server {
- public:
-  Server(const std::string& bin, const std::string& data_dir, const std::string& log_path) {
-    int out[2];
-    if (pipe(out) != 0) Die("pipe");
-    pid_ = Spawn({bin, "serve", "--data-dir", data_dir, "--port", "0"}, "", log_path, out[1]);
-    close(out[1]);
-    std::string line;
-    char c;
-    while (read(out[0], &c, 1) == 1) {
-      if (c != '\n') {
-        line += c;
-        continue;
-      }
-      const size_t at = line.find("serving on http://127.0.0.1:");
-      if (at != std::string::npos) {
-        port_ = std::stoi(line.substr(at + 28));
-        break;
-      }
-      line.clear();
-    }
-    out_fd_ = out[0];
-    if (port_ == 0) Die("the server did not start; see " + log_path);
-  }
-  ~Server() {
-    if (pid_ > 0) (void)Stop();
-    if (out_fd_ >= 0) close(out_fd_);
-  }
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  int Stop() {
-    kill(pid_, SIGTERM);
-    const int rc = Wait(pid_);
-    pid_ = -1;
-    return rc;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int port_ = 0;
-};
 
 bool PortTaken(int port, bool tcp) {
   const int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
@@ -352,67 +216,7 @@ class Sipp {
   std::string log_;
 };
 
-// ---- a small synchronous client for set-up ---------------------------------------
-
-class SyncClient {
- public:
-  explicit SyncClient(int port) : stream_(ioc_) {
-    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-  }
-  std::pair<int, json> Call(http::verb method, const std::string& path, const json& body,
-                            const std::string& token = "") {
-    http::request<http::string_body> req{method, path, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    if (!body.is_null()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body.dump();
-    }
-    req.prepare_payload();
-    http::write(stream_, req);
-    http::response<http::string_body> res;
-    http::read(stream_, buffer_, res);
-    return {res.result_int(), json::parse(res.body(), nullptr, false)};
-  }
-
- private:
-  asio::io_context ioc_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-};
-
-// ---- configuration -------------------------------------------------------------
-
-// Sets `key` inside `[section]` of the data directory's switchboard.toml.
-void SetConfigValue(const std::string& data_dir, const std::string& section,
-                    const std::vector<std::pair<std::string, std::string>>& values) {
-  const std::string path = data_dir + "/switchboard.toml";
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string toml = ss.str();
-  const size_t start = toml.find("\n[" + section + "]\n");
-  if (start == std::string::npos) Die("the configuration has no [" + section + "]");
-  for (const auto& [key, value] : values) {
-    const std::string needle = "\n" + key + " = ";
-    const size_t at = toml.find(needle, start);
-    const size_t next_section = toml.find("\n[", start + 1);
-    if (at == std::string::npos || at > next_section) Die("[" + section + "] has no " + key);
-    const size_t eol = toml.find('\n', at + 1);
-    toml.replace(at + needle.size(), eol - at - needle.size(), value);
-  }
-  std::ofstream(path, std::ios::trunc) << toml;
-}
-
 // ---- prepare -------------------------------------------------------------------
-
-constexpr const char* kLoginPrefix = "bench.sip.caller.";
-
-std::string CallerLogin(int i) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%s%04d", kLoginPrefix, i);
-  return b;
-}
 
 // Caller i's phone, as SIPp sees it dialled (E.164 digits).
 std::string CallerDigits(int i) {
@@ -421,158 +225,15 @@ std::string CallerDigits(int i) {
   return b;
 }
 
-std::string RandomPassword() {
-  std::random_device rd;
-  static const char kAlphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
-  std::string p;
-  for (int i = 0; i < 24; ++i) p += kAlphabet[rd() % (sizeof kAlphabet - 1)];
-  return p;
-}
-
-struct Prepared {
-  std::int64_t campaign = 0;
-  std::int64_t targets = 0;
-  std::string invite_token;
-  std::string password;
-};
-
-Prepared SetUpCampaign(server::App& app, int callers) {
-  Prepared p;
-  p.password = RandomPassword();
-  auto hash = access::HashPassword(p.password);
-  if (!hash) Die("hash: " + hash.error().ToString());
-  const Micros now = app.clock().Now();
-  const members::Unit* root = app.tree().root();
-  if (!root) Die("the tree has no root");
-  Check(app.store().Write([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(
-        AccountId org,
-        access::CreateAccount(tx, {"bench.organiser", "Bench Organiser", MemberId(), false}, now));
-    SB_RETURN_IF_ERROR(access::SetPasswordHash(tx, org, *hash));
-    access::GrantRequest g{org,
-                           "officer",
-                           root->id,
-                           "benchmark: run the phone bank",
-                           now,
-                           now + 90 * kMicrosPerDay,
-                           "benchmark set-up",
-                           "direct",
-                           0};
-    SB_ASSIGN_OR_RETURN(access::GrantId grant, access::InsertGrant(tx, g, AccountId(), true, now));
-    audit::Event e;
-    e.at = now;
-    e.action = "grant.bench";
-    e.decision = "allow";
-    e.rule = "bench";
-    e.grant_id = grant.value();
-    e.on_behalf_of = org.value();
-    SB_RETURN_IF_ERROR(audit::AuditLog::Append(tx, e).status());
-
-    phonebank::Campaign c;
-    c.name = "Benchmark bridged calls";
-    c.owner = org;
-    c.scope = root->id;
-    c.purpose = "benchmark: synthetic calls to synthetic members";
-    c.script = "Hello, is that {first name}? I'm a volunteer with the local branch.";
-    c.survey = {{"agm", "Will they come to the AGM?", "yesno", {}}};
-    c.calling_start = 0;
-    c.calling_end = 24 * 60;
-    c.starts_at = now;
-    c.ends_at = now + 28 * kMicrosPerDay;
-    SB_RETURN_IF_ERROR(phonebank::Validate(c, app.policy(), app.tree()));
-    // Beyond what the API accepts, as phonebank_load's PaceForBench: each
-    // caller places a call every callers/rate seconds.
-    c.pace = {1000000, 1, 1000000, 1000000};
-    SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, app.tree(), c, now));
-    SB_ASSIGN_OR_RETURN(
-        p.targets, phonebank::SetState(tx, app.tree(), c, phonebank::CampaignState::kLive, now));
-    SB_ASSIGN_OR_RETURN(phonebank::NewInvite inv,
-                        phonebank::CreateInvite(tx, c, org, "benchmark", 0, 10000, now));
-    p.invite_token = inv.token;
-    p.campaign = c.id.value();
-    for (int i = 0; i < callers; ++i) {
-      SB_ASSIGN_OR_RETURN(
-          AccountId a,
-          access::CreateAccount(
-              tx, {CallerLogin(i), "Bench Caller " + std::to_string(i), MemberId(), false}, now));
-      SB_RETURN_IF_ERROR(access::SetPasswordHash(tx, a, *hash));
-    }
-    audit::Event ce;
-    ce.at = now;
-    ce.action = "campaign.bench";
-    ce.decision = "allow";
-    ce.rule = "bench";
-    ce.campaign = c.id.value();
-    return audit::AuditLog::Append(tx, ce).status();
-  }),
-        "campaign set-up");
-  return p;
-}
-
-std::vector<std::string> EnrolCallers(int port, const Prepared& p, int callers) {
-  std::vector<std::string> tokens(callers);
-  SyncClient cl(port);
-  for (int i = 0; i < callers; ++i) {
-    auto fail = [&](const char* step, const std::pair<int, json>& r) {
-      Die(std::string(step) + " for caller " + std::to_string(i) + ": HTTP " +
-          std::to_string(r.first) + " " + r.second.dump());
-    };
-    auto login = cl.Call(http::verb::post, "/api/v1/session",
-                         {{"login", CallerLogin(i)}, {"password", p.password}, {"client", "api"}});
-    if (login.first != 201) fail("sign-in", login);
-    const std::string token = login.second["token"];
-    auto join = cl.Call(http::verb::post, "/api/v1/join/" + p.invite_token, nullptr, token);
-    if (join.first != 201) fail("join", join);
-    char phone[32];
-    std::snprintf(phone, sizeof phone, "07700 900%03d", i);
-    auto ep = cl.Call(http::verb::post, "/api/v1/me/endpoint", {{"phone", phone}}, token);
-    if (ep.first != 201) fail("endpoint", ep);
-    auto v = cl.Call(http::verb::post, "/api/v1/me/endpoint/verify",
-                     {{"code", ep.second["sandbox_code"]}}, token);
-    if (v.first != 200) fail("verify", v);
-    tokens[i] = token;
-  }
-  return tokens;
-}
-
+// As phonebank_load's, with a one-question survey; caller i's phone is
+// verified on the sandbox, so that the set-up does not depend on the trunk.
 int Prepare(const Options& o) {
-  const std::string tmpl = o.dir + "/template";
-  const std::string marker = o.dir + "/.sip-load";
-  if (fs::exists(o.dir) && !fs::is_empty(o.dir) && !fs::exists(marker)) {
-    Die(o.dir + " exists and was not made by sip_load; refusing to replace it");
-  }
-  fs::remove_all(o.dir);
-  fs::create_directories(o.dir);
-  std::ofstream(marker).put('\n');
-  SystemClock clock;
-  auto init = server::InitDataDir({tmpl, "", ""}, clock);
-  if (!init) Die("init: " + init.error().ToString());
-  std::ofstream(tmpl + "/policy.toml", std::ios::trunc) << server::DemoPolicyToml();
-  SetConfigValue(tmpl, "server", {{"threads", "64"}});
-  SetConfigValue(tmpl, "store", {{"readers", "64"}});
-  Prepared p;
-  {
-    auto app = server::App::Open(tmpl, "");
-    if (!app) Die("open: " + app.error().ToString());
-    members::GenerateOptions g;
-    g.count = o.members;
-    g.seed = 42;
-    auto gen =
-        members::GenerateMembers((*app)->store(), (*app)->tree(), (*app)->sealer(), g, clock);
-    if (!gen) Die("generate: " + gen.error().ToString());
-    Check((*app)->ReloadTree(), "reload tree");
-    p = SetUpCampaign(**app, o.callers);
-  }
-  std::vector<std::string> tokens;
-  {
-    Server server(o.bin, tmpl, o.dir + "/prepare-server.log");
-    tokens = EnrolCallers(server.port(), p, o.callers);
-    if (int rc = server.Stop(); rc != 0) Die("the server exited with " + std::to_string(rc));
-  }
-  std::ofstream f(o.dir + "/tokens.txt", std::ios::trunc);
-  fs::permissions(o.dir + "/tokens.txt", fs::perms::owner_read | fs::perms::owner_write);
-  f << p.campaign << "\n";
-  for (const auto& t : tokens) f << t << "\n";
+  TemplateSpec spec;
+  spec.marker = ".sip-load";
+  spec.login_prefix = "bench.sip.caller.";
+  spec.campaign_name = "Benchmark bridged calls";
+  spec.survey = {{"agm", "Will they come to the AGM?", "yesno", {}}};
+  const Prepared p = PrepareTemplate(o, spec);
   std::printf("%s\n", json{{"members", o.members},
                            {"callers", o.callers},
                            {"campaign", p.campaign},
@@ -684,15 +345,6 @@ class Load {
   double epoch_at_start_ = 0;
 };
 
-std::string PostRequest(const std::string& path, const std::string& token,
-                        const std::string& body) {
-  std::string r =
-      "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\n";
-  if (!body.empty()) r += "Content-Type: application/json\r\n";
-  r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  return r;
-}
-
 Caller::Caller(Load& load, int index, const std::string& token)
     : load_(load),
       index_(index),
@@ -751,12 +403,6 @@ void Caller::Send(Step step) {
       });
 }
 
-std::int64_t FindId(const std::string& body) {
-  const size_t at = body.find("\"id\":");
-  if (at == std::string::npos) return -1;
-  return std::strtoll(body.c_str() + at + 5, nullptr, 10);
-}
-
 void Caller::OnResponse(beast::error_code ec) {
   Stats& s = load_.stats();
   if (ec) {
@@ -803,10 +449,7 @@ json Percentiles(std::vector<double> v) {
   json j{{"count", v.size()}};
   if (v.empty()) return j;
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))] *
-           1000.0;
-  };
+  auto at = [&](double q) { return Quantile(v, q) * 1000.0; };
   j["p50_ms"] = at(0.50);
   j["p90_ms"] = at(0.90);
   j["p99_ms"] = at(0.99);
@@ -925,57 +568,22 @@ json MeasureAtTrunk(const Options& o, const Load& load, const SippLog& log) {
 // What the callers were told, against what the database holds.
 json CheckRecorded(const Options& o, const std::string& data_dir, std::int64_t campaign,
                    const Stats& s) {
-  auto app = server::App::Open(data_dir, "");
-  if (!app) Die("reopen: " + app.error().ToString());
-  std::int64_t outcomes = 0, active = 0;
-  std::map<std::string, std::int64_t> events;
-  Check((*app)->store().Read([&](store::Tx& tx) -> Status {
-    SB_ASSIGN_OR_RETURN(outcomes, tx.QueryInt("SELECT COUNT(*) FROM calls WHERE campaign_id = $1 "
-                                              "AND outcome IS NOT NULL",
-                                              {campaign}));
-    SB_ASSIGN_OR_RETURN(active, tx.QueryInt("SELECT COUNT(*) FROM calls WHERE state IN "
-                                            "('calling_you', 'calling_member', 'connected')",
-                                            {}));
-    return tx.Query(
-        "SELECT action, COUNT(*) FROM audit_events WHERE campaign = $1 AND decision = 'allow' "
-        "GROUP BY action",
-        {campaign}, [&](const store::Row& r) {
-          events[std::string(r.Text(0))] = r.Int(1);
-          return true;
-        });
-  }),
-        "checks");
-  app->reset();
+  Recorded r = ReadRecorded(o, data_dir, campaign, true);
+  auto& events = r.events;
   auto ok = [&](const char* step) {
     auto it = s.ok.find(step);
     return it == s.ok.end() ? std::int64_t{0} : static_cast<std::int64_t>(it->second);
   };
-  const bool recorded = outcomes == ok("calling.outcome") &&
+  const bool recorded = r.outcomes == ok("calling.outcome") &&
                         events["phonebank.next"] >= ok("calling.next") &&
                         events["phonebank.connect"] == ok("calling.connect") &&
                         events["phonebank.hangup"] == ok("calling.hangup") &&
-                        events["phonebank.outcome"] == ok("calling.outcome") && active == 0;
-  const int verify = RunCommand({o.bin, "audit", "verify", "--data-dir", data_dir, "--json"},
-                                o.dir + "/audit-verify.json");
+                        events["phonebank.outcome"] == ok("calling.outcome") && r.active == 0;
   json answered = json::object();
   for (const auto& [k, v] : s.ok) answered[k] = v;
-  return {{"answered", answered},        {"events", events},     {"outcome_rows", outcomes},
-          {"calls_left_active", active}, {"recorded", recorded}, {"audit_verify_exit", verify}};
-}
-
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const size_t close = s.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
-  double ut = 0, st = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) ut = std::stod(field);
-    if (i == 15) st = std::stod(field);
-  }
-  return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return {{"answered", answered},       {"events", events},
+          {"outcome_rows", r.outcomes}, {"calls_left_active", r.active},
+          {"recorded", recorded},       {"audit_verify_exit", r.audit_verify_exit}};
 }
 
 std::string ScenarioPath() {
@@ -986,21 +594,7 @@ std::string ScenarioPath() {
 }
 
 int Run(const Options& o) {
-  std::ifstream tf(o.dir + "/tokens.txt");
-  if (!tf) Die("no " + o.dir + "/tokens.txt: run `prepare` first");
-  std::int64_t campaign = 0;
-  tf >> campaign;
-  std::vector<std::string> tokens;
-  for (std::string t; tf >> t && static_cast<int>(tokens.size()) < o.callers;) tokens.push_back(t);
-  if (static_cast<int>(tokens.size()) < o.callers) Die("tokens.txt holds fewer callers");
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
-
-  const std::string run_dir = o.dir + "/run";
-  fs::remove_all(run_dir);
-  if (RunCommand({"/bin/cp", "-a", o.dir + "/template", run_dir}) != 0) Die("copy");
+  const auto [campaign, tokens, run_dir] = StartRun(o);
   std::optional<Sipp> sipp;
   if (o.connector == "sip") {
     fs::remove(o.dir + "/sipp-steps.log");
@@ -1078,6 +672,7 @@ int Run(const Options& o) {
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  switchboard::bench::SetToolName("sip_load");
   const auto o = switchboard::bench::ParseArgs(argc, argv);
   return o.mode == "prepare" ? switchboard::bench::Prepare(o) : switchboard::bench::Run(o);
 }
