@@ -45,6 +45,7 @@
 #include "access/store/auth_service.h"
 #include "access/store/enrolment.h"
 #include "audit/checkpoint.h"
+#include "audit/merkle.h"
 #include "contest/contests.h"
 #include "core/clock.h"
 #include "core/mutex.h"
@@ -351,6 +352,11 @@ class Api {
   std::vector<std::shared_ptr<CallWait>> waits_ SB_GUARDED_BY(waits_mu_);
   bool waits_stopping_ SB_GUARDED_BY(waits_mu_) = false;
   std::thread watcher_;  // started with the first held call status
+  // The log's leaves, read once for the proofs the DPO's console asks for
+  // (one per audit search result): the first N events never change, so the
+  // largest tree read so far serves every size up to it.
+  Mutex proof_mu_;
+  std::shared_ptr<const audit::ProofIndex> proof_index_ SB_GUARDED_BY(proof_mu_);
 };
 
 // Status code and stable error code for a Status from a service.

@@ -156,8 +156,24 @@ HttpResponse Api::AuditProof(const ApiCall& call) {
           SB_ASSIGN_OR_RETURN(seq, ParseId(QueryParam(req, "seq"), "seq"));
         }
         SB_ASSIGN_OR_RETURN(size, ParseId(QueryParam(req, "size"), "size"));
-        SB_ASSIGN_OR_RETURN(proof, audit::AuditLog::Prove(tx, seq, size));
-        SB_ASSIGN_OR_RETURN(root, audit::AuditLog::RootAt(tx, size));
+        if (seq >= size) {
+          return Status::InvalidArgument("event " + std::to_string(seq) +
+                                         " is not in a tree of size " + std::to_string(size));
+        }
+        std::shared_ptr<const audit::ProofIndex> index;
+        {
+          MutexLock lock(proof_mu_);
+          index = proof_index_;
+        }
+        if (!index || index->size() < static_cast<std::uint64_t>(size)) {
+          SB_ASSIGN_OR_RETURN(audit::ProofIndex loaded, audit::AuditLog::LoadTree(tx, size));
+          index = std::make_shared<const audit::ProofIndex>(std::move(loaded));
+          MutexLock lock(proof_mu_);
+          if (!proof_index_ || proof_index_->size() < index->size()) proof_index_ = index;
+        }
+        const auto n = static_cast<std::uint64_t>(size);
+        SB_ASSIGN_OR_RETURN(proof, index->Inclusion(static_cast<std::uint64_t>(seq), n));
+        SB_ASSIGN_OR_RETURN(root, index->Root(n));
         return Status::Ok();
       },
       [&](const Status&) {

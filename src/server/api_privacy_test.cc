@@ -6,6 +6,7 @@
 
 #include <regex>
 
+#include "audit/audit_log.h"
 #include "server/api_testing.h"
 
 namespace switchboard::server {
@@ -186,6 +187,68 @@ TEST_P(ApiPrivacyTest, OnlyTheDpoGetsAReport) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].decision, "deny");
   EXPECT_EQ(events[0].members, std::vector<std::int64_t>{ada_.value()});
+}
+
+// The console's proofs come from one read of the log kept for later
+// requests: every size up to the largest read, and a larger one after the
+// log grew, give the proofs and roots the log itself gives.
+TEST_P(ApiPrivacyTest, TheProofRouteAnswersAsTheLogForEverySizeAsTheLogGrows) {
+  TestSession dpo = env_.Login("dpo.one", dpo_);
+  auto check = [&](std::int64_t seq, std::int64_t size) {
+    HttpResponse r = env_.Send(
+        "GET", "/api/v1/audit/proof?seq=" + std::to_string(seq) + "&size=" + std::to_string(size),
+        "", &dpo);
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::vector<audit::Hash> want;
+    audit::Hash root{};
+    ASSERT_TRUE(env_.env_.store_
+                    ->Read([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(want, audit::AuditLog::Prove(tx, seq, size));
+                      SB_ASSIGN_OR_RETURN(root, audit::AuditLog::RootAt(tx, size));
+                      return Status::Ok();
+                    })
+                    .ok());
+    nlohmann::json hashes = nlohmann::json::array();
+    for (const auto& h : want) hashes.push_back(audit::ToHex(h));
+    EXPECT_EQ(Body(r)["proof"], hashes) << seq << " of " << size;
+    EXPECT_EQ(Body(r)["root"], audit::ToHex(root)) << size;
+  };
+  auto log_size = [&] {
+    std::int64_t n = 0;
+    EXPECT_TRUE(env_.env_.store_
+                    ->Read([&](store::Tx& tx) -> Status {
+                      SB_ASSIGN_OR_RETURN(n, audit::AuditLog::Size(tx));
+                      return Status::Ok();
+                    })
+                    .ok());
+    return n;
+  };
+  PhoneBank();
+  const std::int64_t first = log_size();
+  ASSERT_GE(first, 3);
+  check(first - 1, first);  // reads the whole log
+  check(0, first - 1);      // smaller trees from the same read
+  check(1, 2);
+  for (int i = 0; i < 3; ++i) {  // the log grows: refusals are on the record
+    ASSERT_EQ(env_.Send("GET", "/api/v1/privacy/members/" + ada_.ToString() + "/report", "", &org_)
+                  .status,
+              403);
+  }
+  const std::int64_t later = log_size();
+  ASSERT_GT(later, first);
+  check(first, later);
+  check(first - 1, first);
+  // Out of range: a clear refusal, not a proof.
+  EXPECT_EQ(env_.Send("GET",
+                      "/api/v1/audit/proof?seq=" + std::to_string(later) +
+                          "&size=" + std::to_string(later),
+                      "", &dpo)
+                .status,
+            400);
+  EXPECT_EQ(
+      env_.Send("GET", "/api/v1/audit/proof?seq=0&size=" + std::to_string(later + 1000), "", &dpo)
+          .status,
+      404);
 }
 
 TEST_P(ApiPrivacyTest, TheQueueCountsDownAndClosingAnAccessRequestAnswersIt) {
