@@ -7,12 +7,11 @@
 // requester and its purpose named; rows of real members alone are not
 // traced. axe-core checks each screen at desktop and phone widths.
 //
-// Set-up: one bootstrap owner cannot have a privileged grant approved (a
-// second granter is needed), so the test's policy.toml makes the dpo role
-// unprivileged and the owner grants it through the API; everything the
-// test checks is unchanged by that.
+// Set-up: alice and otto are the two founding owners (grant bootstrap
+// --and); alice grants dora the dpo role through the API and, the role being
+// privileged, otto approves it with his own code.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before } from "node:test";
@@ -24,6 +23,8 @@ const AXE = require.resolve("axe-core/axe.min.js");
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
 const TIMEOUT = 20_000;
 const DORA_PASSWORD = "dora protects the members' data";
+const OTTO_PASSWORD = "otto co-founded the organisation";
+let ottoSecret;
 const PURPOSE = "Mailing house for the spring appeal";
 
 let data;
@@ -97,15 +98,9 @@ async function signIn(page, login, password, code) {
 }
 
 before(async () => {
-  data = setUpDataDir();
-  const policy = join(data.dir, "policy.toml");
-  const text = readFileSync(policy, "utf8");
-  const from = text.indexOf("[roles.dpo]");
-  const to = text.indexOf("\n[", from + 1);
-  const changed = text.slice(0, from) +
-    text.slice(from, to).replace("privileged = true", "privileged = false") + text.slice(to);
-  assert.notEqual(changed, text, "the dpo role's privileged flag is in policy.toml");
-  writeFileSync(policy, changed);
+  data = setUpDataDir(24, { secondOwner: { login: "otto", name: "Otto Owner", password: OTTO_PASSWORD } });
+  const otto = cli(data.dir, ["account", "totp", "otto", "--password-stdin"], OTTO_PASSWORD + "\n");
+  ottoSecret = otto.split("\n").find((l) => l.startsWith("Secret:")).split(/\s+/)[1];
   cli(data.dir, ["account", "add", "dora", "--name", "Dora Protector", "--password-stdin"], DORA_PASSWORD + "\n");
   const out = cli(data.dir, ["account", "totp", "dora", "--password-stdin"], DORA_PASSWORD + "\n");
   doraSecret = out.split("\n").find((l) => l.startsWith("Secret:")).split(/\s+/)[1];
@@ -141,6 +136,11 @@ step("the owner makes dora the data protection officer", async () => {
   const g = await call(owner, "POST", "/grants", { account: String(dora.id), role: "dpo", scope: root,
     purpose: "data protection", reason: "browser test", not_after: until });
   assert.equal(g.status, 201, g.body);
+  // Privileged: it waits for the other founding owner.
+  const made = JSON.parse(g.body);
+  assert.equal(made.pending, true, g.body);
+  cli(data.dir, ["grant", "approve", String(made.grant.id), "--as", "otto", "--password-stdin",
+    "--totp", totp(ottoSecret)], OTTO_PASSWORD + "\n");
 });
 
 step("the owner asks for an export with a purpose, her key and a fresh code", async () => {

@@ -99,8 +99,10 @@ function setTimeZone(dir, zone) {
 
 // A fresh data directory: members, an owner with a second factor (alice),
 // an organiser (olga, officer over E14000530) and a volunteer with no grants
-// yet (vic), who joins through an invitation link.
-export function setUpDataDir(memberCount = 24) {
+// yet (vic), who joins through an invitation link. `secondOwner`: a login
+// (with its password) bootstrapped beside alice as a second founding owner,
+// who can approve the privileged grants alice makes.
+export function setUpDataDir(memberCount = 24, { secondOwner } = {}) {
   const tmp = mkdtempSync(join(tmpdir(), "sb-browser-"));
   const dir = join(tmp, "data");
   cli(dir, ["init"]);
@@ -111,7 +113,13 @@ export function setUpDataDir(memberCount = 24) {
   cli(dir, ["account", "add", "alice", "--name", "Alice Owner", "--password-stdin"], PASSWORDS.alice + "\n");
   cli(dir, ["account", "add", "olga", "--name", "Olga Organiser", "--password-stdin"], PASSWORDS.olga + "\n");
   cli(dir, ["account", "add", "vic", "--name", "Vic Volunteer", "--password-stdin"], PASSWORDS.vic + "\n");
-  cli(dir, ["grant", "bootstrap", "--to", "alice", "--until", "+300d", "--reason", "browser test"]);
+  const founders = ["--to", "alice"];
+  if (secondOwner) {
+    cli(dir, ["account", "add", secondOwner.login, "--name", secondOwner.name, "--password-stdin"],
+      secondOwner.password + "\n");
+    founders.push("--and", secondOwner.login);
+  }
+  cli(dir, ["grant", "bootstrap", ...founders, "--until", "+300d", "--reason", "browser test"]);
   const out = cli(dir, ["account", "totp", "alice", "--password-stdin"], PASSWORDS.alice + "\n");
   const secret = out.split("\n").find((l) => l.startsWith("Secret:")).split(/\s+/)[1];
   const recoveryCodes = [...out.matchAll(/^\s+([a-z0-9]{5}-[a-z0-9]{5})\s*$/gm)].map((m) => m[1]);
