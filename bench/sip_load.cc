@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "load_common.h"
+#include "telephony/testing/sipp.h"
 
 namespace switchboard::bench {
 namespace {
@@ -131,39 +132,15 @@ pid_t SpawnTied(const std::vector<std::string>& args, const std::string& out_pat
   return pid;
 }
 
-bool PortTaken(int port, bool tcp) {
-  const int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool taken = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0;
-  close(fd);
-  return taken;
-}
-
-int FreeUdpPort() {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    Die("no free UDP port");
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // SIPp as the trunk: answer.xml, every step in `log_path`.
 class Sipp {
  public:
   Sipp(const std::string& scenario, const std::string& dir, bool tcp)
       : log_(dir + "/sipp-steps.log") {
     for (int attempt = 0; attempt < 5 && pid_ < 0; ++attempt) {
-      port_ = FreeUdpPort();
+      auto port = telephony::testing::FreePort(tcp);
+      if (!port) Die("no free port for SIPp: " + port.error().ToString());
+      port_ = *port;
       pid_ = SpawnTied({"sipp",
                         "-sf",
                         scenario,
@@ -192,7 +169,7 @@ class Sipp {
           pid_ = -1;
           break;
         }
-        up = PortTaken(port_, tcp);
+        up = telephony::testing::PortTaken(port_, tcp);
         if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       if (!up && pid_ > 0) Stop();

@@ -28,19 +28,6 @@ std::string Slurp(const std::string& path) {
   return out.str();
 }
 
-// True while something holds `port` (SIPp has bound it).
-bool PortTaken(int port, bool tcp) {
-  const int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool taken = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0;
-  close(fd);
-  return taken;
-}
-
 }  // namespace
 
 std::string ScenarioDir() {
@@ -68,6 +55,18 @@ Result<int> FreePort(bool tcp) {
   }
   close(fd);
   return static_cast<int>(ntohs(a.sin_port));
+}
+
+bool PortTaken(int port, bool tcp) {
+  const int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool taken = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0;
+  close(fd);
+  return taken;
 }
 
 Result<Sipp> Sipp::Start(Options o) {

@@ -50,6 +50,8 @@ class Sipp {
 
 // A UDP or TCP port on 127.0.0.1 free at the time of asking.
 Result<int> FreePort(bool tcp);
+// True while something holds that port on 127.0.0.1 (SIPp has bound it).
+bool PortTaken(int port, bool tcp);
 
 // tests/telephony/verify.xml with its KEYS marker replaced by `keys` (digits,
 // '*' and '#'): each played from sip-tester's RFC 2833 capture of that key
