@@ -168,8 +168,13 @@ HttpResponse Api::AuditProof(const ApiCall& call) {
         if (!index || index->size() < static_cast<std::uint64_t>(size)) {
           SB_ASSIGN_OR_RETURN(audit::ProofIndex loaded, audit::AuditLog::LoadTree(tx, size));
           index = std::make_shared<const audit::ProofIndex>(std::move(loaded));
-          MutexLock lock(proof_mu_);
-          if (!proof_index_ || proof_index_->size() < index->size()) proof_index_ = index;
+          // About 64 bytes a leaf: a log over 2^21 events (128 MiB kept) is
+          // read for each proof instead.
+          constexpr std::uint64_t kMaxKeptProofLeaves = std::uint64_t{1} << 21;
+          if (index->size() <= kMaxKeptProofLeaves) {
+            MutexLock lock(proof_mu_);
+            if (!proof_index_ || proof_index_->size() < index->size()) proof_index_ = index;
+          }
         }
         const auto n = static_cast<std::uint64_t>(size);
         SB_ASSIGN_OR_RETURN(proof, index->Inclusion(static_cast<std::uint64_t>(seq), n));
