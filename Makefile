@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD := build/release
 FUZZ_SECONDS ?= 15
 
-.PHONY: setup build layers thread-safety demo test unit browser fuzz asan bench format clean
+.PHONY: setup build layers thread-safety demo test unit browser fuzz fuzz-long asan bench format clean
 
 setup:
 	@scripts/setup.sh
@@ -54,6 +54,22 @@ fuzz: setup
 	@cmake --build --preset fuzz -j $(JOBS) --target csv_fuzz contact_fuzz import_fuzz api_fuzz mail_fuzz json_fuzz \
 	  http_fuzz template_fuzz policy_fuzz contest_fuzz dtmf_fuzz sip_fuzz leak_fuzz
 	@scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+# R4: every target under ASan+UBSan until FUZZ_LONG_RUNS executions or
+# FUZZ_LONG_SECONDS, whichever first, two at a time (one per core). Inputs
+# that found new coverage are merged into fuzz/corpus/ for committing; the
+# table for docs/benchmarks.md is written to build/fuzz/fuzz-long.md.
+FUZZ_LONG_SECONDS ?= 3600
+FUZZ_LONG_RUNS ?= 10000000
+fuzz-long: setup
+	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS) --target csv_fuzz contact_fuzz import_fuzz api_fuzz mail_fuzz json_fuzz \
+	  http_fuzz template_fuzz policy_fuzz contest_fuzz dtmf_fuzz sip_fuzz leak_fuzz
+	@printf '| target | executions | time | coverage (edges) | inputs kept | findings |\n| --- | --- | --- | --- | --- | --- |\n' \
+	  >build/fuzz/fuzz-long.md
+	@FUZZ_RUNS=$(FUZZ_LONG_RUNS) FUZZ_JOBS=$(JOBS) FUZZ_KEEP=1 FUZZ_REPORT=build/fuzz/fuzz-long.md \
+	  scripts/run-fuzz.sh build/fuzz $(FUZZ_LONG_SECONDS)
+	@cat build/fuzz/fuzz-long.md
 
 asan: setup
 	@[ -f build/asan/build.ninja ] || cmake --preset asan >/dev/null

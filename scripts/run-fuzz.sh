@@ -10,6 +10,15 @@
 #
 #   scripts/run-fuzz.sh BUILD_DIR [SECONDS]      # SECONDS per target, default 15
 #   scripts/run-fuzz.sh BUILD_DIR 3600 api_fuzz  # one target, longer
+#
+# The long run (`make fuzz-long`) sets three more variables:
+#   FUZZ_RUNS=N     stop each target after N executions, or SECONDS, whichever
+#                   comes first (libFuzzer's -runs with -max_total_time);
+#   FUZZ_JOBS=J     fuzz J targets at once (one per core);
+#   FUZZ_KEEP=1     merge the inputs that found new coverage into the
+#                   committed corpus fuzz/corpus/<target> (libFuzzer -merge=1,
+#                   inputs up to 64 KiB), so the next run starts from there;
+#   FUZZ_REPORT=F   append one Markdown table row per target to F.
 set -uo pipefail
 build=${1:?usage: run-fuzz.sh BUILD_DIR [SECONDS] [TARGET...]}
 seconds=${2:-15}
@@ -45,46 +54,55 @@ else
   bins=("$out"/*_fuzz)
 fi
 
-passed=0
-failed=()
+runs_limit=${FUZZ_RUNS:-}
+jobs=${FUZZ_JOBS:-1}
+keep=${FUZZ_KEEP:-}
+report=${FUZZ_REPORT:-}
+results="$out/results"
+rm -rf "$results"
+mkdir -p "$results"
 start=$(date +%s)
+# Each target's verdict goes to results/<name>: "ok" or "FAILED", so that
+# targets can run side by side in subshells.
 fail() {  # target, what, log
-  echo "fuzz $1: FAILED: $2"
-  echo "  log: $3"
-  grep 'Running: ' "$3" | tail -n 1 | sed 's/^Running: /  input: /'
-  grep -E '^==[0-9]+==ERROR|^SUMMARY|^[a-z]+_fuzz: |Test unit written' "$3" | cut -c1-300 |
-    sed 's/^/  /' | head -n 8
-  failed+=("$1")
+  {
+    echo "fuzz $1: FAILED: $2"
+    echo "  log: $3"
+    grep 'Running: ' "$3" | tail -n 1 | sed 's/^Running: /  input: /'
+    grep -E '^==[0-9]+==ERROR|^SUMMARY|^[a-z]+_fuzz: |Test unit written' "$3" | cut -c1-300 |
+      sed 's/^/  /' | head -n 8
+  } >"$results/$1.out"
+  echo FAILED >"$results/$1"
 }
 
-for bin in "${bins[@]}"; do
-  [ -x "$bin" ] || { echo "fuzz: FAILED: no target $bin"; failed+=("$bin"); continue; }
+run_target() {  # bin
+  local bin=$1 name dict len files log expect t0 t1 work time runs_flag runs cov added
   name=$(basename "$bin" _fuzz)
+  [ -x "$bin" ] || { fail "$name" "no target $bin" /dev/null; return; }
   dict="$seeds/dict/$name.dict"
   len=${max_len[$name]:-}
   if [ -z "$len" ] || [ ! -s "$dict" ]; then
-    echo "fuzz $name: FAILED: no -max_len or dictionary for this target in scripts/run-fuzz.sh"
-    failed+=("$name")
-    continue
+    fail "$name" "no -max_len or dictionary for this target in scripts/run-fuzz.sh" /dev/null
+    return
   fi
   mapfile -t files < <(find "$root/fuzz/corpus/$name" "$seeds/$name" -type f 2>/dev/null | sort)
   if [ "${#files[@]}" -eq 0 ]; then
-    echo "fuzz $name: FAILED: no seeds"
-    failed+=("$name")
-    continue
+    fail "$name" "no seeds" /dev/null
+    return
   fi
 
   # 1. Every seed once, whole, so the deep and long ones always run.
   log="$out/$name.seeds.log"
   expect=""
   [ "$name" = api ] && expect=$api_expect
-  t0=$(date +%s)
+  local s0 s1
+  s0=$(date +%s)
   if ! SB_API_FUZZ_EXPECT="$expect" "$bin" -timeout=120 -artifact_prefix="$out/$name-" \
       "${files[@]}" >"$log" 2>&1; then
     fail "$name" "a seed crashed or failed a check" "$log"
-    continue
+    return
   fi
-  t1=$(date +%s)
+  s1=$(date +%s)
 
   # 2. Fuzzing from the seeds up to 256 KiB (the megabyte ones ran above; as
   # parents they would slow every mutation); new inputs go to a scratch
@@ -95,18 +113,63 @@ for bin in "${bins[@]}"; do
   mkdir "$work/new" "$work/seeds"
   find "$seeds/$name" -type f -size -257k -exec cp {} "$work/seeds/" \;
   time=$seconds
-  [ "$name" = api ] && time=$((2 * seconds))
-  if "$bin" -max_total_time="$time" -max_len="$len" -dict="$dict" -timeout=60 \
-      -print_final_stats=1 -artifact_prefix="$out/$name-" \
+  [ "$name" = api ] && [ -z "$runs_limit" ] && time=$((2 * seconds))
+  runs_flag=()
+  [ -n "$runs_limit" ] && runs_flag=(-runs="$runs_limit")
+  t0=$(date +%s)
+  if "$bin" -max_total_time="$time" "${runs_flag[@]}" \
+      -max_len="$len" -dict="$dict" -timeout=60 -print_final_stats=1 \
+      -artifact_prefix="$out/$name-" \
       "$work/new" "$root/fuzz/corpus/$name" "$work/seeds" >"$log" 2>&1; then
+    t1=$(date +%s)
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
-    echo "fuzz $name: ok, ${#files[@]} seeds in $((t1 - t0))s," \
-      "then ${runs:-?} executions in ${time}s"
-    passed=$((passed + 1))
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*')
+    added=0
+    if [ -n "$keep" ]; then
+      # Only what adds coverage, and no input above 64 KiB: the committed
+      # corpus stays small enough to review.
+      mkdir -p "$root/fuzz/corpus/$name"
+      find "$work/new" -type f -size +64k -delete
+      local before
+      before=$(find "$root/fuzz/corpus/$name" -type f | wc -l)
+      "$bin" -merge=1 -max_len=65536 "$root/fuzz/corpus/$name" "$work/new" \
+        >"$out/$name.merge.log" 2>&1 || true
+      added=$(($(find "$root/fuzz/corpus/$name" -type f | wc -l) - before))
+    fi
+    echo "fuzz $name: ok, ${#files[@]} seeds in $((s1 - s0))s," \
+      "then ${runs:-?} executions in $((t1 - t0))s${keep:+, $added inputs kept}" \
+      >"$results/$name.out"
+    echo ok >"$results/$name"
+    if [ -n "$report" ]; then
+      echo "| \`${name}_fuzz\` | ${runs:-?} | $((t1 - t0)) s | ${cov:-?} | $added | none |" \
+        >"$results/$name.row"
+    fi
   else
     fail "$name" "fuzzing found a crash, leak, hang or failed check" "$log"
+    [ -n "$report" ] && echo "| \`${name}_fuzz\` | — | — | — | — | **FAILED**, see $log |" \
+      >"$results/$name.row"
   fi
   rm -rf "$work"
+}
+
+for bin in "${bins[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  run_target "$bin" &
+done
+wait
+
+passed=0
+failed=()
+for bin in "${bins[@]}"; do
+  name=$(basename "$bin" _fuzz)
+  cat "$results/$name.out" 2>/dev/null
+  if [ "$(cat "$results/$name" 2>/dev/null)" = ok ]; then
+    passed=$((passed + 1))
+  else
+    [ -f "$results/$name" ] || echo "fuzz $name: FAILED: the run left no verdict"
+    failed+=("$name")
+  fi
+  [ -n "$report" ] && cat "$results/$name.row" >>"$report" 2>/dev/null
 done
 echo "fuzz: ${passed} passed, ${#failed[@]} failed${failed:+ (${failed[*]})}" \
   "in $(($(date +%s) - start))s"
