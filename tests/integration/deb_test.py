@@ -39,6 +39,15 @@ UNIT_SETTINGS = [
 ]
 
 
+def runs_as(uid, gid):
+    """A preexec_fn that drops to uid and gid."""
+    def drop():
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    return drop
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -321,6 +330,7 @@ class PackageTest(unittest.TestCase):
         self.check_unit(root)
         if IS_ROOT:
             self.init_and_serve_as_switchboard(root, uid, gid)
+        self.upgrade(root, uid, gid)
 
         self.dpkg(root, "--purge", "switchboard")
         for gone in ("usr/bin/switchboard", "lib/systemd/system/switchboard.service",
@@ -335,6 +345,33 @@ class PackageTest(unittest.TestCase):
             self.assertFalse(os.path.exists(data))  # never initialised: nothing kept
         # Purging again is harmless.
         self.dpkg(root, "--purge", "switchboard")
+
+    def upgrade(self, root, uid, gid):
+        """A newer version over this one keeps an edited conffile, the user
+        and the data directory; the upgraded install still serves it."""
+        out = os.path.join(self.tmp, "newer")
+        subprocess.run(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
+                        "-B", out, "-D", "CPACK_PACKAGE_VERSION=999.0.0"], capture_output=True,
+                       check=True, timeout=600)
+        newer = os.path.join(out, "switchboard_999.0.0_amd64.deb")
+        conf = os.path.join(root, "etc/switchboard/switchboard.toml")
+        with open(conf, "a") as f:
+            f.write("# edited by the administrator\n")
+        data = os.path.join(root, "var/lib/switchboard")
+        before = sorted(os.listdir(data))
+        self.dpkg(root, "-i", newer)
+        q = subprocess.run(["dpkg-query", f"--root={root}", "-W", "-f=${Version}", "switchboard"],
+                           capture_output=True, text=True, check=True).stdout
+        self.assertEqual(q, "999.0.0")
+        with open(conf) as f:
+            self.assertTrue(f.read().endswith("# edited by the administrator\n"))
+        self.assertEqual(self.user(root)[2], str(uid))
+        self.assertEqual(sorted(os.listdir(data)), before)
+        self.assertEqual(self.owner_mode(data), (uid, gid, 0o700))
+        if IS_ROOT:
+            self.assertEqual(self.owner_mode(os.path.join(data, "keys/keyring")),
+                             (uid, gid, 0o600))
+            self.serve_as_switchboard(root, uid, gid)
 
     def test_purge_of_an_unused_install_leaves_nothing_in_var(self):
         root = self.new_root("unused")
@@ -388,11 +425,7 @@ class PackageTest(unittest.TestCase):
         """The runbook's first start, from the installed files, as the switchboard user."""
         binary = os.path.join(root, "usr/bin/switchboard")
         data = os.path.join(root, "var/lib/switchboard")
-
-        def as_switchboard():
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
+        as_switchboard = runs_as(uid, gid)
 
         p = subprocess.run([binary, "init", "--data-dir", data], capture_output=True, text=True,
                            preexec_fn=as_switchboard, timeout=300)
@@ -403,6 +436,14 @@ class PackageTest(unittest.TestCase):
         # init read the configuration and policy in /etc and left them alone.
         for name in ("switchboard.toml", "policy.toml"):
             self.assertTrue(os.path.islink(os.path.join(data, name)), name)
+        self.serve_as_switchboard(root, uid, gid)
+
+    def serve_as_switchboard(self, root, uid, gid):
+        """serve from the installed binary, readiness through NOTIFY_SOCKET."""
+        binary = os.path.join(root, "usr/bin/switchboard")
+        data = os.path.join(root, "var/lib/switchboard")
+        as_switchboard = runs_as(uid, gid)
+
         notify_dir = tempfile.mkdtemp(prefix="sb-notify-", dir=self.tmp)
         os.chmod(notify_dir, 0o755)
         notify = Notifications(notify_dir)
