@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD := build/release
 FUZZ_SECONDS ?= 15
 
-.PHONY: setup build layers thread-safety demo test unit browser fuzz fuzz-long asan bench format clean
+.PHONY: setup build layers thread-safety demo test unit browser fuzz fuzz-long asan bench format clean deb
 
 setup:
 	@scripts/setup.sh
@@ -75,6 +75,14 @@ asan: setup
 	@[ -f build/asan/build.ninja ] || cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS)
+
+# The Debian package (packaging/, docs/operations.md): the binary only, then
+# CPack's DEB generator; the .deb lands in build/release/deb/.
+deb: setup
+	@[ -f $(BUILD)/build.ninja ] || cmake --preset release -DSB_TESTS=OFF -DSB_BENCH=OFF >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target switchboard
+	@cd $(BUILD) && cpack -G DEB >/dev/null
+	@ls $(BUILD)/deb/*.deb
 
 bench: build
 	@scripts/setup.sh --bench

@@ -41,6 +41,8 @@ demo_packages=(
   libidn2-dev
   # telephony: the SIP stack (src/telephony, docs/telephony.md)
   libre-dev
+  # sd_notify readiness under systemd (packaging/switchboard.service)
+  libsystemd-dev
   # the demo's local SMTP capture (scripts/smtp-capture.py)
   python3 python3-aiosmtpd
 )
@@ -56,6 +58,8 @@ test_only_packages=(
   # SIPp plays the SIP trunk and the phones (tests/telephony); setcap gives
   # it the raw socket its keypad playback needs (sipp_capability below)
   sip-tester libcap2-bin
+  # `make deb` and its test: dpkg-shlibdeps, an unprivileged dpkg --root, systemd-analyze
+  dpkg-dev fakeroot systemd
   # browser tests (tests/browser): headless Chromium driven by playwright-core
   chromium
 )

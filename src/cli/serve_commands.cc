@@ -1,6 +1,7 @@
 #include "cli/serve_commands.h"
 
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -34,6 +35,24 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
+// systemd readiness (docs/operations.md, "Install from the package"): a
+// no-op unless NOTIFY_SOCKET is set, i.e. unless started by a Type=notify
+// unit. READY=1 goes out once /readyz would answer 200.
+void Notify(const std::string& state) { (void)sd_notify(0, state.c_str()); }
+void NotifyStatus(const std::string& status) { Notify("STATUS=" + status); }
+// Sends READY=1 once, when /readyz's own condition holds: the store can be
+// read (start-up reconciliation is done and the server listens by then).
+void NotifyReadyOnce(server::App& app, const std::string& where, bool& sent) {
+  if (sent) return;
+  Status st = app.store().Read([](store::Tx& tx) { return members::CountMembers(tx).status(); });
+  if (!st.ok()) {
+    NotifyStatus("listening on " + where + "; the database cannot be read yet");
+    return;
+  }
+  Notify("READY=1\nSTATUS=serving on " + where);
+  sent = true;
+}
+
 // Runs retention when it is due; a failure is logged and tried again at the
 // next look. The first look (at start) says when the next run is when it
 // does not run.
@@ -62,6 +81,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   // supervisor's prompt SIGTERM always gets a clean shutdown.
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  NotifyStatus("checking the audit log");
   // Nothing is served from an audit log that does not extend every checkpoint
   // in its checkpoint log (docs/security.md).
   server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
@@ -70,6 +90,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     if (app.audit().integrity().ok()) return ExitFor(st);
     log::Error("audit", "refusing to serve: the audit log failed its start-up check",
                {{"error", st.message()}});
+    NotifyStatus("refusing to serve: the audit log failed its start-up check (exit 3)");
     std::fprintf(stderr,
                  "switchboard: refusing to serve: %s\n"
                  "  (`switchboard audit verify` shows the first bad event; docs/operations.md "
@@ -103,6 +124,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   server::AddDemoRoutes(http, api, app);
   // Calls a crash left active are ended and recorded before anyone can
   // connect again (phonebank/connector.h, Reconcile).
+  NotifyStatus("ending calls left active by the last run");
   auto reconciled = api.ReconcileCalls();
   if (!reconciled) {
     (void)sequencer.Stop();
@@ -124,6 +146,9 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     return ExitFor(st);
   }
   log::Info("server", "listening", {{"address", cfg.listen}, {"port", http.port()}});
+  const std::string where = cfg.listen + ":" + std::to_string(http.port());
+  bool ready_sent = false;
+  NotifyReadyOnce(app, where, ready_sent);
   if (print_banner) {
     std::printf("switchboard is serving on http://%s:%d  (Ctrl-C stops it)\n", cfg.listen.c_str(),
                 http.port());
@@ -137,6 +162,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   for (int tick = 0; !g_stop; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (tick % 10 != 0) continue;
+    NotifyReadyOnce(app, where, ready_sent);
     auto released = api.ReleaseDueContests();
     if (!released) {
       log::Error("contest", "data release failed; retrying", {{"error", released.error()}});
@@ -151,6 +177,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     // time; looked at every minute, and at start so a missed run catches up.
     if (tick % 600 == 0) RunRetentionIfDue(app, tick == 0);
   }
+  Notify("STOPPING=1\nSTATUS=stopping");
   http.Stop();
   // No call outlives the server: both legs of each are hung up.
   if (auto ended = api.EndAllCalls(); !ended) {
