@@ -1,6 +1,7 @@
 #include "load_common.h"
 
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -22,6 +23,7 @@
 #include "access/store/access_store.h"
 #include "audit/audit_log.h"
 #include "core/clock.h"
+#include "core/config.h"
 #include "members/generate.h"
 #include "server/app.h"
 #include "server/demo.h"
@@ -81,6 +83,8 @@ void ParseLoadArgs(int argc, char** argv, LoadOptions& o, const MoreOptions& mor
       o.seconds = std::stod(value());
     } else if (key == "--warmup") {
       o.warmup = std::stod(value());
+    } else if (key == "--store") {
+      o.store = value();
     } else if (!more(key, value)) {
       Die("unknown option " + a);
     }
@@ -216,6 +220,50 @@ void WriteServerConfig(const std::string& data_dir, int threads, int readers) {
 // ---- prepare -------------------------------------------------------------------
 
 namespace {
+
+std::string TomlString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+bool IsPostgresUrl(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+// `url` naming database `db` instead of its own.
+std::string WithDatabase(const std::string& url, const std::string& db) {
+  const size_t authority = url.find("://") + 3;
+  const size_t slash = url.find('/', authority);
+  const size_t query = url.find('?', authority);
+  const std::string rest = query == std::string::npos ? "" : url.substr(query);
+  const size_t end = slash == std::string::npos ? std::min(query, url.size()) : slash;
+  return url.substr(0, end) + "/" + db + rest;
+}
+
+std::string DatabaseOf(const std::string& url) {
+  const size_t authority = url.find("://") + 3;
+  const size_t slash = url.find('/', authority);
+  if (slash == std::string::npos) return "";
+  const size_t query = url.find('?', slash);
+  return url.substr(slash + 1, query == std::string::npos ? std::string::npos : query - slash - 1);
+}
+
+// Runs `sql` outside a transaction (CREATE DATABASE needs that) on the
+// server's "postgres" database; Dies on an error.
+void AdminSql(const std::string& url, const std::string& sql) {
+  PGconn* c = PQconnectdb(WithDatabase(url, "postgres").c_str());
+  if (PQstatus(c) != CONNECTION_OK) Die(std::string("postgres: ") + PQerrorMessage(c));
+  PGresult* r = PQexec(c, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const std::string err = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) Die(sql + ": " + err);
+}
 
 // The campaign's pace, per caller. The API accepts a burst of at most 20 and
 // an interval of at least one second (phonebank::Validate): about one new
@@ -371,8 +419,9 @@ Prepared PrepareTemplate(const LoadOptions& o, const TemplateSpec& spec) {
   fs::create_directories(o.dir);
   std::ofstream(marker).put('\n');
   SystemClock clock;
-  auto init = server::InitDataDir({tmpl, "", ""}, clock);
+  auto init = server::InitDataDir({tmpl, o.store, ""}, clock);
   if (!init) Die("init: " + init.error().ToString());
+  if (!o.store.empty()) SetConfigValue(tmpl, "store", {{"url", TomlString(o.store)}});
   std::ofstream(tmpl + "/policy.toml", std::ios::trunc) << server::DemoPolicyToml();
   WriteServerConfig(tmpl, spec.threads, spec.readers);
   Prepared p;
@@ -436,7 +485,25 @@ RunStart StartRun(const LoadOptions& o) {
   r.run_dir = o.dir + "/run";
   fs::remove_all(r.run_dir);
   if (RunCommand({"/bin/cp", "-a", o.dir + "/template", r.run_dir}) != 0) Die("copy");
+  auto config = LoadConfig(r.run_dir + "/switchboard.toml");
+  if (!config) Die("config: " + config.error().ToString());
+  if (IsPostgresUrl(config->store.url)) {
+    const std::string db = DatabaseOf(config->store.url);
+    if (db.empty()) Die("the template's store URL names no database");
+    const std::string run = WithDatabase(config->store.url, db + "_run");
+    AdminSql(run, "DROP DATABASE IF EXISTS " + db + "_run");
+    AdminSql(run, "CREATE DATABASE " + db + "_run TEMPLATE " + db);
+    SetConfigValue(r.run_dir, "store", {{"url", TomlString(run)}});
+  }
   return r;
+}
+
+void EndRun(const std::string& run_dir) {
+  auto config = LoadConfig(run_dir + "/switchboard.toml");
+  if (config && IsPostgresUrl(config->store.url)) {
+    AdminSql(config->store.url, "DROP DATABASE IF EXISTS " + DatabaseOf(config->store.url));
+  }
+  fs::remove_all(run_dir);
 }
 
 std::string PostRequest(const std::string& path, const std::string& token,

@@ -37,6 +37,10 @@ struct LoadOptions {
   std::string mode;  // prepare or run
   std::string dir;
   std::string bin = "build/release/switchboard";
+  // prepare: a postgresql:// URL of an existing, empty database to hold the
+  // template's data instead of SQLite; each run then gets a copy of it
+  // (CREATE DATABASE ... TEMPLATE), named after it with "_run".
+  std::string store;
   std::uint64_t members = 0;
   int callers = 0;
   double rate = 0;
@@ -140,8 +144,12 @@ struct RunStart {
   std::string run_dir;              // D/run, a fresh copy of D/template
 };
 
-// Reads D/tokens.txt, raises the open-file limit and copies the template.
+// Reads D/tokens.txt, raises the open-file limit and copies the template;
+// when the template's store is PostgreSQL, copies its database too and
+// points the copy's configuration at it.
 RunStart StartRun(const LoadOptions& o);
+// Removes D/run and drops its PostgreSQL database, if it has one.
+void EndRun(const std::string& run_dir);
 
 // A request as the callers send it, with the caller's bearer token.
 std::string PostRequest(const std::string& path, const std::string& token, const std::string& body);

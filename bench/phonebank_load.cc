@@ -9,6 +9,7 @@
 //                          [--callers 1000] [--server-threads 64]
 //   phonebank_load run     --dir D --bin build/release/switchboard [--seconds 15]
 //                          [--warmup 3] [--rate 0] [--server-threads N] [--readers N]
+//                          [--allow-errors]
 //
 // `prepare` builds D/template once (not measured): `init`, the bench policy
 // (the default with calling hours 00:00-24:00, as the demo's), N generated
@@ -35,6 +36,12 @@
 // told was recorded: a call row with an outcome for every outcome answered
 // 200, an audit event for every next/connect/outcome answered 2xx, and
 // `switchboard audit verify` passing.
+//
+// A run fails (exit 1, the reasons on stderr, the JSON still printed) when
+// what it measured cannot be trusted: any I/O error, refusal or caller left
+// with nobody to call (unless --allow-errors: a scenario that expects some),
+// a caller never answered, no request answered inside the window, or the
+// checks above.
 // clang-format off
 #include <utility>  // first: Asio 1.74 uses std::exchange without including it
 // clang-format on
@@ -68,6 +75,7 @@ using SteadyClock = std::chrono::steady_clock;
 struct Options : LoadOptions {
   int server_threads = 0;  // 0: keep the template's (prepare writes 64)
   int readers = 0;         // 0: as many as server threads
+  bool allow_errors = false;
   Options()
       : LoadOptions(/*members=*/200000, /*callers=*/1000, /*rate=*/0, /*seconds=*/15,
                     /*warmup=*/3) {}
@@ -80,6 +88,8 @@ Options ParseArgs(int argc, char** argv) {
       o.server_threads = std::stoi(value());
     } else if (key == "--readers") {
       o.readers = std::stoi(value());
+    } else if (key == "--allow-errors") {
+      o.allow_errors = true;
     } else {
       return false;
     }
@@ -142,6 +152,7 @@ class Caller : public std::enable_shared_from_this<Caller> {
  public:
   Caller(Load& load, int index, const std::string& token);
   void Start();
+  bool answered() const { return answered_; }
 
  private:
   void Connect();
@@ -160,6 +171,7 @@ class Caller : public std::enable_shared_from_this<Caller> {
   std::string req_outcome_no_answer_;
   Route step_ = kNext;
   std::int64_t call_id_ = 0;
+  bool answered_ = false;  // some request of this caller's was answered 2xx
   SteadyClock::time_point due_, cycle_due_;
 };
 
@@ -183,6 +195,10 @@ class Load {
   void Run() {
     for (auto& c : callers_) c->Start();
     ioc_.run();
+  }
+  int Unanswered() const {
+    return static_cast<int>(std::count_if(callers_.begin(), callers_.end(),
+                                          [](const auto& c) { return !c->answered(); }));
   }
 
   asio::io_context& ioc() { return ioc_; }
@@ -310,6 +326,7 @@ void Caller::OnResponse(beast::error_code ec) {
       return;
     }
     ++s.ok_total[step_];
+    answered_ = true;
     if (in_window) ++s.ok_in_window[step_];
     switch (step_) {
       case kNext:
@@ -456,8 +473,31 @@ int Run(const Options& o) {
                s.refusals.size(), static_cast<unsigned long long>(s.io_errors),
                out["check"]["recorded"].get<bool>() ? "yes" : "NO",
                out["check"]["audit_verify_exit"].get<int>());
-  std::filesystem::remove_all(run_dir);
-  return out["check"]["recorded"].get<bool>() && out["check"]["audit_verify_exit"] == 0 ? 0 : 1;
+  EndRun(run_dir);
+  std::vector<std::string> failures;
+  if (!out["check"]["recorded"].get<bool>()) {
+    failures.push_back("the database does not hold what the callers were told: " +
+                       out["check"].dump());
+  }
+  if (out["check"]["audit_verify_exit"] != 0) failures.push_back("`audit verify` failed");
+  if (ok_all == 0) failures.push_back("no request was answered 2xx inside the measured window");
+  if (const int n = load.Unanswered(); n > 0) {
+    failures.push_back(std::to_string(n) + " of " + std::to_string(o.callers) +
+                       " callers were never answered 2xx");
+  }
+  if (!o.allow_errors) {
+    std::uint64_t refused = 0;
+    for (const auto& [what, n] : s.refusals) refused += n;
+    if (s.io_errors > 0) failures.push_back(std::to_string(s.io_errors) + " I/O errors");
+    if (refused > 0)
+      failures.push_back(std::to_string(refused) + " refusals: " + out["refusals"].dump());
+    if (s.exhausted > 0) {
+      failures.push_back(std::to_string(s.exhausted) +
+                         " callers found nobody left to call (more members, or a shorter run)");
+    }
+  }
+  for (const auto& f : failures) std::fprintf(stderr, "run: FAILED: %s\n", f.c_str());
+  return failures.empty() ? 0 : 1;
 }
 
 }  // namespace

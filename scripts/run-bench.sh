@@ -104,7 +104,10 @@ if want p3 && [ -x "$build/bench/phonebank_load" ]; then
   # P3: bench/phonebank_load.cc drives `switchboard serve`; the baseline is
   # bench/baselines/phonebank (PostgreSQL 15, row-level security, pgbench) on
   # the same members, audience and callers. Runs alternate: ours, then the
-  # baseline, SB_BENCH_RUNS times.
+  # baseline, SB_BENCH_RUNS times; with SB_P3_PG=1 (the default) also ours on
+  # the PostgreSQL store, in the baseline's cluster. Any run that cannot be
+  # trusted (phonebank_load's or the baseline's own checks) stops the
+  # benchmark with its reasons on stderr and a non-zero exit.
   p3_members=${SB_P3_MEMBERS:-500000}  # about 209,000 targets: 20 s at 20 k requests/s leases 133,000
   p3_callers=${SB_P3_CALLERS:-1000}
   p3_seconds=${SB_P3_SECONDS:-15}
@@ -113,28 +116,49 @@ if want p3 && [ -x "$build/bench/phonebank_load" ]; then
   p3_threads=${SB_P3_THREADS:-64}
   p3_rate=${SB_P3_RATE:-4000}            # offered load of the latency runs
   p3_pg_few=${SB_P3_PG_FEW_CLIENTS:-16}  # the baseline where it does best
+  p3_on_pg=${SB_P3_PG:-1}                # ours on the PostgreSQL store too
+  # One step of P3: its JSON (tagged with KIND) to the runs, or the stop.
+  p3_step() {
+    local kind=$1
+    shift
+    if ! "$@" >"$work/p3-step.json" 2>"$work/p3-step.err"; then
+      echo "P3: this step failed: $*" >&2
+      cat "$work/p3-step.err" >&2
+      echo "**P3 stopped: a run could not be trusted (\`$kind\`); the reasons are on stderr.**"
+      exit 1
+    fi
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['kind']=sys.argv[2]; print(json.dumps(d))" \
+      "$work/p3-step.json" "$kind" >>"$work/p3-runs.jsonl"
+  }
   echo "## P3: phone-bank traffic over HTTP, $p3_callers callers (target: >= 20 k requests/s, p99 <= 20 ms, >= 5x the PostgreSQL baseline)"
   echo
   "$build/bench/phonebank_load" prepare --dir "$work/p3" --bin "$bin" --members "$p3_members" \
     --callers "$p3_callers" --server-threads "$p3_threads" >"$work/p3-prepare.json"
   "$p3_baseline" setup "$work/p3-pg" "$work/p3/template/switchboard.db" >/dev/null
+  if [ "$p3_on_pg" = 1 ]; then
+    p3_url=$("$p3_baseline" database "$work/p3-pg" switchboard_p3 2>/dev/null)
+    "$build/bench/phonebank_load" prepare --dir "$work/p3pg" --bin "$bin" \
+      --members "$p3_members" --callers "$p3_callers" --server-threads "$p3_threads" \
+      --store "$p3_url" >/dev/null
+  fi
   : >"$work/p3-runs.jsonl"
   for _ in $(seq "$runs"); do
     for mode in closed rate; do
       rate=0
       [ "$mode" = rate ] && rate=$p3_rate
-      "$build/bench/phonebank_load" run --dir "$work/p3" --bin "$bin" --callers "$p3_callers" \
-        --server-threads "$p3_threads" --seconds "$p3_seconds" --warmup "$p3_warmup" \
-        --rate "$rate" 2>/dev/null \
-        | python3 -c "import json,sys; d=json.load(sys.stdin); d['kind']='$mode'; print(json.dumps(d))" \
-        >>"$work/p3-runs.jsonl"
+      p3_step "$mode" "$build/bench/phonebank_load" run --dir "$work/p3" --bin "$bin" \
+        --callers "$p3_callers" --server-threads "$p3_threads" --seconds "$p3_seconds" \
+        --warmup "$p3_warmup" --rate "$rate"
     done
+    if [ "$p3_on_pg" = 1 ]; then
+      p3_step closed_pg "$build/bench/phonebank_load" run --dir "$work/p3pg" --bin "$bin" \
+        --callers "$p3_callers" --server-threads "$p3_threads" --seconds "$p3_seconds" \
+        --warmup "$p3_warmup" --rate 0
+    fi
     for clients in "$p3_callers" "$p3_pg_few"; do
       warm=$p3_warmup
       [ "$clients" = "$p3_callers" ] && warm=$p3_pg_warmup
-      "$p3_baseline" run "$work/p3-pg" "$p3_seconds" "$warm" "$clients" 2>/dev/null \
-        | python3 -c "import json,sys; d=json.load(sys.stdin); d['kind']='pg'; print(json.dumps(d))" \
-        >>"$work/p3-runs.jsonl"
+      p3_step pg "$p3_baseline" run "$work/p3-pg" "$p3_seconds" "$warm" "$clients"
     done
   done
   "$p3_baseline" stop "$work/p3-pg"

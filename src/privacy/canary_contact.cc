@@ -1,8 +1,10 @@
 #include "privacy/canary_contact.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "access/guard/anomaly.h"
@@ -15,22 +17,25 @@ namespace switchboard::privacy {
 namespace {
 
 // The exports whose file carried register member `member`: those whose
-// export.produce event names it.
+// export.produce event names it. Each produced export's event is read by its
+// sequence number; searching the whole log for the member scanned every
+// event on every call to a number a canary shares.
 Result<std::vector<CanaryRef>> ExportsCarrying(store::Tx& tx, MemberId member) {
-  audit::QueryFilter f;
-  f.member = member.value();
-  f.action = "export.produce";
-  f.limit = 1000;
-  SB_ASSIGN_OR_RETURN(std::vector<audit::Event> events, audit::AuditLog::Query(tx, f));
+  std::vector<std::tuple<ExportId, AccountId, std::int64_t>> produced;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT id, requested_by, produce_seq FROM exports WHERE produce_seq IS NOT NULL ORDER BY id",
+      {}, [&](const store::Row& r) {
+        produced.emplace_back(ExportId(r.Int(0)), AccountId(r.Int(1)), r.Int(2));
+        return true;
+      }));
   std::vector<CanaryRef> out;
-  for (const audit::Event& e : events) {
-    if (e.decision != "allow") continue;
-    SB_RETURN_IF_ERROR(tx.Query(
-        "SELECT id, requested_by FROM exports WHERE produce_seq = $1", {e.seq},
-        [&](const store::Row& r) {
-          out.push_back(CanaryRef{member.value(), ExportId(r.Int(0)), AccountId(r.Int(1))});
-          return false;
-        }));
+  for (const auto& [id, requester, seq] : produced) {
+    auto got = audit::AuditLog::EventAt(tx, seq);
+    if (!got && got.error().code() == StatusCode::kNotFound) continue;
+    SB_ASSIGN_OR_RETURN(audit::Event e, std::move(got));
+    if (e.action != "export.produce" || e.decision != "allow") continue;
+    if (std::find(e.members.begin(), e.members.end(), member.value()) == e.members.end()) continue;
+    out.push_back(CanaryRef{member.value(), id, requester});
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "access/store/access_store.h"
 #include "access/store/demo_clock.h"
 #include "access/store/sessions.h"
+#include "server/routes.h"
 #include "store/testing/pg_cluster.h"
 #include "store/testing/temp_dir.h"
 
@@ -151,6 +152,19 @@ TEST(AppTest, StoreKeepsAReaderForEveryHttpWorker) {
   EXPECT_EQ(StoreOptionsFor(c).max_group, 512);
   c.server.threads = 2;
   EXPECT_EQ(StoreOptionsFor(c).readers, 4);
+}
+
+TEST(AppTest, OneCampaignMayUseAllOfTheSandboxsCalls) {
+  auto dir = store::testing::ScopedTempDir::Create("sb-app");
+  ASSERT_TRUE(dir);
+  SystemClock clock;
+  const std::string data = dir->Join("data");
+  ASSERT_TRUE(InitDataDir({data, "", ""}, clock));
+  auto app = App::Open(data, "");
+  ASSERT_TRUE(app) << app.error().ToString();
+  const ApiDeps d = ApiDepsFor(**app);
+  EXPECT_EQ(d.call_limits.total, phonebank::CallLimits().total);
+  EXPECT_EQ(d.call_limits.per_campaign, d.call_limits.total);
 }
 
 TEST(AppTest, RefusesWorldReadableKeyring) {

@@ -21,9 +21,14 @@ ApiDeps ApiDepsFor(App& app) {
   d.public_base_url = app.config().mail.public_base_url;
   d.organisation_name = app.config().organisation.name;
   // The trunk's channels are finite; the sandbox has no lines to run out
-  // of, so it keeps the phone bank's own generous limits.
+  // of, so it keeps the phone bank's own generous total, and one campaign
+  // may use all of it.
   const TelephonyConfig& tc = app.config().telephony;
-  if (tc.connector == "sip") d.call_limits = {tc.max_calls, tc.max_calls_per_campaign};
+  if (tc.connector == "sip") {
+    d.call_limits = {tc.max_calls, tc.max_calls_per_campaign};
+  } else {
+    d.call_limits.per_campaign = d.call_limits.total;
+  }
   d.caller_line = {tc.caller_id, tc.caller_ids, tc.ring_seconds};
   d.audit_verify_key = app.audit_key().verify_key().VKey();
   d.mail_relay = app.config().mail.relay;
