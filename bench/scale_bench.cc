@@ -3,27 +3,30 @@
 //
 //   scale_bench --dir D --bin SWITCHBOARD --csv MEMBERS.csv --members N
 //               [--backend sqlite|postgres] [--starts 5] [--warm 300]
-//               [--callers 8] [--cold]
+//               [--callers 8] [--threads 2] [--source import|generate] [--cold]
 //
 // Prepare (not measured; kept in D/template for SQLite and reused while
-// D/.scale-bench says the same N and schema): `init`, `import members` of
-// the CSV (bench/make_members_csv.py), the demo's policy, an organiser
-// (officer over the whole organisation), a staff member, a live campaign over
-// the whole organisation, a live one over a region, a draft one, callers who
+// D/.scale-bench says the same N, schema, backend and source): `init`,
+// `import members` of the CSV (bench/make_members_csv.py) or, with --source
+// generate, `generate members` (which also plants a canary per
+// constituency), the demo's policy, an organiser (officer over the whole
+// organisation), a staff member (who searches), a live campaign over the
+// whole organisation, a live one over a region, a draft one, callers who
 // join the first through the API with a verified sandbox phone, and an
 // e-mail to a region approved and sent, so its recipients sit in the outbox.
 // PostgreSQL runs in a throwaway cluster (store/testing/pg_cluster.h) and is
 // prepared on every run.
 //
-// Then `serve` is started --starts times on the same data. For each start:
-// the time from exec to the listener accepting a TCP connection and to
-// `/readyz` answering 200 (polled every 0.5 ms), VmRSS and VmHWM from
-// /proc at ready, then after a warm-up of --warm API requests (audience
-// counts, member searches by the organiser, next/connect/outcome by the
-// callers, campaign progress) VmRSS and VmHWM again, and the exit code after
-// SIGTERM. The mail relay is set to a loopback port where nothing listens, so
-// the outbox runs (and finds the relay down) while the mailing waits. --cold drops the page cache
-// before each start (root only). Prints one JSON object: the per-start samples and their medians.
+// Then `serve` is started --starts times on the same data, with [server]
+// threads = --threads. For each start: the time from exec to the listener
+// accepting a TCP connection and to `/readyz` answering 200 (polled every
+// 0.5 ms); VmRSS, VmHWM, RssAnon and RssFile from /proc at ready and again
+// after a warm-up of --warm API requests (see Warm); the exit code after
+// SIGTERM. The mail relay is set to a loopback port where nothing listens,
+// so the outbox starts and finds its relay down while the mailing waits.
+// --cold drops the page cache before each start (root only). Prints one
+// JSON object: the per-start samples and their medians; exits 1 when a
+// warm-up request failed or a start did not exit cleanly.
 // clang-format off
 #include <utility>  // first: Asio 1.74 uses std::exchange without including it
 // clang-format on
@@ -36,12 +39,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -73,10 +79,12 @@ struct Options {
   std::string bin;
   std::string csv;
   std::string backend = "sqlite";
+  std::string source = "import";  // or generate (switchboard generate members)
   std::uint64_t members = 0;
   int starts = 5;
   int warm = 300;
   int callers = 8;
+  int threads = 2;  // [server] threads: the default configuration's
   bool cold = false;
 };
 
@@ -234,7 +242,8 @@ json SetUpThroughApi(const Options& o, const std::string& tmpl, const Setup& s) 
 // "N members, schema vS, backend": what a cached template must match.
 std::string MarkerText(const Options& o) {
   return std::to_string(o.members) + " members, schema v" +
-         std::to_string(schema::AllMigrations().back().version) + ", " + o.backend + "\n";
+         std::to_string(schema::AllMigrations().back().version) + ", " + o.backend + ", " +
+         o.source + "\n";
 }
 
 std::string ReadFile(const std::string& path) {
@@ -267,11 +276,18 @@ json Prepare(const Options& o, const std::string& store_url) {
   if (!store_url.empty()) SetConfigValue(tmpl, "store", {{"url", "\"" + store_url + "\""}});
   Setup s;
   const std::string import_json = o.dir + "/import.json";
-  if (RunCommand({o.bin, "import", "members", o.csv, "--data-dir", tmpl, "--unit-column",
-                  "constituency", "--rejects", o.dir + "/import-rejects.csv", "--json"},
-                 import_json) != 0) {
-    Die("import failed; see " + import_json);
-  }
+  const std::vector<std::string> load =
+      o.source == "import"
+          ? std::vector<std::string>{o.bin,           "import",
+                                     "members",       o.csv,
+                                     "--data-dir",    tmpl,
+                                     "--unit-column", "constituency",
+                                     "--rejects",     o.dir + "/import-rejects.csv",
+                                     "--json"}
+          : std::vector<std::string>{
+                o.bin,        "generate", "members", "--count", std::to_string(o.members),
+                "--data-dir", tmpl,       "--json"};
+  if (RunCommand(load, import_json) != 0) Die(o.source + " failed; see " + import_json);
   const json imp = json::parse(ReadFile(import_json));
   s.import_seconds = imp.value("seconds", 0.0);
   {
@@ -392,50 +408,104 @@ double Ms(SteadyClock::time_point a, SteadyClock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 struct WarmResult {
   int requests = 0;
-  int errors = 0;  // 5xx, or an answer no caller could have had
+  int errors = 0;  // a status no caller could have had, or a dropped connection
   double seconds = 0;
+  json route_ms;  // the median latency of each kind of request, in ms
 };
 
-// The warm-up: the organiser and the callers sign in; then per round, one caller's
-// next/connect/outcome, the organiser's audience count over a region and the whole organisation, a
-// member search in a constituency and the campaign's progress.
+// The warm-up: the organiser and the callers sign in; then each caller, on
+// a connection of its own and all at once, does rounds of: its next (and
+// connect and outcome when a member was leased) and a member search in a
+// constituency by the staff member; every fourth round an audience count over
+// a region (every sixteenth over the whole organisation). At the end the
+// campaign's progress, once. Concurrent like a busy evening: each HTTP
+// worker reads through its own SQLite connection and page cache.
 WarmResult Warm(const Options& o, int port, const json& prepared) {
   WarmResult w;
   const auto t0 = SteadyClock::now();
-  SyncClient cl(port);
-  const std::string password = prepared["password"];
-  std::string org_token = SignIn(cl, "scale.organiser", password);
-  std::vector<std::string> callers;
-  for (int i = 0; i < o.callers; ++i)
-    callers.push_back(SignIn(cl, Login("scale.caller.", i), password));
-  const std::string base = "/api/v1/campaigns/" + std::to_string(prepared["campaign"].get<int>());
-  auto call = [&](http::verb v, const std::string& path, const json& body, const std::string& tok,
+  std::mutex mu;
+  std::map<std::string, std::vector<double>> ms;
+  std::atomic<int> requests{0};
+  auto call = [&](std::unique_ptr<SyncClient>& cl, const char* kind, http::verb v,
+                  const std::string& path, const json& body, const std::string& tok,
                   std::initializer_list<int> fine) {
-    auto r = cl.Call(v, path, body, tok);
-    ++w.requests;
+    ++requests;
+    const auto at = SteadyClock::now();
+    std::pair<int, json> r{0, json()};
+    // A kept connection the server closed while idle is opened again once;
+    // a request the server drops (over its timeout) is an error.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool kept = cl != nullptr;
+      try {
+        if (!cl) cl = std::make_unique<SyncClient>(port);
+        r = cl->Call(v, path, body, tok);
+        break;
+      } catch (const std::exception& e) {
+        cl.reset();
+        if (kept && attempt == 0 && Ms(at, SteadyClock::now()) < 100) continue;
+        std::fprintf(stderr, "scale_bench: %s %s: %s\n", kind, path.c_str(), e.what());
+        break;
+      }
+    }
+    std::lock_guard lock(mu);
+    ms[kind].push_back(Ms(at, SteadyClock::now()));
     if (std::find(fine.begin(), fine.end(), r.first) == fine.end()) ++w.errors;
     return r;
   };
+  const std::string password = prepared["password"];
+  std::unique_ptr<SyncClient> main_cl;
+  auto sign_in = [&](const std::string& login) -> std::string {
+    auto r = call(main_cl, "sign_in", http::verb::post, "/api/v1/session",
+                  {{"login", login}, {"password", password}, {"client", "api"}}, "", {201});
+    if (r.first != 201) Die("sign-in of " + login + ": HTTP " + std::to_string(r.first));
+    return r.second["token"];
+  };
+  const std::string org_token = sign_in("scale.organiser");
+  // Staff search: an officer's searches have a daily quota (the demo policy).
+  const std::string staff_token = sign_in("scale.staff");
+  std::vector<std::string> callers;
+  for (int i = 0; i < o.callers; ++i) callers.push_back(sign_in(Login("scale.caller.", i)));
+  const std::string base = "/api/v1/campaigns/" + std::to_string(prepared["campaign"].get<int>());
   const json audience = {{"statuses", {"current"}}, {"consents", {"phone"}}};
-  for (int i = 0; w.requests < o.warm; ++i) {
-    const std::string& tok = callers[static_cast<size_t>(i) % callers.size()];
-    auto next = call(http::verb::post, base + "/next", nullptr, tok, {200, 204, 409, 429});
-    if (next.first == 200) {
-      call(http::verb::post, base + "/connect", nullptr, tok, {200, 201, 202, 409});
-      call(http::verb::post, base + "/outcome", {{"outcome", "no_answer"}}, tok, {200, 201, 409});
+  auto rounds = [&](int c) {
+    std::unique_ptr<SyncClient> cl;
+    const std::string& tok = callers[static_cast<size_t>(c)];
+    for (int i = c; requests < o.warm; i += o.callers) {
+      auto next =
+          call(cl, "next", http::verb::post, base + "/next", nullptr, tok, {200, 204, 409, 429});
+      if (next.first == 200) {
+        call(cl, "connect", http::verb::post, base + "/connect", nullptr, tok,
+             {200, 201, 202, 409});
+        call(cl, "outcome", http::verb::post, base + "/outcome", {{"outcome", "no_answer"}}, tok,
+             {200, 201, 409});
+      }
+      if (i % 4 == 0) {
+        const bool everyone = i % 16 == 0;
+        call(cl, everyone ? "audience_all" : "audience_region", http::verb::post,
+             "/api/v1/audience-count",
+             {{"scope", everyone ? "UK" : kRegion}, {"audience", audience}}, org_token, {200});
+      }
+      call(cl, "search", http::verb::get,
+           std::string("/api/v1/members?unit=") + kConstituency + "&q=" + (i % 2 ? "smi" : "pat") +
+               "&page=" + std::to_string(1 + i % 3),
+           nullptr, staff_token, {200});
     }
-    const char* scope = i % 4 == 0 ? "UK" : kRegion;
-    call(http::verb::post, "/api/v1/audience-count", {{"scope", scope}, {"audience", audience}},
-         org_token, {200});
-    call(http::verb::get,
-         std::string("/api/v1/members?unit=") + kConstituency + "&q=" + (i % 2 ? "smi" : "pat") +
-             "&page=" + std::to_string(1 + i % 3),
-         nullptr, org_token, {200});
-    call(http::verb::get, base + "/progress", nullptr, org_token, {200});
-  }
+  };
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.callers; ++c) threads.emplace_back(rounds, c);
+  for (auto& t : threads) t.join();
+  call(main_cl, "progress", http::verb::get, base + "/progress", nullptr, org_token, {200});
+  w.requests = requests;
   w.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  for (auto& [kind, v] : ms) w.route_ms[kind] = Median(v);
   return w;
 }
 
@@ -494,13 +564,8 @@ json MeasureStart(const Options& o, const std::string& data_dir, const json& pre
           {"warm_requests", w.requests},
           {"warm_errors", w.errors},
           {"warm_seconds", w.seconds},
+          {"warm_route_ms", w.route_ms},
           {"exit", rc}};
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 std::uint64_t DirBytes(const std::string& dir) {
@@ -539,18 +604,24 @@ int Main(int argc, char** argv) {
       o.warm = std::stoi(value());
     } else if (a == "--callers") {
       o.callers = std::stoi(value());
+    } else if (a == "--source") {
+      o.source = value();
+    } else if (a == "--threads") {
+      o.threads = std::stoi(value());
     } else if (a == "--cold") {
       o.cold = true;
     } else {
       Die("unknown option " + a +
           "; usage: scale_bench --dir D --bin SWITCHBOARD --csv FILE --members N "
-          "[--backend sqlite|postgres] [--starts 5] [--warm 300] [--callers 8] [--cold]");
+          "[--backend sqlite|postgres] [--starts 5] [--warm 300] [--callers 8] [--threads 2] "
+          "[--cold]");
     }
   }
   if (o.dir.empty() || o.bin.empty() || o.csv.empty() || o.members == 0) {
     Die("--dir, --bin, --csv and --members are required");
   }
   if (o.backend != "sqlite" && o.backend != "postgres") Die("--backend is sqlite or postgres");
+  if (o.source != "import" && o.source != "generate") Die("--source is import or generate");
   if (o.starts < 1 || o.callers < 1 || o.warm < 0) Die("bad --starts, --callers or --warm");
   o.bin = fs::absolute(o.bin).string();
   o.csv = fs::absolute(o.csv).string();
@@ -566,6 +637,9 @@ int Main(int argc, char** argv) {
   }
   const json prepared = Prepare(o, url);
   const std::string data_dir = o.dir + "/template";
+  // [server] threads, and so at least as many SQLite readers, each with its
+  // own page cache (server::StoreOptionsFor).
+  SetConfigValue(data_dir, "server", {{"threads", std::to_string(o.threads)}});
   json starts = json::array();
   for (int i = 0; i < o.starts; ++i) {
     starts.push_back(MeasureStart(o, data_dir, prepared, i));

@@ -197,8 +197,13 @@ if want p7p8 && [ -x "$build/bench/scale_bench" ]; then
     for backend in ${scale_backends//,/ }; do
       dir="$scale_cache/$backend-$n"
       # PostgreSQL's cluster goes on disk beside the cache, not on /dev/shm.
+      # PostgreSQL is loaded with `generate members`: `import` into PostgreSQL
+      # took 13 minutes for its first 20,000 rows on a loaded machine.
+      source=import
+      [ "$backend" = postgres ] && source=${SB_SCALE_PG_SOURCE:-generate}
       SB_PG_TMPDIR="$scale_cache" "$build/bench/scale_bench" --dir "$dir" --bin "$bin" --csv "$csv" \
-        --members "$n" --backend "$backend" --starts "$scale_starts" "${scale_cold[@]}" \
+        --members "$n" --backend "$backend" --source "$source" --starts "$scale_starts" \
+        --threads "${SB_SCALE_THREADS:-2}" "${scale_cold[@]}" \
         2>"$work/scale-$backend-$n.log" >>"$work/scale-runs.jsonl" ||
         echo "- scale_bench failed for $n on $backend: $(tail -1 "$work/scale-$backend-$n.log")"
       [ "$backend" = postgres ] && rm -rf "$dir"  # its database went with the cluster
