@@ -662,6 +662,8 @@ int Main(int argc, char** argv) {
   const json out = {
       {"backend", o.backend},
       {"members", o.members},
+      {"threads", o.threads},
+      {"source", o.source},
       {"cold", o.cold},
       {"prepared", prep},
       {"data_bytes", o.backend == "sqlite" ? DirBytes(data_dir) : DirBytes(pg->dir())},

@@ -34,7 +34,7 @@ def main():
             fail(f"{backend}: exit {out.returncode}: {out.stderr[-2000:]}")
         r = json.loads(out.stdout)
         lines.append(out.stdout)
-        if r["backend"] != backend or r["members"] != MEMBERS:
+        if (r["backend"], r["members"], r["source"], r["threads"]) != (backend, MEMBERS, source, 2):
             fail(f"{backend}: the report names {r['backend']}, {r['members']}")
         p = r["prepared"]
         # The generator adds a canary per constituency.
