@@ -3,7 +3,7 @@
 # build/bench-results.md. Figures are medians of several runs; baselines are
 # measured in the same run. Usage: scripts/run-bench.sh BUILD_DIR [MEMBERS]
 # SB_BENCH_ONLY: a comma-separated list of sections to run (store, p1, p2, p4,
-# import, p3, p6, p9), e.g. SB_BENCH_ONLY=p3; default all.
+# import, p3, p6, p9, p7p8), e.g. SB_BENCH_ONLY=p3; default all.
 set -euo pipefail
 build=${1:?build dir}
 members=${2:-${SB_BENCH_MEMBERS:-1000000}}
@@ -194,6 +194,48 @@ if want p9 && [ -x "$build/bench/sip_load" ]; then
     done
   done
   python3 "$root/bench/sip_report.py" "$work/p9-prepare.json" "$work/p9-runs.jsonl"
+  echo
+fi
+if want p7p8 && [ -x "$build/bench/scale_bench" ]; then
+  # P7 and P8: bench/scale_bench.cc starts `switchboard serve` over N members
+  # SB_SCALE_STARTS times and reads /proc; SQLite data directories (and the
+  # CSVs) are kept in SB_SCALE_CACHE between runs, PostgreSQL is loaded anew
+  # in a throwaway cluster on the same disk. Warm page cache unless
+  # SB_SCALE_COLD=1 (drops the page cache before each start; root only).
+  scale_sizes=${SB_SCALE_MEMBERS:-1000000,10000000}
+  scale_backends=${SB_SCALE_BACKENDS:-sqlite,postgres}
+  scale_cache=${SB_SCALE_CACHE:-$root/build/scale-cache}
+  scale_starts=${SB_SCALE_STARTS:-5}
+  scale_cold=()
+  scale_cache_state=warm
+  [ "${SB_SCALE_COLD:-0}" = 1 ] && scale_cold=(--cold) && scale_cache_state=cold
+  mkdir -p "$scale_cache"
+  echo "## P7, P8: serve's memory and time to ready (targets at 1 M members: <= 1.5 GiB resident, ready <= 2 s)"
+  echo
+  echo "Sizes: $scale_sizes (SB_SCALE_MEMBERS); backends: $scale_backends (SB_SCALE_BACKENDS); $scale_starts starts each, medians; page cache $scale_cache_state."
+  echo
+  : >"$work/scale-runs.jsonl"
+  for n in ${scale_sizes//,/ }; do
+    csv="$scale_cache/members-$n.csv"
+    [ -s "$csv" ] || python3 "$root/bench/make_members_csv.py" "$csv" "$n" 1 "$root/data/constituencies.csv"
+    for backend in ${scale_backends//,/ }; do
+      dir="$scale_cache/$backend-$n"
+      # PostgreSQL's cluster goes on disk beside the cache, not on /dev/shm.
+      # PostgreSQL is loaded with `generate members`: `import` into PostgreSQL
+      # took 13 minutes for its first 20,000 rows on a loaded machine.
+      source=import
+      [ "$backend" = postgres ] && source=${SB_SCALE_PG_SOURCE:-generate}
+      SB_PG_TMPDIR="$scale_cache" "$build/bench/scale_bench" --dir "$dir" --bin "$bin" --csv "$csv" \
+        --members "$n" --backend "$backend" --source "$source" --starts "$scale_starts" \
+        --threads "${SB_SCALE_THREADS:-2}" "${scale_cold[@]}" \
+        2>"$work/scale-$backend-$n.log" >>"$work/scale-runs.jsonl" ||
+        echo "- scale_bench failed for $n on $backend: $(tail -1 "$work/scale-$backend-$n.log")"
+      [ "$backend" = postgres ] && rm -rf "$dir"  # its database went with the cluster
+    done
+  done
+  python3 "$root/bench/scale_report.py" "$work/scale-runs.jsonl"
+  echo
+  echo "Cached SQLite data: $(du -sh "$scale_cache" | cut -f1) in $scale_cache (remove it when done)."
   echo
 fi
 if want p6 && [ ! -x /usr/sbin/smtp-sink ]; then
