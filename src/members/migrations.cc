@@ -103,10 +103,21 @@ CREATE TABLE contact_suppressions (
 );
 )sql";
 
+// Version 19: the canary check on every hand-off and connect
+// (members::CanariesHolding) looks contact points up by blind index and kind
+// and needs only their member: an index covering all three answers it
+// without reading a row, even when a number is shared by many members. It
+// replaces the index on blind_index alone, which is its prefix.
+constexpr const char* kV19 = R"sql(
+CREATE INDEX contact_points_blind_kind ON contact_points(blind_index, kind, member_id);
+DROP INDEX contact_points_blind;
+)sql";
+
 constexpr store::Migration kSteps[] = {
     {1, "members", "organisation tree and member register", kV1},
     {16, "members", "members by postcode district and name", kV16},
     {17, "members", "contact suppressions that outlive an erasure", kV17},
+    {19, "members", "contact points by blind index, kind and member", kV19},
 };
 
 }  // namespace
