@@ -67,6 +67,8 @@ test_only_packages=(
 packages=("${demo_packages[@]}")
 [ "$mode" != demo ] && packages+=("${test_only_packages[@]}")
 [ "$mode" = bench ] && packages+=(postfix)
+# wrk: TLS against plain HTTP (bench/tls_load.py)
+[ "$mode" = bench ] && packages+=(wrk)
 # Node.js and npm only for the browser tests.
 if [ "$list" = 1 ]; then
   printf '%s\n' "${packages[@]}"

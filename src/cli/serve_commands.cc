@@ -53,6 +53,23 @@ void NotifyReadyOnce(server::App& app, const std::string& where, bool& sent) {
   sent = true;
 }
 
+// SIGHUP (`systemctl reload switchboard`): what serve read from files at
+// start is read again. What cannot be read is logged and the copy in use
+// stays: a reload never stops the server.
+std::atomic<bool> g_reload{false};
+void OnReloadSignal(int) { g_reload = true; }
+
+void ReloadOnSighup(server::HttpServer& http) {
+  log::Info("server", "reload requested (SIGHUP)");
+  if (http.tls()) {
+    // New connections get the new certificate; open ones keep the old.
+    if (Status st = http.LoadTls(); !st.ok()) {
+      log::Error("http", "TLS reload refused; still serving the certificate loaded before",
+                 {{"error", st.message()}});
+    }
+  }
+}
+
 // Runs retention when it is due; a failure is logged and tried again at the
 // next look. The first look (at start) says when the next run is when it
 // does not run.
@@ -77,10 +94,16 @@ void RunRetentionIfDue(server::App& app, bool first) {
 int RunServe(server::App& app, int port_override, bool print_banner) {
   ServerConfig cfg = app.config().server;
   if (port_override >= 0) cfg.port = port_override;
+  for (std::string* path : {&cfg.tls_cert, &cfg.tls_key}) {
+    if (!path->empty() && !std::filesystem::path(*path).is_absolute()) {
+      *path = (std::filesystem::path(app.data_dir()) / *path).string();
+    }
+  }
   // Handlers go in before anything announces that the server is up, so a
   // supervisor's prompt SIGTERM always gets a clean shutdown.
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnReloadSignal);
   NotifyStatus("checking the audit log");
   // Nothing is served from an audit log that does not extend every checkpoint
   // in its checkpoint log (docs/security.md).
@@ -99,6 +122,13 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     return kExitAudit;
   }
   server::HttpServer http(cfg, {.successes_per_second = app.config().log.requests_per_second});
+  // A certificate that cannot be read stops serve before anything starts.
+  if (http.tls()) {
+    if (Status tls = http.LoadTls(); !tls.ok()) {
+      (void)sequencer.Stop();
+      return ExitFor(tls);
+    }
+  }
   auto outbox = server::OutboxFor(app);
   if (!outbox) return ExitFor(outbox.error());
   server::AddHealthRoutes(http, app, outbox->get());
@@ -145,22 +175,25 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
     (void)sequencer.Stop();
     return ExitFor(st);
   }
-  log::Info("server", "listening", {{"address", cfg.listen}, {"port", http.port()}});
+  log::Info("server", "listening",
+            {{"address", cfg.listen}, {"port", http.port()}, {"tls", http.tls()}});
   const std::string where = cfg.listen + ":" + std::to_string(http.port());
   bool ready_sent = false;
   NotifyReadyOnce(app, where, ready_sent);
   if (print_banner) {
-    std::printf("switchboard is serving on http://%s:%d  (Ctrl-C stops it)\n", cfg.listen.c_str(),
-                http.port());
-    std::printf("  web app:   http://%s:%d/\n", cfg.listen.c_str(), http.port());
-    std::printf("  health:    http://%s:%d/healthz\n", cfg.listen.c_str(), http.port());
-    std::printf("  readiness: http://%s:%d/readyz\n", cfg.listen.c_str(), http.port());
+    const char* scheme = http.tls() ? "https" : "http";
+    std::printf("switchboard is serving on %s://%s:%d  (Ctrl-C stops it)\n", scheme,
+                cfg.listen.c_str(), http.port());
+    std::printf("  web app:   %s://%s:%d/\n", scheme, cfg.listen.c_str(), http.port());
+    std::printf("  health:    %s://%s:%d/healthz\n", scheme, cfg.listen.c_str(), http.port());
+    std::printf("  readiness: %s://%s:%d/readyz\n", scheme, cfg.listen.c_str(), http.port());
     std::fflush(stdout);
   }
   // Contests' data release is written the moment nominations close (the
   // grants themselves start at the rulebook's instant); checked each second.
   for (int tick = 0; !g_stop; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (g_reload.exchange(false)) ReloadOnSighup(http);
     if (tick % 10 != 0) continue;
     NotifyReadyOnce(app, where, ready_sent);
     auto released = api.ReleaseDueContests();

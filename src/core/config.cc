@@ -63,7 +63,7 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
   SB_RETURN_IF_ERROR(r.Section(
       "server",
       {"listen", "port", "threads", "max_body_bytes", "request_timeout_seconds", "cookie_secure",
-       "checkpoint_interval_ms"},
+       "checkpoint_interval_ms", "tls_cert", "tls_key", "tls_min_version"},
       [&](const toml::table& t) {
         SB_RETURN_IF_ERROR(r.String(t, "listen", &c.server.listen));
         SB_RETURN_IF_ERROR(r.Int(t, "port", 0, 65535, &c.server.port));
@@ -73,6 +73,23 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
         SB_RETURN_IF_ERROR(r.Bool(t, "cookie_secure", &c.server.cookie_secure));
         SB_RETURN_IF_ERROR(
             r.Int(t, "checkpoint_interval_ms", 10, 1000, &c.server.checkpoint_interval_ms));
+        SB_RETURN_IF_ERROR(r.String(t, "tls_cert", &c.server.tls_cert));
+        SB_RETURN_IF_ERROR(r.String(t, "tls_key", &c.server.tls_key));
+        SB_RETURN_IF_ERROR(r.String(t, "tls_min_version", &c.server.tls_min_version));
+        if (c.server.tls_min_version != "1.2" && c.server.tls_min_version != "1.3") {
+          return r.Bad(*t.get("tls_min_version"),
+                       "[server] tls_min_version must be \"1.2\" or \"1.3\"");
+        }
+        if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {
+          return Status::InvalidArgument(std::string(source) +
+                                         ": [server] tls_cert and tls_key go together: set both "
+                                         "for TLS, or neither for plain HTTP");
+        }
+        if (!c.server.tls_cert.empty() && !c.server.cookie_secure) {
+          return r.Bad(*t.get("cookie_secure"),
+                       "[server] cookie_secure = false cannot go with TLS: over HTTPS the "
+                       "session cookie is always Secure");
+        }
         return r.Int(t, "request_timeout_seconds", 1, 3600, &c.server.request_timeout_seconds);
       }));
   SB_RETURN_IF_ERROR(r.Section(
@@ -278,6 +295,10 @@ max_body_bytes = 1048576
 request_timeout_seconds = 15
 cookie_secure = true
 checkpoint_interval_ms = 1000
+# TLS: PEM certificate (chain) and key paths; empty serves plain HTTP.
+tls_cert = ""
+tls_key = ""
+tls_min_version = "1.2"
 
 [import]
 batch_size = 20000

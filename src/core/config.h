@@ -24,7 +24,7 @@ struct StoreConfig {
 };
 
 struct ServerConfig {
-  // Address to listen on. Loopback by default; put a TLS proxy in front.
+  // Address to listen on. Loopback by default.
   std::string listen = "127.0.0.1";
   // TCP port; 0 picks a free one (printed at start).
   int port = 8080;
@@ -40,6 +40,13 @@ struct ServerConfig {
   // Longest gap between signed audit checkpoints while events are being
   // written, in milliseconds (RULEBOOK §9: at least every second).
   int checkpoint_interval_ms = 1000;
+  // TLS (docs/operations.md, "TLS"): PEM certificate (the chain after it)
+  // and private key. Both set: the listener speaks only TLS; both empty:
+  // plain HTTP. Relative paths are under the data directory.
+  std::string tls_cert;
+  std::string tls_key;
+  // The oldest TLS version accepted: "1.2" or "1.3".
+  std::string tls_min_version = "1.2";
 };
 
 struct ImportConfig {

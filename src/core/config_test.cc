@@ -52,6 +52,35 @@ TEST(ConfigTest, TypeAndRangeErrors) {
   EXPECT_FALSE(ParseConfig("[import]\ndefault_phone_region = \"GBR\"\n", "t"));
 }
 
+TEST(ConfigTest, TlsNeedsCertificateAndKeyTogether) {
+  auto c = ParseConfig(
+      "[server]\ntls_cert = \"/etc/tls/chain.pem\"\ntls_key = \"/etc/tls/key.pem\"\n"
+      "tls_min_version = \"1.3\"\n",
+      "t");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->server.tls_cert, "/etc/tls/chain.pem");
+  EXPECT_EQ(c->server.tls_key, "/etc/tls/key.pem");
+  EXPECT_EQ(c->server.tls_min_version, "1.3");
+  EXPECT_EQ(ParseConfig("", "t")->server.tls_min_version, "1.2");
+  for (const char* text : {"[server]\ntls_cert = \"c.pem\"\n", "[server]\ntls_key = \"k.pem\"\n"}) {
+    auto half = ParseConfig(text, "t");
+    ASSERT_FALSE(half) << text;
+    EXPECT_NE(half.error().message().find("tls_cert and tls_key go together"), std::string::npos);
+  }
+  for (const char* version : {"1.1", "1.0", "1.4", "tls1.2"}) {
+    auto old = ParseConfig(std::string("[server]\ntls_min_version = \"") + version + "\"\n", "t");
+    ASSERT_FALSE(old) << version;
+    EXPECT_NE(old.error().message().find("tls_min_version must be"), std::string::npos);
+  }
+  // Over TLS the session cookie is always Secure.
+  auto insecure = ParseConfig(
+      "[server]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\ncookie_secure = false\n", "t.toml");
+  ASSERT_FALSE(insecure);
+  EXPECT_NE(insecure.error().message().find("t.toml:4"), std::string::npos)
+      << insecure.error().message();
+  EXPECT_TRUE(ParseConfig("[server]\ncookie_secure = false\n", "t"));
+}
+
 TEST(ConfigTest, SyntaxErrorNamesLine) {
   auto c = ParseConfig("[server]\nport = = 1\n", "bad.toml");
   ASSERT_FALSE(c);

@@ -1,13 +1,23 @@
 #include "server/http_server.h"
 
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -21,6 +31,7 @@ namespace switchboard::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
@@ -319,6 +330,116 @@ std::optional<FramingRefusal> CheckTransferEncoding(const std::vector<std::strin
   return std::nullopt;
 }
 
+namespace {
+
+// TLS 1.2 suites: ECDHE key exchange and AEAD only (no RSA key exchange, no
+// CBC), as Mozilla's "intermediate" profile without its finite-field DHE.
+// TLS 1.3's suites are all AEAD; OpenSSL's defaults stand.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// OpenSSL's reason for the last failure on this thread, and clears the queue.
+std::string OpenSslReason() {
+  std::string reason;
+  while (const unsigned long e = ERR_get_error()) {
+    const char* r = ERR_reason_error_string(e);
+    reason = r ? r : "error " + std::to_string(ERR_GET_REASON(e));
+  }
+  return reason.empty() ? "unknown error" : reason;
+}
+
+// ALPN (RFC 7301): http/1.1, or a no_application_protocol alert for a
+// client that offers only protocols this server does not speak.
+int SelectAlpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
+               unsigned int in_len, void*) {
+  static constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, out_len, kHttp11, sizeof kHttp11, in, in_len) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// A certificate's serial as colon-separated hex bytes (as browsers show it;
+// never seven digits in a row, which the log scrubber would take for a phone).
+std::string SerialText(X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  char* hex = bn ? BN_bn2hex(bn) : nullptr;
+  std::string h = hex ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(bn);
+  if (h.size() % 2) h.insert(0, "0");
+  std::string out;
+  for (size_t i = 0; i < h.size(); i += 2) out += (i ? ":" : "") + h.substr(i, 2);
+  return out;
+}
+
+struct TlsLoaded {
+  std::shared_ptr<ssl::context> context;
+  std::string serial;
+  std::int64_t not_after = 0;  // seconds since the epoch
+};
+
+// Reads a whole file: OpenSSL's own errors for a missing file are not ones
+// a person can act on.
+Status Readable(const std::string& path, std::string_view what) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return Status::InvalidArgument("cannot read the TLS " + std::string(what) + " " + path + ": " +
+                                   std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Result<TlsLoaded> MakeTlsContext(const ServerConfig& config) {
+  const std::string& cert = config.tls_cert;
+  const std::string& key = config.tls_key;
+  SB_RETURN_IF_ERROR(Readable(cert, "certificate"));
+  SB_RETURN_IF_ERROR(Readable(key, "private key"));
+  ERR_clear_error();
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* c = ctx->native_handle();
+  const int min_version = config.tls_min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+  // No session resumption: tickets would need keys rotated by hand to keep
+  // forward secrecy, and browsers keep their connections open anyway.
+  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(c, 0);
+  if (SSL_CTX_set_min_proto_version(c, min_version) != 1 ||
+      SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 ||
+      SSL_CTX_set1_groups_list(c, "X25519:P-256:P-384") != 1) {
+    return Status::Internal("cannot set up TLS: " + OpenSslReason());
+  }
+  SSL_CTX_set_alpn_select_cb(c, SelectAlpn, nullptr);
+  if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1) {
+    return Status::InvalidArgument("the TLS certificate " + cert +
+                                   " is not a PEM certificate chain (" + OpenSslReason() + ")");
+  }
+  if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return Status::InvalidArgument("the TLS private key " + key + " is not a PEM private key (" +
+                                   OpenSslReason() + ")");
+  }
+  if (SSL_CTX_check_private_key(c) != 1) {
+    return Status::InvalidArgument("the TLS private key " + key +
+                                   " does not belong to the certificate " + cert + " (" +
+                                   OpenSslReason() + ")");
+  }
+  TlsLoaded out;
+  X509* x = SSL_CTX_get0_certificate(c);
+  out.serial = SerialText(x);
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) out.not_after = timegm(&tm);
+  out.context = std::move(ctx);
+  return out;
+}
+
+}  // namespace
+
 struct HttpServer::Impl {
   ServerConfig config;
   asio::io_context ioc;
@@ -370,6 +491,17 @@ struct HttpServer::Impl {
   };
   std::vector<RouteEntry> routes;
   std::atomic<bool> running{false};
+
+  // The TLS context new connections get (null: plain HTTP); LoadTls puts a
+  // new one in, and each connection holds on to the one it started with.
+  mutable Mutex tls_mu;
+  std::shared_ptr<ssl::context> tls SB_GUARDED_BY(tls_mu);
+  std::shared_ptr<ssl::context> Tls() const {
+    MutexLock lock(tls_mu);
+    return tls;
+  }
+  std::atomic<std::uint64_t> handshakes_ok{0};
+  std::atomic<std::uint64_t> handshakes_failed{0};
   // Requests that matched no route (or not its method).
   RouteStats unmatched{.method = "other", .route = "unmatched"};
 
@@ -451,7 +583,18 @@ struct HttpServer::Impl {
     };
     for (const RouteEntry& e : routes) add(*e.stats);
     add(unmatched);
-    return "# HELP switchboard_http_requests_total HTTP requests served, by route and status.\n"
+    std::string tls_lines;
+    if (Tls()) {
+      tls_lines =
+          "# HELP switchboard_tls_handshakes_total TLS handshakes, by result.\n"
+          "# TYPE switchboard_tls_handshakes_total counter\n"
+          "switchboard_tls_handshakes_total{result=\"ok\"} " +
+          std::to_string(handshakes_ok.load(std::memory_order_relaxed)) +
+          "\nswitchboard_tls_handshakes_total{result=\"failed\"} " +
+          std::to_string(handshakes_failed.load(std::memory_order_relaxed)) + "\n";
+    }
+    return tls_lines +
+           "# HELP switchboard_http_requests_total HTTP requests served, by route and status.\n"
            "# TYPE switchboard_http_requests_total counter\n" +
            count_lines +
            "# HELP switchboard_http_request_duration_seconds Time from a request's first byte "
@@ -518,16 +661,50 @@ struct HttpServer::Impl {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection: plain (beast::tcp_stream) or TLS (TlsStream).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  Session(tcp::socket socket, HttpServer::Impl& impl) : stream_(std::move(socket)), impl_(impl) {}
+  Session(tcp::socket socket, HttpServer::Impl& impl) requires(!kTls)
+      : stream_(std::move(socket)), impl_(impl) {}
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> tls,
+          HttpServer::Impl& impl) requires(kTls)
+      : tls_(std::move(tls)), stream_(std::move(socket), *tls_), impl_(impl) {}
 
   void Start() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::Read, shared_from_this()));
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->Read();
+      }
+    });
   }
 
  private:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // A client gets as long to finish its handshake as to send a request.
+  void Handshake() {
+    Lowest().expires_after(std::chrono::seconds(impl_.config.request_timeout_seconds));
+    stream_.async_handshake(
+        ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+          if (ec) {
+            self->impl_.handshakes_failed.fetch_add(1, std::memory_order_relaxed);
+            log::Debug("http", "TLS handshake failed", {{"error", ec.message()}});
+            return;  // the socket closes with the session
+          }
+          self->impl_.handshakes_ok.fetch_add(1, std::memory_order_relaxed);
+          self->Read();
+        });
+  }
+
   // A request is read in three steps: the raw header block (to refuse
   // folded lines, which Beast would unfold), the parsed header (to refuse
   // transfer codings before any body is read), then the body.
@@ -536,7 +713,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(static_cast<std::uint64_t>(impl_.config.max_body_bytes));
     request_ = HttpRequest();
-    stream_.expires_after(std::chrono::seconds(impl_.config.request_timeout_seconds));
+    Lowest().expires_after(std::chrono::seconds(impl_.config.request_timeout_seconds));
     ReadHeaderBytes();
   }
 
@@ -565,7 +742,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static bool Quiet(beast::error_code ec) {
     return ec == asio::error::eof || ec == http::error::end_of_stream ||
            ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-           ec == asio::error::connection_reset;
+           ec == asio::error::connection_reset || ec == ssl::error::stream_truncated;
   }
 
   // The header block is in the buffer: parse it here, check its framing,
@@ -644,7 +821,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req.body = std::move(msg.body());
     beast::error_code addr_ec;
-    const auto remote = stream_.socket().remote_endpoint(addr_ec);
+    const auto remote = Lowest().socket().remote_endpoint(addr_ec);
     if (!addr_ec) req.remote = remote.address().to_string();
     for (const auto& f : msg) {
       std::string name(f.name_string());
@@ -691,6 +868,7 @@ class Session : public std::enable_shared_from_this<Session> {
              "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
     res->set("X-Frame-Options", "DENY");
     res->set("Referrer-Policy", "no-referrer");
+    if constexpr (kTls) res->set("Strict-Transport-Security", "max-age=31536000");
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->keep_alive(keep_alive);
     res->body() = std::move(r.body);
@@ -705,11 +883,21 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      // close_notify, then the TCP half-close, within the request deadline.
+      Lowest().expires_after(std::chrono::seconds(impl_.config.request_timeout_seconds));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ec;
+        self->Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+      });
+    } else {
+      beast::error_code ec;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // TLS: the context this connection started with
+  Stream stream_;
   beast::flat_buffer buffer_;
   HttpServer::Impl& impl_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -720,15 +908,19 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void Accept(HttpServer::Impl& impl) {
-  impl.acceptor.async_accept(asio::make_strand(impl.ioc),
-                             [&impl](beast::error_code ec, tcp::socket socket) {
-                               if (ec) {
-                                 if (!impl.running) return;
-                               } else {
-                                 std::make_shared<Session>(std::move(socket), impl)->Start();
-                               }
-                               if (impl.running) Accept(impl);
-                             });
+  impl.acceptor.async_accept(
+      asio::make_strand(impl.ioc), [&impl](beast::error_code ec, tcp::socket socket) {
+        if (ec) {
+          if (!impl.running) return;
+        } else {
+          if (auto tls = impl.Tls()) {
+            std::make_shared<Session<TlsStream>>(std::move(socket), std::move(tls), impl)->Start();
+          } else {
+            std::make_shared<Session<beast::tcp_stream>>(std::move(socket), impl)->Start();
+          }
+        }
+        if (impl.running) Accept(impl);
+      });
 }
 
 }  // namespace
@@ -770,7 +962,28 @@ HttpResponse HttpServer::Dispatch(HttpRequest& request) const {
   return r;
 }
 
+bool HttpServer::tls() const { return !impl_->config.tls_cert.empty(); }
+
+Status HttpServer::LoadTls() {
+  if (!tls()) return Status::FailedPrecondition("TLS is not configured ([server] tls_cert)");
+  auto loaded = MakeTlsContext(impl_->config);
+  if (!loaded) return loaded.error();
+  {
+    MutexLock lock(impl_->tls_mu);
+    impl_->tls = std::move(loaded->context);
+  }
+  const std::int64_t now = std::time(nullptr);
+  log::Write(loaded->not_after < now ? log::Level::kWarn : log::Level::kInfo, "http",
+             loaded->not_after < now ? "TLS certificate loaded, and it has expired"
+                                     : "TLS certificate loaded",
+             {{"certificate", impl_->config.tls_cert},
+              {"serial", loaded->serial},
+              {"not_after", FormatTimestamp(loaded->not_after * kMicrosPerSecond)}});
+  return Status::Ok();
+}
+
 Status HttpServer::Start() {
+  if (tls() && !impl_->Tls()) SB_RETURN_IF_ERROR(LoadTls());
   beast::error_code ec;
   auto addr = asio::ip::make_address(impl_->config.listen, ec);
   if (ec)

@@ -7,6 +7,10 @@
 // connection. Each response is JSON with a
 // request id; errors carry a stable code and a message a person can act on.
 //
+// TLS: with [server] tls_cert and tls_key set the listener speaks only TLS
+// (1.2 or 1.3, ECDHE with AEAD ciphers, ALPN http/1.1, no session tickets)
+// and every response carries Strict-Transport-Security.
+//
 // Threading: `threads` Asio worker threads; handlers run on them and must be
 // thread-safe. A handler that would wait for a durable write returns a
 // Deferred response instead, so a few threads serve many writes in flight. Start() returns once
@@ -162,6 +166,15 @@ class HttpServer {
   std::vector<std::pair<std::string, std::string>> Routes() const;
   // Routes one request in process, as a connection would (used by tests).
   HttpResponse Dispatch(HttpRequest& request) const;
+
+  // Reads [server] tls_cert (a PEM certificate, its chain after it) and
+  // tls_key into a new TLS context for the connections accepted from then on;
+  // those already open keep theirs. On error, which names the file, the
+  // context in use (if any) stays. Start() calls it when TLS is configured
+  // and nothing is loaded yet; `serve` calls it again on SIGHUP.
+  Status LoadTls();
+  // Whether the listener speaks TLS.
+  bool tls() const;
 
   Status Start();
   void Stop();
