@@ -283,6 +283,8 @@ Prepared SetUpCampaign(server::App& app, int callers, const TemplateSpec& spec) 
     c.ends_at = now + 28 * kMicrosPerDay;
     SB_RETURN_IF_ERROR(phonebank::Validate(c, app.policy(), app.tree()));
     c.pace = PaceForBench();  // beyond Validate's limits on purpose; see above
+    if (spec.recall_minutes >= 0) c.recall_minutes = spec.recall_minutes;
+    if (spec.max_passes >= 0) c.max_passes = spec.max_passes;
     SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, app.tree(), c, now));
     SB_ASSIGN_OR_RETURN(
         p.targets, phonebank::SetState(tx, app.tree(), c, phonebank::CampaignState::kLive, now));
@@ -419,6 +421,14 @@ Prepared PrepareTemplate(const LoadOptions& o, const TemplateSpec& spec) {
 // ---- run -----------------------------------------------------------------------
 
 RunStart StartRun(const LoadOptions& o) {
+  RunStart r = ReadTokens(o);
+  r.run_dir = o.dir + "/run";
+  fs::remove_all(r.run_dir);
+  if (RunCommand({"/bin/cp", "-a", o.dir + "/template", r.run_dir}) != 0) Die("copy");
+  return r;
+}
+
+RunStart ReadTokens(const LoadOptions& o) {
   RunStart r;
   std::ifstream tf(o.dir + "/tokens.txt");
   if (!tf) Die("no " + o.dir + "/tokens.txt: run `prepare` first");
@@ -432,10 +442,6 @@ RunStart StartRun(const LoadOptions& o) {
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
-
-  r.run_dir = o.dir + "/run";
-  fs::remove_all(r.run_dir);
-  if (RunCommand({"/bin/cp", "-a", o.dir + "/template", r.run_dir}) != 0) Die("copy");
   return r;
 }
 

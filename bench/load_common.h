@@ -114,6 +114,11 @@ struct TemplateSpec {
   std::vector<phonebank::SurveyQuestion> survey;
   int enrol_connections = 1;  // callers enrolled at once
   bool progress = false;      // progress lines on stderr
+  // The campaign's recall interval and passes, set past Validate's limits
+  // like its pace; -1 keeps the defaults. The soak (bench/soak.py) uses 0
+  // and a very large number so that no_answer members come straight back.
+  int recall_minutes = -1;
+  int max_passes = -1;
 };
 
 struct Prepared {
@@ -142,6 +147,8 @@ struct RunStart {
 
 // Reads D/tokens.txt, raises the open-file limit and copies the template.
 RunStart StartRun(const LoadOptions& o);
+// The same without the copy, for a server someone else started.
+RunStart ReadTokens(const LoadOptions& o);
 
 // A request as the callers send it, with the caller's bearer token.
 std::string PostRequest(const std::string& path, const std::string& token, const std::string& body);
