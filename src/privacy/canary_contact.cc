@@ -1,5 +1,6 @@
 #include "privacy/canary_contact.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <string>
@@ -15,22 +16,30 @@ namespace switchboard::privacy {
 namespace {
 
 // The exports whose file carried register member `member`: those whose
-// export.produce event names it.
+// export.produce event names it. Exports are few and the audit log is not:
+// each export's own event is read by its sequence number, never the log.
 Result<std::vector<CanaryRef>> ExportsCarrying(store::Tx& tx, MemberId member) {
-  audit::QueryFilter f;
-  f.member = member.value();
-  f.action = "export.produce";
-  f.limit = 1000;
-  SB_ASSIGN_OR_RETURN(std::vector<audit::Event> events, audit::AuditLog::Query(tx, f));
+  struct Produced {
+    ExportId id;
+    AccountId requester;
+    std::int64_t seq;
+  };
+  std::vector<Produced> produced;
+  SB_RETURN_IF_ERROR(tx.Query(
+      "SELECT id, requested_by, produce_seq FROM exports WHERE produce_seq IS NOT NULL ORDER BY "
+      "produce_seq",
+      {}, [&](const store::Row& r) {
+        produced.push_back({ExportId(r.Int(0)), AccountId(r.Int(1)), r.Int(2)});
+        return true;
+      }));
   std::vector<CanaryRef> out;
-  for (const audit::Event& e : events) {
-    if (e.decision != "allow") continue;
-    SB_RETURN_IF_ERROR(tx.Query(
-        "SELECT id, requested_by FROM exports WHERE produce_seq = $1", {e.seq},
-        [&](const store::Row& r) {
-          out.push_back(CanaryRef{member.value(), ExportId(r.Int(0)), AccountId(r.Int(1))});
-          return false;
-        }));
+  for (const Produced& p : produced) {
+    SB_ASSIGN_OR_RETURN(audit::Event e, audit::AuditLog::EventAt(tx, p.seq));
+    if (e.action != "export.produce" || e.decision != "allow") continue;
+    if (std::find(e.members.begin(), e.members.end(), member.value()) == e.members.end()) {
+      continue;
+    }
+    out.push_back(CanaryRef{member.value(), p.id, p.requester});
   }
   return out;
 }
