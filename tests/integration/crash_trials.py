@@ -98,7 +98,8 @@ class CrashTrials(crash_test.ImportCrashChecks, DataDirTest):
             self.figures[kind] = (len(seeds), time.monotonic() - k0)
         print("\nR3 " + ", ".join(f"{k}: {n} trials in {s:.0f} s"
                                   for k, (n, s) in self.figures.items())
-              + f"; {time.monotonic() - t0:.0f} s in all, 0 failures", flush=True)
+              + f"; {time.monotonic() - t0:.0f} s in all (failures, if any, below with "
+              "their seeds)", flush=True)
 
     # ---- import -----------------------------------------------------------------
 
