@@ -88,6 +88,26 @@ bench: build
 	@scripts/setup.sh --bench
 	@scripts/run-bench.sh $(BUILD)
 
+# Issue 19, TARGETS R3 and R7 (docs/operations.md, "Crash trials and the
+# soak"). crash-trials: kill -9 at random points, CRASH_TRIALS of them shared
+# by import, e-mail sending and phone-bank calling; SWITCHBOARD_CRASH_SEED and
+# SWITCHBOARD_CRASH_REPLAY replay. soak: phone-bank and e-mail load for
+# SB_SOAK_SECONDS (an hour) at SB_SOAK_CALL_RATE and SB_SOAK_MAIL_RATE (half
+# of P3's and P6's peaks); the report goes to $(SOAK_DIR)/soak.md and .csv.
+CRASH_TRIALS ?= 102
+SOAK_DIR ?= build/soak
+.PHONY: crash-trials soak
+crash-trials: build
+	@scripts/setup.sh --bench
+	cd tests/integration && SWITCHBOARD_BIN=$(abspath $(BUILD))/switchboard \
+	  SB_PHONEBANK_LOAD=$(abspath $(BUILD))/bench/phonebank_load SB_SOURCE_DIR=$(CURDIR) \
+	  SWITCHBOARD_CRASH_TRIALS=$(CRASH_TRIALS) /usr/bin/python3 -m unittest -v crash_trials
+
+soak: build
+	@scripts/setup.sh --bench
+	/usr/bin/python3 bench/soak.py --bin $(BUILD)/switchboard \
+	  --load $(BUILD)/bench/phonebank_load --dir $(SOAK_DIR)
+
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 

@@ -331,6 +331,8 @@ Prepared SetUpCampaign(server::App& app, int callers, const TemplateSpec& spec) 
     c.ends_at = now + 28 * kMicrosPerDay;
     SB_RETURN_IF_ERROR(phonebank::Validate(c, app.policy(), app.tree()));
     c.pace = PaceForBench();  // beyond Validate's limits on purpose; see above
+    if (spec.recall_minutes >= 0) c.recall_minutes = spec.recall_minutes;
+    if (spec.max_passes >= 0) c.max_passes = spec.max_passes;
     SB_ASSIGN_OR_RETURN(c.id, phonebank::InsertCampaign(tx, app.tree(), c, now));
     SB_ASSIGN_OR_RETURN(
         p.targets, phonebank::SetState(tx, app.tree(), c, phonebank::CampaignState::kLive, now));
@@ -468,20 +470,7 @@ Prepared PrepareTemplate(const LoadOptions& o, const TemplateSpec& spec) {
 // ---- run -----------------------------------------------------------------------
 
 RunStart StartRun(const LoadOptions& o) {
-  RunStart r;
-  std::ifstream tf(o.dir + "/tokens.txt");
-  if (!tf) Die("no " + o.dir + "/tokens.txt: run `prepare` first");
-  tf >> r.campaign;
-  for (std::string t; tf >> t && static_cast<int>(r.tokens.size()) < o.callers;) {
-    r.tokens.push_back(t);
-  }
-  if (static_cast<int>(r.tokens.size()) < o.callers) Die("tokens.txt holds fewer callers");
-
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  rl.rlim_cur = rl.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &rl);
-
+  RunStart r = ReadTokens(o);
   r.run_dir = o.dir + "/run";
   fs::remove_all(r.run_dir);
   if (RunCommand({"/bin/cp", "-a", o.dir + "/template", r.run_dir}) != 0) Die("copy");
@@ -495,6 +484,23 @@ RunStart StartRun(const LoadOptions& o) {
     AdminSql(run, "CREATE DATABASE " + db + "_run TEMPLATE " + db);
     SetConfigValue(r.run_dir, "store", {{"url", TomlString(run)}});
   }
+  return r;
+}
+
+RunStart ReadTokens(const LoadOptions& o) {
+  RunStart r;
+  std::ifstream tf(o.dir + "/tokens.txt");
+  if (!tf) Die("no " + o.dir + "/tokens.txt: run `prepare` first");
+  tf >> r.campaign;
+  for (std::string t; tf >> t && static_cast<int>(r.tokens.size()) < o.callers;) {
+    r.tokens.push_back(t);
+  }
+  if (static_cast<int>(r.tokens.size()) < o.callers) Die("tokens.txt holds fewer callers");
+
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
   return r;
 }
 

@@ -118,6 +118,11 @@ struct TemplateSpec {
   std::vector<phonebank::SurveyQuestion> survey;
   int enrol_connections = 1;  // callers enrolled at once
   bool progress = false;      // progress lines on stderr
+  // The campaign's recall interval and passes, set past Validate's limits
+  // like its pace; -1 keeps the defaults. The soak (bench/soak.py) uses 0
+  // and a very large number so that no_answer members come straight back.
+  int recall_minutes = -1;
+  int max_passes = -1;
 };
 
 struct Prepared {
@@ -150,6 +155,8 @@ struct RunStart {
 RunStart StartRun(const LoadOptions& o);
 // Removes D/run and drops its PostgreSQL database, if it has one.
 void EndRun(const std::string& run_dir);
+// The same without the copy, for a server someone else started.
+RunStart ReadTokens(const LoadOptions& o);
 
 // A request as the callers send it, with the caller's bearer token.
 std::string PostRequest(const std::string& path, const std::string& token, const std::string& body);

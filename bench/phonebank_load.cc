@@ -10,6 +10,7 @@
 //   phonebank_load run     --dir D --bin build/release/switchboard [--seconds 15]
 //                          [--warmup 3] [--rate 0] [--server-threads N] [--readers N]
 //                          [--allow-errors]
+//                          [--attach PORT] [--report-every S] [--outcome no_answer]
 //
 // `prepare` builds D/template once (not measured): `init`, the bench policy
 // (the default with calling hours 00:00-24:00, as the demo's), N generated
@@ -42,6 +43,12 @@
 // with nobody to call (unless --allow-errors: a scenario that expects some),
 // a caller never answered, no request answered inside the window, or the
 // checks above.
+// For the soak (bench/soak.py, TARGETS R7): `prepare --recall-minutes 0
+// --max-passes N` makes no_answer members come straight back, `run --outcome
+// no_answer` records only that, so that a small audience lasts an hour;
+// `--attach PORT` drives a server the caller started (no copy, no checks:
+// they are the caller's); `--report-every S` prints one JSON line per S
+// seconds with that interval's latency per route, refusals and I/O errors.
 // clang-format off
 #include <utility>  // first: Asio 1.74 uses std::exchange without including it
 // clang-format on
@@ -76,6 +83,11 @@ struct Options : LoadOptions {
   int server_threads = 0;  // 0: keep the template's (prepare writes 64)
   int readers = 0;         // 0: as many as server threads
   bool allow_errors = false;
+  int attach_port = 0;     // 0: start a server on a copy of the template
+  double report_every = 0;
+  bool only_no_answer = false;
+  int recall_minutes = -1;
+  int max_passes = -1;
   Options()
       : LoadOptions(/*members=*/200000, /*callers=*/1000, /*rate=*/0, /*seconds=*/15,
                     /*warmup=*/3) {}
@@ -90,6 +102,18 @@ Options ParseArgs(int argc, char** argv) {
       o.readers = std::stoi(value());
     } else if (key == "--allow-errors") {
       o.allow_errors = true;
+    } else if (key == "--attach") {
+      o.attach_port = std::stoi(value());
+    } else if (key == "--report-every") {
+      o.report_every = std::stod(value());
+    } else if (key == "--outcome") {
+      const std::string v = value();
+      if (v != "no_answer") Die("--outcome: only no_answer");
+      o.only_no_answer = true;
+    } else if (key == "--recall-minutes") {
+      o.recall_minutes = std::stoi(value());
+    } else if (key == "--max-passes") {
+      o.max_passes = std::stoi(value());
     } else {
       return false;
     }
@@ -120,7 +144,20 @@ int Prepare(const Options& o) {
                  {"volunteer", "How keen are they to help out? (1-5)", "scale", {}}};
   spec.enrol_connections = 4;
   spec.progress = true;
+  spec.recall_minutes = o.recall_minutes;
+  spec.max_passes = o.max_passes;
   const Prepared p = PrepareTemplate(o, spec);
+  {
+    // The organiser's password (shared with the synthetic callers), for the
+    // soak's e-mail load; readable by this user only.
+    const std::string path = o.dir + "/organiser.password";
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f || std::fprintf(f, "%s\n", p.password.c_str()) < 0 || std::fclose(f) != 0) {
+      Die("cannot write " + path);
+    }
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
   std::printf("%s\n", json{{"members", o.members},
                            {"callers", o.callers},
                            {"campaign", p.campaign},
@@ -144,6 +181,10 @@ struct Stats {
   std::map<std::string, std::uint64_t> refusals;
   std::uint64_t io_errors = 0;
   std::uint64_t exhausted = 0;  // "nobody is left to call"
+  // Since the last --report-every line.
+  std::vector<std::uint32_t> interval_us[kRoutes];
+  std::map<std::string, std::uint64_t> interval_refusals;
+  std::uint64_t interval_io_errors = 0;
 };
 
 class Load;
@@ -194,11 +235,17 @@ class Load {
 
   void Run() {
     for (auto& c : callers_) c->Start();
+    if (o_.report_every > 0) ScheduleReport(start_);
     ioc_.run();
   }
   int Unanswered() const {
     return static_cast<int>(std::count_if(callers_.begin(), callers_.end(),
                                           [](const auto& c) { return !c->answered(); }));
+  }
+
+  void IoError() {
+    ++stats_.io_errors;
+    ++stats_.interval_io_errors;
   }
 
   asio::io_context& ioc() { return ioc_; }
@@ -226,6 +273,45 @@ class Load {
   Stats stats_;
   SteadyClock::time_point start_, window_start_, window_end_;
   std::chrono::nanoseconds interval_{0};
+  asio::steady_timer report_timer_{ioc_};
+
+  // One JSON line per interval, from the load's own thread.
+  void ScheduleReport(SteadyClock::time_point last) {
+    const auto next =
+        last + std::chrono::microseconds(static_cast<std::int64_t>(o_.report_every * 1e6));
+    report_timer_.expires_at(std::min(next, window_end_));
+    report_timer_.async_wait([this, last, next](beast::error_code) {
+      const auto now = SteadyClock::now();
+      const double secs = std::chrono::duration<double>(now - last).count();
+      json routes;
+      std::uint64_t answered = 0;
+      for (int r = 0; r < kRoutes; ++r) {
+        auto& v = stats_.interval_us[r];
+        answered += v.size();
+        routes[kRouteNames[r]] = {{"answered", v.size()},
+                                  {"per_second", static_cast<double>(v.size()) / secs}};
+        if (!v.empty()) {
+          std::sort(v.begin(), v.end());
+          routes[kRouteNames[r]]["p50_ms"] = Quantile(v, 0.50) / 1000.0;
+          routes[kRouteNames[r]]["p99_ms"] = Quantile(v, 0.99) / 1000.0;
+          routes[kRouteNames[r]]["max_ms"] = v.back() / 1000.0;
+        }
+        v.clear();
+      }
+      json line{{"at_seconds", std::chrono::duration<double>(now - start_).count()},
+                {"interval_seconds", secs},
+                {"answered", answered},
+                {"routes", routes},
+                {"refusals", stats_.interval_refusals},
+                {"io_errors", stats_.interval_io_errors},
+                {"exhausted_callers", stats_.exhausted}};
+      stats_.interval_refusals.clear();
+      stats_.interval_io_errors = 0;
+      std::printf("%s\n", line.dump().c_str());
+      std::fflush(stdout);
+      if (now < window_end_) ScheduleReport(next);
+    });
+  }
 };
 
 Caller::Caller(Load& load, int index, const std::string& token)
@@ -251,7 +337,7 @@ void Caller::Connect() {
       tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(load_.port())),
       [self = shared_from_this()](beast::error_code ec) {
         if (ec) {
-          ++self->load_.stats().io_errors;
+          self->load_.IoError();
           return self->Retry();
         }
         self->socket_.set_option(tcp::no_delay(true));
@@ -290,11 +376,13 @@ void Caller::Send() {
   if (step_ == kNext) cycle_due_ = due_;
   const std::string* req = &req_[step_];
   // As the sandbox decides (connector.cc): a third of calls are not answered.
-  if (step_ == kOutcome && call_id_ % 3 == 0) req = &req_outcome_no_answer_;
+  if (step_ == kOutcome && (call_id_ % 3 == 0 || load_.options().only_no_answer)) {
+    req = &req_outcome_no_answer_;
+  }
   asio::async_write(
       socket_, asio::buffer(*req), [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec) {
-          ++self->load_.stats().io_errors;
+          self->load_.IoError();
           return self->Retry();
         }
         self->parser_.emplace();
@@ -308,7 +396,7 @@ void Caller::OnResponse(beast::error_code ec) {
   const auto now = SteadyClock::now();
   Stats& s = load_.stats();
   if (ec) {
-    ++s.io_errors;
+    load_.IoError();
     return Retry();
   }
   const auto& res = parser_->get();
@@ -316,8 +404,10 @@ void Caller::OnResponse(beast::error_code ec) {
   const bool ok = status >= 200 && status < 300;
   const bool in_window = load_.InWindow(now);
   if (in_window) {
-    s.latency_us[step_].push_back(static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - due_).count()));
+    const auto us = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - due_).count());
+    s.latency_us[step_].push_back(us);
+    if (load_.options().report_every > 0) s.interval_us[step_].push_back(us);
   }
   Route next_step = kNext;
   if (ok) {
@@ -348,6 +438,7 @@ void Caller::OnResponse(beast::error_code ec) {
     }
   } else {
     ++s.refusals[std::string(kRouteNames[step_]) + " " + std::to_string(status)];
+    ++s.interval_refusals[std::string(kRouteNames[step_]) + " " + std::to_string(status)];
     // Start again from next: it returns the lease still held, if any.
     next_step = kNext;
   }
@@ -403,7 +494,26 @@ json CheckRecorded(const Options& o, const std::string& data_dir, std::int64_t c
           {"audit_verify_exit", r.audit_verify_exit}};
 }
 
+// Drives a server the caller started and owns: prints the totals, no checks.
+int RunAttached(const Options& o) {
+  const RunStart r = ReadTokens(o);
+  Load load(o, o.attach_port, r.campaign, r.tokens);
+  load.Run();
+  Stats& s = load.stats();
+  json answered;
+  for (int i = 0; i < kRoutes; ++i) answered[kRouteNames[i]] = s.ok_total[i];
+  std::printf("%s\n", json{{"done", true},
+                           {"answered_2xx", answered},
+                           {"refusals", s.refusals},
+                           {"io_errors", s.io_errors},
+                           {"exhausted_callers", s.exhausted}}
+                          .dump()
+                          .c_str());
+  return 0;
+}
+
 int Run(const Options& o) {
+  if (o.attach_port > 0) return RunAttached(o);
   const auto [campaign, tokens, run_dir] = StartRun(o);
   if (o.server_threads > 0) {
     WriteServerConfig(run_dir, o.server_threads, o.readers > 0 ? o.readers : o.server_threads);

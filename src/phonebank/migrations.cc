@@ -184,6 +184,14 @@ CREATE INDEX calls_active ON calls(campaign_id)
 // in [telephony]) and how long the member's phone rings; NULL: the server's
 // defaults. A call records what its connection used, so that an edit while
 // it rings changes nothing for it and the carrier's log can be matched.
+// Version 19: every call still live in any of the five states a connector
+// uses, so that settling the sandbox's due calls on each connect (and the
+// reconciliation at start) reads the calls going on, not every call ever made.
+constexpr const char* kV19Live = R"sql(
+CREATE INDEX calls_live ON calls(state)
+  WHERE state IN ('calling_you', 'calling_member', 'connected', 'ringing', 'answered');
+)sql";
+
 constexpr const char* kV18CallerId = R"sql(
 ALTER TABLE campaigns ADD COLUMN caller_id_number TEXT;
 ALTER TABLE campaigns ADD COLUMN ring_seconds {{int}};
@@ -201,6 +209,7 @@ constexpr store::Migration kSteps[] = {
     {17, "phonebank", "sip legs", kV17SipLegs},
     {17, "phonebank", "an index of the calls going on now", kV17Active},
     {18, "phonebank", "a campaign's caller ID and ring time", kV18CallerId},
+    {19, "phonebank", "an index of every live call", kV19Live},
 };
 
 }  // namespace

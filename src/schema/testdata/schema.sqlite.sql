@@ -574,3 +574,5 @@ CREATE TABLE contact_suppressions (
   created_at INTEGER NOT NULL,
   UNIQUE (kind, blind_index)
 );
+CREATE INDEX calls_live ON calls(state)
+  WHERE state IN ('calling_you', 'calling_member', 'connected', 'ringing', 'answered');
