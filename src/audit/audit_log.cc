@@ -344,7 +344,11 @@ class JsonWriter {
 
 }  // namespace
 
-void EncodeTo(const Event& e, std::string& s) {
+namespace {
+
+// Encode()'s bytes up to the seq: `{"action":...` through "rule", without
+// the closing brace. Every key after "rule" is "seq" or "v".
+void EncodeHeadTo(const Event& e, std::string& s) {
   // An upper bound: keys and integers take under 400 bytes; a string at
   // most 6 bytes per byte (\u00XX) plus quotes and a comma.
   size_t bound = 400 + 21 * e.members.size();
@@ -396,39 +400,92 @@ void EncodeTo(const Event& e, std::string& s) {
   opt_int("on_behalf_of", e.on_behalf_of);
   str("request_id", e.request_id);
   str("rule", e.rule);
-  opt_int("seq", e.seq);
-  opt_int("v", 1);
-  w.Raw('}');
   s.resize(static_cast<size_t>(w.end() - s.data()));
 }
 
-Result<Appended> AuditLog::Append(Tx& tx, Event event) {
-  SB_RETURN_IF_ERROR(ValidateEvent(event));
+// The rest of the encoding after a head of `head_size` bytes: the seq, the
+// format version and the closing brace. At most 40 bytes.
+size_t EncodeTail(size_t head_size, std::int64_t seq, char* out) {
+  char* p = out;
+  if (head_size > 1) *p++ = ',';
+  constexpr std::string_view kSeq = "\"seq\":";
+  p = std::copy(kSeq.begin(), kSeq.end(), p);
+  p = std::to_chars(p, p + 20, seq).ptr;
+  constexpr std::string_view kEnd = ",\"v\":1}";
+  p = std::copy(kEnd.begin(), kEnd.end(), p);
+  return static_cast<size_t>(p - out);
+}
+constexpr size_t kMaxTail = 40;
+
+// The INSERT's parameters, in its order.
+enum Param { kSeqParam = 0, kBodyParam = 14 };
+
+Result<std::int64_t> NextSeq(Tx& tx) {
+  if (auto next = tx.GetMemo(Tx::Memo::kAuditNextSeq)) return *next;
   if (tx.dialect() == store::Dialect::kPostgres) {
     // Serialises appenders across connections and processes until commit, so
-    // two transactions never pick the same seq (re-entrant: cheap after the
-    // first append of a group).
+    // two transactions never pick the same seq (held to the end of the
+    // transaction: the memo stands for it after the first append).
     SB_RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock(7317)").status());
   }
-  SB_ASSIGN_OR_RETURN(event.seq,
-                      tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events"));
-  std::string body = Encode(event);
-  Appended out{event.seq, LeafHash(body)};
-  const Value params[] = {
-      event.seq, event.at, OrNull(event.actor), OrNull(event.on_behalf_of),
-      // `event` is our own copy, encoded already: its strings move.
-      Value(std::move(event.action)), OrNull(std::move(event.decision)),
-      OrNull(std::move(event.rule)), OrNull(event.grant_id),
+  return tx.QueryInt("SELECT COALESCE(MAX(seq), -1) + 1 FROM audit_events");
+}
+
+}  // namespace
+
+void EncodeTo(const Event& e, std::string& s) {
+  EncodeHeadTo(e, s);
+  const size_t head = s.size();
+  s.resize(head + kMaxTail);
+  s.resize(head + EncodeTail(head, e.seq, s.data() + head));
+}
+
+Result<PreparedEvent> AuditLog::Prepare(Event event) {
+  SB_RETURN_IF_ERROR(ValidateEvent(event));
+  std::string head;
+  EncodeHeadTo(event, head);
+  PreparedEvent::Params params = {
+      Value(),  // seq
+      Value(event.at),
+      OrNull(event.actor),
+      OrNull(event.on_behalf_of),
+      Value(std::move(event.action)),
+      OrNull(std::move(event.decision)),
+      OrNull(std::move(event.rule)),
+      OrNull(event.grant_id),
       event.members.empty() ? Value() : Value(JoinInts(event.members)),
       event.field_classes.empty() ? Value() : Value(JoinStrings(event.field_classes)),
-      OrNull(event.campaign), OrNull(event.contest), OrNull(std::move(event.request_id)),
-      OrNull(std::move(event.client)), Value::Bytes(std::move(body)), OrNull(event.message)};
+      OrNull(event.campaign),
+      OrNull(event.contest),
+      OrNull(std::move(event.request_id)),
+      OrNull(std::move(event.client)),
+      Value(),  // body
+      OrNull(event.message)};
+  return PreparedEvent(std::move(head), std::move(params));
+}
+
+Result<Appended> AuditLog::Append(Tx& tx, Event event) {
+  SB_ASSIGN_OR_RETURN(PreparedEvent prepared, Prepare(std::move(event)));
+  return Append(tx, prepared);
+}
+
+Result<Appended> AuditLog::Append(Tx& tx, PreparedEvent& event) {
+  SB_ASSIGN_OR_RETURN(const std::int64_t seq, NextSeq(tx));
+  char tail[kMaxTail];
+  const std::string_view tail_view(tail, EncodeTail(event.head_.size(), seq, tail));
+  std::string body;
+  body.reserve(event.head_.size() + tail_view.size());
+  body.append(event.head_).append(tail_view);
+  Appended out{seq, event.hash_.Finish(tail_view)};
+  event.params_[kSeqParam] = seq;
+  event.params_[kBodyParam] = Value::Bytes(std::move(body));
   SB_RETURN_IF_ERROR(
       tx.Exec("INSERT INTO audit_events (seq, at, actor, on_behalf_of, action, "
               "decision, rule, grant_id, members, field_classes, campaign, "
               "contest, request_id, client, body, message) VALUES ($1, $2, $3, $4, $5, "
               "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-              store::Params(params, std::size(params))));
+              store::Params(event.params_.data(), event.params_.size())));
+  tx.SetMemo(Tx::Memo::kAuditNextSeq, seq + 1);
   return out;
 }
 

@@ -13,6 +13,9 @@
 // gap: the next append reuses its number. Appenders are serialised until
 // commit by SQLite's single writer and, on PostgreSQL, by a transaction-level
 // advisory lock (7317), so even several processes never pick the same seq.
+// Within one transaction (a group of Write()s) the next seq is read once and
+// then kept as a store memo, which the store forgets on every rollback, whole
+// or to a savepoint, and at commit.
 //
 // The in-memory tree: Append() does not touch it, because it cannot know
 // whether the caller's transaction will commit. Instead the tree follows the
@@ -43,6 +46,7 @@
 // serialised by an internal mutex; the static functions are stateless.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -102,6 +106,28 @@ void EncodeTo(const Event& e, std::string& out);
 struct Appended {
   std::int64_t seq = 0;
   Hash leaf_hash{};
+};
+
+// An event validated, encoded and hashed up to its seq, before the
+// transaction that appends it (AuditLog::Prepare). Preparing on the calling
+// thread leaves the writer thread, which runs every caller's transaction in
+// turn, only the seq to splice in, the last block of the leaf hash and the
+// row to insert. Append() reads it without using it up: a Write() callback
+// may run twice. Movable; not thread-safe.
+class PreparedEvent {
+ public:
+  PreparedEvent(PreparedEvent&&) = default;
+  PreparedEvent& operator=(PreparedEvent&&) = default;
+
+ private:
+  friend class AuditLog;
+  using Params = std::array<store::Value, 16>;  // the INSERT's, in its order
+  PreparedEvent(std::string head, Params params)
+      : head_(std::move(head)), hash_(head_), params_(std::move(params)) {}
+
+  std::string head_;      // Encode()'s bytes before the seq
+  PartialLeafHash hash_;  // the leaf hash of head_, to finish with the seq
+  Params params_;         // seq and body set by each Append
 };
 
 struct QueryFilter {
@@ -169,6 +195,13 @@ class AuditLog {
   // Validates the event, gives it the next seq and inserts it in `tx`.
   // Returns its seq and leaf hash. The in-memory tree is not touched (see above).
   static Result<Appended> Append(store::Tx& tx, Event event);
+  // The same in two steps: Prepare() validates and encodes (kInvalidArgument
+  // as Append), outside the transaction; Append() gives the prepared event
+  // the next seq and inserts it. The next seq is read once per transaction
+  // (MAX(seq) + 1) and then kept as a store memo (store.h), which the store
+  // forgets on any rollback, so a rolled-back append never leaves a gap.
+  static Result<PreparedEvent> Prepare(Event event);
+  static Result<Appended> Append(store::Tx& tx, PreparedEvent& event);
 
   // Ties this log to its checkpoint log (not owned; must outlive this).
   // Without one, checkpoints are only stored in the database.

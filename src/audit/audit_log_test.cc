@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -274,6 +275,115 @@ TEST_P(AuditLogTest, RolledBackAppendLeavesNoTrace) {
   const VerifyReport r = Verify();
   EXPECT_TRUE(r.ok) << r.reason;
   EXPECT_EQ(r.events, 4u);
+}
+
+// Within a group the next seq is kept as a store memo, not read again. A
+// group is made here by holding the writer in one operation while four more
+// queue behind it: [a, b, c, d] runs without savepoints until b fails after
+// its append, is rolled back and runs again with a savepoint each, where c
+// fails after its append. Neither rolled-back append may leave a gap or move
+// a number; nor may a number kept by one transaction reach the next, after
+// another connection (WriteNow) appended.
+TEST_P(AuditLogTest, ARollbackInsideAGroupLeavesNoGap) {
+  AppendEvents(0, 3);
+  std::promise<void> started, release;
+  auto blocker = store_->WriteAsync([&](Tx&) {
+    started.set_value();
+    release.get_future().wait();
+    return Status::Ok();
+  });
+  started.get_future().wait();
+  std::atomic<std::int64_t> seq_a{-1}, seq_d{-1};
+  auto append = [](Tx& tx, int i, std::atomic<std::int64_t>* seq) -> Status {
+    SB_ASSIGN_OR_RETURN(auto prepared, AuditLog::Prepare(MakeEvent(i)));
+    SB_ASSIGN_OR_RETURN(Appended a, AuditLog::Append(tx, prepared));
+    if (seq) *seq = a.seq;
+    return Status::Ok();
+  };
+  auto a = store_->WriteAsync([&](Tx& tx) { return append(tx, 3, &seq_a); });
+  auto b = store_->WriteAsync([&](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(append(tx, 90, nullptr));
+    return Status::Aborted("b failed after its append");
+  });
+  auto c = store_->WriteAsync([&](Tx& tx) -> Status {
+    SB_RETURN_IF_ERROR(append(tx, 91, nullptr));
+    return Status::Aborted("c failed after its append");
+  });
+  auto d = store_->WriteAsync([&](Tx& tx) { return append(tx, 4, &seq_d); });
+  release.set_value();
+  ASSERT_OK(blocker.get());
+  ASSERT_OK(a.get());
+  EXPECT_EQ(b.get().code(), StatusCode::kAborted);
+  EXPECT_EQ(c.get().code(), StatusCode::kAborted);
+  ASSERT_OK(d.get());
+  EXPECT_EQ(seq_a, 3);
+  EXPECT_EQ(seq_d, 4);
+  // Another connection appends 5; the group writer's next append is 6.
+  std::int64_t now = -1, next = -1;
+  ASSERT_OK(store_->WriteNow([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(Appended x, AuditLog::Append(tx, MakeEvent(5)));
+    now = x.seq;
+    return Status::Ok();
+  }));
+  ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+    SB_ASSIGN_OR_RETURN(Appended x, AuditLog::Append(tx, MakeEvent(6)));
+    next = x.seq;
+    return Status::Ok();
+  }));
+  EXPECT_EQ(now, 5);
+  EXPECT_EQ(next, 6);
+  ASSERT_OK(log_.Checkpoint(*store_, *key_, clock_));
+  const VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.reason;
+  EXPECT_EQ(r.events, 7u);
+  for (int i = 0; i < 7; ++i) {
+    Event stored;
+    ASSERT_OK(store_->Read([&](Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(stored, AuditLog::EventAt(tx, i));
+      return Status::Ok();
+    }));
+    Event want = MakeEvent(i);
+    want.seq = i;
+    EXPECT_EQ(stored, want) << "event " << i;
+  }
+}
+
+// Prepare() then Append() stores exactly what Append(Event) does: the same
+// body (Encode with the seq), the same leaf hash.
+TEST_P(AuditLogTest, APreparedEventIsStoredAsEncoded) {
+  for (int i = 0; i < 4; ++i) {
+    Event e = MakeEvent(i);
+    if (i == 2) {
+      e = Event();
+      e.action = "audit.minimal";  // everything else absent
+    }
+    if (i == 3) {
+      e.members = {1, 22, 333, 4444, 55555};
+      e.contest = 5;
+      e.message = 77;
+    }
+    Appended got;
+    ASSERT_OK(store_->Write([&](Tx& tx) -> Status {
+      SB_ASSIGN_OR_RETURN(auto prepared, AuditLog::Prepare(e));
+      SB_ASSIGN_OR_RETURN(got, AuditLog::Append(tx, prepared));
+      return Status::Ok();
+    }));
+    e.seq = i;
+    const std::string want = Encode(e);
+    EXPECT_EQ(got.seq, i);
+    EXPECT_EQ(got.leaf_hash, LeafHash(want));
+    std::string body;
+    ASSERT_OK(store_->Read([&](Tx& tx) {
+      return tx.Query("SELECT body FROM audit_events WHERE seq = $1", {i}, [&](const Row& row) {
+        body = std::string(row.Bytes(0));
+        return false;
+      });
+    }));
+    EXPECT_EQ(body, want);
+  }
+  EXPECT_FALSE(AuditLog::Prepare(Event()).has_value());  // no action
+  const VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.reason;
 }
 
 TEST_P(AuditLogTest, ConcurrentWritersGetContiguousSeqs) {

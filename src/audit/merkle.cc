@@ -81,6 +81,25 @@ Hash LeafHash(std::string_view bytes) {
   return h;
 }
 
+static_assert(sizeof(SHA256_CTX) == 112 && alignof(SHA256_CTX) <= 8);
+
+PartialLeafHash::PartialLeafHash(std::string_view prefix) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, &kLeafPrefix, 1);
+  SHA256_Update(&ctx, prefix.data(), prefix.size());
+  std::memcpy(state_.data(), &ctx, sizeof ctx);
+}
+
+Hash PartialLeafHash::Finish(std::string_view suffix) const {
+  SHA256_CTX ctx;
+  std::memcpy(&ctx, state_.data(), sizeof ctx);
+  SHA256_Update(&ctx, suffix.data(), suffix.size());
+  Hash h;
+  SHA256_Final(h.data(), &ctx);
+  return h;
+}
+
 Hash NodeHash(const Hash& left, const Hash& right) {
   unsigned char buf[1 + 2 * kHashBytes];
   buf[0] = kNodePrefix;

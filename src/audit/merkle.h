@@ -33,6 +33,17 @@ using Hash = std::array<std::uint8_t, kHashBytes>;
 Hash Sha256(std::string_view bytes);
 // SHA-256(0x00 || bytes).
 Hash LeafHash(std::string_view bytes);
+// LeafHash(prefix + suffix) in two steps: the prefix hashed when it is known
+// (on the thread that prepares an audit event), the suffix and the final
+// block later (on the writer, once the seq is known). A value type.
+class PartialLeafHash {
+ public:
+  explicit PartialLeafHash(std::string_view prefix);
+  Hash Finish(std::string_view suffix) const;
+
+ private:
+  alignas(8) std::array<std::uint8_t, 112> state_;  // OpenSSL's SHA256_CTX
+};
 // SHA-256(0x01 || left || right).
 Hash NodeHash(const Hash& left, const Hash& right);
 // The root of the empty tree, SHA-256("") = e3b0c442...

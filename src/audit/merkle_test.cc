@@ -254,5 +254,18 @@ TEST(MerkleTest, HexAndBytesRoundTrip) {
   EXPECT_FALSE(HashFromBytes("short").has_value());
 }
 
+// The prefix hashed first, the suffix later: the same hash as in one go, for
+// every split across SHA-256's 64-byte blocks.
+TEST(MerkleTest, APartialLeafHashFinishesAsTheWholeOne) {
+  std::string bytes;
+  for (int i = 0; i < 200; ++i) bytes += static_cast<char>('a' + i % 26);
+  for (size_t cut = 0; cut <= bytes.size(); ++cut) {
+    const std::string_view all(bytes);
+    const PartialLeafHash partial(all.substr(0, cut));
+    EXPECT_EQ(partial.Finish(all.substr(cut)), LeafHash(all)) << cut;
+    EXPECT_EQ(partial.Finish(all.substr(cut)), LeafHash(all)) << cut;  // reusable
+  }
+}
+
 }  // namespace
 }  // namespace switchboard::audit

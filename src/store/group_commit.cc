@@ -18,6 +18,22 @@ Result<std::int64_t> Tx::QueryInt(std::string_view sql, std::initializer_list<Va
 
 namespace internal {
 
+bool Connection::IsTransactionControl(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\n' || sql[i] == '\t')) ++i;
+  auto starts = [&](std::string_view word) {
+    if (sql.size() - i < word.size()) return false;
+    for (size_t k = 0; k < word.size(); ++k) {
+      char c = sql[i + k];
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+      if (c != word[k]) return false;
+    }
+    return true;
+  };
+  return starts("BEGIN") || starts("COMMIT") || starts("END") || starts("ROLLBACK") ||
+         starts("ABORT") || starts("START");
+}
+
 Status Connection::Savepoint(std::string_view name) {
   std::string sql = "SAVEPOINT ";
   sql += name;

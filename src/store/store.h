@@ -22,6 +22,7 @@
 #include <future>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -61,6 +62,18 @@ class Tx {
   }
   // Returns the first column of the first row as an integer (kNotFound if no row).
   Result<std::int64_t> QueryInt(std::string_view sql, std::initializer_list<Value> params = {});
+
+  // Memos: a number a module keeps for the rest of one write transaction
+  // instead of reading it again (the audit log's next seq, once per group
+  // rather than once per event). The store forgets every memo when a
+  // transaction begins, commits or rolls back, whole or to a savepoint (one
+  // failed operation of a group), and keeps none outside a transaction or in
+  // one that can no longer commit: a memo never outlives the rows it was
+  // derived from. Each module owns its slot; set it only after the statement
+  // it describes succeeded. A Tx without a store behind it keeps nothing.
+  enum class Memo { kAuditNextSeq, kCount };
+  virtual std::optional<std::int64_t> GetMemo(Memo) const { return std::nullopt; }
+  virtual void SetMemo(Memo, std::int64_t) {}
 };
 
 using TxFn = std::function<Status(Tx&)>;

@@ -1105,6 +1105,74 @@ TEST_P(StoreTest, AWriterLearnsItsOutcomeOnlyOnceItsGroupCommitted) {
   EXPECT_EQ(IntOf("SELECT COUNT(*) FROM kv"), kThreads * kPerThread);
 }
 
+// ---- Memos (Tx::GetMemo / SetMemo) ----
+
+constexpr Tx::Memo kMemo = Tx::Memo::kAuditNextSeq;
+
+TEST_P(StoreTest, AMemoLastsUntilItsTransactionEnds) {
+  std::vector<std::optional<std::int64_t>> seen;
+  auto look_then_set = [&](std::int64_t v) {
+    return [&seen, v](Tx& tx) {
+      seen.push_back(tx.GetMemo(kMemo));
+      tx.SetMemo(kMemo, v);
+      seen.push_back(tx.GetMemo(kMemo));
+      return Status::Ok();
+    };
+  };
+  ASSERT_OK(store_->Write(look_then_set(5)));
+  ASSERT_OK(store_->Write(look_then_set(6)));  // the next group: a new transaction
+  ASSERT_OK(store_->WriteNow(look_then_set(7)));
+  ASSERT_OK(store_->WriteNow(look_then_set(8)));
+  using V = std::optional<std::int64_t>;
+  EXPECT_EQ(seen,
+            (std::vector<V>{std::nullopt, 5, std::nullopt, 6, std::nullopt, 7, std::nullopt, 8}));
+}
+
+TEST_P(StoreTest, MemosAreForgottenOnEveryRollbackOfAGroup) {
+  // The group [a, b, c, d] runs without savepoints until b fails, is rolled
+  // back, and runs again with a savepoint each: a, then c (which fails, its
+  // savepoint rolled back), then d. No run may see a memo set by work that
+  // was rolled back.
+  ASSERT_OK(CreateTable(kCreateKv));
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto note = [&](const char* who, Tx& tx) {
+    auto m = tx.GetMemo(kMemo);
+    std::lock_guard lock(mu);
+    seen.push_back(std::string(who) + "=" + (m ? std::to_string(*m) : "none"));
+  };
+  WriterBlocker blocker(*store_);
+  auto a = store_->WriteAsync([&](Tx& tx) -> Status {
+    note("a", tx);
+    SB_RETURN_IF_ERROR(InsertKv(tx, 1));
+    tx.SetMemo(kMemo, 10);
+    return Status::Ok();
+  });
+  auto b = store_->WriteAsync([&](Tx& tx) -> Status {
+    note("b", tx);
+    SB_RETURN_IF_ERROR(InsertKv(tx, 2));
+    tx.SetMemo(kMemo, 11);
+    return Status::Aborted("b failed");
+  });
+  auto c = store_->WriteAsync([&](Tx& tx) -> Status {
+    note("c", tx);
+    SB_RETURN_IF_ERROR(InsertKv(tx, 3));
+    tx.SetMemo(kMemo, 12);
+    return Status::Aborted("c failed");
+  });
+  auto d = store_->WriteAsync([&](Tx& tx) -> Status {
+    note("d", tx);
+    return InsertKv(tx, 4);
+  });
+  EXPECT_OK(blocker.Release());
+  EXPECT_OK(a.get());
+  EXPECT_EQ(b.get().code(), StatusCode::kAborted);
+  EXPECT_EQ(c.get().code(), StatusCode::kAborted);
+  EXPECT_OK(d.get());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a=none", "b=10", "a=none", "c=10", "d=none"}));
+  EXPECT_EQ(Keys(), (std::vector<std::int64_t>{1, 4}));
+}
+
 TEST_P(StoreTest, WriteNowCommitsOrRollsBack) {
   ASSERT_OK(CreateTable(kCreateKv));
   ASSERT_OK(store_->WriteNow([](Tx& tx) -> Status {

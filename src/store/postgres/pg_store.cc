@@ -372,6 +372,7 @@ class PgConnection final : public internal::Connection {
   using Connection::Query;
 
   Result<std::int64_t> Exec(std::string_view sql, Params params) override {
+    BeforeStatement(sql);
     BufferInFlight();
     SB_RETURN_IF_ERROR(bound_.Bind(params));
     SB_ASSIGN_OR_RETURN(const std::string* name, Prepare(sql));
@@ -392,6 +393,7 @@ class PgConnection final : public internal::Connection {
   }
 
   Status Query(std::string_view sql, Params params, const RowFn& fn) override {
+    BeforeStatement(sql);
     BufferInFlight();
     SB_RETURN_IF_ERROR(bound_.Bind(params));
     SB_ASSIGN_OR_RETURN(const std::string* name, Prepare(sql));
@@ -456,6 +458,7 @@ class PgConnection final : public internal::Connection {
   }
 
   Status Rollback() override {
+    ForgetMemos();
     if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return Status::Ok();
     return Exec("ROLLBACK").status();
   }

@@ -107,6 +107,7 @@ class SqliteConnection final : public internal::Connection {
   using Connection::Query;
 
   Result<std::int64_t> Exec(std::string_view sql, Params params) override {
+    BeforeStatement(sql);
     SB_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -121,6 +122,7 @@ class SqliteConnection final : public internal::Connection {
   }
 
   Status Query(std::string_view sql, Params params, const RowFn& fn) override {
+    BeforeStatement(sql);
     SB_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql, params));
     SqliteRow row(stmt);
     int rc;
@@ -139,6 +141,7 @@ class SqliteConnection final : public internal::Connection {
   Status Begin() override { return Exec(read_only_ ? "BEGIN" : "BEGIN IMMEDIATE").status(); }
   Status Commit() override { return Exec("COMMIT").status(); }
   Status Rollback() override {
+    ForgetMemos();
     if (sqlite3_get_autocommit(db_)) return Status::Ok();
     return Exec("ROLLBACK").status();
   }

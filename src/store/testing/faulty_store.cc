@@ -35,6 +35,8 @@ class FaultyStore::WatchedTx final : public Tx {
     SB_RETURN_IF_ERROR(owner_.CheckStatement(sql));
     return base_.Query(sql, params, fn);
   }
+  std::optional<std::int64_t> GetMemo(Memo m) const override { return base_.GetMemo(m); }
+  void SetMemo(Memo m, std::int64_t v) override { base_.SetMemo(m, v); }
 
  private:
   Tx& base_;
