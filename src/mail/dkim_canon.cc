@@ -48,7 +48,14 @@ Result<SplitMessageResult> SplitMessage(std::string_view m) {
       HeaderField field;
       field.raw = line;
       field.name.reserve(name_end);
-      for (size_t i = 0; i < name_end; ++i) field.name += Lower(line[i]);
+      for (size_t i = 0; i < name_end; ++i) {
+        const auto u = static_cast<unsigned char>(line[i]);
+        if (u < 33 || u > 126) {  // RFC 5322 §2.2: printable ASCII
+          return Status::InvalidArgument(
+              "the message to sign has a header field name that is not printable ASCII");
+        }
+        field.name += Lower(line[i]);
+      }
       out.fields.push_back(std::move(field));
     }
     pos = eol + 2;
@@ -122,19 +129,21 @@ std::string SignedHeaderData(const std::vector<HeaderField>& fields,
                              const std::vector<std::string>& h, std::string_view signature_field) {
   std::string out;
   out.reserve(1024);
-  // For each name, how many instances from the bottom have been used.
-  std::unordered_map<std::string_view, size_t> used;
+  // Per name, its instances from the bottom up, and how many h= has used.
+  struct Instances {
+    std::vector<size_t> bottom_up;
+    size_t used = 0;
+  };
+  std::unordered_map<std::string_view, Instances> by_name;
+  for (const std::string& name : h) by_name.try_emplace(name);
+  for (size_t i = fields.size(); i-- > 0;) {
+    auto it = by_name.find(fields[i].name);
+    if (it != by_name.end()) it->second.bottom_up.push_back(i);
+  }
   for (const std::string& name : h) {
-    size_t& n = used[name];
-    size_t seen = 0;
-    for (size_t i = fields.size(); i-- > 0;) {
-      if (fields[i].name != name) continue;
-      if (seen++ == n) {
-        AppendRelaxedHeader(fields[i].raw, &out);
-        break;
-      }
-    }
-    ++n;
+    Instances& in = by_name[name];
+    if (in.used < in.bottom_up.size()) AppendRelaxedHeader(fields[in.bottom_up[in.used]].raw, &out);
+    ++in.used;
   }
   AppendRelaxedHeader(signature_field, &out);
   out.resize(out.size() - 2);  // without the final CRLF

@@ -24,9 +24,10 @@ struct SplitMessageResult {
   std::string_view body;            // after the empty line
 };
 
-// Splits a message with CRLF line endings only. kInvalidArgument when a
-// line in the header block has no colon or an empty name, the block starts
-// with a continuation line, or there is no empty line ending the block.
+// Splits a message at CRLFs (a lone CR or LF is an ordinary byte).
+// kInvalidArgument when a line in the header block has no colon, an empty
+// name or a name that is not printable ASCII, the block starts with a
+// continuation line, or there is no empty line ending the block.
 Result<SplitMessageResult> SplitMessage(std::string_view crlf_message);
 
 // Appends the field relaxed (§3.4.2): "name:value\r\n" with the name

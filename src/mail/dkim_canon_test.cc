@@ -78,6 +78,10 @@ TEST(DkimCanonTest, SplitsFieldsAndBody) {
             "the message to sign has a header line without a name");
   EXPECT_EQ(SplitMessage(": no name\r\n\r\n").error().message(),
             "the message to sign has a header line without a name");
+  EXPECT_EQ(SplitMessage("From: a\r\nX\n\tY: b\r\n\r\n").error().message(),
+            "the message to sign has a header field name that is not printable ASCII");
+  EXPECT_EQ(SplitMessage("Fr\xc3\xb6m: a\r\n\r\n").error().message(),
+            "the message to sign has a header field name that is not printable ASCII");
   EXPECT_EQ(SplitMessage(" From: a\r\n\r\n").error().message(),
             "the message to sign starts with a continuation line");
   EXPECT_EQ(SplitMessage("From: a\r\n").error().message(),
