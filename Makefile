@@ -52,7 +52,8 @@ browser: build
 fuzz: setup
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS) --target csv_fuzz contact_fuzz import_fuzz api_fuzz mail_fuzz json_fuzz \
-	  http_fuzz template_fuzz policy_fuzz contest_fuzz dtmf_fuzz sip_fuzz leak_fuzz
+	  http_fuzz template_fuzz policy_fuzz contest_fuzz dtmf_fuzz sip_fuzz leak_fuzz \
+	  dkim_fuzz
 	@scripts/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 # R4: every target under ASan+UBSan until FUZZ_LONG_RUNS executions or

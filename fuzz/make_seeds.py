@@ -626,6 +626,18 @@ def mail_seeds():
     return {"long-body": base[:200] + (b"x" * 2000 + b" ") * 120 + base[200:]}
 
 
+def dkim_seeds():
+    """Messages at the size limits of the signer's input: a body of 256 KiB
+    of blank runs and empty lines, and a header block of many folded fields."""
+    head = b"From: a@example.org\r\nSubject: x\r\n"
+    return {
+        "blank-runs": head + b"\r\n" + (b"a \t \t b" + b" " * 50 + b"\r\n\r\n") * 4000,
+        "many-fields": b"".join(b"To: b%d@example.org,\r\n\t c@example.org  \r\n" % i
+                                for i in range(3000)) + head + b"\r\nbody\r\n",
+        "lf-only": (head + b"\r\nx\r\n").replace(b"\r\n", b"\n") * 1,
+    }
+
+
 def dtmf_seeds():
     """The key presses Debian's sip-tester ships as captures, as datagram
     sequences, and the SIP INFO bodies trunks send."""
@@ -681,7 +693,7 @@ TARGETS = {
     "api": api_seeds, "json": json_seeds, "template": template_seeds, "policy": policy_seeds,
     "http": http_seeds, "csv": csv_seeds, "import": import_seeds, "contact": contact_seeds,
     "mail": mail_seeds, "contest": contest_seeds, "dtmf": dtmf_seeds,
-    "sip": sip_seeds, "leak": leak_seeds,
+    "sip": sip_seeds, "leak": leak_seeds, "dkim": dkim_seeds,
 }
 
 

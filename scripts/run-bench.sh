@@ -256,8 +256,8 @@ if want p6 && [ -x /usr/sbin/smtp-sink ]; then
     >"$work/p6-runs.jsonl"
   python3 "$root/bench/email_report.py" "$work/p6-runs.jsonl"
   echo
-  echo "Per message, in process (bench/mail_bench: GMime rendering, libopendkim signing, and"
-  echo "the RSA-2048 signature alone with the key parsed once):"
+  echo "Per message, in process (bench/mail_bench: GMime rendering; DKIM signing by our signer,"
+  echo "RSA and RSA+Ed25519, and by libopendkim as before; the RSA-2048 signature alone):"
   echo
   gbench "$build/bench/mail_bench"
   echo

@@ -36,6 +36,7 @@ declare -A max_len=(
   [api]=1114112 [json]=1114112 [http]=1114112 [import]=1114112 [csv]=1114112
   [policy]=1114112 [contest]=1114112 [template]=266240 [mail]=266240 [contact]=65536
   [dtmf]=70000 [sip]=20000 [leak]=1114112
+  [dkim]=266240
 )
 # Routes whose 2xx answers the seeds must get past api_fuzz's leak check.
 api_expect="calling.next,calling.connect,calling.outcome,calls.get,campaigns.update"

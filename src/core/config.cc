@@ -110,7 +110,8 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
       "mail",
       {"relay", "tls", "username", "password_file", "from_address", "bounce_address",
        "message_id_domain", "public_base_url", "dkim_domain", "dkim_selector", "dkim_key_file",
-       "workers", "rate_per_second", "max_attempts", "retry_seconds"},
+       "dkim_ed25519_selector", "dkim_ed25519_key_file", "workers", "rate_per_second",
+       "max_attempts", "retry_seconds"},
       [&](const toml::table& t) {
         MailConfig& m = c.mail;
         for (auto [key, out] : std::initializer_list<std::pair<const char*, std::string*>>{
@@ -124,7 +125,9 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
                  {"public_base_url", &m.public_base_url},
                  {"dkim_domain", &m.dkim_domain},
                  {"dkim_selector", &m.dkim_selector},
-                 {"dkim_key_file", &m.dkim_key_file}}) {
+                 {"dkim_key_file", &m.dkim_key_file},
+                 {"dkim_ed25519_selector", &m.dkim_ed25519_selector},
+                 {"dkim_ed25519_key_file", &m.dkim_ed25519_key_file}}) {
           SB_RETURN_IF_ERROR(r.String(t, key, out));
         }
         SB_RETURN_IF_ERROR(r.Int(t, "workers", 1, 64, &m.workers));
@@ -138,6 +141,12 @@ Result<Config> ParseConfig(std::string_view text, std::string_view source) {
         if (!m.dkim_key_file.empty() && (m.dkim_domain.empty() || m.dkim_selector.empty())) {
           return Status::InvalidArgument(
               std::string(source) + ": [mail] dkim_key_file needs dkim_domain and dkim_selector");
+        }
+        if (!m.dkim_ed25519_key_file.empty() &&
+            (m.dkim_key_file.empty() || m.dkim_ed25519_selector.empty())) {
+          return Status::InvalidArgument(std::string(source) +
+                                         ": [mail] dkim_ed25519_key_file needs dkim_key_file (the "
+                                         "RSA key) and dkim_ed25519_selector");
         }
         return Status::Ok();
       }));
@@ -327,6 +336,8 @@ public_base_url = "http://127.0.0.1:8080"
 dkim_domain = ""
 dkim_selector = ""
 dkim_key_file = ""
+dkim_ed25519_selector = ""
+dkim_ed25519_key_file = ""
 workers = 4
 rate_per_second = 0
 max_attempts = 8

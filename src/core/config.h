@@ -100,6 +100,10 @@ struct MailConfig {
   std::string dkim_domain = "";
   std::string dkim_selector = "";
   std::string dkim_key_file = "";
+  // Optional second signature, Ed25519 (RFC 8463), under its own selector,
+  // beside the RSA one (dkim_key_file must be set too).
+  std::string dkim_ed25519_selector = "";
+  std::string dkim_ed25519_key_file = "";
   // SMTP connections used in parallel, and the most messages per second (0: no limit).
   int workers = 4;
   int rate_per_second = 0;

@@ -79,6 +79,21 @@ TEST(ConfigTest, TlsNeedsCertificateAndKeyTogether) {
   EXPECT_NE(insecure.error().message().find("t.toml:4"), std::string::npos)
       << insecure.error().message();
   EXPECT_TRUE(ParseConfig("[server]\ncookie_secure = false\n", "t"));
+TEST(ConfigTest, Ed25519DkimKeyNeedsTheRsaKeyAndASelector) {
+  const std::string rsa =
+      "[mail]\ndkim_domain = \"example.org\"\ndkim_selector = \"r\"\ndkim_key_file = \"k\"\n";
+  auto both =
+      ParseConfig(rsa + "dkim_ed25519_selector = \"e\"\ndkim_ed25519_key_file = \"e\"\n", "t");
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->mail.dkim_ed25519_selector, "e");
+  EXPECT_EQ(both->mail.dkim_ed25519_key_file, "e");
+  auto no_selector = ParseConfig(rsa + "dkim_ed25519_key_file = \"e\"\n", "t");
+  ASSERT_FALSE(no_selector);
+  EXPECT_NE(no_selector.error().message().find("dkim_ed25519_selector"), std::string::npos);
+  EXPECT_FALSE(
+      ParseConfig("[mail]\ndkim_domain = \"example.org\"\ndkim_ed25519_selector = \"e\"\n"
+                  "dkim_ed25519_key_file = \"e\"\n",
+                  "t"));
 }
 
 TEST(ConfigTest, SyntaxErrorNamesLine) {

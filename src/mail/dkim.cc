@@ -1,29 +1,125 @@
 #include "mail/dkim.h"
 
-// libopendkim's header is C and spells bool "_Bool", which is no C++ type.
-#define _Bool bool
-#include <opendkim/dkim.h>
-#undef _Bool
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include <cctype>
-#include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "crypto/secret_file.h"
 #include "mail/address.h"
+#include "mail/dkim_canon.h"
 
 namespace switchboard::mail {
+namespace dkim {
+
+struct SigningKey::Pkey {
+  EVP_PKEY* key = nullptr;
+  ~Pkey() { EVP_PKEY_free(key); }
+};
+
 namespace {
 
-constexpr std::string_view kHeaderName = "DKIM-Signature: ";
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
 
-const char* const kSignedHeaders[] = {
+// Refuses to prompt for a passphrase: an encrypted key simply fails to load.
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
+}  // namespace
+
+SigningKey::SigningKey(std::unique_ptr<Pkey> key, bool ed25519)
+    : key_(std::move(key)), ed25519_(ed25519) {}
+SigningKey::SigningKey(SigningKey&&) noexcept = default;
+SigningKey& SigningKey::operator=(SigningKey&&) noexcept = default;
+SigningKey::~SigningKey() = default;
+
+Result<SigningKey> SigningKey::FromPem(std::string_view pem) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return Status::Internal("OpenSSL could not allocate a buffer");
+  auto key = std::make_unique<Pkey>();
+  key->key = PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr);
+  ERR_clear_error();
+  if (key->key == nullptr) {
+    return Status::InvalidArgument("the DKIM private key is not an unencrypted PEM private key");
+  }
+  const int type = EVP_PKEY_get_base_id(key->key);
+  if (type == EVP_PKEY_ED25519) return SigningKey(std::move(key), true);
+  if (type != EVP_PKEY_RSA) {
+    return Status::InvalidArgument("the DKIM private key is neither an RSA nor an Ed25519 key");
+  }
+  if (EVP_PKEY_get_bits(key->key) < 1024) {
+    return Status::InvalidArgument("the DKIM private key has fewer than 1024 bits");
+  }
+  return SigningKey(std::move(key), false);
+}
+
+std::string_view SigningKey::algorithm() const {
+  return ed25519_ ? "ed25519-sha256" : "rsa-sha256";
+}
+
+std::string SigningKey::PublicKeyTags() const {
+  if (ed25519_) {
+    unsigned char raw[32];
+    size_t len = sizeof raw;
+    if (EVP_PKEY_get_raw_public_key(key_->key, raw, &len) != 1 || len != sizeof raw) {
+      ERR_clear_error();
+      return {};
+    }
+    return "k=ed25519; p=" + Base64(std::string_view(reinterpret_cast<const char*>(raw), len));
+  }
+  unsigned char* der = nullptr;
+  const int der_len = i2d_PUBKEY(key_->key, &der);
+  if (der_len <= 0) {
+    ERR_clear_error();
+    return {};
+  }
+  std::string out = "k=rsa; p=" + Base64(std::string_view(reinterpret_cast<const char*>(der),
+                                                          static_cast<size_t>(der_len)));
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<std::string> SigningKey::Sign(std::string_view data) const {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) return Status::Internal("OpenSSL could not allocate a signing context");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  const unsigned char* input = reinterpret_cast<const unsigned char*>(data.data());
+  size_t input_len = data.size();
+  if (ed25519_) {
+    // RFC 8463 §3: Ed25519 signs the SHA-256 hash, not the data itself.
+    SHA256(input, input_len, digest);
+    input = digest;
+    input_len = sizeof digest;
+  }
+  unsigned char sig[1024];  // RSA up to 8192 bits
+  size_t sig_len = 0;
+  bool ok = EVP_DigestSignInit_ex(ctx.get(), nullptr, ed25519_ ? nullptr : "SHA256", nullptr,
+                                  nullptr, key_->key, nullptr) == 1 &&
+            EVP_DigestSign(ctx.get(), nullptr, &sig_len, input, input_len) == 1 &&
+            sig_len <= sizeof sig &&
+            EVP_DigestSign(ctx.get(), sig, &sig_len, input, input_len) == 1;
+  if (!ok) {
+    ERR_clear_error();
+    return Status::Internal("OpenSSL could not make the DKIM signature");
+  }
+  return Base64(std::string_view(reinterpret_cast<const char*>(sig), sig_len));
+}
+
+}  // namespace dkim
+
+namespace {
+
+constexpr std::string_view kSignedHeaders[] = {
     "from",
     "sender",
     "reply-to",
@@ -39,161 +135,144 @@ const char* const kSignedHeaders[] = {
     "list-unsubscribe",
     "list-unsubscribe-post",
     "x-switchboard-message",
-    nullptr,
 };
-const char* const kOversignedHeaders[] = {
+constexpr std::string_view kOversignedHeaders[] = {
     "from",       "to",       "subject",          "date",
     "message-id", "reply-to", "list-unsubscribe", "list-unsubscribe-post",
-    nullptr,
 };
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct DkimFree {
-  void operator()(DKIM* d) const { dkim_free(d); }
-};
-
-// Refuses to prompt for a passphrase: an encrypted key simply fails to load.
-int NoPassphrase(char*, int, int, void*) { return 0; }
-
-// Parses the key and returns the DNS TXT record for its public half.
-Result<std::string> CheckKeyAndMakeTxt(const std::string& pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return Status::Internal("OpenSSL could not allocate a buffer");
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
-  ERR_clear_error();
-  if (!key) {
-    return Status::InvalidArgument("the DKIM private key is not an unencrypted PEM private key");
+bool IsSigned(std::string_view name) {
+  for (std::string_view s : kSignedHeaders) {
+    if (s == name) return true;
   }
-  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
-    return Status::InvalidArgument("the DKIM private key is not an RSA key");
-  }
-  if (EVP_PKEY_get_bits(key.get()) < 1024) {
-    return Status::InvalidArgument("the DKIM private key has fewer than 1024 bits");
-  }
-  unsigned char* der = nullptr;
-  const int der_len = i2d_PUBKEY(key.get(), &der);
-  if (der_len <= 0) {
-    ERR_clear_error();
-    return Status::Internal("OpenSSL could not encode the DKIM public key");
-  }
-  std::string b64(4 * ((static_cast<size_t>(der_len) + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der, der_len);
-  OPENSSL_free(der);
-  b64.resize(static_cast<size_t>(n));
-  return "v=DKIM1; k=rsa; p=" + b64;
+  return false;
 }
 
-bool StartsWithIgnoringCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
+// The message with every bare LF made CRLF; kInvalidArgument for a bare CR.
+// Empty `*converted` when the input is CRLF already.
+Status NormaliseLineEnds(std::string_view m, std::string* converted) {
+  size_t bare_lf = 0;
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == '\r' && (i + 1 >= m.size() || m[i + 1] != '\n')) {
+      return Status::InvalidArgument("the message to sign has a bare CR");
     }
+    if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r')) ++bare_lf;
   }
-  return true;
-}
-
-Status CheckMessage(std::string_view m) {
-  if (m.size() > DkimSigner::kMaxSignedBytes) {
+  if (bare_lf == 0) return Status::Ok();
+  if (m.size() + bare_lf > DkimSigner::kMaxSignedBytes) {
     return Status::InvalidArgument("the message to sign is larger than 16 MiB");
   }
+  converted->reserve(m.size() + bare_lf);
   for (size_t i = 0; i < m.size(); ++i) {
-    if ((m[i] == '\r' && (i + 1 >= m.size() || m[i + 1] != '\n')) ||
-        (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))) {
-      return Status::InvalidArgument("the message to sign has a bare CR or LF");
+    if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r')) *converted += '\r';
+    *converted += m[i];
+  }
+  return Status::Ok();
+}
+
+// Appends `tag` (e.g. "h=from:to") to a field being folded at 78 columns,
+// breaking only where `tag` allows (after a ':' in it), preceded by "; "
+// or a fold. `column` is the current line's length.
+void AppendTag(std::string_view tag, bool last, std::string* out, size_t* column) {
+  const size_t needed = tag.size() + (last ? 0 : 1);
+  if (*column + 1 + needed > 78) {
+    *out += "\r\n\t";
+    *column = 1;
+  } else {
+    *out += ' ';
+    ++*column;
+  }
+  size_t start = 0;
+  while (*column + (tag.size() - start) + (last ? 0 : 1) > 78) {
+    // Break after the last ':' that fits; a piece with none stays whole.
+    const size_t room = 78 - *column;
+    size_t cut = tag.rfind(':', start + room - 1);
+    if (cut == std::string_view::npos || cut < start) {
+      cut = tag.find(':', start);
+      if (cut == std::string_view::npos) break;
     }
+    *out += tag.substr(start, cut + 1 - start);
+    *out += "\r\n\t";
+    *column = 1;
+    start = cut + 1;
   }
-  const size_t end = m.find("\r\n\r\n");
-  if (end == std::string_view::npos || m.starts_with("\r\n")) {
-    return Status::InvalidArgument("the message to sign has no header block");
+  *out += tag.substr(start);
+  *column += tag.size() - start;
+  if (!last) {
+    *out += ';';
+    ++*column;
   }
-  const std::string_view headers = m.substr(0, end + 2);
-  for (size_t pos = 0; pos < headers.size();) {
-    if (StartsWithIgnoringCase(headers.substr(pos), "from:")) return Status::Ok();
-    pos = headers.find("\r\n", pos) + 2;
-  }
-  return Status::InvalidArgument("the message to sign has no From field");
-}
-
-// `s` with every bare LF made CRLF.
-std::string ToCrlf(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
-    out += s[i];
-  }
-  return out;
-}
-
-Status DkimError(std::string_view what, DKIM_STAT status) {
-  const char* name = dkim_getresultstr(status);
-  return Status::Internal("DKIM " + std::string(what) +
-                          " failed: " + (name ? name : std::to_string(status)));
 }
 
 }  // namespace
 
-void DkimSigner::LibClose::operator()(dkim_lib* lib) const { dkim_close(lib); }
-
-DkimSigner::DkimSigner(std::string domain, std::string selector, std::string key,
-                       std::string txt_record, std::unique_ptr<dkim_lib, LibClose> lib)
-    : domain_(std::move(domain)),
-      selector_(std::move(selector)),
-      key_(std::move(key)),
-      txt_record_(std::move(txt_record)),
-      lib_(std::move(lib)) {}
+DkimSigner::DkimSigner(std::string domain, std::vector<dkim::SigningKey> keys,
+                       std::vector<DkimPublicKey> public_keys)
+    : domain_(std::move(domain)), keys_(std::move(keys)), public_keys_(std::move(public_keys)) {}
 
 DkimSigner::DkimSigner(DkimSigner&& other) noexcept = default;
+DkimSigner& DkimSigner::operator=(DkimSigner&& other) noexcept = default;
+DkimSigner::~DkimSigner() = default;
 
-DkimSigner& DkimSigner::operator=(DkimSigner&& other) noexcept {
-  if (this != &other) {
-    OPENSSL_cleanse(key_.data(), key_.size());
-    domain_ = std::move(other.domain_);
-    selector_ = std::move(other.selector_);
-    key_ = std::move(other.key_);
-    txt_record_ = std::move(other.txt_record_);
-    lib_ = std::move(other.lib_);
-  }
-  return *this;
-}
-
-DkimSigner::~DkimSigner() { OPENSSL_cleanse(key_.data(), key_.size()); }
-
-Result<DkimSigner> DkimSigner::Create(std::string domain, std::string selector,
-                                      std::string private_key_pem) {
+Result<DkimSigner> DkimSigner::Create(std::string domain, std::vector<DkimKeySpec> keys) {
   struct Wipe {
-    std::string& s;
-    ~Wipe() { OPENSSL_cleanse(s.data(), s.size()); }
-  } wipe{private_key_pem};
+    std::vector<DkimKeySpec>& keys;
+    ~Wipe() {
+      for (DkimKeySpec& k : keys)
+        OPENSSL_cleanse(k.private_key_pem.data(), k.private_key_pem.size());
+    }
+  } wipe{keys};
   if (!IsHostName(domain)) return Status::InvalidArgument("the DKIM domain is not a host name");
-  if (!IsHostName(selector)) {
-    return Status::InvalidArgument("the DKIM selector is not a host name label list");
+  if (keys.empty() || keys.size() > 2) {
+    return Status::InvalidArgument("DKIM signing takes one RSA key and at most one Ed25519 key");
   }
-  SB_ASSIGN_OR_RETURN(std::string txt, CheckKeyAndMakeTxt(private_key_pem));
-
-  std::unique_ptr<dkim_lib, LibClose> lib(dkim_init(nullptr, nullptr));
-  if (!lib) return Status::Internal("libopendkim could not start");
-  DKIM_STAT st = dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS,
-                              const_cast<char**>(kSignedHeaders), sizeof(char**));
-  if (st != DKIM_STAT_OK) return DkimError("header list", st);
-  st = dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
-                    const_cast<char**>(kOversignedHeaders), sizeof(char**));
-  if (st != DKIM_STAT_OK) return DkimError("over-signed header list", st);
-
-  DkimSigner signer(std::move(domain), std::move(selector), std::move(private_key_pem),
-                    std::move(txt), std::move(lib));
-  // libopendkim parses the key only when signing: prove it can.
+  std::vector<dkim::SigningKey> parsed;
+  std::vector<DkimPublicKey> published;
+  for (const DkimKeySpec& spec : keys) {
+    if (!IsHostName(spec.selector)) {
+      return Status::InvalidArgument("the DKIM selector is not a host name label list");
+    }
+    for (const DkimPublicKey& other : published) {
+      if (other.selector == spec.selector) {
+        return Status::InvalidArgument("two DKIM keys have the same selector");
+      }
+    }
+    SB_ASSIGN_OR_RETURN(dkim::SigningKey key, dkim::SigningKey::FromPem(spec.private_key_pem));
+    for (const dkim::SigningKey& other : parsed) {
+      if (other.is_ed25519() == key.is_ed25519()) {
+        return Status::InvalidArgument(
+            "DKIM signing takes one RSA key and at most one Ed25519 key");
+      }
+    }
+    const std::string tags = key.PublicKeyTags();
+    if (tags.empty()) return Status::Internal("OpenSSL could not encode the DKIM public key");
+    DkimPublicKey pub{std::string(key.algorithm()), spec.selector,
+                      spec.selector + "._domainkey." + domain, "v=DKIM1; " + tags};
+    // RSA first.
+    if (key.is_ed25519()) {
+      parsed.push_back(std::move(key));
+      published.push_back(std::move(pub));
+    } else {
+      parsed.insert(parsed.begin(), std::move(key));
+      published.insert(published.begin(), std::move(pub));
+    }
+  }
+  if (parsed.front().is_ed25519()) {
+    return Status::InvalidArgument(
+        "DKIM signing needs an RSA key (receivers that do not know Ed25519 check that one)");
+  }
+  DkimSigner signer(std::move(domain), std::move(parsed), std::move(published));
+  // Prove every key signs before the first real message.
   Result<std::string> probe = signer.Sign("From: a@example.org\r\nSubject: probe\r\n\r\nprobe\r\n");
   if (!probe.has_value()) return probe.error().WithContext("the DKIM private key is unusable");
   return signer;
+}
+
+Result<DkimSigner> DkimSigner::Create(std::string domain, std::string selector,
+                                      std::string private_key_pem) {
+  std::vector<DkimKeySpec> keys;
+  keys.push_back({std::move(selector), std::move(private_key_pem)});
+  return Create(std::move(domain), std::move(keys));
 }
 
 Result<DkimSigner> DkimSigner::FromKeyFile(std::string domain, std::string selector,
@@ -202,43 +281,100 @@ Result<DkimSigner> DkimSigner::FromKeyFile(std::string domain, std::string selec
   return Create(std::move(domain), std::move(selector), std::move(pem));
 }
 
-std::string DkimSigner::DnsName() const { return selector_ + "._domainkey." + domain_; }
+Result<DkimSigner> DkimSigner::FromKeyFiles(
+    std::string domain, const std::vector<std::pair<std::string, std::string>>& key_files) {
+  std::vector<DkimKeySpec> keys;
+  for (const auto& [selector, path] : key_files) {
+    Result<std::string> pem = ReadDkimPrivateKey(path);
+    if (!pem.has_value()) {
+      for (DkimKeySpec& k : keys)
+        OPENSSL_cleanse(k.private_key_pem.data(), k.private_key_pem.size());
+      return pem.error();
+    }
+    keys.push_back({selector, std::move(*pem)});
+  }
+  return Create(std::move(domain), std::move(keys));
+}
 
-Result<std::string> DkimSigner::Sign(std::string_view rendered_message) const {
-  SB_RETURN_IF_ERROR(CheckMessage(rendered_message));
-  DKIM_STAT st = DKIM_STAT_OK;
-  std::unique_ptr<DKIM, DkimFree> dkim(
-      dkim_sign(lib_.get(), reinterpret_cast<const unsigned char*>("switchboard"), nullptr,
-                reinterpret_cast<dkim_sigkey_t>(const_cast<char*>(key_.data())),
-                reinterpret_cast<const unsigned char*>(selector_.c_str()),
-                reinterpret_cast<const unsigned char*>(domain_.c_str()), DKIM_CANON_RELAXED,
-                DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, &st));
-  if (!dkim) return DkimError("start", st);
-  // libopendkim only reads the buffer it is given.
-  auto* bytes = reinterpret_cast<unsigned char*>(const_cast<char*>(rendered_message.data()));
-  st = dkim_chunk(dkim.get(), bytes, rendered_message.size());
-  if (st == DKIM_STAT_OK) st = dkim_chunk(dkim.get(), nullptr, 0);
-  if (st != DKIM_STAT_OK) return DkimError("reading the message", st);
-  st = dkim_eom(dkim.get(), nullptr);
-  if (st != DKIM_STAT_OK) return DkimError("signing", st);
-  unsigned char* header = nullptr;
-  size_t header_len = 0;
-  st = dkim_getsighdr_d(dkim.get(), kHeaderName.size(), &header, &header_len);
-  if (st != DKIM_STAT_OK || header == nullptr) return DkimError("formatting the signature", st);
+const std::string& DkimSigner::selector() const { return public_keys_.front().selector; }
+std::string DkimSigner::DnsName() const { return public_keys_.front().dns_name; }
+const std::string& DkimSigner::DnsTxtRecord() const { return public_keys_.front().txt_record; }
+
+Result<std::string> DkimSigner::Sign(std::string_view message) const {
+  return Sign(message, static_cast<int64_t>(std::time(nullptr)));
+}
+
+Result<std::string> DkimSigner::Sign(std::string_view input, int64_t unix_seconds) const {
+  if (input.size() > kMaxSignedBytes) {
+    return Status::InvalidArgument("the message to sign is larger than 16 MiB");
+  }
+  std::string converted;
+  SB_RETURN_IF_ERROR(NormaliseLineEnds(input, &converted));
+  // SMTP ends the data with CRLF anyway: add it here, so that it is signed.
+  const std::string_view crlf = converted.empty() ? input : std::string_view(converted);
+  if (!crlf.ends_with("\r\n") && crlf.find("\r\n\r\n") != std::string_view::npos) {
+    if (converted.empty()) converted = std::string(input);
+    converted += "\r\n";
+  }
+  const std::string_view message = converted.empty() ? input : std::string_view(converted);
+  SB_ASSIGN_OR_RETURN(dkim::SplitMessageResult split, dkim::SplitMessage(message));
+
+  std::vector<std::string> h;
+  bool has_from = false;
+  for (const dkim::HeaderField& f : split.fields) {
+    if (f.name == "from") has_from = true;
+    if (IsSigned(f.name)) h.push_back(f.name);
+  }
+  if (!has_from) return Status::InvalidArgument("the message to sign has no From field");
+  for (std::string_view name : kOversignedHeaders) h.emplace_back(name);
+  std::string h_tag = "h=";
+  for (size_t i = 0; i < h.size(); ++i) {
+    if (i > 0) h_tag += ':';
+    h_tag += h[i];
+  }
+  const std::string bh_tag = "bh=" + dkim::BodyHash(split.body);
+  const std::string t_tag = "t=" + std::to_string(unix_seconds);
 
   std::string out;
-  out.reserve(kHeaderName.size() + header_len + 2 + rendered_message.size());
-  out += kHeaderName;
-  out += ToCrlf(std::string_view(reinterpret_cast<const char*>(header), header_len));
-  out += "\r\n";
-  out += rendered_message;
+  out.reserve(message.size() + keys_.size() * 700);
+  for (size_t k = 0; k < keys_.size(); ++k) {
+    const dkim::SigningKey& key = keys_[k];
+    const size_t field_start = out.size();
+    out += "DKIM-Signature:";
+    size_t column = out.size() - field_start;
+    AppendTag("v=1", false, &out, &column);
+    AppendTag("a=" + std::string(key.algorithm()), false, &out, &column);
+    AppendTag("c=relaxed/relaxed", false, &out, &column);
+    AppendTag("d=" + domain_, false, &out, &column);
+    AppendTag("s=" + public_keys_[k].selector, false, &out, &column);
+    AppendTag(t_tag, false, &out, &column);
+    AppendTag(bh_tag, false, &out, &column);
+    AppendTag(h_tag, false, &out, &column);
+    out += "\r\n\tb=";
+    column = 3;
+    const std::string data =
+        dkim::SignedHeaderData(split.fields, h, std::string_view(out).substr(field_start));
+    SB_ASSIGN_OR_RETURN(std::string b, key.Sign(data));
+    for (size_t at = 0; at < b.size();) {
+      const size_t n = std::min(b.size() - at, 78 - column);
+      out.append(b, at, n);
+      at += n;
+      if (at < b.size()) {
+        out += "\r\n\t";
+        column = 1;
+      }
+    }
+    out += "\r\n";
+  }
+  out += message;
   return out;
 }
 
 Result<std::string> ReadDkimPrivateKey(const std::string& path) {
   return crypto::ReadSecretFile(path, "DKIM private key",
                                 "(generate one with: openssl genpkey -algorithm RSA "
-                                "-pkeyopt rsa_keygen_bits:2048 -out KEYFILE)");
+                                "-pkeyopt rsa_keygen_bits:2048 -out KEYFILE, or for "
+                                "Ed25519: openssl genpkey -algorithm ed25519 -out KEYFILE)");
 }
 
 }  // namespace switchboard::mail

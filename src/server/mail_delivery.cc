@@ -32,8 +32,12 @@ Result<std::unique_ptr<messaging::Outbox>> OutboxFor(App& app) {
   d.public_base_url = mc.public_base_url;
   d.organisation_name = app.config().organisation.name;
   if (!mc.dkim_key_file.empty()) {
-    SB_ASSIGN_OR_RETURN(auto signer, mail::DkimSigner::FromKeyFile(mc.dkim_domain, mc.dkim_selector,
-                                                                   in_dir(mc.dkim_key_file)));
+    std::vector<std::pair<std::string, std::string>> keys = {
+        {mc.dkim_selector, in_dir(mc.dkim_key_file)}};
+    if (!mc.dkim_ed25519_key_file.empty()) {
+      keys.emplace_back(mc.dkim_ed25519_selector, in_dir(mc.dkim_ed25519_key_file));
+    }
+    SB_ASSIGN_OR_RETURN(auto signer, mail::DkimSigner::FromKeyFiles(mc.dkim_domain, keys));
     d.dkim = std::make_shared<const mail::DkimSigner>(std::move(signer));
   }
   d.workers = mc.workers;

@@ -334,6 +334,23 @@ Result<std::string> VerifyDkim(std::string_view message, std::string_view dns_na
   return out;
 }
 
+Result<int> VerifyDkimAll(std::string_view message,
+                          const std::vector<std::pair<std::string, std::string>>& records) {
+  SB_ASSIGN_OR_RETURN(std::unique_ptr<TempDir> dir, TempDir::Create("sb-dkim-verify"));
+  const std::string file = dir->Join("message.eml");
+  SB_RETURN_IF_ERROR(WriteFile(file, message));
+  std::vector<std::string> argv = {kSystemPython, SourceDir() + "/tests/mail/dkim_verify.py", file};
+  for (const auto& [name, txt] : records) {
+    argv.push_back(name);
+    argv.push_back(txt);
+  }
+  Result<std::string> out = RunProgram(argv);
+  if (!out.has_value()) return Status::FailedPrecondition(out.error().message());
+  const size_t at = out->rfind("signatures=");
+  if (at == std::string::npos) return Status::Internal("dkim_verify.py printed no count");
+  return std::stoi(out->substr(at + 11));
+}
+
 Result<std::string> InspectMessage(std::string_view message) {
   SB_ASSIGN_OR_RETURN(std::unique_ptr<TempDir> dir, TempDir::Create("sb-inspect"));
   const std::string file = dir->Join("message.eml");

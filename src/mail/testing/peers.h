@@ -116,6 +116,13 @@ class SmtpSink {
 Result<std::string> VerifyDkim(std::string_view message, std::string_view dns_name,
                                std::string_view txt_record);
 
+// Verifies every DKIM-Signature of `message` with Python's dkim module,
+// answering DNS queries from `records` (DNS name, TXT record). Returns how
+// many signatures there are (all verified); kFailedPrecondition when one
+// does not verify or there is none.
+Result<int> VerifyDkimAll(std::string_view message,
+                          const std::vector<std::pair<std::string, std::string>>& records);
+
 // Parses `message` with Python's email module (policy=default) and returns
 // tests/mail/inspect_message.py's JSON: decoded headers, defects, the MIME
 // tree with each part's decoded text.
