@@ -34,6 +34,20 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
+// SIGHUP: read the keyring again (after `switchboard keys rotate`). Every
+// service seals through the App's one Sealer, which swaps its snapshot.
+std::atomic<bool> g_reload_keyring{false};
+void OnHangUpForKeyring(int) { g_reload_keyring = true; }
+void ReloadKeyringIfAsked(server::App& app) {
+  if (!g_reload_keyring.exchange(false)) return;
+  if (Status st = app.ReloadKeyring(); !st.ok()) {
+    log::Error("keys", "keyring reload failed; keeping the keyring in use", {{"error", st}});
+    return;
+  }
+  log::Info("keys", "keyring reloaded",
+            {{"active_key", static_cast<std::int64_t>(app.sealer().keyring()->active_key_id())}});
+}
+
 // Runs retention when it is due; a failure is logged and tried again at the
 // next look. The first look (at start) says when the next run is when it
 // does not run.
@@ -62,6 +76,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   // supervisor's prompt SIGTERM always gets a clean shutdown.
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGHUP, OnHangUpForKeyring);
   // Nothing is served from an audit log that does not extend every checkpoint
   // in its checkpoint log (docs/security.md).
   server::CheckpointSequencer sequencer(app.store(), app.audit(), app.audit_key(), app.clock(),
@@ -136,6 +151,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   // grants themselves start at the rulebook's instant); checked each second.
   for (int tick = 0; !g_stop; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ReloadKeyringIfAsked(app);
     if (tick % 10 != 0) continue;
     auto released = api.ReleaseDueContests();
     if (!released) {
