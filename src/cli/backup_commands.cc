@@ -252,9 +252,9 @@ class BackupCommands final : public Command {
     }
     if (with_keyring_) {
       std::fprintf(stderr,
-                   "warning: this backup holds the keyring and the audit signing key: anyone "
-                   "who has it can read every contact and sign checkpoints. Keep it as you keep "
-                   "the live system, never beside ordinary database backups.\n");
+                   "warning: this backup holds the keyring and the audit signing key, so it is as "
+                   "sensitive as the live system: whoever has it can read every contact and sign "
+                   "checkpoints. Keep it apart from ordinary database backups.\n");
       ::mkdir((to_ + "/keys").c_str(), 0700);
       std::error_code ec;
       for (const auto& entry : fs::directory_iterator(app.data_dir() + "/keys", ec)) {

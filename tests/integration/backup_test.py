@@ -40,7 +40,7 @@ class Load:
             done = time.monotonic()
             with self.lock:
                 if status == 201:
-                    self.acked.append((done, body["id"], label))
+                    self.acked.append((done, body["invite"]["id"], label))
                 else:
                     self.errors.append((status, body))
 
