@@ -224,7 +224,7 @@ class BackupTest(DataDirTest):
         run("init", "--data-dir", self.data, "--store", live, check=0)
         members = os.path.join(self.tmp, "members.csv")
         synthetic_members_csv(members, 200)
-        self.import_json(members, "--store", live)
+        self.import_json(members, "--store", live, "--unit-column", "constituency")
         backup = os.path.join(self.tmp, "backup")
         serve = Served(self.data, "--store", live)
         try:
