@@ -10,6 +10,7 @@
 
 #include "cli/access_commands.h"
 #include "cli/audit_commands.h"
+#include "cli/backup_commands.h"
 #include "cli/breach_commands.h"
 #include "cli/command.h"
 #include "cli/contest_commands.h"
@@ -18,6 +19,7 @@
 #include "cli/exit_codes.h"
 #include "cli/export_commands.h"
 #include "cli/info_commands.h"
+#include "cli/key_commands.h"
 #include "cli/mail_commands.h"
 #include "cli/opened_apps.h"
 #include "cli/privacy_commands.h"
@@ -124,6 +126,8 @@ int Dispatch(int argc, char** argv, OpenedApps& opened) {
   commands.push_back(AddStatusCommand(app));
   commands.push_back(std::make_unique<AccessCommands>(app));
   commands.push_back(AddErasureCommands(app));
+  commands.push_back(AddBackupCommands(app));
+  commands.push_back(AddKeyCommands(app));
 
   if (SuggestSubcommand(app, argc, argv)) return kExitUsage;
   try {

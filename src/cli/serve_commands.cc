@@ -1,5 +1,6 @@
 #include "cli/serve_commands.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -59,8 +60,34 @@ void NotifyReadyOnce(server::App& app, const std::string& where, bool& sent) {
 std::atomic<bool> g_reload{false};
 void OnReloadSignal(int) { g_reload = true; }
 
-void ReloadOnSighup(server::HttpServer& http) {
+void ReloadKeyring(server::App& app) {
+  if (Status st = app.ReloadKeyring(); !st.ok()) {
+    log::Error("keys", "keyring reload failed; keeping the keyring in use", {{"error", st}});
+    return;
+  }
+  log::Info("keys", "keyring reloaded",
+            {{"active_key", static_cast<std::int64_t>(app.sealer().keyring()->active_key_id())}});
+}
+
+// The keyring file as last read: `switchboard keys rotate` and `keys retire`
+// replace it (a new file renamed over the old), which serve notices within a
+// second even without SIGHUP, so that nothing is sealed for long under a key
+// about to be retired (docs/operations.md, "Key rotation").
+struct FileStamp {
+  std::uintmax_t inode = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp StampOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {static_cast<std::uintmax_t>(st.st_ino),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+void ReloadOnSighup(server::App& app, server::HttpServer& http) {
   log::Info("server", "reload requested (SIGHUP)");
+  ReloadKeyring(app);
   if (http.tls()) {
     // New connections get the new certificate; open ones keep the old.
     if (Status st = http.LoadTls(); !st.ok()) {
@@ -180,6 +207,7 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   const std::string where = cfg.listen + ":" + std::to_string(http.port());
   bool ready_sent = false;
   NotifyReadyOnce(app, where, ready_sent);
+  FileStamp keyring_stamp = StampOf(server::KeyringPath(app.data_dir()));
   if (print_banner) {
     const char* scheme = http.tls() ? "https" : "http";
     std::printf("switchboard is serving on %s://%s:%d  (Ctrl-C stops it)\n", scheme,
@@ -193,9 +221,16 @@ int RunServe(server::App& app, int port_override, bool print_banner) {
   // grants themselves start at the rulebook's instant); checked each second.
   for (int tick = 0; !g_stop; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (g_reload.exchange(false)) ReloadOnSighup(http);
+    if (g_reload.exchange(false)) {
+      ReloadOnSighup(app, http);
+      keyring_stamp = StampOf(server::KeyringPath(app.data_dir()));
+    }
     if (tick % 10 != 0) continue;
     NotifyReadyOnce(app, where, ready_sent);
+    if (FileStamp now = StampOf(server::KeyringPath(app.data_dir())); !(now == keyring_stamp)) {
+      keyring_stamp = now;
+      ReloadKeyring(app);
+    }
     auto released = api.ReleaseDueContests();
     if (!released) {
       log::Error("contest", "data release failed; retrying", {{"error", released.error()}});

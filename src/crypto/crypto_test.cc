@@ -86,6 +86,54 @@ TEST(SealerTest, DerivedKeysAreStablePerPurposeAndKeyring) {
   EXPECT_NE(s1.DeriveKey("recovery-codes"), k1->blind_index_key());
 }
 
+// A running server swaps its keyring (after `keys rotate`, on SIGHUP): new
+// values take the new active key, old ones still open; another deployment's
+// keyring is refused and the one in use kept.
+TEST(SealerTest, ReloadSwapsTheKeyringAndRefusesAnother) {
+  TempPath tmp;
+  std::shared_ptr<const Keyring> first = Keyring::Generate();
+  ASSERT_TRUE(first->Save(tmp.file("keyring")).ok());
+  Sealer s(first);
+  const Sealed old = s.Seal("x", "email");
+  auto rotated = Keyring::Load(tmp.file("keyring"));
+  ASSERT_TRUE(rotated);
+  EXPECT_EQ((*rotated)->Rotate(), 2u);
+  ASSERT_TRUE(s.Reload(std::move(rotated).value()).ok());
+  const Sealed fresh = s.Seal("y", "email");
+  EXPECT_EQ(fresh.key_id, 2u);
+  EXPECT_EQ(*s.Open(old, "email"), "x");
+  EXPECT_EQ(*s.Open(fresh, "email"), "y");
+  EXPECT_EQ(s.keyring()->Fingerprint(), first->Fingerprint());
+  const Status other = s.Reload(Keyring::Generate());
+  EXPECT_EQ(other.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.Seal("z", "email").key_id, 2u);
+}
+
+TEST(KeyringTest, SaveReplacingAndRetire) {
+  TempPath tmp;
+  const std::string path = tmp.file("keyring");
+  auto k = Keyring::Generate();
+  ASSERT_TRUE(k->Save(path).ok());
+  EXPECT_EQ(k->Rotate(), 2u);
+  EXPECT_EQ(k->Retire(2).code(), StatusCode::kFailedPrecondition);  // the active key
+  EXPECT_EQ(k->Retire(7).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(k->SaveReplacing(path).ok());
+  EXPECT_FALSE(std::filesystem::exists(path + ".new"));
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto loaded = Keyring::Load(path);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ((*loaded)->key_ids(), (std::vector<std::uint32_t>{1, 2}));
+  ASSERT_TRUE(k->Retire(1).ok());
+  ASSERT_TRUE(k->SaveReplacing(path).ok());
+  loaded = Keyring::Load(path);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ((*loaded)->key_ids(), (std::vector<std::uint32_t>{2}));
+  EXPECT_EQ((*loaded)->active_key_id(), 2u);
+  EXPECT_EQ((*loaded)->Fingerprint(), k->Fingerprint());
+}
+
 TEST(KeyringTest, SaveLoadRoundTripWithMode0600) {
   TempPath tmp;
   auto k = Keyring::Generate();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -78,6 +79,44 @@ std::string Keyring::Fingerprint() const {
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(kLabel),
                      sizeof kLabel - 1, blind_.data(), blind_.size());
   return ToHex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+}
+
+Status Keyring::Retire(std::uint32_t id) {
+  auto it = keys_.find(id);
+  if (it == keys_.end()) return Status::NotFound("the keyring has no key " + std::to_string(id));
+  if (id == active_) {
+    return Status::FailedPrecondition("key " + std::to_string(id) +
+                                      " is the active key; rotate first");
+  }
+  sodium_memzero(it->second.data(), it->second.size());
+  keys_.erase(it);
+  return Status::Ok();
+}
+
+std::vector<std::uint32_t> Keyring::key_ids() const {
+  std::vector<std::uint32_t> out;
+  for (const auto& [id, k] : keys_) out.push_back(id);
+  return out;
+}
+
+Status Keyring::SaveReplacing(const std::string& path) const {
+  const std::string tmp = path + ".new";
+  ::unlink(tmp.c_str());  // left by a crash before its rename: never the keyring in use
+  SB_RETURN_IF_ERROR(Save(tmp));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return Status::Unavailable("cannot replace " + path + ": " + std::strerror(e));
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    if (fd >= 0) ::close(fd);
+    return Status::Unavailable("cannot sync the directory of " + path);
+  }
+  ::close(fd);
+  return Status::Ok();
 }
 
 Status Keyring::Save(const std::string& path) const {

@@ -6,8 +6,10 @@
 //     one, old values stay readable with theirs (rotation = add a key);
 //   - one blind-index key for keyed hashes used for look-up and de-duplication.
 //
-// Immutable after loading; safe to share between threads. Key bytes are
-// wiped from memory when the keyring is destroyed.
+// Not changed once shared: a rotation loads the file, rotates and saves a
+// new keyring, and a running server swaps its snapshot (crypto/sealer.h).
+// Safe to share between threads. Key bytes are wiped from memory when the
+// keyring is destroyed.
 #pragma once
 
 #include <array>
@@ -15,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -38,8 +41,18 @@ class Keyring {
   // overwrite an existing file.
   Status Save(const std::string& path) const;
 
+  // Replaces the keyring file at `path` atomically: writes `path`.new (0600,
+  // synced), renames it over `path` and syncs the directory, so a crash
+  // leaves the old file or the new one, never a mix.
+  Status SaveReplacing(const std::string& path) const;
+
   // Adds a new encryption key and makes it active; returns its id.
   std::uint32_t Rotate();
+  // Removes encryption key `id`. kFailedPrecondition for the active key,
+  // kNotFound for an unknown one. The caller checks no value uses it.
+  Status Retire(std::uint32_t id);
+  // Every encryption key's id, ascending.
+  std::vector<std::uint32_t> key_ids() const;
 
   std::uint32_t active_key_id() const { return active_; }
   // nullptr when the id is unknown.

@@ -34,10 +34,33 @@ void RandomNonce(unsigned char* out) {
 }
 }  // namespace
 
+Sealer::Sealer(const Keyring& keyring)
+    : keyring_(std::shared_ptr<const Keyring>(&keyring, [](const Keyring*) {})) {
+  EnsureSodium();
+}
+
+Sealer::Sealer(std::shared_ptr<const Keyring> keyring) : keyring_(std::move(keyring)) {
+  SB_CHECK(keyring_.load() != nullptr);
+  EnsureSodium();
+}
+
+Status Sealer::Reload(std::shared_ptr<const Keyring> keyring) {
+  if (!keyring) return Status::InvalidArgument("no keyring");
+  const std::string now = keyring_.load()->Fingerprint();
+  if (keyring->Fingerprint() != now) {
+    return Status::FailedPrecondition("the new keyring (fingerprint " + keyring->Fingerprint() +
+                                      ") is not a rotation of the one in use (" + now +
+                                      "); keeping the one in use");
+  }
+  keyring_.store(std::move(keyring));
+  return Status::Ok();
+}
+
 Sealed Sealer::Seal(std::string_view plaintext, std::string_view ad) const {
+  const std::shared_ptr<const Keyring> ring = keyring_.load();
   Sealed out;
-  out.key_id = keyring_.active_key_id();
-  const Key* key = keyring_.encryption_key(out.key_id);
+  out.key_id = ring->active_key_id();
+  const Key* key = ring->encryption_key(out.key_id);
   SB_CHECK(key != nullptr);
   out.bytes.resize(kNonce + plaintext.size() + kTag);
   auto* p = reinterpret_cast<unsigned char*>(out.bytes.data());
@@ -51,7 +74,8 @@ Sealed Sealer::Seal(std::string_view plaintext, std::string_view ad) const {
 }
 
 Result<std::string> Sealer::Open(const Sealed& sealed, std::string_view ad) const {
-  const Key* key = keyring_.encryption_key(sealed.key_id);
+  const std::shared_ptr<const Keyring> ring = keyring_.load();
+  const Key* key = ring->encryption_key(sealed.key_id);
   if (!key) {
     return Status::DataLoss("sealed value uses key " + std::to_string(sealed.key_id) +
                             ", which is not in the keyring");
@@ -74,7 +98,8 @@ Result<std::string> Sealer::Open(const Sealed& sealed, std::string_view ad) cons
 
 std::string Sealer::BlindIndex(std::string_view domain, std::string_view value) const {
   crypto_generichash_state st;
-  const Key& key = keyring_.blind_index_key();
+  const std::shared_ptr<const Keyring> ring = keyring_.load();
+  const Key& key = ring->blind_index_key();
   crypto_generichash_init(&st, key.data(), key.size(), kBlindIndexBytes);
   const unsigned char len = static_cast<unsigned char>(domain.size() > 255 ? 255 : domain.size());
   crypto_generichash_update(&st, &len, 1);
@@ -87,7 +112,8 @@ std::string Sealer::BlindIndex(std::string_view domain, std::string_view value) 
 }
 
 Key Sealer::DeriveKey(std::string_view purpose) const {
-  const Key& key = keyring_.blind_index_key();
+  const std::shared_ptr<const Keyring> ring = keyring_.load();
+  const Key& key = ring->blind_index_key();
   const std::string input = "switchboard-derive-key:" + std::string(purpose);
   Key out{};
   crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(input.data()),

@@ -3,10 +3,15 @@
 // and computes keyed blind indexes (BLAKE2b) for exact-match look-up and
 // de-duplication without decrypting. The associated data binds a ciphertext
 // to its purpose (e.g. "email"), so a phone ciphertext cannot be passed off as
-// an email. Borrows the Keyring; thread-safe.
+// an email. Thread-safe. Holds the keyring as a snapshot that Reload()
+// replaces atomically (after `switchboard keys rotate`, on SIGHUP): each call
+// works with one snapshot from start to end, and a snapshot lives until the
+// last call using it returns.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,7 +29,16 @@ constexpr size_t kBlindIndexBytes = 16;
 
 class Sealer {
  public:
-  explicit Sealer(const Keyring& keyring) : keyring_(keyring) { EnsureSodium(); }
+  // Borrows `keyring`, which must outlive the Sealer (tests, one-shot tools).
+  explicit Sealer(const Keyring& keyring);
+  explicit Sealer(std::shared_ptr<const Keyring> keyring);
+
+  // Seals with `keyring` from now on. kFailedPrecondition, changing nothing,
+  // when its blind-index key differs (Fingerprint): blind indexes and derived
+  // keys must stay the same for the database to stay readable.
+  Status Reload(std::shared_ptr<const Keyring> keyring);
+  // The keyring in use now.
+  std::shared_ptr<const Keyring> keyring() const { return keyring_.load(); }
 
   Sealed Seal(std::string_view plaintext, std::string_view associated_data) const;
   // kDataLoss if the value was altered, the key id is unknown, or the
@@ -41,7 +55,7 @@ class Sealer {
   Key DeriveKey(std::string_view purpose) const;
 
  private:
-  const Keyring& keyring_;
+  std::atomic<std::shared_ptr<const Keyring>> keyring_;
 };
 
 }  // namespace switchboard::crypto

@@ -21,8 +21,9 @@
 
 namespace switchboard::server {
 
-namespace {
 std::string KeyringPath(const std::string& dir) { return dir + "/keys/keyring"; }
+
+namespace {
 std::string ConfigPath(const std::string& dir) { return dir + "/switchboard.toml"; }
 std::string PolicyPath(const std::string& dir) { return dir + "/policy.toml"; }
 // The policy in force is on the record: whenever its hash differs from the
@@ -130,6 +131,13 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& url,
   return store::OpenSqliteStore(url, options);
 }
 
+Status RestoreStoreArchive(const std::string& url, const std::string& archive) {
+  if (!IsPostgresUrl(url)) {
+    return Status::InvalidArgument("only a PostgreSQL database restores from an archive");
+  }
+  return store::RestorePostgresArchive(url, archive);
+}
+
 Result<InitSummary> InitDataDir(const InitOptions& opt, const Clock& clock) {
   (void)clock;
   InitSummary sum;
@@ -199,12 +207,13 @@ Result<std::unique_ptr<App>> App::Open(const std::string& data_dir,
   SB_ASSIGN_OR_RETURN(app->time_zone_, TimeZone::Find(app->config_.organisation.time_zone));
   if (auto level = log::ParseLevel(app->config_.log.level)) log::SetLevel(*level);
   SB_ASSIGN_OR_RETURN(app->policy_, LoadPolicyFile(PolicyPath(data_dir)));
-  SB_ASSIGN_OR_RETURN(app->keyring_, crypto::Keyring::Load(KeyringPath(data_dir)));
+  SB_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::Keyring> keyring,
+                      crypto::Keyring::Load(KeyringPath(data_dir)));
   SB_ASSIGN_OR_RETURN(app->audit_key_, audit::SigningKey::Load(AuditKeyPath(data_dir)));
-  app->sealer_ = std::make_unique<crypto::Sealer>(*app->keyring_);
+  app->sealer_ = std::make_unique<crypto::Sealer>(keyring);
   const std::string url = ResolveStoreUrl(data_dir, store_override, app->config_);
   SB_ASSIGN_OR_RETURN(app->store_, OpenStore(url, StoreOptionsFor(app->config_)));
-  SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *app->keyring_));
+  SB_RETURN_IF_ERROR(BindKeyring(*app->store_, *keyring));
   if (std::filesystem::exists(DemoMarkerPath(data_dir))) {
     Micros offset = 0;
     SB_RETURN_IF_ERROR(app->store_->Read([&](store::Tx& tx) -> Status {
@@ -247,6 +256,12 @@ Status App::SealAudit() {
     if (everywhere) return Status::Ok();
   }
   return audit_.Checkpoint(*store_, *audit_key_, *clock_).status();
+}
+
+Status App::ReloadKeyring() {
+  SB_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::Keyring> keyring,
+                      crypto::Keyring::Load(KeyringPath(data_dir_)));
+  return sealer_->Reload(std::move(keyring));
 }
 
 Status App::ReloadTree() {

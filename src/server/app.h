@@ -31,6 +31,7 @@ std::string DefaultDataDir();
 // Paths inside a data directory.
 std::string AuditKeyPath(const std::string& data_dir);        // Ed25519 signing key, 0600
 std::string AuditVerifyKeyPath(const std::string& data_dir);  // its public half, for witnesses
+std::string KeyringPath(const std::string& data_dir);         // the keyring, 0600
 // The files of the audit checkpoint log ([audit] checkpoint_logs; relative
 // paths are inside the data directory).
 std::vector<std::string> CheckpointLogPaths(const std::string& data_dir, const Config& config);
@@ -47,6 +48,10 @@ store::StoreOptions StoreOptionsFor(const Config& config);
 // PostgreSQL, anything else is a SQLite file path.
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& url,
                                                 const store::StoreOptions& options);
+
+// Restores a backup archive (Store::BackupTo) into the empty database `url`
+// names: PostgreSQL only (a SQLite backup is a database file, copied).
+Status RestoreStoreArchive(const std::string& url, const std::string& archive);
 
 struct InitOptions {
   std::string data_dir;
@@ -81,6 +86,10 @@ class App {
   const access::Policy& policy() const { return policy_; }
   store::Store& store() { return *store_; }
   const crypto::Sealer& sealer() const { return *sealer_; }
+  // Reads the keyring file again and seals with it from now on (after
+  // `switchboard keys rotate`; serve calls it on SIGHUP). Refuses a keyring
+  // whose fingerprint differs, keeping the one in use.
+  Status ReloadKeyring();
   const members::OrgTree& tree() const { return tree_; }
   Status ReloadTree();
   const Clock& clock() const { return *clock_; }
@@ -111,7 +120,6 @@ class App {
   Config config_;
   TimeZone time_zone_;
   access::Policy policy_;
-  std::unique_ptr<crypto::Keyring> keyring_;
   std::unique_ptr<crypto::Sealer> sealer_;
   std::unique_ptr<store::Store> store_;
   members::OrgTree tree_;

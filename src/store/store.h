@@ -127,6 +127,18 @@ class Store {
   // The default (PostgreSQL) does nothing: old row versions are unreachable
   // by queries and dumps, and VACUUM reclaims them (docs/privacy.md).
   virtual Status Scrub() { return Status::Ok(); }
+
+  // A consistent copy of the whole database at one moment, written to the
+  // new file `dest` while readers and writers carry on (docs/operations.md,
+  // "Backup and restore drill"). SQLite: VACUUM INTO from a read-only
+  // connection, one read transaction (WAL: the writer is never waited for),
+  // synced. PostgreSQL: pg_dump's custom format, run as a child process with
+  // this store's connection parameters in its environment, never its command
+  // line. kAlreadyExists when `dest` exists.
+  virtual Status BackupTo(const std::string& dest) {
+    (void)dest;
+    return Status::FailedPrecondition("this store cannot back itself up");
+  }
 };
 
 // One step of the schema, written by the module whose code reads and writes

@@ -58,3 +58,46 @@ class DataDirTest(unittest.TestCase):
         p = run("import", "members", path, "--data-dir", self.data, "--json", *extra, env=env,
                 check=check)
         return json.loads(p.stdout) if check == 0 else p
+
+
+class PgCluster:
+    """A throwaway PostgreSQL cluster on a Unix socket (trust, no TCP), as
+    src/store/testing/pg_cluster.cc makes for the C++ tests; as root, the
+    server runs as the `postgres` user. `url(db)` names a database in it."""
+
+    def __init__(self):
+        import glob
+        import pwd
+        bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+        self.bin = os.environ.get("SB_PG_BINDIR") or (bindirs[0] if bindirs else "")
+        if not os.path.exists(os.path.join(self.bin, "initdb")):
+            raise unittest.SkipTest("PostgreSQL server binaries not found")
+        self.dir = tempfile.mkdtemp(prefix="sb-pg-", dir="/tmp")
+        self.as_pg = []
+        if os.getuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.as_pg = ["runuser", "-u", "postgres", "--"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        subprocess.run([*self.as_pg, os.path.join(self.bin, "initdb"), "-D", self.dir + "/data",
+                        "-A", "trust", "-U", "switchboard", "-E", "UTF8", "--locale=C",
+                        "--no-instructions"], check=True, capture_output=True, env=env)
+        with open(self.dir + "/data/postgresql.conf", "a", encoding="utf-8") as f:
+            f.write(f"listen_addresses = ''\nunix_socket_directories = '{self.dir}'\n"
+                    "fsync = off\n")
+        subprocess.run([*self.as_pg, os.path.join(self.bin, "pg_ctl"), "-D", self.dir + "/data",
+                        "-l", self.dir + "/postgres.log", "-w", "-t", "120", "start"],
+                       check=True, capture_output=True, env=env)
+
+    def url(self, db):
+        return f"postgresql://switchboard@/{db}?host={self.dir}"
+
+    def createdb(self, db):
+        subprocess.run([os.path.join(self.bin, "createdb"), "-h", self.dir, "-U", "switchboard",
+                        db], check=True, capture_output=True)
+        return self.url(db)
+
+    def stop(self):
+        subprocess.run([*self.as_pg, os.path.join(self.bin, "pg_ctl"), "-D", self.dir + "/data",
+                        "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,6 +1,11 @@
 #include "store/postgres/pg_store.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <bit>
@@ -344,6 +349,79 @@ Result<Target> ParseTarget(const std::string& url) {
   return Target{url, std::move(describe)};
 }
 
+// Runs a PostgreSQL client program (pg_dump, pg_restore) with `args`, the
+// connection parameters of `target` in its environment (PGHOST, PGUSER,
+// PGPASSWORD, ...: libpq's own names for them), so a password never reaches
+// a command line that `ps` shows. kUnavailable with the program's last
+// error line when it fails.
+Status RunPgTool(const std::string& program, const Target& target,
+                 const std::vector<std::string>& args) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(target.url.c_str(), &err);
+  if (!opts) {
+    if (err) PQfreemem(err);
+    return Status::InvalidArgument("invalid PostgreSQL connection string");
+  }
+  // The URL's parameters replace the caller's PG* variables of the same name;
+  // the others (PGPASSWORD, PGPASSFILE, ...) pass through.
+  std::vector<std::string> env;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (o->val && *o->val && o->envvar) env.push_back(std::string(o->envvar) + "=" + o->val);
+  }
+  PQconninfoFree(opts);
+  const size_t ours = env.size();
+  for (char** e = environ; *e; ++e) {
+    const std::string_view var(*e);
+    const std::string_view name = var.substr(0, var.find('='));
+    bool replaced = false;
+    for (size_t i = 0; i < ours; ++i) {
+      if (std::string_view(env[i]).substr(0, name.size() + 1) == std::string(name) + "=") {
+        replaced = true;
+      }
+    }
+    if (!replaced) env.emplace_back(var);
+  }
+  std::vector<std::string> argv_s = {program};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv, envp;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Status::Unavailable("cannot make a pipe");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, program.c_str(), &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(pipefd[1]);
+  for (auto& e : env) std::fill(e.begin(), e.end(), '\0');
+  if (rc != 0) {
+    ::close(pipefd[0]);
+    return Status::Unavailable("cannot run " + program + ": " + std::strerror(rc) +
+                               " (install postgresql-client)");
+  }
+  std::string errors;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    if (errors.size() < 65536) errors.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) return Status::Ok();
+  while (!errors.empty() && errors.back() == '\n') errors.pop_back();
+  const size_t nl = errors.rfind('\n');
+  const std::string last = nl == std::string::npos ? errors : errors.substr(nl + 1);
+  return Status::Unavailable(program + " failed for " + target.describe + ": " + OneLine(last));
+}
+
 class PgConnection final : public internal::Connection {
  public:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
@@ -602,6 +680,27 @@ class PgStore final : public Store {
 
   StoreStats stats() const override { return writer_.stats(); }
 
+  // pg_dump takes one snapshot (a repeatable-read transaction), so the
+  // archive is consistent while writers carry on.
+  Status BackupTo(const std::string& dest) override {
+    const int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      const int err = errno;
+      if (err == EEXIST) return Status::AlreadyExists(dest + " already exists");
+      return Status::Unavailable("cannot create " + dest + ": " + std::strerror(err));
+    }
+    ::close(fd);
+    Status st =
+        RunPgTool("pg_dump", target_, {"--format=custom", "--no-password", "--file=" + dest});
+    if (st.ok()) {
+      const int out = ::open(dest.c_str(), O_RDONLY | O_CLOEXEC);
+      if (out < 0 || ::fsync(out) != 0) st = Status::Unavailable("cannot sync " + dest);
+      if (out >= 0) ::close(out);
+    }
+    if (!st.ok()) ::unlink(dest.c_str());
+    return st;
+  }
+
  private:
   const Target target_;
   const StoreOptions options_;
@@ -613,6 +712,40 @@ class PgStore final : public Store {
 };
 
 }  // namespace
+
+Status RestorePostgresArchive(const std::string& url, const std::string& archive) {
+  SB_ASSIGN_OR_RETURN(Target target, ParseTarget(url));
+  {
+    SB_ASSIGN_OR_RETURN(auto conn, PgConnection::Open(target));
+    std::int64_t relations = 0;
+    SB_RETURN_IF_ERROR(conn->Query(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+        "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+        {}, [&](const Row& r) {
+          relations = r.Int(0);
+          return false;
+        }));
+    if (relations != 0) {
+      return Status::AlreadyExists(target.describe + " is not empty (" + std::to_string(relations) +
+                                   " relations); restore only into a new, empty database");
+    }
+  }
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  if (!opts) {
+    if (err) PQfreemem(err);
+    return Status::InvalidArgument("invalid PostgreSQL connection string");
+  }
+  std::string dbname;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (std::string_view(o->keyword) == "dbname" && o->val) dbname = o->val;
+  }
+  PQconninfoFree(opts);
+  if (dbname.empty()) return Status::InvalidArgument("the store URL names no database");
+  return RunPgTool("pg_restore", target,
+                   {"--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges",
+                    "--no-password", "--dbname=" + dbname, archive});
+}
 
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
                                                  const StoreOptions& options) {

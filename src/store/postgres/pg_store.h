@@ -32,4 +32,9 @@ namespace switchboard::store {
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
                                                  const StoreOptions& options = {});
 
+// Restores a pg_dump custom-format archive (Store::BackupTo) into the
+// database `url` names, which must hold no relation yet (kFailedPrecondition
+// otherwise): pg_restore in one transaction, stopping at the first error.
+Status RestorePostgresArchive(const std::string& url, const std::string& archive);
+
 }  // namespace switchboard::store

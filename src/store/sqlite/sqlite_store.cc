@@ -1,7 +1,11 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -334,6 +338,34 @@ class SqliteStore final : public Store {
       return Status::Unavailable("the write-ahead log is in use; it was not truncated");
     }
     return Status::Ok();
+  }
+
+  // VACUUM INTO rather than the online backup API: stepping sqlite3_backup
+  // restarts whenever another connection writes between steps, so under
+  // steady writes it never finishes; in one step it is one read transaction,
+  // as VACUUM INTO is, and VACUUM INTO measured faster with writes no slower
+  // (docs/operations.md, "Backup and restore drill").
+  Status BackupTo(const std::string& dest) override {
+    // An empty file made here, so it is 0600 from the start and never an
+    // existing one.
+    const int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      const int err = errno;
+      if (err == EEXIST) return Status::AlreadyExists(dest + " already exists");
+      return Status::Unavailable("cannot create " + dest + ": " + std::strerror(err));
+    }
+    ::close(fd);
+    auto conn = OpenConnection(path_, /*read_only=*/true, options_.durable);
+    Status st = conn ? (*conn)->Exec("VACUUM INTO $1", {Value(dest)}).status() : conn.error();
+    if (st.ok()) {
+      const int out = ::open(dest.c_str(), O_RDONLY | O_CLOEXEC);
+      if (out < 0 || ::fsync(out) != 0) {
+        st = Status::Unavailable("cannot sync " + dest + ": " + std::strerror(errno));
+      }
+      if (out >= 0) ::close(out);
+    }
+    if (!st.ok()) ::unlink(dest.c_str());
+    return st.ok() ? st : st.WithContext("backing up " + path_);
   }
 
  private:
