@@ -65,7 +65,7 @@ FUZZ_LONG_RUNS ?= 10000000
 fuzz-long: setup
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS) --target csv_fuzz contact_fuzz import_fuzz api_fuzz mail_fuzz json_fuzz \
-	  http_fuzz template_fuzz policy_fuzz contest_fuzz dtmf_fuzz sip_fuzz leak_fuzz
+	  http_fuzz template_fuzz policy_fuzz contest_fuzz dtmf_fuzz sip_fuzz leak_fuzz dkim_fuzz
 	@printf '| target | executions | time | coverage (edges) | inputs kept | findings |\n| --- | --- | --- | --- | --- | --- |\n' \
 	  >build/fuzz/fuzz-long.md
 	@FUZZ_RUNS=$(FUZZ_LONG_RUNS) FUZZ_JOBS=$(JOBS) FUZZ_KEEP=1 FUZZ_REPORT=build/fuzz/fuzz-long.md \

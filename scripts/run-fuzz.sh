@@ -76,6 +76,21 @@ fail() {  # target, what, log
   echo FAILED >"$results/$1"
 }
 
+# Merges the inputs of WORK/new that reach coverage neither the committed
+# corpus nor the generated seeds reach into fuzz/corpus/NAME; writes how many
+# to WORK/added.
+keep_inputs() {  # bin name work
+  local bin=$1 name=$2 work=$3
+  mkdir -p "$root/fuzz/corpus/$name" "$work/base"
+  find "$work/new" -type f -size +64k -delete
+  find "$root/fuzz/corpus/$name" "$seeds/$name" -type f -size -65k -exec cp {} "$work/base/" \;
+  find "$work/base" -type f -printf '%f\n' | sort >"$work/before"
+  "$bin" -merge=1 -max_len=65536 "$work/base" "$work/new" >"$out/$name.merge.log" 2>&1 || true
+  find "$work/base" -type f -printf '%f\n' | sort | comm -13 "$work/before" - >"$work/added.list"
+  while read -r f; do cp "$work/base/$f" "$root/fuzz/corpus/$name/"; done <"$work/added.list"
+  wc -l <"$work/added.list" >"$work/added"
+}
+
 run_target() {  # bin
   local bin=$1 name dict len files log expect t0 t1 work time runs_flag runs cov added
   name=$(basename "$bin" _fuzz)
@@ -127,15 +142,11 @@ run_target() {  # bin
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*')
     added=0
     if [ -n "$keep" ]; then
-      # Only what adds coverage, and no input above 64 KiB: the committed
-      # corpus stays small enough to review.
-      mkdir -p "$root/fuzz/corpus/$name"
-      find "$work/new" -type f -size +64k -delete
-      local before
-      before=$(find "$root/fuzz/corpus/$name" -type f | wc -l)
-      "$bin" -merge=1 -max_len=65536 "$root/fuzz/corpus/$name" "$work/new" \
-        >"$out/$name.merge.log" 2>&1 || true
-      added=$(($(find "$root/fuzz/corpus/$name" -type f | wc -l) - before))
+      # Only what adds coverage beyond the committed corpus and the generated
+      # seeds together, and no input above 64 KiB: the corpus stays small
+      # enough to review and to run whole in every `make fuzz`.
+      keep_inputs "$bin" "$name" "$work"
+      added=$(cat "$work/added")
     fi
     echo "fuzz $name: ok, ${#files[@]} seeds in $((s1 - s0))s," \
       "then ${runs:-?} executions in $((t1 - t0))s${keep:+, $added inputs kept}" \

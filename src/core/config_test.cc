@@ -79,6 +79,8 @@ TEST(ConfigTest, TlsNeedsCertificateAndKeyTogether) {
   EXPECT_NE(insecure.error().message().find("t.toml:4"), std::string::npos)
       << insecure.error().message();
   EXPECT_TRUE(ParseConfig("[server]\ncookie_secure = false\n", "t"));
+}
+
 TEST(ConfigTest, Ed25519DkimKeyNeedsTheRsaKeyAndASelector) {
   const std::string rsa =
       "[mail]\ndkim_domain = \"example.org\"\ndkim_selector = \"r\"\ndkim_key_file = \"k\"\n";

@@ -43,7 +43,6 @@ CREATE TABLE contact_points (
   created_at INTEGER NOT NULL,
   UNIQUE (member_id, kind, label)
 );
-CREATE INDEX contact_points_blind ON contact_points(blind_index);
 CREATE TABLE consent_events (
   id INTEGER PRIMARY KEY,
   member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
@@ -576,3 +575,4 @@ CREATE TABLE contact_suppressions (
 );
 CREATE INDEX calls_live ON calls(state)
   WHERE state IN ('calling_you', 'calling_member', 'connected', 'ringing', 'answered');
+CREATE INDEX contact_points_blind_kind ON contact_points(blind_index, kind, member_id);
