@@ -83,7 +83,7 @@ struct Options : LoadOptions {
   int server_threads = 0;  // 0: keep the template's (prepare writes 64)
   int readers = 0;         // 0: as many as server threads
   bool allow_errors = false;
-  int attach_port = 0;     // 0: start a server on a copy of the template
+  int attach_port = 0;  // 0: start a server on a copy of the template
   double report_every = 0;
   bool only_no_answer = false;
   int recall_minutes = -1;
