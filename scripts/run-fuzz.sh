@@ -87,8 +87,13 @@ keep_inputs() {  # bin name work
   find "$work/base" -type f -printf '%f\n' | sort >"$work/before"
   "$bin" -merge=1 -max_len=65536 "$work/base" "$work/new" >"$out/$name.merge.log" 2>&1 || true
   find "$work/base" -type f -printf '%f\n' | sort | comm -13 "$work/before" - >"$work/added.list"
-  while read -r f; do cp "$work/base/$f" "$root/fuzz/corpus/$name/"; done <"$work/added.list"
-  wc -l <"$work/added.list" >"$work/added"
+  # Mutations can make up addresses and numbers outside the reserved ranges;
+  # such inputs are not committed.
+  (cd "$work/base" && xargs -r python3 "$root/scripts/reserved-data.py" <"$work/added.list") \
+    >"$work/outside.list"
+  grep -vxF -f "$work/outside.list" "$work/added.list" >"$work/kept.list" || true
+  while read -r f; do cp "$work/base/$f" "$root/fuzz/corpus/$name/"; done <"$work/kept.list"
+  wc -l <"$work/kept.list" >"$work/added"
 }
 
 run_target() {  # bin
