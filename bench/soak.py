@@ -290,11 +290,14 @@ def main():
     latency = Latency()
     lines = []
     lines_lock = threading.Lock()
+    # Only the reader thread reads the driver's stdout (its interval lines and
+    # the final "done" line); stderr goes to a file so neither pipe can fill.
+    load_err = open(os.path.join(run_dir, "phonebank_load.stderr"), "w+")
     load = subprocess.Popen(
         [a.load, "run", "--dir", a.dir, "--bin", a.bin, "--attach", str(port), "--callers",
          str(a.callers), "--rate", str(a.call_rate), "--seconds", str(a.seconds), "--warmup", "0",
          "--report-every", str(a.sample), "--outcome", "no_answer"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=load_err, text=True)
 
     def read_load():
         for line in load.stdout:
@@ -386,17 +389,24 @@ def main():
 
     mail.stop.set()
     mail.join(timeout=60)
+    # communicate() would race the reader thread for stdout and could take
+    # the "done" line from it; wait for the exit and let the reader reach EOF.
     try:
-        tail, _ = load.communicate(timeout=120)
+        load.wait(timeout=120)
     except subprocess.TimeoutExpired:
         load.kill()
-        tail, _ = load.communicate()
+        load.wait()
         errors.append("phonebank_load did not finish")
-    reader.join(timeout=10)
+    reader.join(timeout=30)
+    load_err.seek(0)
+    load_tail = load_err.read()[-1000:]
+    load_err.close()
     with lines_lock:
         done = [ln for ln in lines if ln.get("done")]
-    if load.returncode != 0 or not done:
-        errors.append(f"phonebank_load exited {load.returncode}")
+    if load.returncode != 0:
+        errors.append(f"phonebank_load exited {load.returncode}: {load_tail}")
+    elif not done:
+        errors.append(f"phonebank_load exited 0 without its final report: {load_tail}")
     elif done[0]["exhausted_callers"]:
         errors.append(f"{done[0]['exhausted_callers']} callers ran out of members to call")
     # Let the outbox finish what was queued, then count.
