@@ -45,8 +45,7 @@ void NotifyStatus(const std::string& status) { Notify("STATUS=" + status); }
 // read (start-up reconciliation is done and the server listens by then).
 void NotifyReadyOnce(server::App& app, const std::string& where, bool& sent) {
   if (sent) return;
-  Status st = app.store().Read([](store::Tx& tx) { return members::CountMembers(tx).status(); });
-  if (!st.ok()) {
+  if (!app.store().SchemaVersion()) {
     NotifyStatus("listening on " + where + "; the database cannot be read yet");
     return;
   }

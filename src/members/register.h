@@ -129,7 +129,7 @@ struct RegisterCounts {
   std::int64_t units = 0;
 };
 Result<RegisterCounts> CountRegister(store::Tx& tx);
-// How many members the register holds (one index count; /readyz).
+// How many members the register holds (one index count; /metrics and `status`).
 Result<std::int64_t> CountMembers(store::Tx& tx);
 // The unit with the most current members who gave `consent` and suppressed
 // nothing (ties: the lowest id); nullopt for an empty register.
