@@ -132,12 +132,15 @@ run)
     audit=$(psql_su -d run -At -c "SELECT COUNT(*) FROM audit_events")
     outcomes=$(psql_su -d run -At -c "SELECT COUNT(*) FROM calls WHERE outcome IS NOT NULL")
     set +e
+    # One JSON object on stdout, the last attempt's: a retried attempt's
+    # goes nowhere (its reasons are on stderr).
     python3 "$here/pgbench_result.py" "$logs" "$seconds" "$warmup" "$clients" "$rc" "$audit" \
-      "$outcomes" "$launched" "$total" "$ready_file"
+      "$outcomes" "$launched" "$total" "$ready_file" >"$logs/result.json"
     parsed=$?
     set -e
     psql_su -d postgres -c "DROP DATABASE run"
     [ "$parsed" = 3 ] && [ "$attempt" != 3 ] && continue
+    cat "$logs/result.json"
     [ "$parsed" = 3 ] && parsed=1
     exit "$parsed"
   done
