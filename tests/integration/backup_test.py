@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.request
 
 from harness import DataDirTest, PgCluster, run, synthetic_members_csv
 from keys_test import Served
@@ -147,7 +148,10 @@ class BackupTest(DataDirTest):
         serve = Served(restored)
         try:
             status, body = get(serve.port, "/readyz")
-            self.assertEqual((status, body["members"]), (200, 300))
+            self.assertEqual((status, body["status"]), (200, "ready"))
+            with urllib.request.urlopen(f"http://127.0.0.1:{serve.port}/metrics",
+                                        timeout=30) as r:
+                self.assertIn("switchboard_members 300\n", r.read().decode())
         finally:
             self.assertEqual(serve.stop(), 0)
 
