@@ -259,12 +259,20 @@ def one_round(args, template, work, index, dkim=True, scope="UK", dump=None, ful
             time.sleep(0.05)
         if c["failed"] or c["deferred"]:
             sys.exit(f"delivery went wrong: {c}")
+        # Rows the outbox settled without sending (suppressed or cancelled
+        # when their turn came) end the send below `queued`: the window then
+        # ends at the last count seen, and the counts go into the result.
+        if window_end not in marks and finished:
+            marks[window_end] = (now, sent)
+        if start_at not in marks:
+            sys.exit(f"delivery finished with {sent} of {queued} sent: {c}")
         (a, sa), (b, sb) = marks[start_at], marks[window_end]
         result = {"round": index, "dkim": dkim, "workers": args.workers, "queued": queued, "queue_s": round(t1 - t0, 3),
                   "window": sb - sa, "window_s": round(b - a, 2),
                   "deliver_per_s": round((sb - sa) / (b - a), 1) if b > a else None}
         if finished:
             result["sent"] = c["sent"]
+            result["counts"] = c
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=300)
