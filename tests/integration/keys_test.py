@@ -1,8 +1,9 @@
 """Key rotation while serve runs (issue 19): `keys rotate` adds an active key,
 serve takes it on its own within a second (or at once on SIGHUP), `keys
-reseal` seals every value again under it while serve writes, `keys retire` removes the old key only once nothing uses
-it; every value still opens (checked here with libsodium directly) and the
-raw database holds no value under the old key."""
+reseal` seals every value again under it while serve writes, `keys retire`
+removes the old key only once nothing uses it; every value still opens
+(checked here with libsodium directly) and the raw database holds no value
+under the old key."""
 import ctypes
 import ctypes.util
 import os
